@@ -1,0 +1,1 @@
+//! Alerting: the alert log, routing and notifiers.

@@ -1,0 +1,1 @@
+//! Brand attribution: text matching and thread attribution.

@@ -1,0 +1,209 @@
+//! Configuration: TOML file → [`raw::RawConfig`] (serde, unknown keys rejected) →
+//! [`validate`] (collects *every* error, does no IO) → [`Config`] (the typed runtime value).
+//!
+//! A file holding only `[[brand]]` tables is a complete configuration; everything else has
+//! defaults (CONTRACTS §2). `${VAR}` in string values expands from an injected environment.
+
+pub mod raw;
+pub mod types;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+pub use raw::{BrandConfig, ComponentConfig, DetectConfig, PipelineConfig};
+pub use types::{HumanDuration, Secret};
+
+use crate::domain::{BrandId, BrandIdx, Category, Severity};
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub brands: Vec<Brand>,
+    pub pipeline: PipelineConfig,
+    pub detect: DetectConfig,
+    pub routing: RouteTable,
+    pub server_listen: Option<String>,
+    pub alert_log_path: Option<String>,
+    pub archive_dir: Option<String>,
+    pub sources: Vec<ComponentConfig>,
+    pub sinks: Vec<ComponentConfig>,
+}
+
+/// A configured brand; `idx` is its position in [`Config::brands`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Brand {
+    pub idx: BrandIdx,
+    pub id: BrandId,
+    pub name: String,
+    pub terms: Vec<String>,
+    pub handles: Vec<String>,
+    pub hashtags: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl Config {
+    /// A configuration with the given brands and every other setting at its default.
+    pub fn with_brands(brands: Vec<BrandConfig>) -> Result<Config, ConfigErrors> {
+        validate::validate(
+            raw::RawConfig {
+                brand: brands,
+                ..Default::default()
+            },
+            "<inline>",
+        )
+    }
+
+    pub fn brand(&self, idx: BrandIdx) -> &Brand {
+        &self.brands[idx.index()]
+    }
+
+    pub fn brand_by_id(&self, id: &str) -> Option<&Brand> {
+        self.brands.iter().find(|b| b.id.as_str() == id)
+    }
+}
+
+/// Where each incident category is routed and the highest severity it may reach.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteTable {
+    routes: BTreeMap<Category, Route>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub teams: Vec<String>,
+    pub max_severity: Severity,
+}
+
+impl RouteTable {
+    /// The default table of CONTRACTS §2.
+    pub fn default_table() -> RouteTable {
+        let route = |teams: &[&str], max_severity| Route {
+            teams: teams.iter().map(|t| t.to_string()).collect(),
+            max_severity,
+        };
+        let mut routes = BTreeMap::new();
+        for c in [Category::Conduct, Category::Safety] {
+            routes.insert(c, route(&["field-ops", "support"], Severity::Critical));
+        }
+        for c in [Category::Outage, Category::Billing, Category::Service] {
+            routes.insert(c, route(&["support"], Severity::Critical));
+        }
+        routes.insert(Category::Positive, route(&["marketing"], Severity::Info));
+        routes.insert(Category::Spam, route(&[], Severity::Info));
+        routes.insert(Category::Other, route(&["support"], Severity::Warning));
+        RouteTable { routes }
+    }
+
+    pub fn route(&self, category: Category) -> &Route {
+        // Every category is present: the default table fills them all and overrides replace.
+        &self.routes[&category]
+    }
+
+    pub(crate) fn set(&mut self, category: Category, route: Route) {
+        self.routes.insert(category, route);
+    }
+}
+
+/// One configuration problem: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.key, self.reason)
+    }
+}
+
+/// Every problem found in one configuration file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} errors):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads, expands and validates a configuration file, with `${VAR}` taken from the process
+/// environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with_env(path, &|k| std::env::var(k).ok())
+}
+
+/// Like [`load`] with an injected environment (tests pass a closure over a map).
+pub fn load_with_env(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            key: String::from("-"),
+            reason: format!("cannot read file: {e}"),
+        }])
+    })?;
+    parse_str(&text, &file, env)
+}
+
+/// Parses and validates configuration text; `file` names it in errors.
+pub fn parse_str(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let one = |key: String, reason: String| {
+        ConfigErrors(vec![ConfigError {
+            file: file.to_string(),
+            key,
+            reason,
+        }])
+    };
+    let mut value: toml::Value = toml::from_str(text).map_err(|e| {
+        one(
+            String::from("-"),
+            e.message().to_string() + &span_hint(text, e.span()),
+        )
+    })?;
+    let mut errors = Vec::new();
+    validate::expand_env(&mut value, "", env, &mut |key, reason| {
+        errors.push(ConfigError {
+            file: file.to_string(),
+            key,
+            reason,
+        })
+    });
+    let raw: raw::RawConfig = value
+        .try_into()
+        .map_err(|e: toml::de::Error| one(String::from("-"), e.message().to_string()))?;
+    match validate::validate(raw, file) {
+        Ok(cfg) if errors.is_empty() => Ok(cfg),
+        Ok(_) => Err(ConfigErrors(errors)),
+        Err(mut more) => {
+            errors.append(&mut more.0);
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(r) => {
+            let line = text[..r.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        }
+        None => String::new(),
+    }
+}

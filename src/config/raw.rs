@@ -1,0 +1,145 @@
+//! The configuration file as written (serde input). Unknown keys are errors; every section but
+//! `[[brand]]` has defaults. `validate` turns this into [`super::Config`].
+
+use serde::Deserialize;
+
+use super::types::HumanDuration;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Configuration format version; only `1` exists.
+    pub version: Option<i64>,
+    #[serde(default)]
+    pub brand: Vec<BrandConfig>,
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    #[serde(default)]
+    pub detect: DetectConfig,
+    #[serde(default)]
+    pub routing: Vec<RouteConfig>,
+    pub server: Option<ServerConfig>,
+    pub alert_log: Option<AlertLogConfig>,
+    pub archive: Option<ArchiveConfig>,
+    #[serde(default)]
+    pub source: Vec<ComponentConfig>,
+    #[serde(default)]
+    pub sink: Vec<ComponentConfig>,
+}
+
+/// One `[[brand]]` table (CONTRACTS §2).
+#[derive(Debug, Deserialize, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BrandConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub terms: Vec<String>,
+    #[serde(default)]
+    pub handles: Vec<String>,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// `[pipeline]`: event-time handling and bounded state.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// How far out of event-time order a mention may arrive and still be counted.
+    pub allowed_lateness: HumanDuration,
+    /// How long a brand-attributed post stays in the thread index for reply attribution.
+    pub parent_retention: HumanDuration,
+    /// Most posts held in the thread index; the oldest are evicted first.
+    pub parent_capacity: usize,
+    /// Capacity of each bounded channel between stages, in mentions.
+    pub channel_capacity: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            allowed_lateness: HumanDuration::from_secs(300),
+            parent_retention: HumanDuration::from_secs(24 * 3600),
+            parent_capacity: 1_000_000,
+            channel_capacity: 65_536,
+        }
+    }
+}
+
+/// `[detect]`: detector tuning. Defaults are the "balanced" profile.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Upper-tail probability under the baseline below which a window counts as a spike.
+    pub spike_p_value: f64,
+    /// Fewest mentions in the 15-minute view before volume alone can open an incident.
+    pub min_mentions: u32,
+    /// Minutes a spike must persist before it pages (warning and above).
+    pub persistence: HumanDuration,
+    /// Quiet time after which an incident resolves.
+    pub resolve_after: HumanDuration,
+    /// Time after a resolve during which the same cluster re-opens the same incident.
+    pub cooldown: HumanDuration,
+    /// Mentions with at least this risk (0..1) open a watch incident on their own.
+    pub single_post_risk: f64,
+    /// Account age below which an author counts as new for the bot discount.
+    pub new_account_age: HumanDuration,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            spike_p_value: 1e-6,
+            min_mentions: 12,
+            persistence: HumanDuration::from_secs(180),
+            resolve_after: HumanDuration::from_secs(90 * 60),
+            cooldown: HumanDuration::from_secs(6 * 3600),
+            single_post_risk: 0.6,
+            new_account_age: HumanDuration::from_secs(7 * 86_400),
+        }
+    }
+}
+
+/// One `[[routing]]` row, overriding the default team table for a category.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub category: String,
+    pub teams: Vec<String>,
+    pub max_severity: String,
+}
+
+/// `[server]` listener (CONTRACTS §5).
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+}
+
+/// `[alert_log]` (CONTRACTS §5).
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertLogConfig {
+    pub path: String,
+}
+
+/// `[archive]` (CONTRACTS §5).
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    pub dir: String,
+}
+
+/// A `[[source]]` or `[[sink]]` table: `id`, `type`, and type-specific keys, which the
+/// component's own builder validates.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+pub struct ComponentConfig {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(flatten)]
+    pub options: toml::Table,
+}

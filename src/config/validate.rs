@@ -1,0 +1,374 @@
+//! Semantic validation: every rule is checked and every failure is collected, so a user fixes
+//! a configuration in one pass. No IO happens here.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::raw::{ComponentConfig, RawConfig};
+use super::{Brand, Config, ConfigError, ConfigErrors, Route, RouteTable};
+use crate::domain::{BrandId, BrandIdx, Category, Severity};
+
+/// Replaces `${VAR}` in every string value with the variable's value; a missing variable is an
+/// error reported under the key that used it.
+pub(super) fn expand_env(
+    value: &mut toml::Value,
+    key: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    err: &mut dyn FnMut(String, String),
+) {
+    match value {
+        toml::Value::String(s) if s.contains("${") => {
+            let mut out = String::with_capacity(s.len());
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let Some(end) = rest[start..].find('}') else {
+                    err(key.to_string(), String::from("unterminated ${...}"));
+                    return;
+                };
+                let var = &rest[start + 2..start + end];
+                match env(var) {
+                    Some(v) => out.push_str(&v),
+                    None => err(
+                        key.to_string(),
+                        format!("environment variable {var} is not set"),
+                    ),
+                }
+                rest = &rest[start + end + 1..];
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        toml::Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                expand_env(v, &format!("{key}[{i}]"), env, err);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, v) in t.iter_mut() {
+                let child = if key.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{key}.{k}")
+                };
+                expand_env(v, &child, env, err);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut err = |key: String, reason: String| {
+        errors.push(ConfigError {
+            file: file.to_string(),
+            key,
+            reason,
+        })
+    };
+
+    if let Some(v) = raw.version {
+        if v != 1 {
+            err(
+                "version".into(),
+                format!("unsupported version {v}; only 1 exists"),
+            );
+        }
+    }
+    if raw.brand.is_empty() {
+        err(
+            "brand".into(),
+            "at least one [[brand]] table is required".into(),
+        );
+    }
+
+    let mut seen = BTreeSet::new();
+    let mut brands = Vec::with_capacity(raw.brand.len());
+    for (i, b) in raw.brand.iter().enumerate() {
+        let key = |field: &str| format!("brand[{i}].{field}");
+        if b.id.is_empty()
+            || !b
+                .id
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        {
+            err(key("id"), format!("{:?} must match [a-z0-9_-]+", b.id));
+        } else if !seen.insert(b.id.clone()) {
+            err(key("id"), format!("duplicate brand id {:?}", b.id));
+        }
+        if b.terms.is_empty() && b.handles.is_empty() && b.hashtags.is_empty() {
+            err(
+                key("terms"),
+                "a brand needs at least one of terms, handles or hashtags".into(),
+            );
+        }
+        for (field, list) in [("terms", &b.terms), ("exclude", &b.exclude)] {
+            for (j, t) in list.iter().enumerate() {
+                if t.trim().is_empty() {
+                    err(format!("brand[{i}].{field}[{j}]"), "empty phrase".into());
+                }
+            }
+        }
+        for (j, h) in b.handles.iter().enumerate() {
+            if !h.starts_with('@') || h.len() < 2 || h.contains(char::is_whitespace) {
+                err(
+                    format!("brand[{i}].handles[{j}]"),
+                    format!("{h:?} must look like @handle"),
+                );
+            }
+        }
+        for (j, h) in b.hashtags.iter().enumerate() {
+            if !h.starts_with('#') || h.len() < 2 || h.contains(char::is_whitespace) {
+                err(
+                    format!("brand[{i}].hashtags[{j}]"),
+                    format!("{h:?} must look like #tag"),
+                );
+            }
+        }
+        brands.push(Brand {
+            idx: BrandIdx(u32::try_from(i).unwrap_or(u32::MAX)),
+            id: BrandId(Arc::from(b.id.as_str())),
+            name: if b.name.is_empty() {
+                b.id.clone()
+            } else {
+                b.name.clone()
+            },
+            terms: b.terms.clone(),
+            handles: b.handles.clone(),
+            hashtags: b.hashtags.clone(),
+            exclude: b.exclude.clone(),
+        });
+    }
+
+    let p = &raw.pipeline;
+    if p.parent_capacity == 0 {
+        err(
+            "pipeline.parent_capacity".into(),
+            "must be at least 1".into(),
+        );
+    }
+    if p.channel_capacity == 0 {
+        err(
+            "pipeline.channel_capacity".into(),
+            "must be at least 1".into(),
+        );
+    }
+    let d = &raw.detect;
+    if !(d.spike_p_value > 0.0 && d.spike_p_value < 0.5) {
+        err("detect.spike_p_value".into(), "must lie in (0, 0.5)".into());
+    }
+    if !(0.0..=1.0).contains(&d.single_post_risk) {
+        err(
+            "detect.single_post_risk".into(),
+            "must lie in [0, 1]".into(),
+        );
+    }
+    if d.resolve_after.0.is_zero() {
+        err("detect.resolve_after".into(), "must be positive".into());
+    }
+
+    let mut routing = RouteTable::default_table();
+    for (i, r) in raw.routing.iter().enumerate() {
+        let category = Category::parse(&r.category);
+        if category.is_none() {
+            err(
+                format!("routing[{i}].category"),
+                format!("unknown category {:?}", r.category),
+            );
+        }
+        let sev = Severity::parse(&r.max_severity);
+        if sev.is_none() {
+            err(
+                format!("routing[{i}].max_severity"),
+                format!(
+                    "unknown severity {:?} (info, warning, error, critical)",
+                    r.max_severity
+                ),
+            );
+        }
+        for (j, t) in r.teams.iter().enumerate() {
+            if t.is_empty() {
+                err(format!("routing[{i}].teams[{j}]"), "empty team name".into());
+            }
+        }
+        if let (Some(c), Some(s)) = (category, sev) {
+            routing.set(
+                c,
+                Route {
+                    teams: r.teams.clone(),
+                    max_severity: s,
+                },
+            );
+        }
+    }
+
+    let listen = raw.server.as_ref().map(|s| s.listen.clone());
+    if let Some(l) = &listen {
+        if l.parse::<std::net::SocketAddr>().is_err() {
+            err("server.listen".into(), format!("{l:?} is not host:port"));
+        }
+    }
+    check_components("source", &raw.source, &mut err);
+    check_components("sink", &raw.sink, &mut err);
+    for (i, s) in raw.source.iter().enumerate() {
+        let loopback = listen
+            .as_deref()
+            .and_then(|l| l.parse::<std::net::SocketAddr>().ok())
+            .is_none_or(|a| a.ip().is_loopback());
+        if s.kind == "http" && !s.options.contains_key("token") && !loopback {
+            err(
+                format!("source[{i}].token"),
+                "an http source on a non-loopback listener needs a token".into(),
+            );
+        }
+    }
+    for (i, s) in raw.sink.iter().enumerate() {
+        if !s.options.contains_key("teams") {
+            err(
+                format!("sink[{i}].teams"),
+                "missing (which teams this sink carries)".into(),
+            );
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Config {
+        brands,
+        pipeline: raw.pipeline,
+        detect: raw.detect,
+        routing,
+        server_listen: listen,
+        alert_log_path: raw.alert_log.map(|a| a.path),
+        archive_dir: raw.archive.map(|a| a.dir),
+        sources: raw.source,
+        sinks: raw.sink,
+    })
+}
+
+fn check_components(section: &str, items: &[ComponentConfig], err: &mut dyn FnMut(String, String)) {
+    let mut ids = BTreeSet::new();
+    for (i, c) in items.iter().enumerate() {
+        if c.id.is_empty() {
+            err(format!("{section}[{i}].id"), "must not be empty".into());
+        } else if !ids.insert(c.id.as_str()) {
+            err(
+                format!("{section}[{i}].id"),
+                format!("duplicate {section} id {:?}", c.id),
+            );
+        }
+        if c.kind.is_empty() {
+            err(format!("{section}[{i}].type"), "must not be empty".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_str;
+
+    fn env(k: &str) -> Option<String> {
+        (k == "PD_KEY").then(|| "secret-key".to_string())
+    }
+
+    #[test]
+    fn config_brands_only_is_complete() {
+        let cfg = parse_str(
+            "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n",
+            "t.toml",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(cfg.brands.len(), 1);
+        assert_eq!(cfg.brands[0].name, "acme");
+        assert_eq!(cfg.pipeline.allowed_lateness.0.as_secs(), 300);
+    }
+
+    #[test]
+    fn config_lists_every_error_together() {
+        let text = r#"
+version = 3
+[[brand]]
+id = "Bad Id"
+[[brand]]
+id = "ok"
+terms = ["ok"]
+handles = ["nohandle"]
+[[brand]]
+id = "ok"
+terms = [""]
+[[routing]]
+category = "weather"
+teams = ["x"]
+max_severity = "loud"
+[[sink]]
+id = "pd"
+type = "pagerduty"
+routing_key = "${MISSING_VAR}"
+"#;
+        let errs = parse_str(text, "bad.toml", &env).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "sink[0].routing_key",
+            "version",
+            "brand[0].id",
+            "brand[0].terms",
+            "brand[1].handles[0]",
+            "brand[2].id",
+            "brand[2].terms[0]",
+            "routing[0].category",
+            "routing[0].max_severity",
+            "sink[0].teams",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {keys:?}");
+        }
+        assert!(errs
+            .to_string()
+            .contains("bad.toml: version: unsupported version 3"));
+    }
+
+    #[test]
+    fn config_rejects_unknown_keys() {
+        let errs = parse_str(
+            "[[brand]]\nid = \"a\"\nterms = [\"a\"]\ncolour = \"red\"\n",
+            "t.toml",
+            &env,
+        )
+        .unwrap_err();
+        assert!(errs.to_string().contains("colour"), "{errs}");
+    }
+
+    #[test]
+    fn config_expands_env_into_secrets() {
+        let cfg = parse_str(
+            "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = [\"support\"]\nrouting_key = \"${PD_KEY}\"\n",
+            "t.toml",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.sinks[0].options["routing_key"].as_str(),
+            Some("secret-key")
+        );
+    }
+
+    #[test]
+    fn config_routing_overrides_default_table() {
+        use crate::domain::{Category, Severity};
+        let cfg = parse_str(
+            "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[[routing]]\ncategory = \"other\"\nteams = [\"comms\"]\nmax_severity = \"error\"\n",
+            "t.toml",
+            &env,
+        )
+        .unwrap();
+        let r = cfg.routing.route(Category::Other);
+        assert_eq!(r.teams, vec!["comms"]);
+        assert_eq!(r.max_severity, Severity::Error);
+        assert_eq!(
+            cfg.routing.route(Category::Conduct).teams,
+            vec!["field-ops", "support"]
+        );
+    }
+}

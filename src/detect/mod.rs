@@ -1,0 +1,1 @@
+//! Detection: classification, clustering and incidents.

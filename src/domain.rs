@@ -1,0 +1,304 @@
+//! Types shared by every pipeline stage: the canonical [`Mention`], event time, brand
+//! indices, severities and categories.
+//!
+//! Stages depend on this module (and on `config` types), never on each other. Everything here
+//! is plain data: no IO, no clocks.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// Event time in milliseconds since the Unix epoch (UTC).
+///
+/// All windows, baselines and detection decisions are driven by this clock, never by the wall
+/// clock, which is what makes replays deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct EventTime(pub i64);
+
+impl EventTime {
+    pub const MIN: EventTime = EventTime(i64::MIN);
+    pub const MINUTE_MS: i64 = 60_000;
+
+    /// Milliseconds since the epoch.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Parses an RFC 3339 timestamp such as `2026-03-02T10:31:07.120Z`.
+    pub fn parse_rfc3339(s: &str) -> Option<EventTime> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| EventTime(t.timestamp_millis()))
+    }
+
+    /// Formats as RFC 3339 UTC with second precision (`2026-03-03T10:52:40Z`), or millisecond
+    /// precision when the time has a sub-second part.
+    pub fn to_rfc3339(self) -> String {
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(t) if self.0 % 1000 == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => String::from("invalid-time"),
+        }
+    }
+
+    /// The start of the minute that holds this instant.
+    pub fn floor_minute(self) -> EventTime {
+        EventTime(self.0.div_euclid(Self::MINUTE_MS) * Self::MINUTE_MS)
+    }
+
+    /// Minutes since the epoch (floor).
+    pub fn minute_index(self) -> i64 {
+        self.0.div_euclid(Self::MINUTE_MS)
+    }
+
+    pub fn plus_ms(self, ms: i64) -> EventTime {
+        EventTime(self.0.saturating_add(ms))
+    }
+}
+
+impl fmt::Display for EventTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+/// What a mention is relative to other posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MentionKind {
+    #[default]
+    Post,
+    Repost,
+    Quote,
+    Reply,
+}
+
+impl MentionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MentionKind::Post => "post",
+            MentionKind::Repost => "repost",
+            MentionKind::Quote => "quote",
+            MentionKind::Reply => "reply",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MentionKind> {
+        match s {
+            "post" => Some(MentionKind::Post),
+            "repost" => Some(MentionKind::Repost),
+            "quote" => Some(MentionKind::Quote),
+            "reply" => Some(MentionKind::Reply),
+            _ => None,
+        }
+    }
+}
+
+/// The author of a mention as the source reports it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Author {
+    pub id: String,
+    pub handle: String,
+    /// Reach; 0 when the source does not say.
+    pub followers: u64,
+    /// Account creation time, a bot signal when known.
+    pub created_at: Option<EventTime>,
+}
+
+/// The canonical mention record (CONTRACTS §1), after decoding and validation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mention {
+    pub id: String,
+    pub source: String,
+    pub created_at: EventTime,
+    pub text: String,
+    pub author: Author,
+    pub kind: MentionKind,
+    pub parent_id: Option<String>,
+    pub lang: Option<String>,
+    pub url: Option<String>,
+    pub likes: Option<u64>,
+    pub reposts: Option<u64>,
+}
+
+/// Index of a configured brand in `Config::brands` (dense, `0..brands.len()`).
+///
+/// Hot paths carry this index instead of the id string; `Config` maps it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BrandIdx(pub u32);
+
+impl BrandIdx {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A brand id from the configuration (`[a-z0-9_-]+`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BrandId(pub Arc<str>);
+
+impl BrandId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BrandId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Alert severity, ordered from least to most severe (PagerDuty's values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Warning,
+        Severity::Error,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Incident category (CONTRACTS §2/§3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Conduct,
+    Safety,
+    Outage,
+    Billing,
+    Service,
+    Positive,
+    Spam,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Conduct,
+        Category::Safety,
+        Category::Outage,
+        Category::Billing,
+        Category::Service,
+        Category::Positive,
+        Category::Spam,
+        Category::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Conduct => "conduct",
+            Category::Safety => "safety",
+            Category::Outage => "outage",
+            Category::Billing => "billing",
+            Category::Service => "service",
+            Category::Positive => "positive",
+            Category::Spam => "spam",
+            Category::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A sentiment reading: `score` in `[-1, 1]` (VADER's compound) and its three-way label.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Sentiment {
+    pub score: f32,
+    pub label: SentimentLabel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SentimentLabel {
+    Negative,
+    #[default]
+    Neutral,
+    Positive,
+}
+
+impl SentimentLabel {
+    /// VADER's conventional thresholds: compound ≥ 0.05 positive, ≤ -0.05 negative.
+    pub fn from_compound(score: f32) -> SentimentLabel {
+        if score >= 0.05 {
+            SentimentLabel::Positive
+        } else if score <= -0.05 {
+            SentimentLabel::Negative
+        } else {
+            SentimentLabel::Neutral
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SentimentLabel::Negative => "negative",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::Positive => "positive",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_time_round_trips_rfc3339() {
+        let t = EventTime::parse_rfc3339("2026-03-02T10:31:07.120Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-03-02T10:31:07.120Z");
+        let t = EventTime::parse_rfc3339("2026-03-03T10:52:40+00:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-03-03T10:52:40Z");
+        assert!(EventTime::parse_rfc3339("yesterday").is_none());
+    }
+
+    #[test]
+    fn event_time_floors_negative_minutes() {
+        assert_eq!(EventTime(-1).floor_minute(), EventTime(-60_000));
+        assert_eq!(EventTime(59_999).minute_index(), 0);
+    }
+
+    #[test]
+    fn severity_orders_by_urgency() {
+        assert!(Severity::Critical > Severity::Error);
+        assert!(Severity::Warning > Severity::Info);
+        assert_eq!(Severity::parse("error"), Some(Severity::Error));
+    }
+}

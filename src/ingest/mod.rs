@@ -1,0 +1,1 @@
+//! Ingest: decoding the canonical mention record (CONTRACTS §1) from any source.

@@ -1,0 +1,1 @@
+//! Replay: reading archives in event time.

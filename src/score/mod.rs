@@ -1,0 +1,3 @@
+//! Scoring: sentiment, virality, windows and baselines.
+
+pub mod sentiment;

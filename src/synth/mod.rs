@@ -1,0 +1,1 @@
+//! Deterministic synthetic mention streams (the demo sample).
