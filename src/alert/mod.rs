@@ -1,1 +1,19 @@
-//! Alerting: the alert log, routing and notifiers.
+//! Alerting: the alert log record (CONTRACTS §3), the [`Notifier`] trait that sinks implement,
+//! and the dispatcher that fans alerts out to notifiers by team.
+//!
+//! Input: [`AlertRecord`]s produced by `detect`. Output: alert log lines and notifier calls.
+//! Invariants: the alert log is written by one owner in decision order, so a replay's log is
+//! byte-identical at any speed; a notifier never sees an alert whose teams it does not carry.
+
+mod console;
+mod dispatch;
+mod log;
+mod record;
+
+pub use console::ConsoleNotifier;
+pub use dispatch::{blackhole, Dispatcher, Notifier, NotifyError, NotifyErrorKind};
+pub use log::AlertLog;
+pub use record::{
+    truncate_chars, Action, AlertMetrics, AlertRecord, TopPost, MAX_DEDUP_KEY_CHARS,
+    MAX_SUMMARY_CHARS, MAX_TOP_POSTS,
+};

@@ -1,0 +1,179 @@
+//! The alert log line of CONTRACTS §3.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Category, Severity};
+
+/// Longest `summary` allowed (PagerDuty's `payload.summary` limit).
+pub const MAX_SUMMARY_CHARS: usize = 1024;
+/// Longest `dedup_key` allowed (PagerDuty's limit).
+pub const MAX_DEDUP_KEY_CHARS: usize = 255;
+/// Most posts carried as evidence.
+pub const MAX_TOP_POSTS: usize = 5;
+
+/// What an alert line does to its incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The incident was opened.
+    Trigger,
+    /// Severity rose or teams were added.
+    Escalate,
+    /// The incident went quiet.
+    Resolve,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Trigger => "trigger",
+            Action::Escalate => "escalate",
+            Action::Resolve => "resolve",
+        }
+    }
+}
+
+/// The numbers behind a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertMetrics {
+    pub mentions: u64,
+    pub rate_per_min: f64,
+    pub baseline_per_min: f64,
+    pub doubling_time_s: Option<f64>,
+    pub negative_share: f64,
+    pub reach: u64,
+    pub unique_authors: u64,
+    /// Share of positive mentions (extension).
+    #[serde(default)]
+    pub positive_share: f64,
+    /// Share of the incident's mentions discounted as bot-like (extension).
+    #[serde(default)]
+    pub bot_share: f64,
+    /// Reposts + quotes + replies per minute over the last 15 minutes (extension).
+    #[serde(default)]
+    pub reaction_rate_per_min: f64,
+    /// Highest single-post risk seen in the incident, 0..1 (extension).
+    #[serde(default)]
+    pub max_risk: f64,
+}
+
+/// One piece of evidence: a post in the incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopPost {
+    pub id: String,
+    pub text: String,
+    pub author: String,
+    pub followers: u64,
+    pub url: Option<String>,
+}
+
+/// One alert log line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub at: String,
+    pub action: Action,
+    pub incident: String,
+    pub brand: String,
+    pub severity: Severity,
+    pub category: Category,
+    pub teams: Vec<String>,
+    pub summary: String,
+    pub metrics: AlertMetrics,
+    pub top_posts: Vec<TopPost>,
+    pub terms: Vec<String>,
+    pub dedup_key: String,
+}
+
+impl AlertRecord {
+    /// The dedup key sent to PagerDuty: `flashpoint/<brand>/<incident>`, cut to 255 chars.
+    pub fn dedup_key_for(brand: &str, incident: &str) -> String {
+        truncate_chars(
+            &format!("flashpoint/{brand}/{incident}"),
+            MAX_DEDUP_KEY_CHARS,
+        )
+    }
+
+    /// One JSON line without the newline.
+    pub fn to_json_line(&self) -> String {
+        // AlertRecord holds only strings, numbers and enums: serialisation cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Cuts `s` to at most `max` characters, ending with `…` when it was cut.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_serialises_contract_field_names() {
+        let r = AlertRecord {
+            at: "2026-03-03T10:52:40Z".into(),
+            action: Action::Trigger,
+            incident: "brightline-20260303-0001".into(),
+            brand: "brightline".into(),
+            severity: Severity::Error,
+            category: Category::Conduct,
+            teams: vec!["field-ops".into(), "support".into()],
+            summary: "s".into(),
+            metrics: AlertMetrics::default(),
+            top_posts: vec![],
+            terms: vec!["van".into()],
+            dedup_key: AlertRecord::dedup_key_for("brightline", "brightline-20260303-0001"),
+        };
+        let v: serde_json::Value = serde_json::from_str(&r.to_json_line()).unwrap();
+        for k in [
+            "at",
+            "action",
+            "incident",
+            "brand",
+            "severity",
+            "category",
+            "teams",
+            "summary",
+            "metrics",
+            "top_posts",
+            "terms",
+            "dedup_key",
+        ] {
+            assert!(v.get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(v["action"], "trigger");
+        assert_eq!(v["severity"], "error");
+        assert_eq!(
+            v["dedup_key"],
+            "flashpoint/brightline/brightline-20260303-0001"
+        );
+        for k in [
+            "mentions",
+            "rate_per_min",
+            "baseline_per_min",
+            "doubling_time_s",
+            "negative_share",
+            "reach",
+            "unique_authors",
+        ] {
+            assert!(v["metrics"].get(k).is_some(), "missing metrics.{k}");
+        }
+        let back: AlertRecord = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn truncate_chars_respects_unicode_and_limit() {
+        let s = "é".repeat(2000);
+        let t = truncate_chars(&s, MAX_SUMMARY_CHARS);
+        assert_eq!(t.chars().count(), MAX_SUMMARY_CHARS);
+        assert!(t.ends_with('…'));
+        assert_eq!(truncate_chars("short", 10), "short");
+    }
+}
