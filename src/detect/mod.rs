@@ -2,4 +2,7 @@
 
 pub mod classify;
 pub mod cluster;
+pub mod evidence;
+pub mod grade;
+pub mod incident;
 pub mod terms;

@@ -1,0 +1,314 @@
+//! Evidence accumulated for a cluster or an incident: counts, shares, reach, authors, growth
+//! per minute, category votes, the riskiest post and the top posts by reach.
+//!
+//! Input: one [`Scored`] mention at a time (any order within the allowed lateness).
+//! Output: the numbers that grading, the alert summary and `metrics` are built from.
+//! Invariants: memory is bounded (top posts ≤ 5, author set capped, a 64-minute count ring).
+
+use rustc_hash::FxHashSet;
+
+use crate::alert::{truncate_chars, TopPost, MAX_TOP_POSTS};
+use crate::domain::{Category, EventTime, Mention, MentionKind, SentimentLabel};
+
+/// Longest post text kept as evidence.
+const EVIDENCE_TEXT_CHARS: usize = 280;
+/// Distinct authors counted exactly; past this the count stops growing (and says so).
+const MAX_AUTHORS: usize = 50_000;
+/// Minutes of per-minute counts kept for growth and recency.
+const RING: usize = 64;
+
+/// What the scoring stages computed for one mention, shared by every brand it belongs to.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub sentiment: SentimentLabel,
+    pub category_scores: [f32; 8],
+    pub risk: f32,
+    /// Bot discount in [0,1]; 1 = looks human.
+    pub weight: f32,
+    pub duplicate: bool,
+    pub author_key: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Post {
+    followers: u64,
+    post: TopPost,
+}
+
+/// Bounded evidence about a set of mentions.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub first_at: EventTime,
+    pub last_at: EventTime,
+    pub mentions: u64,
+    pub weighted: f64,
+    pub negative: u64,
+    pub positive: u64,
+    pub reach: u64,
+    pub reactions: u64,
+    pub bots: u64,
+    pub duplicates: u64,
+    pub category_sums: [f32; 8],
+    pub max_risk: f32,
+    authors: FxHashSet<u64>,
+    ring_minute: [i64; RING],
+    ring_count: [u32; RING],
+    top: Vec<Post>,
+    risk_post: Option<TopPost>,
+}
+
+impl Evidence {
+    pub fn new(at: EventTime) -> Evidence {
+        Evidence {
+            first_at: at,
+            last_at: at,
+            mentions: 0,
+            weighted: 0.0,
+            negative: 0,
+            positive: 0,
+            reach: 0,
+            reactions: 0,
+            bots: 0,
+            duplicates: 0,
+            category_sums: [0.0; 8],
+            max_risk: 0.0,
+            authors: FxHashSet::default(),
+            ring_minute: [i64::MIN; RING],
+            ring_count: [0; RING],
+            top: Vec::new(),
+            risk_post: None,
+        }
+    }
+
+    pub fn add(&mut self, m: &Mention, s: &Scored) {
+        self.first_at = self.first_at.min(m.created_at);
+        self.last_at = self.last_at.max(m.created_at);
+        self.mentions += 1;
+        self.weighted += f64::from(s.weight);
+        match s.sentiment {
+            SentimentLabel::Negative => self.negative += 1,
+            SentimentLabel::Positive => self.positive += 1,
+            SentimentLabel::Neutral => {}
+        }
+        self.reach = self.reach.saturating_add(m.author.followers);
+        if m.kind != MentionKind::Post {
+            self.reactions += 1;
+        }
+        if s.weight < 0.5 {
+            self.bots += 1;
+        }
+        if s.duplicate {
+            self.duplicates += 1;
+        }
+        for (sum, v) in self.category_sums.iter_mut().zip(s.category_scores) {
+            *sum += v;
+        }
+        if self.authors.len() < MAX_AUTHORS {
+            self.authors.insert(s.author_key);
+        }
+        let minute = m.created_at.minute_index();
+        let slot = minute.rem_euclid(RING as i64) as usize;
+        if self.ring_minute[slot] != minute {
+            if self.ring_minute[slot] > minute {
+                // Older than the ring: counted in the totals only.
+                self.offer_post(m, s);
+                return;
+            }
+            self.ring_minute[slot] = minute;
+            self.ring_count[slot] = 0;
+        }
+        self.ring_count[slot] = self.ring_count[slot].saturating_add(1);
+        self.offer_post(m, s);
+    }
+
+    fn offer_post(&mut self, m: &Mention, s: &Scored) {
+        if s.risk > self.max_risk {
+            self.max_risk = s.risk;
+            self.risk_post = Some(to_top_post(m));
+        }
+        if m.text.trim().is_empty() {
+            return;
+        }
+        let key = (m.author.followers, std::cmp::Reverse(m.id.as_str()));
+        let worst = self
+            .top
+            .iter()
+            .map(|p| (p.followers, std::cmp::Reverse(p.post.id.as_str())))
+            .min();
+        if self.top.len() < MAX_TOP_POSTS || worst.is_some_and(|w| key > w) {
+            if self.top.len() >= MAX_TOP_POSTS {
+                self.top.pop();
+            }
+            self.top.push(Post {
+                followers: m.author.followers,
+                post: to_top_post(m),
+            });
+            self.top.sort_by(|a, b| {
+                b.followers
+                    .cmp(&a.followers)
+                    .then_with(|| a.post.id.cmp(&b.post.id))
+            });
+        }
+    }
+
+    /// Mentions in the `n` minutes ending with minute `end_minute` (inclusive).
+    pub fn recent(&self, end_minute: i64, n: u32) -> u64 {
+        let lo = end_minute - i64::from(n) + 1;
+        self.ring_minute
+            .iter()
+            .zip(self.ring_count)
+            .filter(|(m, _)| **m >= lo && **m <= end_minute)
+            .map(|(_, c)| u64::from(c))
+            .sum()
+    }
+
+    /// Per-minute counts for the `n` minutes ending with `end_minute`, oldest first.
+    pub fn minute_counts(&self, end_minute: i64, n: u32, out: &mut Vec<f64>) {
+        out.clear();
+        for minute in (end_minute - i64::from(n) + 1)..=end_minute {
+            let slot = minute.rem_euclid(RING as i64) as usize;
+            let c = if self.ring_minute[slot] == minute {
+                self.ring_count[slot]
+            } else {
+                0
+            };
+            out.push(f64::from(c));
+        }
+    }
+
+    pub fn unique_authors(&self) -> u64 {
+        self.authors.len() as u64
+    }
+
+    pub fn share(&self, part: u64) -> f64 {
+        if self.mentions == 0 {
+            0.0
+        } else {
+            part as f64 / self.mentions as f64
+        }
+    }
+
+    /// The top posts by reach, riskiest post first when it is not among them.
+    pub fn top_posts(&self) -> Vec<TopPost> {
+        let mut out: Vec<TopPost> = Vec::with_capacity(MAX_TOP_POSTS);
+        if let Some(r) = &self.risk_post {
+            out.push(r.clone());
+        }
+        for p in &self.top {
+            if out.len() >= MAX_TOP_POSTS {
+                break;
+            }
+            if !out.iter().any(|o| o.id == p.post.id) {
+                out.push(p.post.clone());
+            }
+        }
+        out
+    }
+
+    /// The post that carried the highest single-post risk.
+    pub fn risk_post(&self) -> Option<&TopPost> {
+        self.risk_post.as_ref()
+    }
+
+    /// The category with the highest summed score among `candidates`, if any scored.
+    pub fn leading_category(&self, candidates: &[Category]) -> Option<Category> {
+        let mut best: Option<(Category, f32)> = None;
+        for &c in candidates {
+            let v = self.category_sums[category_slot(c)];
+            if v > 0.0 && best.is_none_or(|(_, b)| v > b) {
+                best = Some((c, v));
+            }
+        }
+        best.map(|(c, _)| c)
+    }
+}
+
+/// Position of a category in `Category::ALL` (the order of classifier score arrays).
+pub fn category_slot(c: Category) -> usize {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+fn to_top_post(m: &Mention) -> TopPost {
+    TopPost {
+        id: m.id.clone(),
+        text: truncate_chars(&m.text, EVIDENCE_TEXT_CHARS),
+        author: m.author.handle.clone(),
+        followers: m.author.followers,
+        url: m.url.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Author;
+
+    fn mention(id: &str, minute: i64, followers: u64, text: &str) -> Mention {
+        Mention {
+            id: id.into(),
+            source: "x".into(),
+            created_at: EventTime(minute * 60_000),
+            text: text.into(),
+            author: Author {
+                id: format!("a-{id}"),
+                handle: format!("@{id}"),
+                followers,
+                created_at: None,
+            },
+            ..Default::default()
+        }
+    }
+
+    fn scored(risk: f32, key: u64) -> Scored {
+        Scored {
+            sentiment: SentimentLabel::Negative,
+            category_scores: [0.0; 8],
+            risk,
+            weight: 1.0,
+            duplicate: false,
+            author_key: key,
+        }
+    }
+
+    #[test]
+    fn evidence_keeps_top_posts_by_reach_and_the_risk_post() {
+        let mut e = Evidence::new(EventTime(0));
+        e.add(
+            &mention("root", 0, 10, "the tech is drunk"),
+            &scored(0.9, 1),
+        );
+        for i in 0..20u64 {
+            e.add(
+                &mention(&format!("m{i}"), 1, 100 + i, "wow"),
+                &scored(0.0, i + 2),
+            );
+        }
+        let top = e.top_posts();
+        assert_eq!(top.len(), MAX_TOP_POSTS);
+        assert_eq!(top[0].id, "root");
+        assert_eq!(top[1].id, "m19");
+        assert_eq!(top[4].id, "m16");
+        assert_eq!(e.unique_authors(), 21);
+        assert_eq!(e.mentions, 21);
+    }
+
+    #[test]
+    fn evidence_recent_counts_only_the_window() {
+        let mut e = Evidence::new(EventTime(0));
+        for minute in 0..100 {
+            e.add(
+                &mention(&format!("m{minute}"), minute, 1, "x"),
+                &scored(0.0, 1),
+            );
+        }
+        assert_eq!(e.recent(99, 15), 15);
+        assert_eq!(e.recent(120, 15), 0);
+        let mut counts = Vec::new();
+        e.minute_counts(99, 5, &mut counts);
+        assert_eq!(counts, vec![1.0; 5]);
+        // A late mention older than the ring still counts in totals.
+        e.add(&mention("old", 1, 1, "x"), &scored(0.0, 1));
+        assert_eq!(e.mentions, 101);
+        assert_eq!(e.recent(99, 64), 64);
+    }
+}

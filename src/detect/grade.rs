@@ -1,0 +1,221 @@
+//! Severity grading and category choice for an incident, from its evidence and the brand's
+//! volume signal. Pure functions: the same signals always give the same grade.
+//!
+//! Grades (before the routing cap):
+//! - **info**: a watch (one risky post) or an anomaly that is positive, spam or too small.
+//! - **warning**: a significant, persistent volume spike that is mostly negative and comes from
+//!   several authors; or a risky conduct/safety post whose reactions are building.
+//! - **error**: warning plus a large excess over baseline (rate ≥ 8× baseline and ≥ 40
+//!   mentions in the last hour), or a conduct/safety incident growing fast (≥ 25 mentions in
+//!   the hour, doubling in ≤ 30 min).
+//! - **critical**: error plus massive volume (≥ 400 mentions in the hour at ≥ 25× baseline) or
+//!   massive reach (≥ 5M followers reached with ≥ 150 mentions).
+
+use crate::config::DetectConfig;
+use crate::domain::{Category, Severity};
+
+/// Everything grading looks at, for one incident at one evaluation minute.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Signals {
+    pub mentions_15: f64,
+    pub mentions_60: f64,
+    pub rate_per_min: f64,
+    pub baseline_per_min: f64,
+    /// Upper-tail probability of the brand's 15-minute volume under its baseline.
+    pub p_value: f64,
+    /// Consecutive minutes the brand's volume has been significant.
+    pub spike_run: u32,
+    pub doubling_time_s: Option<f64>,
+    pub negative_share: f64,
+    pub positive_share: f64,
+    pub bot_share: f64,
+    pub duplicate_share: f64,
+    pub unique_authors: u64,
+    pub reach: u64,
+    pub max_risk: f64,
+}
+
+impl Signals {
+    /// Rate over baseline, with the baseline floored so a silent brand is not infinite.
+    pub fn ratio(&self) -> f64 {
+        self.rate_per_min / self.baseline_per_min.max(0.05)
+    }
+}
+
+/// Spam if most of it is bot-like or near-identical; positive if praise clearly dominates;
+/// otherwise the leading negative category (`fallback` when none scored).
+pub fn choose_category(s: &Signals, fallback: Category) -> Category {
+    if s.bot_share >= 0.5 || s.duplicate_share >= 0.5 {
+        Category::Spam
+    } else if s.positive_share >= 0.4 && s.positive_share >= 2.0 * s.negative_share {
+        Category::Positive
+    } else if fallback == Category::Positive && s.negative_share > s.positive_share {
+        Category::Other
+    } else {
+        fallback
+    }
+}
+
+/// The severity the evidence supports for a `category` incident (not yet capped by routing).
+pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
+    if matches!(category, Category::Positive | Category::Spam) {
+        return Severity::Info;
+    }
+    let persistence = persistence_minutes(cfg);
+    let risky = matches!(category, Category::Conduct | Category::Safety)
+        && s.max_risk >= cfg.single_post_risk;
+    let spike = s.p_value < cfg.spike_p_value
+        && s.spike_run >= persistence
+        && s.mentions_15 >= f64::from(cfg.min_mentions);
+    let negative = s.negative_share >= 0.35;
+    let warning = (spike && negative && s.unique_authors >= 5)
+        || (risky && s.mentions_60 >= 10.0 && s.unique_authors >= 5);
+    if !warning {
+        return Severity::Info;
+    }
+    let fast = s.doubling_time_s.is_some_and(|d| d <= 1800.0);
+    let error = (s.ratio() >= 8.0 && s.mentions_60 >= 40.0 && s.rate_per_min >= 2.0)
+        || (risky && s.mentions_60 >= 25.0 && fast);
+    if !error {
+        return Severity::Warning;
+    }
+    let critical = (s.mentions_60 >= 400.0 && s.ratio() >= 25.0)
+        || (s.reach >= 5_000_000 && s.mentions_60 >= 150.0);
+    if critical {
+        Severity::Critical
+    } else {
+        Severity::Error
+    }
+}
+
+/// `persistence` in whole evaluation minutes (at least 1).
+pub fn persistence_minutes(cfg: &DetectConfig) -> u32 {
+    u32::try_from(cfg.persistence.0.as_secs() / 60)
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Signals {
+        Signals {
+            mentions_15: 60.0,
+            mentions_60: 120.0,
+            rate_per_min: 4.0,
+            baseline_per_min: 1.0,
+            p_value: 1e-9,
+            spike_run: 5,
+            doubling_time_s: None,
+            negative_share: 0.7,
+            positive_share: 0.1,
+            bot_share: 0.0,
+            duplicate_share: 0.0,
+            unique_authors: 50,
+            reach: 10_000,
+            max_risk: 0.0,
+        }
+    }
+
+    #[test]
+    fn grade_spike_negative_is_warning_then_error_then_critical() {
+        let cfg = DetectConfig::default();
+        let s = base();
+        assert_eq!(grade(Category::Outage, &s, &cfg), Severity::Warning);
+        let s = Signals {
+            rate_per_min: 10.0,
+            ..base()
+        };
+        assert_eq!(grade(Category::Outage, &s, &cfg), Severity::Error);
+        let s = Signals {
+            rate_per_min: 40.0,
+            mentions_60: 900.0,
+            ..base()
+        };
+        assert_eq!(grade(Category::Outage, &s, &cfg), Severity::Critical);
+    }
+
+    #[test]
+    fn grade_needs_persistence_and_negativity() {
+        let cfg = DetectConfig::default();
+        let s = Signals {
+            spike_run: 1,
+            ..base()
+        };
+        assert_eq!(grade(Category::Outage, &s, &cfg), Severity::Info);
+        let s = Signals {
+            negative_share: 0.1,
+            ..base()
+        };
+        assert_eq!(grade(Category::Outage, &s, &cfg), Severity::Info);
+        let s = Signals {
+            unique_authors: 2,
+            ..base()
+        };
+        assert_eq!(grade(Category::Outage, &s, &cfg), Severity::Info);
+    }
+
+    #[test]
+    fn grade_risky_post_escalates_with_reactions_before_a_volume_spike() {
+        let cfg = DetectConfig::default();
+        let quiet = Signals {
+            p_value: 0.5,
+            spike_run: 0,
+            mentions_15: 5.0,
+            mentions_60: 5.0,
+            max_risk: 0.9,
+            unique_authors: 5,
+            ..base()
+        };
+        assert_eq!(grade(Category::Conduct, &quiet, &cfg), Severity::Info);
+        let building = Signals {
+            mentions_60: 12.0,
+            ..quiet.clone()
+        };
+        assert_eq!(grade(Category::Conduct, &building, &cfg), Severity::Warning);
+        let fast = Signals {
+            mentions_60: 30.0,
+            doubling_time_s: Some(420.0),
+            ..building
+        };
+        assert_eq!(grade(Category::Conduct, &fast, &cfg), Severity::Error);
+        // The same numbers without a risky post stay quiet.
+        let plain = Signals {
+            max_risk: 0.2,
+            ..fast
+        };
+        assert_eq!(grade(Category::Service, &plain, &cfg), Severity::Info);
+    }
+
+    #[test]
+    fn grade_positive_and_spam_never_exceed_info() {
+        let cfg = DetectConfig::default();
+        let s = Signals {
+            rate_per_min: 100.0,
+            mentions_60: 5000.0,
+            ..base()
+        };
+        assert_eq!(grade(Category::Positive, &s, &cfg), Severity::Info);
+        assert_eq!(grade(Category::Spam, &s, &cfg), Severity::Info);
+    }
+
+    #[test]
+    fn choose_category_detects_spam_and_praise() {
+        let s = Signals {
+            bot_share: 0.8,
+            ..base()
+        };
+        assert_eq!(choose_category(&s, Category::Outage), Category::Spam);
+        let s = Signals {
+            positive_share: 0.7,
+            negative_share: 0.1,
+            ..base()
+        };
+        assert_eq!(choose_category(&s, Category::Other), Category::Positive);
+        assert_eq!(
+            choose_category(&base(), Category::Billing),
+            Category::Billing
+        );
+    }
+}
