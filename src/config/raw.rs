@@ -81,8 +81,6 @@ pub struct DetectConfig {
     pub persistence: HumanDuration,
     /// Quiet time after which an incident resolves.
     pub resolve_after: HumanDuration,
-    /// Time after a resolve during which the same cluster re-opens the same incident.
-    pub cooldown: HumanDuration,
     /// Mentions with at least this risk (0..1) open a watch incident on their own.
     pub single_post_risk: f64,
     /// Account age below which an author counts as new for the bot discount.
@@ -96,7 +94,6 @@ impl Default for DetectConfig {
             min_mentions: 12,
             persistence: HumanDuration::from_secs(180),
             resolve_after: HumanDuration::from_secs(90 * 60),
-            cooldown: HumanDuration::from_secs(6 * 3600),
             single_post_risk: 0.6,
             new_account_age: HumanDuration::from_secs(7 * 86_400),
         }

@@ -151,6 +151,56 @@ impl Evidence {
         }
     }
 
+    /// Folds `other` into `self` (a brand-wide incident seeded from several clusters).
+    pub fn merge(&mut self, other: &Evidence) {
+        self.first_at = self.first_at.min(other.first_at);
+        self.last_at = self.last_at.max(other.last_at);
+        self.mentions += other.mentions;
+        self.weighted += other.weighted;
+        self.negative += other.negative;
+        self.positive += other.positive;
+        self.reach = self.reach.saturating_add(other.reach);
+        self.reactions += other.reactions;
+        self.bots += other.bots;
+        self.duplicates += other.duplicates;
+        for (a, b) in self.category_sums.iter_mut().zip(other.category_sums) {
+            *a += b;
+        }
+        for a in &other.authors {
+            if self.authors.len() >= MAX_AUTHORS {
+                break;
+            }
+            self.authors.insert(*a);
+        }
+        for slot in 0..RING {
+            let (m, c) = (other.ring_minute[slot], other.ring_count[slot]);
+            if m == i64::MIN {
+                continue;
+            }
+            if self.ring_minute[slot] == m {
+                self.ring_count[slot] = self.ring_count[slot].saturating_add(c);
+            } else if self.ring_minute[slot] < m {
+                self.ring_minute[slot] = m;
+                self.ring_count[slot] = c;
+            }
+        }
+        if other.max_risk > self.max_risk {
+            self.max_risk = other.max_risk;
+            self.risk_post.clone_from(&other.risk_post);
+        }
+        for p in &other.top {
+            if !self.top.iter().any(|q| q.post.id == p.post.id) {
+                self.top.push(p.clone());
+            }
+        }
+        self.top.sort_by(|a, b| {
+            b.followers
+                .cmp(&a.followers)
+                .then_with(|| a.post.id.cmp(&b.post.id))
+        });
+        self.top.truncate(MAX_TOP_POSTS);
+    }
+
     /// Mentions in the `n` minutes ending with minute `end_minute` (inclusive).
     pub fn recent(&self, end_minute: i64, n: u32) -> u64 {
         let lo = end_minute - i64::from(n) + 1;

@@ -1,0 +1,76 @@
+//! End-to-end replay throughput: the bundled demo archive through decode → match → sentiment
+//! → windows → detection → alert log written to a file, at `--speed max` with the lexicon
+//! model. Measured beside a bare `serde_json::Value` parse of the same lines, in the same run,
+//! so the ratio is meaningful on any machine.
+//!
+//! Run: `cargo bench --bench pipeline`
+
+use std::hint::black_box;
+use std::io::Read;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use flashpoint::app::replay::Input;
+use flashpoint::app::{replay, ReplayOptions, Speed};
+use flashpoint::config;
+
+fn lines() -> Vec<u8> {
+    let mut out = Vec::new();
+    zstd::Decoder::new(flashpoint::cli::DEMO_SAMPLE)
+        .and_then(|mut d| d.read_to_end(&mut out))
+        .expect("the embedded demo sample decompresses");
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let raw = lines();
+    let n = raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64;
+    let cfg = Arc::new(
+        config::parse_str(flashpoint::cli::DEMO_CONFIG, "demo.toml", &|_| None)
+            .expect("demo config is valid"),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alerts = dir.path().join("alerts.ndjson").display().to_string();
+    // Decompressed once so the replay and the reference parse read the same bytes.
+    let raw: &'static [u8] = Box::leak(raw.into_boxed_slice());
+
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("serde_json_value_parse", |b| {
+        b.iter(|| {
+            let mut ok = 0u64;
+            for l in raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                if serde_json::from_slice::<serde_json::Value>(l).is_ok() {
+                    ok += 1;
+                }
+            }
+            black_box(ok)
+        })
+    });
+    g.bench_function("replay_max_lexicon_alert_log", |b| {
+        b.iter(|| {
+            let opts = ReplayOptions {
+                speed: Speed::Max,
+                alerts: Some(alerts.clone()),
+                report: None,
+                notifiers: Vec::new(),
+                progress: false,
+                sentiment_model: String::from("lexicon"),
+            };
+            let s = rt
+                .block_on(replay(Arc::clone(&cfg), Input::Bytes(raw), opts, None))
+                .expect("replay succeeds");
+            black_box(s.engine.alerts)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

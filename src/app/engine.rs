@@ -1,0 +1,212 @@
+//! The synchronous pipeline core: watermark → brand attribution → scoring → detection.
+//!
+//! Input: mentions in arrival order. Output: alert records (drained by the caller) and metric
+//! updates. The engine has no clock and no IO: the same mentions in the same order always give
+//! the same alerts, which is what makes replays byte-identical at any speed.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHasher;
+
+use crate::brand::{Attribution, Attributor};
+use crate::config::Config;
+use crate::detect::classify::Classifier;
+use crate::detect::detector::Detector;
+use crate::detect::evidence::Scored;
+use crate::detect::terms::{key_terms, Ignore};
+use crate::domain::{EventTime, Mention};
+use crate::replay::watermark::{Admit, Watermark};
+use crate::score::sentiment::SentimentModel;
+use crate::score::virality::bot_weight;
+use crate::telemetry::Metrics;
+
+/// Counts of what happened to the mentions the engine saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub received: u64,
+    pub late: u64,
+    pub too_late: u64,
+    pub matched: u64,
+    pub unmatched: u64,
+    pub alerts: u64,
+}
+
+/// The per-mention pipeline, owned by one task.
+pub struct Engine {
+    cfg: Arc<Config>,
+    watermark: Watermark,
+    attributor: Attributor,
+    sentiment: Box<dyn SentimentModel>,
+    classifier: Box<dyn Classifier>,
+    detector: Detector,
+    ignore: Ignore,
+    attribution: Attribution,
+    terms: Vec<String>,
+    metrics: Option<Arc<Metrics>>,
+    stats: EngineStats,
+}
+
+impl Engine {
+    pub fn new(
+        cfg: Arc<Config>,
+        sentiment: Box<dyn SentimentModel>,
+        classifier: Box<dyn Classifier>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Engine, crate::brand::MatcherError> {
+        let p = &cfg.pipeline;
+        let attributor = Attributor::new(
+            &cfg.brands,
+            p.parent_retention.as_millis_i64(),
+            p.parent_capacity,
+        )?;
+        Ok(Engine {
+            watermark: Watermark::new(p.allowed_lateness.as_millis_i64()),
+            attributor,
+            sentiment,
+            classifier,
+            detector: Detector::new(Arc::clone(&cfg)),
+            ignore: Ignore::from_brands(&cfg.brands),
+            attribution: Attribution::default(),
+            terms: Vec::new(),
+            metrics,
+            stats: EngineStats::default(),
+            cfg,
+        })
+    }
+
+    /// Runs one mention through the pipeline.
+    pub fn process(&mut self, m: &Mention) {
+        self.stats.received += 1;
+        match self.watermark.observe(m.created_at) {
+            Admit::TooLate => {
+                self.stats.too_late += 1;
+                if let Some(metrics) = &self.metrics {
+                    metrics
+                        .ingest_dropped_total
+                        .with_label_values(&[m.source.as_str(), "too_late"])
+                        .inc();
+                }
+                return;
+            }
+            Admit::Late => self.stats.late += 1,
+            Admit::OnTime => {}
+        }
+        if let Some(minute) = self.detector.advance(self.watermark.max_seen()) {
+            self.attributor.evict(self.watermark.current());
+            self.publish_minute(minute);
+        }
+        self.attributor.attribute(m, &mut self.attribution);
+        if self.attribution.brands.is_empty() {
+            self.stats.unmatched += 1;
+            return;
+        }
+        self.stats.matched += 1;
+        let sentiment = self.sentiment.score(&m.text);
+        let class = self.classifier.classify(&m.text);
+        let scored = Scored {
+            sentiment: sentiment.label,
+            category_scores: class.scores,
+            risk: class.risk,
+            weight: bot_weight(
+                &m.author,
+                m.created_at,
+                self.cfg.detect.new_account_age.as_millis_i64(),
+            ),
+            duplicate: false,
+            author_key: author_key(&m.author.id),
+        };
+        self.terms.clear();
+        key_terms(&m.text, &self.ignore, &mut self.terms);
+        let terms: Vec<&str> = self.terms.iter().map(String::as_str).collect();
+        self.detector.on_mention(
+            m,
+            &self.attribution.brands,
+            self.attribution.root,
+            &scored,
+            &terms,
+        );
+        if let Some(metrics) = &self.metrics {
+            for &b in &self.attribution.brands {
+                let id = self.cfg.brand(b).id.as_str();
+                metrics
+                    .brand_mentions_total
+                    .with_label_values(&[metrics.brand_label(id), m.source.as_str()])
+                    .inc();
+            }
+        }
+    }
+
+    /// Alerts decided since the last call, in decision order.
+    pub fn drain_alerts(&mut self) -> Vec<crate::alert::AlertRecord> {
+        let out: Vec<_> = self.detector.drain_alerts().collect();
+        self.stats.alerts += out.len() as u64;
+        out
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    pub fn watermark(&self) -> EventTime {
+        self.watermark.current()
+    }
+
+    fn publish_minute(&mut self, minute: i64) {
+        let Some(metrics) = self.metrics.clone() else {
+            return;
+        };
+        let wm = self.watermark.current().millis() as f64 / 1000.0;
+        metrics.pipeline_watermark_timestamp_seconds.set(wm);
+        let brands: Vec<_> = self.detector.active_brands().collect();
+        for b in brands {
+            let Some(g) = self.detector.brand_gauges(b, minute) else {
+                continue;
+            };
+            let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
+            metrics.brand_rate_per_minute.with_label_values(&[label]).set(g.rate_per_min);
+            metrics
+                .brand_baseline_per_minute
+                .with_label_values(&[label])
+                .set(g.baseline_per_min);
+            for (window, neg, pos) in [
+                ("5m", g.negative_share_5m, g.positive_share_5m),
+                ("60m", g.negative_share_60m, g.positive_share_60m),
+            ] {
+                let neutral = (1.0 - neg - pos).max(0.0);
+                for (l, v) in [("negative", neg), ("neutral", neutral), ("positive", pos)] {
+                    metrics
+                        .brand_sentiment_share
+                        .with_label_values(&[label, window, l])
+                        .set(v);
+                }
+            }
+            metrics
+                .brand_reach
+                .with_label_values(&[label, "5m"])
+                .set(g.reach_5m as f64);
+            metrics
+                .brand_reach
+                .with_label_values(&[label, "60m"])
+                .set(g.reach_60m as f64);
+            metrics
+                .brand_doubling_time_seconds
+                .with_label_values(&[label])
+                .set(g.doubling_time_s.unwrap_or(0.0));
+        }
+        metrics.incidents_active.reset();
+        for (b, c, s) in self.detector.open_incidents() {
+            let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
+            metrics
+                .incidents_active
+                .with_label_values(&[label, c.as_str(), s.as_str()])
+                .inc();
+        }
+    }
+}
+
+fn author_key(id: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FxHasher::default();
+    h.write(id.as_bytes());
+    h.finish()
+}

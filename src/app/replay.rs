@@ -1,0 +1,262 @@
+//! Replaying archives in event time: reader thread → engine → alert log and notifiers.
+//!
+//! Pacing uses tokio's clock (`sleep_until`), so tests run paced replays instantly under
+//! paused time; the engine itself never sees a clock, so the alert log is identical at any
+//! speed.
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use super::engine::{Engine, EngineStats};
+use crate::alert::{AlertLog, AlertRecord, Dispatcher, Notifier};
+use crate::config::Config;
+use crate::detect::classify::KeywordClassifier;
+use crate::domain::{EventTime, Mention};
+use crate::replay::archive::{self, DecodeStats, ReadError};
+use crate::score::sentiment::model_by_name;
+use crate::telemetry::Metrics;
+
+/// Mentions per batch between the reader and the engine.
+const BATCH: usize = 1024;
+/// Decode errors logged individually before only counting.
+const LOGGED_ERRORS: u64 = 20;
+
+/// How fast to replay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// As fast as the machine allows.
+    Max,
+    /// Event time runs this many times faster than wall time.
+    Factor(f64),
+}
+
+impl Speed {
+    /// Parses `max` or a positive number.
+    pub fn parse(s: &str) -> Result<Speed, String> {
+        if s == "max" {
+            return Ok(Speed::Max);
+        }
+        match s.parse::<f64>() {
+            Ok(f) if f > 0.0 && f.is_finite() => Ok(Speed::Factor(f)),
+            _ => Err(format!("speed {s:?} must be \"max\" or a positive number")),
+        }
+    }
+}
+
+/// Where a replay's input comes from.
+pub enum Input {
+    /// Archive paths (`-` = stdin), read in order.
+    Paths(Vec<String>),
+    /// An in-memory archive (the embedded demo sample), possibly compressed.
+    Bytes(&'static [u8]),
+}
+
+/// What a replay does besides computing alerts.
+pub struct ReplayOptions {
+    pub speed: Speed,
+    /// Alert log destination (`-` = stdout).
+    pub alerts: Option<String>,
+    /// HTML report destination.
+    pub report: Option<String>,
+    /// Notifiers that receive every alert (console in the demo, sinks with `--deliver`).
+    pub notifiers: Vec<Arc<dyn Notifier>>,
+    /// Show a progress line on stderr (only when stderr is a terminal).
+    pub progress: bool,
+    pub sentiment_model: String,
+}
+
+/// The outcome of a replay.
+#[derive(Debug, Clone)]
+pub struct ReplaySummary {
+    pub decode: DecodeStats,
+    pub engine: EngineStats,
+    pub alerts: Vec<AlertRecord>,
+    pub wall: Duration,
+}
+
+/// Replays `input` through the whole pipeline.
+pub async fn replay(
+    cfg: Arc<Config>,
+    input: Input,
+    opts: ReplayOptions,
+    metrics: Option<Arc<Metrics>>,
+) -> anyhow::Result<ReplaySummary> {
+    let started = tokio::time::Instant::now();
+    let wall_started = std::time::Instant::now();
+    let sentiment = model_by_name(&opts.sentiment_model)?;
+    let mut engine = Engine::new(
+        Arc::clone(&cfg),
+        sentiment,
+        Box::new(KeywordClassifier::embedded()),
+        metrics.clone(),
+    )
+    .context("building the brand matcher")?;
+    let mut log = match &opts.alerts {
+        Some(path) => Some(
+            AlertLog::create(path, opts.speed != Speed::Max)
+                .with_context(|| format!("cannot write alert log {path}"))?,
+        ),
+        None => None,
+    };
+    let on_result_metrics = metrics.clone();
+    let (dispatcher, dispatch_task) = Dispatcher::spawn(
+        opts.notifiers.clone(),
+        1024,
+        Arc::new(move |id, res| {
+            if let Some(m) = &on_result_metrics {
+                let result = if res.is_ok() { "delivered" } else { "failed" };
+                m.notifier_deliveries_total.with_label_values(&[id, result]).inc();
+            }
+        }),
+    );
+
+    let capacity = (cfg.pipeline.channel_capacity / BATCH).max(1);
+    let (tx, mut rx) = mpsc::channel::<Vec<Mention>>(capacity);
+    let reader_metrics = metrics.clone();
+    let reader = std::thread::Builder::new()
+        .name(String::from("flashpoint-reader"))
+        .spawn(move || read_input(input, tx, reader_metrics))
+        .context("spawning the reader thread")?;
+
+    let progress = progress_bar(opts.progress);
+    let mut first_event: Option<EventTime> = None;
+    let mut alerts = Vec::new();
+    while let Some(batch) = rx.recv().await {
+        if let Some(m) = &metrics {
+            m.pipeline_queue_depth
+                .with_label_values(&["reader"])
+                .set((rx.len() * BATCH) as f64);
+        }
+        for mention in &batch {
+            if let Speed::Factor(f) = opts.speed {
+                let first = *first_event.get_or_insert(mention.created_at);
+                let ahead_ms = (mention.created_at.millis() - first.millis()).max(0) as f64 / f;
+                let due = started + Duration::from_micros((ahead_ms * 1000.0) as u64);
+                if due > tokio::time::Instant::now() {
+                    tokio::time::sleep_until(due).await;
+                }
+            }
+            let t0 = std::time::Instant::now();
+            engine.process(mention);
+            let decided = engine.drain_alerts();
+            for alert in decided {
+                if let Some(log) = log.as_mut() {
+                    log.append(&alert).context("writing the alert log")?;
+                }
+                if let Some(m) = &metrics {
+                    record_alert_metrics(m, &alert);
+                    m.record_latency(t0.elapsed());
+                }
+                let shared = Arc::new(alert.clone());
+                dispatcher.send(shared).await?;
+                alerts.push(alert);
+            }
+        }
+        if let Some(m) = &metrics {
+            m.pipeline_mentions_processed_total.inc_by(batch.len() as u64);
+            m.publish_latency();
+        }
+        if let Some(p) = &progress {
+            let s = engine.stats();
+            p.set_message(format!(
+                "{} mentions, {} matched, {} alerts, event time {}",
+                s.received,
+                s.matched,
+                s.alerts,
+                engine.watermark()
+            ));
+        }
+    }
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let decode = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    if let Some(log) = log.as_mut() {
+        log.flush().context("flushing the alert log")?;
+    }
+    drop(dispatcher);
+    let _stats = dispatch_task.await.context("the dispatcher task failed")?;
+    let summary = ReplaySummary {
+        decode,
+        engine: engine.stats().clone(),
+        alerts,
+        wall: wall_started.elapsed(),
+    };
+    if let Some(path) = &opts.report {
+        super::report::write(path, &cfg, &summary)
+            .with_context(|| format!("cannot write report {path}"))?;
+    }
+    Ok(summary)
+}
+
+fn record_alert_metrics(m: &Metrics, alert: &AlertRecord) {
+    let teams: &[String] = &alert.teams;
+    if teams.is_empty() {
+        m.alerts_total
+            .with_label_values(&["none", alert.action.as_str(), alert.severity.as_str()])
+            .inc();
+    }
+    for t in teams {
+        m.alerts_total
+            .with_label_values(&[t.as_str(), alert.action.as_str(), alert.severity.as_str()])
+            .inc();
+    }
+}
+
+fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let p = indicatif::ProgressBar::new_spinner();
+    p.enable_steady_tick(Duration::from_millis(120));
+    Some(p)
+}
+
+/// The reader thread: decodes archives into batches, blocking while the engine is behind.
+fn read_input(
+    input: Input,
+    tx: mpsc::Sender<Vec<Mention>>,
+    metrics: Option<Arc<Metrics>>,
+) -> anyhow::Result<DecodeStats> {
+    let mut logged = 0u64;
+    let mut on_error = |e: &ReadError| {
+        if let Some(m) = &metrics {
+            m.ingest_decode_errors_total
+                .with_label_values(&["archive", e.reason])
+                .inc();
+        }
+        logged += 1;
+        if logged <= LOGGED_ERRORS {
+            tracing::warn!(path = %e.path, line = e.line, reason = e.reason, error = %e.message, "skipping bad line");
+        }
+    };
+    let mut on_batch = |batch: Vec<Mention>| {
+        if let Some(m) = &metrics {
+            m.ingest_decoded_total
+                .with_label_values(&["archive"])
+                .inc_by(batch.len() as u64);
+        }
+        tx.blocking_send(batch).is_ok()
+    };
+    let stats = match input {
+        Input::Paths(paths) => {
+            archive::read_batches(&paths, BATCH, &mut on_error, &mut on_batch)?
+        }
+        Input::Bytes(bytes) => {
+            let reader: Box<dyn BufRead + Send> = archive::open_bytes(bytes)?;
+            archive::read_batches_from(reader, "demo", BATCH, &mut on_error, &mut on_batch)?
+        }
+    };
+    if let Some(m) = &metrics {
+        m.ingest_lines_total
+            .with_label_values(&["archive"])
+            .inc_by(stats.lines);
+    }
+    Ok(stats)
+}

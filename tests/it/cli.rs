@@ -1,0 +1,97 @@
+//! The command line as users run it: exit codes and the sentiment filter.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn flashpoint() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flashpoint"))
+}
+
+#[test]
+fn cli_check_config_exits_0_for_valid_and_2_listing_errors() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ok = flashpoint()
+        .args(["check-config", &format!("{root}/config/brands.example.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let bad = flashpoint()
+        .args(["check-config", &format!("{root}/tests/fixtures/configs/invalid.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("brand[0].id") && err.contains("routing[0].max_severity"), "{err}");
+}
+
+#[test]
+fn cli_bad_usage_exits_2() {
+    let out = flashpoint().args(["replay", "--speed", "fast"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = flashpoint()
+        .args(["replay", "--config", "nope.toml", "x.ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn cli_sentiment_writes_one_line_per_text_in_order() {
+    let mut child = flashpoint()
+        .args(["sentiment"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"I love this, it is great!\nthe technician was drunk and rude, awful\n\nok\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["label"], "positive");
+    assert_eq!(lines[1]["label"], "negative");
+    assert_eq!(lines[2]["label"], "neutral");
+    for l in &lines {
+        let s = l["score"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&s));
+    }
+}
+
+#[test]
+fn cli_replay_writes_alert_log_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let alerts = dir.path().join("alerts.ndjson");
+    let report = dir.path().join("report.html");
+    let out = flashpoint()
+        .args([
+            "replay",
+            "--config",
+            &format!("{root}/config/demo.toml"),
+            "--alerts",
+            &alerts.display().to_string(),
+            "--report",
+            &report.display().to_string(),
+            &format!("{root}/data/demo/sample.ndjson.zst"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = std::fs::read_to_string(&alerts).unwrap();
+    assert!(log.lines().count() > 0);
+    for l in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v["incident"].is_string());
+    }
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<h2>Incidents</h2>") && html.contains("brightline"));
+}

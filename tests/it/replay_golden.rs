@@ -1,0 +1,116 @@
+//! Golden replay of the bundled demo stream: who is paged, how fast, and who is not.
+
+use flashpoint::alert::{Action, AlertRecord};
+use flashpoint::app::Speed;
+use flashpoint::domain::{EventTime, Severity};
+use flashpoint::synth::{generate, SynthSpec};
+
+use crate::support::{by_incident, replay_demo};
+
+fn at(a: &AlertRecord) -> EventTime {
+    EventTime::parse_rfc3339(&a.at).unwrap()
+}
+
+fn scenario_start(name: &str) -> EventTime {
+    let truth = generate(&SynthSpec::demo());
+    truth
+        .scenarios
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("scenario {name} missing from the demo"))
+        .start
+}
+
+#[tokio::test]
+async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
+    let summary = replay_demo(Speed::Max, None).await;
+    let alerts = &summary.alerts;
+    let incidents = by_incident(alerts);
+    for (id, lines) in &incidents {
+        eprintln!("{id}: {:?}", lines.iter().map(|a| (a.action, a.severity, a.at.clone(), a.teams.clone())).collect::<Vec<_>>());
+    }
+
+    // Misconduct: field-ops and support at error or above within 60 minutes of the root post.
+    let root = scenario_start("misconduct");
+    let page = alerts
+        .iter()
+        .filter(|a| a.brand == "brightline" && a.action != Action::Resolve)
+        .find(|a| {
+            a.severity >= Severity::Error
+                && a.teams.iter().any(|t| t == "field-ops")
+                && a.teams.iter().any(|t| t == "support")
+        })
+        .expect("misconduct never paged field-ops and support at error");
+    let delay = at(page).millis() - root.millis();
+    assert!(
+        (0..=60 * 60_000).contains(&delay),
+        "misconduct paged after {} min",
+        delay / 60_000
+    );
+    let misconduct_incident = page.incident.clone();
+    // The watch opened within minutes of the root post, before any volume built.
+    let first = alerts.iter().find(|a| a.incident == misconduct_incident).unwrap();
+    assert!(at(first).millis() - root.millis() <= 10 * 60_000, "watch opened late: {}", first.at);
+
+    // Outage: support only, warning or above.
+    let outage: Vec<&AlertRecord> = alerts
+        .iter()
+        .filter(|a| a.brand == "northwind" && a.severity >= Severity::Warning)
+        .collect();
+    assert!(!outage.is_empty(), "the northwind outage was never paged");
+    for a in &outage {
+        assert_eq!(a.teams, vec!["support".to_string()], "outage routed to {:?}", a.teams);
+    }
+    let outage_incident = outage[0].incident.clone();
+
+    // Nothing else at warning or above; positive, bot burst and ambiguous name page nobody.
+    for a in alerts.iter().filter(|a| a.action != Action::Resolve) {
+        if a.severity >= Severity::Warning {
+            assert!(
+                a.incident == misconduct_incident || a.incident == outage_incident,
+                "unexpected page: {}",
+                a.to_json_line()
+            );
+        }
+        if ["velora", "lumen", "orchard", "kestrel", "harbor"].contains(&a.brand.as_str()) {
+            assert!(a.severity < Severity::Error, "{} paged: {}", a.brand, a.to_json_line());
+        }
+        if a.brand == "velora" {
+            assert!(a.teams.iter().all(|t| t == "marketing"), "velora routed to {:?}", a.teams);
+        }
+    }
+    // The positive story reaches marketing (at info).
+    assert!(
+        alerts.iter().any(|a| a.brand == "velora" && a.teams == vec!["marketing".to_string()]),
+        "the positive viral story never reached marketing"
+    );
+
+    // Every incident resolves, exactly once, as its last line.
+    for (id, lines) in &incidents {
+        let resolves = lines.iter().filter(|a| a.action == Action::Resolve).count();
+        assert_eq!(resolves, 1, "{id} resolved {resolves} times");
+        assert_eq!(lines.last().unwrap().action, Action::Resolve, "{id} acted after resolving");
+        assert_eq!(lines[0].action, Action::Trigger, "{id} did not start with a trigger");
+    }
+    // Evidence is attached and within contract limits.
+    for a in alerts {
+        assert!(a.top_posts.len() <= 5);
+        assert!(a.summary.chars().count() <= 1024);
+        assert!(a.dedup_key.len() <= 255);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn replay_is_byte_identical_at_any_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = dir.path().join("max.ndjson");
+    let paced = dir.path().join("paced.ndjson");
+    replay_demo(Speed::Max, Some(fast.display().to_string())).await;
+    // Paused tokio time: the paced replay sleeps on a virtual clock, so it runs at full speed
+    // while taking the pacing code path.
+    replay_demo(Speed::Factor(5_000.0), Some(paced.display().to_string())).await;
+    let a = std::fs::read(&fast).unwrap();
+    let b = std::fs::read(&paced).unwrap();
+    assert!(!a.is_empty(), "the demo produced no alerts");
+    assert!(a == b, "alert logs differ between speeds");
+}

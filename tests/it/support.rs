@@ -1,0 +1,46 @@
+//! Shared test setup: the demo configuration and replays into memory.
+
+use std::sync::Arc;
+
+use flashpoint::alert::AlertRecord;
+use flashpoint::app::replay::Input;
+use flashpoint::app::{replay, ReplayOptions, ReplaySummary, Speed};
+use flashpoint::config::{self, Config};
+
+pub fn demo_config() -> Arc<Config> {
+    Arc::new(config::parse_str(flashpoint::cli::DEMO_CONFIG, "demo.toml", &|_| None).unwrap())
+}
+
+pub fn options(speed: Speed, alerts: Option<String>) -> ReplayOptions {
+    ReplayOptions {
+        speed,
+        alerts,
+        report: None,
+        notifiers: Vec::new(),
+        progress: false,
+        sentiment_model: String::from("lexicon"),
+    }
+}
+
+pub async fn replay_demo(speed: Speed, alerts: Option<String>) -> ReplaySummary {
+    replay(
+        demo_config(),
+        Input::Bytes(flashpoint::cli::DEMO_SAMPLE),
+        options(speed, alerts),
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+/// Alerts grouped by incident id, in first-seen order.
+pub fn by_incident(alerts: &[AlertRecord]) -> Vec<(String, Vec<AlertRecord>)> {
+    let mut out: Vec<(String, Vec<AlertRecord>)> = Vec::new();
+    for a in alerts {
+        match out.iter_mut().find(|(id, _)| *id == a.incident) {
+            Some((_, v)) => v.push(a.clone()),
+            None => out.push((a.incident.clone(), vec![a.clone()])),
+        }
+    }
+    out
+}
