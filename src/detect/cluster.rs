@@ -1,1 +1,388 @@
-//! (in progress)
+//! Grouping one brand's mentions into candidate incidents: threads, near-duplicates and
+//! posts about the same thing.
+//!
+//! Role: a burst of mentions about a brand is usually several stories at once (an outage, a
+//! viral video, a spam wave). The [`Clusterer`] splits them so each can be scored and alerted
+//! on separately.
+//!
+//! Inputs, per mention: its thread root key (a hash of the root post id; a post is its own
+//! root), its text, its key terms ([`super::terms::key_terms`], brand words ignored) and its
+//! event time; watermarks for [`Clusterer::expire`].
+//!
+//! Outputs: a [`ClusterId`] per mention, and read-only [`ClusterView`]s.
+//!
+//! Assignment, first rule that applies wins:
+//! 1. the mention's root is one a live cluster has seen → that cluster (replies, quotes,
+//!    reposts of one post stay together);
+//! 2. its [`simhash`] is within [`NEAR_DUP_HAMMING`] bits of one of a cluster's recent
+//!    member hashes → that cluster (copy-paste spam, retweet-with-comment copies);
+//! 3. it shares at least [`MIN_SHARED_TERMS`] distinct key terms with a cluster's top terms →
+//!    that cluster (independent posts about the same event);
+//! 4. otherwise a new cluster.
+//!
+//! Mentions without words (plain reposts) use rule 1 only. Among several candidate clusters
+//! the closest wins (fewest differing bits, most shared terms), then the most recently seen,
+//! then the oldest id.
+//!
+//! Invariants: at most `max_clusters` clusters, each of fixed size (16 roots, 8 hashes, 16
+//! term counters, no heap); when full the least recently seen cluster is evicted; ids come
+//! from a per-clusterer counter, so a replay of the same input yields the same ids; no
+//! clocks, no randomness (FxHash is unseeded).
+
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+
+use super::terms::{push_normalized, raw_words};
+use crate::domain::EventTime;
+
+/// Largest SimHash distance (in bits) at which two texts count as near-duplicates.
+///
+/// Small on purpose: it catches copies that differ in case, punctuation, numbers, handles and
+/// URLs (all ignored by [`simhash`]), and long texts with a word or two changed. Looser
+/// paraphrases are caught by shared key terms instead.
+pub const NEAR_DUP_HAMMING: u32 = 3;
+/// Distinct key terms a mention must share with a cluster's top terms to join it.
+pub const MIN_SHARED_TERMS: usize = 2;
+
+const MAX_ROOTS: usize = 16;
+const MAX_HASHES: usize = 8;
+const MAX_TERMS: usize = 16;
+const TOP_TERMS: usize = 8;
+
+/// Murmur3's 64-bit finaliser: spreads FxHash's output over all 64 bits.
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn feature_hash(word: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(word.as_bytes());
+    fmix64(h.finish())
+}
+
+/// SimHash and the number of words it was built from.
+fn simhash_counted(text: &str) -> (u64, usize) {
+    let mut acc = [0i32; 64];
+    let mut word = String::new();
+    let mut n = 0;
+    for raw in raw_words(text) {
+        word.clear();
+        push_normalized(raw, &mut word);
+        if !word.chars().any(char::is_alphabetic) {
+            continue;
+        }
+        let h = feature_hash(&word);
+        for (bit, a) in acc.iter_mut().enumerate() {
+            *a += if (h >> bit) & 1 == 1 { 1 } else { -1 };
+        }
+        n += 1;
+    }
+    let hash = acc
+        .iter()
+        .enumerate()
+        .filter(|(_, &a)| a > 0)
+        .fold(0u64, |h, (bit, _)| h | (1 << bit));
+    (hash, n)
+}
+
+/// 64-bit SimHash of a text's words (normalised as in [`super::terms`]; words without a
+/// letter, URLs and handles skipped), each word hashed with FxHash plus a 64-bit finaliser.
+///
+/// Words rather than 2-shingles: on tweet-length texts a one-word edit changes one feature
+/// in n instead of two in n − 1, which keeps near-duplicates measurably closer. Text without
+/// words gives 0.
+pub fn simhash(text: &str) -> u64 {
+    simhash_counted(text).0
+}
+
+/// Number of differing bits.
+pub fn hamming(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+/// A cluster's id, unique within one [`Clusterer`] and assigned in creation order from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterId(pub u64);
+
+/// A read-only summary of one live cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterView {
+    pub id: ClusterId,
+    /// Mentions assigned so far (saturating).
+    pub members: u32,
+    pub first_seen: EventTime,
+    pub last_seen: EventTime,
+}
+
+/// A fixed-capacity set of recent values; the oldest is overwritten when full.
+#[derive(Debug, Clone, Copy)]
+struct Ring<const N: usize> {
+    items: [u64; N],
+    len: u8,
+    next: u8,
+}
+
+impl<const N: usize> Ring<N> {
+    fn new() -> Self {
+        Ring {
+            items: [0; N],
+            len: 0,
+            next: 0,
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        &self.items[..usize::from(self.len)]
+    }
+
+    fn contains(&self, v: u64) -> bool {
+        self.as_slice().contains(&v)
+    }
+
+    /// Adds `v` unless present.
+    fn push(&mut self, v: u64) {
+        if self.contains(v) {
+            return;
+        }
+        self.items[usize::from(self.next)] = v;
+        self.next = ((usize::from(self.next) + 1) % N) as u8;
+        self.len = (usize::from(self.len) + 1).min(N) as u8;
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Cluster {
+    id: u64,
+    first_seen: EventTime,
+    last_seen: EventTime,
+    members: u32,
+    roots: Ring<MAX_ROOTS>,
+    hashes: Ring<MAX_HASHES>,
+    /// Term-hash counts sorted by count descending then hash ascending (Space-Saving).
+    terms: [(u64, u32); MAX_TERMS],
+    n_terms: u8,
+}
+
+impl Cluster {
+    fn view(&self) -> ClusterView {
+        ClusterView {
+            id: ClusterId(self.id),
+            members: self.members,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+        }
+    }
+
+    fn top_terms(&self) -> &[(u64, u32)] {
+        &self.terms[..usize::from(self.n_terms).min(TOP_TERMS)]
+    }
+
+    fn shared_terms(&self, terms: &[u64]) -> usize {
+        let top = self.top_terms();
+        terms
+            .iter()
+            .filter(|t| top.iter().any(|(h, _)| h == *t))
+            .count()
+    }
+
+    fn nearest(&self, hash: u64) -> u32 {
+        self.hashes
+            .as_slice()
+            .iter()
+            .map(|&h| hamming(h, hash))
+            .min()
+            .unwrap_or(u32::MAX)
+    }
+
+    fn add_term(&mut self, term: u64) {
+        let n = usize::from(self.n_terms);
+        let pos = match self.terms[..n].iter().position(|(h, _)| *h == term) {
+            Some(i) => {
+                self.terms[i].1 = self.terms[i].1.saturating_add(1);
+                i
+            }
+            None if n < MAX_TERMS => {
+                self.terms[n] = (term, 1);
+                self.n_terms += 1;
+                n
+            }
+            None => {
+                // Full: replace the smallest (last) entry, inheriting its count.
+                let last = MAX_TERMS - 1;
+                self.terms[last] = (term, self.terms[last].1.saturating_add(1));
+                last
+            }
+        };
+        let mut i = pos;
+        while i > 0 {
+            let (prev, cur) = (self.terms[i - 1], self.terms[i]);
+            if (cur.1, std::cmp::Reverse(cur.0)) > (prev.1, std::cmp::Reverse(prev.0)) {
+                self.terms.swap(i - 1, i);
+                i -= 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Whether `self` is a better candidate than `other` at equal closeness.
+    fn fresher_than(&self, other: &Cluster) -> bool {
+        (self.last_seen, std::cmp::Reverse(self.id))
+            > (other.last_seen, std::cmp::Reverse(other.id))
+    }
+}
+
+/// One brand's live clusters, bounded in count and size.
+#[derive(Debug, Clone)]
+pub struct Clusterer {
+    max_clusters: usize,
+    idle_ms: i64,
+    next_id: u64,
+    clusters: Vec<Cluster>,
+}
+
+impl Clusterer {
+    /// A clusterer keeping at most `max_clusters` (at least 1) clusters, each dropped by
+    /// [`Clusterer::expire`] once idle for more than `idle_ms` of event time.
+    pub fn new(max_clusters: usize, idle_ms: i64) -> Clusterer {
+        let max_clusters = max_clusters.max(1);
+        Clusterer {
+            max_clusters,
+            idle_ms: idle_ms.max(0),
+            next_id: 1,
+            clusters: Vec::with_capacity(max_clusters.min(64)),
+        }
+    }
+
+    /// Assigns a mention to a cluster (see the module docs for the rules) and returns its id.
+    pub fn assign(&mut self, root: u64, text: &str, terms: &[&str], at: EventTime) -> ClusterId {
+        let (hash, words) = simhash_counted(text);
+        let mut term_hashes: Vec<u64> = Vec::new();
+        if words > 0 {
+            term_hashes.extend(terms.iter().map(|t| feature_hash(t)));
+            term_hashes.sort_unstable();
+            term_hashes.dedup();
+        }
+
+        let mut chosen = self.best_by(|c| c.roots.contains(root).then_some(0));
+        if chosen.is_none() && words > 0 {
+            chosen = self.best_by(|c| {
+                let d = c.nearest(hash);
+                (d <= NEAR_DUP_HAMMING).then_some(d)
+            });
+        }
+        if chosen.is_none() && term_hashes.len() >= MIN_SHARED_TERMS {
+            chosen = self.best_by(|c| {
+                let shared = c.shared_terms(&term_hashes);
+                (shared >= MIN_SHARED_TERMS).then_some(u32::MAX - shared as u32)
+            });
+        }
+        let idx = match chosen {
+            Some(i) => i,
+            None => self.create(at),
+        };
+        let Some(c) = self.clusters.get_mut(idx) else {
+            return ClusterId(0);
+        };
+        c.last_seen = c.last_seen.max(at);
+        c.first_seen = c.first_seen.min(at);
+        c.members = c.members.saturating_add(1);
+        c.roots.push(root);
+        if words > 0 {
+            c.hashes.push(hash);
+            for &t in &term_hashes {
+                c.add_term(t);
+            }
+        }
+        ClusterId(c.id)
+    }
+
+    /// The index of the cluster with the smallest `distance` (`None` = not a candidate);
+    /// ties go to the most recently seen, then the oldest id.
+    fn best_by(&self, distance: impl Fn(&Cluster) -> Option<u32>) -> Option<usize> {
+        let mut best: Option<(usize, u32)> = None;
+        for (i, c) in self.clusters.iter().enumerate() {
+            let Some(d) = distance(c) else { continue };
+            let better = match best {
+                None => true,
+                Some((b, bd)) => d < bd || (d == bd && c.fresher_than(&self.clusters[b])),
+            };
+            if better {
+                best = Some((i, d));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Opens a new empty cluster, evicting the least recently seen one when full.
+    fn create(&mut self, at: EventTime) -> usize {
+        if self.clusters.len() >= self.max_clusters {
+            let victim = self
+                .clusters
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, c)| (c.last_seen, c.id))
+                .map(|(i, _)| i);
+            if let Some(i) = victim {
+                self.clusters.swap_remove(i);
+            }
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        self.clusters.push(Cluster {
+            id,
+            first_seen: at,
+            last_seen: at,
+            members: 0,
+            roots: Ring::new(),
+            hashes: Ring::new(),
+            terms: [(0, 0); MAX_TERMS],
+            n_terms: 0,
+        });
+        self.clusters.len() - 1
+    }
+
+    /// Drops clusters whose last mention is more than `idle_ms` before `watermark`.
+    pub fn expire(&mut self, watermark: EventTime) {
+        let idle_ms = self.idle_ms;
+        self.clusters
+            .retain(|c| watermark.0.saturating_sub(c.last_seen.0) <= idle_ms);
+    }
+
+    /// A live cluster's summary.
+    pub fn get(&self, id: ClusterId) -> Option<ClusterView> {
+        self.clusters
+            .iter()
+            .find(|c| c.id == id.0)
+            .map(Cluster::view)
+    }
+
+    /// Every live cluster's summary, oldest id first.
+    pub fn clusters(&self) -> Vec<ClusterView> {
+        let mut all: Vec<ClusterView> = self.clusters.iter().map(Cluster::view).collect();
+        all.sort_unstable_by_key(|v| v.id);
+        all
+    }
+
+    /// Number of live clusters.
+    pub fn len(&self) -> usize {
+        self.clusters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty()
+    }
+
+    /// Approximate memory held, in bytes (clusters are fixed-size, no per-cluster heap).
+    pub fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.clusters.capacity() * std::mem::size_of::<Cluster>()
+    }
+}
+
+#[cfg(test)]
+mod tests;

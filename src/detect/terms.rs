@@ -1,1 +1,434 @@
-//! (in progress)
+//! Key-term extraction: the words that say what a burst of mentions is about.
+//!
+//! Role: turn a mention's text into the content words an incident summary and the clusterer
+//! use ("drinking", "van", "gas"), and keep bounded per-incident counts of them.
+//!
+//! Inputs: raw mention text (any Unicode), and an [`Ignore`] list built from the brand's own
+//! terms, handles and hashtags (those words say nothing about *what* happened).
+//!
+//! Outputs: [`key_terms`] yields normalised words; [`TermCounter`] keeps the most frequent ones.
+//!
+//! Tokenisation rules (shared with the classifier and SimHash through [`raw_words`]):
+//! - the text is split on whitespace into chunks; a chunk holding `://`, starting with
+//!   `www.`, or holding `@` (handles, e-mail addresses) is dropped whole;
+//! - inside a chunk, a word is a maximal run of Unicode alphanumerics, with apostrophes
+//!   (`'`, `’`, `ʼ`) allowed between two alphanumerics; everything else separates words, so
+//!   `#GasLeak` gives the word `gasleak` (the `#` sign is dropped, the tag is kept as a word);
+//! - [`normalize_word`] lowercases (Unicode-aware), drops a possessive `'s` and removes the
+//!   remaining apostrophes (`didn't` → `didnt`).
+//!
+//! [`key_terms`] then drops: words shorter than 2 characters, numbers (no letter at all, or
+//! digits followed by an ordinal/time/quantity suffix such as `3rd`, `10pm`, `24h`, `5k`; `5g`
+//! is kept), a compact built-in English stopword list and the caller's [`Ignore`] list.
+//!
+//! Invariants: pure and deterministic; no allocation for words that are already lowercase
+//! without apostrophes; [`TermCounter`] never holds more than its capacity and breaks ties
+//! alphabetically.
+
+use std::borrow::Cow;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Sorted (for binary search) English stopwords, apostrophes already removed.
+///
+/// Deliberately compact: function words, pronouns, auxiliaries and the commonest social-media
+/// fillers. Negations (`not`, `never`, `didnt`, …) are stopwords here: they matter to the
+/// classifier, which does not use this list, but not to a summary's key terms.
+#[rustfmt::skip]
+const STOPWORDS: &[&str] = &[
+    "about", "above", "after", "again", "against", "all", "also", "am", "amp", "an", "and", "any",
+    "anyone", "are", "arent", "as", "at", "be", "because", "been", "before", "being", "below",
+    "between", "both", "but", "by", "can", "cant", "could", "couldnt", "did", "didnt", "do",
+    "does", "doesnt", "doing", "done", "dont", "down", "during", "each", "even", "ever", "few",
+    "for", "from", "further", "get", "gets", "getting", "going", "gonna", "got", "had", "hadnt",
+    "has", "hasnt", "have", "havent", "having", "he", "hed", "her", "here", "hers", "herself",
+    "hes", "him", "himself", "his", "how", "id", "if", "im", "in", "into", "is", "isnt", "it",
+    "its", "itself", "ive", "just", "like", "lol", "me", "more", "most", "much", "my", "myself",
+    "no", "nor", "not", "now", "of", "off", "oh", "ok", "okay", "on", "once", "one", "only", "or",
+    "other", "our", "ours", "ourselves", "out", "over", "own", "really", "same", "she", "shes",
+    "should", "since", "so", "some", "someone", "still", "such", "than", "that", "thats", "the",
+    "their", "theirs", "them", "themselves", "then", "there", "theres", "these", "they", "theyre",
+    "this", "those", "through", "to", "too", "u", "under", "until", "up", "ur", "us", "very",
+    "via", "was", "wasnt", "we", "were", "werent", "what", "whats", "when", "where", "which",
+    "while", "who", "whom", "why", "will", "with", "wont", "would", "wouldnt", "yeah", "yes",
+    "yet", "you", "youll", "your", "youre", "yours", "yourself", "youve",
+];
+
+/// Number suffixes that keep a token a "number" (`3rd`, `10pm`, `24h`, `5k`, `2hrs`).
+const NUMBER_SUFFIXES: &[&str] = &[
+    "", "am", "h", "hr", "hrs", "k", "m", "min", "mins", "nd", "pm", "rd", "s", "st", "th",
+];
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '\u{02BC}')
+}
+
+/// Whether a whitespace-separated chunk is a URL, handle or e-mail address (dropped whole).
+fn is_dropped_chunk(chunk: &str) -> bool {
+    chunk.contains("://")
+        || chunk.contains('@')
+        || chunk
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("www."))
+}
+
+/// Splits one chunk into raw word slices (original case, apostrophes kept).
+fn chunk_words(chunk: &str) -> impl Iterator<Item = &str> {
+    let mut rest = chunk;
+    std::iter::from_fn(move || loop {
+        let start = rest.find(char::is_alphanumeric)?;
+        let tail = &rest[start..];
+        let mut end = tail.len();
+        let mut prev_alnum = false;
+        let mut iter = tail.char_indices().peekable();
+        while let Some((i, c)) = iter.next() {
+            if c.is_alphanumeric() {
+                prev_alnum = true;
+                continue;
+            }
+            let next_alnum = iter.peek().is_some_and(|&(_, n)| n.is_alphanumeric());
+            if is_apostrophe(c) && prev_alnum && next_alnum {
+                prev_alnum = false;
+                continue;
+            }
+            end = i;
+            break;
+        }
+        let word = &tail[..end];
+        rest = &tail[end..];
+        if !word.is_empty() {
+            return Some(word);
+        }
+    })
+}
+
+/// Raw word slices of `text` in order: URLs, handles and e-mail addresses skipped, original
+/// case and inner apostrophes kept. Pass each through [`normalize_word`] before comparing.
+pub fn raw_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split_whitespace()
+        .filter(|chunk| !is_dropped_chunk(chunk))
+        .flat_map(chunk_words)
+}
+
+/// Strips a trailing possessive `'s` (any apostrophe form).
+fn strip_possessive(raw: &str) -> &str {
+    let mut chars = raw.char_indices().rev();
+    match (chars.next(), chars.next()) {
+        (Some((_, 's' | 'S')), Some((i, a))) if is_apostrophe(a) => &raw[..i],
+        _ => raw,
+    }
+}
+
+/// Appends the normalised form of a raw word to `out`: lowercase, possessive `'s` dropped,
+/// apostrophes removed.
+pub fn push_normalized(raw: &str, out: &mut String) {
+    for c in strip_possessive(raw).chars() {
+        if is_apostrophe(c) {
+            continue;
+        }
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// The normalised form of a raw word, borrowed when it is already normal.
+pub fn normalize_word(raw: &str) -> Cow<'_, str> {
+    let normal = !raw.chars().any(|c| c.is_uppercase() || is_apostrophe(c));
+    if normal {
+        Cow::Borrowed(raw)
+    } else {
+        let mut out = String::with_capacity(raw.len());
+        push_normalized(raw, &mut out);
+        Cow::Owned(out)
+    }
+}
+
+fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
+}
+
+/// A number: no letter at all, or leading digits followed by a known suffix.
+fn is_number(word: &str) -> bool {
+    if !word.chars().any(char::is_alphabetic) {
+        return true;
+    }
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && NUMBER_SUFFIXES.contains(&&word[digits..])
+}
+
+/// Words a brand's key terms must not contain: its own name, handles and hashtags.
+#[derive(Debug, Clone, Default)]
+pub struct Ignore {
+    words: FxHashSet<Box<str>>,
+}
+
+impl Ignore {
+    /// An empty ignore list.
+    pub fn empty() -> Ignore {
+        Ignore::default()
+    }
+
+    /// Builds an ignore list from phrases, handles and hashtags: each is split into words
+    /// with the key-term rules (a leading `@` or `#` is stripped first, so `@brightlineplumb`
+    /// ignores the word `brightlineplumb`).
+    pub fn new<I, S>(phrases: I) -> Ignore
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut words = FxHashSet::default();
+        for phrase in phrases {
+            for chunk in phrase.as_ref().split_whitespace() {
+                let chunk = chunk.trim_start_matches(['@', '#']);
+                for raw in chunk_words(chunk) {
+                    words.insert(Box::from(normalize_word(raw).as_ref()));
+                }
+            }
+        }
+        Ignore { words }
+    }
+
+    /// Whether a normalised word is ignored.
+    pub fn contains(&self, word: &str) -> bool {
+        self.words.contains(word)
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+}
+
+/// The key terms of `text`, in order of appearance (repeats included).
+///
+/// Yields borrowed slices for words already in normal form, so a lowercase text costs no
+/// allocation per word.
+pub fn key_terms<'a>(text: &'a str, ignore: &'a Ignore) -> impl Iterator<Item = Cow<'a, str>> {
+    raw_words(text).map(normalize_word).filter(move |w| {
+        let w = w.as_ref();
+        w.chars().nth(1).is_some() && !is_number(w) && !is_stopword(w) && !ignore.contains(w)
+    })
+}
+
+/// Bounded term counts for one incident or brand: the Space-Saving top-k summary.
+///
+/// Holds at most `capacity` terms. A new term arriving when full evicts the term with the
+/// smallest count (ties: the alphabetically last) and inherits that count plus one, so counts
+/// of frequent terms are exact or slightly over-estimated and rare terms churn at the bottom.
+/// [`TermCounter::decay`] halves every count so old topics fade.
+#[derive(Debug, Clone)]
+pub struct TermCounter {
+    capacity: usize,
+    counts: FxHashMap<Box<str>, u32>,
+}
+
+impl Default for TermCounter {
+    fn default() -> Self {
+        TermCounter::new(TermCounter::DEFAULT_CAPACITY)
+    }
+}
+
+impl TermCounter {
+    /// The default bound on distinct terms.
+    pub const DEFAULT_CAPACITY: usize = 256;
+
+    /// A counter holding at most `capacity` terms (at least 1).
+    pub fn new(capacity: usize) -> TermCounter {
+        let capacity = capacity.max(1);
+        TermCounter {
+            capacity,
+            counts: FxHashMap::with_capacity_and_hasher(capacity.min(64), Default::default()),
+        }
+    }
+
+    /// Counts one occurrence of `term` (expected normalised, e.g. from [`key_terms`]).
+    pub fn add(&mut self, term: &str) {
+        if let Some(count) = self.counts.get_mut(term) {
+            *count = count.saturating_add(1);
+            return;
+        }
+        let mut inherited = 0;
+        if self.counts.len() >= self.capacity {
+            let victim = self
+                .counts
+                .iter()
+                .min_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(k, &v)| (k.clone(), v));
+            if let Some((key, count)) = victim {
+                self.counts.remove(&key);
+                inherited = count;
+            }
+        }
+        self.counts
+            .insert(Box::from(term), inherited.saturating_add(1));
+    }
+
+    /// The count of `term` (0 when absent).
+    pub fn get(&self, term: &str) -> u32 {
+        self.counts.get(term).copied().unwrap_or(0)
+    }
+
+    /// Halves every count and forgets terms that reach zero.
+    pub fn decay(&mut self) {
+        self.counts.retain(|_, c| {
+            *c /= 2;
+            *c > 0
+        });
+    }
+
+    /// The `k` most frequent terms, highest count first, ties broken alphabetically.
+    pub fn top(&self, k: usize) -> Vec<(String, u32)> {
+        let mut all: Vec<(&str, u32)> = self.counts.iter().map(|(t, &c)| (&**t, c)).collect();
+        all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        all.into_iter()
+            .take(k)
+            .map(|(t, c)| (t.to_owned(), c))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Rough heap + inline size in bytes, for memory accounting.
+    pub fn approx_bytes(&self) -> usize {
+        let entries: usize = self.counts.keys().map(|k| k.len()).sum();
+        std::mem::size_of::<Self>()
+            + self.counts.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
+            + entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(text: &str, ignore: &Ignore) -> Vec<String> {
+        key_terms(text, ignore).map(Cow::into_owned).collect()
+    }
+
+    #[test]
+    fn stopwords_are_sorted_and_unique() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn key_terms_drop_urls_handles_numbers_and_stopwords() {
+        let got = terms(
+            "So the PLUMBER they sent is drinking in his van @brightlineplumb \
+             https://t.co/xyz at 10pm, 3rd time! 42",
+            &Ignore::empty(),
+        );
+        assert_eq!(got, ["plumber", "sent", "drinking", "van", "time"]);
+    }
+
+    #[test]
+    fn key_terms_keep_hashtag_words_without_sign() {
+        let got = terms("#GasLeak at my house #lumenmobile", &Ignore::empty());
+        assert_eq!(got, ["gasleak", "house", "lumenmobile"]);
+    }
+
+    #[test]
+    fn key_terms_respect_ignore_list() {
+        let ignore = Ignore::new(["Brightline Plumbing", "@brightlineplumb", "#brightline"]);
+        let got = terms(
+            "Brightline plumbing engineer's van #brightline @brightlineplumb",
+            &ignore,
+        );
+        assert_eq!(got, ["engineer", "van"]);
+        assert!(ignore.contains("brightlineplumb"));
+        assert_eq!(ignore.len(), 3);
+    }
+
+    #[test]
+    fn key_terms_normalise_apostrophes_and_unicode_case() {
+        let got = terms("He didn’t fix the ÉCOLE’s Straße", &Ignore::empty());
+        assert_eq!(got, ["fix", "école", "straße"]);
+    }
+
+    #[test]
+    fn key_terms_keep_alphanumeric_product_words() {
+        let got = terms("no 5g since 9am, 24h, 2nd day", &Ignore::empty());
+        assert_eq!(got, ["5g", "day"]);
+    }
+
+    #[test]
+    fn key_terms_borrow_normal_words() {
+        let ignore = Ignore::empty();
+        assert!(key_terms("gas leak", &ignore).all(|w| matches!(w, Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn raw_words_skip_urls_and_emails() {
+        let got: Vec<&str> = raw_words("see www.x.com or mail a@b.com — it's 'quoted'").collect();
+        assert_eq!(got, ["see", "or", "mail", "it's", "quoted"]);
+    }
+
+    #[test]
+    fn term_counter_top_breaks_ties_alphabetically() {
+        let mut c = TermCounter::new(16);
+        for t in ["van", "gas", "drinking", "gas", "van", "beer"] {
+            c.add(t);
+        }
+        assert_eq!(
+            c.top(3),
+            [
+                ("gas".to_owned(), 2),
+                ("van".to_owned(), 2),
+                ("beer".to_owned(), 1)
+            ]
+        );
+        assert_eq!(c.get("drinking"), 1);
+        assert_eq!(c.get("absent"), 0);
+    }
+
+    #[test]
+    fn term_counter_is_bounded_and_keeps_heavy_hitters() {
+        let mut c = TermCounter::new(8);
+        for i in 0..1000 {
+            c.add("gas");
+            c.add(&format!("noise{i}"));
+            if i % 2 == 0 {
+                c.add("leak");
+            }
+        }
+        assert_eq!(c.len(), 8);
+        let top = c.top(2);
+        assert_eq!(top[0], ("gas".to_owned(), 1000));
+        assert_eq!(top[1].0, "leak");
+    }
+
+    #[test]
+    fn term_counter_eviction_is_deterministic() {
+        let run = || {
+            let mut c = TermCounter::new(4);
+            for t in ["e", "d", "c", "b", "a", "f", "a", "g"] {
+                c.add(t);
+            }
+            c.top(10)
+        };
+        assert_eq!(run(), run());
+        assert_eq!(run()[0], ("a".to_owned(), 3));
+    }
+
+    #[test]
+    fn term_counter_decay_halves_and_forgets() {
+        let mut c = TermCounter::new(8);
+        c.add("gas");
+        c.add("gas");
+        c.add("van");
+        c.decay();
+        assert_eq!(c.top(5), [("gas".to_owned(), 1)]);
+        assert!(c.approx_bytes() > 0);
+    }
+}

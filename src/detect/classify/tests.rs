@@ -1,0 +1,386 @@
+//! Unit tests of the keyword classifier: per-category examples, negation, risk tiers,
+//! model validation and a never-panics property.
+
+use super::*;
+
+fn model() -> &'static KeywordClassifier {
+    static MODEL: std::sync::OnceLock<KeywordClassifier> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| KeywordClassifier::try_embedded().unwrap())
+}
+
+fn top(text: &str) -> Option<Category> {
+    model().classify(text).top().map(|(c, _)| c)
+}
+
+fn assert_top(cat: Category, texts: &[&str]) {
+    let m = model();
+    for t in texts {
+        let c = m.classify(t);
+        assert_eq!(c.top().map(|(c, _)| c), Some(cat), "{t:?} → {c:?}");
+        assert!(c.score(cat) >= 0.5, "{t:?} weak {cat}: {c:?}");
+    }
+}
+
+fn risk(text: &str) -> f32 {
+    model().classify(text).risk
+}
+
+#[test]
+fn classify_embedded_model_is_valid() {
+    let m = model();
+    assert_eq!(m.version(), "2026.03.1");
+    assert!(m.phrase_count() > 300);
+    assert_eq!(m.name(), "keyword");
+}
+
+#[test]
+fn classify_category_index_matches_all_order() {
+    for (i, c) in Category::ALL.iter().enumerate() {
+        assert_eq!(*c as usize, i);
+    }
+}
+
+#[test]
+fn classify_conduct_examples() {
+    assert_top(
+        Category::Conduct,
+        &[
+            "so the plumber they sent is drinking in his van @brightlineplumb",
+            "the driver was rude and shouted at my mum",
+            "their installer swore at me and was so aggressive",
+            "the rep made racist comments, absolutely disgusting",
+            "guy they sent was clearly stoned",
+        ],
+    );
+}
+
+#[test]
+fn classify_safety_examples() {
+    assert_top(
+        Category::Safety,
+        &[
+            "I can smell gas in the kitchen since the repair",
+            "sparks coming out of the new socket, this is dangerous",
+            "carbon monoxide alarm going off after the boiler service",
+            "this is terrifying, alcohol and a gas line??",
+            "someone could die",
+        ],
+    );
+}
+
+#[test]
+fn classify_outage_examples() {
+    assert_top(
+        Category::Outage,
+        &[
+            "@lumenmobile no signal in the whole of Leeds",
+            "internet is down AGAIN",
+            "app not working, can't log in",
+            "Is anyone else's broadband offline? total outage here",
+        ],
+    );
+}
+
+#[test]
+fn classify_billing_examples() {
+    assert_top(
+        Category::Billing,
+        &[
+            "charged twice for March, still no refund",
+            "they overcharged me £40 on my bill",
+            "double charged by direct debit this month",
+            "hidden fees on the invoice again",
+        ],
+    );
+}
+
+#[test]
+fn classify_service_examples() {
+    assert_top(
+        Category::Service,
+        &[
+            "still waiting for the engineer",
+            "technician was late, again",
+            "great job, 3 hours on hold",
+            "third no show this week, customer service useless",
+            "appointment cancelled and rescheduled with no response",
+        ],
+    );
+}
+
+#[test]
+fn classify_positive_examples() {
+    assert_top(
+        Category::Positive,
+        &[
+            "love this, the engineer was amazing",
+            "thank you so much, you made my day",
+            "brilliant service, highly recommend",
+            "wholesome moment, delighted with the fitter",
+        ],
+    );
+}
+
+#[test]
+fn classify_spam_examples() {
+    assert_top(
+        Category::Spam,
+        &[
+            "WIN a free phone from #lumenmobile click here",
+            "airdrop live now, dm me for promo code",
+            "follow back for free followers",
+            "crypto giveaway, claim your prize https://x.example/abc",
+        ],
+    );
+}
+
+#[test]
+fn classify_unrelated_text_scores_nothing_high() {
+    let m = model();
+    for t in [
+        "apple orchard picking with the kids",
+        "",
+        "   ",
+        "🍎🍏",
+        "https://example.com/fire @gasleak",
+    ] {
+        let c = m.classify(t);
+        assert!(c.scores.iter().all(|&s| s < 0.5), "{t:?}: {c:?}");
+        assert!(c.risk < RISK_MEDIUM, "{t:?}: {c:?}");
+    }
+    assert_eq!(top("apple orchard picking with the kids"), None);
+}
+
+#[test]
+fn classify_sarcasm_scores_service_over_positive() {
+    let c = model().classify("great job, 3 hours on hold");
+    assert!(c.score(Category::Service) > c.score(Category::Positive));
+}
+
+#[test]
+fn classify_negation_discounts_phrase() {
+    let m = model();
+    assert_eq!(
+        m.classify("the engineer was not late")
+            .score(Category::Service),
+        0.0
+    );
+    assert!(m.classify("the engineer was late").score(Category::Service) > 0.4);
+    assert_eq!(m.classify("he wasn't drunk").score(Category::Conduct), 0.0);
+    assert_eq!(
+        m.classify("never rude, always kind")
+            .score(Category::Conduct),
+        0.0
+    );
+    // a cue one or two words before negates, three words before does not
+    assert_eq!(m.classify("not really late").score(Category::Service), 0.0);
+    assert!(
+        m.classify("not that it matters, late")
+            .score(Category::Service)
+            > 0.0
+    );
+}
+
+#[test]
+fn classify_negation_discounts_risk() {
+    assert!(risk("the technician was not drunk") < RISK_MEDIUM);
+    assert!(risk("no gas leak found, all fine") < RISK_MEDIUM);
+}
+
+#[test]
+fn classify_matches_whole_words_only() {
+    let m = model();
+    let c = m.classify("gastro pub firewall highlights");
+    assert_eq!(c.risk, 0.0);
+    assert_eq!(c.score(Category::Safety), 0.0);
+}
+
+#[test]
+fn classify_longest_phrase_shadows_shorter() {
+    let m = model();
+    let c = m.classify("my gas bill from the engineer visit");
+    assert_eq!(c.risk, 0.0, "{c:?}");
+    assert!(c.score(Category::Billing) > 0.4);
+    let c = m.classify("fire sale on all phones");
+    assert_eq!(c.score(Category::Safety), 0.0);
+}
+
+#[test]
+fn classify_repeated_phrase_counts_once() {
+    let m = model();
+    let once = m.classify("refund");
+    let many = m.classify("refund refund refund refund");
+    assert_eq!(once, many);
+}
+
+#[test]
+fn classify_risk_high_for_staff_with_misconduct_or_danger() {
+    for t in [
+        "so the plumber they sent is drinking in his van @brightlineplumb",
+        "technician drinking before gas repair",
+        "the engineer was drunk",
+        "courier punched my dog",
+        "the guy they sent was high",
+        "installer left a gas leak and drove off",
+        "their electrician caused a fire in my loft",
+        "the driver threatened me",
+        "the fitter stole my watch",
+    ] {
+        let c = model().classify(t);
+        assert!(c.risk >= RISK_HIGH, "{t:?}: {c:?}");
+        assert_eq!(c.risk_level(), RiskLevel::High);
+        assert!(!c.risk_terms.is_empty());
+    }
+}
+
+#[test]
+fn classify_risk_terms_explain_high_risk() {
+    let c = model().classify("so the plumber they sent is drinking near the gas meter");
+    let terms: Vec<&str> = c.risk_terms.iter().map(|t| &**t).collect();
+    assert_eq!(terms, ["plumber", "drinking", "gas"]);
+    assert!(c.risk > 0.9);
+}
+
+#[test]
+fn classify_risk_medium_for_danger_with_harm_alone() {
+    for t in [
+        "gas leak on our street, firefighters here",
+        "carbon monoxide in the flat",
+        "there was an explosion at the substation",
+        "my son got electrocuted by the charger",
+        "two people injured",
+    ] {
+        let c = model().classify(t);
+        assert_eq!(c.risk_level(), RiskLevel::Medium, "{t:?}: {c:?}");
+        assert!((0.4..=0.5).contains(&c.risk));
+    }
+}
+
+#[test]
+fn classify_risk_low_for_reactions_and_complaints() {
+    for t in [
+        "this is terrifying, alcohol and a gas line??",
+        "someone could die",
+        "still waiting for the engineer",
+        "technician was late",
+        "the driver was rude",
+        "the rep was rude and unprofessional",
+        "my bill was high and the engineer never came",
+        "great job, 3 hours on hold",
+        "apple orchard picking with the kids",
+    ] {
+        let r = risk(t);
+        assert!(r < RISK_WATCH, "{t:?}: {r}");
+        assert!(r < RISK_MEDIUM, "{t:?}: {r}");
+    }
+    assert!(risk("the driver was rude") > 0.0);
+    assert!(risk("this is terrifying, alcohol and a gas line??") > 0.0);
+    assert_eq!(risk("still waiting for the engineer"), 0.0);
+}
+
+#[test]
+fn classify_ties_go_to_first_category() {
+    let c = Classification {
+        scores: [0.0, 0.5, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0],
+        ..Classification::default()
+    };
+    assert_eq!(c.top(), Some((Category::Safety, 0.5)));
+    assert_eq!(Classification::default().top(), None);
+}
+
+#[test]
+fn classify_is_deterministic() {
+    let a = model();
+    let b = KeywordClassifier::try_embedded().unwrap();
+    for t in [
+        "technician drinking before gas repair",
+        "WIN a free phone click here",
+    ] {
+        assert_eq!(a.classify(t), b.classify(t));
+    }
+}
+
+#[test]
+fn classify_from_toml_reports_every_problem() {
+    let bad = r#"
+        version = ""
+        [weights]
+        strong = 1.0
+        medium = -1.0
+        weak = 0.3
+        [negation]
+        cues = ["not", "no way"]
+        window = 2
+        [category.conduct]
+        strong = ["drunk", "Drunk"]
+        [category.other]
+        strong = ["meh"]
+        [shadow]
+        phrases = ["drunk"]
+        [risk]
+        staff = ["engineer"]
+        hazard = ["drunk"]
+        harm = ["!!!"]
+        high_min = 0.3
+        high_max = 0.95
+        weak_strength = 0.2
+        medium = 0.45
+        medium_max = 0.5
+        low_hazard = 0.25
+        low_staff_conduct = 0.2
+    "#;
+    let Err(ClassifierError::Invalid(problems)) = KeywordClassifier::from_toml(bad) else {
+        panic!("expected invalid");
+    };
+    let all = problems.join("\n");
+    for needle in [
+        "weights.medium",
+        "no way",
+        "listed twice",
+        "category.other",
+        "shadow",
+        "has no words",
+        "risk levels",
+        "version",
+    ] {
+        assert!(all.contains(needle), "missing {needle}: {all}");
+    }
+}
+
+#[test]
+fn classify_from_toml_rejects_unknown_keys() {
+    let err = KeywordClassifier::from_toml("version = \"1\"\nbogus = 1\n").unwrap_err();
+    assert!(matches!(err, ClassifierError::Parse(_)));
+    assert!(err.to_string().starts_with("category model is malformed"));
+}
+
+#[test]
+fn classify_empty_model_scores_nothing() {
+    let c = KeywordClassifier::empty().classify("drunk engineer gas leak");
+    assert_eq!(c, Classification::default());
+}
+
+proptest::proptest! {
+    #[test]
+    fn classify_never_panics_and_stays_in_range(text in "\\PC{0,200}") {
+        let c = model().classify(&text);
+        proptest::prop_assert!(c.scores.iter().all(|s| s.is_finite() && *s >= 0.0 && *s < 1.0));
+        proptest::prop_assert!((0.0..=1.0).contains(&c.risk));
+        proptest::prop_assert!(c.risk > 0.0 || c.risk_terms.is_empty());
+    }
+
+    #[test]
+    fn classify_handles_lexicon_words_in_any_order(
+        words in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "not", "drunk", "engineer", "gas", "leak", "on", "hold", "free", "click",
+                "here", "no", "signal", "'", "#fire", "@x", "Straße", "3", "ÉCOLE's",
+            ]),
+            0..24,
+        )
+    ) {
+        let c = model().classify(&words.join(" "));
+        proptest::prop_assert!(c.scores.iter().all(|s| s.is_finite() && *s >= 0.0));
+        proptest::prop_assert!((0.0..=1.0).contains(&c.risk));
+    }
+}
