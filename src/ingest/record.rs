@@ -1,8 +1,8 @@
 //! The canonical mention record on the wire (CONTRACTS §1): NDJSON encode and decode.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::domain::Mention;
+use crate::domain::{Author, EventTime, Mention, MentionKind};
 
 #[derive(Serialize)]
 struct AuthorOut<'a> {
@@ -56,5 +56,197 @@ pub fn encode(m: &Mention, out: &mut Vec<u8>) {
     // Serialising plain strings and integers into a Vec cannot fail.
     if serde_json::to_writer(&mut *out, &rec).is_ok() {
         out.push(b'\n');
+    }
+}
+
+/// Why a line could not become a [`Mention`]; `reason` is a stable label for metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct DecodeError {
+    reason: &'static str,
+    message: String,
+}
+
+impl DecodeError {
+    fn new(reason: &'static str, message: impl Into<String>) -> DecodeError {
+        DecodeError {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// One of `empty_line`, `invalid_json`, `missing_field`, `invalid_field`,
+    /// `invalid_timestamp`.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+#[derive(Deserialize)]
+struct AuthorIn {
+    id: Option<String>,
+    handle: Option<String>,
+    #[serde(default)]
+    followers: Option<u64>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+/// The wire record with every required field optional, so a missing one is reported by name
+/// instead of as a generic serde error. Unknown fields are ignored (CONTRACTS §1).
+#[derive(Deserialize)]
+struct MentionIn {
+    id: Option<String>,
+    source: Option<String>,
+    created_at: Option<String>,
+    text: Option<String>,
+    author: Option<AuthorIn>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    parent_id: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    likes: Option<u64>,
+    #[serde(default)]
+    reposts: Option<u64>,
+}
+
+fn required<T>(v: Option<T>, field: &str) -> Result<T, DecodeError> {
+    v.ok_or_else(|| DecodeError::new("missing_field", format!("missing field `{field}`")))
+}
+
+/// Decodes one NDJSON line (without its newline) into a validated [`Mention`].
+pub fn decode(line: &[u8]) -> Result<Mention, DecodeError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError::new("empty_line", "empty line"));
+    }
+    let raw: MentionIn = serde_json::from_slice(line).map_err(|e| {
+        let reason = match e.classify() {
+            serde_json::error::Category::Data => "invalid_field",
+            _ => "invalid_json",
+        };
+        DecodeError::new(reason, e.to_string())
+    })?;
+    let created = required(raw.created_at, "created_at")?;
+    let created_at = EventTime::parse_rfc3339(&created).ok_or_else(|| {
+        DecodeError::new(
+            "invalid_timestamp",
+            format!("created_at {created:?} is not RFC 3339"),
+        )
+    })?;
+    let author = required(raw.author, "author")?;
+    let author_created = match author.created_at {
+        None => None,
+        Some(s) => Some(EventTime::parse_rfc3339(&s).ok_or_else(|| {
+            DecodeError::new(
+                "invalid_timestamp",
+                format!("author.created_at {s:?} is not RFC 3339"),
+            )
+        })?),
+    };
+    let kind = match raw.kind.as_deref() {
+        None => MentionKind::Post,
+        Some(k) => MentionKind::parse(k).ok_or_else(|| {
+            DecodeError::new(
+                "invalid_field",
+                format!("kind {k:?} is not post|repost|quote|reply"),
+            )
+        })?,
+    };
+    Ok(Mention {
+        id: required(raw.id, "id")?,
+        source: required(raw.source, "source")?,
+        created_at,
+        text: required(raw.text, "text")?,
+        author: Author {
+            id: required(author.id, "author.id")?,
+            handle: required(author.handle, "author.handle")?,
+            followers: author.followers.unwrap_or(0),
+            created_at: author_created,
+        },
+        kind,
+        parent_id: raw.parent_id,
+        lang: raw.lang,
+        url: raw.url,
+        likes: raw.likes,
+        reposts: raw.reposts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> Mention {
+        Mention {
+            id: String::from("m1"),
+            source: String::from("bluesky"),
+            created_at: EventTime::parse_rfc3339("2026-03-02T10:31:07.120Z").unwrap(),
+            text: String::from("so the plumber is \"drinking\" in his van 🚐 @brightlineplumb"),
+            author: Author {
+                id: String::from("did:plc:abc"),
+                handle: String::from("@jo.example"),
+                followers: 3100,
+                created_at: EventTime::parse_rfc3339("2019-05-01T00:00:00Z"),
+            },
+            kind: MentionKind::Reply,
+            parent_id: Some(String::from("m0")),
+            lang: Some(String::from("en")),
+            url: Some(String::from("https://example.org/m1")),
+            likes: Some(12),
+            reposts: Some(40),
+        }
+    }
+
+    #[test]
+    fn encode_then_decode_round_trips() {
+        let m = full();
+        let mut buf = Vec::new();
+        encode(&m, &mut buf);
+        assert_eq!(buf.last(), Some(&b'\n'));
+        assert_eq!(decode(&buf[..buf.len() - 1]).unwrap(), m);
+    }
+
+    #[test]
+    fn optional_fields_default_and_unknown_fields_are_ignored() {
+        let m = decode(
+            br#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"","author":{"id":"a","handle":"@a"},"extra":{"nested":[1,2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.kind, MentionKind::Post);
+        assert_eq!(m.author.followers, 0);
+        assert_eq!(m.parent_id, None);
+    }
+
+    #[test]
+    fn each_failure_has_its_reason() {
+        let cases: [(&[u8], &str); 7] = [
+            (b"", "empty_line"),
+            (b"{not json", "invalid_json"),
+            (br#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","author":{"id":"a","handle":"@a"}}"#, "missing_field"),
+            (br#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"t","author":{"id":"a"}}"#, "missing_field"),
+            (br#"{"id":"1","source":"x","created_at":"yesterday","text":"t","author":{"id":"a","handle":"@a"}}"#, "invalid_timestamp"),
+            (br#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"t","author":{"id":"a","handle":"@a","followers":-3}}"#, "invalid_field"),
+            (br#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"t","kind":"like","author":{"id":"a","handle":"@a"}}"#, "invalid_field"),
+        ];
+        for (line, reason) in cases {
+            let err = decode(line).unwrap_err();
+            assert_eq!(
+                err.reason(),
+                reason,
+                "{}: {err}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        let err = decode(br#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","author":{"id":"a","handle":"@a"}}"#).unwrap_err();
+        assert!(err.message().contains("`text`"), "{err}");
     }
 }

@@ -1,1 +1,11 @@
-//! Replay: reading archives in event time.
+//! Replay: reading mention archives and ordering them in event time.
+//!
+//! [`archive`] turns files (plain, gzip, zstd, stdin) into batches of decoded mentions, counting
+//! bad lines by reason; [`watermark`] decides which mentions are on time, late (within the
+//! allowed lateness) or too late to count.
+
+pub mod archive;
+pub mod watermark;
+
+pub use archive::{ArchiveError, DecodeStats, ReadError};
+pub use watermark::{Admit, Watermark};

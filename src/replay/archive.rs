@@ -1,0 +1,250 @@
+//! Archive reading: `.ndjson`, `.ndjson.gz`, `.ndjson.zst` files and stdin (`-`) into batches
+//! of decoded mentions.
+//!
+//! Compression is detected from the first bytes (gzip and zstd magic numbers), so a misnamed
+//! file still reads. Input: paths, read in the given order. Output: batches of at most `batch`
+//! mentions handed to a callback that may stop the read by returning `false` (the consumer
+//! went away). A bad line is reported to `on_error` with its path, line number and reason and
+//! skipped; only IO failures (a missing file, a truncated compressed stream) end the read.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+
+use crate::domain::Mention;
+use crate::ingest::record::decode;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Counts of what a read saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Lines read (including bad and empty ones).
+    pub lines: u64,
+    /// Lines decoded into mentions.
+    pub decoded: u64,
+    /// Bad lines by reason (`invalid_json`, `missing_field`, …).
+    pub errors: BTreeMap<&'static str, u64>,
+}
+
+/// One skipped line.
+#[derive(Debug, Clone)]
+pub struct ReadError {
+    pub path: String,
+    /// 1-based line number within its file.
+    pub line: u64,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// A failure that ends the read.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("cannot open archive {path}: {source}")]
+    Open { path: String, source: io::Error },
+    #[error("reading archive {path} near line {line}: {source}")]
+    Read {
+        path: String,
+        line: u64,
+        source: io::Error,
+    },
+}
+
+/// Opens one archive (`-` = stdin), decompressing by content.
+pub fn open(path: &str) -> Result<Box<dyn BufRead + Send>, ArchiveError> {
+    let open_err = |source| ArchiveError::Open {
+        path: path.to_string(),
+        source,
+    };
+    if path == "-" {
+        return sniff(Box::new(io::stdin())).map_err(open_err);
+    }
+    let file = File::open(path).map_err(open_err)?;
+    sniff(Box::new(file)).map_err(open_err)
+}
+
+/// Wraps an in-memory archive (plain or compressed).
+pub fn open_bytes(bytes: &'static [u8]) -> Result<Box<dyn BufRead + Send>, ArchiveError> {
+    sniff(Box::new(bytes)).map_err(|source| ArchiveError::Open {
+        path: String::from("<embedded>"),
+        source,
+    })
+}
+
+fn sniff(inner: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send>> {
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, inner);
+    let head = buffered.fill_buf()?;
+    if head.starts_with(&ZSTD_MAGIC) {
+        let decoder = zstd::Decoder::with_buffer(buffered)?;
+        Ok(Box::new(BufReader::with_capacity(READ_BUFFER, decoder)))
+    } else if head.starts_with(&GZIP_MAGIC) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+        Ok(Box::new(BufReader::with_capacity(READ_BUFFER, decoder)))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+/// Reads every archive in order; see [`read_batches_from`].
+pub fn read_batches(
+    paths: &[String],
+    batch: usize,
+    on_error: &mut dyn FnMut(&ReadError),
+    on_batch: &mut dyn FnMut(Vec<Mention>) -> bool,
+) -> Result<DecodeStats, ArchiveError> {
+    let mut total = DecodeStats::default();
+    for path in paths {
+        let reader = open(path)?;
+        let s = read_batches_from(reader, path, batch, on_error, on_batch)?;
+        total.lines += s.lines;
+        total.decoded += s.decoded;
+        for (reason, n) in s.errors {
+            *total.errors.entry(reason).or_default() += n;
+        }
+    }
+    Ok(total)
+}
+
+/// Decodes `reader` line by line into batches of at most `batch` mentions.
+pub fn read_batches_from(
+    mut reader: Box<dyn BufRead + Send>,
+    name: &str,
+    batch: usize,
+    on_error: &mut dyn FnMut(&ReadError),
+    on_batch: &mut dyn FnMut(Vec<Mention>) -> bool,
+) -> Result<DecodeStats, ArchiveError> {
+    let batch = batch.max(1);
+    let mut stats = DecodeStats::default();
+    let mut line = Vec::with_capacity(1024);
+    let mut out = Vec::with_capacity(batch);
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| ArchiveError::Read {
+                path: name.to_string(),
+                line: stats.lines + 1,
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        stats.lines += 1;
+        let mut bytes = line.as_slice();
+        if let Some(rest) = bytes.strip_suffix(b"\n") {
+            bytes = rest;
+        }
+        if let Some(rest) = bytes.strip_suffix(b"\r") {
+            bytes = rest;
+        }
+        match decode(bytes) {
+            Ok(m) => {
+                stats.decoded += 1;
+                out.push(m);
+                if out.len() == batch {
+                    let full = std::mem::replace(&mut out, Vec::with_capacity(batch));
+                    if !on_batch(full) {
+                        return Ok(stats);
+                    }
+                }
+            }
+            Err(e) => {
+                *stats.errors.entry(e.reason()).or_default() += 1;
+                on_error(&ReadError {
+                    path: name.to_string(),
+                    line: stats.lines,
+                    reason: e.reason(),
+                    message: e.message().to_string(),
+                });
+            }
+        }
+    }
+    if !out.is_empty() {
+        on_batch(out);
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &'static [u8], batch: usize) -> (DecodeStats, Vec<Vec<Mention>>, Vec<u64>) {
+        let mut batches = Vec::new();
+        let mut bad = Vec::new();
+        let stats = read_batches_from(
+            open_bytes(bytes).unwrap(),
+            "mem",
+            batch,
+            &mut |e| bad.push(e.line),
+            &mut |b| {
+                batches.push(b);
+                true
+            },
+        )
+        .unwrap();
+        (stats, batches, bad)
+    }
+
+    const GOOD: &str = r#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"hi","author":{"id":"a","handle":"@a"}}"#;
+
+    #[test]
+    fn batches_hold_at_most_the_batch_size_and_bad_lines_are_numbered() {
+        let text = format!("{GOOD}\r\n{GOOD}\n{{oops\n{GOOD}\n{GOOD}\n{GOOD}");
+        let bytes: &'static [u8] = Box::leak(text.into_bytes().into_boxed_slice());
+        let (stats, batches, bad) = read_all(bytes, 2);
+        assert_eq!(stats.lines, 6);
+        assert_eq!(stats.decoded, 5);
+        assert_eq!(stats.errors.get("invalid_json"), Some(&1));
+        assert_eq!(bad, vec![3]);
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
+    fn zstd_is_detected_by_content() {
+        let text = format!("{GOOD}\n{GOOD}\n");
+        let z = zstd::encode_all(text.as_bytes(), 1).unwrap();
+        let bytes: &'static [u8] = Box::leak(z.into_boxed_slice());
+        let (stats, _, _) = read_all(bytes, 10);
+        assert_eq!(stats.decoded, 2);
+    }
+
+    #[test]
+    fn a_consumer_that_goes_away_stops_the_read() {
+        let text = format!("{GOOD}\n{GOOD}\n{GOOD}\n");
+        let bytes: &'static [u8] = Box::leak(text.into_bytes().into_boxed_slice());
+        let mut calls = 0;
+        let stats = read_batches_from(
+            open_bytes(bytes).unwrap(),
+            "mem",
+            1,
+            &mut |_| {},
+            &mut |_| {
+                calls += 1;
+                false
+            },
+        )
+        .unwrap();
+        assert_eq!(calls, 1);
+        assert_eq!(stats.decoded, 1);
+    }
+
+    #[test]
+    fn a_truncated_zstd_stream_is_an_error_naming_the_archive() {
+        let text = GOOD.repeat(200);
+        let z = zstd::encode_all(text.as_bytes(), 1).unwrap();
+        let bytes: &'static [u8] = Box::leak(z[..z.len() / 2].to_vec().into_boxed_slice());
+        let err = read_batches_from(
+            open_bytes(bytes).unwrap(),
+            "cut.zst",
+            10,
+            &mut |_| {},
+            &mut |_| true,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cut.zst"), "{err}");
+    }
+}
