@@ -1,1 +1,21 @@
-//! Brand attribution: text matching and thread attribution.
+//! Brand attribution: which configured brands a mention is about.
+//!
+//! Two layers:
+//!
+//! * [`BrandMatcher`] (in [`matcher`]) finds brands named in a mention's text. Every brand's
+//!   terms, handles, hashtags and exclude phrases go into **one** Aho-Corasick automaton with a
+//!   pattern → (brand, kind) table, so matching costs one pass over the text whatever the number
+//!   of brands. Matching is case-insensitive, Unicode-aware and whole-word; handles match only
+//!   `@handle` tokens, hashtags only `#tag` tokens; nothing inside URLs or e-mail addresses
+//!   counts; a term occurrence that lies inside one of its brand's exclude phrases does not count
+//!   (CONTRACTS §2). See the [`matcher`] module docs for the exact rules.
+//! * [`Attributor`] (in [`thread`]) adds thread attribution: a reply, quote or repost whose
+//!   `parent_id` points at a recently attributed mention inherits that mention's brands, through
+//!   chains of replies. Its [`ThreadIndex`] is bounded in time (retention, via
+//!   [`Attributor::evict`]) and in size (capacity, oldest first).
+
+pub mod matcher;
+pub mod thread;
+
+pub use matcher::{BrandMatcher, MatcherError};
+pub use thread::{Attribution, Attributor, ThreadIndex};

@@ -1,0 +1,227 @@
+//! Brand matcher throughput: 1,000 brands (2 terms, 1 handle, 1 hashtag, 1 exclude each) over
+//! 10,000 deterministic ~120-byte texts, ~10% of which name a brand.
+//!
+//! `cargo bench --bench matcher`
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use flashpoint::brand::{Attribution, Attributor, BrandMatcher};
+use flashpoint::config::{BrandConfig, Config};
+use flashpoint::domain::{BrandIdx, EventTime, Mention, MentionKind};
+
+const BRANDS: usize = 1_000;
+const TEXTS: usize = 10_000;
+
+const SYLLABLES: &[&str] = &[
+    "bri", "lo", "van", "tex", "zor", "mi", "qua", "ren", "sol", "dax", "ko", "ple", "nu", "vit",
+    "gra", "fen", "ox", "ly", "tor", "za", "mer", "pix", "hal", "cor",
+];
+
+const WORDS: &[&str] = &[
+    "the",
+    "a",
+    "my",
+    "and",
+    "is",
+    "was",
+    "so",
+    "just",
+    "really",
+    "never",
+    "again",
+    "today",
+    "plumber",
+    "van",
+    "late",
+    "order",
+    "delivery",
+    "service",
+    "customer",
+    "support",
+    "waiting",
+    "hours",
+    "phone",
+    "app",
+    "down",
+    "broken",
+    "love",
+    "great",
+    "awful",
+    "why",
+    "does",
+    "this",
+    "keep",
+    "happening",
+    "refund",
+    "please",
+    "help",
+    "train",
+    "station",
+    "coffee",
+    "morning",
+    "lol",
+    "thanks",
+    "team",
+    "gas",
+    "repair",
+    "drinking",
+    "staff",
+    "manager",
+    "called",
+    "😡",
+    "🔥",
+    "😂",
+    "https://t.co/xYz12AbC",
+    "#fail",
+    "@someone",
+];
+
+fn brand_configs(rng: &mut ChaCha8Rng) -> Vec<BrandConfig> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(BRANDS);
+    while out.len() < BRANDS {
+        let n = rng.gen_range(2..=4);
+        let name: String = (0..n)
+            .map(|_| SYLLABLES[rng.gen_range(0..SYLLABLES.len())])
+            .collect();
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let suffix = WORDS[rng.gen_range(12..40)];
+        out.push(BrandConfig {
+            id: format!("b{}", out.len()),
+            name: name.clone(),
+            terms: vec![name.clone(), format!("{name} {suffix}s")],
+            handles: vec![format!("@{name}hq")],
+            hashtags: vec![format!("#{name}fail")],
+            exclude: vec![format!("{name} river")],
+        });
+    }
+    out
+}
+
+fn texts(rng: &mut ChaCha8Rng, brands: &[BrandConfig]) -> Vec<String> {
+    (0..TEXTS)
+        .map(|_| {
+            let mut s = String::with_capacity(160);
+            let branded = rng.gen_bool(0.10);
+            let at = rng.gen_range(0..15);
+            let mut i = 0;
+            while s.len() < 120 {
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                if branded && i == at {
+                    let b = &brands[rng.gen_range(0..brands.len())];
+                    let token = match rng.gen_range(0..4) {
+                        0 => &b.terms[0],
+                        1 => &b.terms[1],
+                        2 => &b.handles[0],
+                        _ => &b.hashtags[0],
+                    };
+                    if rng.gen_bool(0.5) {
+                        s.push_str(&token.to_uppercase());
+                    } else {
+                        s.push_str(token);
+                    }
+                } else {
+                    let w = WORDS[rng.gen_range(0..WORDS.len())];
+                    if i == 0 || rng.gen_bool(0.1) {
+                        let mut c = w.chars();
+                        if let Some(f) = c.next() {
+                            s.extend(f.to_uppercase());
+                            s.push_str(c.as_str());
+                        }
+                    } else {
+                        s.push_str(w);
+                    }
+                }
+                i += 1;
+            }
+            s
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_b4a2d);
+    let configs = brand_configs(&mut rng);
+    let texts = texts(&mut rng, &configs);
+    let config = Config::with_brands(configs).expect("valid bench config");
+    let matcher = BrandMatcher::new(&config.brands).expect("matcher builds");
+
+    let mut out: Vec<BrandIdx> = Vec::new();
+    let matched = texts
+        .iter()
+        .filter(|t| {
+            matcher.match_text(t, &mut out);
+            !out.is_empty()
+        })
+        .count();
+    let mean_len = texts.iter().map(String::len).sum::<usize>() / texts.len();
+    eprintln!(
+        "matcher bench: {} brands, {} patterns, automaton {} KiB, {} texts, mean {} bytes, \
+         {} matched ({:.1}%)",
+        config.brands.len(),
+        matcher.pattern_count(),
+        matcher.memory_usage() / 1024,
+        texts.len(),
+        mean_len,
+        matched,
+        100.0 * matched as f64 / texts.len() as f64
+    );
+
+    let mentions: Vec<Mention> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            // Every fifth mention replies to one of the previous 50.
+            let parent = (i % 5 == 4 && i > 0).then(|| format!("m{}", i - 1 - (i * 7) % 50.min(i)));
+            Mention {
+                id: format!("m{i}"),
+                source: String::from("bluesky"),
+                created_at: EventTime(1_700_000_000_000 + i as i64 * 100),
+                text: t.clone(),
+                kind: if parent.is_some() {
+                    MentionKind::Reply
+                } else {
+                    MentionKind::Post
+                },
+                parent_id: parent,
+                ..Default::default()
+            }
+        })
+        .collect();
+
+    let mut group = c.benchmark_group("brand");
+    group.throughput(Throughput::Elements(texts.len() as u64));
+    group.bench_function("match_text", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for t in &texts {
+                matcher.match_text(black_box(t), &mut out);
+                n += out.len();
+            }
+            n
+        })
+    });
+    let mut attributor =
+        Attributor::new(&config.brands, 3_600_000, 100_000).expect("attributor builds");
+    let mut attribution = Attribution::default();
+    group.bench_function("attribute", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for m in &mentions {
+                attributor.attribute(black_box(m), &mut attribution);
+                n += attribution.brands.len();
+            }
+            n
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

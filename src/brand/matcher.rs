@@ -1,0 +1,722 @@
+//! Text matching of every configured brand at once.
+//!
+//! # Design
+//!
+//! All terms, handles, hashtags and exclude phrases of all brands are compiled into **one**
+//! Aho-Corasick automaton (`MatchKind::Standard`, overlapping search, so that a phrase of one
+//! brand never hides a shorter or overlapping phrase of another, and an exclude phrase never
+//! hides the term it contains). Identical pattern strings are stored once; a side table maps
+//! each pattern to the `(brand, kind)` entries that use it.
+//!
+//! # Case folding
+//!
+//! Patterns are lowercased char by char (`char::to_lowercase`). The automaton is built with
+//! `ascii_case_insensitive(true)`:
+//!
+//! * **ASCII text** (the common case) is searched as is, with no copy: ASCII case-insensitivity
+//!   is exactly Unicode case-insensitivity for ASCII text.
+//! * **Non-ASCII text** is first lowercased char by char into a reusable buffer (no allocation
+//!   once warm), and the buffer is searched; boundary and URL checks then run on the buffer.
+//!   Lowercasing may change byte lengths ("İ" → "i̇"), which is why no offsets are ever mapped
+//!   back to the original text. Because patterns and buffer are valid UTF-8, every match starts
+//!   and ends on a char boundary; all slicing still goes through `str::get`, so nothing panics.
+//!
+//! # Matching rules (CONTRACTS §2)
+//!
+//! A *word char* is `char::is_alphanumeric`, `_`, or a combining diacritical mark.
+//!
+//! * **Terms** are whole-word: when a term starts (ends) with a word char, the char before
+//!   (after) it must not be a word char. A term directly preceded by `@` or `#` does not count:
+//!   `@brightline` is a handle token and `#brightline` a hashtag token, matched only by the
+//!   brand's handles / hashtags. Multi-word terms match with the spacing given in the config.
+//! * **Handles** (`@name`, configured with or without the `@`) match `@name` tokens only: not
+//!   preceded by a word char or `@` (so `x@name.com` is not a handle) and not followed by a word
+//!   char or by `.`/`-` plus a word char (`@name.other` is a different, longer handle). A
+//!   fediverse suffix is allowed: `@name@mastodon.social` counts as `@name`.
+//! * **Hashtags** (`#tag`, configured with or without the `#`) match `#tag` tokens only: not
+//!   preceded by a word char, `#` or `@`, not followed by a word char.
+//! * **URLs and e-mail addresses never count**: a match whose whitespace-delimited token has
+//!   `http://`, `https://` or `www.` before it is inside a URL; a match overlapping an
+//!   `local@domain.tld` address is inside an e-mail address. A bare domain such as
+//!   `brightline.com` without scheme or `www.` still counts as the term `brightline`.
+//! * **Exclude phrases** (whole-word, like terms) apply to the same brand's *term* matches: a term
+//!   occurrence lying inside an occurrence of an exclude phrase does not count; other occurrences
+//!   in the same text still do. Handles and hashtags are never excluded.
+
+use std::cell::RefCell;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use rustc_hash::FxHashMap;
+
+use crate::config::Brand;
+use crate::domain::BrandIdx;
+
+/// Up to this many distinct patterns the automaton is a full DFA (about 32 MiB at the limit).
+const DFA_MAX_PATTERNS: usize = 20_000;
+
+/// Building the brand automaton failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MatcherError {
+    #[error("cannot build the brand automaton: {0}")]
+    Build(#[from] aho_corasick::BuildError),
+    #[error("too many brand patterns: {0}")]
+    TooManyPatterns(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Term,
+    Handle,
+    Hashtag,
+    Exclude,
+}
+
+/// One use of a pattern by a brand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    brand: u32,
+    kind: Kind,
+    /// The brand has exclude phrases, so its term matches must be checked against them.
+    excludable: bool,
+}
+
+/// Per pattern: its entries (a range of `BrandMatcher::entries`) and edge shape.
+#[derive(Debug, Clone, Copy)]
+struct PatternInfo {
+    first: u32,
+    end: u32,
+    /// The pattern's first char is a word char (so a left word boundary is required).
+    word_start: bool,
+    /// The pattern's last char is a word char (so a right word boundary is required).
+    word_end: bool,
+}
+
+/// A candidate occurrence in the searched text.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    brand: u32,
+    start: usize,
+    end: usize,
+}
+
+/// Reusable per-call buffers; kept warm so that matching does not allocate per mention.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    lowered: String,
+    terms: Vec<Span>,
+    excludes: Vec<Span>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Matches every configured brand against a text in one pass.
+#[derive(Debug, Clone)]
+pub struct BrandMatcher {
+    ac: AhoCorasick,
+    patterns: Vec<PatternInfo>,
+    entries: Vec<Entry>,
+}
+
+impl BrandMatcher {
+    /// Compiles all brands' terms, handles, hashtags and exclude phrases into one automaton.
+    pub fn new(brands: &[Brand]) -> Result<BrandMatcher, MatcherError> {
+        let mut index: FxHashMap<String, usize> = FxHashMap::default();
+        let mut strings: Vec<String> = Vec::new();
+        let mut uses: Vec<Vec<Entry>> = Vec::new();
+        for brand in brands {
+            let excludable = brand.exclude.iter().any(|x| !x.trim().is_empty());
+            let mut add = |pattern: String, kind: Kind| {
+                if pattern.is_empty() {
+                    return;
+                }
+                let entry = Entry {
+                    brand: brand.idx.0,
+                    kind,
+                    excludable,
+                };
+                let i = *index.entry(pattern.clone()).or_insert_with(|| {
+                    strings.push(pattern);
+                    uses.push(Vec::new());
+                    strings.len() - 1
+                });
+                if let Some(list) = uses.get_mut(i) {
+                    if !list.contains(&entry) {
+                        list.push(entry);
+                    }
+                }
+            };
+            for t in &brand.terms {
+                add(normalise_phrase(t), Kind::Term);
+            }
+            for h in &brand.handles {
+                add(normalise_prefixed(h, '@'), Kind::Handle);
+            }
+            for h in &brand.hashtags {
+                add(normalise_prefixed(h, '#'), Kind::Hashtag);
+            }
+            for x in &brand.exclude {
+                add(normalise_phrase(x), Kind::Exclude);
+            }
+        }
+        if strings.len() > u32::MAX as usize / 2 {
+            return Err(MatcherError::TooManyPatterns(strings.len()));
+        }
+
+        let mut entries = Vec::new();
+        let mut patterns = Vec::with_capacity(strings.len());
+        for (s, list) in strings.iter().zip(&uses) {
+            let first = entries.len() as u32;
+            entries.extend_from_slice(list);
+            patterns.push(PatternInfo {
+                first,
+                end: entries.len() as u32,
+                word_start: s.chars().next().is_some_and(is_word),
+                word_end: s.chars().next_back().is_some_and(is_word),
+            });
+        }
+
+        let build = |kind: Option<AhoCorasickKind>| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(true)
+                .kind(kind)
+                .build(&strings)
+        };
+        // A full DFA is the fastest scanner (~3x a contiguous NFA here) but costs ~1.6 KiB per
+        // pattern (8 MiB for 1,000 brands × 5 patterns); above `DFA_MAX_PATTERNS`, or if the DFA
+        // is refused, let the library choose (a contiguous NFA, ~10x smaller).
+        let dfa = if strings.len() <= DFA_MAX_PATTERNS {
+            build(Some(AhoCorasickKind::DFA)).ok()
+        } else {
+            None
+        };
+        let ac = match dfa {
+            Some(ac) => ac,
+            None => build(None)?,
+        };
+        Ok(BrandMatcher {
+            ac,
+            patterns,
+            entries,
+        })
+    }
+
+    /// Heap bytes held by the automaton and its pattern tables.
+    pub fn memory_usage(&self) -> usize {
+        self.ac.memory_usage()
+            + self.patterns.capacity() * std::mem::size_of::<PatternInfo>()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+    }
+
+    /// Number of distinct patterns in the automaton.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Appends the matched brands (deduplicated, ascending [`BrandIdx`]) to `out`, which is
+    /// cleared first.
+    pub fn match_text(&self, text: &str, out: &mut Vec<BrandIdx>) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.match_with(text, &mut scratch, out),
+            Err(_) => self.match_with(text, &mut Scratch::default(), out),
+        });
+    }
+
+    /// [`match_text`](Self::match_text) with caller-owned buffers.
+    pub(crate) fn match_with(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<BrandIdx>) {
+        out.clear();
+        if text.is_empty() || self.patterns.is_empty() {
+            return;
+        }
+        let Scratch {
+            lowered,
+            terms,
+            excludes,
+        } = scratch;
+        let hay: &str = if text.is_ascii() {
+            text
+        } else {
+            lower_into(text, lowered);
+            lowered.as_str()
+        };
+        let Ok(iter) = self.ac.try_find_overlapping_iter(Input::new(hay)) else {
+            return;
+        };
+        terms.clear();
+        excludes.clear();
+        for m in iter {
+            let Some(info) = self.patterns.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let (start, end) = (m.start(), m.end());
+            let Some(ctx) = Context::new(hay, start, end, info) else {
+                continue;
+            };
+            let list = self
+                .entries
+                .get(info.first as usize..info.end as usize)
+                .unwrap_or(&[]);
+            // Whether the occurrence is inside a URL or e-mail address: computed at most once.
+            let mut hidden: Option<bool> = None;
+            let mut is_hidden = || *hidden.get_or_insert_with(|| in_url_or_email(hay, start, end));
+            for e in list {
+                if !ctx.accepts(e.kind) {
+                    continue;
+                }
+                let span = Span {
+                    brand: e.brand,
+                    start,
+                    end,
+                };
+                match e.kind {
+                    Kind::Exclude => excludes.push(span),
+                    Kind::Term if e.excludable => {
+                        if !is_hidden() {
+                            terms.push(span);
+                        }
+                    }
+                    _ => {
+                        if !is_hidden() {
+                            out.push(BrandIdx(e.brand));
+                        }
+                    }
+                }
+            }
+        }
+        for t in terms.iter() {
+            let excluded = excludes
+                .iter()
+                .any(|x| x.brand == t.brand && x.start <= t.start && t.end <= x.end);
+            if !excluded {
+                out.push(BrandIdx(t.brand));
+            }
+        }
+        if out.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+}
+
+/// The chars around one occurrence and the pattern's edge shape.
+struct Context {
+    prev: Option<char>,
+    next: Option<char>,
+    /// The char after `next`.
+    next2: Option<char>,
+    word_start: bool,
+    word_end: bool,
+}
+
+impl Context {
+    /// `None` when the occurrence does not sit on char boundaries (never expected).
+    fn new(hay: &str, start: usize, end: usize, info: &PatternInfo) -> Option<Context> {
+        let before = hay.get(..start)?;
+        let after = hay.get(end..)?;
+        let mut rest = after.chars();
+        let next = rest.next();
+        Some(Context {
+            prev: before.chars().next_back(),
+            next,
+            next2: rest.next(),
+            word_start: info.word_start,
+            word_end: info.word_end,
+        })
+    }
+
+    fn word_bounded(&self) -> bool {
+        let glued_before = self.word_start && self.prev.is_some_and(is_word);
+        let glued_after = self.word_end && self.next.is_some_and(is_word);
+        !(glued_before || glued_after)
+    }
+
+    fn accepts(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Exclude => self.word_bounded(),
+            Kind::Term => {
+                self.word_bounded() && !(self.word_start && matches!(self.prev, Some('@' | '#')))
+            }
+            Kind::Handle => {
+                let glued_before = matches!(self.prev, Some(c) if is_word(c) || c == '@');
+                let glued_after = self.next.is_some_and(is_word);
+                let longer_handle =
+                    matches!(self.next, Some('.' | '-')) && self.next2.is_some_and(is_word);
+                !(glued_before || glued_after || longer_handle)
+            }
+            Kind::Hashtag => {
+                let glued_before =
+                    matches!(self.prev, Some(c) if is_word(c) || c == '#' || c == '@');
+                !(glued_before || self.next.is_some_and(is_word))
+            }
+        }
+    }
+}
+
+/// Alphanumeric, `_`, or a combining mark (which continues the word of its base char).
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric()
+        || c == '_'
+        || matches!(c, '\u{300}'..='\u{36f}'
+            | '\u{1ab0}'..='\u{1aff}'
+            | '\u{1dc0}'..='\u{1dff}'
+            | '\u{20d0}'..='\u{20ff}'
+            | '\u{fe20}'..='\u{fe2f}')
+}
+
+/// Lowercases char by char (the same folding as patterns get) into `buf`.
+fn lower_into(text: &str, buf: &mut String) {
+    buf.clear();
+    buf.reserve(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            buf.push(c.to_ascii_lowercase());
+        } else {
+            buf.extend(c.to_lowercase());
+        }
+    }
+}
+
+fn lowercase(text: &str) -> String {
+    let mut s = String::new();
+    lower_into(text, &mut s);
+    s
+}
+
+/// A term or exclude phrase: trimmed and lowercased.
+fn normalise_phrase(p: &str) -> String {
+    lowercase(p.trim())
+}
+
+/// A handle or hashtag: trimmed, lowercased, with exactly one leading `prefix`; empty when
+/// nothing is left after the prefix.
+fn normalise_prefixed(p: &str, prefix: char) -> String {
+    let body = p.trim().trim_start_matches(prefix);
+    if body.is_empty() {
+        return String::new();
+    }
+    let mut s = String::with_capacity(body.len() + 1);
+    s.push(prefix);
+    s.push_str(&lowercase(body));
+    s
+}
+
+/// Whether `[start, end)` lies inside a URL (`http://`, `https://`, `www.` earlier in the same
+/// whitespace-delimited token) or overlaps an e-mail address (`local@domain.tld`).
+fn in_url_or_email(hay: &str, start: usize, end: usize) -> bool {
+    let (Some(before), Some(after)) = (hay.get(..start), hay.get(end..)) else {
+        return true;
+    };
+    let tok_start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let tok_end = after
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(hay.len(), |(i, _)| end + i);
+    let prefix = before.get(tok_start..).unwrap_or("").as_bytes();
+    if contains_ci(prefix, b"http://") || contains_ci(prefix, b"https://") {
+        return true;
+    }
+    if contains_ci(prefix, b"www.") {
+        return true;
+    }
+    let Some(token) = hay.get(tok_start..tok_end) else {
+        return true;
+    };
+    if !token.contains('@') {
+        return false;
+    }
+    for (i, c) in token.char_indices() {
+        if c != '@' {
+            continue;
+        }
+        let at = tok_start + i;
+        let local_part = &token[..i];
+        let local_len: usize = local_part
+            .chars()
+            .rev()
+            .take_while(|&c| is_email_local(c))
+            .map(char::len_utf8)
+            .sum();
+        if local_len == 0 {
+            continue;
+        }
+        let local_start = at - local_len;
+        // `@name@server` is a fediverse handle, not an e-mail address.
+        if local_part[..i - local_len].ends_with('@') {
+            continue;
+        }
+        let domain_full = &token[i + 1..];
+        let domain_len: usize = domain_full
+            .chars()
+            .take_while(|&c| c.is_alphanumeric() || c == '.' || c == '-')
+            .map(char::len_utf8)
+            .sum();
+        let domain = domain_full[..domain_len].trim_end_matches(['.', '-']);
+        if domain.starts_with('.') || !domain.contains('.') {
+            continue;
+        }
+        let domain_end = at + 1 + domain.len();
+        if start < domain_end && end > local_start {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_email_local(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
+}
+
+/// ASCII case-insensitive substring test.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BrandConfig, Config};
+
+    fn brand(
+        id: &str,
+        terms: &[&str],
+        handles: &[&str],
+        tags: &[&str],
+        excl: &[&str],
+    ) -> BrandConfig {
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        BrandConfig {
+            id: id.to_string(),
+            name: String::new(),
+            terms: v(terms),
+            handles: v(handles),
+            hashtags: v(tags),
+            exclude: v(excl),
+        }
+    }
+
+    fn matcher(brands: Vec<BrandConfig>) -> BrandMatcher {
+        let cfg = Config::with_brands(brands).expect("valid config");
+        BrandMatcher::new(&cfg.brands).expect("matcher builds")
+    }
+
+    fn brightline() -> BrandMatcher {
+        matcher(vec![
+            brand(
+                "brightline",
+                &["brightline plumbing", "brightline"],
+                &["@brightlineplumb"],
+                &["#brightline"],
+                &["brightline train"],
+            ),
+            brand(
+                "acme",
+                &["acme corp", "ACME"],
+                &["@acme"],
+                &["#acmefail"],
+                &[],
+            ),
+        ])
+    }
+
+    fn hits(m: &BrandMatcher, text: &str) -> Vec<u32> {
+        let mut out = vec![BrandIdx(99)];
+        m.match_text(text, &mut out);
+        out.into_iter().map(|b| b.0).collect()
+    }
+
+    #[test]
+    fn punctuation_around_terms() {
+        let m = brightline();
+        for t in [
+            "Brightline!",
+            "(brightline)",
+            "brightline's van",
+            "I called BRIGHTLINE.",
+            "\"brightline\"",
+            "brightline,acme",
+            "brightline",
+            "-brightline-",
+        ] {
+            assert!(hits(&m, t).contains(&0), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn substrings_do_not_match() {
+        let m = brightline();
+        for t in [
+            "brightlines",
+            "xbrightline",
+            "brightline_x",
+            "brightline2",
+            "acmes",
+            "pacme",
+        ] {
+            assert_eq!(hits(&m, t), Vec::<u32>::new(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn multi_word_terms() {
+        let m = matcher(vec![brand("nr", &["Northern Rail"], &[], &[], &[])]);
+        assert_eq!(hits(&m, "delays on northern rail again"), vec![0]);
+        assert_eq!(hits(&m, "NORTHERN RAIL!!"), vec![0]);
+        assert!(hits(&m, "northern railway").is_empty());
+        assert!(hits(&m, "northern").is_empty());
+    }
+
+    #[test]
+    fn unicode_terms() {
+        let m = matcher(vec![
+            brand("eclair", &["Éclair"], &[], &[], &[]),
+            brand("tokyo", &["東京ガス"], &[], &[], &[]),
+            brand("ist", &["İstanbul Kebap"], &[], &[], &[]),
+            brand("munchen", &["münchen"], &[], &[], &[]),
+        ]);
+        assert_eq!(hits(&m, "ÉCLAIR is late"), vec![0]);
+        assert_eq!(hits(&m, "my éclair order"), vec![0]);
+        assert!(hits(&m, "éclairs").is_empty());
+        assert!(hits(&m, "eclair").is_empty(), "accents are significant");
+        assert_eq!(hits(&m, "東京ガス 😡"), vec![1]);
+        assert_eq!(hits(&m, "🔥東京ガス🔥"), vec![1]);
+        assert_eq!(hits(&m, "brightline🔥éclair🔥"), vec![0]);
+        assert_eq!(hits(&m, "İSTANBUL KEBAP"), vec![2]);
+        assert_eq!(hits(&m, "MÜNCHEN"), vec![3]);
+        assert!(hits(&m, "münchenx").is_empty());
+        // A combining mark continues the word.
+        assert!(hits(&m, "éclair\u{301}").is_empty());
+        // Odd inputs never panic.
+        for t in ["İ", "ẞ", "Σ", "\u{0}", "ﬃ", "İİİİstanbul"] {
+            let _ = hits(&m, t);
+        }
+    }
+
+    #[test]
+    fn handles_and_hashtags_are_tokens() {
+        let m = brightline();
+        assert_eq!(hits(&m, "hey @BrightlinePlumb where are you"), vec![0]);
+        assert_eq!(hits(&m, "#Brightline sucks"), vec![0]);
+        assert!(hits(&m, "brightlineplumb").is_empty(), "handle needs the @");
+        assert!(hits(&m, "#brightlinetrain").is_empty());
+        assert!(hits(&m, "@brightlineplumbing").is_empty());
+        assert!(hits(&m, "@brightlineplumb.other").is_empty());
+        assert_eq!(hits(&m, "@brightlineplumb."), vec![0]);
+        assert_eq!(hits(&m, "@brightlineplumb@mastodon.social"), vec![0]);
+        // Term preceded by @ or # is a handle/hashtag token, not the term.
+        assert!(hits(&m, "@brightline").is_empty());
+        assert!(hits(&m, "#acme").is_empty());
+        assert_eq!(hits(&m, "#acmefail"), vec![1]);
+        // Handles/hashtags given without their prefix still match only prefixed tokens.
+        let cfg = Config::with_brands(vec![brand("x", &["x"], &[], &[], &[])]).expect("valid");
+        let mut raw = cfg.brands[0].clone();
+        raw.handles = vec!["ZETA".into()];
+        raw.hashtags = vec!["zed".into()];
+        let n = BrandMatcher::new(&[raw]).expect("builds");
+        assert_eq!(hits(&n, "ping @ZETA"), vec![0]);
+        assert!(hits(&n, "zeta").is_empty());
+        assert!(hits(&n, "zed").is_empty());
+        assert_eq!(hits(&n, "#Zed"), vec![0]);
+    }
+
+    #[test]
+    fn urls_and_emails_do_not_count() {
+        let m = brightline();
+        for t in [
+            "see https://brightline.com/@brightlineplumb",
+            "http://example.com/#brightline",
+            "www.brightline.com",
+            "(https://x.com/brightline)",
+            "mail me at jo@brightline.com",
+            "mail brightline@gmail.com",
+            "x@brightlineplumb.com",
+            "HTTPS://ACME.COM/acme",
+        ] {
+            assert!(hits(&m, t).is_empty(), "{t:?}");
+        }
+        assert_eq!(hits(&m, "https://x.com/a brightline"), vec![0]);
+        assert_eq!(hits(&m, "brightline.com is down"), vec![0]);
+        assert_eq!(hits(&m, "ask @acme or jo@gmail.com"), vec![1]);
+    }
+
+    #[test]
+    fn exclusions() {
+        let m = brightline();
+        assert!(hits(&m, "the Brightline Train was late").is_empty());
+        assert_eq!(
+            hits(&m, "brightline train late, and brightline plumbing no-show"),
+            vec![0]
+        );
+        assert_eq!(hits(&m, "brightline train, then brightline again"), vec![0]);
+        // Handles and hashtags are not excluded.
+        assert_eq!(hits(&m, "brightline train #brightline"), vec![0]);
+    }
+
+    #[test]
+    fn two_brands_in_one_text() {
+        let m = brightline();
+        assert_eq!(hits(&m, "acme and brightline both"), vec![0, 1]);
+        assert_eq!(hits(&m, "@acme #brightline @acme acme corp"), vec![0, 1]);
+        // Shared term: both brands, and overlapping phrases of different brands.
+        let n = matcher(vec![
+            brand("a", &["apple"], &[], &[], &[]),
+            brand("b", &["apple"], &[], &[], &[]),
+            brand("c", &["apple pie"], &[], &[], &[]),
+            brand("d", &["pie shop"], &[], &[], &[]),
+        ]);
+        assert_eq!(hits(&n, "apple pie shop"), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn out_is_cleared() {
+        let m = brightline();
+        let mut out = vec![BrandIdx(7), BrandIdx(3)];
+        m.match_text("nothing here", &mut out);
+        assert!(out.is_empty());
+        m.match_text("", &mut out);
+        assert!(out.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tricky_neighbourhoods_never_panic(
+            a in "[a-zA-Z@#./:_ \\-éİΣ😡\u{301}w]{0,30}",
+            b in "[a-zA-Z@#./:_ \\-éİΣ😡\u{301}w]{0,30}",
+        ) {
+            let m = brightline();
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for core in ["brightline", "@BrightlinePlumb", "#brightline", "acme corp", "ÉCLAIR"] {
+                let text = format!("{a}{core}{b}");
+                m.match_text(&text, &mut x);
+                m.match_text(&text.to_ascii_uppercase(), &mut y);
+                proptest::prop_assert_eq!(&x, &y);
+                proptest::prop_assert!(x.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
+
+        #[test]
+        fn never_panics_and_ascii_case_invariant(s in "\\PC{0,80}", t in "[ -~]{0,60}") {
+            let m = brightline();
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            m.match_text(&s, &mut a);
+            m.match_text(&s.to_ascii_uppercase(), &mut b);
+            proptest::prop_assert_eq!(&a, &b);
+            m.match_text(&s.to_ascii_lowercase(), &mut b);
+            proptest::prop_assert_eq!(&a, &b);
+            let mixed = format!("{t} Brightline {s}brightline{t}@brightlineplumb{s}#ACME@{t}");
+            m.match_text(&mixed, &mut a);
+            m.match_text(&mixed.to_ascii_uppercase(), &mut b);
+            proptest::prop_assert_eq!(&a, &b);
+        }
+    }
+}
