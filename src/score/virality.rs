@@ -1,1 +1,692 @@
-//! (in progress)
+//! Virality and trust signals: count tail probabilities, exponential growth, a bot discount and
+//! a near-duplicate tracker.
+//!
+//! Role: the numeric helpers behind the detector's decisions.
+//! * [`negbin_upper_tail`] / [`poisson_upper_tail`]: how surprising a 15-minute count is
+//!   against the seasonal baseline;
+//! * [`growth`]: growth rate and doubling time of the per-minute counts;
+//! * [`bot_weight`]: how much one mention counts toward volume (new or follower-less accounts
+//!   count less);
+//! * [`DuplicateTracker`] / [`simhash`]: copy-paste campaigns.
+//!
+//! Inputs are plain numbers, [`Author`]s, event times and texts; outputs are plain numbers.
+//!
+//! Invariants: every function is pure and deterministic (FxHash is unseeded; no clocks, no
+//! randomness); probabilities are always in `[0, 1]` and never NaN, whatever the inputs; the
+//! tracker has fixed size (no heap).
+//!
+//! Tail computation: both tails are computed as regularised incomplete functions in log space,
+//! with `ln Γ` from a Lanczos approximation (g = 7, 9 terms, ~1e-15 relative):
+//! * Poisson: `P(X ≥ n | λ) = P(n, λ)`, the regularised lower incomplete gamma function
+//!   (series for `λ < n + 1`, Lentz continued fraction for its complement otherwise);
+//! * negative binomial (mean μ, dispersion k, success probability `p = k / (k + μ)`):
+//!   `P(X ≥ n) = 1 − I_p(k, n) = I_{1−p}(n, k)`, the regularised incomplete beta function
+//!   (Lentz continued fraction, with the symmetry `I_x(a, b) = 1 − I_{1−x}(b, a)` on the slowly
+//!   converging side); `1 − p = μ / (k + μ)` is computed directly, never as a difference.
+//!
+//! `observed` is a weighted (possibly fractional) count. It is used as the real shape
+//! parameter `n` of those functions, which for integer `n` are exactly the discrete tails and in
+//! between interpolate smoothly and monotonically (no floor/ceil steps when bot weights make
+//! counts fractional). When the dispersion makes no measurable difference
+//! (`(n + μ)² / k < 1e-6`) the negative binomial tail is the Poisson one.
+
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+
+use crate::domain::{Author, EventTime};
+
+const EPS: f64 = 1e-15;
+const TINY: f64 = 1e-300;
+const MAX_ITER: usize = 100_000;
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9).
+fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
+        let s = (std::f64::consts::PI * x).sin();
+        return std::f64::consts::PI.ln() - s.abs().ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + G + 0.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Regularised lower incomplete gamma P(a, x), a > 0, x ≥ 0.
+fn gamma_p(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let ln_pre = -x + a * x.ln() - ln_gamma(a);
+    if x < a + 1.0 {
+        // Series: P = e^{-x} x^a / Γ(a) · Σ x^k / (a (a+1) … (a+k)).
+        let mut ap = a;
+        let mut del = 1.0 / a;
+        let mut sum = del;
+        for _ in 0..MAX_ITER {
+            ap += 1.0;
+            del *= x / ap;
+            sum += del;
+            if del.abs() < sum.abs() * EPS {
+                break;
+            }
+        }
+        (ln_pre + sum.ln()).exp()
+    } else {
+        // Continued fraction for Q = 1 − P (modified Lentz).
+        let mut b = x + 1.0 - a;
+        let mut c = 1.0 / TINY;
+        let mut d = 1.0 / b;
+        let mut h = d;
+        for i in 1..MAX_ITER {
+            let an = -(i as f64) * (i as f64 - a);
+            b += 2.0;
+            d = an * d + b;
+            if d.abs() < TINY {
+                d = TINY;
+            }
+            c = b + an / c;
+            if c.abs() < TINY {
+                c = TINY;
+            }
+            d = 1.0 / d;
+            let del = d * c;
+            h *= del;
+            if (del - 1.0).abs() < EPS {
+                break;
+            }
+        }
+        1.0 - (ln_pre.exp() * h)
+    }
+}
+
+/// Continued fraction of the incomplete beta function (modified Lentz).
+fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
+    let qab = a + b;
+    let qap = a + 1.0;
+    let qam = a - 1.0;
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..MAX_ITER {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        h *= d * c;
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        let del = d * c;
+        h *= del;
+        if (del - 1.0).abs() < EPS {
+            break;
+        }
+    }
+    h
+}
+
+/// Regularised incomplete beta I_x(a, b) for a, b > 0, with `x` and `1 − x` both given (so
+/// that neither is formed by cancellation).
+fn beta_inc(a: f64, b: f64, x: f64, one_minus_x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if one_minus_x <= 0.0 {
+        return 1.0;
+    }
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * one_minus_x.ln();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        (ln_front.exp() * beta_cf(a, b, x) / a).clamp(0.0, 1.0)
+    } else {
+        (1.0 - ln_front.exp() * beta_cf(b, a, one_minus_x) / b).clamp(0.0, 1.0)
+    }
+}
+
+/// Common argument handling; `Some(p)` when the answer is decided without computation.
+fn trivial_tail(observed: f64, mean: f64) -> Option<f64> {
+    if observed.is_nan() || observed <= 0.0 {
+        return Some(1.0);
+    }
+    if observed.is_infinite() {
+        return Some(0.0);
+    }
+    if mean.is_nan() || mean <= 0.0 {
+        return Some(0.0);
+    }
+    if mean.is_infinite() {
+        return Some(1.0);
+    }
+    None
+}
+
+/// `P(X ≥ observed)` for a Poisson variable with mean `mean`.
+///
+/// Returns 1.0 for `observed ≤ 0` (or NaN), 0.0 for a non-positive mean. A fractional
+/// `observed` interpolates monotonically between the integer tails (see the module docs).
+pub fn poisson_upper_tail(observed: f64, mean: f64) -> f64 {
+    if let Some(p) = trivial_tail(observed, mean) {
+        return p;
+    }
+    let p = gamma_p(observed, mean);
+    if p.is_nan() {
+        return if observed > mean { 0.0 } else { 1.0 };
+    }
+    p.clamp(0.0, 1.0)
+}
+
+/// `P(X ≥ observed)` for a negative binomial with mean `mean` and dispersion `k` (variance =
+/// mean + mean²/k).
+///
+/// Numerically stable for `observed` up to ~1e6 and `mean` down to 1e-3 and beyond (log-space
+/// incomplete beta). Returns 1.0 for `observed ≤ 0` (or NaN), 0.0 for a non-positive mean; a
+/// non-positive, NaN or infinite `k` means no overdispersion (the Poisson tail). A fractional
+/// `observed` interpolates monotonically between the integer tails.
+pub fn negbin_upper_tail(observed: f64, mean: f64, k: f64) -> f64 {
+    if let Some(p) = trivial_tail(observed, mean) {
+        return p;
+    }
+    if k.is_nan() || k <= 0.0 || k.is_infinite() {
+        return poisson_upper_tail(observed, mean);
+    }
+    let span = observed + mean;
+    if span * span / k < 1e-6 {
+        return poisson_upper_tail(observed, mean);
+    }
+    let q = mean / (k + mean);
+    let p = k / (k + mean);
+    let t = beta_inc(observed, k, q, p);
+    if t.is_nan() {
+        return if observed > mean { 0.0 } else { 1.0 };
+    }
+    t
+}
+
+/// Exponential growth of a per-minute series.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Growth {
+    /// Least-squares slope of ln(count + 1) per minute.
+    pub rate_per_min: f64,
+    /// ln 2 / rate in seconds, when the series is growing and not trivially small.
+    pub doubling_time_s: Option<f64>,
+}
+
+/// Values of the series used by the growth fit (the trailing ones).
+pub const GROWTH_FIT_MINUTES: usize = 15;
+/// The last [`GROWTH_RECENT_MINUTES`] values must sum to at least this for a doubling time.
+pub const GROWTH_MIN_RECENT: f64 = 10.0;
+pub const GROWTH_RECENT_MINUTES: usize = 10;
+
+/// Exponential growth of per-minute counts (oldest first).
+///
+/// Fits `ln(count + 1)` against the minute by least squares over the last
+/// [`GROWTH_FIT_MINUTES`] values (all of them when fewer; at least 3 are needed, else the
+/// default). `rate_per_min` is the slope; `doubling_time_s = ln 2 / slope · 60` only when the
+/// slope is positive and the last [`GROWTH_RECENT_MINUTES`] counts sum to at least
+/// [`GROWTH_MIN_RECENT`]. Negative or NaN counts count as zero. The `+ 1` damps noise at small
+/// counts and biases the rate slightly low (doubling times slightly long) there.
+pub fn growth(counts: &[f64]) -> Growth {
+    let tail = &counts[counts.len().saturating_sub(GROWTH_FIT_MINUTES)..];
+    let n = tail.len();
+    if n < 3 {
+        return Growth::default();
+    }
+    let clean = |c: f64| if c.is_nan() || c < 0.0 { 0.0 } else { c };
+    let nf = n as f64;
+    let mean_x = (nf - 1.0) / 2.0;
+    let mean_y = tail.iter().map(|&c| (clean(c) + 1.0).ln()).sum::<f64>() / nf;
+    let mut sxy = 0.0;
+    let mut sxx = 0.0;
+    for (i, &c) in tail.iter().enumerate() {
+        let dx = i as f64 - mean_x;
+        sxy += dx * ((clean(c) + 1.0).ln() - mean_y);
+        sxx += dx * dx;
+    }
+    let slope = sxy / sxx;
+    if !slope.is_finite() {
+        return Growth::default();
+    }
+    let recent: f64 = counts[counts.len().saturating_sub(GROWTH_RECENT_MINUTES)..]
+        .iter()
+        .map(|&c| clean(c))
+        .sum();
+    let doubling_time_s = (slope > 1e-9 && recent >= GROWTH_MIN_RECENT)
+        .then(|| std::f64::consts::LN_2 / slope * 60.0);
+    Growth {
+        rate_per_min: slope,
+        doubling_time_s,
+    }
+}
+
+/// Followers below this count as "near zero".
+pub const LOW_FOLLOWERS: u64 = 5;
+/// Weight of a mention from an account younger than the configured new-account age.
+pub const NEW_ACCOUNT_WEIGHT: f32 = 0.2;
+/// Weight of a mention from an account with fewer than [`LOW_FOLLOWERS`] followers.
+pub const LOW_FOLLOWERS_WEIGHT: f32 = 0.5;
+/// Weight of a mention from a new account that also has almost no followers.
+pub const NEW_AND_LOW_WEIGHT: f32 = 0.1;
+
+/// Bot/spam discount in `[0, 1]` for a mention's author at event time `now`.
+///
+/// * account younger than `new_account_age_ms` (created after `now` included) and fewer than
+///   [`LOW_FOLLOWERS`] followers: [`NEW_AND_LOW_WEIGHT`] (0.1);
+/// * younger only: [`NEW_ACCOUNT_WEIGHT`] (0.2);
+/// * fewer than [`LOW_FOLLOWERS`] followers only: [`LOW_FOLLOWERS_WEIGHT`] (0.5);
+/// * otherwise 1.0.
+///
+/// An unknown `created_at` is not penalised. `followers` is 0 when the source does not say,
+/// which is penalised like a real zero: sources that omit it are rare and spam-heavy.
+pub fn bot_weight(author: &Author, now: EventTime, new_account_age_ms: i64) -> f32 {
+    let young = author
+        .created_at
+        .is_some_and(|c| now.millis().saturating_sub(c.millis()) < new_account_age_ms);
+    let low = author.followers < LOW_FOLLOWERS;
+    match (young, low) {
+        (true, true) => NEW_AND_LOW_WEIGHT,
+        (true, false) => NEW_ACCOUNT_WEIGHT,
+        (false, true) => LOW_FOLLOWERS_WEIGHT,
+        (false, false) => 1.0,
+    }
+}
+
+/// Murmur3's 64-bit finaliser: spreads FxHash's output over all 64 bits.
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
+}
+
+/// Whether a whitespace-separated token is a handle or a URL (ignored by [`simhash`]).
+fn is_handle_or_url(tok: &str) -> bool {
+    tok.starts_with('@') || tok.contains("://") || tok.starts_with("www.")
+}
+
+/// SimHash of a text and the number of words it was built from.
+fn simhash_counted(text: &str) -> (u64, usize) {
+    let mut acc = [0i32; 64];
+    let mut word = String::new();
+    let mut n = 0;
+    for tok in text.split_whitespace() {
+        if is_handle_or_url(tok) {
+            continue;
+        }
+        word.clear();
+        for c in tok.chars().filter(|c| c.is_alphanumeric()) {
+            word.extend(c.to_lowercase());
+        }
+        if !word.chars().any(char::is_alphabetic) {
+            continue;
+        }
+        let mut hasher = FxHasher::default();
+        hasher.write(word.as_bytes());
+        let h = fmix64(hasher.finish());
+        for (bit, a) in acc.iter_mut().enumerate() {
+            *a += if (h >> bit) & 1 == 1 { 1 } else { -1 };
+        }
+        n += 1;
+    }
+    let hash = acc
+        .iter()
+        .enumerate()
+        .filter(|(_, &a)| a > 0)
+        .fold(0u64, |h, (bit, _)| h | (1 << bit));
+    (hash, n)
+}
+
+/// 64-bit SimHash over a text's words: lowercased, punctuation stripped, tokens without a
+/// letter (numbers), `@handles` and URLs skipped; each word hashed with FxHash plus a 64-bit
+/// finaliser. A text without words gives 0.
+pub fn simhash(text: &str) -> u64 {
+    simhash_counted(text).0
+}
+
+/// Texts with fewer words than this are never near-duplicates.
+pub const MIN_DUPLICATE_WORDS: usize = 4;
+/// Largest SimHash distance (bits) at which two texts count as near-duplicates.
+///
+/// Small on purpose: it catches copies that differ in case, punctuation, numbers, handles and
+/// URLs (all ignored by [`simhash`]) and long texts with a word changed (a one-word edit in a
+/// 60-word text moves ≤ 3 bits about 95 % of the time). On tweet-length texts (15–20 words) a
+/// one-word edit typically moves 3–7 bits and is usually not flagged: SimHash distance tracks
+/// the angle between the word vectors, ≈ 64 · arccos(1 − 1/n) / π bits for n words.
+pub const DUPLICATE_HAMMING: u32 = 3;
+/// Recent texts remembered by a [`DuplicateTracker`].
+pub const DUPLICATE_RING: usize = 256;
+
+/// Flags texts that nearly repeat one of the last [`DUPLICATE_RING`] texts (of at least
+/// [`MIN_DUPLICATE_WORDS`] words). Fixed size: a ring of SimHashes, oldest overwritten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateTracker {
+    ring: [u64; DUPLICATE_RING],
+    len: usize,
+    next: usize,
+}
+
+impl Default for DuplicateTracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DuplicateTracker {
+    pub fn new() -> DuplicateTracker {
+        DuplicateTracker {
+            ring: [0; DUPLICATE_RING],
+            len: 0,
+            next: 0,
+        }
+    }
+
+    /// Records `text` and returns whether it is within [`DUPLICATE_HAMMING`] bits of one of the
+    /// recent texts (exact duplicates included). Texts of fewer than [`MIN_DUPLICATE_WORDS`]
+    /// words (plain reposts, emoji-only replies) return false and are not recorded.
+    pub fn observe(&mut self, text: &str) -> bool {
+        let (h, words) = simhash_counted(text);
+        if words < MIN_DUPLICATE_WORDS {
+            return false;
+        }
+        let dup = self.ring[..self.len]
+            .iter()
+            .any(|&r| (r ^ h).count_ones() <= DUPLICATE_HAMMING);
+        self.ring[self.next] = h;
+        self.next = (self.next + 1) % DUPLICATE_RING;
+        self.len = (self.len + 1).min(DUPLICATE_RING);
+        dup
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-300
+    }
+
+    #[test]
+    fn ln_gamma_matches_factorials() {
+        let mut f = 1.0f64;
+        for n in 1..30 {
+            f *= n as f64;
+            assert!(close(ln_gamma(n as f64 + 1.0), f.ln(), 1e-12), "n={n}");
+        }
+        assert!(close(
+            ln_gamma(0.5),
+            std::f64::consts::PI.sqrt().ln(),
+            1e-12
+        ));
+    }
+
+    #[test]
+    fn known_poisson_values() {
+        let p = poisson_upper_tail(10.0, 2.0);
+        assert!(close(p, 4.649_807_501_024e-5, 1e-6), "{p}");
+        let p = poisson_upper_tail(1.0, 1.0);
+        assert!(close(p, 1.0 - (-1.0f64).exp(), 1e-12), "{p}");
+        // P(X ≥ 3 | 5) = 1 − e^-5 (1 + 5 + 12.5)
+        let p = poisson_upper_tail(3.0, 5.0);
+        assert!(close(p, 1.0 - (-5.0f64).exp() * 18.5, 1e-12), "{p}");
+        assert_eq!(poisson_upper_tail(0.0, 3.0), 1.0);
+        assert_eq!(poisson_upper_tail(-2.0, 3.0), 1.0);
+    }
+
+    #[test]
+    fn negbin_known_values() {
+        // k = 1: geometric, P(X ≥ n) = (μ / (1 + μ))^n.
+        for (n, mu) in [(1.0, 1.0), (5.0, 2.0), (20.0, 3.0), (3.0, 0.1)] {
+            let p = negbin_upper_tail(n, mu, 1.0);
+            let want = (mu / (1.0 + mu)).powf(n);
+            assert!(close(p, want, 1e-10), "n={n} mu={mu}: {p} vs {want}");
+        }
+        assert_eq!(negbin_upper_tail(0.0, 3.0, 20.0), 1.0);
+    }
+
+    #[test]
+    fn negbin_tends_to_poisson() {
+        for (n, mu) in [
+            (10.0, 2.0),
+            (30.0, 15.0),
+            (5.0, 0.5),
+            (100.0, 60.0),
+            (1.0, 1.0),
+        ] {
+            let pois = poisson_upper_tail(n, mu);
+            let nb9 = negbin_upper_tail(n, mu, 1e9);
+            assert!(close(nb9, pois, 1e-4), "n={n} mu={mu}: {nb9} vs {pois}");
+            // Large but not huge k goes through the incomplete beta.
+            let nb5 = negbin_upper_tail(n, mu, 1e5);
+            assert!(close(nb5, pois, 0.05), "n={n} mu={mu}: {nb5} vs {pois}");
+            // Overdispersion fattens the far tail.
+            if n > 2.0 * mu {
+                assert!(negbin_upper_tail(n, mu, 2.0) > pois);
+            }
+        }
+    }
+
+    #[test]
+    fn tails_are_monotone_in_observed() {
+        for mu in [1e-3, 0.5, 3.0, 40.0, 1e4] {
+            let mut last_nb = 1.0;
+            let mut last_p = 1.0;
+            let mut x = 0.0;
+            while x < 4.0 * mu + 50.0 {
+                let nb = negbin_upper_tail(x, mu, 20.0);
+                let p = poisson_upper_tail(x, mu);
+                assert!(nb <= last_nb + 1e-12, "mu={mu} x={x}: {nb} > {last_nb}");
+                assert!(p <= last_p + 1e-12, "mu={mu} x={x}: {p} > {last_p}");
+                last_nb = nb;
+                last_p = p;
+                x += (mu / 20.0).max(0.25);
+            }
+        }
+    }
+
+    #[test]
+    fn fractional_counts_interpolate() {
+        let lo = negbin_upper_tail(9.0, 3.0, 20.0);
+        let mid = negbin_upper_tail(9.5, 3.0, 20.0);
+        let hi = negbin_upper_tail(10.0, 3.0, 20.0);
+        assert!(lo > mid && mid > hi, "{lo} {mid} {hi}");
+    }
+
+    #[test]
+    fn no_nan_for_extreme_inputs() {
+        let cases = [
+            (1e6, 1e-3),
+            (1e6, 1e6),
+            (1e6, 9.9e5),
+            (1.0, 1e-3),
+            (0.5, 1e-3),
+            (1e-9, 1e6),
+            (1e6, 1e-300),
+            (f64::INFINITY, 1.0),
+            (f64::NAN, 1.0),
+            (5.0, f64::NAN),
+            (5.0, 0.0),
+            (5.0, f64::INFINITY),
+            (3e5, 3e5),
+        ];
+        for (obs, mu) in cases {
+            for k in [1e-3, 0.5, 20.0, 1e4, 1e9, f64::INFINITY, f64::NAN, 0.0] {
+                let p = negbin_upper_tail(obs, mu, k);
+                assert!((0.0..=1.0).contains(&p), "obs={obs} mu={mu} k={k}: {p}");
+            }
+            let p = poisson_upper_tail(obs, mu);
+            assert!((0.0..=1.0).contains(&p), "obs={obs} mu={mu}: {p}");
+        }
+        assert!(negbin_upper_tail(1e6, 1e-3, 20.0) < 1e-100);
+        let p = negbin_upper_tail(1e6, 1e6, 20.0);
+        assert!(p > 0.3 && p < 0.7, "{p}");
+    }
+
+    #[test]
+    fn growth_of_a_doubling_series() {
+        let counts: Vec<f64> = (0..30).map(|t| 2f64.powf(t as f64 / 5.0)).collect();
+        let g = growth(&counts);
+        let d = g.doubling_time_s.unwrap();
+        assert!((d - 300.0).abs() < 30.0, "{d}");
+        assert!(g.rate_per_min > 0.0);
+        let counts: Vec<f64> = (0..30).map(|t| 10.0 * 2f64.powf(t as f64 / 5.0)).collect();
+        let d = growth(&counts).doubling_time_s.unwrap();
+        assert!((d - 300.0).abs() < 15.0, "{d}");
+    }
+
+    #[test]
+    fn flat_small_or_short_series_have_no_doubling_time() {
+        assert_eq!(growth(&[5.0; 30]).doubling_time_s, None);
+        assert!(growth(&[5.0; 30]).rate_per_min.abs() < 1e-12);
+        let tiny: Vec<f64> = (0..30).map(|t| if t >= 28 { 1.0 } else { 0.0 }).collect();
+        assert_eq!(growth(&tiny).doubling_time_s, None);
+        assert_eq!(growth(&[]), Growth::default());
+        assert_eq!(growth(&[1.0, 100.0]), Growth::default());
+        let falling: Vec<f64> = (0..30).map(|t| 1000.0 / (t as f64 + 1.0)).collect();
+        let g = growth(&falling);
+        assert!(g.rate_per_min < 0.0);
+        assert_eq!(g.doubling_time_s, None);
+        assert_eq!(growth(&[f64::NAN, -1.0, 0.0, 2.0]).doubling_time_s, None);
+    }
+
+    #[test]
+    fn bot_weight_cases() {
+        let day = 86_400_000;
+        let now = EventTime(1_772_409_600_000);
+        let author = |followers, created: Option<i64>| Author {
+            id: "a".into(),
+            handle: "a".into(),
+            followers,
+            created_at: created.map(|d| EventTime(now.millis() - d * day)),
+        };
+        let age = 30 * day;
+        assert_eq!(bot_weight(&author(1000, Some(400)), now, age), 1.0);
+        assert_eq!(bot_weight(&author(1000, None), now, age), 1.0);
+        assert_eq!(
+            bot_weight(&author(1000, Some(2)), now, age),
+            NEW_ACCOUNT_WEIGHT
+        );
+        assert_eq!(
+            bot_weight(&author(4, Some(400)), now, age),
+            LOW_FOLLOWERS_WEIGHT
+        );
+        assert_eq!(bot_weight(&author(0, None), now, age), LOW_FOLLOWERS_WEIGHT);
+        assert_eq!(
+            bot_weight(&author(1, Some(1)), now, age),
+            NEW_AND_LOW_WEIGHT
+        );
+        assert_eq!(bot_weight(&author(5, Some(30)), now, age), 1.0);
+        // Created "in the future" (clock skew) counts as new.
+        assert_eq!(
+            bot_weight(&author(100, Some(-1)), now, age),
+            NEW_ACCOUNT_WEIGHT
+        );
+    }
+
+    #[test]
+    fn simhash_ignores_case_punctuation_numbers_handles_and_urls() {
+        let a = simhash("WIN a free phone today @bob123 https://a.example/1 1234!!");
+        let b = simhash("win a FREE phone, today! @alice https://c.example/2 9999");
+        assert_eq!(a, b);
+        assert_eq!(simhash(""), 0);
+        assert_eq!(simhash("@who 123 https://x.example"), 0);
+    }
+
+    #[test]
+    fn duplicate_tracker_flags_near_duplicates_only() {
+        let mut t = DuplicateTracker::new();
+        let base = "the lumen app has been down for hours and support keeps closing my \
+                    tickets without reading them, this is the third outage this month and \
+                    nobody from the company has said a single word about refunds or credits \
+                    for the downtime we all paid for, honestly thinking about switching providers \
+                    before the next billing cycle starts again next week";
+        assert!(!t.observe(base));
+        // Exact copy, and a copy with different handles/URL/case.
+        assert!(t.observe(base));
+        assert!(t.observe(&format!(
+            "@lumen {} https://x.example/9",
+            base.to_uppercase()
+        )));
+        // One word changed: flagged at (nearly) every position of a long text.
+        let words: Vec<&str> = base.split_whitespace().collect();
+        let mut flagged = 0;
+        for i in 0..words.len() {
+            let mut w = words.clone();
+            w[i] = "zebra";
+            let mut fresh = DuplicateTracker::new();
+            fresh.observe(base);
+            flagged += usize::from(fresh.observe(&w.join(" ")));
+        }
+        assert!(
+            flagged * 10 >= words.len() * 9,
+            "{flagged} of {}",
+            words.len()
+        );
+        // Unrelated text.
+        assert!(!t.observe("loving the new lumen camera, the night mode photos look amazing"));
+        // Short texts are never duplicates.
+        assert!(!t.observe("so true"));
+        assert!(!t.observe("so true"));
+        assert!(!t.observe(""));
+    }
+
+    #[test]
+    fn duplicate_tracker_is_bounded() {
+        let mut t = DuplicateTracker::new();
+        let first = "alpha bravo charlie delta echo foxtrot";
+        t.observe(first);
+        for i in 0..DUPLICATE_RING {
+            let text = format!(
+                "unrelated words number {} about {} things",
+                words(i),
+                words(i + 7)
+            );
+            t.observe(&text);
+        }
+        assert_eq!(t.len, DUPLICATE_RING);
+        assert!(std::mem::size_of::<DuplicateTracker>() <= 4096);
+    }
+
+    fn words(i: usize) -> String {
+        const W: [&str; 8] = [
+            "red", "green", "blue", "cyan", "pink", "gold", "grey", "teal",
+        ];
+        format!("{}{}{}", W[i % 8], W[(i / 8) % 8], W[(i / 64) % 8])
+    }
+}
