@@ -40,7 +40,9 @@ fn main() {
         None,
     )
     .expect("engine");
-    let start = EventTime::parse_rfc3339("2026-03-02T00:00:00Z").expect("time").millis();
+    let start = EventTime::parse_rfc3339("2026-03-02T00:00:00Z")
+        .expect("time")
+        .millis();
     // Every brand is mentioned every 10 minutes (staggered) for 25 hours: 1.5M mentions.
     let step_ms = 600_000 / BRANDS as i64;
     let total = HOURS * 6 * BRANDS as i64;

@@ -24,7 +24,11 @@ pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 pub const DEMO_SAMPLE: &[u8] = include_bytes!("../data/demo/sample.ndjson.zst");
 
 #[derive(Debug, Parser)]
-#[command(name = "flashpoint", version, about = "Real-time social listening and crisis detection")]
+#[command(
+    name = "flashpoint",
+    version,
+    about = "Real-time social listening and crisis detection"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -91,13 +95,26 @@ pub fn run(cli: Cli) -> u8 {
         Command::CheckConfig { file } => return check_config(&file),
         Command::Sentiment { model } => sentiment(&model),
         Command::Synth { out, seed, days } => synth(&out, seed, days),
-        Command::Demo { speed, listen, no_metrics, alerts } => {
+        Command::Demo {
+            speed,
+            listen,
+            no_metrics,
+            alerts,
+        } => {
             let Ok(speed) = Speed::parse(&speed).map_err(|e| eprintln!("error: {e}")) else {
                 return 2;
             };
-            runtime().and_then(|rt| rt.block_on(demo(speed, (!no_metrics).then_some(listen), alerts)))
+            runtime()
+                .and_then(|rt| rt.block_on(demo(speed, (!no_metrics).then_some(listen), alerts)))
         }
-        Command::Replay { config, speed, alerts, report, model, archives } => {
+        Command::Replay {
+            config,
+            speed,
+            alerts,
+            report,
+            model,
+            archives,
+        } => {
             let cfg = match config::load(&config) {
                 Ok(c) => c,
                 Err(errs) => {
@@ -173,13 +190,21 @@ fn sentiment(model: &str) -> anyhow::Result<()> {
 }
 
 fn synth(out: &std::path::Path, seed: u64, days: u32) -> anyhow::Result<()> {
-    let spec = crate::synth::SynthSpec { seed, days, ..crate::synth::SynthSpec::demo() };
+    let spec = crate::synth::SynthSpec {
+        seed,
+        days,
+        ..crate::synth::SynthSpec::demo()
+    };
     crate::synth::write_archive(&spec, out)?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }
 
-async fn demo(speed: Speed, listen: Option<SocketAddr>, alerts: Option<String>) -> anyhow::Result<()> {
+async fn demo(
+    speed: Speed,
+    listen: Option<SocketAddr>,
+    alerts: Option<String>,
+) -> anyhow::Result<()> {
     let cfg = Arc::new(config::parse_str(DEMO_CONFIG, "demo.toml", &|_| None)?);
     let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
     let metrics = Arc::new(Metrics::new(&ids, 1000));
@@ -198,7 +223,9 @@ async fn demo(speed: Speed, listen: Option<SocketAddr>, alerts: Option<String>) 
                     shutdown.clone(),
                 )));
             }
-            Err(e) => eprintln!("warning: cannot serve metrics on {addr}: {e} (continuing without)"),
+            Err(e) => {
+                eprintln!("warning: cannot serve metrics on {addr}: {e} (continuing without)")
+            }
         }
     }
     print_demo_intro(&cfg, speed);
@@ -211,7 +238,13 @@ async fn demo(speed: Speed, listen: Option<SocketAddr>, alerts: Option<String>) 
         progress: true,
         sentiment_model: String::from("lexicon"),
     };
-    let summary = replay(Arc::clone(&cfg), Input::Bytes(DEMO_SAMPLE), opts, Some(metrics)).await?;
+    let summary = replay(
+        Arc::clone(&cfg),
+        Input::Bytes(DEMO_SAMPLE),
+        opts,
+        Some(metrics),
+    )
+    .await?;
     print_summary(&summary);
     shutdown.cancel();
     if let Some(s) = server {
@@ -226,7 +259,10 @@ fn print_demo_intro(cfg: &Config, speed: Speed) {
         Speed::Max => String::from("as fast as possible"),
         Speed::Factor(f) => format!("{f}x real time"),
     };
-    println!("flashpoint demo: replaying 4 days of mentions for {} ({pace})\n", names.join(", "));
+    println!(
+        "flashpoint demo: replaying 4 days of mentions for {} ({pace})\n",
+        names.join(", ")
+    );
 }
 
 fn print_summary(s: &crate::app::ReplaySummary) {

@@ -67,6 +67,9 @@ pub struct DispatchStats {
 }
 
 /// Sends alerts from a bounded queue to every notifier that wants them, in queue order.
+/// Called for each delivery attempt with the notifier id and the outcome (for metrics).
+pub type OnResult = Arc<dyn Fn(&str, &Result<(), NotifyError>) + Send + Sync>;
+
 pub struct Dispatcher {
     tx: mpsc::Sender<Arc<AlertRecord>>,
 }
@@ -77,7 +80,7 @@ impl Dispatcher {
     pub fn spawn(
         notifiers: Vec<Arc<dyn Notifier>>,
         capacity: usize,
-        on_result: Arc<dyn Fn(&str, &Result<(), NotifyError>) + Send + Sync>,
+        on_result: OnResult,
     ) -> (Dispatcher, tokio::task::JoinHandle<DispatchStats>) {
         let (tx, mut rx) = mpsc::channel::<Arc<AlertRecord>>(capacity.max(1));
         let task = tokio::spawn(async move {

@@ -65,7 +65,11 @@ impl Engine {
             sentiment,
             classifier,
             detector: Detector::new(Arc::clone(&cfg)),
-            ignore: Ignore::from_brands(&cfg.brands),
+            ignore: Ignore::new(
+                cfg.brands
+                    .iter()
+                    .flat_map(|b| b.terms.iter().chain(&b.handles).chain(&b.hashtags)),
+            ),
             attribution: Attribution::default(),
             terms: Vec::new(),
             metrics,
@@ -116,7 +120,8 @@ impl Engine {
             author_key: author_key(&m.author.id),
         };
         self.terms.clear();
-        key_terms(&m.text, &self.ignore, &mut self.terms);
+        self.terms
+            .extend(key_terms(&m.text, &self.ignore).map(|t| t.into_owned()));
         let terms: Vec<&str> = self.terms.iter().map(String::as_str).collect();
         self.detector.on_mention(
             m,
@@ -163,7 +168,10 @@ impl Engine {
                 continue;
             };
             let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
-            metrics.brand_rate_per_minute.with_label_values(&[label]).set(g.rate_per_min);
+            metrics
+                .brand_rate_per_minute
+                .with_label_values(&[label])
+                .set(g.rate_per_min);
             metrics
                 .brand_baseline_per_minute
                 .with_label_values(&[label])

@@ -109,7 +109,9 @@ pub async fn replay(
         Arc::new(move |id, res| {
             if let Some(m) = &on_result_metrics {
                 let result = if res.is_ok() { "delivered" } else { "failed" };
-                m.notifier_deliveries_total.with_label_values(&[id, result]).inc();
+                m.notifier_deliveries_total
+                    .with_label_values(&[id, result])
+                    .inc();
             }
         }),
     );
@@ -157,7 +159,8 @@ pub async fn replay(
             }
         }
         if let Some(m) = &metrics {
-            m.pipeline_mentions_processed_total.inc_by(batch.len() as u64);
+            m.pipeline_mentions_processed_total
+                .inc_by(batch.len() as u64);
             m.publish_latency();
         }
         if let Some(p) = &progress {
@@ -245,9 +248,7 @@ fn read_input(
         tx.blocking_send(batch).is_ok()
     };
     let stats = match input {
-        Input::Paths(paths) => {
-            archive::read_batches(&paths, BATCH, &mut on_error, &mut on_batch)?
-        }
+        Input::Paths(paths) => archive::read_batches(&paths, BATCH, &mut on_error, &mut on_batch)?,
         Input::Bytes(bytes) => {
             let reader: Box<dyn BufRead + Send> = archive::open_bytes(bytes)?;
             archive::read_batches_from(reader, "demo", BATCH, &mut on_error, &mut on_batch)?

@@ -18,15 +18,23 @@ fn esc(s: &str) -> String {
 /// Renders the report as HTML.
 pub fn render(cfg: &Config, s: &ReplaySummary) -> String {
     let mut h = String::new();
-    let _ = write!(
+    // Writing into a String cannot fail.
+    match render_into(&mut h, cfg, s) {
+        Ok(()) => h,
+        Err(_) => String::new(),
+    }
+}
+
+fn render_into(h: &mut String, cfg: &Config, s: &ReplaySummary) -> std::fmt::Result {
+    write!(
         h,
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>flashpoint replay report</title>\
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}\
 .critical{{background:#f8d0d0}}.error{{background:#fbe0d0}}.warning{{background:#fff3c4}}.info{{background:#e4f0fb}}</style></head><body>\
 <h1>flashpoint replay report</h1>"
-    );
+    )?;
     let e = &s.engine;
-    let _ = write!(
+    write!(
         h,
         "<h2>Input</h2><table><tr><th>lines read</th><td>{}</td></tr><tr><th>decoded</th><td>{}</td></tr>\
 <tr><th>matched to a brand</th><td>{}</td></tr><tr><th>late (accepted)</th><td>{}</td></tr>\
@@ -38,9 +46,9 @@ pub fn render(cfg: &Config, s: &ReplaySummary) -> String {
         e.too_late,
         s.alerts.len(),
         cfg.brands.len()
-    );
+    )?;
     for (reason, n) in &s.decode.errors {
-        let _ = write!(h, "<tr><th>skipped: {}</th><td>{n}</td></tr>", esc(reason));
+        write!(h, "<tr><th>skipped: {}</th><td>{n}</td></tr>", esc(reason))?;
     }
     h.push_str("</table>");
 
@@ -54,8 +62,15 @@ pub fn render(cfg: &Config, s: &ReplaySummary) -> String {
     );
     for (id, lines) in &incidents {
         let first = lines[0];
-        let sev = lines.iter().map(|a| a.severity).max().unwrap_or(first.severity);
-        let mut teams: Vec<&str> = lines.iter().flat_map(|a| a.teams.iter().map(String::as_str)).collect();
+        let sev = lines
+            .iter()
+            .map(|a| a.severity)
+            .max()
+            .unwrap_or(first.severity);
+        let mut teams: Vec<&str> = lines
+            .iter()
+            .flat_map(|a| a.teams.iter().map(String::as_str))
+            .collect();
         teams.sort_unstable();
         teams.dedup();
         let resolved = lines
@@ -63,7 +78,7 @@ pub fn render(cfg: &Config, s: &ReplaySummary) -> String {
             .find(|a| a.action == Action::Resolve)
             .map(|a| a.at.as_str())
             .unwrap_or("open");
-        let _ = write!(
+        write!(
             h,
             "<tr class=\"{sev}\"><td>{}</td><td>{}</td><td>{}</td><td>{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(id),
@@ -73,11 +88,11 @@ pub fn render(cfg: &Config, s: &ReplaySummary) -> String {
             esc(&first.at),
             esc(resolved),
             esc(&first.summary)
-        );
+        )?;
     }
     h.push_str("</table><h2>Alert log</h2><table><tr><th>at</th><th>action</th><th>incident</th><th>severity</th><th>teams</th><th>summary</th></tr>");
     for a in &s.alerts {
-        let _ = write!(
+        write!(
             h,
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             a.severity,
@@ -87,10 +102,10 @@ pub fn render(cfg: &Config, s: &ReplaySummary) -> String {
             a.severity,
             esc(&a.teams.join(", ")),
             esc(&a.summary)
-        );
+        )?;
     }
     h.push_str("</table></body></html>\n");
-    h
+    Ok(())
 }
 
 /// Writes the report to `path`.

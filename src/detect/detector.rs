@@ -34,7 +34,7 @@ use super::cluster::Clusterer;
 use super::evidence::{category_slot, Evidence, Scored};
 use super::grade::{choose_category, grade, persistence_minutes, Signals};
 use super::incident::{IdSequence, Incident, Scope};
-use super::terms::top_terms_of;
+use super::terms::{key_terms, Ignore};
 
 /// Clusters per brand that keep evidence; the least recently active is dropped first.
 pub const MAX_CLUSTERS: usize = 16;
@@ -218,10 +218,12 @@ impl Detector {
 
         if let Some(inc) = st.incidents.iter_mut().find(|i| i.covers(cluster)) {
             inc.evidence.add(m, &scored);
+            terms.iter().for_each(|t| inc.terms.add(t));
             return;
         }
         if let Some(inc) = st.incidents.iter_mut().find(|i| i.scope == Scope::Brand) {
             inc.evidence.add(m, &scored);
+            terms.iter().for_each(|t| inc.terms.add(t));
         }
         let risky = f64::from(scored.risk) >= cfg.detect.single_post_risk
             && m.kind != crate::domain::MentionKind::Repost;
@@ -278,11 +280,8 @@ impl Detector {
         let end = EventTime((minute + 1) * EventTime::MINUTE_MS);
 
         // Baseline catch-up for minutes this brand was not evaluated (idle ⇒ zero counts).
-        let anomalous_now = st.spike_run > 0
-            || st
-                .incidents
-                .iter()
-                .any(|i| i.severity >= Severity::Warning);
+        let anomalous_now =
+            st.spike_run > 0 || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
         let from = st
             .baseline_through
             .map_or(minute, |t| t + 1)
@@ -300,14 +299,11 @@ impl Detector {
             expected = expected.max(COLD_START_FLOOR_PER_MIN);
         }
         let p = negbin_upper_tail(view.weighted, 15.0 * expected, DISPERSION);
-        let spike = p < cfg.detect.spike_p_value && view.weighted >= f64::from(cfg.detect.min_mentions);
+        let spike =
+            p < cfg.detect.spike_p_value && view.weighted >= f64::from(cfg.detect.min_mentions);
         st.spike_run = if spike { st.spike_run + 1 } else { 0 };
         st.p_value = p;
-        let anomalous = spike
-            || st
-                .incidents
-                .iter()
-                .any(|i| i.severity >= Severity::Warning);
+        let anomalous = spike || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
         let c = st.pane_weighted(minute);
         st.baseline.observe_minute(start, c, anomalous);
         st.baseline_through = Some(minute);
@@ -319,7 +315,10 @@ impl Detector {
             let signals = incident_signals(&st.incidents[i], st, minute, expected);
             let inc = &st.incidents[i];
             let fallback = inc.category;
-            let category = if inc.severity == Severity::Info {
+            // An info incident may still change category once it has enough evidence; a
+            // watch opened on one risky post keeps its category until then.
+            let settled = inc.evidence.mentions >= u64::from(cfg.detect.min_mentions);
+            let category = if inc.severity == Severity::Info && settled {
                 choose_category(&signals, fallback)
             } else {
                 inc.category
@@ -329,16 +328,13 @@ impl Detector {
             let active = incident_active(inc, &signals, st.p_value);
             let inc = &mut st.incidents[i];
             inc.category = category;
-            match inc.step(end, target, active, resolve_after) {
-                Some(action) => {
-                    let rec = build_record(&cfg, inc, action, end, &signals);
-                    self.alerts.push(rec);
-                    if action == Action::Resolve {
-                        st.incidents.remove(i);
-                        continue;
-                    }
+            if let Some(action) = inc.step(end, target, active, resolve_after) {
+                let rec = build_record(&cfg, inc, action, end, &signals);
+                self.alerts.push(rec);
+                if action == Action::Resolve {
+                    st.incidents.remove(i);
+                    continue;
                 }
-                None => {}
             }
             i += 1;
         }
@@ -445,7 +441,11 @@ impl Detector {
         self.brands
             .iter()
             .flatten()
-            .flat_map(|st| st.incidents.iter().map(|i| (i.brand, i.category, i.severity)))
+            .flat_map(|st| {
+                st.incidents
+                    .iter()
+                    .map(|i| (i.brand, i.category, i.severity))
+            })
             .collect()
     }
 
@@ -488,8 +488,8 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         p_value: st.p_value,
         spike_run: st.spike_run,
         doubling_time_s: growth(&counts).doubling_time_s,
-        negative_share: ev.share(ev.negative),
-        positive_share: ev.share(ev.positive),
+        negative_share: ev.sentiment_share(ev.negative),
+        positive_share: ev.sentiment_share(ev.positive),
         bot_share: ev.share(ev.bots),
         duplicate_share: ev.share(ev.duplicates),
         unique_authors: ev.unique_authors(),
@@ -533,7 +533,22 @@ fn build_record(
     };
     let ev = &inc.evidence;
     let top_posts = ev.top_posts();
-    let terms = top_terms_of(top_posts.iter().map(|p| p.text.as_str()), brand, 5);
+    if inc.terms.is_empty() {
+        // Seed from the evidence posts (an incident opened from a cluster's history).
+        let ignore = Ignore::new(
+            brand
+                .terms
+                .iter()
+                .chain(&brand.handles)
+                .chain(&brand.hashtags),
+        );
+        for p in &top_posts {
+            for t in key_terms(&p.text, &ignore) {
+                inc.terms.add(&t);
+            }
+        }
+    }
+    let terms: Vec<String> = inc.terms.top(5).into_iter().map(|(t, _)| t).collect();
     let headline = ev
         .risk_post()
         .filter(|_| ev.max_risk > 0.0)

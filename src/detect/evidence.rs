@@ -44,6 +44,8 @@ pub struct Evidence {
     pub weighted: f64,
     pub negative: u64,
     pub positive: u64,
+    /// Mentions with text of their own (plain reposts amplify but express no sentiment).
+    pub rated: u64,
     pub reach: u64,
     pub reactions: u64,
     pub bots: u64,
@@ -66,6 +68,7 @@ impl Evidence {
             weighted: 0.0,
             negative: 0,
             positive: 0,
+            rated: 0,
             reach: 0,
             reactions: 0,
             bots: 0,
@@ -85,6 +88,9 @@ impl Evidence {
         self.last_at = self.last_at.max(m.created_at);
         self.mentions += 1;
         self.weighted += f64::from(s.weight);
+        if !m.text.trim().is_empty() {
+            self.rated += 1;
+        }
         match s.sentiment {
             SentimentLabel::Negative => self.negative += 1,
             SentimentLabel::Positive => self.positive += 1,
@@ -159,6 +165,7 @@ impl Evidence {
         self.weighted += other.weighted;
         self.negative += other.negative;
         self.positive += other.positive;
+        self.rated += other.rated;
         self.reach = self.reach.saturating_add(other.reach);
         self.reactions += other.reactions;
         self.bots += other.bots;
@@ -235,6 +242,15 @@ impl Evidence {
             0.0
         } else {
             part as f64 / self.mentions as f64
+        }
+    }
+
+    /// Share of the mentions with text of their own that carry `part` (a sentiment count).
+    pub fn sentiment_share(&self, part: u64) -> f64 {
+        if self.rated == 0 {
+            0.0
+        } else {
+            part as f64 / self.rated as f64
         }
     }
 

@@ -42,10 +42,12 @@ impl Signals {
     }
 }
 
-/// Spam if most of it is bot-like or near-identical; positive if praise clearly dominates;
-/// otherwise the leading negative category (`fallback` when none scored).
+/// Spam if most of it comes from bot-like accounts, or it is mostly near-identical text with a
+/// sizeable bot share (people do write "same here" and "internet down again" word for word);
+/// positive if praise clearly dominates; otherwise the leading negative category (`fallback`
+/// when none scored).
 pub fn choose_category(s: &Signals, fallback: Category) -> Category {
-    if s.bot_share >= 0.5 || s.duplicate_share >= 0.5 {
+    if s.bot_share >= 0.5 || (s.duplicate_share >= 0.5 && s.bot_share >= 0.2) {
         Category::Spam
     } else if s.positive_share >= 0.4 && s.positive_share >= 2.0 * s.negative_share {
         Category::Positive
@@ -207,6 +209,18 @@ mod tests {
             ..base()
         };
         assert_eq!(choose_category(&s, Category::Outage), Category::Spam);
+        let s = Signals {
+            duplicate_share: 0.9,
+            bot_share: 0.3,
+            ..base()
+        };
+        assert_eq!(choose_category(&s, Category::Outage), Category::Spam);
+        // Real people repeating the same complaint are not spam.
+        let s = Signals {
+            duplicate_share: 0.9,
+            ..base()
+        };
+        assert_eq!(choose_category(&s, Category::Outage), Category::Outage);
         let s = Signals {
             positive_share: 0.7,
             negative_share: 0.1,

@@ -11,6 +11,7 @@ use crate::alert::Action;
 use crate::domain::{BrandIdx, Category, EventTime, Severity};
 
 use super::evidence::Evidence;
+use super::terms::TermCounter;
 
 /// Evaluations a higher grade must hold before it escalates.
 const ESCALATE_AFTER: u32 = 2;
@@ -39,6 +40,8 @@ pub struct Incident {
     pub last_active: EventTime,
     pub resolved: bool,
     pub evidence: Evidence,
+    /// Key terms of the incident's mentions since it opened.
+    pub terms: TermCounter,
     pending: Option<(Severity, u32)>,
 }
 
@@ -63,6 +66,7 @@ impl Incident {
             last_active: at,
             resolved: false,
             evidence,
+            terms: TermCounter::new(64),
             pending: None,
         }
     }

@@ -11,22 +11,39 @@ fn flashpoint() -> Command {
 fn cli_check_config_exits_0_for_valid_and_2_listing_errors() {
     let root = env!("CARGO_MANIFEST_DIR");
     let ok = flashpoint()
-        .args(["check-config", &format!("{root}/config/brands.example.toml")])
+        .args([
+            "check-config",
+            &format!("{root}/config/brands.example.toml"),
+        ])
         .output()
         .unwrap();
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let bad = flashpoint()
-        .args(["check-config", &format!("{root}/tests/fixtures/configs/invalid.toml")])
+        .args([
+            "check-config",
+            &format!("{root}/tests/fixtures/configs/invalid.toml"),
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("brand[0].id") && err.contains("routing[0].max_severity"), "{err}");
+    assert!(
+        err.contains("brand[0].id") && err.contains("routing[0].max_severity"),
+        "{err}"
+    );
 }
 
 #[test]
 fn cli_bad_usage_exits_2() {
-    let out = flashpoint().args(["replay", "--speed", "fast"]).output().unwrap();
+    let out = flashpoint()
+        .args(["replay", "--speed", "fast"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = flashpoint()
         .args(["replay", "--config", "nope.toml", "x.ndjson"])
@@ -85,7 +102,12 @@ fn cli_replay_writes_alert_log_and_report() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = std::fs::read_to_string(&alerts).unwrap();
     assert!(log.lines().count() > 0);
     for l in log.lines() {

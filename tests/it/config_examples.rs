@@ -19,7 +19,10 @@ fn config_examples_all_parse() {
         assert!(!cfg.brands.is_empty());
         checked += 1;
     }
-    assert!(checked >= 3, "expected the example, brands and demo configs, found {checked}");
+    assert!(
+        checked >= 3,
+        "expected the example, brands and demo configs, found {checked}"
+    );
 }
 
 #[test]
@@ -42,7 +45,7 @@ fn config_wrong_fixture_lists_every_error() {
     assert!(errs.0.len() >= 4, "{errs}");
     let text = errs.to_string();
     assert!(text.contains("invalid.toml: brand[0].id"), "{text}");
-    assert!(text.contains("brand[1].id: duplicate brand id"), "{text}");
+    assert!(text.contains("brand[2].id: duplicate brand id"), "{text}");
     assert!(text.contains("detect.spike_p_value"), "{text}");
     assert!(text.contains("routing[0].max_severity"), "{text}");
 }

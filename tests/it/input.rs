@@ -108,5 +108,8 @@ async fn input_missing_archive_is_a_clear_error() {
     )
     .await
     .unwrap_err();
-    assert!(format!("{err:#}").contains("does/not/exist.ndjson"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("does/not/exist.ndjson"),
+        "{err:#}"
+    );
 }

@@ -1,4 +1,5 @@
 //! flashpoint's integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod cli;
 mod config_examples;

@@ -27,7 +27,13 @@ async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
     let alerts = &summary.alerts;
     let incidents = by_incident(alerts);
     for (id, lines) in &incidents {
-        eprintln!("{id}: {:?}", lines.iter().map(|a| (a.action, a.severity, a.at.clone(), a.teams.clone())).collect::<Vec<_>>());
+        eprintln!(
+            "{id}: {:?}",
+            lines
+                .iter()
+                .map(|a| (a.action, a.severity, a.at.clone(), a.teams.clone()))
+                .collect::<Vec<_>>()
+        );
     }
 
     // Misconduct: field-ops and support at error or above within 60 minutes of the root post.
@@ -49,8 +55,15 @@ async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
     );
     let misconduct_incident = page.incident.clone();
     // The watch opened within minutes of the root post, before any volume built.
-    let first = alerts.iter().find(|a| a.incident == misconduct_incident).unwrap();
-    assert!(at(first).millis() - root.millis() <= 10 * 60_000, "watch opened late: {}", first.at);
+    let first = alerts
+        .iter()
+        .find(|a| a.incident == misconduct_incident)
+        .unwrap();
+    assert!(
+        at(first).millis() - root.millis() <= 10 * 60_000,
+        "watch opened late: {}",
+        first.at
+    );
 
     // Outage: support only, warning or above.
     let outage: Vec<&AlertRecord> = alerts
@@ -59,7 +72,12 @@ async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
         .collect();
     assert!(!outage.is_empty(), "the northwind outage was never paged");
     for a in &outage {
-        assert_eq!(a.teams, vec!["support".to_string()], "outage routed to {:?}", a.teams);
+        assert_eq!(
+            a.teams,
+            vec!["support".to_string()],
+            "outage routed to {:?}",
+            a.teams
+        );
     }
     let outage_incident = outage[0].incident.clone();
 
@@ -73,15 +91,26 @@ async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
             );
         }
         if ["velora", "lumen", "orchard", "kestrel", "harbor"].contains(&a.brand.as_str()) {
-            assert!(a.severity < Severity::Error, "{} paged: {}", a.brand, a.to_json_line());
+            assert!(
+                a.severity < Severity::Error,
+                "{} paged: {}",
+                a.brand,
+                a.to_json_line()
+            );
         }
         if a.brand == "velora" {
-            assert!(a.teams.iter().all(|t| t == "marketing"), "velora routed to {:?}", a.teams);
+            assert!(
+                a.teams.iter().all(|t| t == "marketing"),
+                "velora routed to {:?}",
+                a.teams
+            );
         }
     }
     // The positive story reaches marketing (at info).
     assert!(
-        alerts.iter().any(|a| a.brand == "velora" && a.teams == vec!["marketing".to_string()]),
+        alerts
+            .iter()
+            .any(|a| a.brand == "velora" && a.teams == vec!["marketing".to_string()]),
         "the positive viral story never reached marketing"
     );
 
@@ -89,8 +118,16 @@ async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
     for (id, lines) in &incidents {
         let resolves = lines.iter().filter(|a| a.action == Action::Resolve).count();
         assert_eq!(resolves, 1, "{id} resolved {resolves} times");
-        assert_eq!(lines.last().unwrap().action, Action::Resolve, "{id} acted after resolving");
-        assert_eq!(lines[0].action, Action::Trigger, "{id} did not start with a trigger");
+        assert_eq!(
+            lines.last().unwrap().action,
+            Action::Resolve,
+            "{id} acted after resolving"
+        );
+        assert_eq!(
+            lines[0].action,
+            Action::Trigger,
+            "{id} did not start with a trigger"
+        );
     }
     // Evidence is attached and within contract limits.
     for a in alerts {
