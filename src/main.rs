@@ -1,5 +1,6 @@
 //! The `flashpoint` binary: parse the command line, run it, exit with its code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,6 +11,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = match flashpoint::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -27,6 +27,7 @@ impl ConsoleNotifier {
         let label = match (alert.action, alert.teams.is_empty()) {
             (Action::Resolve, _) => "RESOLVED",
             (_, true) => "NOTED",
+            (Action::Trigger, false) if alert.severity == Severity::Info => "NOTIFY",
             (Action::Trigger, false) => "PAGE",
             (Action::Escalate, false) => "ESCALATE",
         };

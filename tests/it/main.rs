@@ -6,3 +6,4 @@ mod config_examples;
 mod input;
 mod replay_golden;
 mod support;
+mod telemetry_http;

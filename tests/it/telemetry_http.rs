@@ -1,0 +1,63 @@
+//! The telemetry endpoint as Prometheus and a load balancer see it: a real server on port 0.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use flashpoint::telemetry::{serve, Metrics};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn telemetry_serves_metrics_health_and_readiness_until_cancelled() {
+    let metrics = Arc::new(Metrics::new(&["acme"], 10));
+    metrics
+        .brand_mentions_total
+        .with_label_values(&["acme", "x"])
+        .inc_by(7);
+    let ready = Arc::new(AtomicBool::new(false));
+    let shutdown = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve(
+        listener,
+        Arc::clone(&metrics),
+        Arc::clone(&ready),
+        shutdown.clone(),
+    ));
+
+    let (status, body) = get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("flashpoint_brand_mentions_total{brand=\"acme\",source=\"x\"} 7"),
+        "{body}"
+    );
+    assert!(body.contains("# HELP flashpoint_brand_mentions_total"));
+    assert_eq!(get(addr, "/healthz").await.0, 200);
+    assert_eq!(get(addr, "/readyz").await.0, 503);
+    ready.store(true, Ordering::Release);
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    assert_eq!(get(addr, "/nope").await.0, 404);
+
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
