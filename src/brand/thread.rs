@@ -31,40 +31,25 @@ pub struct Attribution {
     pub root: u64,
 }
 
-/// A compact brand list: the first brand inline, any others boxed (rare).
-#[derive(Debug, Clone)]
-struct Brands {
-    first: BrandIdx,
-    rest: Option<Box<[BrandIdx]>>,
-}
-
-impl Brands {
-    fn from_slice(brands: &[BrandIdx]) -> Option<Brands> {
-        let (&first, rest) = brands.split_first()?;
-        Some(Brands {
-            first,
-            rest: (!rest.is_empty()).then(|| rest.into()),
-        })
-    }
-
-    fn iter(&self) -> impl Iterator<Item = BrandIdx> + '_ {
-        std::iter::once(self.first).chain(self.rest.iter().flat_map(|r| r.iter().copied()))
-    }
-}
-
-#[derive(Debug, Clone)]
+/// One remembered post: 24 bytes. Brands beyond the first (a post naming two brands, rare)
+/// live in [`ThreadIndex::extra`].
+#[derive(Debug, Clone, Copy)]
 struct Entry {
-    brands: Brands,
     root: u64,
     at: i64,
+    first: BrandIdx,
 }
 
 /// Recently attributed posts, bounded by time and size.
+///
+/// Memory: about 33 bytes per slot of the hash map (key, entry, control byte) plus 8 bytes per
+/// post in the eviction queue, so the default capacity of 1M posts costs ~75 MB at most.
 #[derive(Debug, Clone)]
 pub struct ThreadIndex {
     map: FxHashMap<u64, Entry>,
-    /// Insertion order `(at, key)`; one item per map entry.
-    order: VecDeque<(i64, u64)>,
+    extra: FxHashMap<u64, Box<[BrandIdx]>>,
+    /// Keys in insertion order; one item per map entry.
+    order: VecDeque<u64>,
     retention_ms: i64,
     capacity: usize,
 }
@@ -74,6 +59,7 @@ impl ThreadIndex {
     pub fn new(retention_ms: i64, capacity: usize) -> ThreadIndex {
         ThreadIndex {
             map: FxHashMap::default(),
+            extra: FxHashMap::default(),
             order: VecDeque::new(),
             retention_ms: retention_ms.max(0),
             capacity: capacity.max(1),
@@ -90,42 +76,54 @@ impl ThreadIndex {
     }
 
     /// The entry for `key` if it is within retention of `now`.
-    fn get(&self, key: u64, now: EventTime) -> Option<&Entry> {
+    fn get(&self, key: u64, now: EventTime) -> Option<Entry> {
         let e = self.map.get(&key)?;
-        (e.at >= now.0.saturating_sub(self.retention_ms)).then_some(e)
+        (e.at >= now.0.saturating_sub(self.retention_ms)).then_some(*e)
+    }
+
+    /// Every brand of a stored post, first one first.
+    fn brands(&self, key: u64, e: Entry) -> impl Iterator<Item = BrandIdx> + '_ {
+        let rest = self.extra.get(&key).map_or(&[][..], |r| &r[..]);
+        std::iter::once(e.first).chain(rest.iter().copied())
     }
 
     /// Records a post. A key already present (a duplicate delivery) is updated in place and
     /// keeps its place in the eviction order.
     fn insert(&mut self, key: u64, brands: &[BrandIdx], root: u64, at: EventTime) {
-        let Some(brands) = Brands::from_slice(brands) else {
+        let Some((&first, rest)) = brands.split_first() else {
             return;
         };
         if let Some(e) = self.map.get_mut(&key) {
-            e.brands = brands;
+            e.first = first;
             e.root = root;
-            return;
-        }
-        while self.map.len() >= self.capacity {
-            if !self.pop_oldest() {
-                break;
+        } else {
+            while self.map.len() >= self.capacity {
+                if !self.pop_oldest() {
+                    break;
+                }
             }
+            self.map.insert(
+                key,
+                Entry {
+                    root,
+                    at: at.0,
+                    first,
+                },
+            );
+            self.order.push_back(key);
         }
-        self.map.insert(
-            key,
-            Entry {
-                brands,
-                root,
-                at: at.0,
-            },
-        );
-        self.order.push_back((at.0, key));
+        if rest.is_empty() {
+            self.extra.remove(&key);
+        } else {
+            self.extra.insert(key, rest.into());
+        }
     }
 
     fn pop_oldest(&mut self) -> bool {
         match self.order.pop_front() {
-            Some((_, key)) => {
+            Some(key) => {
                 self.map.remove(&key);
+                self.extra.remove(&key);
                 true
             }
             None => false,
@@ -135,8 +133,8 @@ impl ThreadIndex {
     /// Drops entries older than `watermark - retention` (from the front of the insertion order).
     pub fn evict(&mut self, watermark: EventTime) {
         let cutoff = watermark.0.saturating_sub(self.retention_ms);
-        while let Some(&(at, _)) = self.order.front() {
-            if at >= cutoff {
+        while let Some(key) = self.order.front() {
+            if self.map.get(key).is_some_and(|e| e.at >= cutoff) {
                 break;
             }
             self.pop_oldest();
@@ -192,7 +190,7 @@ impl Attributor {
                 match self.index.get(pk, m.created_at) {
                     Some(e) => {
                         let before = out.brands.len();
-                        for b in e.brands.iter() {
+                        for b in self.index.brands(pk, e) {
                             if !out.brands[..before].contains(&b) {
                                 out.brands.push(b);
                             }
@@ -385,6 +383,6 @@ mod tests {
 
     #[test]
     fn entry_is_compact() {
-        assert!(std::mem::size_of::<Entry>() <= 40);
+        assert!(std::mem::size_of::<Entry>() <= 24);
     }
 }

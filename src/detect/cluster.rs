@@ -255,7 +255,8 @@ impl Clusterer {
             max_clusters,
             idle_ms: idle_ms.max(0),
             next_id: 1,
-            clusters: Vec::with_capacity(max_clusters.min(64)),
+            // Grown on demand: most brands hold one or two clusters at a time.
+            clusters: Vec::new(),
         }
     }
 

@@ -5,15 +5,15 @@
 //! Output: the numbers that grading, the alert summary and `metrics` are built from.
 //! Invariants: memory is bounded (top posts ≤ 5, author set capped, a 64-minute count ring).
 
-use rustc_hash::FxHashSet;
-
 use crate::alert::{truncate_chars, TopPost, MAX_TOP_POSTS};
 use crate::domain::{Category, EventTime, Mention, MentionKind, SentimentLabel};
 
 /// Longest post text kept as evidence.
 const EVIDENCE_TEXT_CHARS: usize = 280;
-/// Distinct authors counted exactly; past this the count stops growing (and says so).
-const MAX_AUTHORS: usize = 50_000;
+/// Distinct authors counted exactly up to this many, then estimated by a HyperLogLog sketch.
+const EXACT_AUTHORS: usize = 32;
+/// HyperLogLog registers (standard error ≈ 1.04 / √256 ≈ 6.5 %).
+const HLL_REGISTERS: usize = 256;
 /// Minutes of per-minute counts kept for growth and recency.
 const RING: usize = 64;
 
@@ -52,8 +52,10 @@ pub struct Evidence {
     pub duplicates: u64,
     pub category_sums: [f32; 8],
     pub max_risk: f32,
-    authors: FxHashSet<u64>,
-    ring_minute: [i64; RING],
+    authors: Distinct,
+    /// Newest minute index counted in the ring; slot `m % RING` holds minute `m` for
+    /// `ring_head - RING < m <= ring_head`.
+    ring_head: i64,
     ring_count: [u32; RING],
     top: Vec<Post>,
     risk_post: Option<TopPost>,
@@ -75,8 +77,8 @@ impl Evidence {
             duplicates: 0,
             category_sums: [0.0; 8],
             max_risk: 0.0,
-            authors: FxHashSet::default(),
-            ring_minute: [i64::MIN; RING],
+            authors: Distinct::Exact(Vec::new()),
+            ring_head: i64::MIN,
             ring_count: [0; RING],
             top: Vec::new(),
             risk_post: None,
@@ -109,22 +111,41 @@ impl Evidence {
         for (sum, v) in self.category_sums.iter_mut().zip(s.category_scores) {
             *sum += v;
         }
-        if self.authors.len() < MAX_AUTHORS {
-            self.authors.insert(s.author_key);
-        }
-        let minute = m.created_at.minute_index();
-        let slot = minute.rem_euclid(RING as i64) as usize;
-        if self.ring_minute[slot] != minute {
-            if self.ring_minute[slot] > minute {
-                // Older than the ring: counted in the totals only.
-                self.offer_post(m, s);
-                return;
-            }
-            self.ring_minute[slot] = minute;
-            self.ring_count[slot] = 0;
-        }
-        self.ring_count[slot] = self.ring_count[slot].saturating_add(1);
+        self.authors.insert(s.author_key);
+        self.count_minute(m.created_at.minute_index(), 1);
         self.offer_post(m, s);
+    }
+
+    /// Adds `n` to minute `minute` of the ring, advancing it (and clearing reused slots) when
+    /// the minute is newer than any seen; minutes older than the ring count in totals only.
+    fn count_minute(&mut self, minute: i64, n: u32) {
+        if self.ring_head == i64::MIN || minute > self.ring_head {
+            let from = if self.ring_head == i64::MIN {
+                minute
+            } else {
+                (self.ring_head + 1).max(minute - RING as i64 + 1)
+            };
+            for k in from..=minute {
+                self.ring_count[slot_of(k)] = 0;
+            }
+            self.ring_head = minute;
+        } else if minute <= self.ring_head - RING as i64 {
+            return;
+        }
+        let slot = slot_of(minute);
+        self.ring_count[slot] = self.ring_count[slot].saturating_add(n);
+    }
+
+    /// The ring's count for `minute` (0 when outside it).
+    fn minute_count(&self, minute: i64) -> u32 {
+        if self.ring_head == i64::MIN
+            || minute > self.ring_head
+            || minute <= self.ring_head - RING as i64
+        {
+            0
+        } else {
+            self.ring_count[slot_of(minute)]
+        }
     }
 
     fn offer_post(&mut self, m: &Mention, s: &Scored) {
@@ -142,6 +163,9 @@ impl Evidence {
             .map(|p| (p.followers, std::cmp::Reverse(p.post.id.as_str())))
             .min();
         if self.top.len() < MAX_TOP_POSTS || worst.is_some_and(|w| key > w) {
+            if self.top.capacity() == 0 {
+                self.top.reserve_exact(MAX_TOP_POSTS);
+            }
             if self.top.len() >= MAX_TOP_POSTS {
                 self.top.pop();
             }
@@ -173,22 +197,13 @@ impl Evidence {
         for (a, b) in self.category_sums.iter_mut().zip(other.category_sums) {
             *a += b;
         }
-        for a in &other.authors {
-            if self.authors.len() >= MAX_AUTHORS {
-                break;
-            }
-            self.authors.insert(*a);
-        }
-        for slot in 0..RING {
-            let (m, c) = (other.ring_minute[slot], other.ring_count[slot]);
-            if m == i64::MIN {
-                continue;
-            }
-            if self.ring_minute[slot] == m {
-                self.ring_count[slot] = self.ring_count[slot].saturating_add(c);
-            } else if self.ring_minute[slot] < m {
-                self.ring_minute[slot] = m;
-                self.ring_count[slot] = c;
+        self.authors.merge(&other.authors);
+        if other.ring_head != i64::MIN {
+            for minute in (other.ring_head - RING as i64 + 1)..=other.ring_head {
+                let c = other.minute_count(minute);
+                if c > 0 {
+                    self.count_minute(minute, c);
+                }
             }
         }
         if other.max_risk > self.max_risk {
@@ -206,16 +221,14 @@ impl Evidence {
                 .then_with(|| a.post.id.cmp(&b.post.id))
         });
         self.top.truncate(MAX_TOP_POSTS);
+        self.top.shrink_to(MAX_TOP_POSTS);
     }
 
     /// Mentions in the `n` minutes ending with minute `end_minute` (inclusive).
     pub fn recent(&self, end_minute: i64, n: u32) -> u64 {
         let lo = end_minute - i64::from(n) + 1;
-        self.ring_minute
-            .iter()
-            .zip(self.ring_count)
-            .filter(|(m, _)| **m >= lo && **m <= end_minute)
-            .map(|(_, c)| u64::from(c))
+        (lo..=end_minute)
+            .map(|k| u64::from(self.minute_count(k)))
             .sum()
     }
 
@@ -223,18 +236,13 @@ impl Evidence {
     pub fn minute_counts(&self, end_minute: i64, n: u32, out: &mut Vec<f64>) {
         out.clear();
         for minute in (end_minute - i64::from(n) + 1)..=end_minute {
-            let slot = minute.rem_euclid(RING as i64) as usize;
-            let c = if self.ring_minute[slot] == minute {
-                self.ring_count[slot]
-            } else {
-                0
-            };
-            out.push(f64::from(c));
+            out.push(f64::from(self.minute_count(minute)));
         }
     }
 
+    /// Distinct authors: exact up to 32, then a HyperLogLog estimate (±6.5 %).
     pub fn unique_authors(&self) -> u64 {
-        self.authors.len() as u64
+        self.authors.count()
     }
 
     pub fn share(&self, part: u64) -> f64 {
@@ -290,6 +298,89 @@ impl Evidence {
 }
 
 /// Position of a category in `Category::ALL` (the order of classifier score arrays).
+/// A distinct count in at most ~512 bytes: a sorted list of author keys while small, a
+/// 256-register HyperLogLog once it outgrows that. Thousands of clusters and incidents each
+/// keep one, so a hash set per evidence (kilobytes each) would dominate per-brand memory.
+#[derive(Debug, Clone)]
+enum Distinct {
+    Exact(Vec<u64>),
+    Sketch(Box<[u8; HLL_REGISTERS]>),
+}
+
+impl Distinct {
+    fn insert(&mut self, key: u64) {
+        match self {
+            Distinct::Exact(keys) => {
+                if let Err(pos) = keys.binary_search(&key) {
+                    if keys.len() < EXACT_AUTHORS {
+                        keys.insert(pos, key);
+                    } else {
+                        let mut sketch = Box::new([0u8; HLL_REGISTERS]);
+                        for &k in keys.iter().chain(std::iter::once(&key)) {
+                            hll_add(&mut sketch, k);
+                        }
+                        *self = Distinct::Sketch(sketch);
+                    }
+                }
+            }
+            Distinct::Sketch(regs) => hll_add(regs, key),
+        }
+    }
+
+    fn merge(&mut self, other: &Distinct) {
+        match other {
+            Distinct::Exact(keys) => keys.iter().for_each(|&k| self.insert(k)),
+            Distinct::Sketch(theirs) => {
+                if let Distinct::Exact(keys) = self {
+                    let mut sketch = Box::new([0u8; HLL_REGISTERS]);
+                    keys.iter().for_each(|&k| hll_add(&mut sketch, k));
+                    *self = Distinct::Sketch(sketch);
+                }
+                if let Distinct::Sketch(mine) = self {
+                    for (a, b) in mine.iter_mut().zip(theirs.iter()) {
+                        *a = (*a).max(*b);
+                    }
+                }
+            }
+        }
+    }
+
+    fn count(&self) -> u64 {
+        match self {
+            Distinct::Exact(keys) => keys.len() as u64,
+            Distinct::Sketch(regs) => {
+                let m = HLL_REGISTERS as f64;
+                let sum: f64 = regs.iter().map(|&r| (-f64::from(r)).exp2()).sum();
+                let raw = 0.7213 / (1.0 + 1.079 / m) * m * m / sum;
+                let zeros = regs.iter().filter(|&&r| r == 0).count();
+                let estimate = if raw <= 2.5 * m && zeros > 0 {
+                    // Linear counting for small cardinalities.
+                    m * (m / zeros as f64).ln()
+                } else {
+                    raw
+                };
+                estimate.round() as u64
+            }
+        }
+    }
+}
+
+fn hll_add(regs: &mut [u8; HLL_REGISTERS], key: u64) {
+    // Author keys are FxHash outputs; mix them so the register index bits are uniform.
+    let mut h = key ^ (key >> 33);
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    let idx = (h >> 56) as usize;
+    let rank = ((h << 8) | 0x80).leading_zeros() as u8 + 1;
+    regs[idx] = regs[idx].max(rank);
+}
+
+fn slot_of(minute: i64) -> usize {
+    minute.rem_euclid(RING as i64) as usize
+}
+
 pub fn category_slot(c: Category) -> usize {
     Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
 }
@@ -356,6 +447,32 @@ mod tests {
         assert_eq!(top[4].id, "m16");
         assert_eq!(e.unique_authors(), 21);
         assert_eq!(e.mentions, 21);
+    }
+
+    #[test]
+    fn distinct_authors_are_exact_when_few_and_close_when_many() {
+        let mut d = Distinct::Exact(Vec::new());
+        for k in [5u64, 9, 5, 1, 9] {
+            d.insert(k);
+        }
+        assert_eq!(d.count(), 3);
+        for n in [100u64, 1_000, 20_000] {
+            let mut d = Distinct::Exact(Vec::new());
+            for k in 0..n {
+                // Author keys are hashes; repeats must not count twice.
+                d.insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                d.insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            }
+            let c = d.count() as f64;
+            assert!((c - n as f64).abs() <= 0.2 * n as f64, "{n}: estimated {c}");
+        }
+        // Merging a sketch into a small exact set keeps both sides' authors.
+        let mut a = Distinct::Exact((0..10u64).map(|k| k.wrapping_mul(31)).collect());
+        let mut b = Distinct::Exact(Vec::new());
+        (1_000..2_000u64).for_each(|k| b.insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        a.merge(&b);
+        let c = a.count() as f64;
+        assert!((c - 1_010.0).abs() <= 200.0, "{c}");
     }
 
     #[test]

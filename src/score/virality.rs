@@ -390,7 +390,7 @@ pub const MIN_DUPLICATE_WORDS: usize = 4;
 /// the angle between the word vectors, ≈ 64 · arccos(1 − 1/n) / π bits for n words.
 pub const DUPLICATE_HAMMING: u32 = 3;
 /// Recent texts remembered by a [`DuplicateTracker`].
-pub const DUPLICATE_RING: usize = 256;
+pub const DUPLICATE_RING: usize = 128;
 
 /// Flags texts that nearly repeat one of the last [`DUPLICATE_RING`] texts (of at least
 /// [`MIN_DUPLICATE_WORDS`] words). Fixed size: a ring of SimHashes, oldest overwritten.
