@@ -81,6 +81,9 @@ pub struct DetectConfig {
     pub persistence: HumanDuration,
     /// Quiet time after which an incident resolves.
     pub resolve_after: HumanDuration,
+    /// After an incident resolves, how long before volume alone may open a new one for the same
+    /// brand (the tail of the same event); single risky posts still open watches at once.
+    pub cooldown: HumanDuration,
     /// Mentions with at least this risk (0..1) open a watch incident on their own.
     pub single_post_risk: f64,
     /// Account age below which an author counts as new for the bot discount.
@@ -94,6 +97,7 @@ impl Default for DetectConfig {
             min_mentions: 12,
             persistence: HumanDuration::from_secs(180),
             resolve_after: HumanDuration::from_secs(90 * 60),
+            cooldown: HumanDuration::from_secs(30 * 60),
             single_post_risk: 0.6,
             new_account_age: HumanDuration::from_secs(7 * 86_400),
         }

@@ -14,7 +14,8 @@
 //! 3. a single post alleging staff misconduct or danger (risk ≥ `detect.single_post_risk`)
 //!    opens a watch incident at once, at info, for the teams of its category;
 //! 4. every open incident is re-graded; escalations need two consecutive higher grades; an
-//!    incident resolves after `detect.resolve_after` without activity.
+//!    incident resolves after `detect.resolve_after` without activity, and volume alone cannot
+//!    open another for the brand during `detect.cooldown` after that (risky posts still can).
 //!
 //! Invariants: brands are evaluated in index order and incidents in opening order, so the same
 //! input order always yields the same alerts; per-brand state is bounded (windows are rings,
@@ -49,6 +50,8 @@ const DISPERSION: f64 = 20.0;
 /// Baseline floor while a brand has less than six hours of history (cold start).
 const COLD_START_FLOOR_PER_MIN: f64 = 0.5;
 const COLD_START_MINUTES: u32 = 360;
+/// A new brand's baseline starts at the cold-start floor, worth this many observed minutes.
+const COLD_START_PRIOR_MINUTES: u32 = 60;
 /// A dominant cluster must hold this share of a spike's mentions to own the incident.
 const DOMINANT_SHARE: f64 = 0.3;
 
@@ -80,6 +83,8 @@ struct BrandState {
     clusters: Vec<ClusterEvidence>,
     spike_run: u32,
     p_value: f64,
+    /// No volume incident opens before this event time (cool-down after a resolve).
+    quiet_until: EventTime,
     incidents: Vec<Incident>,
     ids: IdSequence,
     last_mention_minute: i64,
@@ -89,13 +94,17 @@ impl BrandState {
     fn new(cfg: &Config) -> BrandState {
         BrandState {
             window: BrandWindow::new(),
-            baseline: SeasonalBaseline::new(),
+            baseline: SeasonalBaseline::with_prior(
+                COLD_START_FLOOR_PER_MIN,
+                COLD_START_PRIOR_MINUTES,
+            ),
             baseline_through: None,
             duplicates: DuplicateTracker::new(),
             clusterer: Clusterer::new(MAX_CLUSTERS * 2, cfg.detect.resolve_after.as_millis_i64()),
             clusters: Vec::new(),
             spike_run: 0,
             p_value: 1.0,
+            quiet_until: EventTime::MIN,
             incidents: Vec::new(),
             ids: IdSequence::default(),
             last_mention_minute: i64::MIN,
@@ -333,6 +342,7 @@ impl Detector {
                 self.alerts.push(rec);
                 if action == Action::Resolve {
                     st.incidents.remove(i);
+                    st.quiet_until = end.plus_ms(cfg.detect.cooldown.as_millis_i64());
                     continue;
                 }
             }
@@ -340,7 +350,7 @@ impl Detector {
         }
 
         // A persistent spike that no open incident explains opens a new one.
-        if st.spike_run >= persistence_minutes(&cfg.detect) {
+        if st.spike_run >= persistence_minutes(&cfg.detect) && end >= st.quiet_until {
             self.open_volume_incident(b, minute, expected, view.mentions);
         }
 

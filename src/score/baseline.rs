@@ -59,7 +59,7 @@ const K_DAY: f64 = 60.0;
 const K_WEEK: f64 = 120.0;
 /// Winsorisation: counts above `max(WINSOR_RATIO · e, e + WINSOR_ABS)` are clipped.
 const WINSOR_RATIO: f64 = 5.0;
-const WINSOR_ABS: f64 = 10.0;
+const WINSOR_ABS: f64 = 5.0;
 
 const HOUR_MS: i64 = 3_600_000;
 /// 1970-01-01 was a Thursday: hours since the epoch plus three days are hours since a Monday.
@@ -159,6 +159,19 @@ impl SeasonalBaseline {
     }
 
     /// Minutes fed so far, anomalous ones included (saturating).
+    /// A baseline that starts from a prior belief of `level_per_min`, worth `weight_minutes`
+    /// minutes of observations (cold start). Real minutes wash the prior out at the pace of
+    /// the running mean; until then a new brand's first burst cannot teach the baseline that
+    /// bursts are normal before the detector has seen it as a spike.
+    pub fn with_prior(level_per_min: f64, weight_minutes: u32) -> SeasonalBaseline {
+        let mut b = SeasonalBaseline::new();
+        if level_per_min.is_finite() && level_per_min > 0.0 {
+            b.global = level_per_min as f32;
+            b.global_n = weight_minutes.min(GLOBAL_MEMORY_MIN);
+        }
+        b
+    }
+
     pub fn minutes_observed(&self) -> u32 {
         self.observed
     }
@@ -182,6 +195,25 @@ mod tests {
             let t = EventTime(start + k * MIN);
             b.observe_minute(t, f(t), false);
         }
+    }
+
+    #[test]
+    fn a_prior_holds_while_a_new_brand_bursts() {
+        let mut b = SeasonalBaseline::with_prior(0.5, 60);
+        assert!((b.expected_per_min(at_hour(0, 9)) - 0.5).abs() < 1e-6);
+        assert_eq!(b.minutes_observed(), 0);
+        // The first three minutes of a 20-per-minute burst on a brand never seen before, the
+        // time the detector needs to call it a spike (after which it stops learning).
+        feed(&mut b, at_hour(0, 9).millis(), 3, |_| 20.0);
+        let e = b.expected_per_min(at_hour(0, 9));
+        assert!(e < 1.5, "the burst taught the baseline {e}/min");
+        let mut without_prior = SeasonalBaseline::new();
+        feed(&mut without_prior, at_hour(0, 9).millis(), 3, |_| 20.0);
+        assert!(without_prior.expected_per_min(at_hour(0, 9)) > 2.0 * e);
+        // A steady rate still takes over once it has been seen for long enough.
+        feed(&mut b, at_hour(0, 10).millis(), 3 * 1440, |_| 4.0);
+        let e = b.expected_per_min(at_hour(3, 10));
+        assert!((e - 4.0).abs() < 0.2, "{e}");
     }
 
     #[test]

@@ -117,3 +117,49 @@ fn cli_replay_writes_alert_log_and_report() {
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("<h2>Incidents</h2>") && html.contains("brightline"));
 }
+
+#[test]
+fn cli_replay_reads_stdin_like_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let archive = format!("{root}/data/demo/sample.ndjson.zst");
+    let config = format!("{root}/config/demo.toml");
+    let from_file = dir.path().join("file.ndjson");
+    let from_stdin = dir.path().join("stdin.ndjson");
+    let out = flashpoint()
+        .args(["replay", "--config", &config, "--alerts"])
+        .arg(&from_file)
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Plain NDJSON on stdin (decompressed here), `-` as the archive name.
+    let plain = zstd::decode_all(std::fs::File::open(&archive).unwrap()).unwrap();
+    let mut child = flashpoint()
+        .args(["replay", "--config", &config, "--alerts"])
+        .arg(&from_stdin)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&plain));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = std::fs::read(&from_file).unwrap();
+    let b = std::fs::read(&from_stdin).unwrap();
+    assert!(!a.is_empty());
+    assert!(a == b, "stdin and file replays differ");
+}

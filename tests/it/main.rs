@@ -3,6 +3,7 @@
 
 mod cli;
 mod config_examples;
+mod detection;
 mod input;
 mod replay_golden;
 mod support;
