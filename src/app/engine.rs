@@ -164,10 +164,14 @@ impl Engine {
         metrics.pipeline_watermark_timestamp_seconds.set(wm);
         let brands: Vec<_> = self.detector.active_brands().collect();
         for b in brands {
+            let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
+            if label == crate::telemetry::OTHER_BRAND {
+                // Gauges do not add up across brands: only labelled brands get them.
+                continue;
+            }
             let Some(g) = self.detector.brand_gauges(b, minute) else {
                 continue;
             };
-            let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
             metrics
                 .brand_rate_per_minute
                 .with_label_values(&[label])
@@ -196,6 +200,14 @@ impl Engine {
                 .brand_reach
                 .with_label_values(&[label, "60m"])
                 .set(g.reach_60m as f64);
+            metrics
+                .brand_reactions_per_minute
+                .with_label_values(&[label])
+                .set(g.reactions_per_min_5m);
+            metrics
+                .brand_unique_authors
+                .with_label_values(&[label, "60m"])
+                .set(f64::from(g.unique_authors_60m));
             metrics
                 .brand_doubling_time_seconds
                 .with_label_values(&[label])

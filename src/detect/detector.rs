@@ -10,7 +10,9 @@
 //! 1. volume significance: the bot-discounted 15-minute count against the seasonal baseline
 //!    (negative-binomial upper tail); a spike must persist `detect.persistence` minutes;
 //! 2. a persistent spike opens an incident on its dominant cluster (≥ 30 % of the spike), or
-//!    a brand-wide incident when the spike is diffuse (an outage reported by many people);
+//!    a brand-wide incident when the spike is diffuse (an outage reported by many people); a
+//!    burst significant only on raw counts (the bot discount explains it away) opens one too,
+//!    which grading keeps at info (it is usually spam: routed to nobody);
 //! 3. a single post alleging staff misconduct or danger (risk ≥ `detect.single_post_risk`)
 //!    opens a watch incident at once, at info, for the teams of its category;
 //! 4. every open incident is re-graded; escalations need two consecutive higher grades; an
@@ -66,6 +68,10 @@ pub struct BrandGauges {
     pub positive_share_60m: f64,
     pub reach_5m: u64,
     pub reach_60m: u64,
+    /// Reposts, quotes and replies per minute over 5 minutes.
+    pub reactions_per_min_5m: f64,
+    /// Distinct authors over 60 minutes (a 64-bit sketch: exact-ish to ~30, capped at 266).
+    pub unique_authors_60m: u32,
     pub doubling_time_s: Option<f64>,
 }
 
@@ -82,6 +88,8 @@ struct BrandState {
     clusterer: Clusterer,
     clusters: Vec<ClusterEvidence>,
     spike_run: u32,
+    /// Consecutive minutes significant on raw counts but not after the bot discount.
+    raw_spike_run: u32,
     p_value: f64,
     /// No volume incident opens before this event time (cool-down after a resolve).
     quiet_until: EventTime,
@@ -103,6 +111,7 @@ impl BrandState {
             clusterer: Clusterer::new(MAX_CLUSTERS * 2, cfg.detect.resolve_after.as_millis_i64()),
             clusters: Vec::new(),
             spike_run: 0,
+            raw_spike_run: 0,
             p_value: 1.0,
             quiet_until: EventTime::MIN,
             incidents: Vec::new(),
@@ -311,6 +320,12 @@ impl Detector {
         let spike =
             p < cfg.detect.spike_p_value && view.weighted >= f64::from(cfg.detect.min_mentions);
         st.spike_run = if spike { st.spike_run + 1 } else { 0 };
+        // The same test on raw counts: a burst that only the bot discount explains away is
+        // still opened (as an info incident, usually spam) so analysts see what was ignored.
+        let p_raw = negbin_upper_tail(f64::from(view.mentions), 15.0 * expected, DISPERSION);
+        let raw_only =
+            !spike && p_raw < cfg.detect.spike_p_value && view.mentions >= cfg.detect.min_mentions;
+        st.raw_spike_run = if raw_only { st.raw_spike_run + 1 } else { 0 };
         st.p_value = p;
         let anomalous = spike || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
         let c = st.pane_weighted(minute);
@@ -350,7 +365,8 @@ impl Detector {
         }
 
         // A persistent spike that no open incident explains opens a new one.
-        if st.spike_run >= persistence_minutes(&cfg.detect) && end >= st.quiet_until {
+        let persistent = persistence_minutes(&cfg.detect);
+        if (st.spike_run >= persistent || st.raw_spike_run >= persistent) && end >= st.quiet_until {
             self.open_volume_incident(b, minute, expected, view.mentions);
         }
 
@@ -475,6 +491,8 @@ impl Detector {
             positive_share_60m: v60.positive_share,
             reach_5m: v5.reach,
             reach_60m: v60.reach,
+            reactions_per_min_5m: v5.velocity_per_min,
+            unique_authors_60m: v60.unique_authors_estimate,
             doubling_time_s: growth(&self.scratch).doubling_time_s,
         })
     }

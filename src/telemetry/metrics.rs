@@ -39,6 +39,8 @@ pub struct Metrics {
     pub brand_sentiment_share: GaugeVec,
     pub brand_reach: GaugeVec,
     pub brand_doubling_time_seconds: GaugeVec,
+    pub brand_reactions_per_minute: GaugeVec,
+    pub brand_unique_authors: GaugeVec,
     pub incidents_active: IntGaugeVec,
     pub alerts_total: IntCounterVec,
     pub notifier_deliveries_total: IntCounterVec,
@@ -175,6 +177,26 @@ impl Metrics {
                 ),
                 &["brand"]
             )),
+            brand_reactions_per_minute: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "brand_reactions_per_minute",
+                        "Reposts, quotes and replies attributed to a brand per minute over 5 minutes."
+                    ),
+                    &["brand"]
+                )
+            ),
+            brand_unique_authors: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "brand_unique_authors",
+                        "Estimated distinct authors of a brand's mentions over a window (saturates at 266)."
+                    ),
+                    &["brand", "window"]
+                )
+            ),
             incidents_active: register!(
                 r,
                 IntGaugeVec::new(

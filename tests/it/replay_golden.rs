@@ -2,7 +2,7 @@
 
 use flashpoint::alert::{Action, AlertRecord};
 use flashpoint::app::Speed;
-use flashpoint::domain::{EventTime, Severity};
+use flashpoint::domain::{Category, EventTime, Severity};
 use flashpoint::synth::{generate, SynthSpec};
 
 use crate::support::{by_incident, replay_demo};
@@ -112,6 +112,25 @@ async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
             .iter()
             .any(|a| a.brand == "velora" && a.teams == vec!["marketing".to_string()]),
         "the positive viral story never reached marketing"
+    );
+
+    // The bot burst is seen, called spam and routed to nobody.
+    let lumen: Vec<&AlertRecord> = alerts.iter().filter(|a| a.brand == "lumen").collect();
+    assert!(
+        lumen.iter().any(|a| a.category == Category::Spam),
+        "the bot burst was not recognised as spam: {lumen:?}"
+    );
+    for a in &lumen {
+        assert!(
+            a.teams.is_empty() && a.severity == Severity::Info,
+            "{}",
+            a.to_json_line()
+        );
+    }
+    // Fruit picking is not the mobile network: no orchard incident at all.
+    assert!(
+        alerts.iter().all(|a| a.brand != "orchard"),
+        "the ambiguous name opened an incident"
     );
 
     // Every incident resolves, exactly once, as its last line.
