@@ -235,7 +235,8 @@ async fn demo(
         alerts,
         report: None,
         notifiers,
-        progress: true,
+        // The console notifier prints as incidents happen; a spinner would garble its lines.
+        progress: false,
         sentiment_model: String::from("lexicon"),
     };
     let summary = replay(

@@ -535,6 +535,14 @@ fn incident_active(inc: &Incident, s: &Signals, brand_p: f64) -> bool {
     }
 }
 
+fn mentions(n: f64) -> String {
+    if n == 1.0 {
+        String::from("1 mention")
+    } else {
+        format!("{n:.0} mentions")
+    }
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -587,23 +595,45 @@ fn build_record(
         .doubling_time_s
         .map(|d| format!(", doubling every {:.0} min", d / 60.0))
         .unwrap_or_default();
+    let watch = action == Action::Trigger
+        && inc.severity == Severity::Info
+        && matches!(inc.category, Category::Conduct | Category::Safety)
+        && s.max_risk >= cfg.detect.single_post_risk
+        && s.mentions_60 < f64::from(cfg.detect.min_mentions);
     let summary = match action {
         Action::Resolve => format!(
-            "{}: quiet again after {:.0} min — {} mentions in total, {:.0}% negative — {}",
+            "{}: quiet again after {:.0} min — {} in total, {:.0}% negative — {}",
             brand.name,
             (at.millis() - inc.opened_at.millis()) as f64 / 60_000.0,
-            ev.mentions,
+            mentions(ev.mentions as f64),
             s.negative_share * 100.0,
             headline
         ),
-        _ => format!(
-            "{}: {} mentions in 60 min ({:.1}/min, baseline {:.1}/min){}, {:.0}% negative — {}",
+        _ if watch => format!(
+            "{}: watching a post that alleges {} (risk {:.2}); {} in 60 min so far — {}",
             brand.name,
-            s.mentions_60,
+            if inc.category == Category::Safety {
+                "a danger to customers"
+            } else {
+                "staff misconduct"
+            },
+            s.max_risk,
+            mentions(s.mentions_60),
+            headline
+        ),
+        _ => format!(
+            "{}: {} in 60 min ({:.1}/min, baseline {:.1}/min){}, {:.0}% negative{} — {}",
+            brand.name,
+            mentions(s.mentions_60),
             s.rate_per_min,
             s.baseline_per_min,
             doubling,
             s.negative_share * 100.0,
+            if s.bot_share >= 0.2 {
+                format!(", {:.0}% from bot-like accounts", s.bot_share * 100.0)
+            } else {
+                String::new()
+            },
             headline
         ),
     };
