@@ -78,6 +78,15 @@ pub enum Command {
         #[arg(long, default_value = "lexicon")]
         model: String,
     },
+    /// Run the volume detector over NAB's realTweets series and score it the way NAB does.
+    Nab {
+        /// Folder with Twitter_volume_*.csv and combined_windows_realTweets.json.
+        #[arg(long)]
+        data: PathBuf,
+        /// Folder for the result CSVs (NAB's results format).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a deterministic synthetic stream (the demo sample is seed 7, 4 days).
     Synth {
         #[arg(long)]
@@ -95,6 +104,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::CheckConfig { file } => return check_config(&file),
         Command::Sentiment { model } => sentiment(&model),
         Command::Synth { out, seed, days } => synth(&out, seed, days),
+        Command::Nab { data, out } => crate::eval::nab::run(&data, &out)
+            .map(|report| print!("{}", report.table()))
+            .map_err(anyhow::Error::from),
         Command::Demo {
             speed,
             listen,

@@ -19,6 +19,7 @@
 //! | [`alert`] | alert log, notifier trait, dispatcher |
 //! | [`telemetry`] | Prometheus metrics and the HTTP endpoint |
 //! | [`synth`] | the deterministic synthetic stream behind the demo |
+//! | [`eval`] | benchmarks of the detector (NAB realTweets) |
 //! | [`app`] | wiring of all stages (the only module that knows them all) |
 //! | [`cli`] | the command line |
 //!
@@ -32,6 +33,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod domain;
+pub mod eval;
 pub mod ingest;
 pub mod replay;
 pub mod score;

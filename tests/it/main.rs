@@ -5,6 +5,7 @@ mod cli;
 mod config_examples;
 mod detection;
 mod input;
+mod nab;
 mod replay_golden;
 mod support;
 mod telemetry_http;
