@@ -303,7 +303,14 @@ pub fn sweep_points(
     let mut out = Vec::with_capacity(timestamps.len());
     let mut prev: Option<(usize, f64)> = None;
     let mut w = 0;
-    for i in 0..timestamps.len() {
+    if scores.len() != timestamps.len() {
+        return Err(NabError::Data(format!(
+            "{} scores for {} rows",
+            scores.len(),
+            timestamps.len()
+        )));
+    }
+    for (i, &score) in scores.iter().enumerate() {
         while w < bounds.len() && i > bounds[w].1 {
             prev = Some((bounds[w].1, (bounds[w].1 - bounds[w].0 + 1) as f64));
             w += 1;
@@ -326,7 +333,7 @@ pub fn sweep_points(
         };
         if i >= probation {
             out.push(Point {
-                score: scores[i],
+                score,
                 sweep,
                 window,
             });
@@ -463,20 +470,13 @@ fn write_result(
     let mut text = String::from("timestamp,value,anomaly_score,label\n");
     let mut w = windows.iter().peekable();
     let mut inside = false;
-    for i in 0..s.values.len() {
-        let ts = &s.timestamps[i];
+    for ((ts, value), score) in s.timestamps.iter().zip(&s.values).zip(scores) {
         if let Some((start, _)) = w.peek() {
             if start == ts {
                 inside = true;
             }
         }
-        let _written = writeln!(
-            text,
-            "{ts},{},{:.6},{}",
-            s.values[i],
-            scores[i],
-            u8::from(inside)
-        );
+        let _written = writeln!(text, "{ts},{value},{score:.6},{}", u8::from(inside));
         if let Some((_, end)) = w.peek() {
             if end == ts {
                 inside = false;
