@@ -234,7 +234,8 @@ pub fn generate(spec: &SynthSpec) -> Synth {
         seq: 0,
         out: Vec::new(),
     };
-    background(&mut g, spec.scale);
+    let scale = spec.scale;
+    background(&mut g, &|_| scale, 1.0, scale);
     let mut scenarios = Vec::new();
     let day = |d: i64, h: i64, m: i64| start + d * DAY + h * HOUR + m * MINUTE;
     let plan: [(&str, i64, Scenario); 7] = [
@@ -252,12 +253,16 @@ pub fn generate(spec: &SynthSpec) -> Synth {
             scenarios.push(f(&mut g, at + 7_000));
         }
     }
+    finish(g, scenarios, spec.malformed)
+}
+
+fn finish(mut g: Gen, scenarios: Vec<ScenarioTruth>, malformed: u32) -> Synth {
     let mut out = std::mem::take(&mut g.out);
     out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
     let mentions: Vec<Mention> = out.into_iter().map(|(_, m)| m).collect();
     let n = mentions.len();
-    let malformed_at = (1..=spec.malformed as usize)
-        .map(|i| i * n / (spec.malformed as usize + 1))
+    let malformed_at = (1..=malformed as usize)
+        .map(|i| i * n / (malformed as usize + 1))
         .collect();
     Synth {
         mentions,
@@ -266,14 +271,209 @@ pub fn generate(spec: &SynthSpec) -> Synth {
     }
 }
 
-fn background(g: &mut Gen, scale: f64) {
+/// What can be planted in a custom stream (see [`Builder`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Plant {
+    /// Technician drinking before a gas job, cascading with unbranded replies (brightline).
+    Misconduct,
+    /// A delighted customer's story going viral (velora).
+    PositiveViral,
+    /// Slow-burn broadband outage reported by many people (northwind).
+    Outage,
+    /// Airdrop spam from new, near-zero-follower accounts (lumen).
+    BotBurst,
+    /// Fruit-picking posts that say "orchard" (orchard).
+    Ambiguous,
+    /// A 1.8M-follower account's friendly post, widely reposted (harbor).
+    Influencer,
+    /// One alarming post that nobody amplifies (kestrel).
+    StrayWatch,
+    /// Sarcastic complaints about hold times: "great job, 3 hours on hold" (northwind).
+    Sarcasm,
+    /// A product launch everyone is excited about (velora).
+    Launch,
+    /// Customers charged twice, reported independently (brightline).
+    Billing,
+    /// A large account's mildly critical post that nobody piles onto (harbor).
+    LoneInfluencer,
+}
+
+/// Builds custom deterministic streams over the demo's brands: background shape plus planted
+/// scenarios at chosen times (the scenario suite uses it).
+pub struct Builder {
+    g: Gen,
+    scenarios: Vec<ScenarioTruth>,
+}
+
+impl Builder {
+    pub fn new(seed: u64, start: EventTime, days: u32) -> Builder {
+        let start = start.millis();
+        Builder {
+            g: Gen {
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                start,
+                end: start + i64::from(days) * DAY,
+                seq: 0,
+                out: Vec::new(),
+            },
+            scenarios: Vec::new(),
+        }
+    }
+
+    /// Event time of day `day` (0-based), `hour`:`minute` UTC.
+    pub fn at(&self, day: i64, hour: i64, minute: i64) -> EventTime {
+        EventTime(self.g.start + day * DAY + hour * HOUR + minute * MINUTE)
+    }
+
+    /// Adds background chatter; see the module docs for what it holds.
+    pub fn background(&mut self, scale: &dyn Fn(&str) -> f64, weekend: f64, noise: f64) {
+        background(&mut self.g, scale, weekend, noise);
+    }
+
+    /// Plants a scenario whose first post is at `at`.
+    pub fn plant(&mut self, what: Plant, at: EventTime) -> &ScenarioTruth {
+        let g = &mut self.g;
+        let at = at.millis();
+        let truth = match what {
+            Plant::Misconduct => misconduct(g, at),
+            Plant::PositiveViral => positive_viral(g, at),
+            Plant::Outage => outage(g, at),
+            Plant::BotBurst => bot_burst(g, at),
+            Plant::Ambiguous => ambiguous(g, at),
+            Plant::Influencer => influencer(g, at),
+            Plant::StrayWatch => stray_watch(g, at),
+            Plant::Sarcasm => wave(
+                g,
+                at,
+                &Wave {
+                    name: "sarcasm",
+                    brand: "northwind",
+                    texts: texts::SARCASM_POSTS,
+                    peak: 8.0,
+                    minutes: 240,
+                    expect: "service complaints in sarcastic words: support paged",
+                },
+            ),
+            Plant::Launch => wave(
+                g,
+                at,
+                &Wave {
+                    name: "launch",
+                    brand: "velora",
+                    texts: texts::LAUNCH_POSTS,
+                    peak: 12.0,
+                    minutes: 240,
+                    expect: "a legitimate launch spike: marketing told at info, nobody paged",
+                },
+            ),
+            Plant::Billing => wave(
+                g,
+                at,
+                &Wave {
+                    name: "billing",
+                    brand: "brightline",
+                    texts: texts::BILLING_POSTS,
+                    peak: 6.0,
+                    minutes: 240,
+                    expect: "customers charged twice: support paged",
+                },
+            ),
+            Plant::LoneInfluencer => lone_influencer(g, at),
+        };
+        self.scenarios.push(truth);
+        let last = self.scenarios.len() - 1;
+        &self.scenarios[last]
+    }
+
+    /// The stream in arrival order, with its ground truth.
+    pub fn finish(self) -> Synth {
+        finish(self.g, self.scenarios, 0)
+    }
+}
+
+/// Independent posts about one thing from many people: a logistic ramp to `peak` per minute
+/// over the first two hours, a plateau, then a fast decay.
+struct Wave<'a> {
+    name: &'static str,
+    brand: &'static str,
+    texts: &'a [&'a str],
+    peak: f64,
+    minutes: i64,
+    expect: &'static str,
+}
+
+fn wave(g: &mut Gen, at: i64, w: &Wave<'_>) -> ScenarioTruth {
+    let fallback = [w.brand];
+    let refs = VOICES
+        .iter()
+        .find(|v| v.id == w.brand)
+        .map_or(&fallback[..], |v| v.refs);
+    let mut last = at;
+    for m in 0..w.minutes + 90 {
+        let mf = m as f64;
+        let rate = if m < w.minutes {
+            w.peak / (1.0 + (-(mf - 60.0) / 15.0).exp())
+        } else {
+            w.peak * (-(mf - w.minutes as f64) / 20.0).exp()
+        };
+        let n = g.poisson(rate);
+        for _ in 0..n {
+            let t = at + m * MINUTE + g.rng.gen_range(0..MINUTE);
+            last = last.max(t);
+            let body = g.pick(w.texts).replace("{b}", g.pick(refs));
+            let (opener, tail) = (g.pick(texts::OPENERS), g.pick(texts::TAILS));
+            let text = format!("{opener}{body}{tail}");
+            let src = g.source();
+            let author = g.person();
+            g.push(t, src, author, MentionKind::Post, None, text);
+        }
+    }
+    ScenarioTruth {
+        name: w.name,
+        brand: w.brand,
+        start: EventTime(at),
+        end: EventTime(last),
+        expect: w.expect,
+    }
+}
+
+fn lone_influencer(g: &mut Gen, at: i64) -> ScenarioTruth {
+    let author = g.named("did:plc:loud", "@loudvoice", 2_100_000, 3_000);
+    let root = g.push(
+        at,
+        "x",
+        author,
+        MentionKind::Post,
+        None,
+        texts::LONE_INFLUENCER.into(),
+    );
+    let mut last = at;
+    for i in 1..=4 {
+        let t = at + i * 7 * MINUTE;
+        last = t;
+        let text = g.pick(texts::REPLIES_NEUTRAL).to_string();
+        let author = g.person();
+        g.push(t, "x", author, MentionKind::Reply, Some(&root), text);
+    }
+    ScenarioTruth {
+        name: "lone_influencer",
+        brand: "harbor",
+        start: EventTime(at),
+        end: EventTime(last),
+        expect: "a big account's mild complaint nobody piles onto: nobody paged",
+    }
+}
+
+fn background(g: &mut Gen, scale: &dyn Fn(&str) -> f64, weekend: f64, noise: f64) {
     let minutes = (g.end - g.start) / MINUTE;
     let mut recent: Vec<Mention> = Vec::new();
     for k in 0..minutes {
         let t0 = g.start + k * MINUTE;
-        let d = diurnal(k % 1440);
+        // 2026-03-02 (the demo's start) is a Monday; days since the epoch + 3 gives Monday = 0.
+        let weekday = (t0.div_euclid(DAY) + 3).rem_euclid(7);
+        let d = diurnal(k % 1440) * if weekday >= 5 { weekend } else { 1.0 };
         for v in VOICES {
-            let n = g.poisson(v.peak_rate * d * scale);
+            let n = g.poisson(v.peak_rate * d * scale(v.id));
             for _ in 0..n {
                 let at = t0 + g.rng.gen_range(0..MINUTE);
                 let text = g.background_text(v);
@@ -285,7 +485,7 @@ fn background(g: &mut Gen, scale: f64) {
                 }
             }
         }
-        let n = g.poisson(1.2 * d * scale);
+        let n = g.poisson(1.2 * d * noise);
         for _ in 0..n {
             let at = t0 + g.rng.gen_range(0..MINUTE);
             let text = g.pick(texts::NOISE).to_string();

@@ -422,3 +422,38 @@ pub const INFLUENCER_REPLIES: &[&str] = &[
 /// The stray watch: one risky post that never builds.
 pub const STRAY_WATCH: &str = "the kestrel courier who dropped off my parcel smelled of alcohol \
 and could barely stand";
+
+/// Sarcastic service complaints: positive words, negative facts.
+pub const SARCASM_POSTS: &[&str] = &[
+    "great job {b}, 3 hours on hold",
+    "love spending my evening on hold with {b}",
+    "wow {b}, two hours waiting for a callback, amazing service",
+    "fantastic, {b} cancelled my appointment again",
+    "thanks {b} for the third missed appointment this week",
+    "brilliant customer service from {b}, still waiting after 90 minutes",
+    "so glad I pay {b} to be kept on hold all afternoon",
+    "{b} support is a joke, on hold since lunch",
+];
+
+/// A product launch people are excited about.
+pub const LAUNCH_POSTS: &[&str] = &[
+    "the new {b} ev launch looks amazing",
+    "watching the {b} launch stream, love the design",
+    "{b} just announced the new model, can't wait",
+    "that {b} reveal was brilliant",
+    "pre-ordered the new {b}, so excited",
+    "{b} launch event was great, the interior is gorgeous",
+];
+
+/// Customers charged twice.
+pub const BILLING_POSTS: &[&str] = &[
+    "{b} charged me twice for the same boiler service",
+    "anyone else double charged by {b} this month",
+    "{b} took the payment twice and nobody answers",
+    "still waiting on a refund from {b} after being billed twice",
+    "{b} direct debit went out twice, overdrawn now",
+];
+
+/// A large account's mildly critical post.
+pub const LONE_INFLUENCER: &str = "not gonna lie the @harborbank app was a bit slow this morning. \
+probably fine now";

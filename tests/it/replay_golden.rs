@@ -170,3 +170,14 @@ async fn replay_is_byte_identical_at_any_speed() {
     assert!(!a.is_empty(), "the demo produced no alerts");
     assert!(a == b, "alert logs differ between speeds");
 }
+
+#[test]
+fn demo_sample_is_exactly_the_generator_output() {
+    let mut fresh = Vec::new();
+    flashpoint::synth::write_ndjson(&generate(&SynthSpec::demo()), &mut fresh).unwrap();
+    let bundled = zstd::decode_all(flashpoint::cli::DEMO_SAMPLE).unwrap();
+    assert!(
+        fresh == bundled,
+        "data/demo/sample.ndjson.zst is stale: regenerate it with `flashpoint synth --out data/demo/sample.ndjson.zst`"
+    );
+}
