@@ -8,7 +8,10 @@
 mod console;
 mod dispatch;
 mod log;
+pub mod outbox;
+pub mod policy;
 mod record;
+pub mod sink;
 
 pub use console::ConsoleNotifier;
 pub use dispatch::{blackhole, Dispatcher, Notifier, NotifyError, NotifyErrorKind};

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::sink::{DeliveryConfig, EscalationConfig, FloodControlConfig};
 use super::types::HumanDuration;
 
 #[derive(Debug, Deserialize, Default)]
@@ -25,6 +26,12 @@ pub struct RawConfig {
     pub source: Vec<ComponentConfig>,
     #[serde(default)]
     pub sink: Vec<ComponentConfig>,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub flood_control: FloodControlConfig,
+    #[serde(default)]
+    pub escalation: Vec<EscalationConfig>,
 }
 
 /// One `[[brand]]` table (CONTRACTS §2).
