@@ -52,8 +52,14 @@ pub struct DeadLetter {
 #[serde(tag = "op", rename_all = "lowercase")]
 enum Record {
     Enqueue(OutboxEntry),
-    Delivered { seq: u64 },
-    Dead { seq: u64, reason: String, error: String },
+    Delivered {
+        seq: u64,
+    },
+    Dead {
+        seq: u64,
+        reason: String,
+        error: String,
+    },
 }
 
 /// What a log holds: pending entries in sequence order, and dead letters.
@@ -277,7 +283,11 @@ mod tests {
             let (ob, snap) = Outbox::open(dir.path()).unwrap();
             assert!(snap.pending.is_empty());
             let es = ob
-                .enqueue(&[("pd", alert("a")), ("pd", alert("b")), ("slack", alert("c"))])
+                .enqueue(&[
+                    ("pd", alert("a")),
+                    ("pd", alert("b")),
+                    ("slack", alert("c")),
+                ])
                 .unwrap();
             assert_eq!(es.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
             ob.mark_delivered(1).unwrap();

@@ -170,7 +170,10 @@ impl Router {
             }
             let entry = self.notified.entry(alert.incident.clone()).or_default();
             for (s, teams) in &targets {
-                entry.entry(s.clone()).or_default().extend(teams.iter().cloned());
+                entry
+                    .entry(s.clone())
+                    .or_default()
+                    .extend(teams.iter().cloned());
             }
         }
         if self.held.len() > MAX_TRACKED {
@@ -291,8 +294,14 @@ mod tests {
     fn router(flood: FloodControlConfig) -> Router {
         Router::new(
             vec![
-                SinkRoute { id: "pd".into(), teams: vec!["support".into()] },
-                SinkRoute { id: "slack".into(), teams: vec!["support".into()] },
+                SinkRoute {
+                    id: "pd".into(),
+                    teams: vec!["support".into()],
+                },
+                SinkRoute {
+                    id: "slack".into(),
+                    teams: vec!["support".into()],
+                },
             ],
             &[EscalationConfig {
                 team: "support".into(),
@@ -321,7 +330,9 @@ mod tests {
         let w2 = r.route(&line("i2", Action::Trigger, Severity::Warning, 60));
         let z2 = r.route(&line("i2", Action::Resolve, Severity::Error, 70));
         assert_eq!((sinks(&w2), sinks(&z2)), (vec!["slack"], vec!["slack"]));
-        assert!(r.route(&line("i3", Action::Trigger, Severity::Info, 80)).is_empty());
+        assert!(r
+            .route(&line("i3", Action::Trigger, Severity::Info, 80))
+            .is_empty());
     }
 
     #[test]
@@ -332,15 +343,27 @@ mod tests {
         });
         let mut paged = Vec::new();
         for i in 0..6u32 {
-            let out = r.route(&line(&format!("i{i}"), Action::Trigger, Severity::Error, i * 5));
-            paged.push(out.iter().filter(|(s, _)| s == "pd").map(|(_, a)| a.incident.clone()).collect::<Vec<_>>());
+            let out = r.route(&line(
+                &format!("i{i}"),
+                Action::Trigger,
+                Severity::Error,
+                i * 5,
+            ));
+            paged.push(
+                out.iter()
+                    .filter(|(s, _)| s == "pd")
+                    .map(|(_, a)| a.incident.clone())
+                    .collect::<Vec<_>>(),
+            );
         }
         assert_eq!(paged[0], ["i0"]);
         assert_eq!(paged[1], ["i1"]);
         assert_eq!(paged[2], ["i2-flood-support"], "one digest");
         assert!(paged[3..].iter().all(Vec::is_empty));
         // A held incident's later lines stay quiet; an hour after the first page, pages resume.
-        assert!(r.route(&line("i3", Action::Resolve, Severity::Error, 40)).is_empty());
+        assert!(r
+            .route(&line("i3", Action::Resolve, Severity::Error, 40))
+            .is_empty());
         let later = r.route(&line("i9", Action::Trigger, Severity::Error, 61));
         assert_eq!(sinks(&later), ["pd", "slack"]);
     }
@@ -351,9 +374,21 @@ mod tests {
             group_window: HumanDuration::from_secs(600),
             max_pages_per_hour: 10,
         });
-        assert_eq!(r.route(&line("a", Action::Trigger, Severity::Error, 0)).len(), 2);
-        assert!(r.route(&line("b", Action::Trigger, Severity::Error, 5)).is_empty());
-        assert!(r.route(&line("b", Action::Escalate, Severity::Critical, 6)).is_empty());
-        assert_eq!(r.route(&line("c", Action::Trigger, Severity::Error, 11)).len(), 2);
+        assert_eq!(
+            r.route(&line("a", Action::Trigger, Severity::Error, 0))
+                .len(),
+            2
+        );
+        assert!(r
+            .route(&line("b", Action::Trigger, Severity::Error, 5))
+            .is_empty());
+        assert!(r
+            .route(&line("b", Action::Escalate, Severity::Critical, 6))
+            .is_empty());
+        assert_eq!(
+            r.route(&line("c", Action::Trigger, Severity::Error, 11))
+                .len(),
+            2
+        );
     }
 }

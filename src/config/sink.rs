@@ -430,7 +430,10 @@ mod tests {
 
     #[test]
     fn sink_errors_never_echo_secret_values() {
-        let (_, errs) = parse("slack", "teams = []\nwebhook_url = \"hooks/T0/B0/XSECRETX\"\n");
+        let (_, errs) = parse(
+            "slack",
+            "teams = []\nwebhook_url = \"hooks/T0/B0/XSECRETX\"\n",
+        );
         assert_eq!(errs.len(), 1);
         assert!(!errs[0].1.contains("XSECRETX"));
     }

@@ -252,7 +252,10 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         err("delivery.max_age".into(), "must be positive".into());
     }
     if dl.queue_capacity == 0 {
-        err("delivery.queue_capacity".into(), "must be at least 1".into());
+        err(
+            "delivery.queue_capacity".into(),
+            "must be at least 1".into(),
+        );
     }
     if raw.flood_control.max_pages_per_hour == 0 {
         err(

@@ -101,9 +101,24 @@ pub(crate) async fn send(
     let message = format!("HTTP {}: {}", status.as_u16(), body.trim());
     let code = status.as_u16();
     Err(match code {
-        429 => err(NotifyErrorKind::Unavailable, "rate_limited", message, retry_after),
-        408 => err(NotifyErrorKind::Unavailable, "timeout", message, retry_after),
-        500..=599 => err(NotifyErrorKind::Unavailable, "server_error", message, retry_after),
+        429 => err(
+            NotifyErrorKind::Unavailable,
+            "rate_limited",
+            message,
+            retry_after,
+        ),
+        408 => err(
+            NotifyErrorKind::Unavailable,
+            "timeout",
+            message,
+            retry_after,
+        ),
+        500..=599 => err(
+            NotifyErrorKind::Unavailable,
+            "server_error",
+            message,
+            retry_after,
+        ),
         401 | 403 => err(NotifyErrorKind::Config, "unauthorized", message, None),
         _ => err(NotifyErrorKind::Rejected, "rejected", message, None),
     })
@@ -138,7 +153,10 @@ mod tests {
     fn sink_scrub_masks_every_secret() {
         let a = Secret::new("AAA-key");
         let b = Secret::new("https://hooks.example/T/B/XYZ");
-        let s = scrub("bad key AAA-key for https://hooks.example/T/B/XYZ", &[&a, &b]);
+        let s = scrub(
+            "bad key AAA-key for https://hooks.example/T/B/XYZ",
+            &[&a, &b],
+        );
         assert_eq!(s, "bad key *** for ***");
     }
 

@@ -102,8 +102,8 @@ impl PagerDutySink {
             tokens: cap,
             at: now,
         });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_sec)
-            .min(cap);
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_sec).min(cap);
         bucket.at = now;
         bucket.tokens -= 1.0;
         if bucket.tokens >= 0.0 {

@@ -75,7 +75,9 @@ impl SlackSink {
             json!({"type": "mrkdwn", "text": format!("*Teams*\n{}", if alert.teams.is_empty() { String::from("none") } else { alert.teams.join(", ") })}),
         ];
         if let Some(d) = m.doubling_time_s {
-            fields.push(json!({"type": "mrkdwn", "text": format!("*Doubling every*\n{:.0} min", d / 60.0)}));
+            fields.push(
+                json!({"type": "mrkdwn", "text": format!("*Doubling every*\n{:.0} min", d / 60.0)}),
+            );
         }
         let mut blocks = vec![
             json!({"type": "header", "text": {"type": "plain_text", "text": header}}),
@@ -87,7 +89,10 @@ impl SlackSink {
                 .top_posts
                 .iter()
                 .map(|p| match &p.url {
-                    Some(u) => format!("• <{u}|{}>", post_label(p, 200).replace(['<', '>', '|'], "")),
+                    Some(u) => format!(
+                        "• <{u}|{}>",
+                        post_label(p, 200).replace(['<', '>', '|'], "")
+                    ),
                     None => format!("• {}", post_label(p, 200)),
                 })
                 .collect();

@@ -109,12 +109,24 @@ mod tests {
         );
         assert!(s.starts_with("sha256="));
         assert_eq!(s.len(), 7 + 64);
-        assert_ne!(s, sign(&Secret::new("key"), 2, b"The quick brown fox jumps over the lazy dog"));
-        assert_ne!(s, sign(&Secret::new("kez"), 1, b"The quick brown fox jumps over the lazy dog"));
+        assert_ne!(
+            s,
+            sign(
+                &Secret::new("key"),
+                2,
+                b"The quick brown fox jumps over the lazy dog"
+            )
+        );
+        assert_ne!(
+            s,
+            sign(
+                &Secret::new("kez"),
+                1,
+                b"The quick brown fox jumps over the lazy dog"
+            )
+        );
         let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
         mac.update(b"1.The quick brown fox jumps over the lazy dog");
-        assert!(mac
-            .verify_slice(&hex::decode(&s[7..]).unwrap())
-            .is_ok());
+        assert!(mac.verify_slice(&hex::decode(&s[7..]).unwrap()).is_ok());
     }
 }
