@@ -116,7 +116,10 @@ impl Respond for Receiver {
         }
         if status >= 400 {
             // Worst case for secret handling: the receiver echoes the request in its error.
-            resp = resp.set_body_string(format!("bad request: {body}"));
+            resp = resp.set_body_string(format!(
+                "bad request: routing_key={} body={body}",
+                body["routing_key"]
+            ));
         }
         resp
     }
@@ -445,4 +448,243 @@ async fn pagerduty_400_dead_letters_without_retry() {
     assert_eq!(dead[0]["state"], "dead");
     assert_eq!(dead[0]["incident"], "bad");
     assert_eq!(dead[0]["reason"], "rejected");
+}
+
+/// Collects formatted log output in memory.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn secrets_never_appear_in_logs_or_debug() {
+    let slack_secret = "SLACKSECRET-T000-B000-XXXX";
+    let hmac_secret = "WEBHOOK-HMAC-SECRET-0001";
+    // A process-wide subscriber: a thread-local one can lose events to the callsite interest
+    // cache of tests running beside it. It sees every test's logs, which only widens the check.
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    let capture = CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            capture
+        })
+        .clone();
+
+    // Every receiver fails first with 503, then 400, echoing the request (with its secrets).
+    let rx = Receiver::new(|_, n| if n < 3 { (503, None) } else { (400, None) });
+    let server = MockServer::start().await;
+    for p in ["/v2/enqueue", "/hook", &format!("/services/{slack_secret}")] {
+        rx.mount(&server, p).await;
+    }
+    let toml = format!(
+        r#"
+[[brand]]
+id = "brightline"
+terms = ["brightline"]
+[[sink]]
+id = "pd"
+type = "pagerduty"
+teams = ["support"]
+url = "{uri}"
+routing_key = "${{PD_KEY}}"
+timeout = "0s"
+[[sink]]
+id = "slack"
+type = "slack"
+teams = ["support"]
+webhook_url = "{uri}/services/${{SLACK_SECRET}}"
+timeout = "0s"
+[[sink]]
+id = "hook"
+type = "webhook"
+teams = ["support"]
+url = "{uri}/hook"
+secret = "${{HOOK_SECRET}}"
+timeout = "0s"
+"#,
+        uri = server.uri()
+    );
+    let env = |k: &str| match k {
+        "PD_KEY" => Some(PD_KEY.to_string()),
+        "SLACK_SECRET" => Some(slack_secret.to_string()),
+        "HOOK_SECRET" => Some(hmac_secret.to_string()),
+        _ => None,
+    };
+    let cfg = flashpoint::config::parse_str(&toml, "t.toml", &env).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &cfg.sink_settings, &metrics);
+    d.notify(&line("a", Action::Trigger)).await.unwrap();
+    while d.pending() > 0 {
+        pass(&d, Duration::from_secs(5)).await;
+    }
+    assert_eq!(
+        metrics
+            .sink_dead_letters_total
+            .with_label_values(&["pd"])
+            .get(),
+        1
+    );
+    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("dead-lettered"), "logs were captured: {out}");
+    assert!(
+        out.contains("will retry"),
+        "{:?}",
+        rx.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, s)| *s)
+            .collect::<Vec<_>>()
+    );
+    let snap = Outbox::read(dir.path()).unwrap();
+    let outbox_text = std::fs::read_to_string(dir.path().join("outbox.ndjson")).unwrap();
+    let debug = format!("{cfg:?} {:?} {d:?}", cfg.sink_settings);
+    let dead_errors: String = snap.dead.iter().map(|x| x.error.clone()).collect();
+    assert!(
+        dead_errors.contains("***"),
+        "the echoed secret was scrubbed: {dead_errors}"
+    );
+    for secret in [PD_KEY, slack_secret, hmac_secret] {
+        assert!(!out.contains(secret), "{secret} in logs:\n{out}");
+        assert!(!debug.contains(secret), "{secret} in Debug output");
+        assert!(!outbox_text.contains(secret), "{secret} in the outbox");
+    }
+}
+
+/// Finds the Alertmanager binary: `alertmanager`, or Debian's `prometheus-alertmanager`.
+fn alertmanager_binary() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in ["alertmanager", "prometheus-alertmanager"] {
+            let p = dir.join(name);
+            if std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn alertmanager_real_binary_shows_posted_incident() {
+    let Some(bin) = alertmanager_binary() else {
+        eprintln!(
+            "skipping: no alertmanager binary on PATH (apt-get install prometheus-alertmanager)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
+    )
+    .unwrap();
+    // The binary needs a port number: take a free one from the OS.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(&bin)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    // An external process: wait (real time, bounded) for its readiness endpoint.
+    let mut ready = false;
+    for _ in 0..150 {
+        if let Ok(r) = client.get(format!("{base}/-/ready")).send().await {
+            if r.status().is_success() {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "alertmanager did not become ready");
+
+    let settings = SinkSettings {
+        id: "am".into(),
+        teams: vec!["support".into()],
+        timeout: Duration::from_secs(5),
+        kind: SinkKind::Alertmanager {
+            url: base.clone(),
+            repost_interval: Duration::from_secs(60),
+        },
+    };
+    let am = sink::build(&settings).unwrap();
+    let mut l = line("brightline-20260303-0001", Action::Trigger);
+    l.at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    am.notify(&l).await.unwrap();
+    let alerts: Vec<Value> = client
+        .get(format!("{base}/api/v2/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let a = alerts
+        .iter()
+        .find(|a| a["labels"]["incident"] == "brightline-20260303-0001")
+        .unwrap_or_else(|| panic!("incident not in {alerts:?}"));
+    assert_eq!(a["labels"]["alertname"], "FlashpointIncident");
+    assert_eq!(a["labels"]["brand"], "brightline");
+    assert_eq!(a["labels"]["team"], "support");
+    assert_eq!(a["labels"]["severity"], "error");
+    assert_eq!(a["labels"]["category"], "conduct");
+    assert_eq!(a["status"]["state"], "active");
+    assert!(a["annotations"]["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("412 mentions"));
+
+    // Resolve: endsAt set, and Alertmanager no longer lists it as active.
+    let mut r = line("brightline-20260303-0001", Action::Resolve);
+    r.at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    am.notify(&r).await.unwrap();
+    let after: Vec<Value> = client
+        .get(format!("{base}/api/v2/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(2);
+    for a in after
+        .iter()
+        .filter(|a| a["labels"]["incident"] == "brightline-20260303-0001")
+    {
+        let ends = chrono::DateTime::parse_from_rfc3339(a["endsAt"].as_str().unwrap()).unwrap();
+        assert!(ends <= deadline, "not resolved: {a}");
+    }
+    child.kill().await.unwrap();
 }
