@@ -50,6 +50,7 @@ pub struct DeadLetter {
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant)] // short-lived, one per line read or written
 enum Record {
     Enqueue(OutboxEntry),
     Delivered {

@@ -124,7 +124,7 @@ impl Router {
                     Err((held, digest)) => {
                         tracing::info!(incident = %alert.incident, brand = %alert.brand, team = %team, held = ?held, "flood control held a page");
                         self.held.insert(key, held);
-                        digests.extend(digest);
+                        digests.extend(digest.map(|d| *d));
                         continue;
                     }
                 }
@@ -201,7 +201,7 @@ impl Router {
         &mut self,
         alert: &AlertRecord,
         team: &str,
-    ) -> Result<(), (Held, Option<AlertRecord>)> {
+    ) -> Result<(), (Held, Option<Box<AlertRecord>>)> {
         let Some(at) = event_ms(&alert.at) else {
             return Ok(());
         };
@@ -223,7 +223,7 @@ impl Router {
         }
         let max = usize::try_from(cfg.max_pages_per_hour).unwrap_or(usize::MAX);
         if f.pages.len() >= max {
-            let digest = (!f.digest_sent).then(|| digest(alert, team, max));
+            let digest = (!f.digest_sent).then(|| Box::new(digest(alert, team, max)));
             f.digest_sent = true;
             return Err((Held::Suppressed, digest));
         }

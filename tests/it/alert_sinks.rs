@@ -97,10 +97,13 @@ fn start(
 
 /// A receiver whose answer (status, Retry-After seconds) is decided per request from the
 /// body and the request number; it records every request with its status.
+/// (request body, request number) → (status, Retry-After seconds).
+type Decide = dyn Fn(&Value, usize) -> (u16, Option<u64>) + Send + Sync;
+
 #[derive(Clone)]
 struct Receiver {
     log: Arc<Mutex<Vec<(Value, u16)>>>,
-    decide: Arc<dyn Fn(&Value, usize) -> (u16, Option<u64>) + Send + Sync>,
+    decide: Arc<Decide>,
     count: Arc<AtomicUsize>,
 }
 
