@@ -70,6 +70,15 @@ pub enum Command {
         /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
         #[arg(required = true)]
         archives: Vec<String>,
+        /// Send the replay's notifications to the configured [[sink]]s (without it, a replay
+        /// never pages anyone).
+        #[arg(long)]
+        deliver: bool,
+    },
+    /// Inspect the durable delivery outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
     },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
@@ -98,10 +107,23 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List pending notifications and the dead-letter list, one JSON line each.
+    List {
+        /// The outbox directory (`[delivery] outbox_dir`).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
 /// Runs a parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
+        Command::Outbox {
+            command: OutboxCommand::List { dir },
+        } => outbox_list(&dir),
         Command::Sentiment { model } => sentiment(&model),
         Command::Synth { out, seed, days } => synth(&out, seed, days),
         Command::Nab { data, out } => crate::eval::nab::run(&data, &out)
@@ -126,6 +148,7 @@ pub fn run(cli: Cli) -> u8 {
             report,
             model,
             archives,
+            deliver,
         } => {
             let cfg = match config::load(&config) {
                 Ok(c) => c,
@@ -147,8 +170,22 @@ pub fn run(cli: Cli) -> u8 {
             };
             runtime().and_then(|rt| {
                 rt.block_on(async {
-                    let s = replay(Arc::new(cfg), Input::Paths(archives), opts, None).await?;
+                    let cfg = Arc::new(cfg);
+                    let mut opts = opts;
+                    let delivery = if deliver {
+                        let d = start_delivery(&cfg)?;
+                        if let Some(d) = &d {
+                            opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
+                        }
+                        d
+                    } else {
+                        None
+                    };
+                    let s = replay(Arc::clone(&cfg), Input::Paths(archives), opts, None).await?;
                     print_summary(&s);
+                    if let Some(d) = delivery {
+                        finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+                    }
                     Ok(())
                 })
             })
@@ -161,6 +198,75 @@ pub fn run(cli: Cli) -> u8 {
             1
         }
     }
+}
+
+/// Builds the sinks and the outbox-backed delivery for `replay --deliver`; `None` when no
+/// sink is configured.
+fn start_delivery(cfg: &Config) -> anyhow::Result<Option<Arc<crate::alert::Delivery>>> {
+    if cfg.sink_settings.is_empty() {
+        eprintln!("--deliver: no [[sink]] configured, nothing will be sent");
+        return Ok(None);
+    }
+    let mut sinks = Vec::new();
+    for s in &cfg.sink_settings {
+        sinks.push(crate::alert::sink::build(s)?);
+    }
+    let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+    let metrics = Arc::new(Metrics::new(&ids, 1000));
+    let d = crate::alert::Delivery::start(
+        sinks,
+        crate::alert::DeliveryOptions {
+            outbox_dir: std::path::Path::new(&cfg.delivery.outbox_dir),
+            delivery: &cfg.delivery,
+            escalation: &cfg.escalation,
+            flood: cfg.flood_control.clone(),
+            metrics,
+        },
+    )?;
+    Ok(Some(d))
+}
+
+/// Waits up to `timeout` for pending deliveries; what is left stays in the outbox.
+async fn finish_delivery(d: &crate::alert::Delivery, timeout: std::time::Duration) {
+    if tokio::time::timeout(timeout, d.drain()).await.is_err() {
+        eprintln!(
+            "{} notifications still pending after {:?}; they stay in the outbox and resume on the next start",
+            d.pending(),
+            timeout
+        );
+    }
+    d.stop();
+}
+
+fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
+    let snap = crate::alert::outbox::Outbox::read(dir)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for e in &snap.pending {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"state": "pending", "seq": e.seq, "sink": e.sink,
+                "incident": e.alert.incident, "action": e.alert.action, "at": e.alert.at,
+                "enqueued_at_ms": e.enqueued_at_ms})
+        )?;
+    }
+    for d in &snap.dead {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"state": "dead", "seq": d.entry.seq, "sink": d.entry.sink,
+                "incident": d.entry.alert.incident, "action": d.entry.alert.action,
+                "at": d.entry.alert.at, "reason": d.reason, "error": d.error})
+        )?;
+    }
+    out.flush()?;
+    eprintln!(
+        "{}: {} pending, {} dead",
+        dir.display(),
+        snap.pending.len(),
+        snap.dead.len()
+    );
+    Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -30,6 +30,9 @@ pub enum NotifyErrorKind {
 pub struct NotifyError {
     pub notifier: String,
     pub kind: NotifyErrorKind,
+    /// A short, stable metric label (`rejected`, `rate_limited`, `server_error`, `timeout`,
+    /// `connect`, `config`, …).
+    pub reason: &'static str,
     pub message: String,
     pub retry_after: Option<Duration>,
 }
@@ -55,6 +58,15 @@ pub trait Notifier: Send + Sync {
     fn wants(&self, alert: &AlertRecord) -> bool {
         let mine = self.teams();
         mine.is_empty() || alert.teams.iter().any(|t| mine.contains(t))
+    }
+    /// How often [`Notifier::tick`] should run (e.g. Alertmanager re-posts active alerts);
+    /// `None` = never.
+    fn tick_interval(&self) -> Option<Duration> {
+        None
+    }
+    /// Periodic housekeeping; failures are logged by the caller, not retried.
+    fn tick(&self) -> NotifyFuture<'_> {
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -112,6 +124,7 @@ impl Dispatcher {
         self.tx.send(alert).await.map_err(|_| NotifyError {
             notifier: String::from("dispatcher"),
             kind: NotifyErrorKind::Unavailable,
+            reason: "stopped",
             message: String::from("dispatcher stopped"),
             retry_after: None,
         })
@@ -122,6 +135,7 @@ impl Dispatcher {
         self.tx.blocking_send(alert).map_err(|_| NotifyError {
             notifier: String::from("dispatcher"),
             kind: NotifyErrorKind::Unavailable,
+            reason: "stopped",
             message: String::from("dispatcher stopped"),
             retry_after: None,
         })

@@ -6,11 +6,16 @@
 //! byte-identical at any speed; a notifier never sees an alert whose teams it does not carry.
 
 mod console;
+pub mod deliver;
 mod dispatch;
 mod log;
+pub mod outbox;
+pub mod policy;
 mod record;
+pub mod sink;
 
 pub use console::ConsoleNotifier;
+pub use deliver::{Delivery, DeliveryOptions, RetryPolicy};
 pub use dispatch::{blackhole, Dispatcher, Notifier, NotifyError, NotifyErrorKind};
 pub use log::AlertLog;
 pub use record::{

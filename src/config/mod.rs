@@ -5,6 +5,7 @@
 //! defaults (CONTRACTS §2). `${VAR}` in string values expands from an injected environment.
 
 pub mod raw;
+pub mod sink;
 pub mod types;
 mod validate;
 
@@ -13,6 +14,9 @@ use std::fmt;
 use std::path::Path;
 
 pub use raw::{BrandConfig, ComponentConfig, DetectConfig, PipelineConfig};
+pub use sink::{
+    DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
+};
 pub use types::{HumanDuration, Secret};
 
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
@@ -29,6 +33,11 @@ pub struct Config {
     pub archive_dir: Option<String>,
     pub sources: Vec<ComponentConfig>,
     pub sinks: Vec<ComponentConfig>,
+    /// The `[[sink]]` tables with their options validated and typed.
+    pub sink_settings: Vec<SinkSettings>,
+    pub delivery: DeliveryConfig,
+    pub flood_control: FloodControlConfig,
+    pub escalation: Vec<EscalationConfig>,
 }
 
 /// A configured brand; `idx` is its position in [`Config::brands`].

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::sink::{DeliveryConfig, EscalationConfig, FloodControlConfig};
 use super::types::HumanDuration;
 
 #[derive(Debug, Deserialize, Default)]
@@ -25,6 +26,12 @@ pub struct RawConfig {
     pub source: Vec<ComponentConfig>,
     #[serde(default)]
     pub sink: Vec<ComponentConfig>,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub flood_control: FloodControlConfig,
+    #[serde(default)]
+    pub escalation: Vec<EscalationConfig>,
 }
 
 /// One `[[brand]]` table (CONTRACTS §2).
@@ -135,12 +142,23 @@ pub struct ArchiveConfig {
 }
 
 /// A `[[source]]` or `[[sink]]` table: `id`, `type`, and type-specific keys, which the
-/// component's own builder validates.
-#[derive(Debug, Deserialize, Clone, PartialEq)]
+/// component's own builder validates. `Debug` shows option *names* only: values may be
+/// expanded secrets (routing keys, tokens, webhook URLs).
+#[derive(Deserialize, Clone, PartialEq)]
 pub struct ComponentConfig {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(flatten)]
     pub options: toml::Table,
+}
+
+impl std::fmt::Debug for ComponentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentConfig")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("options", &self.options.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }

@@ -223,12 +223,65 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             );
         }
     }
+    let mut sink_settings = Vec::with_capacity(raw.sink.len());
     for (i, s) in raw.sink.iter().enumerate() {
         if !s.options.contains_key("teams") {
             err(
                 format!("sink[{i}].teams"),
                 "missing (which teams this sink carries)".into(),
             );
+        }
+        if let Some(settings) = super::sink::parse_sink(i, s, &mut err) {
+            sink_settings.push(settings);
+        }
+    }
+    let dl = &raw.delivery;
+    if dl.outbox_dir.is_empty() {
+        err("delivery.outbox_dir".into(), "must not be empty".into());
+    }
+    if dl.backoff_initial.0.is_zero() {
+        err("delivery.backoff_initial".into(), "must be positive".into());
+    }
+    if dl.backoff_max < dl.backoff_initial {
+        err(
+            "delivery.backoff_max".into(),
+            "must be at least backoff_initial".into(),
+        );
+    }
+    if dl.max_age.0.is_zero() {
+        err("delivery.max_age".into(), "must be positive".into());
+    }
+    if dl.queue_capacity == 0 {
+        err(
+            "delivery.queue_capacity".into(),
+            "must be at least 1".into(),
+        );
+    }
+    if raw.flood_control.max_pages_per_hour == 0 {
+        err(
+            "flood_control.max_pages_per_hour".into(),
+            "must be at least 1".into(),
+        );
+    }
+    let mut teams_seen = BTreeSet::new();
+    for (i, e) in raw.escalation.iter().enumerate() {
+        if e.team.is_empty() {
+            err(format!("escalation[{i}].team"), "empty team name".into());
+        } else if !teams_seen.insert(e.team.as_str()) {
+            err(
+                format!("escalation[{i}].team"),
+                format!("duplicate escalation for team {:?}", e.team),
+            );
+        }
+        for sev in Severity::ALL {
+            for (j, id) in e.sinks_for(sev).iter().enumerate() {
+                if !raw.sink.iter().any(|s| &s.id == id) {
+                    err(
+                        format!("escalation[{i}].{sev}[{j}]"),
+                        format!("no [[sink]] with id {id:?}"),
+                    );
+                }
+            }
         }
     }
 
@@ -245,6 +298,10 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         archive_dir: raw.archive.map(|a| a.dir),
         sources: raw.source,
         sinks: raw.sink,
+        sink_settings,
+        delivery: raw.delivery,
+        flood_control: raw.flood_control,
+        escalation: raw.escalation,
     })
 }
 

@@ -48,6 +48,12 @@ pub struct Metrics {
     pub pipeline_queue_depth: GaugeVec,
     pub pipeline_mentions_processed_total: IntCounter,
     pub pipeline_alert_latency_seconds: GaugeVec,
+    pub sink_sent_total: IntCounterVec,
+    pub sink_retries_total: IntCounterVec,
+    pub sink_failed_total: IntCounterVec,
+    pub sink_dead_letters_total: IntCounterVec,
+    pub sink_outbox_depth: GaugeVec,
+    pub sink_delivery_latency_seconds: GaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -256,6 +262,66 @@ impl Metrics {
                         "Processing latency from mention received to alert decided, by quantile."
                     ),
                     &["quantile"]
+                )
+            ),
+            sink_sent_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sink_sent_total",
+                        "Notifications a sink's receiver accepted (2xx)."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_retries_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sink_retries_total",
+                        "Delivery attempts scheduled again after a retryable failure."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_failed_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sink_failed_total",
+                        "Failed delivery attempts by reason (rate_limited, server_error, timeout, connect, rejected, unauthorized, config)."
+                    ),
+                    &["sink", "reason"]
+                )
+            ),
+            sink_dead_letters_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sink_dead_letters_total",
+                        "Notifications moved to the dead-letter list (rejected or too old)."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_outbox_depth: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "sink_outbox_depth",
+                        "Notifications persisted in the outbox and not yet delivered or dead."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_delivery_latency_seconds: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "sink_delivery_latency_seconds",
+                        "Time from persisted in the outbox to accepted by the receiver, by quantile."
+                    ),
+                    &["sink", "quantile"]
                 )
             ),
             registry: r,

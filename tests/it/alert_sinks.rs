@@ -1,0 +1,693 @@
+//! Issue 6: alert delivery that never loses or duplicates a page. Real HTTP receivers
+//! (wiremock on port 0, the real Alertmanager when installed), tokio's paused clock for the
+//! retry timelines, and the outbox directory reopened to simulate a restart.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use flashpoint::alert::outbox::Outbox;
+use flashpoint::alert::{
+    sink, Action, AlertMetrics, AlertRecord, Delivery, DeliveryOptions, Notifier, TopPost,
+};
+use flashpoint::config::{
+    DeliveryConfig, FloodControlConfig, HumanDuration, Secret, SinkKind, SinkSettings,
+};
+use flashpoint::domain::{Category, Severity};
+use flashpoint::telemetry::Metrics;
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PD_KEY: &str = "PDKEY-SECRET-0123456789";
+
+fn line(incident: &str, action: Action) -> AlertRecord {
+    AlertRecord {
+        at: "2026-03-03T10:52:40Z".into(),
+        action,
+        incident: incident.into(),
+        brand: "brightline".into(),
+        severity: if action == Action::Escalate {
+            Severity::Critical
+        } else {
+            Severity::Error
+        },
+        category: Category::Conduct,
+        teams: vec!["support".into()],
+        summary: format!("{incident} {}", action.as_str()),
+        metrics: AlertMetrics {
+            mentions: 412,
+            ..AlertMetrics::default()
+        },
+        top_posts: vec![TopPost {
+            id: "m1".into(),
+            text: "technician drinking".into(),
+            author: "@jo".into(),
+            followers: 3100,
+            url: Some("https://example.org/m1".into()),
+        }],
+        terms: vec!["drinking".into()],
+        dedup_key: AlertRecord::dedup_key_for("brightline", incident),
+    }
+}
+
+fn pd_settings(url: &str) -> SinkSettings {
+    SinkSettings {
+        id: "pd".into(),
+        teams: vec!["support".into()],
+        timeout: Duration::ZERO,
+        kind: SinkKind::PagerDuty {
+            url: url.into(),
+            routing_key: Some(Secret::new(PD_KEY)),
+            routing_keys: BTreeMap::new(),
+            rate_limit_per_minute: 120,
+            source: "flashpoint".into(),
+        },
+    }
+}
+
+fn delivery_cfg() -> DeliveryConfig {
+    DeliveryConfig {
+        backoff_initial: HumanDuration::from_secs(1),
+        backoff_max: HumanDuration::from_secs(60),
+        max_age: HumanDuration::from_secs(24 * 3600),
+        ..DeliveryConfig::default()
+    }
+}
+
+fn start(
+    dir: &std::path::Path,
+    settings: &[SinkSettings],
+    metrics: &Arc<Metrics>,
+) -> Arc<Delivery> {
+    let sinks: Vec<Arc<dyn Notifier>> = settings.iter().map(|s| sink::build(s).unwrap()).collect();
+    Delivery::start(
+        sinks,
+        DeliveryOptions {
+            outbox_dir: dir,
+            delivery: &delivery_cfg(),
+            escalation: &[],
+            flood: FloodControlConfig::default(),
+            metrics: Arc::clone(metrics),
+        },
+    )
+    .unwrap()
+}
+
+/// A receiver whose answer (status, Retry-After seconds) is decided per request from the
+/// body and the request number; it records every request with its status.
+/// (request body, request number) → (status, Retry-After seconds).
+type Decide = dyn Fn(&Value, usize) -> (u16, Option<u64>) + Send + Sync;
+
+#[derive(Clone)]
+struct Receiver {
+    log: Arc<Mutex<Vec<(Value, u16)>>>,
+    decide: Arc<Decide>,
+    count: Arc<AtomicUsize>,
+}
+
+impl Respond for Receiver {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let n = self.count.fetch_add(1, Ordering::SeqCst);
+        let (status, retry_after) = (self.decide)(&body, n);
+        self.log.lock().unwrap().push((body.clone(), status));
+        let mut resp = ResponseTemplate::new(status);
+        if let Some(s) = retry_after {
+            resp = resp.insert_header("retry-after", s.to_string().as_str());
+        }
+        if status >= 400 {
+            // Worst case for secret handling: the receiver echoes the request in its error.
+            resp = resp.set_body_string(format!(
+                "bad request: routing_key={} body={body}",
+                body["routing_key"]
+            ));
+        }
+        resp
+    }
+}
+
+impl Receiver {
+    fn new(
+        decide: impl Fn(&Value, usize) -> (u16, Option<u64>) + Send + Sync + 'static,
+    ) -> Receiver {
+        Receiver {
+            log: Arc::default(),
+            decide: Arc::new(decide),
+            count: Arc::default(),
+        }
+    }
+
+    async fn mount(&self, server: &MockServer, p: &str) {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(self.clone())
+            .mount(server)
+            .await;
+    }
+
+    /// (incident, action) of the requests answered with 202, in arrival order.
+    fn accepted(&self) -> Vec<(String, String)> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| *s == 202)
+            .map(|(b, _)| incident_action(b))
+            .collect()
+    }
+
+    fn requests_for(&self, incident: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(b, _)| incident_action(b).0 == incident)
+            .count()
+    }
+
+    fn total(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+}
+
+fn incident_action(b: &Value) -> (String, String) {
+    let d = &b["payload"]["custom_details"];
+    (
+        d["incident"].as_str().unwrap_or("").to_string(),
+        d["action"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// Every (incident, action) accepted exactly once, and per incident in line order.
+fn assert_once_in_order(accepted: &[(String, String)], sent: &[AlertRecord]) {
+    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for a in accepted {
+        *counts.entry(a.clone()).or_default() += 1;
+    }
+    for l in sent {
+        let k = (l.incident.clone(), l.action.as_str().to_string());
+        assert_eq!(
+            counts.get(&k),
+            Some(&1),
+            "{k:?} accepted {:?} times",
+            counts.get(&k)
+        );
+    }
+    assert_eq!(accepted.len(), sent.len(), "{accepted:?}");
+    let mut per: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (i, a) in accepted {
+        per.entry(i).or_default().push(a);
+    }
+    for l in sent {
+        let want: Vec<&str> = sent
+            .iter()
+            .filter(|x| x.incident == l.incident)
+            .map(|x| x.action.as_str())
+            .collect();
+        assert_eq!(per[l.incident.as_str()], want, "order of {}", l.incident);
+    }
+}
+
+/// Lets `total` of paused time pass in 1 s steps, each taken only when no request is on the
+/// wire: a real HTTP round trip must not look like a jump of the paused clock.
+async fn pass(d: &Delivery, total: Duration) {
+    let step = Duration::from_secs(1);
+    let until = tokio::time::Instant::now() + total;
+    while tokio::time::Instant::now() < until {
+        d.wait_idle().await;
+        tokio::time::sleep(step).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn pagerduty_down_ten_minutes_delivers_each_once_in_order() {
+    let up = Arc::new(AtomicBool::new(false));
+    let up2 = Arc::clone(&up);
+    let rx = Receiver::new(move |_, _| {
+        if up2.load(Ordering::SeqCst) {
+            (202, None)
+        } else {
+            (503, None)
+        }
+    });
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+
+    let mut sent = Vec::new();
+    for action in [Action::Trigger, Action::Escalate, Action::Resolve] {
+        for inc in ["a", "b", "c"] {
+            let l = line(inc, action);
+            d.notify(&l).await.unwrap();
+            sent.push(l);
+        }
+    }
+    pass(&d, Duration::from_secs(600)).await;
+    let during_outage = rx.total();
+    assert!(rx.accepted().is_empty());
+    up.store(true, Ordering::SeqCst);
+    d.drain().await;
+
+    assert_once_in_order(&rx.accepted(), &sent);
+    // Retried during the outage, but with backoff: only incident heads, ~every 30 s at most.
+    assert!(during_outage >= 6, "retried only {during_outage} times");
+    assert!(
+        during_outage <= 150,
+        "hammered: {during_outage} requests in 10 minutes"
+    );
+    assert_eq!(metrics.sink_sent_total.with_label_values(&["pd"]).get(), 9);
+    assert!(metrics.sink_retries_total.with_label_values(&["pd"]).get() >= 6);
+    assert!(
+        metrics
+            .sink_failed_total
+            .with_label_values(&["pd", "server_error"])
+            .get()
+            >= 6
+    );
+    assert_eq!(
+        metrics.sink_outbox_depth.with_label_values(&["pd"]).get(),
+        0.0
+    );
+    assert!(
+        metrics
+            .sink_delivery_latency_seconds
+            .with_label_values(&["pd", "0.99"])
+            .get()
+            >= 600.0
+    );
+    let snap = Outbox::read(dir.path()).unwrap();
+    assert!(snap.pending.is_empty() && snap.dead.is_empty());
+    // The body follows the Events API v2.
+    let log = rx.log.lock().unwrap();
+    let (body, _) = log
+        .iter()
+        .find(|(b, s)| *s == 202 && incident_action(b) == ("a".into(), "trigger".into()))
+        .unwrap();
+    assert_eq!(body["routing_key"], PD_KEY);
+    assert_eq!(body["event_action"], "trigger");
+    assert_eq!(body["dedup_key"], "flashpoint/brightline/a");
+    assert_eq!(body["payload"]["component"], "brightline");
+    assert_eq!(body["payload"]["group"], "support");
+    assert_eq!(body["payload"]["class"], "conduct");
+    assert_eq!(body["payload"]["severity"], "error");
+    assert_eq!(body["links"][0]["href"], "https://example.org/m1");
+    let resolve = log
+        .iter()
+        .find(|(b, s)| *s == 202 && incident_action(b).1 == "resolve")
+        .unwrap();
+    assert_eq!(resolve.0["event_action"], "resolve");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pagerduty_429_waits_for_retry_after() {
+    let rx = Receiver::new(|_, n| {
+        if n == 0 {
+            (429, Some(120))
+        } else {
+            (202, None)
+        }
+    });
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    let t0 = tokio::time::Instant::now();
+    d.notify(&line("a", Action::Trigger)).await.unwrap();
+    d.drain().await;
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_secs(120),
+        "retried after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(125), "waited {waited:?}");
+    assert_eq!(rx.total(), 2, "one 429, one retry: no hammering");
+    assert_eq!(
+        metrics
+            .sink_failed_total
+            .with_label_values(&["pd", "rate_limited"])
+            .get(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_mid_retries_delivers_each_once() {
+    let up = Arc::new(AtomicBool::new(false));
+    let up2 = Arc::clone(&up);
+    // Incident "a" gets through at once; the others fail until `up`.
+    let rx = Receiver::new(move |b, _| {
+        if up2.load(Ordering::SeqCst) || incident_action(b).0 == "a" {
+            (202, None)
+        } else {
+            (500, None)
+        }
+    });
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sent = vec![
+        line("a", Action::Trigger),
+        line("b", Action::Trigger),
+        line("b", Action::Escalate),
+        line("c", Action::Trigger),
+        line("b", Action::Resolve),
+    ];
+    {
+        let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+        let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+        for l in &sent {
+            d.notify(l).await.unwrap();
+        }
+        d.wait_pending(4).await; // "a" delivered
+        pass(&d, Duration::from_secs(45)).await;
+        assert!(
+            rx.requests_for("b") >= 2,
+            "b was being retried: {:?}",
+            rx.log
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(b, s)| (incident_action(b), *s))
+                .collect::<Vec<_>>()
+        );
+        d.stop();
+    } // everything dropped: workers, sinks, outbox handle
+    assert_eq!(Outbox::read(dir.path()).unwrap().pending.len(), 4);
+    up.store(true, Ordering::SeqCst);
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    assert_eq!(d.pending(), 4);
+    d.drain().await;
+    assert_once_in_order(&rx.accepted(), &sent);
+    assert!(Outbox::read(dir.path()).unwrap().pending.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn pagerduty_400_dead_letters_without_retry() {
+    let rx = Receiver::new(|b, _| {
+        if incident_action(b).0 == "bad" {
+            (400, None)
+        } else {
+            (202, None)
+        }
+    });
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    let good = vec![line("good", Action::Trigger), line("good", Action::Resolve)];
+    d.notify(&line("bad", Action::Trigger)).await.unwrap();
+    for l in &good {
+        d.notify(l).await.unwrap();
+    }
+    d.drain().await;
+    // Give a wrongly scheduled retry every chance to happen.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(rx.requests_for("bad"), 1, "a 400 is never retried");
+    assert_once_in_order(&rx.accepted(), &good);
+    assert_eq!(
+        metrics
+            .sink_dead_letters_total
+            .with_label_values(&["pd"])
+            .get(),
+        1
+    );
+    assert_eq!(
+        metrics
+            .sink_failed_total
+            .with_label_values(&["pd", "rejected"])
+            .get(),
+        1
+    );
+    drop(d);
+    let snap = Outbox::read(dir.path()).unwrap();
+    assert_eq!(snap.dead.len(), 1);
+    assert_eq!(snap.dead[0].entry.alert.incident, "bad");
+    assert_eq!(snap.dead[0].reason, "rejected");
+    assert!(
+        snap.dead[0].error.contains("HTTP 400"),
+        "{}",
+        snap.dead[0].error
+    );
+    // Visible from the command line too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flashpoint"))
+        .args(["outbox", "list", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let dead: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(dead.len(), 1, "{text}");
+    assert_eq!(dead[0]["state"], "dead");
+    assert_eq!(dead[0]["incident"], "bad");
+    assert_eq!(dead[0]["reason"], "rejected");
+}
+
+/// Collects formatted log output in memory.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn secrets_never_appear_in_logs_or_debug() {
+    let slack_secret = "SLACKSECRET-T000-B000-XXXX";
+    let hmac_secret = "WEBHOOK-HMAC-SECRET-0001";
+    // A process-wide subscriber: a thread-local one can lose events to the callsite interest
+    // cache of tests running beside it. It sees every test's logs, which only widens the check.
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    let capture = CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            capture
+        })
+        .clone();
+
+    // Every receiver fails first with 503, then 400, echoing the request (with its secrets).
+    let rx = Receiver::new(|_, n| if n < 3 { (503, None) } else { (400, None) });
+    let server = MockServer::start().await;
+    for p in ["/v2/enqueue", "/hook", &format!("/services/{slack_secret}")] {
+        rx.mount(&server, p).await;
+    }
+    let toml = format!(
+        r#"
+[[brand]]
+id = "brightline"
+terms = ["brightline"]
+[[sink]]
+id = "pd"
+type = "pagerduty"
+teams = ["support"]
+url = "{uri}"
+routing_key = "${{PD_KEY}}"
+timeout = "0s"
+[[sink]]
+id = "slack"
+type = "slack"
+teams = ["support"]
+webhook_url = "{uri}/services/${{SLACK_SECRET}}"
+timeout = "0s"
+[[sink]]
+id = "hook"
+type = "webhook"
+teams = ["support"]
+url = "{uri}/hook"
+secret = "${{HOOK_SECRET}}"
+timeout = "0s"
+"#,
+        uri = server.uri()
+    );
+    let env = |k: &str| match k {
+        "PD_KEY" => Some(PD_KEY.to_string()),
+        "SLACK_SECRET" => Some(slack_secret.to_string()),
+        "HOOK_SECRET" => Some(hmac_secret.to_string()),
+        _ => None,
+    };
+    let cfg = flashpoint::config::parse_str(&toml, "t.toml", &env).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &cfg.sink_settings, &metrics);
+    d.notify(&line("a", Action::Trigger)).await.unwrap();
+    while d.pending() > 0 {
+        pass(&d, Duration::from_secs(5)).await;
+    }
+    assert_eq!(
+        metrics
+            .sink_dead_letters_total
+            .with_label_values(&["pd"])
+            .get(),
+        1
+    );
+    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("dead-lettered"), "logs were captured: {out}");
+    assert!(
+        out.contains("will retry"),
+        "{:?}",
+        rx.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, s)| *s)
+            .collect::<Vec<_>>()
+    );
+    let snap = Outbox::read(dir.path()).unwrap();
+    let outbox_text = std::fs::read_to_string(dir.path().join("outbox.ndjson")).unwrap();
+    let debug = format!("{cfg:?} {:?} {d:?}", cfg.sink_settings);
+    let dead_errors: String = snap.dead.iter().map(|x| x.error.clone()).collect();
+    assert!(
+        dead_errors.contains("***"),
+        "the echoed secret was scrubbed: {dead_errors}"
+    );
+    for secret in [PD_KEY, slack_secret, hmac_secret] {
+        assert!(!out.contains(secret), "{secret} in logs:\n{out}");
+        assert!(!debug.contains(secret), "{secret} in Debug output");
+        assert!(!outbox_text.contains(secret), "{secret} in the outbox");
+    }
+}
+
+/// Finds the Alertmanager binary: `alertmanager`, or Debian's `prometheus-alertmanager`.
+fn alertmanager_binary() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in ["alertmanager", "prometheus-alertmanager"] {
+            let p = dir.join(name);
+            if std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn alertmanager_real_binary_shows_posted_incident() {
+    let Some(bin) = alertmanager_binary() else {
+        eprintln!(
+            "skipping: no alertmanager binary on PATH (apt-get install prometheus-alertmanager)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
+    )
+    .unwrap();
+    // The binary needs a port number: take a free one from the OS.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(&bin)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    // An external process: wait (real time, bounded) for its readiness endpoint.
+    let mut ready = false;
+    for _ in 0..150 {
+        if let Ok(r) = client.get(format!("{base}/-/ready")).send().await {
+            if r.status().is_success() {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "alertmanager did not become ready");
+
+    let settings = SinkSettings {
+        id: "am".into(),
+        teams: vec!["support".into()],
+        timeout: Duration::from_secs(5),
+        kind: SinkKind::Alertmanager {
+            url: base.clone(),
+            repost_interval: Duration::from_secs(60),
+        },
+    };
+    let am = sink::build(&settings).unwrap();
+    let mut l = line("brightline-20260303-0001", Action::Trigger);
+    l.at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    am.notify(&l).await.unwrap();
+    let alerts: Vec<Value> = client
+        .get(format!("{base}/api/v2/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let a = alerts
+        .iter()
+        .find(|a| a["labels"]["incident"] == "brightline-20260303-0001")
+        .unwrap_or_else(|| panic!("incident not in {alerts:?}"));
+    assert_eq!(a["labels"]["alertname"], "FlashpointIncident");
+    assert_eq!(a["labels"]["brand"], "brightline");
+    assert_eq!(a["labels"]["team"], "support");
+    assert_eq!(a["labels"]["severity"], "error");
+    assert_eq!(a["labels"]["category"], "conduct");
+    assert_eq!(a["status"]["state"], "active");
+    assert!(a["annotations"]["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("412 mentions"));
+
+    // Resolve: endsAt set, and Alertmanager no longer lists it as active.
+    let mut r = line("brightline-20260303-0001", Action::Resolve);
+    r.at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    am.notify(&r).await.unwrap();
+    let after: Vec<Value> = client
+        .get(format!("{base}/api/v2/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(2);
+    for a in after
+        .iter()
+        .filter(|a| a["labels"]["incident"] == "brightline-20260303-0001")
+    {
+        let ends = chrono::DateTime::parse_from_rfc3339(a["endsAt"].as_str().unwrap()).unwrap();
+        assert!(ends <= deadline, "not resolved: {a}");
+    }
+    child.kill().await.unwrap();
+}
