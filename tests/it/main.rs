@@ -4,6 +4,7 @@
 mod cli;
 mod config_examples;
 mod detection;
+mod incident_api;
 mod input;
 mod replay_golden;
 mod support;
