@@ -443,6 +443,22 @@ impl Metrics {
         }
     }
 
+    /// Sets every open-incident series seen so far to 0 (before the current ones are counted
+    /// again): a closed incident's series reads 0 instead of vanishing, so the family stays
+    /// exported and graphs drop to zero. Bounded by the brand × category × severity seen.
+    pub fn zero_incidents_active(&self) {
+        use prometheus::core::Collector;
+        for mf in self.incidents_active.collect() {
+            for m in mf.get_metric() {
+                let values: Vec<&str> = m.get_label().iter().map(|l| l.value()).collect();
+                // Labels come back sorted by name: brand, category, severity, the declared order.
+                if let Ok(g) = self.incidents_active.get_metric_with_label_values(&values) {
+                    g.set(0);
+                }
+            }
+        }
+    }
+
     /// Creates the zero-valued series of a source (connection state 0, no reconnects).
     pub fn init_source(&self, source: &str) {
         self.source_connected.with_label_values(&[source]);

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config_examples;
+mod dashboards;
 mod detection;
 mod incident_api;
 mod input;
