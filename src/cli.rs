@@ -14,9 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alert::{ConsoleNotifier, Notifier};
 use crate::app::replay::Input;
+use crate::app::Metered;
 use crate::app::{replay, ReplayOptions, Speed};
 use crate::config::{self, Config};
-use crate::telemetry::Metrics;
+use crate::telemetry::{BoardFeed, IncidentBoard, Metrics};
 
 /// The embedded demo configuration (brands only).
 pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
@@ -50,6 +51,10 @@ pub enum Command {
         /// Also write the alert log here ("-" = stdout).
         #[arg(long)]
         alerts: Option<String>,
+        /// Keep serving /metrics and /api/* after the replay until Ctrl-C (for Prometheus
+        /// and Grafana to look at the result).
+        #[arg(long)]
+        linger: bool,
     },
     /// Replay archives in event time.
     Replay {
@@ -134,12 +139,14 @@ pub fn run(cli: Cli) -> u8 {
             listen,
             no_metrics,
             alerts,
+            linger,
         } => {
             let Ok(speed) = Speed::parse(&speed).map_err(|e| eprintln!("error: {e}")) else {
                 return 2;
             };
-            runtime()
-                .and_then(|rt| rt.block_on(demo(speed, (!no_metrics).then_some(listen), alerts)))
+            runtime().and_then(|rt| {
+                rt.block_on(demo(speed, (!no_metrics).then_some(listen), alerts, linger))
+            })
         }
         Command::Replay {
             config,
@@ -322,22 +329,25 @@ async fn demo(
     speed: Speed,
     listen: Option<SocketAddr>,
     alerts: Option<String>,
+    linger: bool,
 ) -> anyhow::Result<()> {
     let cfg = Arc::new(config::parse_str(DEMO_CONFIG, "demo.toml", &|_| None)?);
     let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
     let metrics = Arc::new(Metrics::new(&ids, 1000));
+    let board = Arc::new(IncidentBoard::for_config(&cfg, Some(Arc::clone(&metrics))));
     let shutdown = CancellationToken::new();
     let mut server = None;
     if let Some(addr) = listen {
         match tokio::net::TcpListener::bind(addr).await {
             Ok(listener) => {
                 let local = listener.local_addr()?;
-                eprintln!("serving metrics on http://{local}/metrics");
+                eprintln!("serving metrics on http://{local}/metrics, incidents on http://{local}/api/incidents");
                 let ready = Arc::new(AtomicBool::new(true));
-                server = Some(tokio::spawn(crate::telemetry::serve(
+                let app = crate::telemetry::http::router(Arc::clone(&metrics), ready)
+                    .merge(crate::telemetry::api_router(Arc::clone(&board)));
+                server = Some(tokio::spawn(crate::telemetry::serve_router(
                     listener,
-                    Arc::clone(&metrics),
-                    ready,
+                    app,
                     shutdown.clone(),
                 )));
             }
@@ -347,7 +357,11 @@ async fn demo(
         }
     }
     print_demo_intro(&cfg, speed);
-    let notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(ConsoleNotifier::new())];
+    let console: Arc<dyn Notifier> = Arc::new(ConsoleNotifier::new());
+    let notifiers: Vec<Arc<dyn Notifier>> = vec![
+        Arc::new(Metered::new(console, Arc::clone(&metrics))),
+        Arc::new(BoardFeed::new(Arc::clone(&board))),
+    ];
     let opts = ReplayOptions {
         speed,
         alerts,
@@ -365,6 +379,10 @@ async fn demo(
     )
     .await?;
     print_summary(&summary);
+    if linger && server.is_some() {
+        eprintln!("replay done; still serving until Ctrl-C");
+        tokio::signal::ctrl_c().await?;
+    }
     shutdown.cancel();
     if let Some(s) = server {
         s.await??;

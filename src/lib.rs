@@ -17,7 +17,7 @@
 //! | [`score`] | sentiment models, windows, baselines, virality |
 //! | [`detect`] | classification, clustering, grading, incident lifecycle |
 //! | [`alert`] | alert log, notifier trait, dispatcher |
-//! | [`telemetry`] | Prometheus metrics and the HTTP endpoint |
+//! | [`telemetry`] | Prometheus metrics, the HTTP endpoint, the incident board and its JSON API |
 //! | [`synth`] | the deterministic synthetic stream behind the demo |
 //! | [`eval`] | benchmarks of the detector (NAB realTweets) |
 //! | [`app`] | wiring of all stages (the only module that knows them all) |

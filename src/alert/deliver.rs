@@ -25,7 +25,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -36,7 +35,6 @@ use super::outbox::{Outbox, OutboxEntry};
 use super::policy::{Router, SinkRoute};
 use super::record::AlertRecord;
 use crate::config::{DeliveryConfig, EscalationConfig, FloodControlConfig};
-use crate::telemetry::metrics::LATENCY_QUANTILES;
 use crate::telemetry::Metrics;
 
 /// Retry timing.
@@ -149,7 +147,6 @@ impl Delivery {
                 depth: Arc::clone(&depth),
                 queues: BTreeMap::new(),
                 queued: 0,
-                latency: Histogram::new_with_bounds(1, 3_600_000_000, 2).ok(),
                 rng: rand_chacha::ChaCha8Rng::from_entropy(),
             };
             for e in restored.remove(&id).unwrap_or_default() {
@@ -321,7 +318,6 @@ struct Worker {
     /// incident → its notifications in order; only the head is ever attempted.
     queues: BTreeMap<String, VecDeque<Job>>,
     queued: usize,
-    latency: Option<Histogram<u64>>,
     rng: rand_chacha::ChaCha8Rng,
 }
 
@@ -395,17 +391,9 @@ impl Worker {
                     tracing::error!(sink = %id, seq, error = %e, "cannot record a delivery in the outbox; it may repeat after a restart");
                 }
                 self.metrics.sink_sent_total.with_label_values(&[&id]).inc();
-                let took = job.queued_at.elapsed();
-                if let Some(h) = self.latency.as_mut() {
-                    let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
-                    h.saturating_record(micros);
-                    for (q, label) in LATENCY_QUANTILES {
-                        self.metrics
-                            .sink_delivery_latency_seconds
-                            .with_label_values(&[&id, label])
-                            .set(h.value_at_quantile(q) as f64 / 1e6);
-                    }
-                }
+                self.metrics
+                    .record_sink_latency(&id, job.queued_at.elapsed());
+                self.metrics.publish_sink_latency();
                 tracing::debug!(sink = %id, incident, action = job.entry.alert.action.as_str(), "delivered");
                 self.finish(incident);
             }

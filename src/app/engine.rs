@@ -213,7 +213,7 @@ impl Engine {
                 .with_label_values(&[label])
                 .set(g.doubling_time_s.unwrap_or(0.0));
         }
-        metrics.incidents_active.reset();
+        metrics.zero_incidents_active();
         for (b, c, s) in self.detector.open_incidents() {
             let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
             metrics

@@ -8,8 +8,10 @@
 //! ```
 
 pub mod engine;
+pub mod metered;
 pub mod replay;
 mod report;
 
 pub use engine::{Engine, EngineStats};
+pub use metered::Metered;
 pub use replay::{replay, ReplayOptions, ReplaySummary, Speed};

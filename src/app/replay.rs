@@ -4,7 +4,7 @@
 //! paused time; the engine itself never sees a clock, so the alert log is identical at any
 //! speed.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -162,6 +162,8 @@ pub async fn replay(
             m.pipeline_mentions_processed_total
                 .inc_by(batch.len() as u64);
             m.publish_latency();
+            m.publish_sink_latency();
+            publish_lag(m, engine.watermark());
         }
         if let Some(p) = &progress {
             let s = engine.stats();
@@ -212,6 +214,19 @@ fn record_alert_metrics(m: &Metrics, alert: &AlertRecord) {
     }
 }
 
+/// Event-time lag: wall clock minus the watermark (in a replay of old data, days).
+fn publish_lag(m: &Metrics, watermark: EventTime) {
+    if watermark == EventTime::MIN {
+        return;
+    }
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    m.pipeline_event_time_lag_seconds
+        .set(now_ms.saturating_sub(watermark.millis()) as f64 / 1000.0);
+}
+
+/// The archive reader as a source: connected while reading, with its cursor's age.
+const SOURCE: &str = "archive";
+
 fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
     if !wanted || !std::io::stderr().is_terminal() {
         return None;
@@ -227,6 +242,16 @@ fn read_input(
     tx: mpsc::Sender<Vec<Mention>>,
     metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<DecodeStats> {
+    if let Some(m) = &metrics {
+        m.init_source(SOURCE);
+        m.source_connected.with_label_values(&[SOURCE]).set(1.0);
+        // Zero series so the error and drop families are exported (and `rate()` works)
+        // before the first bad line or late mention.
+        m.ingest_decode_errors_total
+            .with_label_values(&[SOURCE, "invalid_json"]);
+        m.ingest_dropped_total
+            .with_label_values(&[SOURCE, "too_late"]);
+    }
     let mut logged = 0u64;
     let mut on_error = |e: &ReadError| {
         if let Some(m) = &metrics {
@@ -244,16 +269,27 @@ fn read_input(
             m.ingest_decoded_total
                 .with_label_values(&["archive"])
                 .inc_by(batch.len() as u64);
+            if let Some(last) = batch.last() {
+                let age_ms = chrono::Utc::now()
+                    .timestamp_millis()
+                    .saturating_sub(last.created_at.millis());
+                m.source_cursor_age_seconds
+                    .with_label_values(&[SOURCE])
+                    .set(age_ms as f64 / 1000.0);
+            }
         }
         tx.blocking_send(batch).is_ok()
     };
-    let stats = match input {
-        Input::Paths(paths) => archive::read_batches(&paths, BATCH, &mut on_error, &mut on_batch)?,
-        Input::Bytes(bytes) => {
-            let reader: Box<dyn BufRead + Send> = archive::open_bytes(bytes)?;
-            archive::read_batches_from(reader, "demo", BATCH, &mut on_error, &mut on_batch)?
-        }
+    let read = match input {
+        Input::Paths(paths) => archive::read_batches(&paths, BATCH, &mut on_error, &mut on_batch),
+        Input::Bytes(bytes) => archive::open_bytes(bytes).and_then(|reader| {
+            archive::read_batches_from(reader, "demo", BATCH, &mut on_error, &mut on_batch)
+        }),
     };
+    if let Some(m) = &metrics {
+        m.source_connected.with_label_values(&[SOURCE]).set(0.0);
+    }
+    let stats = read?;
     if let Some(m) = &metrics {
         m.ingest_lines_total
             .with_label_values(&["archive"])

@@ -38,7 +38,17 @@ pub async fn serve(
     ready: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(metrics, ready))
+    serve_router(listener, router(metrics, ready), shutdown).await
+}
+
+/// Serves any router (e.g. [`router`] merged with [`super::api_router`]) on `listener` until
+/// `shutdown` is cancelled, then finishes in-flight requests.
+pub async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
     Ok(())

@@ -8,11 +8,12 @@
 //! Latency (mention processed → alert decided) is recorded in an HDR histogram and exported
 //! as quantile gauges by [`Metrics::publish_latency`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType, Quantile, Summary};
 use prometheus::{
     Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -28,6 +29,8 @@ pub struct Metrics {
     registry: Registry,
     labelled: HashSet<String>,
     latency: Mutex<Histogram<u64>>,
+    /// Per-sink delivery latency, exported by [`Metrics::publish_sink_latency`].
+    sink_latency: Mutex<HashMap<String, Histogram<u64>>>,
 
     pub ingest_lines_total: IntCounterVec,
     pub ingest_decoded_total: IntCounterVec,
@@ -48,12 +51,16 @@ pub struct Metrics {
     pub pipeline_queue_depth: GaugeVec,
     pub pipeline_mentions_processed_total: IntCounter,
     pub pipeline_alert_latency_seconds: GaugeVec,
+    pub source_connected: GaugeVec,
+    pub source_cursor_age_seconds: GaugeVec,
+    pub source_reconnects_total: IntCounterVec,
     pub sink_sent_total: IntCounterVec,
     pub sink_retries_total: IntCounterVec,
     pub sink_failed_total: IntCounterVec,
     pub sink_dead_letters_total: IntCounterVec,
     pub sink_outbox_depth: GaugeVec,
     pub sink_delivery_latency_seconds: GaugeVec,
+    pub pipeline_event_time_lag_seconds: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -264,6 +271,33 @@ impl Metrics {
                     &["quantile"]
                 )
             ),
+            source_connected: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "source_connected",
+                        "Whether a source is connected (reading): 1 or 0."
+                    ),
+                    &["source"]
+                )
+            ),
+            source_cursor_age_seconds: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "source_cursor_age_seconds",
+                        "Wall clock minus the event time of the source's last record (its cursor), seconds."
+                    ),
+                    &["source"]
+                )
+            ),
+            source_reconnects_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts("source_reconnects_total", "Source reconnection attempts."),
+                    &["source"]
+                )
+            ),
             sink_sent_total: register!(
                 r,
                 IntCounterVec::new(
@@ -324,9 +358,17 @@ impl Metrics {
                     &["sink", "quantile"]
                 )
             ),
+            pipeline_event_time_lag_seconds: register!(
+                r,
+                Gauge::with_opts(opts(
+                    "pipeline_event_time_lag_seconds",
+                    "Wall clock minus the event-time watermark, seconds (large in a replay of old data)."
+                ))
+            ),
             registry: r,
             labelled,
             latency: Mutex::new(latency),
+            sink_latency: Mutex::new(HashMap::new()),
         }
     }
 
@@ -363,10 +405,107 @@ impl Metrics {
         }
     }
 
+    /// Records one delivery latency of `sink` (kept in an HDR histogram per sink).
+    pub fn record_sink_latency(&self, sink: &str, d: Duration) {
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
+        let Ok(mut map) = self.sink_latency.lock() else {
+            return;
+        };
+        if !map.contains_key(sink) {
+            let Ok(h) = Histogram::new_with_bounds(1, 600_000_000, 3) else {
+                return;
+            };
+            map.insert(sink.to_string(), h);
+        }
+        if let Some(h) = map.get_mut(sink) {
+            h.saturating_record(micros);
+        }
+    }
+
+    /// Copies every sink's delivery latency quantiles into their gauges.
+    pub fn publish_sink_latency(&self) {
+        let Ok(map) = self.sink_latency.lock() else {
+            return;
+        };
+        for (sink, h) in map.iter().filter(|(_, h)| !h.is_empty()) {
+            for (q, label) in LATENCY_QUANTILES {
+                let secs = h.value_at_quantile(q) as f64 / 1e6;
+                self.sink_delivery_latency_seconds
+                    .with_label_values(&[sink.as_str(), label])
+                    .set(secs);
+            }
+        }
+    }
+
+    /// Creates the zero-valued series of a sink so that its families are exported (and
+    /// `rate()` works) before the first delivery or failure.
+    pub fn init_sink(&self, sink: &str, failure_reasons: &[&str]) {
+        self.sink_sent_total.with_label_values(&[sink]);
+        self.sink_retries_total.with_label_values(&[sink]);
+        self.sink_dead_letters_total.with_label_values(&[sink]);
+        self.sink_outbox_depth.with_label_values(&[sink]);
+        for reason in failure_reasons {
+            self.sink_failed_total.with_label_values(&[sink, reason]);
+        }
+    }
+
+    /// Sets every open-incident series seen so far to 0 (before the current ones are counted
+    /// again): a closed incident's series reads 0 instead of vanishing, so the family stays
+    /// exported and graphs drop to zero. Bounded by the brand × category × severity seen.
+    pub fn zero_incidents_active(&self) {
+        use prometheus::core::Collector;
+        for mf in self.incidents_active.collect() {
+            for m in mf.get_metric() {
+                let values: Vec<&str> = m.get_label().iter().map(|l| l.value()).collect();
+                // Labels come back sorted by name: brand, category, severity, the declared order.
+                if let Ok(g) = self.incidents_active.get_metric_with_label_values(&values) {
+                    g.set(0);
+                }
+            }
+        }
+    }
+
+    /// Creates the zero-valued series of a source (connection state 0, no reconnects).
+    pub fn init_source(&self, source: &str) {
+        self.source_connected.with_label_values(&[source]);
+        self.source_cursor_age_seconds.with_label_values(&[source]);
+        self.source_reconnects_total.with_label_values(&[source]);
+    }
+
+    /// Every family, with the quantile-labelled latency gauges exported as Prometheus
+    /// summaries (quantiles plus `_sum` and `_count` from their HDR histograms), which is what
+    /// a series with a `quantile` label must be.
+    pub fn gather(&self) -> Vec<MetricFamily> {
+        let mut families = self.registry.gather();
+        for f in &mut families {
+            if f.name() == "flashpoint_pipeline_alert_latency_seconds" {
+                let stats = self
+                    .latency
+                    .lock()
+                    .map(|h| hdr_stats(&h))
+                    .unwrap_or_default();
+                summarise(f, |_| stats);
+            } else if f.name() == "flashpoint_sink_delivery_latency_seconds" {
+                let Ok(map) = self.sink_latency.lock() else {
+                    continue;
+                };
+                summarise(f, |labels| {
+                    labels
+                        .iter()
+                        .find(|l| l.name() == "sink")
+                        .and_then(|l| map.get(l.value()))
+                        .map(hdr_stats)
+                        .unwrap_or_default()
+                });
+            }
+        }
+        families
+    }
+
     /// The Prometheus text exposition of every family.
     pub fn encode_text(&self) -> String {
         let mut buf = Vec::new();
-        let families = self.registry.gather();
+        let families = self.gather();
         if TextEncoder::new().encode(&families, &mut buf).is_err() {
             return String::new();
         }
@@ -375,12 +514,50 @@ impl Metrics {
 
     /// Number of time series currently exported (for cardinality checks).
     pub fn series_count(&self) -> usize {
-        self.registry
-            .gather()
-            .iter()
-            .map(|f| f.get_metric().len())
-            .sum()
+        self.gather().iter().map(|f| f.get_metric().len()).sum()
     }
+}
+
+/// (count, sum in seconds) of a histogram of microseconds.
+fn hdr_stats(h: &Histogram<u64>) -> (u64, f64) {
+    (h.len(), h.mean() * h.len() as f64 / 1e6)
+}
+
+/// Turns a gauge family whose series carry a `quantile` label into a summary family.
+fn summarise(f: &mut MetricFamily, stats: impl Fn(&[LabelPair]) -> (u64, f64)) {
+    let mut groups: Vec<(Vec<LabelPair>, Vec<Quantile>)> = Vec::new();
+    for m in f.take_metric() {
+        let mut labels = m.get_label().to_vec();
+        let Some(pos) = labels.iter().position(|l| l.name() == "quantile") else {
+            continue;
+        };
+        let Ok(q) = labels.remove(pos).value().parse::<f64>() else {
+            continue;
+        };
+        let mut quantile = Quantile::default();
+        quantile.set_quantile(q);
+        quantile.set_value(m.get_gauge().get_value());
+        match groups.iter_mut().find(|(l, _)| *l == labels) {
+            Some((_, qs)) => qs.push(quantile),
+            None => groups.push((labels, vec![quantile])),
+        }
+    }
+    let metrics = groups
+        .into_iter()
+        .map(|(labels, mut qs)| {
+            qs.sort_by(|a, b| a.quantile().total_cmp(&b.quantile()));
+            let (count, sum) = stats(&labels);
+            let mut summary = Summary::default();
+            summary.set_quantile(qs);
+            summary.set_sample_count(count);
+            summary.set_sample_sum(sum);
+            let mut m = Metric::from_label(labels);
+            m.set_summary(summary);
+            m
+        })
+        .collect();
+    f.set_metric(metrics);
+    f.set_field_type(MetricType::SUMMARY);
 }
 
 #[cfg(test)]

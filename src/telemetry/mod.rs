@@ -1,8 +1,13 @@
-//! Telemetry: the typed Prometheus metrics of every stage ([`metrics`]) and the HTTP endpoint
-//! that serves them with health probes ([`http`]).
+//! Telemetry: the typed Prometheus metrics of every stage ([`metrics`]), the HTTP endpoint
+//! that serves them with health probes ([`http`]), and the incident board ([`board`]) behind
+//! the JSON API ([`api`]) that Grafana reads for what Prometheus cannot hold.
 
+pub mod api;
+pub mod board;
 pub mod http;
 pub mod metrics;
 
-pub use http::serve;
+pub use api::api_router;
+pub use board::{BoardFeed, IncidentBoard};
+pub use http::{serve, serve_router};
 pub use metrics::{Metrics, OTHER_BRAND};

@@ -4,7 +4,9 @@
 mod alert_sinks;
 mod cli;
 mod config_examples;
+mod dashboards;
 mod detection;
+mod incident_api;
 mod input;
 mod nab;
 mod replay_golden;
