@@ -92,6 +92,11 @@ pub enum Command {
         #[arg(long, default_value = "lexicon")]
         model: String,
     },
+    /// Evaluate the detector.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
+    },
     /// Run the volume detector over NAB's realTweets series and score it the way NAB does.
     Nab {
         /// Folder with Twitter_volume_*.csv and combined_windows_realTweets.json.
@@ -122,6 +127,16 @@ pub enum OutboxCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Run the scenario suite (generated streams with expected outcomes); exits 1 on a failure.
+    Scenarios {
+        /// Folder of scenario files.
+        #[arg(long, default_value = "tests/scenarios")]
+        dir: PathBuf,
+    },
+}
+
 /// Runs a parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
@@ -131,6 +146,9 @@ pub fn run(cli: Cli) -> u8 {
         } => outbox_list(&dir),
         Command::Sentiment { model } => sentiment(&model),
         Command::Synth { out, seed, days } => synth(&out, seed, days),
+        Command::Eval {
+            what: EvalCommand::Scenarios { dir },
+        } => return eval_scenarios(&dir),
         Command::Nab { data, out } => crate::eval::nab::run(&data, &out)
             .map(|report| print!("{}", report.table()))
             .map_err(anyhow::Error::from),
@@ -274,6 +292,40 @@ fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
         snap.dead.len()
     );
     Ok(())
+}
+
+fn eval_scenarios(dir: &std::path::Path) -> u8 {
+    use crate::eval::scenarios;
+    let files = match scenarios::load_dir(dir) {
+        Ok(f) if !f.is_empty() => f,
+        Ok(_) => {
+            eprintln!("error: no scenario files in {}", dir.display());
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut outcomes = Vec::new();
+    for f in &files {
+        match scenarios::run(f) {
+            Ok(o) => outcomes.push(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    print!("{}", scenarios::table(&outcomes));
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    if failed > 0 {
+        eprintln!("{failed} of {} scenarios failed", outcomes.len());
+        1
+    } else {
+        eprintln!("all {} scenarios passed", outcomes.len());
+        0
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -518,6 +518,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         doubling_time_s: growth(&counts).doubling_time_s,
         negative_share: ev.sentiment_share(ev.negative),
         positive_share: ev.sentiment_share(ev.positive),
+        complaint_share: ev.sentiment_share(ev.complaints),
         bot_share: ev.share(ev.bots),
         duplicate_share: ev.share(ev.duplicates),
         unique_authors: ev.unique_authors(),

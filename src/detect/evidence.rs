@@ -46,6 +46,9 @@ pub struct Evidence {
     pub positive: u64,
     /// Mentions with text of their own (plain reposts amplify but express no sentiment).
     pub rated: u64,
+    /// Mentions whose text states a complaint (a negative category scores at least
+    /// [`COMPLAINT_SCORE`]), whatever their sentiment words: "great job, 3 hours on hold".
+    pub complaints: u64,
     pub reach: u64,
     pub reactions: u64,
     pub bots: u64,
@@ -71,6 +74,7 @@ impl Evidence {
             negative: 0,
             positive: 0,
             rated: 0,
+            complaints: 0,
             reach: 0,
             reactions: 0,
             bots: 0,
@@ -92,6 +96,9 @@ impl Evidence {
         self.weighted += f64::from(s.weight);
         if !m.text.trim().is_empty() {
             self.rated += 1;
+            if is_complaint(&s.category_scores) {
+                self.complaints += 1;
+            }
         }
         match s.sentiment {
             SentimentLabel::Negative => self.negative += 1,
@@ -190,6 +197,7 @@ impl Evidence {
         self.negative += other.negative;
         self.positive += other.positive;
         self.rated += other.rated;
+        self.complaints += other.complaints;
         self.reach = self.reach.saturating_add(other.reach);
         self.reactions += other.reactions;
         self.bots += other.bots;
@@ -375,6 +383,22 @@ fn hll_add(regs: &mut [u8; HLL_REGISTERS], key: u64) {
     let idx = (h >> 56) as usize;
     let rank = ((h << 8) | 0x80).leading_zeros() as u8 + 1;
     regs[idx] = regs[idx].max(rank);
+}
+
+/// Category score from which a text counts as a complaint (one strong phrase scores 0.63).
+pub const COMPLAINT_SCORE: f32 = 0.6;
+
+/// Whether per-category scores state a complaint (conduct, safety, outage, billing, service).
+pub fn is_complaint(scores: &[f32; 8]) -> bool {
+    [
+        Category::Conduct,
+        Category::Safety,
+        Category::Outage,
+        Category::Billing,
+        Category::Service,
+    ]
+    .iter()
+    .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
 }
 
 fn slot_of(minute: i64) -> usize {

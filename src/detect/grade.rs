@@ -3,7 +3,8 @@
 //!
 //! Grades (before the routing cap):
 //! - **info**: a watch (one risky post) or an anomaly that is positive, spam or too small.
-//! - **warning**: a significant, persistent volume spike that is mostly negative and comes from
+//! - **warning**: a significant, persistent volume spike that is mostly negative (in sentiment
+//!   words, or in stated complaints: half the posts naming a service failure) and comes from
 //!   several authors; or a risky conduct/safety post whose reactions are building.
 //! - **error**: warning plus a large excess over baseline (rate ≥ 8× baseline and ≥ 40
 //!   mentions in the last hour), or a conduct/safety incident growing fast (≥ 25 mentions in
@@ -28,6 +29,8 @@ pub struct Signals {
     pub doubling_time_s: Option<f64>,
     pub negative_share: f64,
     pub positive_share: f64,
+    /// Share of mentions (with text) that state a complaint, whatever their sentiment words.
+    pub complaint_share: f64,
     pub bot_share: f64,
     pub duplicate_share: f64,
     pub unique_authors: u64,
@@ -44,12 +47,15 @@ impl Signals {
 
 /// Spam if most of it comes from bot-like accounts, or it is mostly near-identical text with a
 /// sizeable bot share (people do write "same here" and "internet down again" word for word);
-/// positive if praise clearly dominates; otherwise the leading negative category (`fallback`
+/// positive if praise clearly dominates and few posts state a complaint; otherwise the leading negative category (`fallback`
 /// when none scored).
 pub fn choose_category(s: &Signals, fallback: Category) -> Category {
     if s.bot_share >= 0.5 || (s.duplicate_share >= 0.5 && s.bot_share >= 0.2) {
         Category::Spam
-    } else if s.positive_share >= 0.4 && s.positive_share >= 2.0 * s.negative_share {
+    } else if s.positive_share >= 0.4
+        && s.positive_share >= 2.0 * s.negative_share
+        && s.complaint_share < 0.3
+    {
         Category::Positive
     } else if fallback == Category::Positive && s.negative_share > s.positive_share {
         Category::Other
@@ -69,7 +75,9 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
     let spike = s.p_value < cfg.spike_p_value
         && s.spike_run >= persistence
         && s.mentions_15 >= f64::from(cfg.min_mentions);
-    let negative = s.negative_share >= 0.35;
+    // Negative in words, or in facts: sarcastic complaints ("great job, 3 hours on hold")
+    // read positive to a lexicon but state a service failure.
+    let negative = s.negative_share >= 0.35 || s.complaint_share >= 0.5;
     let warning = (spike && negative && s.unique_authors >= 5)
         || (risky && s.mentions_60 >= 10.0 && s.unique_authors >= 5);
     if !warning {
@@ -112,6 +120,7 @@ mod tests {
             doubling_time_s: None,
             negative_share: 0.7,
             positive_share: 0.1,
+            complaint_share: 0.0,
             bot_share: 0.0,
             duplicate_share: 0.0,
             unique_authors: 50,
@@ -188,6 +197,29 @@ mod tests {
             ..fast
         };
         assert_eq!(grade(Category::Service, &plain, &cfg), Severity::Info);
+    }
+
+    #[test]
+    fn sarcastic_complaints_are_negative_not_praise() {
+        let cfg = DetectConfig::default();
+        // "great job, 3 hours on hold": a lexicon reads praise, the facts are a complaint.
+        let s = Signals {
+            negative_share: 0.1,
+            positive_share: 0.6,
+            complaint_share: 0.8,
+            ..base()
+        };
+        assert_eq!(choose_category(&s, Category::Service), Category::Service);
+        assert_eq!(grade(Category::Service, &s, &cfg), Severity::Warning);
+        let praise = Signals {
+            complaint_share: 0.05,
+            ..s.clone()
+        };
+        assert_eq!(
+            choose_category(&praise, Category::Other),
+            Category::Positive
+        );
+        assert_eq!(grade(Category::Other, &praise, &cfg), Severity::Info);
     }
 
     #[test]

@@ -10,5 +10,6 @@ mod incident_api;
 mod input;
 mod nab;
 mod replay_golden;
+mod scenarios;
 mod support;
 mod telemetry_http;
