@@ -71,6 +71,14 @@ pub enum Command {
         #[arg(required = true)]
         archives: Vec<String>,
     },
+    /// The live service: sources, pipeline, archive, alert log, /metrics, until SIGINT/SIGTERM.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// Sentiment model.
+        #[arg(long, default_value = "lexicon")]
+        model: String,
+    },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
     /// Score one text per stdin line; one JSON line per text on stdout.
@@ -93,6 +101,27 @@ pub enum Command {
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::CheckConfig { file } => return check_config(&file),
+        Command::Run { config, model } => {
+            let cfg = match config::load(&config) {
+                Ok(c) => c,
+                Err(errs) => {
+                    eprint!("{errs}");
+                    return 2;
+                }
+            };
+            return match runtime() {
+                Ok(rt) => {
+                    let code = rt.block_on(live(Arc::new(cfg), model));
+                    // A forced exit must not wait for blocking readers still running.
+                    rt.shutdown_background();
+                    code
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    1
+                }
+            };
+        }
         Command::Sentiment { model } => sentiment(&model),
         Command::Synth { out, seed, days } => synth(&out, seed, days),
         Command::Demo {
@@ -148,6 +177,61 @@ pub fn run(cli: Cli) -> u8 {
             eprintln!("error: {e:#}");
             1
         }
+    }
+}
+
+/// `flashpoint run`: the first SIGINT/SIGTERM starts a graceful shutdown, a second one returns
+/// at once (exit 1) without waiting for the drain.
+async fn live(cfg: Arc<Config>, model: String) -> u8 {
+    let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+    let metrics = Arc::new(Metrics::new(&ids, 1000));
+    let shutdown = CancellationToken::new();
+    let forced = CancellationToken::new();
+    tokio::spawn(signals(shutdown.clone(), forced.clone()));
+    let mut opts = crate::app::RunOptions::new(metrics, shutdown);
+    opts.sentiment_model = model;
+    tokio::select! {
+        r = crate::app::run(cfg, opts) => match r {
+            Ok(s) => {
+                eprintln!(
+                    "stopped: {} mentions, {} matched, {} alerts, {} archived; frame→scored p99 {} µs",
+                    s.engine.received, s.engine.matched, s.alerts, s.archived, s.latency_us.1
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
+        _ = forced.cancelled() => {
+            eprintln!("second signal: exiting without draining");
+            1
+        }
+    }
+}
+
+async fn signals(shutdown: CancellationToken, forced: CancellationToken) {
+    for token in [shutdown, forced] {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+        }
+        eprintln!("signal received: stopping sources and draining (again to exit at once)");
+        token.cancel();
     }
 }
 

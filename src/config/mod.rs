@@ -5,6 +5,7 @@
 //! defaults (CONTRACTS §2). `${VAR}` in string values expands from an injected environment.
 
 pub mod raw;
+pub mod source;
 pub mod types;
 mod validate;
 
@@ -12,7 +13,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-pub use raw::{BrandConfig, ComponentConfig, DetectConfig, PipelineConfig};
+pub use raw::{ArchiveConfig, BrandConfig, ComponentConfig, DetectConfig, PipelineConfig};
+pub use source::{SourceConfig, SourceKind};
 pub use types::{HumanDuration, Secret};
 
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
@@ -27,6 +29,8 @@ pub struct Config {
     pub server_listen: Option<String>,
     pub alert_log_path: Option<String>,
     pub archive_dir: Option<String>,
+    /// The whole `[archive]` table (segment size, flush interval, retention).
+    pub archive: Option<ArchiveConfig>,
     pub sources: Vec<ComponentConfig>,
     pub sinks: Vec<ComponentConfig>,
 }

@@ -223,6 +223,27 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             );
         }
     }
+    for (i, s) in raw.source.iter().enumerate() {
+        if let Err(errs) = super::source::SourceConfig::parse(s) {
+            for (key, reason) in errs {
+                err(format!("source[{i}].{key}"), reason);
+            }
+        }
+    }
+    if let Some(a) = &raw.archive {
+        if a.dir.is_empty() {
+            err("archive.dir".into(), "must not be empty".into());
+        }
+        if a.segment_max_bytes == 0 || a.segment_max_age.0.is_zero() {
+            err(
+                "archive.segment_max_bytes".into(),
+                "segment_max_bytes and segment_max_age must be positive".into(),
+            );
+        }
+        if a.flush_interval.0.is_zero() {
+            err("archive.flush_interval".into(), "must be positive".into());
+        }
+    }
     for (i, s) in raw.sink.iter().enumerate() {
         if !s.options.contains_key("teams") {
             err(
@@ -242,7 +263,8 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         routing,
         server_listen: listen,
         alert_log_path: raw.alert_log.map(|a| a.path),
-        archive_dir: raw.archive.map(|a| a.dir),
+        archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
+        archive: raw.archive,
         sources: raw.source,
         sinks: raw.sink,
     })

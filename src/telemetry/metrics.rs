@@ -48,6 +48,9 @@ pub struct Metrics {
     pub pipeline_queue_depth: GaugeVec,
     pub pipeline_mentions_processed_total: IntCounter,
     pub pipeline_alert_latency_seconds: GaugeVec,
+    pub source_connected: GaugeVec,
+    pub source_cursor_age_seconds: GaugeVec,
+    pub source_reconnects_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -256,6 +259,36 @@ impl Metrics {
                         "Processing latency from mention received to alert decided, by quantile."
                     ),
                     &["quantile"]
+                )
+            ),
+            source_connected: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "source_connected",
+                        "Whether a streaming source is connected (1) or not (0)."
+                    ),
+                    &["source"]
+                )
+            ),
+            source_cursor_age_seconds: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "source_cursor_age_seconds",
+                        "Age of the newest event a source has read (wall clock minus event cursor)."
+                    ),
+                    &["source"]
+                )
+            ),
+            source_reconnects_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "source_reconnects_total",
+                        "Reconnections of a streaming source after a disconnect or failure."
+                    ),
+                    &["source"]
                 )
             ),
             registry: r,
