@@ -252,9 +252,10 @@ impl SourceConfig {
                     backoff: o.backoff(),
                     max_message_bytes: o.positive("max_message_bytes", 1 << 20),
                     dedup_capacity: o.positive("dedup_capacity", 100_000),
-                    appview_url: match o.table.get("appview_url") {
-                        Some(_) => Some(o.url("appview_url", &["http", "https"])),
-                        None => None,
+                    appview_url: if o.table.contains_key("appview_url") {
+                        Some(o.url("appview_url", &["http", "https"]))
+                    } else {
+                        None
                     },
                     profile_ttl: o.duration("profile_ttl", Duration::from_secs(3600)),
                     profile_cache: o.positive("profile_cache", 100_000),

@@ -115,7 +115,7 @@ struct Embed {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
     /// A post, reply, quote or repost; `time_us` is the event's cursor.
-    Mention { mention: Mention, time_us: i64 },
+    Mention { mention: Box<Mention>, time_us: i64 },
     /// An event the pipeline does not use (identity, account, delete, like, …).
     Skip { time_us: i64 },
 }
@@ -183,7 +183,10 @@ pub fn decode_event(frame: &[u8]) -> Result<Decoded, &'static str> {
         likes: None,
         reposts: None,
     };
-    Ok(Decoded::Mention { mention, time_us })
+    Ok(Decoded::Mention {
+        mention: Box::new(mention),
+        time_us,
+    })
 }
 
 /// The subscription URL for `cfg`, resuming at `cursor` when given.
@@ -297,7 +300,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                         if let Some(p) = &profiles {
                             p.enrich(&mut mention.author);
                         }
-                        if !ctx.emit(mention, received).await {
+                        if !ctx.emit(*mention, received).await {
                             break;
                         }
                     }

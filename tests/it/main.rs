@@ -4,6 +4,9 @@
 mod cli;
 mod config_examples;
 mod detection;
+mod ingest_push;
+mod ingest_run;
+mod ingest_ws;
 mod input;
 mod replay_golden;
 mod support;
