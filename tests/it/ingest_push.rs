@@ -14,8 +14,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 pub fn line(id: &str, text: &str) -> String {
+    line_at(id, text, "2026-03-02T10:00:00Z")
+}
+
+pub fn line_at(id: &str, text: &str, created_at: &str) -> String {
     format!(
-        r#"{{"id":"{id}","source":"x","created_at":"2026-03-02T10:00:00Z","text":"{text}","author":{{"id":"a","handle":"@a"}}}}"#
+        r#"{{"id":"{id}","source":"x","created_at":"{created_at}","text":"{text}","author":{{"id":"a","handle":"@a"}}}}"#
     )
 }
 

@@ -94,8 +94,13 @@ async fn ingest_run_jetstream_and_push_until_shutdown() {
     opts.listener = Some(listener);
     let running = tokio::spawn(run(cfg, opts));
 
+    // Pushed at the fixture's event time, so neither source's mentions are too late for the
+    // other's watermark whatever order they arrive in.
     let body: String = (0..5)
-        .map(|i| crate::ingest_push::line(&format!("p{i}"), "acme vans are late again") + "\n")
+        .map(|i| {
+            let text = "acme vans are late again";
+            crate::ingest_push::line_at(&format!("p{i}"), text, "2026-07-04T14:38:08Z") + "\n"
+        })
         .collect();
     let r = reqwest::Client::new()
         .post(format!("http://{addr}/v1/mentions"))
