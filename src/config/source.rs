@@ -44,8 +44,11 @@ pub struct JetstreamConfig {
 /// `type = "mastodon"`: the Mastodon streaming API over WebSocket, with REST backfill.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MastodonConfig {
-    /// Instance base URL, `https://mastodon.social`.
+    /// Instance base URL, `https://mastodon.social` (REST backfill).
     pub url: String,
+    /// Streaming API base when the instance serves it elsewhere (its `urls.streaming_api`);
+    /// default: `url` with `ws(s)://`.
+    pub streaming_url: Option<String>,
     /// `public`, `public:local`, `hashtag` or `list`.
     pub stream: String,
     pub tag: Option<String>,
@@ -264,7 +267,15 @@ impl SourceConfig {
                 (SourceKind::Jetstream(cfg), o.errors)
             }
             "mastodon" => {
-                let known = with(&["url", "stream", "tag", "list", "token", "backfill_pages"]);
+                let known = with(&[
+                    "url",
+                    "streaming_url",
+                    "stream",
+                    "tag",
+                    "list",
+                    "token",
+                    "backfill_pages",
+                ]);
                 let mut o = Options::new(&c.options, &known);
                 let stream = o.string("stream").unwrap_or_else(|| String::from("public"));
                 let tag = o.string("tag");
@@ -287,6 +298,11 @@ impl SourceConfig {
                 }
                 let cfg = MastodonConfig {
                     url: o.url("url", &["http", "https"]),
+                    streaming_url: if o.table.contains_key("streaming_url") {
+                        Some(o.url("streaming_url", &["ws", "wss"]))
+                    } else {
+                        None
+                    },
                     stream,
                     tag,
                     list,

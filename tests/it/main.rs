@@ -4,6 +4,7 @@
 mod cli;
 mod config_examples;
 mod detection;
+mod ingest_mastodon;
 mod ingest_push;
 mod ingest_run;
 mod ingest_ws;
