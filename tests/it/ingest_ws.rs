@@ -262,3 +262,77 @@ async fn ingest_ws_jetstream_oversize_frame_is_counted_and_survived() {
         1
     );
 }
+
+/// AppView enrichment against a stub `getProfiles`: lookups never block, misses are batched.
+#[tokio::test]
+async fn ingest_ws_profiles_are_batched_cached_and_never_block() {
+    use axum::http::{header, Uri};
+    let calls = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
+    let seen = Arc::clone(&calls);
+    let app = axum::Router::new().route(
+        "/xrpc/app.bsky.actor.getProfiles",
+        axum::routing::get(move |uri: Uri| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let actors: Vec<String> = uri
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .filter_map(|kv| kv.strip_prefix("actors="))
+                    .map(|d| d.replace("%3A", ":"))
+                    .collect();
+                let profiles: Vec<serde_json::Value> = actors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| serde_json::json!({"did": d, "handle": format!("user{i}.bsky.social"), "followersCount": 1000 + i, "createdAt": "2024-01-01T00:00:00.000Z"}))
+                    .collect();
+                seen.lock().unwrap().push(actors);
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    serde_json::json!({ "profiles": profiles }).to_string(),
+                )
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let cfg = jetstream_config("127.0.0.1:1".parse().unwrap(), "unused");
+    let cancel = CancellationToken::new();
+    let (profiles, task) =
+        jetstream::Profiles::new(&format!("http://{addr}"), &cfg, cancel.clone());
+    tokio::spawn(task);
+    let dids = ["did:plc:aaa", "did:plc:bbb", "did:plc:ccc"];
+    for d in dids {
+        let mut author = flashpoint::domain::Author {
+            id: d.into(),
+            handle: d.into(),
+            ..Default::default()
+        };
+        profiles.enrich(&mut author);
+        assert_eq!(author.followers, 0, "a miss is emitted at once, unenriched");
+    }
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while profiles.cached("did:plc:ccc").is_none() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the lookup completes");
+    let mut author = flashpoint::domain::Author {
+        id: dids[1].into(),
+        ..Default::default()
+    };
+    profiles.enrich(&mut author);
+    assert_eq!(author.handle, "@user1.bsky.social");
+    assert_eq!(author.followers, 1001);
+    assert!(author.created_at.is_some());
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        1,
+        "three misses, one batched request"
+    );
+    assert_eq!(calls.lock().unwrap()[0].len(), 3);
+    cancel.cancel();
+}
