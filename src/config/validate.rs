@@ -352,6 +352,48 @@ routing_key = "${MISSING_VAR}"
     }
 
     #[test]
+    fn config_lists_source_and_archive_errors_with_the_rest() {
+        let text = r#"
+[[brand]]
+id = "a"
+terms = ["a"]
+[server]
+listen = "0.0.0.0:9464"
+[archive]
+dir = "archive"
+flush_interval = "0s"
+[[source]]
+id = "push"
+type = "http"
+[[source]]
+id = "bsky"
+type = "jetstream"
+url = "https://not-a-websocket"
+cursor_safety = "soon"
+[[source]]
+id = "fedi"
+type = "mastodon"
+url = "https://example.social"
+stream = "list"
+[[source]]
+id = "x"
+type = "carrier-pigeon"
+"#;
+        let errs = parse_str(text, "live.toml", &env).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "source[0].token",
+            "source[1].url",
+            "source[1].cursor_safety",
+            "source[2].list",
+            "source[3].type",
+            "archive.flush_interval",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {keys:?}");
+        }
+    }
+
+    #[test]
     fn config_rejects_unknown_keys() {
         let errs = parse_str(
             "[[brand]]\nid = \"a\"\nterms = [\"a\"]\ncolour = \"red\"\n",
