@@ -187,7 +187,13 @@ async fn live(cfg: Arc<Config>, model: String) -> u8 {
     let metrics = Arc::new(Metrics::new(&ids, 1000));
     let shutdown = CancellationToken::new();
     let forced = CancellationToken::new();
-    tokio::spawn(signals(shutdown.clone(), forced.clone()));
+    match signals(shutdown.clone(), forced.clone()) {
+        Ok(wait) => drop(tokio::spawn(wait)),
+        Err(e) => {
+            eprintln!("error: cannot install signal handlers: {e}");
+            return 1;
+        }
+    }
     let mut opts = crate::app::RunOptions::new(metrics, shutdown);
     opts.sentiment_model = model;
     tokio::select! {
@@ -211,28 +217,43 @@ async fn live(cfg: Arc<Config>, model: String) -> u8 {
     }
 }
 
-async fn signals(shutdown: CancellationToken, forced: CancellationToken) {
-    for token in [shutdown, forced] {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut term) = signal(SignalKind::terminate()) else {
-                return;
-            };
+/// Waits for SIGINT or SIGTERM twice: the first cancels `shutdown`, the second `forced`. The
+/// handlers are registered before this returns, so a signal after startup is never lost to the
+/// default action.
+#[cfg(unix)]
+fn signals(
+    shutdown: CancellationToken,
+    forced: CancellationToken,
+) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        for token in [shutdown, forced] {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
+            eprintln!("signal received: stopping sources and draining (again to exit at once)");
+            token.cancel();
         }
-        #[cfg(not(unix))]
-        {
+    })
+}
+
+#[cfg(not(unix))]
+fn signals(
+    shutdown: CancellationToken,
+    forced: CancellationToken,
+) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async move {
+        for token in [shutdown, forced] {
             if tokio::signal::ctrl_c().await.is_err() {
                 return;
             }
+            eprintln!("signal received: stopping sources and draining (again to exit at once)");
+            token.cancel();
         }
-        eprintln!("signal received: stopping sources and draining (again to exit at once)");
-        token.cancel();
-    }
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -198,6 +198,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     });
     drop(push_state);
     ready.store(true, Ordering::Release);
+    tracing::info!("flashpoint run: ready");
 
     // The engine task: the single owner of the engine, the archive and the alert log.
     let engine_metrics = Arc::clone(&metrics);
