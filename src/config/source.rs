@@ -39,6 +39,8 @@ pub struct JetstreamConfig {
     pub profile_cache: usize,
     /// Smallest interval between two getProfiles requests.
     pub profile_interval: Duration,
+    /// Ask for zstd-compressed frames (`compress=true`), decoded with `zstd_dictionary`.
+    pub zstd_dictionary: Option<String>,
 }
 
 /// `type = "mastodon"`: the Mastodon streaming API over WebSocket, with REST backfill.
@@ -240,6 +242,8 @@ impl SourceConfig {
                     "profile_ttl",
                     "profile_cache",
                     "profile_interval",
+                    "compress",
+                    "zstd_dictionary",
                 ]);
                 let mut o = Options::new(&c.options, &known);
                 let cfg = JetstreamConfig {
@@ -263,7 +267,14 @@ impl SourceConfig {
                     profile_ttl: o.duration("profile_ttl", Duration::from_secs(3600)),
                     profile_cache: o.positive("profile_cache", 100_000),
                     profile_interval: o.duration("profile_interval", Duration::from_millis(200)),
+                    zstd_dictionary: o.string("zstd_dictionary"),
                 };
+                if o.boolean("compress", false) && cfg.zstd_dictionary.is_none() {
+                    o.errors.push((
+                        "zstd_dictionary".into(),
+                        "compress = true needs the path of Jetstream's zstd dictionary".into(),
+                    ));
+                }
                 (SourceKind::Jetstream(cfg), o.errors)
             }
             "mastodon" => {

@@ -336,3 +336,54 @@ async fn ingest_ws_profiles_are_batched_cached_and_never_block() {
     assert_eq!(calls.lock().unwrap()[0].len(), 3);
     cancel.cancel();
 }
+
+/// `compress = true`: binary frames are zstd with Jetstream's dictionary; a corrupt one is
+/// counted, its neighbours still arrive.
+#[tokio::test]
+async fn ingest_ws_jetstream_zstd_frames_decode_with_the_dictionary() {
+    let dict: Vec<u8> = FIXTURE.lines().take(20).collect::<String>().into_bytes();
+    let mut compressor = zstd::bulk::Compressor::with_dictionary(3, &dict).unwrap();
+    let mut extra: Vec<Message> = frames()
+        .iter()
+        .map(|(_, l)| Message::binary(compressor.compress(l.as_bytes()).unwrap()))
+        .collect();
+    extra.insert(3, Message::binary(vec![0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]));
+    // Connection 1 carries only the compressed frames, then drops; connection 2 replays from
+    // the cursor as text, which the duplicate filter must absorb.
+    let (addr, _cursors) = jetstream_server(0, extra).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dict_path = dir.path().join("jetstream.zdict");
+    std::fs::write(&dict_path, &dict).unwrap();
+    let mut cfg = jetstream_config(addr, &dir.path().join("c").display().to_string());
+    cfg.zstd_dictionary = Some(dict_path.display().to_string());
+    assert!(jetstream::subscribe_url(&cfg, None).contains("compress=true"));
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = mpsc::channel::<Ingested>(64);
+    let ctx = SourceCtx::new("bsky", tx, Arc::clone(&metrics), cancel.clone());
+    let task = tokio::spawn(jetstream::run(cfg, ctx));
+    let want = wanted_ids();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while got.len() < want.len() {
+            got.push(rx.recv().await.unwrap().mention.id);
+        }
+    })
+    .await
+    .expect("compressed frames decode");
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    while let Some(more) = rx.recv().await {
+        got.push(more.mention.id);
+    }
+    let unique: BTreeSet<String> = got.iter().cloned().collect();
+    assert_eq!(unique.len(), got.len(), "no duplicates");
+    assert_eq!(unique, want);
+    assert_eq!(
+        metrics
+            .ingest_decode_errors_total
+            .with_label_values(&["bsky", "invalid_zstd"])
+            .get(),
+        1
+    );
+}
