@@ -196,7 +196,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 .await
         })
     });
-    drop(push_state);
+    if push_state.take().is_some() {
+        tracing::warn!("an http source is configured without [server] listen: nothing can push");
+    }
     ready.store(true, Ordering::Release);
     tracing::info!("flashpoint run: ready");
 
