@@ -85,6 +85,14 @@ pub enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// The live service: sources, pipeline, archive, alert log, /metrics, until SIGINT/SIGTERM.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// Sentiment model.
+        #[arg(long, default_value = "lexicon")]
+        model: String,
+    },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
     /// Score one text per stdin line; one JSON line per text on stdout.
@@ -144,6 +152,27 @@ pub fn run(cli: Cli) -> u8 {
         Command::Outbox {
             command: OutboxCommand::List { dir },
         } => outbox_list(&dir),
+        Command::Run { config, model } => {
+            let cfg = match config::load(&config) {
+                Ok(c) => c,
+                Err(errs) => {
+                    eprint!("{errs}");
+                    return 2;
+                }
+            };
+            return match runtime() {
+                Ok(rt) => {
+                    let code = rt.block_on(live(Arc::new(cfg), model));
+                    // A forced exit must not wait for blocking readers still running.
+                    rt.shutdown_background();
+                    code
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    1
+                }
+            };
+        }
         Command::Sentiment { model } => sentiment(&model),
         Command::Synth { out, seed, days } => synth(&out, seed, days),
         Command::Eval {
@@ -326,6 +355,82 @@ fn eval_scenarios(dir: &std::path::Path) -> u8 {
         eprintln!("all {} scenarios passed", outcomes.len());
         0
     }
+}
+
+/// `flashpoint run`: the first SIGINT/SIGTERM starts a graceful shutdown, a second one returns
+/// at once (exit 1) without waiting for the drain.
+async fn live(cfg: Arc<Config>, model: String) -> u8 {
+    let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+    let metrics = Arc::new(Metrics::new(&ids, 1000));
+    let shutdown = CancellationToken::new();
+    let forced = CancellationToken::new();
+    match signals(shutdown.clone(), forced.clone()) {
+        Ok(wait) => drop(tokio::spawn(wait)),
+        Err(e) => {
+            eprintln!("error: cannot install signal handlers: {e}");
+            return 1;
+        }
+    }
+    let mut opts = crate::app::RunOptions::new(metrics, shutdown);
+    opts.sentiment_model = model;
+    tokio::select! {
+        r = crate::app::run(cfg, opts) => match r {
+            Ok(s) => {
+                eprintln!(
+                    "stopped: {} mentions, {} matched, {} alerts, {} archived; frame→scored p99 {} µs",
+                    s.engine.received, s.engine.matched, s.alerts, s.archived, s.latency_us.1
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
+        _ = forced.cancelled() => {
+            eprintln!("second signal: exiting without draining");
+            1
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM twice: the first cancels `shutdown`, the second `forced`. The
+/// handlers are registered before this returns, so a signal after startup is never lost to the
+/// default action.
+#[cfg(unix)]
+fn signals(
+    shutdown: CancellationToken,
+    forced: CancellationToken,
+) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        for token in [shutdown, forced] {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("signal received: stopping sources and draining (again to exit at once)");
+            token.cancel();
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn signals(
+    shutdown: CancellationToken,
+    forced: CancellationToken,
+) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async move {
+        for token in [shutdown, forced] {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            eprintln!("signal received: stopping sources and draining (again to exit at once)");
+            token.cancel();
+        }
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

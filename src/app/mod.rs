@@ -6,12 +6,17 @@
 //!  (decode, archives)                 (match, score,  └─(bounded, Block)─▶ dispatcher ─▶ notifiers
 //!                                      window, detect)
 //! ```
+//!
+//! [`run`] is the live service: source tasks feed the same engine through one bounded queue,
+//! and the engine task also writes the archive (see its module docs).
 
 pub mod engine;
 pub mod metered;
 pub mod replay;
 mod report;
+pub mod run;
 
 pub use engine::{Engine, EngineStats};
 pub use metered::Metered;
 pub use replay::{replay, ReplayOptions, ReplaySummary, Speed};
+pub use run::{run, RunOptions, RunSummary};

@@ -6,6 +6,7 @@
 
 pub mod raw;
 pub mod sink;
+pub mod source;
 pub mod types;
 mod validate;
 
@@ -13,10 +14,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-pub use raw::{BrandConfig, ComponentConfig, DetectConfig, PipelineConfig};
+pub use raw::{ArchiveConfig, BrandConfig, ComponentConfig, DetectConfig, PipelineConfig};
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
 };
+pub use source::{SourceConfig, SourceKind};
 pub use types::{HumanDuration, Secret};
 
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
@@ -31,6 +33,8 @@ pub struct Config {
     pub server_listen: Option<String>,
     pub alert_log_path: Option<String>,
     pub archive_dir: Option<String>,
+    /// The whole `[archive]` table (segment size, flush interval, retention).
+    pub archive: Option<ArchiveConfig>,
     pub sources: Vec<ComponentConfig>,
     pub sinks: Vec<ComponentConfig>,
     /// The `[[sink]]` tables with their options validated and typed.

@@ -134,11 +134,56 @@ pub struct AlertLogConfig {
     pub path: String,
 }
 
-/// `[archive]` (CONTRACTS §5).
+/// `[archive]` (CONTRACTS §5): rotating zstd NDJSON segments of every normalised mention.
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveConfig {
     pub dir: String,
+    /// A segment is closed once its compressed size reaches this many bytes.
+    #[serde(default = "default_segment_bytes")]
+    pub segment_max_bytes: u64,
+    /// A segment is closed once it spans this much event time.
+    #[serde(default = "default_segment_age")]
+    pub segment_max_age: HumanDuration,
+    /// Buffered mentions reach the disk at least this often: the most a crash can lose.
+    #[serde(default = "default_flush_interval")]
+    pub flush_interval: HumanDuration,
+    /// Completed segments older than this (in event time) are deleted.
+    #[serde(default = "default_retention_age")]
+    pub retention_max_age: HumanDuration,
+    /// Oldest completed segments are deleted while the archive holds more than this.
+    #[serde(default = "default_retention_bytes")]
+    pub retention_max_bytes: u64,
+}
+
+fn default_segment_bytes() -> u64 {
+    64 << 20
+}
+fn default_segment_age() -> HumanDuration {
+    HumanDuration::from_secs(3600)
+}
+fn default_flush_interval() -> HumanDuration {
+    HumanDuration::from_secs(1)
+}
+fn default_retention_age() -> HumanDuration {
+    HumanDuration::from_secs(30 * 86_400)
+}
+fn default_retention_bytes() -> u64 {
+    50 << 30
+}
+
+impl ArchiveConfig {
+    /// An archive in `dir` with every other setting at its default.
+    pub fn in_dir(dir: impl Into<String>) -> ArchiveConfig {
+        ArchiveConfig {
+            dir: dir.into(),
+            segment_max_bytes: default_segment_bytes(),
+            segment_max_age: default_segment_age(),
+            flush_interval: default_flush_interval(),
+            retention_max_age: default_retention_age(),
+            retention_max_bytes: default_retention_bytes(),
+        }
+    }
 }
 
 /// A `[[source]]` or `[[sink]]` table: `id`, `type`, and type-specific keys, which the

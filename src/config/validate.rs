@@ -224,6 +224,27 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         }
     }
     let mut sink_settings = Vec::with_capacity(raw.sink.len());
+    for (i, s) in raw.source.iter().enumerate() {
+        if let Err(errs) = super::source::SourceConfig::parse(s) {
+            for (key, reason) in errs {
+                err(format!("source[{i}].{key}"), reason);
+            }
+        }
+    }
+    if let Some(a) = &raw.archive {
+        if a.dir.is_empty() {
+            err("archive.dir".into(), "must not be empty".into());
+        }
+        if a.segment_max_bytes == 0 || a.segment_max_age.0.is_zero() {
+            err(
+                "archive.segment_max_bytes".into(),
+                "segment_max_bytes and segment_max_age must be positive".into(),
+            );
+        }
+        if a.flush_interval.0.is_zero() {
+            err("archive.flush_interval".into(), "must be positive".into());
+        }
+    }
     for (i, s) in raw.sink.iter().enumerate() {
         if !s.options.contains_key("teams") {
             err(
@@ -295,7 +316,8 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         routing,
         server_listen: listen,
         alert_log_path: raw.alert_log.map(|a| a.path),
-        archive_dir: raw.archive.map(|a| a.dir),
+        archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
+        archive: raw.archive,
         sources: raw.source,
         sinks: raw.sink,
         sink_settings,
@@ -384,6 +406,48 @@ routing_key = "${MISSING_VAR}"
         assert!(errs
             .to_string()
             .contains("bad.toml: version: unsupported version 3"));
+    }
+
+    #[test]
+    fn config_lists_source_and_archive_errors_with_the_rest() {
+        let text = r#"
+[[brand]]
+id = "a"
+terms = ["a"]
+[server]
+listen = "0.0.0.0:9464"
+[archive]
+dir = "archive"
+flush_interval = "0s"
+[[source]]
+id = "push"
+type = "http"
+[[source]]
+id = "bsky"
+type = "jetstream"
+url = "https://not-a-websocket"
+cursor_safety = "soon"
+[[source]]
+id = "fedi"
+type = "mastodon"
+url = "https://example.social"
+stream = "list"
+[[source]]
+id = "x"
+type = "carrier-pigeon"
+"#;
+        let errs = parse_str(text, "live.toml", &env).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "source[0].token",
+            "source[1].url",
+            "source[1].cursor_safety",
+            "source[2].list",
+            "source[3].type",
+            "archive.flush_interval",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {keys:?}");
+        }
     }
 
     #[test]

@@ -163,3 +163,61 @@ fn cli_replay_reads_stdin_like_a_file() {
     assert!(!a.is_empty());
     assert!(a == b, "stdin and file replays differ");
 }
+
+/// `flashpoint run` stops on SIGTERM: sources stop, the queue drains, the archive segment is
+/// completed (no `.open` file left) and it exits 0.
+#[cfg(unix)]
+#[test]
+fn cli_run_stops_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    let lines: String = (0..20)
+        .map(|i| format!("{{\"id\":\"{i}\",\"source\":\"x\",\"created_at\":\"2026-03-02T10:00:{i:02}Z\",\"text\":\"acme {i}\",\"author\":{{\"id\":\"a\",\"handle\":\"@a\"}}}}\n"))
+        .collect();
+    std::fs::write(&input, lines).unwrap();
+    let archive = dir.path().join("archive");
+    let config = dir.path().join("live.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[alert_log]\npath = {:?}\n[archive]\ndir = {:?}\n[[source]]\nid = \"tail\"\ntype = \"file\"\npath = {:?}\nfollow = true\n",
+            dir.path().join("alerts.ndjson").display().to_string(),
+            archive.display().to_string(),
+            input.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = flashpoint()
+        .args(["run", "--config", &config.display().to_string()])
+        .env("FLASHPOINT_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    // Readiness signal: the service logs that it is ready once sources and handlers are up.
+    while !line.contains("flashpoint run: ready") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "exited before ready"
+        );
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("stopped:"), "{rest}");
+    let names: Vec<String> = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".open")), "{names:?}");
+}

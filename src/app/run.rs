@@ -1,0 +1,321 @@
+//! The live service (`flashpoint run`): sources → one bounded queue → engine task → archive,
+//! alert log and dispatcher, with telemetry and `POST /v1/mentions` on the `[server]` listener.
+//!
+//! ```text
+//! jetstream ┐                                   ┌▶ archive segments (replayable)
+//! mastodon  ├─▶ [bounded, counted in mentions] ─▶ engine task ─▶ alert log
+//! file      │      policy per source             └─[bounded, Block]─▶ dispatcher ─▶ notifiers
+//! http push ┘      (stop reading / block / 503)
+//! ```
+//!
+//! Shutdown protocol: the `shutdown` token stops the sources (which persist their cursors) and
+//! the server; when the last queue sender is gone the engine drains what is queued, then the
+//! archive and alert log are flushed and closed and the dispatcher drains. All of that must end
+//! within [`RunOptions::drain_deadline`] or `run` fails. A source that fails cancels the whole
+//! run. Without a push route, `run` also ends by itself once every source has ended.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::engine::{Engine, EngineStats};
+use crate::alert::{AlertLog, ConsoleNotifier, Dispatcher, Notifier};
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::detect::classify::KeywordClassifier;
+use crate::ingest::{self, Ingested, SourceCtx};
+use crate::replay::ArchiveWriter;
+use crate::score::sentiment::model_by_name;
+use crate::telemetry::Metrics;
+
+/// What a live run needs besides its configuration.
+pub struct RunOptions {
+    /// A bound listener for the `[server]` endpoints; `None` binds `server.listen` if set.
+    pub listener: Option<TcpListener>,
+    pub metrics: Arc<Metrics>,
+    /// Extra notifiers (configured sinks); the console is added when stdout is a terminal.
+    pub notifiers: Vec<Arc<dyn Notifier>>,
+    /// Cancelled on SIGINT/SIGTERM (or by a test).
+    pub shutdown: CancellationToken,
+    /// How long draining may take after `shutdown` before the run fails.
+    pub drain_deadline: Duration,
+    pub sentiment_model: String,
+    /// Force the console notifier on or off (default: on when stdout is a terminal).
+    pub console: Option<bool>,
+}
+
+impl RunOptions {
+    pub fn new(metrics: Arc<Metrics>, shutdown: CancellationToken) -> RunOptions {
+        RunOptions {
+            listener: None,
+            metrics,
+            notifiers: Vec::new(),
+            shutdown,
+            drain_deadline: Duration::from_secs(10),
+            sentiment_model: String::from("lexicon"),
+            console: None,
+        }
+    }
+}
+
+/// What a live run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub engine: EngineStats,
+    pub archived: u64,
+    pub alerts: u64,
+    /// Source frame received → mention scored, microseconds (p50, p99, max).
+    pub latency_us: (u64, u64, u64),
+}
+
+/// Runs the live service until `opts.shutdown` fires (or every source ends without a push route).
+pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummary> {
+    let metrics = Arc::clone(&opts.metrics);
+    let shutdown = opts.shutdown.clone();
+    let sources: Vec<SourceConfig> = cfg
+        .sources
+        .iter()
+        .map(|c| SourceConfig::parse(c).map_err(|e| anyhow::anyhow!("source {}: {e:?}", c.id)))
+        .collect::<anyhow::Result<_>>()?;
+
+    let mut engine = Engine::new(
+        Arc::clone(&cfg),
+        model_by_name(&opts.sentiment_model)?,
+        Box::new(KeywordClassifier::embedded()),
+        Some(Arc::clone(&metrics)),
+    )
+    .context("building the brand matcher")?;
+    let mut log = match &cfg.alert_log_path {
+        Some(path) => Some(
+            AlertLog::create(path, true)
+                .with_context(|| format!("cannot write alert log {path}"))?,
+        ),
+        None => None,
+    };
+    let mut archive = match &cfg.archive {
+        Some(a) => Some(
+            ArchiveWriter::open(a, tokio::time::Instant::now())
+                .with_context(|| format!("cannot open archive directory {}", a.dir))?,
+        ),
+        None => None,
+    };
+    let mut notifiers = opts.notifiers.clone();
+    let console = opts.console.unwrap_or_else(|| {
+        std::io::stdout().is_terminal() && cfg.alert_log_path.as_deref() != Some("-")
+    }) || cfg.sinks.iter().any(|s| s.kind == "console");
+    if console {
+        notifiers.push(Arc::new(ConsoleNotifier::new()));
+    }
+    let on_result_metrics = Arc::clone(&metrics);
+    let (dispatcher, dispatch_task) = Dispatcher::spawn(
+        notifiers,
+        1024,
+        Arc::new(move |id, res| {
+            let result = if res.is_ok() { "delivered" } else { "failed" };
+            on_result_metrics
+                .notifier_deliveries_total
+                .with_label_values(&[id, result])
+                .inc();
+        }),
+    );
+
+    let (tx, mut rx) = mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
+    let failed = Arc::new(AtomicBool::new(false));
+    let tracker = TaskTracker::new();
+    let mut push_state = None;
+    for s in sources {
+        let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
+        let id = s.id.clone();
+        let task: std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> =
+            match s.kind {
+                SourceKind::Jetstream(c) => Box::pin(ingest::jetstream::run(c, ctx)),
+                SourceKind::Mastodon(c) => Box::pin(ingest::mastodon::run(c, ctx)),
+                SourceKind::File(c) => Box::pin(ingest::file::run(c, ctx)),
+                SourceKind::Http(c) => {
+                    push_state = Some(ingest::http::PushState::new(
+                        &s.id,
+                        c,
+                        tx.clone(),
+                        Arc::clone(&metrics),
+                    ));
+                    continue;
+                }
+            };
+        let failed = Arc::clone(&failed);
+        let cancel_all = shutdown.clone();
+        tracker.spawn(async move {
+            match task.await {
+                Ok(()) => tracing::info!(source = %id, "source stopped"),
+                Err(e) => {
+                    tracing::error!(source = %id, error = %format!("{e:#}"), "source failed; stopping the run");
+                    failed.store(true, Ordering::Release);
+                    cancel_all.cancel();
+                }
+            }
+        });
+    }
+    tracker.close();
+    drop(tx);
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = match (opts.listener, &cfg.server_listen) {
+        (Some(l), _) => Some(l),
+        (None, Some(addr)) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?,
+        ),
+        (None, None) => None,
+    };
+    let server_stop = CancellationToken::new();
+    let server = listener.map(|l| {
+        let mut router = crate::telemetry::http::router(Arc::clone(&metrics), Arc::clone(&ready));
+        if let Some(state) = push_state.take() {
+            router = router.merge(ingest::http::router(state));
+        }
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, "serving /metrics, /healthz, /readyz and POST /v1/mentions");
+        }
+        let stop = server_stop.clone();
+        let stop_on_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(l, router)
+                .with_graceful_shutdown(async move {
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = stop_on_shutdown.cancelled() => {}
+                    }
+                })
+                .await
+        })
+    });
+    if push_state.take().is_some() {
+        tracing::warn!("an http source is configured without [server] listen: nothing can push");
+    }
+    ready.store(true, Ordering::Release);
+    tracing::info!("flashpoint run: ready");
+
+    // The engine task: the single owner of the engine, the archive and the alert log.
+    let engine_metrics = Arc::clone(&metrics);
+    let engine_task = tokio::spawn(async move {
+        let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
+            .map_err(|e| anyhow::anyhow!("latency histogram: {e}"))?;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut alerts = 0u64;
+        let mut archive_errors = 0u64;
+        loop {
+            let item = tokio::select! {
+                biased;
+                item = rx.recv() => item,
+                _ = tick.tick() => {
+                    if let Some(a) = archive.as_mut() {
+                        if let Err(e) = a.tick(tokio::time::Instant::now()) {
+                            archive_error(&mut archive_errors, &e);
+                        }
+                    }
+                    engine_metrics.publish_latency();
+                    continue;
+                }
+            };
+            let Some(Ingested { mention, received }) = item else {
+                break;
+            };
+            engine_metrics
+                .pipeline_queue_depth
+                .with_label_values(&["ingest"])
+                .set(rx.len() as f64);
+            if let Some(a) = archive.as_mut() {
+                if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
+                    archive_error(&mut archive_errors, &e);
+                }
+            }
+            engine.process(&mention);
+            engine_metrics.pipeline_mentions_processed_total.inc();
+            let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
+            latency.saturating_record(micros.max(1));
+            for alert in engine.drain_alerts() {
+                if let Some(log) = log.as_mut() {
+                    log.append(&alert).context("writing the alert log")?;
+                }
+                engine_metrics.record_latency(received.elapsed());
+                alerts += 1;
+                let teams: &[String] = &alert.teams;
+                for t in teams
+                    .iter()
+                    .map(String::as_str)
+                    .chain(teams.is_empty().then_some("none"))
+                {
+                    engine_metrics
+                        .alerts_total
+                        .with_label_values(&[t, alert.action.as_str(), alert.severity.as_str()])
+                        .inc();
+                }
+                dispatcher.send(Arc::new(alert)).await?;
+            }
+        }
+        engine_metrics
+            .pipeline_queue_depth
+            .with_label_values(&["ingest"])
+            .set(0.0);
+        let archived = match archive {
+            Some(a) => a.close().context("closing the archive")?,
+            None => 0,
+        };
+        if let Some(log) = log.as_mut() {
+            log.flush().context("flushing the alert log")?;
+        }
+        drop(dispatcher);
+        let _stats = dispatch_task.await.context("the dispatcher task failed")?;
+        anyhow::Ok(RunSummary {
+            engine: engine.stats().clone(),
+            archived,
+            alerts,
+            latency_us: (
+                latency.value_at_quantile(0.5),
+                latency.value_at_quantile(0.99),
+                latency.max(),
+            ),
+        })
+    });
+
+    let deadline = opts.drain_deadline;
+    let shutdown_then_deadline = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            tokio::time::sleep(deadline).await;
+        }
+    };
+    let mut engine_task = engine_task;
+    let summary = tokio::select! {
+        r = &mut engine_task => r.context("the engine task panicked")??,
+        _ = shutdown_then_deadline => {
+            engine_task.abort();
+            anyhow::bail!("shutdown did not finish within {deadline:?}");
+        }
+    };
+    tracker.wait().await;
+    server_stop.cancel();
+    if let Some(s) = server {
+        s.await.context("the server task panicked")??;
+    }
+    if failed.load(Ordering::Acquire) {
+        anyhow::bail!("a source failed (see the log)");
+    }
+    Ok(summary)
+}
+
+fn archive_error(count: &mut u64, e: &std::io::Error) {
+    *count += 1;
+    if *count <= 10 || *count % 1000 == 0 {
+        tracing::error!(error = %e, count = *count, "archive write failed; detection continues");
+    }
+}

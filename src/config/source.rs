@@ -1,0 +1,394 @@
+//! Typed `[[source]]` options: each source type's keys, defaults and checks.
+//!
+//! `validate` calls [`SourceConfig::parse`] for every `[[source]]` table so that a bad option is
+//! reported with the rest of the file's errors; `app::run` calls it again to build the source.
+//! Unknown keys are errors, like everywhere else in the file.
+
+use std::time::Duration;
+
+use super::raw::ComponentConfig;
+use super::types::{HumanDuration, Secret};
+
+/// Default Jetstream collections: posts and reposts (likes carry no text and no reach).
+pub const JETSTREAM_COLLECTIONS: [&str; 2] = ["app.bsky.feed.post", "app.bsky.feed.repost"];
+
+/// Reconnection timing shared by the streaming sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackoffConfig {
+    /// First delay after a disconnect (`backoff_initial`, default `500ms`).
+    pub initial: Duration,
+    /// Longest delay (`backoff_max`, default `60s`).
+    pub max: Duration,
+}
+
+/// `type = "jetstream"`: Bluesky's Jetstream over WebSocket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JetstreamConfig {
+    pub url: String,
+    pub collections: Vec<String>,
+    /// Where the `time_us` cursor is persisted; `None` = start live each time.
+    pub cursor_file: Option<String>,
+    /// How far before the persisted cursor a reconnect resumes (duplicates are dropped).
+    pub cursor_safety: Duration,
+    pub backoff: BackoffConfig,
+    pub max_message_bytes: usize,
+    pub dedup_capacity: usize,
+    /// Public AppView for follower counts (`app.bsky.actor.getProfiles`); `None` = no enrichment.
+    pub appview_url: Option<String>,
+    pub profile_ttl: Duration,
+    pub profile_cache: usize,
+    /// Smallest interval between two getProfiles requests.
+    pub profile_interval: Duration,
+    /// Ask for zstd-compressed frames (`compress=true`), decoded with `zstd_dictionary`.
+    pub zstd_dictionary: Option<String>,
+}
+
+/// `type = "mastodon"`: the Mastodon streaming API over WebSocket, with REST backfill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MastodonConfig {
+    /// Instance base URL, `https://mastodon.social` (REST backfill).
+    pub url: String,
+    /// Streaming API base when the instance serves it elsewhere (its `urls.streaming_api`);
+    /// default: `url` with `ws(s)://`.
+    pub streaming_url: Option<String>,
+    /// `public`, `public:local`, `hashtag` or `list`.
+    pub stream: String,
+    pub tag: Option<String>,
+    pub list: Option<String>,
+    pub token: Option<Secret>,
+    pub backoff: BackoffConfig,
+    pub max_message_bytes: usize,
+    pub dedup_capacity: usize,
+    /// Most REST pages (40 statuses each) fetched to fill one outage.
+    pub backfill_pages: usize,
+}
+
+/// `type = "http"`: `POST /v1/mentions` on the `[server]` listener.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpPushConfig {
+    pub token: Option<Secret>,
+    pub max_body_bytes: usize,
+    /// `Retry-After` sent with 503 when the pipeline queue is full.
+    pub retry_after: Duration,
+}
+
+/// `type = "file"`: replays (or tails) an NDJSON archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileConfig {
+    pub path: String,
+    /// Keep reading as the file grows (plain NDJSON only).
+    pub follow: bool,
+    pub poll_interval: Duration,
+}
+
+/// A parsed `[[source]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    Jetstream(JetstreamConfig),
+    Mastodon(MastodonConfig),
+    Http(HttpPushConfig),
+    File(FileConfig),
+}
+
+/// A parsed `[[source]]` with its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    pub id: String,
+    pub kind: SourceKind,
+}
+
+/// Reads typed options out of a table, collecting errors as `(key, reason)`.
+struct Options<'a> {
+    table: &'a toml::Table,
+    errors: Vec<(String, String)>,
+}
+
+impl<'a> Options<'a> {
+    fn new(table: &'a toml::Table, known: &[&str]) -> Options<'a> {
+        let mut errors = Vec::new();
+        for k in table.keys() {
+            if !known.contains(&k.as_str()) {
+                errors.push((
+                    k.clone(),
+                    format!("unknown key (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        Options { table, errors }
+    }
+
+    fn string(&mut self, key: &str) -> Option<String> {
+        match self.table.get(key) {
+            None => None,
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.errors.push((key.into(), "must be a string".into()));
+                None
+            }
+        }
+    }
+
+    fn required(&mut self, key: &str) -> String {
+        match self.string(key) {
+            Some(s) if !s.is_empty() => s,
+            Some(_) => {
+                self.errors.push((key.into(), "must not be empty".into()));
+                String::new()
+            }
+            None if self.table.contains_key(key) => String::new(),
+            None => {
+                self.errors.push((key.into(), "missing".into()));
+                String::new()
+            }
+        }
+    }
+
+    fn duration(&mut self, key: &str, default: Duration) -> Duration {
+        match self.string(key) {
+            None => default,
+            Some(s) => match HumanDuration::parse(&s) {
+                Ok(d) => d.0,
+                Err(e) => {
+                    self.errors.push((key.into(), e));
+                    default
+                }
+            },
+        }
+    }
+
+    fn positive(&mut self, key: &str, default: usize) -> usize {
+        match self.table.get(key) {
+            None => default,
+            Some(toml::Value::Integer(n)) if *n > 0 => usize::try_from(*n).unwrap_or(usize::MAX),
+            Some(_) => {
+                self.errors
+                    .push((key.into(), "must be a positive integer".into()));
+                default
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str, default: bool) -> bool {
+        match self.table.get(key) {
+            None => default,
+            Some(toml::Value::Boolean(b)) => *b,
+            Some(_) => {
+                self.errors
+                    .push((key.into(), "must be true or false".into()));
+                default
+            }
+        }
+    }
+
+    fn strings(&mut self, key: &str) -> Option<Vec<String>> {
+        let v = self.table.get(key)?;
+        let items: Option<Vec<String>> = v
+            .as_array()
+            .and_then(|a| a.iter().map(|s| s.as_str().map(String::from)).collect());
+        if items.is_none() {
+            self.errors
+                .push((key.into(), "must be an array of strings".into()));
+        }
+        items
+    }
+
+    fn url(&mut self, key: &str, schemes: &[&str]) -> String {
+        let u = self.required(key);
+        if !u.is_empty() && !schemes.iter().any(|s| u.starts_with(&format!("{s}://"))) {
+            self.errors.push((
+                key.into(),
+                format!("{u:?} must start with {}", schemes.join("://, ") + "://"),
+            ));
+        }
+        u
+    }
+
+    fn backoff(&mut self) -> BackoffConfig {
+        let initial = self.duration("backoff_initial", Duration::from_millis(500));
+        let max = self.duration("backoff_max", Duration::from_secs(60));
+        if initial.is_zero() || max < initial {
+            self.errors.push((
+                "backoff_max".into(),
+                "backoff_initial must be positive and at most backoff_max".into(),
+            ));
+        }
+        BackoffConfig { initial, max }
+    }
+}
+
+const STREAM_KEYS: [&str; 4] = [
+    "backoff_initial",
+    "backoff_max",
+    "max_message_bytes",
+    "dedup_capacity",
+];
+
+impl SourceConfig {
+    /// Parses one `[[source]]`; errors are `(key within the table, reason)`.
+    pub fn parse(c: &ComponentConfig) -> Result<SourceConfig, Vec<(String, String)>> {
+        let with = |extra: &[&'static str]| -> Vec<&'static str> {
+            let mut v = STREAM_KEYS.to_vec();
+            v.extend_from_slice(extra);
+            v
+        };
+        let (kind, errors) = match c.kind.as_str() {
+            "jetstream" => {
+                let known = with(&[
+                    "url",
+                    "collections",
+                    "cursor_file",
+                    "cursor_safety",
+                    "appview_url",
+                    "profile_ttl",
+                    "profile_cache",
+                    "profile_interval",
+                    "compress",
+                    "zstd_dictionary",
+                ]);
+                let mut o = Options::new(&c.options, &known);
+                let cfg = JetstreamConfig {
+                    url: o.url("url", &["ws", "wss"]),
+                    collections: o.strings("collections").unwrap_or_else(|| {
+                        JETSTREAM_COLLECTIONS
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect()
+                    }),
+                    cursor_file: o.string("cursor_file"),
+                    cursor_safety: o.duration("cursor_safety", Duration::from_secs(2)),
+                    backoff: o.backoff(),
+                    max_message_bytes: o.positive("max_message_bytes", 1 << 20),
+                    dedup_capacity: o.positive("dedup_capacity", 100_000),
+                    appview_url: if o.table.contains_key("appview_url") {
+                        Some(o.url("appview_url", &["http", "https"]))
+                    } else {
+                        None
+                    },
+                    profile_ttl: o.duration("profile_ttl", Duration::from_secs(3600)),
+                    profile_cache: o.positive("profile_cache", 100_000),
+                    profile_interval: o.duration("profile_interval", Duration::from_millis(200)),
+                    zstd_dictionary: o.string("zstd_dictionary"),
+                };
+                if o.boolean("compress", false) && cfg.zstd_dictionary.is_none() {
+                    o.errors.push((
+                        "zstd_dictionary".into(),
+                        "compress = true needs the path of Jetstream's zstd dictionary".into(),
+                    ));
+                }
+                (SourceKind::Jetstream(cfg), o.errors)
+            }
+            "mastodon" => {
+                let known = with(&[
+                    "url",
+                    "streaming_url",
+                    "stream",
+                    "tag",
+                    "list",
+                    "token",
+                    "backfill_pages",
+                ]);
+                let mut o = Options::new(&c.options, &known);
+                let stream = o.string("stream").unwrap_or_else(|| String::from("public"));
+                let tag = o.string("tag");
+                let list = o.string("list");
+                match stream.as_str() {
+                    "public" | "public:local" => {}
+                    "hashtag" if tag.is_none() => {
+                        o.errors
+                            .push(("tag".into(), "stream \"hashtag\" needs a tag".into()));
+                    }
+                    "list" if list.is_none() => {
+                        o.errors
+                            .push(("list".into(), "stream \"list\" needs a list id".into()));
+                    }
+                    "hashtag" | "list" => {}
+                    other => o.errors.push((
+                        "stream".into(),
+                        format!("{other:?} is not public, public:local, hashtag or list"),
+                    )),
+                }
+                let cfg = MastodonConfig {
+                    url: o.url("url", &["http", "https"]),
+                    streaming_url: if o.table.contains_key("streaming_url") {
+                        Some(o.url("streaming_url", &["ws", "wss"]))
+                    } else {
+                        None
+                    },
+                    stream,
+                    tag,
+                    list,
+                    token: o.string("token").map(Secret::new),
+                    backoff: o.backoff(),
+                    max_message_bytes: o.positive("max_message_bytes", 1 << 20),
+                    dedup_capacity: o.positive("dedup_capacity", 100_000),
+                    backfill_pages: o.positive("backfill_pages", 25),
+                };
+                (SourceKind::Mastodon(cfg), o.errors)
+            }
+            "http" => {
+                let mut o = Options::new(&c.options, &["token", "max_body_bytes", "retry_after"]);
+                let cfg = HttpPushConfig {
+                    token: o.string("token").map(Secret::new),
+                    max_body_bytes: o.positive("max_body_bytes", 4 << 20),
+                    retry_after: o.duration("retry_after", Duration::from_secs(1)),
+                };
+                (SourceKind::Http(cfg), o.errors)
+            }
+            "file" => {
+                let mut o = Options::new(&c.options, &["path", "follow", "poll_interval"]);
+                let cfg = FileConfig {
+                    path: o.required("path"),
+                    follow: o.boolean("follow", false),
+                    poll_interval: o.duration("poll_interval", Duration::from_millis(250)),
+                };
+                (SourceKind::File(cfg), o.errors)
+            }
+            other => {
+                return Err(vec![(
+                    "type".into(),
+                    format!("unknown source type {other:?} (jetstream, mastodon, http, file)"),
+                )])
+            }
+        };
+        if errors.is_empty() {
+            Ok(SourceConfig {
+                id: c.id.clone(),
+                kind,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(text: &str) -> ComponentConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn source_jetstream_defaults() {
+        let c = component("id = \"b\"\ntype = \"jetstream\"\nurl = \"wss://x/subscribe\"\n");
+        let SourceKind::Jetstream(j) = SourceConfig::parse(&c).unwrap().kind else {
+            panic!("not jetstream")
+        };
+        assert_eq!(j.collections, JETSTREAM_COLLECTIONS);
+        assert_eq!(j.cursor_safety, Duration::from_secs(2));
+        assert_eq!(j.appview_url, None);
+    }
+
+    #[test]
+    fn source_lists_every_bad_option() {
+        let c = component(
+            "id = \"m\"\ntype = \"mastodon\"\nurl = \"ftp://x\"\nstream = \"hashtag\"\nbackoff_initial = \"soon\"\ncolour = 1\n",
+        );
+        let errs = SourceConfig::parse(&c).unwrap_err();
+        let keys: Vec<&str> = errs.iter().map(|(k, _)| k.as_str()).collect();
+        for want in ["url", "tag", "backoff_initial", "colour"] {
+            assert!(keys.contains(&want), "missing {want} in {errs:?}");
+        }
+    }
+}

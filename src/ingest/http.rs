@@ -1,0 +1,254 @@
+//! The HTTP push source: `POST /v1/mentions` with NDJSON (or one JSON array) of canonical
+//! mentions, served on the `[server]` listener beside the telemetry endpoints.
+//!
+//! Responses: 401 without the configured bearer token; 413 over the body limit; 503 with
+//! `Retry-After` when the pipeline queue cannot take every good line of the batch (nothing is
+//! queued then, so the client retries the whole batch); otherwise 200 with per-line results
+//! `{"accepted": n, "rejected": m, "errors": [{"line", "reason", "message"}]}`. One bad line
+//! never rejects its neighbours.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::Serialize;
+use tokio::sync::mpsc::error::TrySendError;
+
+use super::record::decode;
+use super::{Ingested, MentionTx};
+use crate::config::source::HttpPushConfig;
+use crate::domain::Mention;
+use crate::telemetry::Metrics;
+
+/// Per-line errors listed in one response at most; the counts stay exact.
+const MAX_LISTED_ERRORS: usize = 100;
+
+/// What the push handler needs.
+#[derive(Clone)]
+pub struct PushState {
+    id: Arc<str>,
+    cfg: Arc<HttpPushConfig>,
+    tx: MentionTx,
+    metrics: Arc<Metrics>,
+}
+
+impl PushState {
+    pub fn new(id: &str, cfg: HttpPushConfig, tx: MentionTx, metrics: Arc<Metrics>) -> PushState {
+        PushState {
+            id: Arc::from(id),
+            cfg: Arc::new(cfg),
+            tx,
+            metrics,
+        }
+    }
+}
+
+/// The `POST /v1/mentions` route, to merge into the server's router.
+pub fn router(state: PushState) -> Router {
+    Router::new()
+        .route("/v1/mentions", post(push))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct LineError {
+    line: usize,
+    reason: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct PushResult {
+    accepted: usize,
+    rejected: usize,
+    errors: Vec<LineError>,
+}
+
+fn authorised(cfg: &HttpPushConfig, headers: &HeaderMap) -> bool {
+    let Some(token) = &cfg.token else {
+        return true;
+    };
+    let Some(got) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    // Compare without an early exit so timing does not reveal a matching prefix.
+    let (a, b) = (got.as_bytes(), token.expose().as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        format!("{{\"error\":{}}}\n", serde_json::json!(message)),
+    )
+        .into_response()
+}
+
+async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Response {
+    let received = Instant::now();
+    if !authorised(&s.cfg, &headers) {
+        let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return r;
+    }
+    let limit = s.cfg.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit");
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit"),
+    };
+    let (good, errors, lines) = parse_batch(&bytes);
+    let m = &s.metrics;
+    m.ingest_lines_total
+        .with_label_values(&[&s.id])
+        .inc_by(lines as u64);
+    for e in &errors {
+        m.ingest_decode_errors_total
+            .with_label_values(&[&s.id, e.reason])
+            .inc();
+    }
+    if !good.is_empty() {
+        let permits = match s.tx.try_reserve_many(good.len()) {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = match e {
+                    TrySendError::Full(()) => "queue_full",
+                    TrySendError::Closed(()) => "shutting_down",
+                };
+                m.ingest_dropped_total
+                    .with_label_values(&[&s.id, reason])
+                    .inc_by(good.len() as u64);
+                let mut r = error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "pipeline queue is full; retry the whole batch later",
+                );
+                let secs = s.cfg.retry_after.as_secs().max(1).to_string();
+                if let Ok(v) = header::HeaderValue::from_str(&secs) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                return r;
+            }
+        };
+        m.ingest_decoded_total
+            .with_label_values(&[&s.id])
+            .inc_by(good.len() as u64);
+        for (permit, mention) in permits.zip(good.iter().cloned()) {
+            permit.send(Ingested { mention, received });
+        }
+    }
+    let result = PushResult {
+        accepted: good.len(),
+        rejected: errors.len(),
+        errors: errors.into_iter().take(MAX_LISTED_ERRORS).collect(),
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string(&result).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// Splits a body into decoded mentions and per-line errors; returns the line count too.
+fn parse_batch(body: &[u8]) -> (Vec<Mention>, Vec<LineError>, usize) {
+    let mut good = Vec::new();
+    let mut errors = Vec::new();
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        match serde_json::from_slice::<Vec<serde_json::Value>>(body) {
+            Ok(items) => {
+                let n = items.len();
+                for (i, v) in items.into_iter().enumerate() {
+                    let line = serde_json::to_vec(&v).unwrap_or_default();
+                    match decode(&line) {
+                        Ok(m) => good.push(m),
+                        Err(e) => errors.push(LineError {
+                            line: i + 1,
+                            reason: e.reason(),
+                            message: e.message().to_string(),
+                        }),
+                    }
+                }
+                return (good, errors, n);
+            }
+            Err(e) => {
+                errors.push(LineError {
+                    line: 1,
+                    reason: "invalid_json",
+                    message: format!("body is not a JSON array of mentions: {e}"),
+                });
+                return (good, errors, 1);
+            }
+        }
+    }
+    let mut lines = 0;
+    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        lines += 1;
+        if let Err(e) = std::str::from_utf8(raw) {
+            errors.push(LineError {
+                line: i + 1,
+                reason: "invalid_utf8",
+                message: e.to_string(),
+            });
+            continue;
+        }
+        match decode(raw) {
+            Ok(m) => good.push(m),
+            Err(e) => errors.push(LineError {
+                line: i + 1,
+                reason: e.reason(),
+                message: e.message().to_string(),
+            }),
+        }
+    }
+    (good, errors, lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"hi","author":{"id":"a","handle":"@a"}}"#;
+
+    #[test]
+    fn push_batch_keeps_good_lines_around_bad_ones() {
+        let body = format!("{GOOD}\n{{oops\n\n{GOOD}\r\n");
+        let mut bytes = body.into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\n");
+        let (good, errors, lines) = parse_batch(&bytes);
+        assert_eq!(good.len(), 2);
+        assert_eq!(lines, 4);
+        let reasons: Vec<_> = errors.iter().map(|e| (e.line, e.reason)).collect();
+        assert_eq!(reasons, vec![(2, "invalid_json"), (5, "invalid_utf8")]);
+    }
+
+    #[test]
+    fn push_accepts_a_json_array() {
+        let body = format!("[{GOOD}, {{\"id\": \"3\"}}]");
+        let (good, errors, lines) = parse_batch(body.as_bytes());
+        assert_eq!((good.len(), errors.len(), lines), (1, 1, 2));
+        assert_eq!(errors[0].reason, "missing_field");
+    }
+}

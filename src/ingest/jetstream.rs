@@ -1,0 +1,620 @@
+//! The Bluesky Jetstream source: posts and reposts from `wss://…/subscribe` as JSON frames.
+//!
+//! * Subscription: `wantedCollections` for `app.bsky.feed.post` and `app.bsky.feed.repost` by
+//!   default. Replies and quotes become `kind` `reply`/`quote` with `parent_id` the parent's or
+//!   quoted post's `at://` URI; reposts become `repost` with the subject's URI. Mention ids are
+//!   the record's own `at://did/collection/rkey` URI, so parents and children share one id space.
+//!   Event time is the server's `time_us` (monotonic per connection, immune to client clocks).
+//! * Resumption: the newest `time_us` is the cursor, persisted atomically to `cursor_file`
+//!   (every second and on shutdown). A reconnect resumes from the cursor minus `cursor_safety`;
+//!   the replayed overlap is dropped by a bounded recent-id set, so nothing is lost or doubled.
+//! * Reconnects back off exponentially with jitter ([`super::reconnect`]).
+//! * Backpressure: while the pipeline queue is full the source stops reading the socket, so
+//!   the server (and TCP) buffer.
+//! * Bad input (non-JSON or binary frames, unknown event kinds, oversize or invalid UTF-8
+//!   frames) is counted by reason and sampled into the log; identity/account events, deletes,
+//!   updates and other collections are skipped silently but still advance the cursor.
+//! * Compression: with `compress = true` and `zstd_dictionary` (the dictionary file Jetstream
+//!   publishes) the source asks for `compress=true` and decodes binary frames with it.
+//! * Enrichment: Jetstream has no follower counts. With `appview_url`, authors are looked up via
+//!   [`Profiles`] (batched by 25): cached with a TTL, bounded, rate-limited,
+//!   and never awaited by the stream (a miss emits the mention at once with 0 followers and
+//!   queues the lookup).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::reconnect::Backoff;
+use super::{RecentIds, SourceCtx};
+use crate::config::source::JetstreamConfig;
+use crate::domain::{Author, EventTime, Mention, MentionKind};
+
+/// The `source` field of Jetstream mentions.
+pub const SOURCE: &str = "bluesky";
+/// Most authors in one `getProfiles` call (the AppView's limit).
+const PROFILE_BATCH: usize = 25;
+/// Queued profile lookups; more are dropped (and retried on the author's next post).
+const PROFILE_QUEUE: usize = 4096;
+const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow)]
+    did: Cow<'a, str>,
+    time_us: i64,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    commit: Option<Commit<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Commit<'a> {
+    #[serde(borrow)]
+    operation: Cow<'a, str>,
+    #[serde(borrow)]
+    collection: Cow<'a, str>,
+    #[serde(borrow)]
+    rkey: Cow<'a, str>,
+    #[serde(borrow)]
+    record: Option<Record<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    langs: Option<Vec<Cow<'a, str>>>,
+    #[serde(default)]
+    reply: Option<Reply>,
+    #[serde(default)]
+    embed: Option<Embed>,
+    #[serde(default)]
+    subject: Option<Subject>,
+}
+
+#[derive(Deserialize)]
+struct StrongRef {
+    uri: String,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    parent: StrongRef,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Subject {
+    Ref(StrongRef),
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EmbedRecord {
+    Ref(StrongRef),
+    Nested { record: StrongRef },
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+struct Embed {
+    #[serde(default)]
+    record: Option<EmbedRecord>,
+}
+
+/// What one Jetstream frame means to the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// A post, reply, quote or repost; `time_us` is the event's cursor.
+    Mention { mention: Box<Mention>, time_us: i64 },
+    /// An event the pipeline does not use (identity, account, delete, like, …).
+    Skip { time_us: i64 },
+}
+
+/// Decodes one Jetstream JSON frame; the error is a stable bad-input reason.
+pub fn decode_event(frame: &[u8]) -> Result<Decoded, &'static str> {
+    let ev: Event = serde_json::from_slice(frame).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => "invalid_event",
+        _ => "invalid_json",
+    })?;
+    let time_us = ev.time_us;
+    match ev.kind.as_ref() {
+        "commit" => {}
+        "identity" | "account" => return Ok(Decoded::Skip { time_us }),
+        _ => return Err("unknown_event"),
+    }
+    let Some(commit) = ev.commit else {
+        return Err("invalid_event");
+    };
+    if commit.operation != "create" {
+        return Ok(Decoded::Skip { time_us });
+    }
+    let Some(record) = commit.record else {
+        return Err("invalid_event");
+    };
+    let (kind, parent_id, text) = match commit.collection.as_ref() {
+        "app.bsky.feed.post" => {
+            let quoted = record.embed.and_then(|e| match e.record {
+                Some(EmbedRecord::Ref(r)) | Some(EmbedRecord::Nested { record: r }) => Some(r.uri),
+                _ => None,
+            });
+            let text = record.text.map(Cow::into_owned).unwrap_or_default();
+            match (record.reply, quoted) {
+                (Some(r), _) => (MentionKind::Reply, Some(r.parent.uri), text),
+                (None, Some(q)) => (MentionKind::Quote, Some(q), text),
+                (None, None) => (MentionKind::Post, None, text),
+            }
+        }
+        "app.bsky.feed.repost" => match record.subject {
+            Some(Subject::Ref(s)) => (MentionKind::Repost, Some(s.uri), String::new()),
+            _ => return Err("invalid_event"),
+        },
+        _ => return Ok(Decoded::Skip { time_us }),
+    };
+    let did = ev.did.as_ref();
+    let url = (kind != MentionKind::Repost)
+        .then(|| format!("https://bsky.app/profile/{did}/post/{}", commit.rkey));
+    let mention = Mention {
+        id: format!("at://{did}/{}/{}", commit.collection, commit.rkey),
+        source: String::from(SOURCE),
+        created_at: EventTime(time_us.div_euclid(1000)),
+        text,
+        author: Author {
+            id: did.to_string(),
+            handle: did.to_string(),
+            followers: 0,
+            created_at: None,
+        },
+        kind,
+        parent_id,
+        lang: record
+            .langs
+            .and_then(|l| l.into_iter().next().map(Cow::into_owned)),
+        url,
+        likes: None,
+        reposts: None,
+    };
+    Ok(Decoded::Mention {
+        mention: Box::new(mention),
+        time_us,
+    })
+}
+
+/// The subscription URL for `cfg`, resuming at `cursor` when given.
+pub fn subscribe_url(cfg: &JetstreamConfig, cursor: Option<i64>) -> String {
+    let mut url = cfg.url.clone();
+    let mut sep = if url.contains('?') { '&' } else { '?' };
+    for c in &cfg.collections {
+        url.push(sep);
+        url.push_str("wantedCollections=");
+        url.push_str(c);
+        sep = '&';
+    }
+    if cfg.zstd_dictionary.is_some() {
+        url.push(sep);
+        url.push_str("compress=true");
+        sep = '&';
+    }
+    if let Some(c) = cursor {
+        url.push(sep);
+        url.push_str(&format!("cursor={c}"));
+    }
+    url
+}
+
+/// Reads the persisted cursor; a missing or unreadable file means "start live".
+pub fn load_cursor(path: &str) -> Option<i64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Writes the cursor atomically (temporary file, then rename).
+pub fn store_cursor(path: &str, cursor: i64) -> std::io::Result<()> {
+    let tmp = format!("{path}.tmp");
+    std::fs::write(&tmp, format!("{cursor}\n"))?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Runs the source until `ctx.cancel` fires; persists the cursor before returning.
+pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
+    let mut cursor = cfg.cursor_file.as_deref().and_then(load_cursor);
+    let mut recent = RecentIds::new(cfg.dedup_capacity);
+    let mut backoff = Backoff::new(&cfg.backoff);
+    let profiles = cfg.appview_url.as_ref().map(|url| {
+        let (p, task) = Profiles::new(url, &cfg, ctx.cancel.clone());
+        tokio::spawn(task);
+        p
+    });
+    let safety_us = i64::try_from(cfg.cursor_safety.as_micros()).unwrap_or(0);
+    let ws_cfg = WebSocketConfig::default()
+        .max_message_size(Some(cfg.max_message_bytes))
+        .max_frame_size(Some(cfg.max_message_bytes));
+    let mut zstd = match &cfg.zstd_dictionary {
+        Some(path) => {
+            let dict = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("cannot read zstd dictionary {path}: {e}"))?;
+            Some(zstd::bulk::Decompressor::with_dictionary(&dict)?)
+        }
+        None => None,
+    };
+    let mut inflated = Vec::with_capacity(cfg.max_message_bytes);
+    let mut first = true;
+    while !ctx.cancel.is_cancelled() {
+        if !first {
+            ctx.reconnected();
+            if !backoff.wait(&ctx.cancel).await {
+                break;
+            }
+        }
+        first = false;
+        let url = subscribe_url(&cfg, cursor.map(|c| c - safety_us));
+        let connected = tokio::select! {
+            r = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_cfg), true) => r,
+            _ = ctx.cancel.cancelled() => break,
+        };
+        let mut ws = match connected {
+            Ok((ws, _)) => ws,
+            Err(e) => {
+                tracing::warn!(source = %ctx.id, error = %e, "jetstream connect failed");
+                continue;
+            }
+        };
+        ctx.set_connected(true);
+        tracing::info!(source = %ctx.id, cursor = ?cursor, "jetstream connected");
+        let mut last_persist = Instant::now();
+        loop {
+            let msg = tokio::select! {
+                m = ws.next() => m,
+                _ = ctx.cancel.cancelled() => break,
+            };
+            let received = Instant::now();
+            let frame: &[u8] = match &msg {
+                None => break,
+                Some(Ok(Message::Text(t))) => t.as_bytes(),
+                Some(Ok(Message::Binary(b))) => match zstd.as_mut() {
+                    Some(z) => match z.decompress_to_buffer(b, &mut inflated) {
+                        Ok(_) => &inflated,
+                        Err(e) => {
+                            ctx.line();
+                            ctx.bad_input("invalid_zstd", &e.to_string());
+                            continue;
+                        }
+                    },
+                    None => {
+                        ctx.line();
+                        ctx.bad_input("binary_frame", "binary frame without compression");
+                        continue;
+                    }
+                },
+                Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    let reason = match &e {
+                        tungstenite::Error::Capacity(_) => Some("oversize"),
+                        tungstenite::Error::Utf8(_) => Some("invalid_utf8"),
+                        tungstenite::Error::Protocol(_) => Some("protocol_error"),
+                        _ => None,
+                    };
+                    if let Some(r) = reason {
+                        ctx.bad_input(r, &e.to_string());
+                    }
+                    tracing::warn!(source = %ctx.id, error = %e, "jetstream read failed");
+                    break;
+                }
+            };
+            ctx.line();
+            backoff.reset();
+            match decode_event(frame) {
+                Ok(Decoded::Skip { time_us }) => {
+                    cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                }
+                Ok(Decoded::Mention {
+                    mut mention,
+                    time_us,
+                }) => {
+                    if recent.insert(&mention.id) {
+                        if let Some(p) = &profiles {
+                            p.enrich(&mut mention.author);
+                        }
+                        if !ctx.emit(*mention, received).await {
+                            break;
+                        }
+                    }
+                    cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                    ctx.set_cursor_age(time_us);
+                }
+                Err(reason) => ctx.bad_input(reason, &String::from_utf8_lossy(frame)),
+            }
+            if last_persist.elapsed() >= CURSOR_PERSIST_EVERY {
+                persist(&cfg, &ctx, cursor);
+                last_persist = Instant::now();
+            }
+        }
+        ctx.set_connected(false);
+        persist(&cfg, &ctx, cursor);
+    }
+    persist(&cfg, &ctx, cursor);
+    Ok(())
+}
+
+fn persist(cfg: &JetstreamConfig, ctx: &SourceCtx, cursor: Option<i64>) {
+    if let (Some(path), Some(c)) = (&cfg.cursor_file, cursor) {
+        if let Err(e) = store_cursor(path, c) {
+            tracing::warn!(source = %ctx.id, path = %path, error = %e, "cannot persist cursor");
+        }
+    }
+}
+
+/// An author's profile as the AppView reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub handle: String,
+    pub followers: u64,
+    pub created_at: Option<EventTime>,
+}
+
+#[derive(Deserialize)]
+struct ProfilesResponse {
+    profiles: Vec<ProfileView>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileView {
+    did: String,
+    handle: String,
+    #[serde(default)]
+    followers_count: Option<u64>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+struct Cache {
+    entries: HashMap<String, (Profile, Instant)>,
+    capacity: usize,
+    ttl: Duration,
+}
+
+impl Cache {
+    fn get(&self, did: &str) -> Option<&Profile> {
+        self.entries
+            .get(did)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(p, _)| p)
+    }
+
+    fn insert(&mut self, did: String, p: Profile) {
+        if self.entries.len() >= self.capacity {
+            let ttl = self.ttl;
+            self.entries.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        if self.entries.len() >= self.capacity {
+            // Still full of fresh entries: forget an arbitrary half rather than grow.
+            let drop: Vec<String> = self
+                .entries
+                .keys()
+                .take(self.capacity / 2 + 1)
+                .cloned()
+                .collect();
+            for k in drop {
+                self.entries.remove(&k);
+            }
+        }
+        self.entries.insert(did, (p, Instant::now()));
+    }
+}
+
+/// Author enrichment through `app.bsky.actor.getProfiles`: a bounded TTL cache read by the
+/// stream, filled by a background task that batches and rate-limits lookups.
+#[derive(Clone)]
+pub struct Profiles {
+    cache: Arc<Mutex<Cache>>,
+    queue: mpsc::Sender<String>,
+}
+
+impl Profiles {
+    /// The handle and the task that fills the cache (spawn it).
+    pub fn new(
+        appview_url: &str,
+        cfg: &JetstreamConfig,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> (
+        Profiles,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let cache = Arc::new(Mutex::new(Cache {
+            entries: HashMap::new(),
+            capacity: cfg.profile_cache,
+            ttl: cfg.profile_ttl,
+        }));
+        let (queue, rx) = mpsc::channel(PROFILE_QUEUE);
+        let fetcher = Fetcher {
+            base: appview_url.trim_end_matches('/').to_string(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            cache: Arc::clone(&cache),
+        };
+        let interval = cfg.profile_interval;
+        let task = fetcher.run(rx, interval, cancel);
+        (Profiles { cache, queue }, task)
+    }
+
+    /// Fills `author` from the cache; on a miss queues a lookup and leaves it as it is.
+    pub fn enrich(&self, author: &mut Author) {
+        let hit = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&author.id).cloned());
+        match hit {
+            Some(p) => {
+                author.handle = p.handle;
+                author.followers = p.followers;
+                author.created_at = p.created_at;
+            }
+            None => {
+                // A full queue drops the lookup; the author's next post asks again.
+                let _queued = self.queue.try_send(author.id.clone()).is_ok();
+            }
+        }
+    }
+
+    /// Cached profile of `did`, if fresh.
+    pub fn cached(&self, did: &str) -> Option<Profile> {
+        self.cache.lock().ok().and_then(|c| c.get(did).cloned())
+    }
+}
+
+struct Fetcher {
+    base: String,
+    client: reqwest::Client,
+    cache: Arc<Mutex<Cache>>,
+}
+
+impl Fetcher {
+    async fn run(
+        self,
+        mut rx: mpsc::Receiver<String>,
+        interval: Duration,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        loop {
+            let first = tokio::select! {
+                d = rx.recv() => d,
+                _ = cancel.cancelled() => None,
+            };
+            let Some(first) = first else { return };
+            let mut batch = vec![first];
+            while batch.len() < PROFILE_BATCH {
+                match rx.try_recv() {
+                    Ok(d) => batch.push(d),
+                    Err(_) => break,
+                }
+            }
+            batch.sort();
+            batch.dedup();
+            if let Ok(c) = self.cache.lock() {
+                batch.retain(|d| c.get(d).is_none());
+            }
+            if !batch.is_empty() {
+                if let Err(e) = self.fetch(&batch).await {
+                    tracing::debug!(error = %e, "getProfiles failed");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = cancel.cancelled() => return,
+            }
+        }
+    }
+
+    async fn fetch(&self, dids: &[String]) -> anyhow::Result<()> {
+        let url = format!("{}/xrpc/app.bsky.actor.getProfiles", self.base);
+        let query: Vec<(&str, &str)> = dids.iter().map(|d| ("actors", d.as_str())).collect();
+        let resp: ProfilesResponse = self
+            .client
+            .get(url)
+            .query(&query)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if let Ok(mut c) = self.cache.lock() {
+            for p in resp.profiles {
+                let profile = Profile {
+                    handle: format!("@{}", p.handle),
+                    followers: p.followers_count.unwrap_or(0),
+                    created_at: p.created_at.as_deref().and_then(EventTime::parse_rfc3339),
+                };
+                c.insert(p.did, profile);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jetstream_decodes_reply_quote_and_repost() {
+        let reply = br#"{"did":"did:plc:q","time_us":1779719009157119,"kind":"commit","commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"k1","record":{"$type":"app.bsky.feed.post","createdAt":"2026-05-25T14:23:28.757Z","langs":["en"],"reply":{"parent":{"cid":"c","uri":"at://did:plc:j/app.bsky.feed.post/p"},"root":{"cid":"c","uri":"at://did:plc:j/app.bsky.feed.post/p"}},"text":"Try \"RSV\" !!"},"cid":"c"}}"#;
+        let Decoded::Mention { mention, time_us } = decode_event(reply).unwrap() else {
+            panic!("not a mention")
+        };
+        assert_eq!(time_us, 1779719009157119);
+        assert_eq!(mention.id, "at://did:plc:q/app.bsky.feed.post/k1");
+        assert_eq!(mention.kind, MentionKind::Reply);
+        assert_eq!(
+            mention.parent_id.as_deref(),
+            Some("at://did:plc:j/app.bsky.feed.post/p")
+        );
+        assert_eq!(mention.text, "Try \"RSV\" !!");
+        assert_eq!(mention.lang.as_deref(), Some("en"));
+        assert_eq!(mention.created_at, EventTime(1779719009157));
+
+        let quote = br#"{"did":"did:plc:q","time_us":5,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"k2","record":{"text":"look","embed":{"$type":"app.bsky.embed.recordWithMedia","media":{},"record":{"record":{"cid":"c","uri":"at://x/app.bsky.feed.post/q"}}}}}}"#;
+        let Decoded::Mention { mention, .. } = decode_event(quote).unwrap() else {
+            panic!("not a mention")
+        };
+        assert_eq!(mention.kind, MentionKind::Quote);
+        assert_eq!(
+            mention.parent_id.as_deref(),
+            Some("at://x/app.bsky.feed.post/q")
+        );
+
+        let repost = br#"{"did":"did:plc:e","time_us":7,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.repost","rkey":"k3","record":{"subject":{"cid":"c","uri":"at://h/app.bsky.feed.post/s"}}}}"#;
+        let Decoded::Mention { mention, .. } = decode_event(repost).unwrap() else {
+            panic!("not a mention")
+        };
+        assert_eq!(mention.kind, MentionKind::Repost);
+        assert_eq!(mention.text, "");
+    }
+
+    #[test]
+    fn jetstream_skips_and_rejects_by_reason() {
+        let like = br#"{"did":"d","time_us":9,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.like","rkey":"k","record":{"subject":{"uri":"u","cid":"c"}}}}"#;
+        assert_eq!(decode_event(like), Ok(Decoded::Skip { time_us: 9 }));
+        let delete = br#"{"did":"d","time_us":10,"kind":"commit","commit":{"operation":"delete","collection":"app.bsky.feed.post","rkey":"k"}}"#;
+        assert_eq!(decode_event(delete), Ok(Decoded::Skip { time_us: 10 }));
+        assert_eq!(
+            decode_event(br#"{"did":"d","time_us":1,"kind":"weird"}"#),
+            Err("unknown_event")
+        );
+        assert_eq!(decode_event(b"{nope"), Err("invalid_json"));
+        assert_eq!(
+            decode_event(br#"{"did":"d","kind":"commit"}"#),
+            Err("invalid_event")
+        );
+    }
+
+    #[test]
+    fn jetstream_url_has_collections_and_cursor() {
+        let c = crate::config::SourceConfig::parse(
+            &toml::from_str("id = \"b\"\ntype = \"jetstream\"\nurl = \"ws://h/subscribe\"\n")
+                .unwrap(),
+        )
+        .unwrap();
+        let crate::config::SourceKind::Jetstream(j) = c.kind else {
+            panic!()
+        };
+        assert_eq!(
+            subscribe_url(&j, Some(42)),
+            "ws://h/subscribe?wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.repost&cursor=42"
+        );
+    }
+}

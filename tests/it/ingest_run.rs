@@ -1,0 +1,154 @@
+//! `flashpoint run` end to end: sources → engine → archive and alert log. The archive a live
+//! run writes replays to the same alert log; Jetstream and HTTP push work together against
+//! in-process servers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use flashpoint::app::replay::Input;
+use flashpoint::app::{replay, run, RunOptions, Speed};
+use flashpoint::config;
+use flashpoint::replay::ArchiveWriter;
+use flashpoint::telemetry::Metrics;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::options;
+
+fn quiet(mut o: RunOptions) -> RunOptions {
+    o.console = Some(false);
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_run_archive_replays_to_the_same_alert_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/sample.ndjson.zst");
+    let live_log = dir.path().join("live.ndjson");
+    let archive = dir.path().join("archive");
+    let text = format!(
+        "{}\n[alert_log]\npath = {:?}\n[archive]\ndir = {:?}\nsegment_max_age = \"6h\"\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
+        flashpoint::cli::DEMO_CONFIG,
+        live_log.display().to_string(),
+        archive.display().to_string(),
+        sample.display().to_string(),
+    );
+    let cfg = Arc::new(config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    // No push route: the run ends by itself once the file source has ended.
+    let summary = run(
+        Arc::clone(&cfg),
+        quiet(RunOptions::new(metrics, CancellationToken::new())),
+    )
+    .await
+    .unwrap();
+    assert!(summary.alerts > 0, "the demo stream pages");
+    assert_eq!(summary.archived, summary.engine.received);
+
+    let segments = ArchiveWriter::segments(&archive).unwrap();
+    assert!(
+        segments.len() >= 10,
+        "4 days in 6-hour segments: {}",
+        segments.len()
+    );
+    let replay_log = dir.path().join("replay.ndjson");
+    let paths = segments.iter().map(|p| p.display().to_string()).collect();
+    let s = replay(
+        cfg,
+        Input::Paths(paths),
+        options(Speed::Max, Some(replay_log.display().to_string())),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.decode.decoded, summary.archived);
+    let live = std::fs::read_to_string(&live_log).unwrap();
+    let replayed = std::fs::read_to_string(&replay_log).unwrap();
+    assert!(!live.is_empty());
+    assert!(
+        live == replayed,
+        "the archive replays to the live run's alert log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_run_jetstream_and_push_until_shutdown() {
+    let (ws_addr, _cursors) = crate::ingest_ws::jetstream_server(40, Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let cursor = dir.path().join("bsky.cursor");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let text = format!(
+        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[server]\nlisten = \"127.0.0.1:0\"\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n\
+         [[source]]\nid = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://{ws_addr}/subscribe\"\ncursor_file = {:?}\ncursor_safety = \"100ms\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n\
+         [[source]]\nid = \"push\"\ntype = \"http\"\ntoken = \"${{PUSH_TOKEN}}\"\n",
+        archive.display().to_string(),
+        cursor.display().to_string(),
+    );
+    let env = |k: &str| (k == "PUSH_TOKEN").then(|| String::from("tok"));
+    let cfg = Arc::new(config::parse_str(&text, "run.toml", &env).unwrap());
+    let metrics = Arc::new(Metrics::new(&["acme"], 10));
+    let shutdown = CancellationToken::new();
+    let mut opts = quiet(RunOptions::new(Arc::clone(&metrics), shutdown.clone()));
+    opts.listener = Some(listener);
+    let running = tokio::spawn(run(cfg, opts));
+
+    // Pushed at the fixture's event time, so neither source's mentions are too late for the
+    // other's watermark whatever order they arrive in.
+    let body: String = (0..5)
+        .map(|i| {
+            let text = "acme vans are late again";
+            crate::ingest_push::line_at(&format!("p{i}"), text, "2026-07-04T14:38:08Z") + "\n"
+        })
+        .collect();
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/mentions"))
+        .bearer_auth("tok")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let want = crate::ingest_ws::wanted_ids().len() as u64 + 5;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while metrics.pipeline_mentions_processed_total.get() < want {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("every Jetstream event and pushed mention is processed");
+    let health = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    shutdown.cancel();
+    let summary = running.await.unwrap().unwrap();
+    assert_eq!(
+        summary.engine.received, want,
+        "nothing lost or doubled across the drop"
+    );
+    assert_eq!(summary.archived, want);
+    assert_eq!(
+        metrics
+            .brand_mentions_total
+            .with_label_values(&["acme", "x"])
+            .get(),
+        5
+    );
+    assert!(std::fs::read_to_string(&cursor)
+        .unwrap()
+        .trim()
+        .parse::<i64>()
+        .is_ok());
+    let paths: Vec<String> = ArchiveWriter::segments(&archive)
+        .unwrap()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut n = 0;
+    flashpoint::replay::archive::read_batches(&paths, 64, &mut |_| {}, &mut |b| {
+        n += b.len();
+        true
+    })
+    .unwrap();
+    assert_eq!(n as u64, want);
+}
