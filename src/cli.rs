@@ -227,7 +227,8 @@ pub fn run(cli: Cli) -> u8 {
                     let cfg = Arc::new(cfg);
                     let mut opts = opts;
                     let delivery = if deliver {
-                        let d = start_delivery(&cfg)?;
+                        let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+                        let d = start_delivery(&cfg, Arc::new(Metrics::new(&ids, 1000)))?;
                         if let Some(d) = &d {
                             opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
                         }
@@ -254,19 +255,20 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
-/// Builds the sinks and the outbox-backed delivery for `replay --deliver`; `None` when no
-/// sink is configured.
-fn start_delivery(cfg: &Config) -> anyhow::Result<Option<Arc<crate::alert::Delivery>>> {
+/// Builds the sinks and the outbox-backed delivery (`replay --deliver`, `run`); `None` when
+/// no sink is configured.
+fn start_delivery(
+    cfg: &Config,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Option<Arc<crate::alert::Delivery>>> {
     if cfg.sink_settings.is_empty() {
-        eprintln!("--deliver: no [[sink]] configured, nothing will be sent");
+        eprintln!("no [[sink]] configured: alerts go to the alert log only");
         return Ok(None);
     }
     let mut sinks = Vec::new();
     for s in &cfg.sink_settings {
         sinks.push(crate::alert::sink::build(s)?);
     }
-    let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
-    let metrics = Arc::new(Metrics::new(&ids, 1000));
     let d = crate::alert::Delivery::start(
         sinks,
         crate::alert::DeliveryOptions {
@@ -371,9 +373,22 @@ async fn live(cfg: Arc<Config>, model: String) -> u8 {
             return 1;
         }
     }
+    let delivery = match start_delivery(&cfg, Arc::clone(&metrics)) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot start alert delivery: {e:#}");
+            return 1;
+        }
+    };
+    let board = Arc::new(IncidentBoard::for_config(&cfg, Some(Arc::clone(&metrics))));
     let mut opts = crate::app::RunOptions::new(metrics, shutdown);
     opts.sentiment_model = model;
-    tokio::select! {
+    opts.board = Some(board);
+    if let Some(d) = &delivery {
+        opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
+    }
+    let drain = cfg.delivery.drain_timeout.0;
+    let code = tokio::select! {
         r = crate::app::run(cfg, opts) => match r {
             Ok(s) => {
                 eprintln!(
@@ -389,9 +404,14 @@ async fn live(cfg: Arc<Config>, model: String) -> u8 {
         },
         _ = forced.cancelled() => {
             eprintln!("second signal: exiting without draining");
-            1
+            return 1;
         }
+    };
+    if let Some(d) = delivery {
+        // Pending notifications stay in the outbox and resume on the next start.
+        finish_delivery(&d, drain).await;
     }
+    code
 }
 
 /// Waits for SIGINT or SIGTERM twice: the first cancels `shutdown`, the second `forced`. The

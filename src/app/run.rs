@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub sentiment_model: String,
     /// Force the console notifier on or off (default: on when stdout is a terminal).
     pub console: Option<bool>,
+    /// Incident board fed with every alert and served as `/api/*` on the listener.
+    pub board: Option<Arc<crate::telemetry::IncidentBoard>>,
 }
 
 impl RunOptions {
@@ -61,6 +63,7 @@ impl RunOptions {
             drain_deadline: Duration::from_secs(10),
             sentiment_model: String::from("lexicon"),
             console: None,
+            board: None,
         }
     }
 }
@@ -107,6 +110,11 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         None => None,
     };
     let mut notifiers = opts.notifiers.clone();
+    if let Some(board) = &opts.board {
+        notifiers.push(Arc::new(crate::telemetry::BoardFeed::new(Arc::clone(
+            board,
+        ))));
+    }
     let console = opts.console.unwrap_or_else(|| {
         std::io::stdout().is_terminal() && cfg.alert_log_path.as_deref() != Some("-")
     }) || cfg.sinks.iter().any(|s| s.kind == "console");
@@ -175,10 +183,14 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         (None, None) => None,
     };
     let server_stop = CancellationToken::new();
+    let board = opts.board.clone();
     let server = listener.map(|l| {
         let mut router = crate::telemetry::http::router(Arc::clone(&metrics), Arc::clone(&ready));
         if let Some(state) = push_state.take() {
             router = router.merge(ingest::http::router(state));
+        }
+        if let Some(board) = &board {
+            router = router.merge(crate::telemetry::api_router(Arc::clone(board)));
         }
         if let Ok(addr) = l.local_addr() {
             tracing::info!(%addr, "serving /metrics, /healthz, /readyz and POST /v1/mentions");

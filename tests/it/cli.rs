@@ -221,3 +221,65 @@ fn cli_run_stops_gracefully_on_sigterm() {
         .collect();
     assert!(names.iter().all(|n| !n.ends_with(".open")), "{names:?}");
 }
+
+/// `flashpoint run` end to end with a real sink: a file source (the demo stream) through the
+/// engine to a webhook receiver, which must see the misconduct page, signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_run_delivers_pages_to_a_configured_sink() {
+    use wiremock::matchers::{header_exists, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .and(header_exists("x-flashpoint-signature"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cfg = dir.path().join("live.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[alert_log]\npath = {:?}\n[delivery]\noutbox_dir = {:?}\n\
+             [[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n\
+             [[sink]]\nid = \"hook\"\ntype = \"webhook\"\nteams = [\"field-ops\"]\nurl = \"{}/hook\"\nsecret = \"${{HOOK_SECRET}}\"\n",
+            flashpoint::cli::DEMO_CONFIG,
+            dir.path().join("alerts.ndjson").display().to_string(),
+            dir.path().join("outbox").display().to_string(),
+            format!("{root}/data/demo/sample.ndjson.zst"),
+            server.uri(),
+        ),
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        flashpoint()
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("HOOK_SECRET", "s3cret-for-the-test-only")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("s3cret-for-the-test-only"),
+        "secret logged: {stderr}"
+    );
+    let received = server.received_requests().await.unwrap();
+    let bodies: Vec<serde_json::Value> = received
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert!(
+        bodies.iter().any(|b| b["brand"] == "brightline"
+            && (b["severity"] == "error" || b["severity"] == "critical")),
+        "no misconduct page among {} deliveries",
+        bodies.len()
+    );
+    // field-ops only: the outage (support) never reaches this sink.
+    assert!(bodies.iter().all(|b| b["brand"] != "northwind"));
+}
