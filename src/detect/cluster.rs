@@ -29,12 +29,8 @@
 //! from a per-clusterer counter, so a replay of the same input yields the same ids; no
 //! clocks, no randomness (FxHash is unseeded).
 
-use std::hash::Hasher;
-
-use rustc_hash::FxHasher;
-
-use super::terms::{push_normalized, raw_words};
 use crate::domain::EventTime;
+use crate::score::virality::{feature_hash, simhash_counted};
 
 /// Largest SimHash distance (in bits) at which two texts count as near-duplicates.
 ///
@@ -50,52 +46,8 @@ const MAX_HASHES: usize = 8;
 const MAX_TERMS: usize = 16;
 const TOP_TERMS: usize = 8;
 
-/// Murmur3's 64-bit finaliser: spreads FxHash's output over all 64 bits.
-fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
-fn feature_hash(word: &str) -> u64 {
-    let mut h = FxHasher::default();
-    h.write(word.as_bytes());
-    fmix64(h.finish())
-}
-
-/// SimHash and the number of words it was built from.
-fn simhash_counted(text: &str) -> (u64, usize) {
-    let mut acc = [0i32; 64];
-    let mut word = String::new();
-    let mut n = 0;
-    for raw in raw_words(text) {
-        word.clear();
-        push_normalized(raw, &mut word);
-        if !word.chars().any(char::is_alphabetic) {
-            continue;
-        }
-        let h = feature_hash(&word);
-        for (bit, a) in acc.iter_mut().enumerate() {
-            *a += if (h >> bit) & 1 == 1 { 1 } else { -1 };
-        }
-        n += 1;
-    }
-    let hash = acc
-        .iter()
-        .enumerate()
-        .filter(|(_, &a)| a > 0)
-        .fold(0u64, |h, (bit, _)| h | (1 << bit));
-    (hash, n)
-}
-
-/// 64-bit SimHash of a text's words (normalised as in [`super::terms`]; words without a
-/// letter, URLs and handles skipped), each word hashed with FxHash plus a 64-bit finaliser.
-///
-/// Words rather than 2-shingles: on tweet-length texts a one-word edit changes one feature
-/// in n instead of two in n − 1, which keeps near-duplicates measurably closer. Text without
-/// words gives 0.
+/// 64-bit SimHash of a text's words: the same hash the per-brand duplicate tracker uses
+/// ([`crate::score::virality::simhash`]; handles, URLs and number-only tokens ignored).
 pub fn simhash(text: &str) -> u64 {
     simhash_counted(text).0
 }

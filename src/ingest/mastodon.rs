@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::Message;
 
 use super::reconnect::Backoff;
 use super::{RecentIds, SourceCtx};
@@ -321,16 +321,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
-                    let reason = match &e {
-                        tungstenite::Error::Capacity(_) => Some("oversize"),
-                        tungstenite::Error::Utf8(_) => Some("invalid_utf8"),
-                        tungstenite::Error::Protocol(_) => Some("protocol_error"),
-                        _ => None,
-                    };
-                    if let Some(r) = reason {
-                        ctx.bad_input(r, &e.to_string());
-                    }
-                    tracing::warn!(source = %ctx.id, error = %e, "mastodon read failed");
+                    super::ws_read_failed(&ctx, &e, "mastodon");
                     break;
                 }
             };

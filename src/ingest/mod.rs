@@ -175,6 +175,26 @@ impl RecentIds {
     }
 }
 
+/// A WebSocket read failed: counts it by reason when it is about the input (oversize frame,
+/// invalid UTF-8, protocol violation) and logs it; the caller reconnects.
+pub(crate) fn ws_read_failed(
+    ctx: &SourceCtx,
+    e: &tokio_tungstenite::tungstenite::Error,
+    what: &str,
+) {
+    use tokio_tungstenite::tungstenite::Error;
+    let reason = match e {
+        Error::Capacity(_) => Some("oversize"),
+        Error::Utf8(_) => Some("invalid_utf8"),
+        Error::Protocol(_) => Some("protocol_error"),
+        _ => None,
+    };
+    if let Some(r) = reason {
+        ctx.bad_input(r, &e.to_string());
+    }
+    tracing::warn!(source = %ctx.id, error = %e, "{what} read failed");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

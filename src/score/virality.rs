@@ -326,7 +326,7 @@ pub fn bot_weight(author: &Author, now: EventTime, new_account_age_ms: i64) -> f
 }
 
 /// Murmur3's 64-bit finaliser: spreads FxHash's output over all 64 bits.
-fn fmix64(mut h: u64) -> u64 {
+pub fn fmix64(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -340,8 +340,15 @@ fn is_handle_or_url(tok: &str) -> bool {
     tok.starts_with('@') || tok.contains("://") || tok.starts_with("www.")
 }
 
+/// A word's 64-bit feature hash (FxHash, then [`fmix64`]): deterministic across runs.
+pub fn feature_hash(word: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(word.as_bytes());
+    fmix64(hasher.finish())
+}
+
 /// SimHash of a text and the number of words it was built from.
-fn simhash_counted(text: &str) -> (u64, usize) {
+pub fn simhash_counted(text: &str) -> (u64, usize) {
     let mut acc = [0i32; 64];
     let mut word = String::new();
     let mut n = 0;
@@ -356,9 +363,7 @@ fn simhash_counted(text: &str) -> (u64, usize) {
         if !word.chars().any(char::is_alphabetic) {
             continue;
         }
-        let mut hasher = FxHasher::default();
-        hasher.write(word.as_bytes());
-        let h = fmix64(hasher.finish());
+        let h = feature_hash(&word);
         for (bit, a) in acc.iter_mut().enumerate() {
             *a += if (h >> bit) & 1 == 1 { 1 } else { -1 };
         }

@@ -26,6 +26,7 @@
 
 use std::fmt;
 
+use super::virality::fmix64;
 use crate::domain::{EventTime, MentionKind};
 
 /// Number of one-minute panes in the ring (covers the last hour with a few minutes spare for
@@ -105,16 +106,6 @@ pub struct ViewStats {
 
 /// The estimate reported when every bit of the author sketch is set (64 · ln 64, rounded).
 pub const MAX_AUTHORS_ESTIMATE: u32 = 266;
-
-/// Murmur3's 64-bit finaliser.
-fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^= h >> 33;
-    h
-}
 
 /// Linear counting over a 64-bit bitmap: n ≈ −m · ln(zeros / m).
 fn estimate_distinct(bits: u64) -> u32 {
