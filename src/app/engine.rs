@@ -14,7 +14,7 @@ use crate::detect::classify::Classifier;
 use crate::detect::detector::Detector;
 use crate::detect::evidence::Scored;
 use crate::detect::terms::{key_terms, Ignore};
-use crate::domain::{EventTime, Mention};
+use crate::domain::{BrandIdx, EventTime, Mention};
 use crate::replay::watermark::{Admit, Watermark};
 use crate::score::sentiment::SentimentModel;
 use crate::score::virality::bot_weight;
@@ -31,6 +31,28 @@ pub struct EngineStats {
     pub alerts: u64,
 }
 
+/// One sample of a brand's volume and sentiment, for the analyst report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BrandPoint {
+    /// Minute index (minutes since the epoch) at the end of which the sample was taken.
+    pub minute: i64,
+    /// Mentions per minute over the last 5 minutes.
+    pub rate_per_min: f64,
+    pub baseline_per_min: f64,
+    pub negative_share: f64,
+    pub positive_share: f64,
+}
+
+/// Most samples kept per brand (at the default 10-minute step: about 70 days).
+const MAX_POINTS_PER_BRAND: usize = 10_000;
+
+/// Per-brand samples every `step` minutes of event time.
+struct SeriesRecorder {
+    step: i64,
+    last: Option<i64>,
+    points: std::collections::BTreeMap<u32, Vec<BrandPoint>>,
+}
+
 /// The per-mention pipeline, owned by one task.
 pub struct Engine {
     cfg: Arc<Config>,
@@ -44,6 +66,7 @@ pub struct Engine {
     terms: Vec<String>,
     metrics: Option<Arc<Metrics>>,
     stats: EngineStats,
+    series: Option<SeriesRecorder>,
 }
 
 impl Engine {
@@ -74,6 +97,7 @@ impl Engine {
             terms: Vec::new(),
             metrics,
             stats: EngineStats::default(),
+            series: None,
             cfg,
         })
     }
@@ -98,6 +122,7 @@ impl Engine {
         if let Some(minute) = self.detector.advance(self.watermark.max_seen()) {
             self.attributor.evict(self.watermark.current());
             self.publish_minute(minute);
+            self.sample_series(minute);
         }
         self.attributor.attribute(m, &mut self.attribution);
         if self.attribution.brands.is_empty() {
@@ -146,6 +171,53 @@ impl Engine {
         let out: Vec<_> = self.detector.drain_alerts().collect();
         self.stats.alerts += out.len() as u64;
         out
+    }
+
+    /// Keeps a sample of every active brand's rate, baseline and sentiment every
+    /// `step_minutes` of event time (for the analyst report); see [`Engine::take_series`].
+    pub fn record_series(&mut self, step_minutes: i64) {
+        self.series = Some(SeriesRecorder {
+            step: step_minutes.max(1),
+            last: None,
+            points: std::collections::BTreeMap::new(),
+        });
+    }
+
+    /// The recorded samples by brand id (empty unless [`Engine::record_series`] was called).
+    pub fn take_series(&mut self) -> std::collections::BTreeMap<String, Vec<BrandPoint>> {
+        let Some(rec) = self.series.take() else {
+            return std::collections::BTreeMap::new();
+        };
+        rec.points
+            .into_iter()
+            .map(|(b, v)| (self.cfg.brand(BrandIdx(b)).id.to_string(), v))
+            .collect()
+    }
+
+    fn sample_series(&mut self, minute: i64) {
+        let Some(rec) = self.series.as_mut() else {
+            return;
+        };
+        if rec.last.is_some_and(|l| minute < l + rec.step) {
+            return;
+        }
+        rec.last = Some(minute - minute.rem_euclid(rec.step));
+        let brands: Vec<BrandIdx> = self.detector.active_brands().collect();
+        for b in brands {
+            let Some(g) = self.detector.brand_gauges(b, minute) else {
+                continue;
+            };
+            let v = rec.points.entry(b.0).or_default();
+            if v.len() < MAX_POINTS_PER_BRAND {
+                v.push(BrandPoint {
+                    minute,
+                    rate_per_min: g.rate_per_min,
+                    baseline_per_min: g.baseline_per_min,
+                    negative_share: g.negative_share_60m,
+                    positive_share: g.positive_share_60m,
+                });
+            }
+        }
     }
 
     pub fn stats(&self) -> &EngineStats {

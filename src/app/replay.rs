@@ -25,6 +25,9 @@ const BATCH: usize = 1024;
 /// Decode errors logged individually before only counting.
 const LOGGED_ERRORS: u64 = 20;
 
+/// Minutes of event time between the report's samples of each brand.
+const REPORT_STEP_MINUTES: i64 = 10;
+
 /// How fast to replay.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {
@@ -76,6 +79,8 @@ pub struct ReplaySummary {
     pub engine: EngineStats,
     pub alerts: Vec<AlertRecord>,
     pub wall: Duration,
+    /// Per-brand samples every 10 minutes of event time (only when a report is written).
+    pub series: std::collections::BTreeMap<String, Vec<super::engine::BrandPoint>>,
 }
 
 /// Replays `input` through the whole pipeline.
@@ -95,6 +100,9 @@ pub async fn replay(
         metrics.clone(),
     )
     .context("building the brand matcher")?;
+    if opts.report.is_some() {
+        engine.record_series(REPORT_STEP_MINUTES);
+    }
     let mut log = match &opts.alerts {
         Some(path) => Some(
             AlertLog::create(path, opts.speed != Speed::Max)
@@ -192,6 +200,7 @@ pub async fn replay(
         engine: engine.stats().clone(),
         alerts,
         wall: wall_started.elapsed(),
+        series: engine.take_series(),
     };
     if let Some(path) = &opts.report {
         super::report::write(path, &cfg, &summary)

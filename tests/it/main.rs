@@ -14,6 +14,7 @@ mod ingest_ws;
 mod input;
 mod nab;
 mod replay_golden;
+mod report;
 mod scenarios;
 mod support;
 mod telemetry_http;
