@@ -56,12 +56,8 @@ fn bench(c: &mut Criterion) {
     g.bench_function("replay_max_lexicon_alert_log", |b| {
         b.iter(|| {
             let opts = ReplayOptions {
-                speed: Speed::Max,
                 alerts: Some(alerts.clone()),
-                report: None,
-                notifiers: Vec::new(),
-                progress: false,
-                sentiment_model: String::from("lexicon"),
+                ..ReplayOptions::new(Speed::Max)
             };
             let s = rt
                 .block_on(replay(Arc::clone(&cfg), Input::Bytes(raw), opts, None))

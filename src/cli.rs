@@ -69,6 +69,18 @@ pub enum Command {
         /// Write an HTML report here.
         #[arg(long)]
         report: Option<String>,
+        /// Write the report's content as JSON here (for tools).
+        #[arg(long)]
+        report_json: Option<String>,
+        /// Replay only mentions at or after this event time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Replay only mentions before this event time (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// Replay for this brand only (the others are dropped from the configuration).
+        #[arg(long)]
+        brand: Option<String>,
         /// Sentiment model.
         #[arg(long, default_value = "lexicon")]
         model: String,
@@ -200,6 +212,10 @@ pub fn run(cli: Cli) -> u8 {
             speed,
             alerts,
             report,
+            report_json,
+            from,
+            to,
+            brand,
             model,
             archives,
             deliver,
@@ -214,13 +230,34 @@ pub fn run(cli: Cli) -> u8 {
             let Ok(speed) = Speed::parse(&speed).map_err(|e| eprintln!("error: {e}")) else {
                 return 2;
             };
+            let time = |t: Option<String>, flag: &str| match t {
+                None => Ok(None),
+                Some(t) => crate::domain::EventTime::parse_rfc3339(&t)
+                    .map(Some)
+                    .ok_or_else(|| eprintln!("error: --{flag} {t:?} is not an RFC 3339 time")),
+            };
+            let (Ok(from), Ok(to)) = (time(from, "from"), time(to, "to")) else {
+                return 2;
+            };
+            let cfg = match &brand {
+                None => cfg,
+                Some(id) => match cfg.restrict_to(id) {
+                    Some(c) => c,
+                    None => {
+                        eprintln!("error: --brand {id:?} is not a configured brand");
+                        return 2;
+                    }
+                },
+            };
             let opts = ReplayOptions {
-                speed,
                 alerts,
                 report,
-                notifiers: Vec::new(),
+                report_json,
                 progress: true,
                 sentiment_model: model,
+                from,
+                to,
+                ..ReplayOptions::new(speed)
             };
             runtime().and_then(|rt| {
                 rt.block_on(async {
@@ -540,13 +577,11 @@ async fn demo(
         Arc::new(BoardFeed::new(Arc::clone(&board))),
     ];
     let opts = ReplayOptions {
-        speed,
         alerts,
-        report: None,
         notifiers,
         // The console notifier prints as incidents happen; a spinner would garble its lines.
         progress: false,
-        sentiment_model: String::from("lexicon"),
+        ..ReplayOptions::new(speed)
     };
     let summary = replay(
         Arc::clone(&cfg),

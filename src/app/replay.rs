@@ -70,6 +70,29 @@ pub struct ReplayOptions {
     /// Show a progress line on stderr (only when stderr is a terminal).
     pub progress: bool,
     pub sentiment_model: String,
+    /// Machine-readable report destination (the HTML report's content as JSON).
+    pub report_json: Option<String>,
+    /// Only mentions with event time in `[from, to)` are replayed (an analyst's slice; the
+    /// slice starts without history, so start it early enough for baselines to learn).
+    pub from: Option<EventTime>,
+    pub to: Option<EventTime>,
+}
+
+impl ReplayOptions {
+    /// Replay as fast as possible, writing nothing, notifying nobody.
+    pub fn new(speed: Speed) -> ReplayOptions {
+        ReplayOptions {
+            speed,
+            alerts: None,
+            report: None,
+            notifiers: Vec::new(),
+            progress: false,
+            sentiment_model: String::from("lexicon"),
+            report_json: None,
+            from: None,
+            to: None,
+        }
+    }
 }
 
 /// The outcome of a replay.
@@ -100,7 +123,7 @@ pub async fn replay(
         metrics.clone(),
     )
     .context("building the brand matcher")?;
-    if opts.report.is_some() {
+    if opts.report.is_some() || opts.report_json.is_some() {
         engine.record_series(REPORT_STEP_MINUTES);
     }
     let mut log = match &opts.alerts {
@@ -142,6 +165,11 @@ pub async fn replay(
                 .set((rx.len() * BATCH) as f64);
         }
         for mention in &batch {
+            let outside = opts.from.is_some_and(|f| mention.created_at < f)
+                || opts.to.is_some_and(|t| mention.created_at >= t);
+            if outside {
+                continue;
+            }
             if let Speed::Factor(f) = opts.speed {
                 let first = *first_event.get_or_insert(mention.created_at);
                 let ahead_ms = (mention.created_at.millis() - first.millis()).max(0) as f64 / f;
@@ -204,6 +232,10 @@ pub async fn replay(
     };
     if let Some(path) = &opts.report {
         super::report::write(path, &cfg, &summary)
+            .with_context(|| format!("cannot write report {path}"))?;
+    }
+    if let Some(path) = &opts.report_json {
+        super::report::write_json(path, &summary)
             .with_context(|| format!("cannot write report {path}"))?;
     }
     Ok(summary)

@@ -258,6 +258,72 @@ xmlns=\"http://www.w3.org/2000/svg\"><polyline class=\"neg\" points=\"{}\"/><pol
     Ok(())
 }
 
+/// The report's content for tools: input counts, every incident with its lines, and the
+/// per-brand samples.
+pub fn to_json(s: &ReplaySummary) -> serde_json::Value {
+    let mut incidents: BTreeMap<&str, Vec<&AlertRecord>> = BTreeMap::new();
+    for a in &s.alerts {
+        incidents.entry(a.incident.as_str()).or_default().push(a);
+    }
+    let incidents: Vec<serde_json::Value> = incidents
+        .iter()
+        .map(|(id, lines)| {
+            let first = lines[0];
+            let first_page = lines
+                .iter()
+                .find(|a| a.action != Action::Resolve && a.severity >= Severity::Warning);
+            serde_json::json!({
+                "incident": id,
+                "brand": first.brand,
+                "category": first.category,
+                "max_severity": lines.iter().map(|a| a.severity).max(),
+                "opened": first.at,
+                "first_page": first_page.map(|a| a.at.clone()),
+                "first_page_delay_s": first_page.map(|a| (millis(&a.at) - millis(&first.at)) / 1000),
+                "resolved": lines.iter().find(|a| a.action == Action::Resolve).map(|a| a.at.clone()),
+                "lines": lines,
+            })
+        })
+        .collect();
+    let series: BTreeMap<&str, Vec<serde_json::Value>> = s
+        .series
+        .iter()
+        .map(|(brand, points)| {
+            let pts = points
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "at": EventTime(p.minute * 60_000).to_rfc3339(),
+                        "rate_per_min": p.rate_per_min,
+                        "baseline_per_min": p.baseline_per_min,
+                        "negative_share": p.negative_share,
+                        "positive_share": p.positive_share,
+                    })
+                })
+                .collect();
+            (brand.as_str(), pts)
+        })
+        .collect();
+    serde_json::json!({
+        "input": {
+            "lines": s.decode.lines,
+            "decoded": s.decode.decoded,
+            "skipped": s.decode.errors,
+            "matched": s.engine.matched,
+            "late": s.engine.late,
+            "too_late": s.engine.too_late,
+        },
+        "incidents": incidents,
+        "series": series,
+    })
+}
+
+/// Writes the JSON report to `path`.
+pub fn write_json(path: &str, s: &ReplaySummary) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(&to_json(s)).map_err(std::io::Error::other)?;
+    std::fs::write(path, text)
+}
+
 /// Writes the report to `path`.
 pub fn write(path: &str, cfg: &Config, s: &ReplaySummary) -> std::io::Result<()> {
     std::fs::write(path, render(cfg, s))

@@ -72,6 +72,17 @@ impl Config {
         &self.brands[idx.index()]
     }
 
+    /// The same configuration with only brand `id` (re-indexed as brand 0); `None` when `id`
+    /// is not configured. Used for an analyst's single-brand replay.
+    pub fn restrict_to(&self, id: &str) -> Option<Config> {
+        let mut brand = self.brand_by_id(id)?.clone();
+        brand.idx = BrandIdx(0);
+        Some(Config {
+            brands: vec![brand],
+            ..self.clone()
+        })
+    }
+
     pub fn brand_by_id(&self, id: &str) -> Option<&Brand> {
         self.brands.iter().find(|b| b.id.as_str() == id)
     }

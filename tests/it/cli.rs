@@ -283,3 +283,60 @@ async fn cli_run_delivers_pages_to_a_configured_sink() {
     // field-ops only: the outage (support) never reaches this sink.
     assert!(bodies.iter().all(|b| b["brand"] != "northwind"));
 }
+
+#[test]
+fn cli_replay_slices_by_time_and_brand_and_writes_a_json_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let json = dir.path().join("report.json");
+    let out = flashpoint()
+        .args([
+            "replay",
+            "--config",
+            &format!("{root}/config/demo.toml"),
+            "--brand",
+            "brightline",
+            "--from",
+            "2026-03-03T00:00:00Z",
+            "--to",
+            "2026-03-04T00:00:00Z",
+            "--report-json",
+            &json.display().to_string(),
+            &format!("{root}/data/demo/sample.ndjson.zst"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let incidents = v["incidents"].as_array().unwrap();
+    assert!(!incidents.is_empty(), "the misconduct day has an incident");
+    for i in incidents {
+        assert_eq!(i["brand"], "brightline");
+        assert!(i["opened"].as_str().unwrap().starts_with("2026-03-03"));
+        assert!(!i["lines"].as_array().unwrap().is_empty());
+    }
+    let misconduct = incidents
+        .iter()
+        .find(|i| i["category"] == "conduct")
+        .expect("the misconduct incident");
+    assert!(misconduct["first_page_delay_s"].as_i64().unwrap() <= 3600);
+    let series = v["series"].as_object().unwrap();
+    assert_eq!(series.keys().collect::<Vec<_>>(), vec!["brightline"]);
+    let bad = flashpoint()
+        .args([
+            "replay",
+            "--config",
+            &format!("{root}/config/demo.toml"),
+            "--brand",
+            "nope",
+        ])
+        .arg(format!("{root}/data/demo/sample.ndjson.zst"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

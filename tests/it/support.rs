@@ -13,12 +13,8 @@ pub fn demo_config() -> Arc<Config> {
 
 pub fn options(speed: Speed, alerts: Option<String>) -> ReplayOptions {
     ReplayOptions {
-        speed,
         alerts,
-        report: None,
-        notifiers: Vec::new(),
-        progress: false,
-        sentiment_model: String::from("lexicon"),
+        ..ReplayOptions::new(speed)
     }
 }
 
