@@ -97,6 +97,7 @@ fn brand_configs(rng: &mut ChaCha8Rng) -> Vec<BrandConfig> {
             handles: vec![format!("@{name}hq")],
             hashtags: vec![format!("#{name}fail")],
             exclude: vec![format!("{name} river")],
+            profile: None,
         });
     }
     out

@@ -29,6 +29,7 @@ fn main() {
             handles: vec![format!("@zq{i}x")],
             hashtags: vec![format!("#zq{i}x")],
             exclude: Vec::new(),
+            profile: None,
         })
         .collect();
     let cfg = Arc::new(Config::with_brands(brands).expect("valid brands"));

@@ -154,6 +154,9 @@ pub enum EvalCommand {
         /// Folder of scenario files.
         #[arg(long, default_value = "tests/scenarios")]
         dir: PathBuf,
+        /// Sensitivity profile for every brand: fewer, balanced, more.
+        #[arg(long, default_value = "balanced")]
+        profile: String,
     },
 }
 
@@ -188,8 +191,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Sentiment { model } => sentiment(&model),
         Command::Synth { out, seed, days } => synth(&out, seed, days),
         Command::Eval {
-            what: EvalCommand::Scenarios { dir },
-        } => return eval_scenarios(&dir),
+            what: EvalCommand::Scenarios { dir, profile },
+        } => return eval_scenarios(&dir, &profile),
         Command::Nab { data, out } => crate::eval::nab::run(&data, &out)
             .map(|report| print!("{}", report.table()))
             .map_err(anyhow::Error::from),
@@ -362,8 +365,12 @@ fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn eval_scenarios(dir: &std::path::Path) -> u8 {
+fn eval_scenarios(dir: &std::path::Path, profile: &str) -> u8 {
     use crate::eval::scenarios;
+    let Some(profile) = crate::config::Profile::parse(profile) else {
+        eprintln!("error: unknown profile {profile:?} (fewer, balanced, more)");
+        return 2;
+    };
     let files = match scenarios::load_dir(dir) {
         Ok(f) if !f.is_empty() => f,
         Ok(_) => {
@@ -377,7 +384,7 @@ fn eval_scenarios(dir: &std::path::Path) -> u8 {
     };
     let mut outcomes = Vec::new();
     for f in &files {
-        match scenarios::run(f) {
+        match scenarios::run_with(f, profile) {
             Ok(o) => outcomes.push(o),
             Err(e) => {
                 eprintln!("error: {e}");

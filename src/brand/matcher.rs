@@ -500,6 +500,7 @@ mod tests {
             handles: v(handles),
             hashtags: v(tags),
             exclude: v(excl),
+            profile: None,
         }
     }
 

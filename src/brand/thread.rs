@@ -235,6 +235,7 @@ mod tests {
             handles: vec![],
             hashtags: vec![],
             exclude: vec![],
+            profile: None,
         };
         let cfg = Config::with_brands(vec![b("brightline", "brightline"), b("acme", "acme")])
             .expect("valid config");

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-pub use raw::{ArchiveConfig, BrandConfig, ComponentConfig, DetectConfig, PipelineConfig};
+pub use raw::{ArchiveConfig, BrandConfig, ComponentConfig, DetectConfig, PipelineConfig, Profile};
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
 };
@@ -54,6 +54,8 @@ pub struct Brand {
     pub handles: Vec<String>,
     pub hashtags: Vec<String>,
     pub exclude: Vec<String>,
+    /// Detection sensitivity (the brand's `profile`, else `detect.profile`).
+    pub profile: Profile,
 }
 
 impl Config {

@@ -49,6 +49,10 @@ pub struct BrandConfig {
     pub hashtags: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Sensitivity profile for this brand (`fewer`, `balanced`, `more`); default
+    /// `detect.profile`.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// `[pipeline]`: event-time handling and bounded state.
@@ -95,6 +99,9 @@ pub struct DetectConfig {
     pub single_post_risk: f64,
     /// Account age below which an author counts as new for the bot discount.
     pub new_account_age: HumanDuration,
+    /// Sensitivity profile applied on top of the values above: `balanced` (as configured),
+    /// `fewer` (fewer, surer pages) or `more` (earlier pages, more noise).
+    pub profile: String,
 }
 
 impl Default for DetectConfig {
@@ -107,7 +114,64 @@ impl Default for DetectConfig {
             cooldown: HumanDuration::from_secs(30 * 60),
             single_post_risk: 0.6,
             new_account_age: HumanDuration::from_secs(7 * 86_400),
+            profile: String::from("balanced"),
         }
+    }
+}
+
+/// A detection sensitivity profile (per brand overridable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Profile {
+    /// Fewer, surer pages: spikes must be 100x less likely, twice as large and last twice
+    /// as long; a single post must be riskier to open a watch.
+    Fewer,
+    #[default]
+    Balanced,
+    /// Earlier pages and more noise: spikes 100x more likely, half the size, one minute; a
+    /// single post opens a watch at lower risk.
+    More,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Fewer, Profile::Balanced, Profile::More];
+
+    pub fn parse(s: &str) -> Option<Profile> {
+        match s {
+            "fewer" => Some(Profile::Fewer),
+            "balanced" => Some(Profile::Balanced),
+            "more" => Some(Profile::More),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Fewer => "fewer",
+            Profile::Balanced => "balanced",
+            Profile::More => "more",
+        }
+    }
+
+    /// `base` (the configured, balanced values) adjusted for this profile.
+    pub fn apply(self, base: &DetectConfig) -> DetectConfig {
+        let mut d = base.clone();
+        match self {
+            Profile::Balanced => {}
+            Profile::Fewer => {
+                d.spike_p_value = base.spike_p_value / 100.0;
+                d.min_mentions = base.min_mentions.saturating_mul(2);
+                d.persistence = HumanDuration(base.persistence.0 * 2);
+                d.single_post_risk = (base.single_post_risk + 0.15).min(0.95);
+            }
+            Profile::More => {
+                d.spike_p_value = (base.spike_p_value * 100.0).min(0.01);
+                d.min_mentions = (base.min_mentions / 2).max(3);
+                d.persistence = HumanDuration::from_secs(60);
+                d.single_post_risk = (base.single_post_risk - 0.15).max(0.3);
+            }
+        }
+        d.profile = self.as_str().to_string();
+        d
     }
 }
 
@@ -205,5 +269,32 @@ impl std::fmt::Debug for ComponentConfig {
             .field("kind", &self.kind)
             .field("options", &self.options.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_move_every_threshold_the_right_way() {
+        let base = DetectConfig::default();
+        let fewer = Profile::Fewer.apply(&base);
+        let more = Profile::More.apply(&base);
+        assert_eq!(
+            Profile::Balanced.apply(&base).spike_p_value,
+            base.spike_p_value
+        );
+        assert!(
+            fewer.spike_p_value < base.spike_p_value && base.spike_p_value < more.spike_p_value
+        );
+        assert!(fewer.min_mentions > base.min_mentions && base.min_mentions > more.min_mentions);
+        assert!(
+            fewer.persistence.0 > base.persistence.0 && base.persistence.0 > more.persistence.0
+        );
+        assert!(fewer.single_post_risk > base.single_post_risk);
+        assert!(more.single_post_risk < base.single_post_risk);
+        assert_eq!(Profile::parse("more"), Some(Profile::More));
+        assert_eq!(Profile::parse("loud"), None);
     }
 }

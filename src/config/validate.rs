@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::raw::{ComponentConfig, RawConfig};
+use super::raw::{ComponentConfig, Profile, RawConfig};
 use super::{Brand, Config, ConfigError, ConfigErrors, Route, RouteTable};
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
 
@@ -138,6 +138,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             handles: b.handles.clone(),
             hashtags: b.hashtags.clone(),
             exclude: b.exclude.clone(),
+            profile: Profile::Balanced,
         });
     }
 
@@ -166,6 +167,35 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
     }
     if d.resolve_after.0.is_zero() {
         err("detect.resolve_after".into(), "must be positive".into());
+    }
+    let default_profile = Profile::parse(&d.profile).unwrap_or_else(|| {
+        err(
+            "detect.profile".into(),
+            format!("unknown profile {:?} (fewer, balanced, more)", d.profile),
+        );
+        Profile::Balanced
+    });
+    for (i, b) in raw.brand.iter().enumerate() {
+        if let Some(p) = &b.profile {
+            if Profile::parse(p).is_none() {
+                err(
+                    format!("brand[{i}].profile"),
+                    format!("unknown profile {p:?} (fewer, balanced, more)"),
+                );
+            }
+        }
+    }
+    for b in &mut brands {
+        if let Some(p) = raw
+            .brand
+            .get(b.idx.index())
+            .and_then(|rb| rb.profile.as_deref())
+            .and_then(Profile::parse)
+        {
+            b.profile = p;
+        } else {
+            b.profile = default_profile;
+        }
     }
 
     let mut routing = RouteTable::default_table();

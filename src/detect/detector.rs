@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::alert::{truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS};
-use crate::config::Config;
+use crate::config::{Config, DetectConfig, Profile};
 use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 use crate::score::baseline::SeasonalBaseline;
 use crate::score::virality::{growth, negbin_upper_tail, DuplicateTracker};
@@ -156,6 +156,8 @@ impl BrandState {
 /// All brands' detection state.
 pub struct Detector {
     cfg: Arc<Config>,
+    /// `detect` as adjusted by each sensitivity profile, indexed by [`profile_slot`].
+    detect: Arc<[DetectConfig; 3]>,
     brands: Vec<Option<Box<BrandState>>>,
     active: BTreeSet<u32>,
     /// The last minute index that has been evaluated.
@@ -169,7 +171,9 @@ impl Detector {
         let n = cfg.brands.len();
         let mut brands = Vec::with_capacity(n);
         brands.resize_with(n, || None);
+        let detect = Arc::new(Profile::ALL.map(|p| p.apply(&cfg.detect)));
         Detector {
+            detect,
             cfg,
             brands,
             active: BTreeSet::new(),
@@ -215,6 +219,8 @@ impl Detector {
 
     fn add_to_brand(&mut self, b: BrandIdx, m: &Mention, root: u64, s: &Scored, terms: &[&str]) {
         let cfg = Arc::clone(&self.cfg);
+        let detect = Arc::clone(&self.detect);
+        let d = &detect[profile_slot(cfg.brand(b).profile)];
         let st = self.brands[b.index()].get_or_insert_with(|| Box::new(BrandState::new(&cfg)));
         let mut scored = s.clone();
         scored.duplicate = st.duplicates.observe(&m.text);
@@ -243,7 +249,7 @@ impl Detector {
             inc.evidence.add(m, &scored);
             terms.iter().for_each(|t| inc.terms.add(t));
         }
-        let risky = f64::from(scored.risk) >= cfg.detect.single_post_risk
+        let risky = f64::from(scored.risk) >= d.single_post_risk
             && m.kind != crate::domain::MentionKind::Repost;
         if risky {
             let conduct = scored.category_scores[category_slot(Category::Conduct)];
@@ -291,6 +297,8 @@ impl Detector {
     /// Evaluates one brand at the end of `minute`; returns true when the brand went idle.
     fn evaluate_brand(&mut self, b: BrandIdx, minute: i64) -> bool {
         let cfg = Arc::clone(&self.cfg);
+        let detect = Arc::clone(&self.detect);
+        let d = &detect[profile_slot(cfg.brand(b).profile)];
         let Some(st) = self.brands[b.index()].as_deref_mut() else {
             return true;
         };
@@ -317,14 +325,12 @@ impl Detector {
             expected = expected.max(COLD_START_FLOOR_PER_MIN);
         }
         let p = negbin_upper_tail(view.weighted, 15.0 * expected, DISPERSION);
-        let spike =
-            p < cfg.detect.spike_p_value && view.weighted >= f64::from(cfg.detect.min_mentions);
+        let spike = p < d.spike_p_value && view.weighted >= f64::from(d.min_mentions);
         st.spike_run = if spike { st.spike_run + 1 } else { 0 };
         // The same test on raw counts: a burst that only the bot discount explains away is
         // still opened (as an info incident, usually spam) so analysts see what was ignored.
         let p_raw = negbin_upper_tail(f64::from(view.mentions), 15.0 * expected, DISPERSION);
-        let raw_only =
-            !spike && p_raw < cfg.detect.spike_p_value && view.mentions >= cfg.detect.min_mentions;
+        let raw_only = !spike && p_raw < d.spike_p_value && view.mentions >= d.min_mentions;
         st.raw_spike_run = if raw_only { st.raw_spike_run + 1 } else { 0 };
         st.p_value = p;
         let anomalous = spike || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
@@ -341,14 +347,14 @@ impl Detector {
             let fallback = inc.category;
             // An info incident may still change category once it has enough evidence; a
             // watch opened on one risky post keeps its category until then.
-            let settled = inc.evidence.mentions >= u64::from(cfg.detect.min_mentions);
+            let settled = inc.evidence.mentions >= u64::from(d.min_mentions);
             let category = if inc.severity == Severity::Info && settled {
                 choose_category(&signals, fallback)
             } else {
                 inc.category
             };
             let route = cfg.routing.route(category);
-            let target = grade(category, &signals, &cfg.detect).min(route.max_severity);
+            let target = grade(category, &signals, d).min(route.max_severity);
             let active = incident_active(inc, &signals, st.p_value);
             let inc = &mut st.incidents[i];
             inc.category = category;
@@ -365,7 +371,7 @@ impl Detector {
         }
 
         // A persistent spike that no open incident explains opens a new one.
-        let persistent = persistence_minutes(&cfg.detect);
+        let persistent = persistence_minutes(d);
         if (st.spike_run >= persistent || st.raw_spike_run >= persistent) && end >= st.quiet_until {
             self.open_volume_incident(b, minute, expected, view.mentions);
         }
@@ -384,6 +390,8 @@ impl Detector {
 
     fn open_volume_incident(&mut self, b: BrandIdx, minute: i64, expected: f64, spike: u32) {
         let cfg = Arc::clone(&self.cfg);
+        let detect = Arc::clone(&self.detect);
+        let d = &detect[profile_slot(cfg.brand(b).profile)];
         let Some(st) = self.brands[b.index()].as_deref_mut() else {
             return;
         };
@@ -445,7 +453,7 @@ impl Detector {
         let category = choose_category(&signals, fallback);
         let route = cfg.routing.route(category);
         inc.category = category;
-        inc.severity = grade(category, &signals, &cfg.detect).min(route.max_severity);
+        inc.severity = grade(category, &signals, d).min(route.max_severity);
         inc.id = st.ids.next_id(brand.id.as_str(), at);
         let rec = build_record(&cfg, &mut inc, Action::Trigger, at, &signals);
         self.alerts.push(rec);
@@ -500,6 +508,14 @@ impl Detector {
     /// Approximate heap bytes of all brand state (for the memory benchmark).
     pub fn brand_count_with_state(&self) -> usize {
         self.brands.iter().flatten().count()
+    }
+}
+
+fn profile_slot(p: Profile) -> usize {
+    match p {
+        Profile::Fewer => 0,
+        Profile::Balanced => 1,
+        Profile::More => 2,
     }
 }
 
@@ -596,11 +612,12 @@ fn build_record(
         .doubling_time_s
         .map(|d| format!(", doubling every {:.0} min", d / 60.0))
         .unwrap_or_default();
+    let d = brand.profile.apply(&cfg.detect);
     let watch = action == Action::Trigger
         && inc.severity == Severity::Info
         && matches!(inc.category, Category::Conduct | Category::Safety)
-        && s.max_risk >= cfg.detect.single_post_risk
-        && s.mentions_60 < f64::from(cfg.detect.min_mentions);
+        && s.max_risk >= d.single_post_risk
+        && s.mentions_60 < f64::from(d.min_mentions);
     let summary = match action {
         Action::Resolve => format!(
             "{}: quiet again after {:.0} min — {} in total, {:.0}% negative — {}",

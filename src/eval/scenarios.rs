@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::alert::{Action, AlertRecord};
 use crate::app::Engine;
-use crate::config::{self, Config, HumanDuration};
+use crate::config::{self, Config, HumanDuration, Profile};
 use crate::detect::classify::KeywordClassifier;
 use crate::domain::{EventTime, Severity};
 use crate::score::sentiment::model_by_name;
@@ -194,16 +194,23 @@ fn at(a: &AlertRecord) -> i64 {
     EventTime::parse_rfc3339(&a.at).map_or(i64::MIN, EventTime::millis)
 }
 
-/// Generates and runs one scenario.
+/// Generates and runs one scenario at the default (balanced) sensitivity.
 pub fn run(s: &ScenarioFile) -> Result<Outcome, ScenarioError> {
+    run_with(s, Profile::Balanced)
+}
+
+/// Generates and runs one scenario with every brand at sensitivity `profile`.
+pub fn run_with(s: &ScenarioFile, profile: Profile) -> Result<Outcome, ScenarioError> {
     let invalid = |message: String| ScenarioError::Invalid {
         path: s.name.clone(),
         message,
     };
-    let cfg = Arc::new(
-        config::parse_str(crate::cli::DEMO_CONFIG, "demo.toml", &|_| None)
-            .map_err(|e| invalid(e.to_string()))?,
-    );
+    let mut cfg = config::parse_str(crate::cli::DEMO_CONFIG, "demo.toml", &|_| None)
+        .map_err(|e| invalid(e.to_string()))?;
+    for b in &mut cfg.brands {
+        b.profile = profile;
+    }
+    let cfg = Arc::new(cfg);
     let mut b = Builder::new(s.seed, SynthSpec::demo().start, s.days);
     let scale = s.background.scale.clone();
     b.background(

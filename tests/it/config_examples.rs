@@ -48,4 +48,5 @@ fn config_wrong_fixture_lists_every_error() {
     assert!(text.contains("brand[2].id: duplicate brand id"), "{text}");
     assert!(text.contains("detect.spike_p_value"), "{text}");
     assert!(text.contains("routing[0].max_severity"), "{text}");
+    assert!(text.contains("brand[1].profile: unknown profile"), "{text}");
 }
