@@ -22,7 +22,7 @@ use crate::alert::{Action, AlertRecord};
 use crate::app::Engine;
 use crate::config::{self, Config, HumanDuration, Profile};
 use crate::detect::classify::KeywordClassifier;
-use crate::domain::{EventTime, Severity};
+use crate::domain::{Category, EventTime, Severity};
 use crate::score::sentiment::model_by_name;
 use crate::synth::{Builder, Plant, SynthSpec};
 
@@ -128,6 +128,11 @@ pub struct Outcome {
     pub passed: bool,
     /// Minutes from the first page expectation's plant to its first matching page.
     pub first_page_delay_min: Option<f64>,
+    /// Minutes from that plant to the first alert of any severity (a watch included) reaching
+    /// every expected team.
+    pub first_alert_delay_min: Option<f64>,
+    /// Conduct/safety watches opened on brands that no expectation covers, per day.
+    pub false_watches_per_day: f64,
     pub max_severity: Option<Severity>,
     pub teams: Vec<String>,
     pub false_pages_per_day: f64,
@@ -262,6 +267,7 @@ fn judge(
 ) -> Result<Outcome, ScenarioError> {
     let mut failures = Vec::new();
     let mut first_delay = None;
+    let mut first_alert = None;
     let mut covered: Vec<&str> = Vec::new();
     let start_of = |i: usize| {
         starts
@@ -292,6 +298,17 @@ fn judge(
                         && at(a) >= from
                         && teams.iter().all(|t| a.teams.contains(t))
                 });
+                if first_alert.is_none() {
+                    first_alert = alerts
+                        .iter()
+                        .find(|a| {
+                            a.brand == *brand
+                                && a.action == Action::Trigger
+                                && at(a) >= from
+                                && teams.iter().all(|t| a.teams.contains(t))
+                        })
+                        .map(|a| (at(a) - from) as f64 / 60_000.0);
+                }
                 match hit {
                     Some(a) => {
                         let delay = at(a) - from;
@@ -376,6 +393,14 @@ fn judge(
             a.brand, a.severity, a.category, a.at
         ));
     }
+    let false_watches = alerts
+        .iter()
+        .filter(|a| {
+            a.action == Action::Trigger
+                && matches!(a.category, Category::Conduct | Category::Safety)
+                && !covered.contains(&a.brand.as_str())
+        })
+        .count();
     let mut teams: Vec<String> = pages.iter().flat_map(|a| a.teams.clone()).collect();
     teams.sort();
     teams.dedup();
@@ -383,6 +408,8 @@ fn judge(
         name: s.name.clone(),
         passed: failures.is_empty(),
         first_page_delay_min: first_delay,
+        first_alert_delay_min: first_alert,
+        false_watches_per_day: false_watches as f64 / f64::from(s.days.max(1)),
         max_severity: pages.iter().map(|a| a.severity).max(),
         teams,
         false_pages_per_day: false_pages.len() as f64 / f64::from(s.days.max(1)),
@@ -396,13 +423,17 @@ pub fn table(outcomes: &[Outcome]) -> String {
     let mut t = String::new();
     let _w = writeln!(
         t,
-        "{:<24} {:>11} {:>9} {:<20} {:>11}  result",
-        "scenario", "first page", "severity", "teams paged", "false/day"
+        "{:<24} {:>11} {:>10} {:>9} {:<20} {:>10} {:>11}  result",
+        "scenario",
+        "first alert",
+        "first page",
+        "severity",
+        "teams paged",
+        "false/day",
+        "f.watch/day"
     );
+    let mins = |m: Option<f64>| m.map_or_else(|| String::from("—"), |d| format!("{d:.0} min"));
     for o in outcomes {
-        let delay = o
-            .first_page_delay_min
-            .map_or_else(|| String::from("—"), |d| format!("{d:.0} min"));
         let sev = o.max_severity.map_or("—", Severity::as_str);
         let teams = if o.teams.is_empty() {
             String::from("—")
@@ -416,8 +447,14 @@ pub fn table(outcomes: &[Outcome]) -> String {
         };
         let _w = writeln!(
             t,
-            "{:<24} {:>11} {:>9} {:<20} {:>11.2}  {result}",
-            o.name, delay, sev, teams, o.false_pages_per_day
+            "{:<24} {:>11} {:>10} {:>9} {:<20} {:>10.2} {:>11.2}  {result}",
+            o.name,
+            mins(o.first_alert_delay_min),
+            mins(o.first_page_delay_min),
+            sev,
+            teams,
+            o.false_pages_per_day,
+            o.false_watches_per_day
         );
     }
     t
