@@ -81,6 +81,12 @@ pub enum Command {
         /// Replay for this brand only (the others are dropped from the configuration).
         #[arg(long)]
         brand: Option<String>,
+        /// Start from this checkpoint (learned state of an earlier replay or run).
+        #[arg(long)]
+        checkpoint_in: Option<String>,
+        /// Save the learned state here at the end.
+        #[arg(long)]
+        checkpoint_out: Option<String>,
         /// Sentiment model.
         #[arg(long, default_value = "lexicon")]
         model: String,
@@ -219,6 +225,8 @@ pub fn run(cli: Cli) -> u8 {
             from,
             to,
             brand,
+            checkpoint_in,
+            checkpoint_out,
             model,
             archives,
             deliver,
@@ -260,6 +268,8 @@ pub fn run(cli: Cli) -> u8 {
                 sentiment_model: model,
                 from,
                 to,
+                checkpoint_in,
+                checkpoint_out,
                 ..ReplayOptions::new(speed)
             };
             runtime().and_then(|rt| {

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// All windows, baselines and detection decisions are driven by this clock, never by the wall
 /// clock, which is what makes replays deterministic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct EventTime(pub i64);
 
 impl EventTime {
@@ -125,7 +127,7 @@ pub struct Mention {
 /// Index of a configured brand in `Config::brands` (dense, `0..brands.len()`).
 ///
 /// Hot paths carry this index instead of the id string; `Config` maps it back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct BrandIdx(pub u32);
 
 impl BrandIdx {

@@ -21,7 +21,7 @@ use crate::score::virality::bot_weight;
 use crate::telemetry::Metrics;
 
 /// Counts of what happened to the mentions the engine saw.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EngineStats {
     pub received: u64,
     pub late: u64,
@@ -29,6 +29,51 @@ pub struct EngineStats {
     pub matched: u64,
     pub unmatched: u64,
     pub alerts: u64,
+}
+
+/// The checkpoint format's first field and version.
+const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
+const CHECKPOINT_VERSION: u32 = 1;
+
+/// Why a checkpoint could not be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("checkpoint encoding failed: {0}")]
+    Encode(String),
+    #[error("not a flashpoint checkpoint, or a corrupt one: {0}")]
+    Decode(String),
+    #[error("checkpoint version {found} is not supported (this build reads {CHECKPOINT_VERSION})")]
+    Version { found: u32 },
+    #[error("the checkpoint was taken with other brands ({0}); start without it")]
+    Brands(String),
+}
+
+#[derive(serde::Serialize)]
+struct CheckpointRef<'a> {
+    magic: &'static str,
+    version: u32,
+    brands: Vec<&'a str>,
+    watermark: &'a Watermark,
+    index: &'a crate::brand::ThreadIndex,
+    stats: &'a EngineStats,
+    detector: crate::detect::detector::DetectorStateRef<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct CheckpointHead {
+    magic: String,
+    version: u32,
+}
+
+#[derive(serde::Deserialize)]
+struct Checkpoint {
+    magic: String,
+    version: u32,
+    brands: Vec<String>,
+    watermark: Watermark,
+    index: crate::brand::ThreadIndex,
+    stats: EngineStats,
+    detector: crate::detect::detector::DetectorState,
 }
 
 /// One sample of a brand's volume and sentiment, for the analyst report.
@@ -171,6 +216,57 @@ impl Engine {
         let out: Vec<_> = self.detector.drain_alerts().collect();
         self.stats.alerts += out.len() as u64;
         out
+    }
+
+    /// Everything the engine has learned (watermark, thread index, every brand's windows,
+    /// baselines, clusters and open incidents), as a versioned, zstd-compressed bincode
+    /// blob. Take it between mentions, after draining alerts.
+    pub fn checkpoint(&self) -> Result<Vec<u8>, CheckpointError> {
+        let state = CheckpointRef {
+            magic: CHECKPOINT_MAGIC,
+            version: CHECKPOINT_VERSION,
+            brands: self.cfg.brands.iter().map(|b| b.id.as_str()).collect(),
+            watermark: &self.watermark,
+            index: self.attributor.index(),
+            stats: &self.stats,
+            detector: self.detector.state(),
+        };
+        let raw = bincode::serialize(&state).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+        zstd::encode_all(raw.as_slice(), 3).map_err(|e| CheckpointError::Encode(e.to_string()))
+    }
+
+    /// Restores a [`Engine::checkpoint`] taken with the same brands (same ids, same order).
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), CheckpointError> {
+        let raw = zstd::decode_all(bytes).map_err(|e| CheckpointError::Decode(e.to_string()))?;
+        let head: CheckpointHead =
+            bincode::deserialize(&raw).map_err(|e| CheckpointError::Decode(e.to_string()))?;
+        if head.magic != CHECKPOINT_MAGIC {
+            return Err(CheckpointError::Decode(String::from("wrong magic")));
+        }
+        if head.version != CHECKPOINT_VERSION {
+            return Err(CheckpointError::Version {
+                found: head.version,
+            });
+        }
+        let c: Checkpoint =
+            bincode::deserialize(&raw).map_err(|e| CheckpointError::Decode(e.to_string()))?;
+        let ours: Vec<&str> = self.cfg.brands.iter().map(|b| b.id.as_str()).collect();
+        if c.brands != ours {
+            return Err(CheckpointError::Brands(format!(
+                "{} brands in the checkpoint, {} configured",
+                c.brands.len(),
+                ours.len()
+            )));
+        }
+        debug_assert_eq!(c.magic, CHECKPOINT_MAGIC);
+        debug_assert_eq!(c.version, CHECKPOINT_VERSION);
+        if !self.detector.restore(c.detector) {
+            return Err(CheckpointError::Brands(String::from("brand count differs")));
+        }
+        self.watermark = c.watermark;
+        self.attributor.set_index(c.index);
+        self.stats = c.stats;
+        Ok(())
     }
 
     /// Keeps a sample of every active brand's rate, baseline and sentiment every

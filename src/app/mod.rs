@@ -10,6 +10,7 @@
 //! [`run`] is the live service: source tasks feed the same engine through one bounded queue,
 //! and the engine task also writes the archive (see its module docs).
 
+pub mod checkpoint;
 pub mod engine;
 pub mod metered;
 pub mod replay;

@@ -76,6 +76,10 @@ pub struct ReplayOptions {
     /// slice starts without history, so start it early enough for baselines to learn).
     pub from: Option<EventTime>,
     pub to: Option<EventTime>,
+    /// Start from this checkpoint (the learned state of an earlier replay or run).
+    pub checkpoint_in: Option<String>,
+    /// Save the learned state here at the end.
+    pub checkpoint_out: Option<String>,
 }
 
 impl ReplayOptions {
@@ -91,6 +95,8 @@ impl ReplayOptions {
             report_json: None,
             from: None,
             to: None,
+            checkpoint_in: None,
+            checkpoint_out: None,
         }
     }
 }
@@ -123,6 +129,12 @@ pub async fn replay(
         metrics.clone(),
     )
     .context("building the brand matcher")?;
+    if let Some(path) = &opts.checkpoint_in {
+        let found = super::checkpoint::load(&mut engine, std::path::Path::new(path))?;
+        if !found {
+            anyhow::bail!("checkpoint {path} does not exist");
+        }
+    }
     if opts.report.is_some() || opts.report_json.is_some() {
         engine.record_series(REPORT_STEP_MINUTES);
     }
@@ -220,6 +232,9 @@ pub async fn replay(
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     if let Some(log) = log.as_mut() {
         log.flush().context("flushing the alert log")?;
+    }
+    if let Some(path) = &opts.checkpoint_out {
+        super::checkpoint::save(&engine, std::path::Path::new(path))?;
     }
     drop(dispatcher);
     let _stats = dispatch_task.await.context("the dispatcher task failed")?;

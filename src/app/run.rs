@@ -95,6 +95,16 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         Some(Arc::clone(&metrics)),
     )
     .context("building the brand matcher")?;
+    let checkpoint = cfg.checkpoint.clone();
+    if let Some(c) = &checkpoint {
+        match super::checkpoint::load(&mut engine, std::path::Path::new(&c.path)) {
+            Ok(true) => tracing::info!(path = %c.path, "restored the learned state"),
+            Ok(false) => tracing::info!(path = %c.path, "no checkpoint yet: starting fresh"),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "ignoring the checkpoint: starting fresh")
+            }
+        }
+    }
     let mut log = match &cfg.alert_log_path {
         Some(path) => Some(
             AlertLog::create(path, true)
@@ -223,6 +233,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut alerts = 0u64;
         let mut archive_errors = 0u64;
+        let mut last_checkpoint = std::time::Instant::now();
         loop {
             let item = tokio::select! {
                 biased;
@@ -271,6 +282,21 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                         .inc();
                 }
                 dispatcher.send(Arc::new(alert)).await?;
+            }
+            if let Some(c) = &checkpoint {
+                if last_checkpoint.elapsed() >= c.interval.0 {
+                    last_checkpoint = std::time::Instant::now();
+                    if let Err(e) = super::checkpoint::save(&engine, std::path::Path::new(&c.path))
+                    {
+                        tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues");
+                    }
+                }
+            }
+        }
+        if let Some(c) = &checkpoint {
+            match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
+                Ok(n) => tracing::info!(path = %c.path, bytes = n, "saved the learned state"),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "final checkpoint failed"),
             }
         }
         engine_metrics

@@ -33,7 +33,7 @@ pub struct Attribution {
 
 /// One remembered post: 24 bytes. Brands beyond the first (a post naming two brands, rare)
 /// live in [`ThreadIndex::extra`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Entry {
     root: u64,
     at: i64,
@@ -44,7 +44,7 @@ struct Entry {
 ///
 /// Memory: about 33 bytes per slot of the hash map (key, entry, control byte) plus 8 bytes per
 /// post in the eviction queue, so the default capacity of 1M posts costs ~75 MB at most.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ThreadIndex {
     map: FxHashMap<u64, Entry>,
     extra: FxHashMap<u64, Box<[BrandIdx]>>,
@@ -171,6 +171,16 @@ impl Attributor {
             index: ThreadIndex::new(retention_ms, capacity),
             scratch: Scratch::default(),
         })
+    }
+
+    /// The thread index (for a checkpoint).
+    pub fn index(&self) -> &ThreadIndex {
+        &self.index
+    }
+
+    /// Replaces the thread index (restoring a checkpoint).
+    pub fn set_index(&mut self, index: ThreadIndex) {
+        self.index = index;
     }
 
     pub fn matcher(&self) -> &BrandMatcher {

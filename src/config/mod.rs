@@ -14,7 +14,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-pub use raw::{ArchiveConfig, BrandConfig, ComponentConfig, DetectConfig, PipelineConfig, Profile};
+pub use raw::{
+    ArchiveConfig, BrandConfig, CheckpointConfig, ComponentConfig, DetectConfig, PipelineConfig,
+    Profile,
+};
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
 };
@@ -35,6 +38,8 @@ pub struct Config {
     pub archive_dir: Option<String>,
     /// The whole `[archive]` table (segment size, flush interval, retention).
     pub archive: Option<ArchiveConfig>,
+    /// `[checkpoint]`: where `run` keeps its learned state.
+    pub checkpoint: Option<CheckpointConfig>,
     pub sources: Vec<ComponentConfig>,
     pub sinks: Vec<ComponentConfig>,
     /// The `[[sink]]` tables with their options validated and typed.

@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub alert_log: Option<AlertLogConfig>,
     pub archive: Option<ArchiveConfig>,
     #[serde(default)]
+    pub checkpoint: Option<CheckpointConfig>,
+    #[serde(default)]
     pub source: Vec<ComponentConfig>,
     #[serde(default)]
     pub sink: Vec<ComponentConfig>,
@@ -189,6 +191,22 @@ pub struct RouteConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: String,
+}
+
+/// `[checkpoint]`: the learned state of `flashpoint run`, saved periodically and at shutdown,
+/// restored at start.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// The checkpoint file (written atomically: a temporary file, then a rename).
+    pub path: String,
+    /// Wall-clock time between saves while running.
+    #[serde(default = "default_checkpoint_interval")]
+    pub interval: HumanDuration,
+}
+
+fn default_checkpoint_interval() -> HumanDuration {
+    HumanDuration::from_secs(300)
 }
 
 /// `[alert_log]` (CONTRACTS §5).

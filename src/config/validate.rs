@@ -348,6 +348,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         alert_log_path: raw.alert_log.map(|a| a.path),
         archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
         archive: raw.archive,
+        checkpoint: raw.checkpoint,
         sources: raw.source,
         sinks: raw.sink,
         sink_settings,

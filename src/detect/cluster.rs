@@ -58,7 +58,9 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 }
 
 /// A cluster's id, unique within one [`Clusterer`] and assigned in creation order from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ClusterId(pub u64);
 
 /// A read-only summary of one live cluster.
@@ -72,8 +74,9 @@ pub struct ClusterView {
 }
 
 /// A fixed-capacity set of recent values; the oldest is overwritten when full.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Ring<const N: usize> {
+    #[serde(with = "serde_big_array::BigArray")]
     items: [u64; N],
     len: u8,
     next: u8,
@@ -107,7 +110,7 @@ impl<const N: usize> Ring<N> {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Cluster {
     id: u64,
     first_seen: EventTime,
@@ -190,7 +193,7 @@ impl Cluster {
 }
 
 /// One brand's live clusters, bounded in count and size.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Clusterer {
     max_clusters: usize,
     idle_ms: i64,

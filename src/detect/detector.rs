@@ -75,11 +75,13 @@ pub struct BrandGauges {
     pub doubling_time_s: Option<f64>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct ClusterEvidence {
     id: u64,
     evidence: Evidence,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct BrandState {
     window: BrandWindow,
     baseline: SeasonalBaseline,
@@ -151,6 +153,22 @@ impl BrandState {
             .map(|p| f64::from(p.weighted))
             .unwrap_or(0.0)
     }
+}
+
+/// The detector's learned state, borrowed for a checkpoint.
+#[derive(serde::Serialize)]
+pub(crate) struct DetectorStateRef<'a> {
+    brands: &'a [Option<Box<BrandState>>],
+    active: &'a BTreeSet<u32>,
+    evaluated_through: Option<i64>,
+}
+
+/// The detector's learned state, read back from a checkpoint.
+#[derive(serde::Deserialize)]
+pub(crate) struct DetectorState {
+    brands: Vec<Option<Box<BrandState>>>,
+    active: BTreeSet<u32>,
+    evaluated_through: Option<i64>,
 }
 
 /// All brands' detection state.
@@ -458,6 +476,29 @@ impl Detector {
         let rec = build_record(&cfg, &mut inc, Action::Trigger, at, &signals);
         self.alerts.push(rec);
         st.incidents.push(inc);
+    }
+
+    /// Everything learned so far (baselines, windows, clusters, open incidents), for a
+    /// checkpoint. Pending alerts are not part of it: drain them first.
+    pub(crate) fn state(&self) -> DetectorStateRef<'_> {
+        DetectorStateRef {
+            brands: &self.brands,
+            active: &self.active,
+            evaluated_through: self.evaluated_through,
+        }
+    }
+
+    /// Replaces the learned state with a checkpoint's (same brands, same order: the caller
+    /// checks). Returns false when the brand count differs.
+    pub(crate) fn restore(&mut self, state: DetectorState) -> bool {
+        if state.brands.len() != self.brands.len() {
+            return false;
+        }
+        self.brands = state.brands;
+        self.active = state.active;
+        self.evaluated_through = state.evaluated_through;
+        self.alerts.clear();
+        true
     }
 
     /// Alerts decided since the last drain, in decision order.

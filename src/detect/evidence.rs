@@ -29,14 +29,14 @@ pub struct Scored {
     pub author_key: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Post {
     followers: u64,
     post: TopPost,
 }
 
 /// Bounded evidence about a set of mentions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     pub first_at: EventTime,
     pub last_at: EventTime,
@@ -59,6 +59,7 @@ pub struct Evidence {
     /// Newest minute index counted in the ring; slot `m % RING` holds minute `m` for
     /// `ring_head - RING < m <= ring_head`.
     ring_head: i64,
+    #[serde(with = "serde_big_array::BigArray")]
     ring_count: [u32; RING],
     top: Vec<Post>,
     risk_post: Option<TopPost>,
@@ -309,10 +310,10 @@ impl Evidence {
 /// A distinct count in at most ~512 bytes: a sorted list of author keys while small, a
 /// 256-register HyperLogLog once it outgrows that. Thousands of clusters and incidents each
 /// keep one, so a hash set per evidence (kilobytes each) would dominate per-brand memory.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Distinct {
     Exact(Vec<u64>),
-    Sketch(Box<[u8; HLL_REGISTERS]>),
+    Sketch(#[serde(with = "boxed_registers")] Box<[u8; HLL_REGISTERS]>),
 }
 
 impl Distinct {
@@ -370,6 +371,26 @@ impl Distinct {
                 estimate.round() as u64
             }
         }
+    }
+}
+
+/// Serde for the boxed HyperLogLog registers (arrays this long need a helper).
+mod boxed_registers {
+    use super::HLL_REGISTERS;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(r: &[u8; HLL_REGISTERS], s: S) -> Result<S::Ok, S::Error> {
+        r.as_slice().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Box<[u8; HLL_REGISTERS]>, D::Error> {
+        let v = Vec::<u8>::deserialize(d)?;
+        let arr: [u8; HLL_REGISTERS] = v
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("HyperLogLog registers of the wrong length"))?;
+        Ok(Box::new(arr))
     }
 }
 

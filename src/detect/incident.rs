@@ -17,7 +17,7 @@ use super::terms::TermCounter;
 const ESCALATE_AFTER: u32 = 2;
 
 /// What a running incident is attached to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
     /// Mentions of these clusters (thread roots, near-duplicates, shared terms).
     Clusters(Vec<u64>),
@@ -27,7 +27,7 @@ pub enum Scope {
 }
 
 /// An open (or just resolved) incident.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Incident {
     pub id: String,
     pub brand: BrandIdx,
@@ -129,7 +129,7 @@ fn level(s: Severity) -> i32 {
 }
 
 /// Deterministic incident ids: `<brand>-<YYYYMMDD>-<NNNN>`, numbered per brand and UTC day.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct IdSequence {
     day: i64,
     next: u32,

@@ -222,7 +222,7 @@ pub fn key_terms<'a>(text: &'a str, ignore: &'a Ignore) -> impl Iterator<Item = 
 /// smallest count (ties: the alphabetically last) and inherits that count plus one, so counts
 /// of frequent terms are exact or slightly over-estimated and rare terms churn at the bottom.
 /// [`TermCounter::decay`] halves every count so old topics fade.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TermCounter {
     capacity: usize,
     counts: FxHashMap<Box<str>, u32>,

@@ -17,7 +17,7 @@ pub enum Admit {
     TooLate,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Watermark {
     lateness_ms: i64,
     max_seen: Option<EventTime>,

@@ -76,13 +76,15 @@ fn hour_of_week(t: EventTime) -> usize {
 }
 
 /// A brand's learned seasonal volume profile.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeasonalBaseline {
     global: f32,
     global_n: u32,
     day: [f32; 24],
     day_n: [u16; 24],
+    #[serde(with = "serde_big_array::BigArray")]
     week: [f32; 168],
+    #[serde(with = "serde_big_array::BigArray")]
     week_n: [u16; 168],
     observed: u32,
 }

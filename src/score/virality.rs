@@ -399,8 +399,9 @@ pub const DUPLICATE_RING: usize = 128;
 
 /// Flags texts that nearly repeat one of the last [`DUPLICATE_RING`] texts (of at least
 /// [`MIN_DUPLICATE_WORDS`] words). Fixed size: a ring of SimHashes, oldest overwritten.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DuplicateTracker {
+    #[serde(with = "serde_big_array::BigArray")]
     ring: [u64; DUPLICATE_RING],
     len: usize,
     next: usize,

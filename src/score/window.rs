@@ -65,7 +65,7 @@ impl fmt::Display for TooOld {
 impl std::error::Error for TooOld {}
 
 /// Aggregates of one minute.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PaneStats {
     /// Mentions (raw count).
     pub mentions: u32,
@@ -119,8 +119,9 @@ fn estimate_distinct(bits: u64) -> u32 {
 }
 
 /// A brand's last hour, one pane per minute.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BrandWindow {
+    #[serde(with = "serde_big_array::BigArray")]
     panes: [PaneStats; PANES],
     /// Newest minute index ever added; `None` before the first observation.
     newest: Option<i64>,

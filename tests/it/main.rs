@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod alert_sinks;
+mod checkpoint;
 mod cli;
 mod config_examples;
 mod dashboards;

@@ -1,0 +1,142 @@
+//! Checkpointed state: a replay split in two with a checkpoint/restore in the middle gives the
+//! same alert log as one straight replay; a wrong or corrupt checkpoint is a clear error.
+
+use std::sync::Arc;
+
+use flashpoint::app::Engine;
+use flashpoint::config::Config;
+use flashpoint::detect::classify::KeywordClassifier;
+use flashpoint::score::sentiment::model_by_name;
+use flashpoint::synth::{generate, SynthSpec};
+
+use crate::support::demo_config;
+
+fn engine(cfg: Arc<Config>) -> Engine {
+    Engine::new(
+        cfg,
+        model_by_name("lexicon").unwrap(),
+        Box::new(KeywordClassifier::embedded()),
+        None,
+    )
+    .unwrap()
+}
+
+fn lines(e: &mut Engine, mentions: &[flashpoint::domain::Mention], out: &mut Vec<String>) {
+    for m in mentions {
+        e.process(m);
+        out.extend(e.drain_alerts().iter().map(|a| a.to_json_line()));
+    }
+}
+
+#[test]
+fn checkpoint_split_replay_equals_a_straight_replay() {
+    let synth = generate(&SynthSpec::demo());
+    let stream = synth.mentions;
+    let misconduct = synth
+        .scenarios
+        .iter()
+        .find(|s| s.name == "misconduct")
+        .unwrap()
+        .start
+        .millis();
+    // 30 minutes into the cascade: an open incident that has escalated and keeps growing.
+    let mid_incident = stream
+        .iter()
+        .position(|m| m.created_at.millis() >= misconduct + 30 * 60_000)
+        .unwrap();
+    let mut straight = Vec::new();
+    lines(&mut engine(demo_config()), &stream, &mut straight);
+    assert!(straight.len() > 10);
+
+    // Split in the middle of the misconduct cascade, and at a quiet point on day one.
+    for cut in [mid_incident, stream.len() / 5] {
+        let mut split = Vec::new();
+        let mut first = engine(demo_config());
+        lines(&mut first, &stream[..cut], &mut split);
+        let bytes = first.checkpoint().unwrap();
+        drop(first);
+        let mut second = engine(demo_config());
+        second.restore(&bytes).unwrap();
+        lines(&mut second, &stream[cut..], &mut split);
+        assert_eq!(split.len(), straight.len(), "cut at {cut}");
+        for (a, b) in straight.iter().zip(&split) {
+            assert_eq!(a, b, "cut at {cut}");
+        }
+        eprintln!("cut at {cut}: checkpoint {} bytes", bytes.len());
+    }
+}
+
+#[test]
+fn checkpoint_from_other_brands_or_corrupt_is_rejected() {
+    let stream = generate(&SynthSpec::demo()).mentions;
+    let mut e = engine(demo_config());
+    let mut sink = Vec::new();
+    lines(&mut e, &stream[..2_000], &mut sink);
+    let bytes = e.checkpoint().unwrap();
+
+    let other = Arc::new(demo_config().restrict_to("velora").unwrap());
+    let err = engine(other).restore(&bytes).unwrap_err();
+    assert!(err.to_string().contains("other brands"), "{err}");
+
+    let mut corrupt = bytes.clone();
+    let n = corrupt.len();
+    corrupt.truncate(n / 2);
+    let err = engine(demo_config()).restore(&corrupt).unwrap_err();
+    assert!(err.to_string().contains("corrupt"), "{err}");
+}
+
+/// The CLI: a replay of day one saves its state; a replay of the rest starting from it keeps
+/// the learned baselines (no cold start), and a checkpoint from other brands is refused.
+#[test]
+fn checkpoint_cli_replay_in_two_halves() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cfg = format!("{root}/config/demo.toml");
+    let sample = format!("{root}/data/demo/sample.ndjson.zst");
+    let state = dir.path().join("state.ckpt");
+    let bin = env!("CARGO_BIN_EXE_flashpoint");
+    let first = std::process::Command::new(bin)
+        .args(["replay", "--config", &cfg, "--to", "2026-03-03T00:00:00Z"])
+        .arg("--checkpoint-out")
+        .arg(&state)
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(std::fs::metadata(&state).unwrap().len() > 1_000);
+    let alerts = dir.path().join("second.ndjson");
+    let second = std::process::Command::new(bin)
+        .args(["replay", "--config", &cfg, "--from", "2026-03-03T00:00:00Z"])
+        .arg("--checkpoint-in")
+        .arg(&state)
+        .arg("--alerts")
+        .arg(&alerts)
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let log = std::fs::read_to_string(&alerts).unwrap();
+    assert!(
+        log.contains("\"brightline\""),
+        "the misconduct day still pages"
+    );
+    let refused = std::process::Command::new(bin)
+        .args(["replay", "--config", &cfg, "--brand", "velora"])
+        .arg("--checkpoint-in")
+        .arg(&state)
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("other brands"));
+}
