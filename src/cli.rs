@@ -69,9 +69,9 @@ pub enum Command {
         /// Write an HTML report here.
         #[arg(long)]
         report: Option<String>,
-        /// Sentiment model.
-        #[arg(long, default_value = "lexicon")]
-        model: String,
+        /// Sentiment model ("lexicon", "linear"); default: `[pipeline] sentiment_model`.
+        #[arg(long)]
+        model: Option<String>,
         /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
         #[arg(required = true)]
         archives: Vec<String>,
@@ -89,9 +89,9 @@ pub enum Command {
     Run {
         #[arg(long)]
         config: PathBuf,
-        /// Sentiment model.
-        #[arg(long, default_value = "lexicon")]
-        model: String,
+        /// Sentiment model ("lexicon", "linear"); default: `[pipeline] sentiment_model`.
+        #[arg(long)]
+        model: Option<String>,
     },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
@@ -191,6 +191,7 @@ pub fn run(cli: Cli) -> u8 {
             };
             return match runtime() {
                 Ok(rt) => {
+                    let model = model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone());
                     let code = rt.block_on(live(Arc::new(cfg), model));
                     // A forced exit must not wait for blocking readers still running.
                     rt.shutdown_background();
@@ -255,7 +256,7 @@ pub fn run(cli: Cli) -> u8 {
                 report,
                 notifiers: Vec::new(),
                 progress: true,
-                sentiment_model: model,
+                sentiment_model: model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone()),
             };
             runtime().and_then(|rt| {
                 rt.block_on(async {

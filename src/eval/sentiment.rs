@@ -116,7 +116,8 @@ pub fn scores(gold: &[u8], pred: &[usize]) -> Scores {
         m[g as usize][p] += 1;
     }
     let recall = |c: usize| m[c][c] as f64 / (m[c].iter().sum::<usize>()).max(1) as f64;
-    let precision = |c: usize| m[c][c] as f64 / (0..3).map(|g| m[g][c]).sum::<usize>().max(1) as f64;
+    let precision =
+        |c: usize| m[c][c] as f64 / (0..3).map(|g| m[g][c]).sum::<usize>().max(1) as f64;
     let f1 = |c: usize| {
         let (p, r) = (precision(c), recall(c));
         if p + r > 0.0 {
@@ -219,10 +220,7 @@ pub fn table(reports: &[ModelReport]) -> String {
         let p = r
             .pearson
             .map_or_else(|| String::from("n/a"), |p| format!("{p:.3}"));
-        out.push_str(&format!(
-            "| {} | {p} | {:.0} |\n",
-            r.model, r.texts_per_sec
-        ));
+        out.push_str(&format!("| {} | {p} | {:.0} |\n", r.model, r.texts_per_sec));
     }
     out
 }

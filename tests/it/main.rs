@@ -15,5 +15,6 @@ mod input;
 mod nab;
 mod replay_golden;
 mod scenarios;
+mod sentiment_eval;
 mod support;
 mod telemetry_http;

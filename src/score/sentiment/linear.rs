@@ -344,8 +344,12 @@ fn is_emoticon(raw: &str) -> bool {
     raw.len() <= 4
         && raw.is_ascii()
         && ((b.iter().any(|c| matches!(c, b':' | b';' | b'='))
-            && b.iter()
-                .any(|c| matches!(c, b')' | b'(' | b'D' | b'P' | b'p' | b'/' | b'|' | b'[' | b']')))
+            && b.iter().any(|c| {
+                matches!(
+                    c,
+                    b')' | b'(' | b'D' | b'P' | b'p' | b'/' | b'|' | b'[' | b']'
+                )
+            }))
             || raw == "<3")
 }
 
@@ -365,7 +369,9 @@ impl<F: FnMut(u32)> Emitter<F> {
             h ^= SALT_NEG;
         }
         (self.emit)(bucket(h ^ SALT_UNI));
-        (self.emit)(bucket(self.prev.wrapping_mul(K).rotate_left(17) ^ h ^ SALT_BI));
+        (self.emit)(bucket(
+            self.prev.wrapping_mul(K).rotate_left(17) ^ h ^ SALT_BI,
+        ));
         self.prev = h;
         if chars {
             let w = &word[..word.len().min(MAX_CHAR_WORD)];
@@ -514,6 +520,45 @@ mod tests {
         let mut neg = Vec::new();
         for_each_feature("never good", &mut w, |i| neg.push(i));
         assert!(!neg.contains(&plain[0]), "not_good must differ from good");
+    }
+
+    #[test]
+    fn embedded_model_labels_a_fixed_sample() {
+        let m = LinearModel::embedded().expect("embedded weights verify");
+        let cases = [
+            (
+                "the technician never showed up, useless",
+                SentimentLabel::Negative,
+            ),
+            ("charged twice and no refund", SentimentLabel::Negative),
+            (
+                "worst customer service EVER!!! never ordering again",
+                SentimentLabel::Negative,
+            ),
+            ("I love this so much!", SentimentLabel::Positive),
+            (
+                "Loving the new update, battery life is SO much better",
+                SentimentLabel::Positive,
+            ),
+            ("my flight is at 9am tomorrow", SentimentLabel::Neutral),
+            ("", SentimentLabel::Neutral),
+        ];
+        for (text, want) in cases {
+            let s = m.score(text);
+            assert_eq!(s.label, want, "{text:?}: {s:?}");
+            assert!((-1.0..=1.0).contains(&s.score));
+        }
+        let p = m.probabilities("great");
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn corrupt_copy_of_the_embedded_weights_is_rejected() {
+        let mut copy = EMBEDDED.to_vec();
+        let mid = copy.len() / 2;
+        copy[mid] = copy[mid].wrapping_add(1);
+        let err = LinearModel::from_bytes(&copy).expect_err("corrupt copy");
+        assert!(err.to_string().contains("corrupt"), "{err}");
     }
 
     #[test]

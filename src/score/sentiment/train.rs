@@ -23,9 +23,7 @@ use std::path::Path;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::linear::{
-    dense_features, dot, for_each_feature, softmax, FloatWeights, CLASSES, DENSE,
-};
+use super::linear::{dense_features, dot, for_each_feature, softmax, FloatWeights, CLASSES, DENSE};
 
 /// The SemEval-2017 gold test file name (never trained on).
 pub const TEST_FILE: &str = "SemEval2017-task4-test.subtask-A.english.txt";
@@ -63,7 +61,9 @@ pub fn unescape(s: &str) -> String {
         let t = &rest[at..];
         match hex4(t) {
             Some(hi @ 0xd800..=0xdbff) => {
-                let lo = t.get(6..).and_then(|r| r.starts_with("\\u").then(|| hex4(r)).flatten());
+                let lo = t
+                    .get(6..)
+                    .and_then(|r| r.starts_with("\\u").then(|| hex4(r)).flatten());
                 match lo {
                     Some(lo @ 0xdc00..=0xdfff) => {
                         let c = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
@@ -265,9 +265,8 @@ pub fn train(
             let x = &data[k];
             let p = predict(&w, x);
             let a = alpha[x.label as usize];
-            let g: [f32; CLASSES] = std::array::from_fn(|c| {
-                a * (p[c] - if c == x.label as usize { 1.0 } else { 0.0 })
-            });
+            let g: [f32; CLASSES] =
+                std::array::from_fn(|c| a * (p[c] - if c == x.label as usize { 1.0 } else { 0.0 }));
             for c in 0..CLASSES {
                 for d in 0..DENSE {
                     let grad = g[c] * x.dense[d];
@@ -299,10 +298,7 @@ pub const SEED: u64 = 20_170_401;
 
 /// Selects hyper-parameters on the dev split, then trains on train + dev.
 /// `log` receives one line per evaluated setting.
-pub fn select_and_train(
-    corpus: &Corpus,
-    mut log: impl FnMut(&str),
-) -> (FloatWeights, Hyper, f64) {
+pub fn select_and_train(corpus: &Corpus, mut log: impl FnMut(&str)) -> (FloatWeights, Hyper, f64) {
     let train_f = featurize(&corpus.train);
     let dev_f = featurize(&corpus.dev);
     let mut best = (
@@ -328,7 +324,13 @@ pub fn select_and_train(
                     "lr {lr} l2 {l2:e} epoch {epoch:2}: dev macro-recall {r:.4}"
                 ));
                 if r > best.0 {
-                    best = (r, Hyper { epochs: epoch, ..hyper });
+                    best = (
+                        r,
+                        Hyper {
+                            epochs: epoch,
+                            ..hyper
+                        },
+                    );
                 }
             });
         }
