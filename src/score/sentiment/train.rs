@@ -228,6 +228,8 @@ pub fn macro_recall(w: &FloatWeights, data: &[Featurized]) -> f64 {
         / CLASSES as f64
 }
 
+// Index loops mirror the weight layout (bucket * CLASSES + class) more plainly than zips.
+#[allow(clippy::needless_range_loop)]
 fn predict(w: &FloatWeights, x: &Featurized) -> [f32; CLASSES] {
     let mut logits = [0f32; CLASSES];
     for (c, l) in logits.iter_mut().enumerate() {
@@ -242,6 +244,7 @@ fn predict(w: &FloatWeights, x: &Featurized) -> [f32; CLASSES] {
     softmax(logits)
 }
 
+#[allow(clippy::needless_range_loop)] // see predict
 /// Trains for `hyper.epochs`; after each epoch calls `after_epoch(epoch, &weights)`.
 pub fn train(
     data: &[Featurized],
