@@ -1,10 +1,11 @@
-//! Sentiment scorer throughput: the embedded VADER model over 1,000 tweets.
+//! Sentiment scorer throughput: the embedded VADER model and the trained `linear` model
+//! over 1,000 tweets (one thread). Target for `linear`: ≥ 200,000 texts/s per core.
 //!
 //! Uses VADER's tweet ground truth (`../shared/data/sentiment/vader/tweets_GroundTruth.txt`)
 //! when present, else a small inline list repeated.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use flashpoint::score::sentiment::{SentimentModel, Vader};
+use flashpoint::score::sentiment::{LinearModel, SentimentModel, Vader};
 
 const INLINE: &[&str] = &[
     "VADER is smart, handsome, and funny.",
@@ -60,6 +61,14 @@ fn bench_sentiment(c: &mut Criterion) {
         let mut out = Vec::with_capacity(refs.len());
         b.iter(|| {
             vader.score_batch(black_box(&refs), &mut out);
+            out.len()
+        })
+    });
+    let linear = LinearModel::embedded().expect("embedded linear weights verify");
+    group.bench_function("linear_score_batch_1000_tweets", |b| {
+        let mut out = Vec::with_capacity(refs.len());
+        b.iter(|| {
+            linear.score_batch(black_box(&refs), &mut out);
             out.len()
         })
     });

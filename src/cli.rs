@@ -89,9 +89,9 @@ pub enum Command {
         /// Save the learned state here at the end.
         #[arg(long)]
         checkpoint_out: Option<String>,
-        /// Sentiment model.
-        #[arg(long, default_value = "lexicon")]
-        model: String,
+        /// Sentiment model ("lexicon", "linear"); default: `[pipeline] sentiment_model`.
+        #[arg(long)]
+        model: Option<String>,
         /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
         #[arg(required = true)]
         archives: Vec<String>,
@@ -109,9 +109,9 @@ pub enum Command {
     Run {
         #[arg(long)]
         config: PathBuf,
-        /// Sentiment model.
-        #[arg(long, default_value = "lexicon")]
-        model: String,
+        /// Sentiment model ("lexicon", "linear"); default: `[pipeline] sentiment_model`.
+        #[arg(long)]
+        model: Option<String>,
     },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
@@ -120,7 +120,12 @@ pub enum Command {
         #[arg(long, default_value = "lexicon")]
         model: String,
     },
-    /// Evaluate the detector.
+    /// Train a model.
+    Train {
+        #[command(subcommand)]
+        what: TrainCommand,
+    },
+    /// Evaluate the detector or the sentiment models.
     Eval {
         #[command(subcommand)]
         what: EvalCommand,
@@ -156,7 +161,31 @@ pub enum OutboxCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Train the `linear` sentiment model on SemEval-2017 task 4A (every twitter-201*.tsv,
+    /// deduplicated by id; 2016dev + 2016devtest held out to choose hyper-parameters).
+    Sentiment {
+        /// Folder with the SemEval-2017 twitter-201*.tsv files.
+        #[arg(long, default_value = "../shared/data/sentiment/semeval2017")]
+        data: PathBuf,
+        /// Where to write the weights file.
+        #[arg(long, default_value = "models/linear/weights.bin")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum EvalCommand {
+    /// Score the sentiment models on SemEval-2017 test, TweetEval test and VADER's rated
+    /// tweets; prints a Markdown table.
+    Sentiment {
+        /// The `sentiment` data folder (semeval2017/, tweeteval/, vader/).
+        #[arg(long, default_value = "../shared/data/sentiment")]
+        data: PathBuf,
+        /// Models to evaluate.
+        #[arg(long, value_delimiter = ',', default_value = "lexicon,linear")]
+        models: Vec<String>,
+    },
     /// Run the scenario suite (generated streams with expected outcomes); exits 1 on a failure.
     Scenarios {
         /// Folder of scenario files.
@@ -185,6 +214,7 @@ pub fn run(cli: Cli) -> u8 {
             };
             return match runtime() {
                 Ok(rt) => {
+                    let model = model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone());
                     let code = rt.block_on(live(Arc::new(cfg), model));
                     // A forced exit must not wait for blocking readers still running.
                     rt.shutdown_background();
@@ -201,6 +231,12 @@ pub fn run(cli: Cli) -> u8 {
         Command::Eval {
             what: EvalCommand::Scenarios { dir, profile },
         } => return eval_scenarios(&dir, &profile),
+        Command::Eval {
+            what: EvalCommand::Sentiment { data, models },
+        } => eval_sentiment(&data, &models),
+        Command::Train {
+            what: TrainCommand::Sentiment { data, out },
+        } => train_sentiment(&data, &out),
         Command::Nab { data, out } => crate::eval::nab::run(&data, &out)
             .map(|report| print!("{}", report.table()))
             .map_err(anyhow::Error::from),
@@ -267,7 +303,7 @@ pub fn run(cli: Cli) -> u8 {
                 report,
                 report_json,
                 progress: true,
-                sentiment_model: model,
+                sentiment_model: model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone()),
                 from,
                 to,
                 checkpoint_in,
@@ -527,6 +563,52 @@ fn check_config(file: &std::path::Path) -> u8 {
             2
         }
     }
+}
+
+fn eval_sentiment(data: &std::path::Path, models: &[String]) -> anyhow::Result<()> {
+    let data = crate::eval::sentiment::load(data)?;
+    let mut reports = Vec::new();
+    for name in models {
+        let model = crate::score::sentiment::model_by_name(name)?;
+        // Warm up (lazy lexicon and weights parsing) outside the timed loop.
+        model.score("warm up");
+        reports.push(crate::eval::sentiment::evaluate(model.as_ref(), &data));
+    }
+    print!("{}", crate::eval::sentiment::table(&reports));
+    Ok(())
+}
+
+fn train_sentiment(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    use crate::score::sentiment::train;
+    let corpus = train::load_corpus(data)?;
+    eprintln!(
+        "{} files, {} training + {} dev tweets after dedup ({} duplicates dropped)",
+        corpus.files.len(),
+        corpus.train.len(),
+        corpus.dev.len(),
+        corpus.duplicates
+    );
+    let (weights, hyper, dev) = train::select_and_train(&corpus, |l| eprintln!("{l}"));
+    eprintln!(
+        "chosen: lr {} l2 {:e} epochs {} (dev macro-recall {dev:.4}); retrained on all {} tweets",
+        hyper.lr,
+        hyper.l2,
+        hyper.epochs,
+        corpus.train.len() + corpus.dev.len()
+    );
+    let bytes = weights.to_bytes();
+    crate::score::sentiment::LinearModel::from_bytes(&bytes)?;
+    std::fs::write(out, &bytes)?;
+    {
+        use sha2::Digest;
+        eprintln!(
+            "wrote {} ({} bytes, sha256 {})",
+            out.display(),
+            bytes.len(),
+            hex::encode(sha2::Sha256::digest(&bytes))
+        );
+    }
+    Ok(())
 }
 
 fn sentiment(model: &str) -> anyhow::Result<()> {

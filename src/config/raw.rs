@@ -69,6 +69,9 @@ pub struct PipelineConfig {
     pub parent_capacity: usize,
     /// Capacity of each bounded channel between stages, in mentions.
     pub channel_capacity: usize,
+    /// Sentiment model for every matched mention: "lexicon" (VADER) or "linear" (trained
+    /// n-gram logistic regression). `--model` on `replay`/`run` overrides it.
+    pub sentiment_model: String,
 }
 
 impl Default for PipelineConfig {
@@ -78,6 +81,7 @@ impl Default for PipelineConfig {
             parent_retention: HumanDuration::from_secs(24 * 3600),
             parent_capacity: 1_000_000,
             channel_capacity: 65_536,
+            sentiment_model: String::from("lexicon"),
         }
     }
 }

@@ -155,6 +155,16 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             "must be at least 1".into(),
         );
     }
+    if !crate::score::sentiment::MODEL_NAMES.contains(&p.sentiment_model.as_str()) {
+        err(
+            "pipeline.sentiment_model".into(),
+            format!(
+                "unknown model {:?} (available: {})",
+                p.sentiment_model,
+                crate::score::sentiment::MODEL_NAMES.join(", ")
+            ),
+        );
+    }
     let d = &raw.detect;
     if !(d.spike_p_value > 0.0 && d.spike_p_value < 0.5) {
         err("detect.spike_p_value".into(), "must lie in (0, 0.5)".into());

@@ -1,6 +1,8 @@
 //! Evaluations of the detector: [`nab`] (the Numenta Anomaly Benchmark's realTweets series,
 //! scored the way NAB scores detectors) and [`scenarios`] (the scenario suite of generated
-//! streams with expected outcomes).
+//! streams with expected outcomes) and [`sentiment`] (sentiment models on SemEval-2017,
+//! TweetEval and VADER's rated tweets).
 
 pub mod nab;
 pub mod scenarios;
+pub mod sentiment;

@@ -340,3 +340,52 @@ fn cli_replay_slices_by_time_and_brand_and_writes_a_json_report() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn cli_sentiment_linear_keeps_order_and_handles_empty_lines() {
+    let mut child = flashpoint()
+        .args(["sentiment", "--model", "linear"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"I love this so much!\n\ncharged twice and no refund\nmy flight is at 9am tomorrow\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    let labels: Vec<&str> = lines.iter().map(|l| l["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["positive", "neutral", "negative", "neutral"]);
+    for l in &lines {
+        let s = l["score"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&s));
+    }
+}
+
+#[test]
+fn cli_sentiment_unknown_model_fails_with_the_list() {
+    let out = flashpoint()
+        .args(["sentiment", "--model", "nope"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("linear"), "{err}");
+}

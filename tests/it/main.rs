@@ -17,5 +17,6 @@ mod nab;
 mod replay_golden;
 mod report;
 mod scenarios;
+mod sentiment_eval;
 mod support;
 mod telemetry_http;

@@ -1,17 +1,22 @@
 //! Sentiment models behind the `SentimentModel` trait.
 //!
-//! Role: turn a mention's text into a [`Sentiment`] reading for the scoring stage. The only
-//! shipped model is the embedded VADER lexicon model ([`Vader`], selected as `"lexicon"` or
-//! `"vader"`); other models plug in by implementing [`SentimentModel`].
+//! Role: turn a mention's text into a [`Sentiment`] reading for the scoring stage. Shipped
+//! models: the embedded VADER lexicon model ([`Vader`], selected as `"lexicon"` or `"vader"`)
+//! and the trained hashed-n-gram logistic regression ([`LinearModel`], `"linear"`, trained by
+//! [`train`]); other models plug in by implementing [`SentimentModel`].
 //!
 //! Inputs: UTF-8 text (any length, any content; models never panic on input).
-//! Outputs: [`Sentiment`] with `score` in `[-1, 1]` (VADER's compound) and its three-way
-//! [`SentimentLabel`] (`from_compound`, thresholds ±0.05).
+//! Outputs: [`Sentiment`] with `score` in `[-1, 1]` and a three-way [`SentimentLabel`]: for the
+//! lexicon VADER's compound with thresholds ±0.05; for `linear` P(positive) − P(negative)
+//! and the most probable class.
 
 use crate::domain::{Sentiment, SentimentLabel};
 
+pub mod linear;
+pub mod train;
 pub mod vader;
 
+pub use linear::{LinearModel, WeightsError};
 pub use vader::{Lexicon, LexiconError, Polarity, Vader};
 
 /// A sentiment model: text -> Sentiment {score: f32 in [-1,1], label}.
@@ -27,18 +32,27 @@ pub trait SentimentModel: Send + Sync {
     }
 }
 
-/// A model name that [`model_by_name`] does not know.
+/// Names [`model_by_name`] accepts.
+pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear"];
+
+/// A model that [`model_by_name`] cannot provide.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown sentiment model {name:?} (available: lexicon)")]
-pub struct UnknownModel {
-    pub name: String,
+pub enum UnknownModel {
+    #[error("unknown sentiment model {name:?} (available: lexicon, vader, linear)")]
+    Unknown { name: String },
+    #[error("sentiment model \"linear\": {0}")]
+    Weights(&'static WeightsError),
 }
 
-/// "lexicon" or "vader" -> the embedded VADER model.
+/// "lexicon" or "vader" -> the embedded VADER model; "linear" -> the embedded trained
+/// [`LinearModel`] (its weights verified against their sha256 on first use).
 pub fn model_by_name(name: &str) -> Result<Box<dyn SentimentModel>, UnknownModel> {
     match name {
         "lexicon" | "vader" => Ok(Box::new(Lexicon)),
-        _ => Err(UnknownModel {
+        "linear" => LinearModel::embedded()
+            .map(|m| Box::new(m.clone()) as Box<dyn SentimentModel>)
+            .map_err(UnknownModel::Weights),
+        _ => Err(UnknownModel::Unknown {
             name: name.to_owned(),
         }),
     }

@@ -1,0 +1,243 @@
+//! Evaluation of the sentiment models: `flashpoint eval sentiment`.
+//!
+//! Role: score each model on the public test sets and print one comparable table.
+//!
+//! Inputs: the `sentiment` data folder (`semeval2017/SemEval2017-task4-test.subtask-A.english.txt`,
+//! `tweeteval/test_text.txt` + `test_labels.txt`, `vader/tweets_GroundTruth.txt`); a set that
+//! is absent is reported as missing, not guessed.
+//!
+//! Outputs: per model and set, macro-averaged recall (SemEval-2017 4A's metric), accuracy and
+//! F1-PN (the mean of the positive and negative F1, as SemEval reports it); Pearson r between
+//! the model's score and the mean human rating of VADER's 4,200 tweets; single-thread
+//! throughput over all texts scored.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::domain::SentimentLabel;
+use crate::score::sentiment::train::{read_semeval_file, Labelled, TEST_FILE};
+use crate::score::sentiment::SentimentModel;
+
+/// A labelled evaluation set.
+#[derive(Debug)]
+pub struct LabelledSet {
+    pub name: &'static str,
+    pub items: Vec<Labelled>,
+}
+
+/// Texts with a continuous human rating.
+#[derive(Debug)]
+pub struct RatedSet {
+    pub name: &'static str,
+    pub items: Vec<(f64, String)>,
+}
+
+/// The evaluation data found under a `sentiment` folder.
+#[derive(Debug)]
+pub struct Data {
+    pub labelled: Vec<LabelledSet>,
+    pub rated: Option<RatedSet>,
+}
+
+/// Loads what exists of the three sets.
+pub fn load(dir: &Path) -> anyhow::Result<Data> {
+    let mut labelled = Vec::new();
+    if let Ok(items) = read_semeval_file(&dir.join("semeval2017").join(TEST_FILE)) {
+        labelled.push(LabelledSet {
+            name: "SemEval-2017 test",
+            items,
+        });
+    }
+    let tdir = dir.join("tweeteval");
+    if let (Ok(text), Ok(labels)) = (
+        std::fs::read_to_string(tdir.join("test_text.txt")),
+        std::fs::read_to_string(tdir.join("test_labels.txt")),
+    ) {
+        let items: Vec<Labelled> = text
+            .lines()
+            .zip(labels.lines())
+            .filter_map(|(t, l)| {
+                let label = l.trim().parse::<u8>().ok().filter(|l| *l < 3)?;
+                Some(Labelled {
+                    id: String::new(),
+                    label,
+                    text: t.trim_end().to_owned(),
+                })
+            })
+            .collect();
+        labelled.push(LabelledSet {
+            name: "TweetEval test",
+            items,
+        });
+    }
+    let rated = std::fs::read(dir.join("vader").join("tweets_GroundTruth.txt"))
+        .ok()
+        .map(|bytes| RatedSet {
+            name: "VADER tweets (Pearson r)",
+            items: String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.splitn(3, '\t');
+                    let _id = f.next()?;
+                    let r = f.next()?.trim().parse::<f64>().ok()?;
+                    Some((r, f.next()?.to_owned()))
+                })
+                .collect(),
+        });
+    anyhow::ensure!(
+        !labelled.is_empty() || rated.is_some(),
+        "no sentiment evaluation data under {}",
+        dir.display()
+    );
+    Ok(Data { labelled, rated })
+}
+
+/// Classification metrics of one model on one set.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scores {
+    pub n: usize,
+    pub macro_recall: f64,
+    pub accuracy: f64,
+    pub f1_pn: f64,
+}
+
+fn label_index(l: SentimentLabel) -> usize {
+    match l {
+        SentimentLabel::Negative => 0,
+        SentimentLabel::Neutral => 1,
+        SentimentLabel::Positive => 2,
+    }
+}
+
+/// Scores predictions against gold labels (0 neg, 1 neu, 2 pos).
+pub fn scores(gold: &[u8], pred: &[usize]) -> Scores {
+    let mut m = [[0usize; 3]; 3];
+    for (&g, &p) in gold.iter().zip(pred) {
+        m[g as usize][p] += 1;
+    }
+    let recall = |c: usize| m[c][c] as f64 / (m[c].iter().sum::<usize>()).max(1) as f64;
+    let precision =
+        |c: usize| m[c][c] as f64 / (0..3).map(|g| m[g][c]).sum::<usize>().max(1) as f64;
+    let f1 = |c: usize| {
+        let (p, r) = (precision(c), recall(c));
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
+    };
+    let n = gold.len();
+    Scores {
+        n,
+        macro_recall: (recall(0) + recall(1) + recall(2)) / 3.0,
+        accuracy: (0..3).map(|c| m[c][c]).sum::<usize>() as f64 / n.max(1) as f64,
+        f1_pn: (f1(0) + f1(2)) / 2.0,
+    }
+}
+
+/// Pearson correlation; 0 when undefined.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len()) as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        0.0
+    } else {
+        sxy / (sxx * syy).sqrt()
+    }
+}
+
+/// One model's results.
+#[derive(Debug)]
+pub struct ModelReport {
+    pub model: String,
+    pub sets: Vec<(&'static str, Scores)>,
+    pub pearson: Option<f64>,
+    pub texts_per_sec: f64,
+}
+
+/// Evaluates one model on `data`.
+pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
+    let mut sets = Vec::new();
+    let mut scored = 0usize;
+    let mut elapsed = 0f64;
+    for set in &data.labelled {
+        let start = Instant::now();
+        let pred: Vec<usize> = set
+            .items
+            .iter()
+            .map(|t| label_index(model.score(&t.text).label))
+            .collect();
+        elapsed += start.elapsed().as_secs_f64();
+        scored += pred.len();
+        let gold: Vec<u8> = set.items.iter().map(|t| t.label).collect();
+        sets.push((set.name, scores(&gold, &pred)));
+    }
+    let pearson = data.rated.as_ref().map(|r| {
+        let start = Instant::now();
+        let s: Vec<f64> = r
+            .items
+            .iter()
+            .map(|(_, t)| f64::from(model.score(t).score))
+            .collect();
+        elapsed += start.elapsed().as_secs_f64();
+        scored += s.len();
+        let h: Vec<f64> = r.items.iter().map(|(h, _)| *h).collect();
+        pearson(&s, &h)
+    });
+    ModelReport {
+        model: model.name().to_owned(),
+        sets,
+        pearson,
+        texts_per_sec: scored as f64 / elapsed.max(1e-9),
+    }
+}
+
+/// The Markdown table of several reports.
+pub fn table(reports: &[ModelReport]) -> String {
+    let mut out = String::from(
+        "| model | set | n | macro-recall | accuracy | F1-PN |\n|---|---|---|---|---|---|\n",
+    );
+    for r in reports {
+        for (name, s) in &r.sets {
+            out.push_str(&format!(
+                "| {} | {name} | {} | {:.3} | {:.3} | {:.3} |\n",
+                r.model, s.n, s.macro_recall, s.accuracy, s.f1_pn
+            ));
+        }
+    }
+    out.push_str("\n| model | Pearson r (VADER 4,200 tweets) | texts/s (1 thread, all sets) |\n|---|---|---|\n");
+    for r in reports {
+        let p = r
+            .pearson
+            .map_or_else(|| String::from("n/a"), |p| format!("{p:.3}"));
+        out.push_str(&format!("| {} | {p} | {:.0} |\n", r.model, r.texts_per_sec));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_match_hand_computation() {
+        // gold: neg neg neu pos; pred: neg neu neu neg
+        let s = scores(&[0, 0, 1, 2], &[0, 1, 1, 0]);
+        assert!((s.accuracy - 0.5).abs() < 1e-12);
+        // recalls: neg 1/2, neu 1, pos 0 -> 0.5
+        assert!((s.macro_recall - 0.5).abs() < 1e-12);
+        // F1 neg: p 1/2, r 1/2 -> 0.5; F1 pos 0 -> 0.25
+        assert!((s.f1_pn - 0.25).abs() < 1e-12);
+        assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.5]) - 0.9986).abs() < 1e-3);
+    }
+}
