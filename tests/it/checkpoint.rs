@@ -140,3 +140,77 @@ fn checkpoint_cli_replay_in_two_halves() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("other brands"));
 }
+
+/// `flashpoint run` restarted in the middle of the stream with a `[checkpoint]`: the two runs'
+/// alert logs together equal one uninterrupted run (no forgotten baselines, no re-paging).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoint_run_restart_neither_forgets_nor_repages() {
+    use flashpoint::app::{run, RunOptions};
+    use flashpoint::telemetry::Metrics;
+    use tokio_util::sync::CancellationToken;
+
+    let dir = tempfile::tempdir().unwrap();
+    let synth = generate(&SynthSpec::demo());
+    let misconduct = synth
+        .scenarios
+        .iter()
+        .find(|s| s.name == "misconduct")
+        .unwrap()
+        .start
+        .millis();
+    let cut = synth
+        .mentions
+        .iter()
+        .position(|m| m.created_at.millis() >= misconduct + 20 * 60_000)
+        .unwrap();
+    let write = |name: &str, ms: &[flashpoint::domain::Mention]| {
+        let mut buf = Vec::new();
+        for m in ms {
+            flashpoint::ingest::record::encode(m, &mut buf);
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, buf).unwrap();
+        p
+    };
+    let all = write("all.ndjson", &synth.mentions);
+    let first = write("first.ndjson", &synth.mentions[..cut]);
+    let second = write("second.ndjson", &synth.mentions[cut..]);
+    let run_file = |input: std::path::PathBuf,
+                    log: std::path::PathBuf,
+                    ckpt: Option<std::path::PathBuf>| {
+        let mut text = format!(
+            "{}\n[alert_log]\npath = {:?}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
+            flashpoint::cli::DEMO_CONFIG,
+            log.display().to_string(),
+            input.display().to_string(),
+        );
+        if let Some(c) = ckpt {
+            text.push_str(&format!(
+                "[checkpoint]\npath = {:?}\n",
+                c.display().to_string()
+            ));
+        }
+        Arc::new(flashpoint::config::parse_str(&text, "live.toml", &|_| None).unwrap())
+    };
+    let go = |cfg: Arc<Config>| async move {
+        let mut o = RunOptions::new(Arc::new(Metrics::new(&[], 0)), CancellationToken::new());
+        o.console = Some(false);
+        run(cfg, o).await.unwrap()
+    };
+    let straight_log = dir.path().join("straight.ndjson");
+    go(run_file(all, straight_log.clone(), None)).await;
+    let ckpt = dir.path().join("state.ckpt");
+    let log1 = dir.path().join("one.ndjson");
+    let log2 = dir.path().join("two.ndjson");
+    go(run_file(first, log1.clone(), Some(ckpt.clone()))).await;
+    assert!(
+        std::fs::metadata(&ckpt).is_ok(),
+        "no checkpoint saved at shutdown"
+    );
+    go(run_file(second, log2.clone(), Some(ckpt))).await;
+    let straight = std::fs::read_to_string(&straight_log).unwrap();
+    let restarted =
+        std::fs::read_to_string(&log1).unwrap() + &std::fs::read_to_string(&log2).unwrap();
+    assert!(straight.lines().count() > 10);
+    assert_eq!(straight, restarted, "a restart changed the alert log");
+}
