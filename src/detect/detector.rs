@@ -296,7 +296,7 @@ impl Detector {
             );
             let baseline = st.baseline.expected_per_min(m.created_at);
             let signals = incident_signals(&inc, st, m.created_at.minute_index(), baseline);
-            let rec = build_record(&cfg, &mut inc, Action::Trigger, m.created_at, &signals);
+            let rec = build_record(&cfg, d, &mut inc, Action::Trigger, m.created_at, &signals);
             self.alerts.push(rec);
             st.incidents.push(inc);
         }
@@ -377,7 +377,7 @@ impl Detector {
             let inc = &mut st.incidents[i];
             inc.category = category;
             if let Some(action) = inc.step(end, target, active, resolve_after) {
-                let rec = build_record(&cfg, inc, action, end, &signals);
+                let rec = build_record(&cfg, d, inc, action, end, &signals);
                 self.alerts.push(rec);
                 if action == Action::Resolve {
                     st.incidents.remove(i);
@@ -473,7 +473,7 @@ impl Detector {
         inc.category = category;
         inc.severity = grade(category, &signals, d).min(route.max_severity);
         inc.id = st.ids.next_id(brand.id.as_str(), at);
-        let rec = build_record(&cfg, &mut inc, Action::Trigger, at, &signals);
+        let rec = build_record(&cfg, d, &mut inc, Action::Trigger, at, &signals);
         self.alerts.push(rec);
         st.incidents.push(inc);
     }
@@ -605,8 +605,10 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// `d` is the incident's brand's detection settings (its sensitivity profile applied).
 fn build_record(
     cfg: &Config,
+    d: &DetectConfig,
     inc: &mut Incident,
     action: Action,
     at: EventTime,
@@ -653,7 +655,6 @@ fn build_record(
         .doubling_time_s
         .map(|d| format!(", doubling every {:.0} min", d / 60.0))
         .unwrap_or_default();
-    let d = brand.profile.apply(&cfg.detect);
     let watch = action == Action::Trigger
         && inc.severity == Severity::Info
         && matches!(inc.category, Category::Conduct | Category::Safety)
