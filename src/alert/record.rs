@@ -85,6 +85,11 @@ pub struct AlertRecord {
 }
 
 impl AlertRecord {
+    /// The decision's event time (`at`); `None` if the line was not written by flashpoint.
+    pub fn event_time(&self) -> Option<crate::domain::EventTime> {
+        crate::domain::EventTime::parse_rfc3339(&self.at)
+    }
+
     /// The dedup key sent to PagerDuty: `flashpoint/<brand>/<incident>`, cut to 255 chars.
     pub fn dedup_key_for(brand: &str, incident: &str) -> String {
         truncate_chars(

@@ -97,7 +97,7 @@ rect.critical{{fill:#e74c3c;fill-opacity:.25}}rect.error{{fill:#e67e22;fill-opac
             .iter()
             .find(|a| a.action != Action::Resolve && a.severity >= Severity::Warning)
             .map(|a| {
-                let delay = millis(&a.at) - millis(&first.at);
+                let delay = millis(a) - millis(first);
                 format!("{} (+{:.0} min)", a.at, delay as f64 / 60_000.0)
             })
             .unwrap_or_else(|| String::from("never"));
@@ -158,8 +158,8 @@ rect.critical{{fill:#e74c3c;fill-opacity:.25}}rect.error{{fill:#e67e22;fill-opac
     Ok(())
 }
 
-fn millis(rfc3339: &str) -> i64 {
-    EventTime::parse_rfc3339(rfc3339).map_or(0, EventTime::millis)
+fn millis(a: &AlertRecord) -> i64 {
+    a.event_time().map_or(0, EventTime::millis)
 }
 
 /// One section per brand that has samples or incidents: volume against baseline with the
@@ -171,11 +171,11 @@ fn brand_plots(
 ) -> std::fmt::Result {
     let mut spans: BTreeMap<&str, Vec<(i64, i64, Severity, &str)>> = BTreeMap::new();
     for (id, lines) in incidents {
-        let start = millis(&lines[0].at);
+        let start = millis(lines[0]);
         let end = lines
             .iter()
             .find(|a| a.action == Action::Resolve)
-            .map_or(i64::MAX, |a| millis(&a.at));
+            .map_or(i64::MAX, |a| millis(a));
         let sev = lines
             .iter()
             .map(|a| a.severity)
@@ -279,7 +279,7 @@ pub fn to_json(s: &ReplaySummary) -> serde_json::Value {
                 "max_severity": lines.iter().map(|a| a.severity).max(),
                 "opened": first.at,
                 "first_page": first_page.map(|a| a.at.clone()),
-                "first_page_delay_s": first_page.map(|a| (millis(&a.at) - millis(&first.at)) / 1000),
+                "first_page_delay_s": first_page.map(|a| (millis(a) - millis(first)) / 1000),
                 "resolved": lines.iter().find(|a| a.action == Action::Resolve).map(|a| a.at.clone()),
                 "lines": lines,
             })

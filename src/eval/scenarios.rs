@@ -196,7 +196,7 @@ fn is_page(a: &AlertRecord) -> bool {
 }
 
 fn at(a: &AlertRecord) -> i64 {
-    EventTime::parse_rfc3339(&a.at).map_or(i64::MIN, EventTime::millis)
+    a.event_time().map_or(i64::MIN, EventTime::millis)
 }
 
 /// Generates and runs one scenario at the default (balanced) sensitivity.
@@ -236,28 +236,30 @@ pub fn run_with(s: &ScenarioFile, profile: Profile) -> Result<Outcome, ScenarioE
         starts.push(b.plant(kind, when).start);
     }
     let stream = b.finish();
-    let alerts = replay_in_memory(&cfg, &stream.mentions);
+    let alerts = replay_in_memory(&cfg, &stream.mentions).map_err(invalid)?;
     judge(s, &starts, alerts)
 }
 
-fn replay_in_memory(cfg: &Arc<Config>, mentions: &[crate::domain::Mention]) -> Vec<AlertRecord> {
-    let Ok(sentiment) = model_by_name("lexicon") else {
-        return Vec::new();
-    };
-    let Ok(mut engine) = Engine::new(
+/// The stream through a fresh engine; a model or matcher that cannot be built is an error,
+/// never an empty alert list that would read as "nobody paged".
+fn replay_in_memory(
+    cfg: &Arc<Config>,
+    mentions: &[crate::domain::Mention],
+) -> Result<Vec<AlertRecord>, String> {
+    let sentiment = model_by_name("lexicon").map_err(|e| e.to_string())?;
+    let mut engine = Engine::new(
         Arc::clone(cfg),
         sentiment,
         Box::new(KeywordClassifier::embedded()),
         None,
-    ) else {
-        return Vec::new();
-    };
+    )
+    .map_err(|e| e.to_string())?;
     let mut alerts = Vec::new();
     for m in mentions {
         engine.process(m);
         alerts.extend(engine.drain_alerts());
     }
-    alerts
+    Ok(alerts)
 }
 
 fn judge(

@@ -131,7 +131,7 @@ fn detection_cold_start_still_catches_an_explosion() {
         });
     assert_eq!(page.category, Category::Outage);
     assert_eq!(page.teams, vec!["support".to_string()]);
-    let at = EventTime::parse_rfc3339(&page.at).unwrap().millis();
+    let at = page.event_time().unwrap().millis();
     assert!(
         at - T0 <= 10 * MINUTE,
         "paged {} min in",
@@ -158,7 +158,7 @@ fn detection_single_risky_post_opens_a_watch_at_once() {
         watch.teams,
         vec!["field-ops".to_string(), "support".to_string()]
     );
-    assert_eq!(EventTime::parse_rfc3339(&watch.at).unwrap().millis(), at);
+    assert_eq!(watch.event_time().unwrap().millis(), at);
     // Nobody reacts: it never escalates and resolves after the quiet period.
     s.quiet(T0, T0 + 180 * MINUTE);
     assert_eq!(s.alerts.len(), 2);
@@ -182,7 +182,7 @@ fn second_trigger(cooldown_s: u64) -> Option<i64> {
         .iter()
         .find(|a| a.action == Action::Resolve)
         .unwrap();
-    let resolved = EventTime::parse_rfc3339(&resolve.at).unwrap().millis();
+    let resolved = resolve.event_time().unwrap().millis();
     s.quiet(t, resolved + 5 * MINUTE);
     // The same story flares up again five minutes after the resolve.
     s.burst(resolved + 5 * MINUTE, 20, 20);
@@ -191,7 +191,7 @@ fn second_trigger(cooldown_s: u64) -> Option<i64> {
         .iter()
         .filter(|a| a.action == Action::Trigger)
         .nth(1)
-        .map(|a| EventTime::parse_rfc3339(&a.at).unwrap().millis() - resolved)
+        .map(|a| a.event_time().unwrap().millis() - resolved)
 }
 
 #[test]

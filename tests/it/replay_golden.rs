@@ -8,7 +8,7 @@ use flashpoint::synth::{generate, SynthSpec};
 use crate::support::{by_incident, replay_demo};
 
 fn at(a: &AlertRecord) -> EventTime {
-    EventTime::parse_rfc3339(&a.at).unwrap()
+    a.event_time().unwrap()
 }
 
 fn scenario_start(name: &str) -> EventTime {
