@@ -24,8 +24,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::domain::EventTime;
 
 /// Tuning of the 5-minute count detector. [`NabParams::default`] is the configuration reported
@@ -183,18 +181,15 @@ pub fn read_series(path: &Path) -> Result<Series, NabError> {
 /// Reads `combined_windows_realTweets.json`: file name → windows as (start, end) timestamps
 /// with NAB's `.000000` suffix removed.
 pub fn read_windows(path: &Path) -> Result<BTreeMap<String, Vec<(String, String)>>, NabError> {
-    #[derive(Deserialize)]
-    #[serde(transparent)]
-    struct Raw(BTreeMap<String, Vec<(String, String)>>);
     let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-    let raw: Raw = serde_json::from_str(&text).map_err(|e| NabError::Parse {
-        path: path.display().to_string(),
-        line: e.line(),
-        reason: e.to_string(),
-    })?;
+    let raw: BTreeMap<String, Vec<(String, String)>> =
+        serde_json::from_str(&text).map_err(|e| NabError::Parse {
+            path: path.display().to_string(),
+            line: e.line(),
+            reason: e.to_string(),
+        })?;
     let trim = |s: &str| s.trim_end_matches(".000000").to_string();
     Ok(raw
-        .0
         .into_iter()
         .map(|(k, v)| {
             let file = k.rsplit('/').next().unwrap_or(&k).to_string();

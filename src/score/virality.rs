@@ -97,16 +97,7 @@ fn gamma_p(a: f64, x: f64) -> f64 {
         for i in 1..MAX_ITER {
             let an = -(i as f64) * (i as f64 - a);
             b += 2.0;
-            d = an * d + b;
-            if d.abs() < TINY {
-                d = TINY;
-            }
-            c = b + an / c;
-            if c.abs() < TINY {
-                c = TINY;
-            }
-            d = 1.0 / d;
-            let del = d * c;
+            let del = lentz_step(&mut c, &mut d, an, b);
             h *= del;
             if (del - 1.0).abs() < EPS {
                 break;
@@ -114,6 +105,21 @@ fn gamma_p(a: f64, x: f64) -> f64 {
         }
         1.0 - (ln_pre.exp() * h)
     }
+}
+
+/// One step of the modified Lentz algorithm for a continued fraction term `an / (bn + …)`:
+/// updates `c` and `d` (kept away from zero) and returns the factor to multiply in.
+fn lentz_step(c: &mut f64, d: &mut f64, an: f64, bn: f64) -> f64 {
+    *d = an * *d + bn;
+    if d.abs() < TINY {
+        *d = TINY;
+    }
+    *c = bn + an / *c;
+    if c.abs() < TINY {
+        *c = TINY;
+    }
+    *d = 1.0 / *d;
+    *d * *c
 }
 
 /// Continued fraction of the incomplete beta function (modified Lentz).
@@ -131,28 +137,11 @@ fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
     for m in 1..MAX_ITER {
         let m = m as f64;
         let m2 = 2.0 * m;
+        // Even then odd term of the fraction.
         let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        h *= d * c;
+        h *= lentz_step(&mut c, &mut d, aa, 1.0);
         let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        let del = d * c;
+        let del = lentz_step(&mut c, &mut d, aa, 1.0);
         h *= del;
         if (del - 1.0).abs() < EPS {
             break;

@@ -586,6 +586,17 @@ fn cascade(g: &mut Gen, root: &Mention, c: &Cascade<'_>) -> i64 {
     last
 }
 
+/// Mentions per minute `m` minutes into a viral cascade: `start`, doubling every `doubling`
+/// minutes until `peak` minutes, then decaying with time constant `decay` minutes.
+fn rise_then_decay(m: i64, start: f64, doubling: f64, peak: f64, decay: f64) -> f64 {
+    let m = m as f64;
+    if m <= peak {
+        start * (m / doubling).exp2()
+    } else {
+        start * (peak / doubling).exp2() * (-(m - peak) / decay).exp()
+    }
+}
+
 fn misconduct(g: &mut Gen, at: i64) -> ScenarioTruth {
     let author = g.named("did:plc:jo", "@jo.example", 3_100, 2_500);
     let root = g.push(
@@ -597,14 +608,7 @@ fn misconduct(g: &mut Gen, at: i64) -> ScenarioTruth {
         texts::MISCONDUCT_ROOT.into(),
     );
     // Doubling every 8 minutes for 45 minutes, then a slow decay over the afternoon.
-    let rate = |m: i64| {
-        let m = m as f64;
-        if m <= 45.0 {
-            0.5 * (m / 8.0).exp2()
-        } else {
-            0.5 * (45.0f64 / 8.0).exp2() * (-(m - 45.0) / 35.0).exp()
-        }
-    };
+    let rate = |m: i64| rise_then_decay(m, 0.5, 8.0, 45.0, 35.0);
     let end = cascade(
         g,
         &root,
@@ -638,14 +642,7 @@ fn positive_viral(g: &mut Gen, at: i64) -> ScenarioTruth {
         None,
         texts::POSITIVE_ROOT.into(),
     );
-    let rate = |m: i64| {
-        let m = m as f64;
-        if m <= 40.0 {
-            0.6 * (m / 6.0).exp2()
-        } else {
-            0.6 * (40.0f64 / 6.0).exp2() * (-(m - 40.0) / 30.0).exp()
-        }
-    };
+    let rate = |m: i64| rise_then_decay(m, 0.6, 6.0, 40.0, 30.0);
     let end = cascade(
         g,
         &root,
