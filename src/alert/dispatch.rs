@@ -193,23 +193,12 @@ pub mod blackhole {
 mod tests {
     use super::blackhole::Blackhole;
     use super::*;
-    use crate::alert::record::{Action, AlertMetrics};
-    use crate::domain::{Category, Severity};
 
     fn alert(teams: &[&str]) -> Arc<AlertRecord> {
         Arc::new(AlertRecord {
-            at: "2026-03-03T10:52:40Z".into(),
-            action: Action::Trigger,
-            incident: "b-20260303-0001".into(),
-            brand: "b".into(),
-            severity: Severity::Error,
-            category: Category::Outage,
             teams: teams.iter().map(|t| t.to_string()).collect(),
-            summary: "s".into(),
-            metrics: AlertMetrics::default(),
-            top_posts: vec![],
-            terms: vec![],
             dedup_key: "k".into(),
+            ..AlertRecord::sample("b-20260303-0001")
         })
     }
 

@@ -257,24 +257,9 @@ fn write_record(w: &mut impl Write, r: &Record) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::record::{Action, AlertMetrics};
-    use crate::domain::{Category, Severity};
 
     fn alert(incident: &str) -> AlertRecord {
-        AlertRecord {
-            at: "2026-03-03T10:52:40Z".into(),
-            action: Action::Trigger,
-            incident: incident.into(),
-            brand: "b".into(),
-            severity: Severity::Error,
-            category: Category::Outage,
-            teams: vec!["support".into()],
-            summary: "s".into(),
-            metrics: AlertMetrics::default(),
-            top_posts: vec![],
-            terms: vec![],
-            dedup_key: format!("flashpoint/b/{incident}"),
-        }
+        AlertRecord::sample(incident)
     }
 
     #[test]

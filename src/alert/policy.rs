@@ -270,24 +270,15 @@ fn event_ms(at: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::record::AlertMetrics;
     use crate::config::HumanDuration;
-    use crate::domain::{Category, Severity};
+    use crate::domain::Severity;
 
     fn line(incident: &str, action: Action, sev: Severity, minute: u32) -> AlertRecord {
         AlertRecord {
             at: format!("2026-03-03T{:02}:{:02}:00Z", 10 + minute / 60, minute % 60),
             action,
-            incident: incident.into(),
-            brand: "b".into(),
             severity: sev,
-            category: Category::Outage,
-            teams: vec!["support".into()],
-            summary: "s".into(),
-            metrics: AlertMetrics::default(),
-            top_posts: vec![],
-            terms: vec![],
-            dedup_key: format!("flashpoint/b/{incident}"),
+            ..AlertRecord::sample(incident)
         }
     }
 

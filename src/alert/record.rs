@@ -116,6 +116,28 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
+impl AlertRecord {
+    /// A plain outage trigger for `incident` of brand `b`, routed to support (unit tests
+    /// override the fields they care about).
+    pub(crate) fn sample(incident: &str) -> AlertRecord {
+        AlertRecord {
+            at: "2026-03-03T10:52:40Z".into(),
+            action: Action::Trigger,
+            incident: incident.into(),
+            brand: "b".into(),
+            severity: crate::domain::Severity::Error,
+            category: crate::domain::Category::Outage,
+            teams: vec!["support".into()],
+            summary: "s".into(),
+            metrics: AlertMetrics::default(),
+            top_posts: vec![],
+            terms: vec![],
+            dedup_key: format!("flashpoint/b/{incident}"),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

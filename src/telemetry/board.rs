@@ -442,16 +442,12 @@ mod tests {
         AlertRecord {
             at: at.into(),
             action,
-            incident: id.into(),
             brand: "acme".into(),
             severity,
             category: Category::Conduct,
-            teams: vec!["support".into()],
             summary: format!("{id} {}", action.as_str()),
-            metrics: AlertMetrics::default(),
-            top_posts: vec![],
-            terms: vec![],
             dedup_key: format!("flashpoint/acme/{id}"),
+            ..AlertRecord::sample(id)
         }
     }
 

@@ -646,14 +646,17 @@ async fn alertmanager_real_binary_shows_posted_incident() {
     let mut l = line("brightline-20260303-0001", Action::Trigger);
     l.at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     am.notify(&l).await.unwrap();
-    let alerts: Vec<Value> = client
-        .get(format!("{base}/api/v2/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = || async {
+        client
+            .get(format!("{base}/api/v2/alerts"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+    };
+    let alerts = listed().await;
     let a = alerts
         .iter()
         .find(|a| a["labels"]["incident"] == "brightline-20260303-0001")
@@ -673,14 +676,7 @@ async fn alertmanager_real_binary_shows_posted_incident() {
     let mut r = line("brightline-20260303-0001", Action::Resolve);
     r.at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     am.notify(&r).await.unwrap();
-    let after: Vec<Value> = client
-        .get(format!("{base}/api/v2/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = listed().await;
     let deadline = chrono::Utc::now() + chrono::Duration::seconds(2);
     for a in after
         .iter()

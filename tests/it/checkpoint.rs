@@ -5,21 +5,9 @@ use std::sync::Arc;
 
 use flashpoint::app::Engine;
 use flashpoint::config::Config;
-use flashpoint::detect::classify::KeywordClassifier;
-use flashpoint::score::sentiment::model_by_name;
 use flashpoint::synth::{generate, SynthSpec};
 
-use crate::support::demo_config;
-
-fn engine(cfg: Arc<Config>) -> Engine {
-    Engine::new(
-        cfg,
-        model_by_name("lexicon").unwrap(),
-        Box::new(KeywordClassifier::embedded()),
-        None,
-    )
-    .unwrap()
-}
+use crate::support::{demo_config, engine, scenario_start};
 
 fn lines(e: &mut Engine, mentions: &[flashpoint::domain::Mention], out: &mut Vec<String>) {
     for m in mentions {
@@ -30,15 +18,8 @@ fn lines(e: &mut Engine, mentions: &[flashpoint::domain::Mention], out: &mut Vec
 
 #[test]
 fn checkpoint_split_replay_equals_a_straight_replay() {
-    let synth = generate(&SynthSpec::demo());
-    let stream = synth.mentions;
-    let misconduct = synth
-        .scenarios
-        .iter()
-        .find(|s| s.name == "misconduct")
-        .unwrap()
-        .start
-        .millis();
+    let stream = generate(&SynthSpec::demo()).mentions;
+    let misconduct = scenario_start("misconduct").millis();
     // 30 minutes into the cascade: an open incident that has escalated and keeps growing.
     let mid_incident = stream
         .iter()
@@ -151,13 +132,7 @@ async fn checkpoint_run_restart_neither_forgets_nor_repages() {
 
     let dir = tempfile::tempdir().unwrap();
     let synth = generate(&SynthSpec::demo());
-    let misconduct = synth
-        .scenarios
-        .iter()
-        .find(|s| s.name == "misconduct")
-        .unwrap()
-        .start
-        .millis();
+    let misconduct = scenario_start("misconduct").millis();
     let cut = synth
         .mentions
         .iter()

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use flashpoint::alert::{Action, AlertRecord};
 use flashpoint::app::Engine;
 use flashpoint::config::{BrandConfig, Config, HumanDuration};
-use flashpoint::detect::classify::KeywordClassifier;
 use flashpoint::domain::{Author, Category, EventTime, Mention, MentionKind, Severity};
-use flashpoint::score::sentiment::model_by_name;
+
+use crate::support::engine;
 
 const MINUTE: i64 = 60_000;
 /// Monday 2026-03-02 09:00 UTC.
@@ -27,16 +27,6 @@ fn config(cooldown_s: u64) -> Arc<Config> {
     .unwrap();
     cfg.detect.cooldown = HumanDuration::from_secs(cooldown_s);
     Arc::new(cfg)
-}
-
-fn engine(cfg: Arc<Config>) -> Engine {
-    Engine::new(
-        cfg,
-        model_by_name("lexicon").unwrap(),
-        Box::new(KeywordClassifier::embedded()),
-        None,
-    )
-    .unwrap()
 }
 
 struct Stream {

@@ -5,20 +5,10 @@ use flashpoint::app::Speed;
 use flashpoint::domain::{Category, EventTime, Severity};
 use flashpoint::synth::{generate, SynthSpec};
 
-use crate::support::{by_incident, replay_demo};
+use crate::support::{by_incident, replay_demo, scenario_start};
 
 fn at(a: &AlertRecord) -> EventTime {
     a.event_time().unwrap()
-}
-
-fn scenario_start(name: &str) -> EventTime {
-    let truth = generate(&SynthSpec::demo());
-    truth
-        .scenarios
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("scenario {name} missing from the demo"))
-        .start
 }
 
 #[tokio::test]

@@ -61,3 +61,24 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// Event time of a demo scenario's first post.
+pub fn scenario_start(name: &str) -> flashpoint::domain::EventTime {
+    flashpoint::synth::generate(&flashpoint::synth::SynthSpec::demo())
+        .scenarios
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("scenario {name} missing from the demo"))
+        .start
+}
+
+/// A bare engine (lexicon sentiment, keyword classifier, no metrics) for `cfg`.
+pub fn engine(cfg: Arc<Config>) -> flashpoint::app::Engine {
+    flashpoint::app::Engine::new(
+        cfg,
+        flashpoint::score::sentiment::model_by_name("lexicon").unwrap(),
+        Box::new(flashpoint::detect::classify::KeywordClassifier::embedded()),
+        None,
+    )
+    .unwrap()
+}
