@@ -17,6 +17,7 @@
 //! | [`sink`] | `[[sink]] type = "kafka"`: every alert line, keyed by brand id |
 //! | [`topology`] | ingest router, detect worker (one engine per partition, checkpoint + offset), alerter (dedup) |
 
+pub mod roles;
 pub mod sink;
 pub mod source;
 pub mod topology;

@@ -311,7 +311,8 @@ impl Publisher {
                     r,
                 )) => {
                     // Block: wait for in-flight messages to be acknowledged, then retry.
-                    let _ = self.producer.flush(Duration::from_millis(100));
+                    // A timeout here only means "still full": the loop tries again.
+                    self.producer.flush(Duration::from_millis(100)).ok();
                     record = r;
                 }
                 Err((e, _)) => return Err(e).context("producing to Kafka"),
@@ -668,20 +669,20 @@ impl DetectWorker {
         self.stats.messages += 1;
         let shared = Arc::clone(&self.shared);
         let mut parts = shared.lock();
-        if !parts.contains_key(&partition) {
-            let (part, restored) = shared.load(partition)?;
-            if restored {
-                self.stats.restored += 1;
-                tracing::info!(
-                    partition,
-                    next_offset = part.next_offset,
-                    "restored partition state"
-                );
+        let part = match parts.entry(partition) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let (part, restored) = shared.load(partition)?;
+                if restored {
+                    self.stats.restored += 1;
+                    tracing::info!(
+                        partition,
+                        next_offset = part.next_offset,
+                        "restored partition state"
+                    );
+                }
+                v.insert(part)
             }
-            parts.insert(partition, part);
-        }
-        let Some(part) = parts.get_mut(&partition) else {
-            return Ok(());
         };
         if offset < part.next_offset {
             self.stats.skipped += 1;
