@@ -280,3 +280,43 @@ async fn kafka_source_counts_and_skips_malformed_messages() {
     let offset = committed.find_partition("raw", 0).unwrap().offset();
     assert_eq!(offset, rdkafka::Offset::Offset(payloads.len() as i64));
 }
+
+/// A line re-produced after a takeover reaches the alerter twice; it is handled once.
+#[test]
+fn kafka_alerter_drops_re_produced_alert_lines() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("alerts", 1, 1).unwrap();
+    let client = KafkaClient::new(cluster.bootstrap_servers());
+    let cfg = demo_config();
+    let mut e = engine(Arc::clone(&cfg));
+    let mut alerts = Vec::new();
+    for m in &generate(&SynthSpec::demo()).mentions {
+        e.process(m);
+        alerts.extend(e.drain_alerts());
+        if alerts.len() >= 2 {
+            break;
+        }
+    }
+    let publisher = Publisher::new(&client, "alerts").unwrap();
+    for a in [&alerts[0], &alerts[1], &alerts[0], &alerts[1]] {
+        publisher.send_alert(a).unwrap();
+    }
+    publisher.flush().unwrap();
+    let mut alerter = Alerter::new(&client, "alerts", "alerter", 1000).unwrap();
+    let mut got = Vec::new();
+    let (mut read, start) = (0, Instant::now());
+    while read < 4 {
+        until("four alert messages", start);
+        if alerter
+            .poll(Duration::from_millis(50), |a| {
+                got.push(a);
+                Ok(())
+            })
+            .unwrap()
+        {
+            read += 1;
+        }
+    }
+    assert_eq!(got, alerts[..2]);
+    assert_eq!(alerter.stats().duplicates, 2);
+}
