@@ -112,6 +112,10 @@ pub enum Command {
         /// Sentiment model ("lexicon", "linear"); default: `[pipeline] sentiment_model`.
         #[arg(long)]
         model: Option<String>,
+        /// One role of the partitioned topology (`[topology]`, feature `kafka`): `ingest`,
+        /// `detect` or `alert`; default: the whole pipeline in this process.
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
@@ -204,7 +208,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Outbox {
             command: OutboxCommand::List { dir },
         } => outbox_list(&dir),
-        Command::Run { config, model } => {
+        Command::Run {
+            config,
+            model,
+            role,
+        } => {
             let cfg = match config::load(&config) {
                 Ok(c) => c,
                 Err(errs) => {
@@ -215,7 +223,7 @@ pub fn run(cli: Cli) -> u8 {
             return match runtime() {
                 Ok(rt) => {
                     let model = model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone());
-                    let code = rt.block_on(live(Arc::new(cfg), model));
+                    let code = rt.block_on(live(Arc::new(cfg), model, role));
                     // A forced exit must not wait for blocking readers still running.
                     rt.shutdown_background();
                     code
@@ -349,12 +357,17 @@ fn start_delivery(
     cfg: &Config,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<Option<Arc<crate::alert::Delivery>>> {
-    if cfg.sink_settings.is_empty() {
-        eprintln!("no [[sink]] configured: alerts go to the alert log only");
+    let paging = || {
+        cfg.sink_settings
+            .iter()
+            .filter(|s| !matches!(s.kind, crate::config::SinkKind::Kafka(_)))
+    };
+    if paging().next().is_none() {
+        eprintln!("no paging [[sink]] configured: alerts go to the alert log only");
         return Ok(None);
     }
     let mut sinks = Vec::new();
-    for s in &cfg.sink_settings {
+    for s in paging() {
         sinks.push(crate::alert::sink::build(s)?);
     }
     let d = crate::alert::Delivery::start(
@@ -368,6 +381,53 @@ fn start_delivery(
         },
     )?;
     Ok(Some(d))
+}
+
+/// Sinks that mirror the alert log (`type = "kafka"`): every alert line, straight from the
+/// dispatcher, not through the outbox's routing and flood control.
+fn direct_sinks(cfg: &Config) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
+    cfg.sink_settings
+        .iter()
+        .filter(|s| matches!(s.kind, crate::config::SinkKind::Kafka(_)))
+        .map(|s| crate::alert::sink::build(s).map_err(anyhow::Error::from))
+        .collect()
+}
+
+#[cfg(feature = "kafka")]
+async fn run_role(
+    role: &str,
+    cfg: Arc<Config>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    notifiers: Vec<Arc<dyn Notifier>>,
+    model: String,
+) -> u8 {
+    if cfg.topology.is_none() || !["ingest", "detect", "alert"].contains(&role) {
+        eprintln!(
+            "error: --role {role:?} needs a [topology] section and one of ingest, detect, alert"
+        );
+        return 2;
+    }
+    match crate::kafka::roles::run_role(role, cfg, metrics, shutdown, notifiers, model).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+#[cfg(not(feature = "kafka"))]
+async fn run_role(
+    _: &str,
+    _: Arc<Config>,
+    _: Arc<Metrics>,
+    _: CancellationToken,
+    _: Vec<Arc<dyn Notifier>>,
+    _: String,
+) -> u8 {
+    eprintln!("error: --role: {}", crate::config::kafka::NO_FEATURE);
+    2
 }
 
 /// Waits up to `timeout` for pending deliveries; what is left stays in the outbox.
@@ -453,7 +513,7 @@ fn eval_scenarios(dir: &std::path::Path, profile: &str) -> u8 {
 
 /// `flashpoint run`: the first SIGINT/SIGTERM starts a graceful shutdown, a second one returns
 /// at once (exit 1) without waiting for the drain.
-async fn live(cfg: Arc<Config>, model: String) -> u8 {
+async fn live(cfg: Arc<Config>, model: String, role: Option<String>) -> u8 {
     let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
     let metrics = Arc::new(Metrics::new(&ids, 1000));
     let shutdown = CancellationToken::new();
@@ -472,10 +532,29 @@ async fn live(cfg: Arc<Config>, model: String) -> u8 {
             return 1;
         }
     };
+    let direct = match direct_sinks(&cfg) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return 1;
+        }
+    };
+    if let Some(role) = role {
+        let mut notifiers = direct;
+        if let Some(d) = &delivery {
+            notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
+        }
+        let code = run_role(&role, Arc::clone(&cfg), metrics, shutdown, notifiers, model).await;
+        if let Some(d) = delivery {
+            finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+        }
+        return code;
+    }
     let board = Arc::new(IncidentBoard::for_config(&cfg, Some(Arc::clone(&metrics))));
     let mut opts = crate::app::RunOptions::new(metrics, shutdown);
     opts.sentiment_model = model;
     opts.board = Some(board);
+    opts.notifiers.extend(direct);
     if let Some(d) = &delivery {
         opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
     }

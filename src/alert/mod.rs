@@ -16,7 +16,7 @@ pub mod sink;
 
 pub use console::ConsoleNotifier;
 pub use deliver::{Delivery, DeliveryOptions, RetryPolicy};
-pub use dispatch::{blackhole, Dispatcher, Notifier, NotifyError, NotifyErrorKind};
+pub use dispatch::{blackhole, Dispatcher, Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 pub use log::AlertLog;
 pub use record::{
     truncate_chars, Action, AlertMetrics, AlertRecord, TopPost, MAX_DEDUP_KEY_CHARS,

@@ -149,6 +149,45 @@ impl Engine {
 
     /// Runs one mention through the pipeline.
     pub fn process(&mut self, m: &Mention) {
+        if !self.admit(m) {
+            return;
+        }
+        self.attributor.attribute(m, &mut self.attribution);
+        self.detect_attributed(m);
+    }
+
+    /// Like [`Engine::process`] for a mention whose brands and thread root were already
+    /// attributed upstream (a detect worker of the partitioned topology: the ingest node holds
+    /// the thread index). `brands` must be ascending and deduplicated.
+    pub fn process_attributed(&mut self, m: &Mention, brands: &[BrandIdx], root: u64) {
+        if !self.admit(m) {
+            return;
+        }
+        self.attribution.brands.clear();
+        self.attribution.brands.extend_from_slice(brands);
+        self.attribution.via_thread = false;
+        self.attribution.root = root;
+        self.detect_attributed(m);
+    }
+
+    /// Raises the watermark to `max_seen` without a mention (an upstream node saw mentions
+    /// this engine does not get), evaluating the minutes that completed. Times at or below the
+    /// current watermark change nothing.
+    pub fn advance_to(&mut self, max_seen: EventTime) {
+        if max_seen <= self.watermark.max_seen() {
+            return;
+        }
+        self.watermark.observe(max_seen);
+        self.on_watermark();
+    }
+
+    /// The newest event time seen (not minus the allowed lateness).
+    pub fn max_seen(&self) -> EventTime {
+        self.watermark.max_seen()
+    }
+
+    /// Watermark admission and minute evaluation; `false` when the mention is too late.
+    fn admit(&mut self, m: &Mention) -> bool {
         self.stats.received += 1;
         match self.watermark.observe(m.created_at) {
             Admit::TooLate => {
@@ -159,17 +198,25 @@ impl Engine {
                         .with_label_values(&[m.source.as_str(), "too_late"])
                         .inc();
                 }
-                return;
+                return false;
             }
             Admit::Late => self.stats.late += 1,
             Admit::OnTime => {}
         }
+        self.on_watermark();
+        true
+    }
+
+    fn on_watermark(&mut self) {
         if let Some(minute) = self.detector.advance(self.watermark.max_seen()) {
             self.attributor.evict(self.watermark.current());
             self.publish_minute(minute);
             self.sample_series(minute);
         }
-        self.attributor.attribute(m, &mut self.attribution);
+    }
+
+    /// Scores and detects one admitted mention attributed in `self.attribution`.
+    fn detect_attributed(&mut self, m: &Mention) {
         if self.attribution.brands.is_empty() {
             self.stats.unmatched += 1;
             return;

@@ -156,6 +156,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 SourceKind::Jetstream(c) => Box::pin(ingest::jetstream::run(c, ctx)),
                 SourceKind::Mastodon(c) => Box::pin(ingest::mastodon::run(c, ctx)),
                 SourceKind::File(c) => Box::pin(ingest::file::run(c, ctx)),
+                #[cfg(feature = "kafka")]
+                SourceKind::Kafka(c) => Box::pin(crate::kafka::source::run(c, ctx)),
+                #[cfg(not(feature = "kafka"))]
+                SourceKind::Kafka(_) => anyhow::bail!(crate::config::kafka::NO_FEATURE),
                 SourceKind::Http(c) => {
                     push_state = Some(ingest::http::PushState::new(
                         &s.id,

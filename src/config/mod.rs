@@ -4,6 +4,7 @@
 //! A file holding only `[[brand]]` tables is a complete configuration; everything else has
 //! defaults (CONTRACTS §2). `${VAR}` in string values expands from an injected environment.
 
+pub mod kafka;
 pub mod raw;
 pub mod sink;
 pub mod source;
@@ -47,6 +48,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub flood_control: FloodControlConfig,
     pub escalation: Vec<EscalationConfig>,
+    /// `[topology]`: the partitioned deployment (`flashpoint run --role`).
+    pub topology: Option<kafka::TopologyConfig>,
 }
 
 /// A configured brand; `idx` is its position in [`Config::brands`].

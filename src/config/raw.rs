@@ -34,6 +34,8 @@ pub struct RawConfig {
     pub flood_control: FloodControlConfig,
     #[serde(default)]
     pub escalation: Vec<EscalationConfig>,
+    /// `[topology]`: Kafka topics and groups of a partitioned deployment (feature `kafka`).
+    pub topology: Option<super::kafka::TopologyConfig>,
 }
 
 /// One `[[brand]]` table (CONTRACTS §2).

@@ -54,6 +54,9 @@ pub enum SinkKind {
         /// HMAC-SHA256 key for the signature header.
         secret: Secret,
     },
+    /// Every alert log line to a Kafka topic, keyed by brand id (feature `kafka`). Not routed
+    /// through the outbox: it mirrors the alert log, like the log file does.
+    Kafka(super::kafka::KafkaSinkConfig),
 }
 
 impl SinkKind {
@@ -63,6 +66,7 @@ impl SinkKind {
             SinkKind::Slack { .. } => "slack",
             SinkKind::Alertmanager { .. } => "alertmanager",
             SinkKind::Webhook { .. } => "webhook",
+            SinkKind::Kafka(_) => "kafka",
         }
     }
 }
@@ -239,10 +243,25 @@ pub fn parse_sink(
                 secret: Secret::new(secret),
             }
         }
+        "kafka" => {
+            let mut errs = Vec::new();
+            o.used.extend(["brokers", "topic", "kafka"]);
+            let client = super::kafka::parse_client(o.table, &mut errs);
+            let topic = super::kafka::required(o.table, "topic", &mut errs);
+            if !super::kafka::ENABLED {
+                errs.push(("type".into(), super::kafka::NO_FEATURE.into()));
+            }
+            for (k, reason) in errs {
+                (o.err)(key(&k), reason);
+            }
+            SinkKind::Kafka(super::kafka::KafkaSinkConfig { client, topic })
+        }
         other => {
             (o.err)(
                 key("type"),
-                format!("unknown sink type {other:?} (pagerduty, slack, alertmanager, webhook)"),
+                format!(
+                    "unknown sink type {other:?} (pagerduty, slack, alertmanager, webhook, kafka)"
+                ),
             );
             return None;
         }
@@ -423,8 +442,17 @@ mod tests {
         let (_, errs) = parse("webhook", "teams = []\nsecret = 1\n");
         let keys: Vec<&str> = errs.iter().map(|(k, _)| k.as_str()).collect();
         assert!(keys.contains(&"sink[0].url") && keys.contains(&"sink[0].secret"));
-        let (s, errs) = parse("kafka", "teams = []");
-        assert!(s.is_none() && errs[0].0 == "sink[0].type");
+        let (s, errs) = parse("kafka", "teams = []\nbrokers = \"k:9092\"\ntopic = \"a\"\n");
+        if crate::config::kafka::ENABLED {
+            assert!(s.is_some() && errs.is_empty(), "{errs:?}");
+        } else {
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].0, "sink[0].type");
+            assert!(errs[0].1.contains("built without feature kafka"));
+        }
+        let (_, errs) = parse("kafka", "teams = []");
+        let keys: Vec<&str> = errs.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(keys.contains(&"sink[0].brokers") && keys.contains(&"sink[0].topic"));
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub enum SourceKind {
     Mastodon(MastodonConfig),
     Http(HttpPushConfig),
     File(FileConfig),
+    /// `type = "kafka"` (feature `kafka`): canonical NDJSON mentions from a topic.
+    Kafka(super::kafka::KafkaSourceConfig),
 }
 
 /// A parsed `[[source]]` with its id.
@@ -343,10 +345,30 @@ impl SourceConfig {
                 };
                 (SourceKind::File(cfg), o.errors)
             }
+            "kafka" => {
+                let mut o = Options::new(&c.options, &["brokers", "topic", "group_id", "kafka"]);
+                let client = super::kafka::parse_client(o.table, &mut o.errors);
+                let topic = super::kafka::required(o.table, "topic", &mut o.errors);
+                let group_id = o
+                    .string("group_id")
+                    .unwrap_or_else(|| String::from("flashpoint"));
+                if !super::kafka::ENABLED {
+                    o.errors
+                        .push(("type".into(), super::kafka::NO_FEATURE.into()));
+                }
+                let cfg = super::kafka::KafkaSourceConfig {
+                    client,
+                    topic,
+                    group_id,
+                };
+                (SourceKind::Kafka(cfg), o.errors)
+            }
             other => {
                 return Err(vec![(
                     "type".into(),
-                    format!("unknown source type {other:?} (jetstream, mastodon, http, file)"),
+                    format!(
+                        "unknown source type {other:?} (jetstream, mastodon, http, file, kafka)"
+                    ),
                 )])
             }
         };

@@ -286,7 +286,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         }
     }
     for (i, s) in raw.sink.iter().enumerate() {
-        if !s.options.contains_key("teams") {
+        if !s.options.contains_key("teams") && s.kind != "kafka" {
             err(
                 format!("sink[{i}].teams"),
                 "missing (which teams this sink carries)".into(),
@@ -294,6 +294,11 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         }
         if let Some(settings) = super::sink::parse_sink(i, s, &mut err) {
             sink_settings.push(settings);
+        }
+    }
+    if let Some(t) = &raw.topology {
+        for (key, reason) in t.check() {
+            err(key, reason);
         }
     }
     let dl = &raw.delivery;
@@ -365,6 +370,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         delivery: raw.delivery,
         flood_control: raw.flood_control,
         escalation: raw.escalation,
+        topology: raw.topology,
     })
 }
 

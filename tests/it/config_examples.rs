@@ -50,3 +50,30 @@ fn config_wrong_fixture_lists_every_error() {
     assert!(text.contains("routing[0].max_severity"), "{text}");
     assert!(text.contains("brand[1].profile: unknown profile"), "{text}");
 }
+
+#[test]
+fn config_kafka_examples_parse_or_name_the_missing_feature() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/kafka");
+    let env = |_: &str| Some(String::from("test-value"));
+    let mut checked = 0;
+    let kafka = config::kafka::ENABLED;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        checked += 1;
+        match config::load_with_env(&path, &env) {
+            Ok(cfg) => assert!(kafka && !cfg.brands.is_empty()),
+            Err(e) => {
+                assert!(!kafka, "{} is invalid:\n{e}", path.display());
+                assert!(
+                    e.0.iter()
+                        .all(|e| e.reason.contains("built without feature kafka")),
+                    "{e}"
+                );
+            }
+        }
+    }
+    assert!(checked >= 2);
+}

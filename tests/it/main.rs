@@ -13,6 +13,8 @@ mod ingest_push;
 mod ingest_run;
 mod ingest_ws;
 mod input;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod nab;
 mod replay_golden;
 mod report;

@@ -33,12 +33,43 @@ const ERROR_BODY_CHARS: usize = 300;
 
 /// Builds the notifier for one configured sink.
 pub fn build(s: &SinkSettings) -> Result<Arc<dyn Notifier>, NotifyError> {
+    if let SinkKind::Kafka(k) = &s.kind {
+        return kafka(s, k);
+    }
     let client = client(s)?;
     Ok(match &s.kind {
         SinkKind::PagerDuty { .. } => Arc::new(PagerDutySink::new(s, client)),
         SinkKind::Slack { .. } => Arc::new(SlackSink::new(s, client)),
         SinkKind::Alertmanager { .. } => Arc::new(AlertmanagerSink::new(s, client)),
         SinkKind::Webhook { .. } => Arc::new(WebhookSink::new(s, client)),
+        SinkKind::Kafka(k) => return kafka(s, k),
+    })
+}
+
+#[cfg(feature = "kafka")]
+fn kafka(
+    s: &SinkSettings,
+    k: &crate::config::kafka::KafkaSinkConfig,
+) -> Result<Arc<dyn Notifier>, NotifyError> {
+    Ok(Arc::new(crate::kafka::sink::KafkaAlertSink::new(
+        &s.id,
+        s.teams.clone(),
+        k,
+        s.timeout,
+    )?))
+}
+
+#[cfg(not(feature = "kafka"))]
+fn kafka(
+    s: &SinkSettings,
+    _: &crate::config::kafka::KafkaSinkConfig,
+) -> Result<Arc<dyn Notifier>, NotifyError> {
+    Err(NotifyError {
+        notifier: s.id.clone(),
+        kind: NotifyErrorKind::Config,
+        reason: "config",
+        message: crate::config::kafka::NO_FEATURE.into(),
+        retry_after: None,
     })
 }
 
