@@ -53,18 +53,28 @@ fn bench(c: &mut Criterion) {
             black_box(ok)
         })
     });
-    g.bench_function("replay_max_lexicon_alert_log", |b| {
-        b.iter(|| {
-            let opts = ReplayOptions {
-                alerts: Some(alerts.clone()),
-                ..ReplayOptions::new(Speed::Max)
-            };
-            let s = rt
-                .block_on(replay(Arc::clone(&cfg), Input::Bytes(raw), opts, None))
-                .expect("replay succeeds");
-            black_box(s.engine.alerts)
-        })
-    });
+    // The same replay with the complaint model switched off (`complaint_threshold = 1`), so
+    // its cost shows as the difference of the two lines of one run.
+    let mut off = (*cfg).clone();
+    off.detect.complaint_threshold = 1.0;
+    let off = Arc::new(off);
+    for (name, cfg) in [
+        ("replay_max_lexicon_alert_log", &cfg),
+        ("replay_max_lexicon_alert_log_complaint_off", &off),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let opts = ReplayOptions {
+                    alerts: Some(alerts.clone()),
+                    ..ReplayOptions::new(Speed::Max)
+                };
+                let s = rt
+                    .block_on(replay(Arc::clone(cfg), Input::Bytes(raw), opts, None))
+                    .expect("replay succeeds");
+                black_box(s.engine.alerts)
+            })
+        });
+    }
     g.finish();
 }
 

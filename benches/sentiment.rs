@@ -1,10 +1,12 @@
-//! Sentiment scorer throughput: the embedded VADER model and the trained `linear` model
-//! over 1,000 tweets (one thread). Target for `linear`: ≥ 200,000 texts/s per core.
+//! Sentiment scorer throughput: the embedded VADER model, the trained `linear` model and the
+//! complaint model over 1,000 tweets (one thread). Target for `linear`: ≥ 200,000 texts/s per
+//! core.
 //!
 //! Uses VADER's tweet ground truth (`../shared/data/sentiment/vader/tweets_GroundTruth.txt`)
 //! when present, else a small inline list repeated.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use flashpoint::score::sentiment::complaint::ComplaintModel;
 use flashpoint::score::sentiment::{LinearModel, SentimentModel, Vader};
 
 const INLINE: &[&str] = &[
@@ -70,6 +72,16 @@ fn bench_sentiment(c: &mut Criterion) {
         b.iter(|| {
             linear.score_batch(black_box(&refs), &mut out);
             out.len()
+        })
+    });
+    let complaint = ComplaintModel::embedded().expect("embedded complaint weights verify");
+    group.bench_function("complaint_probability_1000_tweets", |b| {
+        b.iter(|| {
+            let mut acc = 0.0;
+            for t in &refs {
+                acc += complaint.probability(black_box(t));
+            }
+            acc
         })
     });
     group.finish();

@@ -176,6 +176,16 @@ pub enum TrainCommand {
         #[arg(long, default_value = "models/linear/weights.bin")]
         out: PathBuf,
     },
+    /// Train the complaint / service-failure model on weak labels over the same SemEval files
+    /// (cue-phrase rules, see `score::sentiment::complaint`).
+    Complaint {
+        /// Folder with the SemEval-2017 twitter-201*.tsv files.
+        #[arg(long, default_value = "../shared/data/sentiment/semeval2017")]
+        data: PathBuf,
+        /// Where to write the weights file.
+        #[arg(long, default_value = "models/complaint/weights.bin")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +255,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Train {
             what: TrainCommand::Sentiment { data, out },
         } => train_sentiment(&data, &out),
+        Command::Train {
+            what: TrainCommand::Complaint { data, out },
+        } => train_complaint(&data, &out),
         Command::Nab { data, out } => crate::eval::nab::run(&data, &out)
             .map(|report| print!("{}", report.table()))
             .map_err(anyhow::Error::from),
@@ -645,6 +658,7 @@ fn check_config(file: &std::path::Path) -> u8 {
 }
 
 fn eval_sentiment(data: &std::path::Path, models: &[String]) -> anyhow::Result<()> {
+    let data_dir = data;
     let data = crate::eval::sentiment::load(data)?;
     let mut reports = Vec::new();
     for name in models {
@@ -654,6 +668,10 @@ fn eval_sentiment(data: &std::path::Path, models: &[String]) -> anyhow::Result<(
         reports.push(crate::eval::sentiment::evaluate(model.as_ref(), &data));
     }
     print!("{}", crate::eval::sentiment::table(&reports));
+    if let Ok(corpus) = crate::score::sentiment::train::load_corpus(&data_dir.join("semeval2017")) {
+        let rows = crate::eval::sentiment::complaint_rows(&corpus.dev, &data);
+        print!("{}", crate::eval::sentiment::complaint_table(&rows));
+    }
     Ok(())
 }
 
@@ -690,18 +708,47 @@ fn train_sentiment(data: &std::path::Path, out: &std::path::Path) -> anyhow::Res
     Ok(())
 }
 
+fn train_complaint(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    use crate::score::sentiment::{complaint, train};
+    let corpus = train::load_corpus(data)?;
+    let (weights, hyper, f1) = complaint::select_and_train(&corpus, |l| eprintln!("{l}"));
+    eprintln!(
+        "chosen: lr {} l2 {:e} epochs {} (dev F1 against the rules {f1:.4}); retrained on all {} \
+         tweets",
+        hyper.lr,
+        hyper.l2,
+        hyper.epochs,
+        corpus.train.len() + corpus.dev.len()
+    );
+    let bytes = weights.to_bytes();
+    complaint::ComplaintModel::from_bytes(&bytes)?;
+    std::fs::write(out, &bytes)?;
+    {
+        use sha2::Digest;
+        eprintln!(
+            "wrote {} ({} bytes, sha256 {})",
+            out.display(),
+            bytes.len(),
+            hex::encode(sha2::Sha256::digest(&bytes))
+        );
+    }
+    Ok(())
+}
+
 fn sentiment(model: &str) -> anyhow::Result<()> {
     let model = crate::score::sentiment::model_by_name(model)?;
+    let complaint = crate::score::sentiment::complaint::ComplaintModel::embedded()?;
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lines() {
         let line = line?;
         let s = model.score(&line);
         let score = (f64::from(s.score) * 10_000.0).round() / 10_000.0;
+        let complaint = (f64::from(complaint.probability(&line)) * 10_000.0).round() / 10_000.0;
         writeln!(
             out,
             "{}",
-            serde_json::json!({"label": s.label.as_str(), "score": score})
+            serde_json::json!({"label": s.label.as_str(), "score": score, "complaint": complaint})
         )?;
     }
     out.flush()?;

@@ -122,6 +122,10 @@ impl Engine {
         metrics: Option<Arc<Metrics>>,
     ) -> Result<Engine, crate::brand::MatcherError> {
         let p = &cfg.pipeline;
+        if let Err(e) = crate::score::sentiment::complaint::ComplaintModel::embedded() {
+            // Mentions then carry complaint 0: polarity and categories still work.
+            tracing::warn!("complaint model disabled: {e}");
+        }
         let attributor = Attributor::new(
             &cfg.brands,
             p.parent_retention.as_millis_i64(),
@@ -235,6 +239,13 @@ impl Engine {
             ),
             duplicate: false,
             author_key: author_key(&m.author.id),
+            // `complaint_threshold = 1` switches the model off (and its cost with it).
+            complaint: if self.cfg.detect.complaint_threshold < 1.0 {
+                crate::score::sentiment::complaint::complaint_probability(&m.text)
+            } else {
+                0.0
+            },
+            complained: false,
         };
         self.terms.clear();
         self.terms

@@ -107,6 +107,10 @@ pub struct DetectConfig {
     pub single_post_risk: f64,
     /// Account age below which an author counts as new for the bot discount.
     pub new_account_age: HumanDuration,
+    /// A mention whose complaint model probability (`P(complaint)`, see
+    /// `score::sentiment::complaint`) reaches this counts as negative and as a stated
+    /// complaint in the evidence, even when its polarity reads neutral. `1` turns it off.
+    pub complaint_threshold: f64,
     /// Sensitivity profile applied on top of the values above: `balanced` (as configured),
     /// `fewer` (fewer, surer pages) or `more` (earlier pages, more noise).
     pub profile: String,
@@ -122,6 +126,7 @@ impl Default for DetectConfig {
             cooldown: HumanDuration::from_secs(30 * 60),
             single_post_risk: 0.6,
             new_account_age: HumanDuration::from_secs(7 * 86_400),
+            complaint_threshold: crate::score::sentiment::complaint::DEFAULT_THRESHOLD,
             profile: String::from("balanced"),
         }
     }

@@ -175,6 +175,12 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             "must lie in [0, 1]".into(),
         );
     }
+    if !(0.0..=1.0).contains(&d.complaint_threshold) {
+        err(
+            "detect.complaint_threshold".into(),
+            "must lie in [0, 1]".into(),
+        );
+    }
     if d.resolve_after.0.is_zero() {
         err("detect.resolve_after".into(), "must be positive".into());
     }

@@ -242,6 +242,13 @@ impl Detector {
         let st = self.brands[b.index()].get_or_insert_with(|| Box::new(BrandState::new(&cfg)));
         let mut scored = s.clone();
         scored.duplicate = st.duplicates.observe(&m.text);
+        // A stated service failure is negative evidence even when its words read neutral.
+        if d.complaint_threshold < 1.0 && f64::from(scored.complaint) >= d.complaint_threshold {
+            scored.complained = true;
+            if scored.sentiment == crate::domain::SentimentLabel::Neutral {
+                scored.sentiment = crate::domain::SentimentLabel::Negative;
+            }
+        }
         let obs = Observation {
             at: m.created_at,
             kind: m.kind,

@@ -27,6 +27,11 @@ pub struct Scored {
     pub weight: f32,
     pub duplicate: bool,
     pub author_key: u64,
+    /// `P(complaint / service failure)` from the complaint model, in `[0, 1]`.
+    pub complaint: f32,
+    /// Set by the detector when `complaint` reaches `[detect] complaint_threshold`: the
+    /// mention counts as a stated complaint whatever its category scores.
+    pub complained: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -97,7 +102,7 @@ impl Evidence {
         self.weighted += f64::from(s.weight);
         if !m.text.trim().is_empty() {
             self.rated += 1;
-            if is_complaint(&s.category_scores) {
+            if s.complained || is_complaint(&s.category_scores) {
                 self.complaints += 1;
             }
         }
@@ -469,6 +474,8 @@ mod tests {
             weight: 1.0,
             duplicate: false,
             author_key: key,
+            complaint: 0.0,
+            complained: false,
         }
     }
 

@@ -376,6 +376,18 @@ fn cli_sentiment_linear_keeps_order_and_handles_empty_lines() {
         let s = l["score"].as_f64().unwrap();
         assert!((-1.0..=1.0).contains(&s));
     }
+    // The complaint probability rides along for every model.
+    let complaint: Vec<f64> = lines
+        .iter()
+        .map(|l| l["complaint"].as_f64().unwrap())
+        .collect();
+    assert!(
+        complaint.iter().all(|p| (0.0..=1.0).contains(p)),
+        "{complaint:?}"
+    );
+    assert_eq!(complaint[1], 0.0, "an empty line states no complaint");
+    assert!(complaint[2] >= 0.5, "{complaint:?}");
+    assert!(complaint[3] < 0.5, "{complaint:?}");
 }
 
 #[test]

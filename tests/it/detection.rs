@@ -193,3 +193,53 @@ fn detection_cooldown_holds_back_a_new_volume_incident_after_a_resolve() {
         Some(with) => assert!(with >= 30 * MINUTE, "opened {} min after", with / MINUTE),
     }
 }
+
+/// The brand's 60-minute negative share at the last sampled minute after `texts` are sent
+/// round-robin, three a minute for 20 minutes, with `complaint_threshold` set.
+fn negative_share_after(texts: &[&str], complaint_threshold: f64) -> f64 {
+    let mut cfg = (*config(1800)).clone();
+    cfg.detect.complaint_threshold = complaint_threshold;
+    let mut s = Stream::new(Arc::new(cfg));
+    s.engine.record_series(1);
+    s.quiet(T0, T0 + 5 * MINUTE);
+    let from = T0 + 5 * MINUTE;
+    for k in 0..60 {
+        let at = from + k * (MINUTE / 3);
+        s.send(at, texts[k as usize % texts.len()]);
+    }
+    s.quiet(from + 20 * MINUTE, from + 22 * MINUTE);
+    let series = s.engine.take_series();
+    let points = series.get("acme").expect("acme was sampled");
+    points.last().expect("a sample").negative_share
+}
+
+#[test]
+fn detection_factual_complaints_count_as_negative_evidence() {
+    // Complaints that state a service failure without sentiment words.
+    let complaints = [
+        "acme technician showed up 3 hours late and nobody called",
+        "acme charged twice for one order",
+        "40 minutes on hold with acme again",
+    ];
+    let chatter = [
+        "acme store on main street opens at 9 on saturday",
+        "just switched my phone plan to acme",
+        "saw the acme ad during the game tonight",
+    ];
+    let lexicon_only = negative_share_after(&complaints, 1.0);
+    let with_model = negative_share_after(&complaints, 0.5);
+    let chatter_share = negative_share_after(&chatter, 0.5);
+    // The lexicon reads at most "charged twice" as negative (VADER: "charged" -0.2).
+    assert!(
+        lexicon_only < 0.4,
+        "the lexicon alone reads these as mostly neutral: {lexicon_only}"
+    );
+    assert!(
+        with_model >= 0.9,
+        "complaint model makes them negative: {with_model}"
+    );
+    assert!(
+        chatter_share < 0.1,
+        "neutral chatter stays neutral: {chatter_share}"
+    );
+}

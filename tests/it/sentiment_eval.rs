@@ -38,7 +38,7 @@ fn linear_beats_lexicon_on_both_test_sets() {
         assert!(lin.f1_pn > lex.f1_pn, "{name}");
         assert!(lin.accuracy > lex.accuracy, "{name}");
     }
-    // Measured 0.640 on the full SemEval-2017 test (models/README.md); the target of
+    // Measured 0.643 on the full SemEval-2017 test (models/README.md); the target of
     // 0.66 is not reached yet, so this guards the shipped level, not the target.
     let semeval = linear.sets[0].1.macro_recall;
     assert!(semeval >= 0.625, "SemEval-2017 macro-recall {semeval:.3}");

@@ -14,7 +14,9 @@
 //! scaled by `1/sqrt(count)`; plus dense VADER compound/pos/neg/neu and a bias.
 //!
 //! Outputs: class probabilities (negative, neutral, positive); through [`SentimentModel`] the
-//! argmax label and `score = P(positive) − P(negative)` in `[-1, 1]`.
+//! argmax label and `score = P(positive) − P(negative)` in `[-1, 1]` (an empty or blank text
+//! is neutral with score 0). The class biases include offsets chosen on the dev split for
+//! macro-recall (see [`super::train::choose_offsets`]).
 //!
 //! Invariants: the weights file (`models/linear/weights.bin`, embedded with `include_bytes!`)
 //! carries the sha256 of its body in its header and the feature-version it was trained
@@ -240,6 +242,10 @@ impl SentimentModel for LinearModel {
     }
 
     fn score(&self, text: &str) -> Sentiment {
+        // No text, no evidence: the class-bias offsets alone would read it as positive.
+        if text.trim().is_empty() {
+            return super::neutral();
+        }
         let p = self.probabilities(text);
         let mut best = 0;
         for c in 1..CLASSES {
@@ -358,6 +364,8 @@ struct Emitter<F: FnMut(u32)> {
     emit: F,
     prev: u64,
     negated: bool,
+    /// Whether words also emit character n-grams.
+    char_ngrams: bool,
 }
 
 impl<F: FnMut(u32)> Emitter<F> {
@@ -373,7 +381,7 @@ impl<F: FnMut(u32)> Emitter<F> {
             self.prev.wrapping_mul(K).rotate_left(17) ^ h ^ SALT_BI,
         ));
         self.prev = h;
-        if chars {
+        if chars && self.char_ngrams {
             let w = &word[..word.len().min(MAX_CHAR_WORD)];
             let len = w.len() + 2;
             let at = |i: usize| -> u8 {
@@ -404,10 +412,21 @@ impl<F: FnMut(u32)> Emitter<F> {
 /// Calls `emit` with the bucket of every sparse feature of `text` (with repeats).
 /// `word` is scratch space.
 pub fn for_each_feature(text: &str, word: &mut Vec<u8>, emit: impl FnMut(u32)) {
+    features(text, word, true, emit);
+}
+
+/// Like [`for_each_feature`] without the character n-grams: word unigrams and bigrams (with
+/// negation scope), URL/handle/emoticon/punctuation/emoji tokens. Used by the complaint model.
+pub fn for_each_word_feature(text: &str, word: &mut Vec<u8>, emit: impl FnMut(u32)) {
+    features(text, word, false, emit);
+}
+
+fn features(text: &str, word: &mut Vec<u8>, char_ngrams: bool, emit: impl FnMut(u32)) {
     let mut e = Emitter {
         emit,
         prev: 0x9e37_79b9_7f4a_7c15,
         negated: false,
+        char_ngrams,
     };
     for raw in text.split_whitespace() {
         let rb = raw.as_bytes();

@@ -8,10 +8,12 @@
 //! Inputs: UTF-8 text (any length, any content; models never panic on input).
 //! Outputs: [`Sentiment`] with `score` in `[-1, 1]` and a three-way [`SentimentLabel`]: for the
 //! lexicon VADER's compound with thresholds ±0.05; for `linear` P(positive) − P(negative)
-//! and the most probable class.
+//! and the most probable class. Beside polarity, [`complaint`] gives every text a
+//! complaint / service-failure probability (one model for every sentiment model).
 
 use crate::domain::{Sentiment, SentimentLabel};
 
+pub mod complaint;
 pub mod linear;
 pub mod train;
 pub mod vader;
