@@ -81,6 +81,27 @@ pub struct FileConfig {
     pub poll_interval: Duration,
 }
 
+/// Where an `arroyo-aggregates` source reads its rows from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggregatesTransport {
+    /// `transport = "path"` (the default): an NDJSON file of rows, read once or followed.
+    Path {
+        path: String,
+        follow: bool,
+        poll_interval: Duration,
+    },
+    // Seam for the `kafka` feature: `transport = "kafka"` (brokers, topic, group) is added
+    // at merge with the Kafka consumer; each message payload is one row for
+    // `ingest::aggregates::decode`.
+}
+
+/// `type = "arroyo-aggregates"`: per-brand window rows computed upstream
+/// (`config/arroyo/flashpoint.sql`), fed to the detector instead of mentions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregatesConfig {
+    pub transport: AggregatesTransport,
+}
+
 /// A parsed `[[source]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
@@ -88,6 +109,7 @@ pub enum SourceKind {
     Mastodon(MastodonConfig),
     Http(HttpPushConfig),
     File(FileConfig),
+    ArroyoAggregates(AggregatesConfig),
 }
 
 /// A parsed `[[source]]` with its id.
@@ -343,10 +365,31 @@ impl SourceConfig {
                 };
                 (SourceKind::File(cfg), o.errors)
             }
+            "arroyo-aggregates" => {
+                let mut o =
+                    Options::new(&c.options, &["transport", "path", "follow", "poll_interval"]);
+                let transport = o.string("transport").unwrap_or_else(|| String::from("path"));
+                if transport != "path" {
+                    o.errors.push((
+                        "transport".into(),
+                        format!("{transport:?} is not available in this build (path)"),
+                    ));
+                }
+                let cfg = AggregatesConfig {
+                    transport: AggregatesTransport::Path {
+                        path: o.required("path"),
+                        follow: o.boolean("follow", false),
+                        poll_interval: o.duration("poll_interval", Duration::from_millis(250)),
+                    },
+                };
+                (SourceKind::ArroyoAggregates(cfg), o.errors)
+            }
             other => {
                 return Err(vec![(
                     "type".into(),
-                    format!("unknown source type {other:?} (jetstream, mastodon, http, file)"),
+                    format!(
+                        "unknown source type {other:?} (jetstream, mastodon, http, file, arroyo-aggregates)"
+                    ),
                 )])
             }
         };
@@ -378,6 +421,30 @@ mod tests {
         assert_eq!(j.collections, JETSTREAM_COLLECTIONS);
         assert_eq!(j.cursor_safety, Duration::from_secs(2));
         assert_eq!(j.appview_url, None);
+    }
+
+    #[test]
+    fn source_arroyo_aggregates_path() {
+        let c = component(
+            "id = \"agg\"\ntype = \"arroyo-aggregates\"\npath = \"aggregates.ndjson\"\nfollow = true\n",
+        );
+        let SourceKind::ArroyoAggregates(a) = SourceConfig::parse(&c).unwrap().kind else {
+            panic!("not arroyo-aggregates")
+        };
+        assert_eq!(
+            a.transport,
+            AggregatesTransport::Path {
+                path: "aggregates.ndjson".into(),
+                follow: true,
+                poll_interval: Duration::from_millis(250)
+            }
+        );
+        let bad = component(
+            "id = \"agg\"\ntype = \"arroyo-aggregates\"\ntransport = \"carrier-pigeon\"\n",
+        );
+        let errs = SourceConfig::parse(&bad).unwrap_err();
+        let keys: Vec<&str> = errs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["transport", "path"], "{errs:?}");
     }
 
     #[test]
