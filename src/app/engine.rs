@@ -284,16 +284,17 @@ impl Engine {
         );
         let brands = [b];
         let mut n = 0u64;
-        for (m, label, author_key) in synthesize(&row.brand, &delta) {
+        for s in synthesize(&row.brand, &delta) {
             let scored = Scored {
-                sentiment: label,
-                category_scores: [0.0; 8],
+                sentiment: s.sentiment,
+                category_scores: s.category_scores,
                 risk: 0.0,
                 weight: 1.0,
                 duplicate: false,
-                author_key,
+                author_key: s.author_key,
             };
-            self.detector.on_mention(&m, &brands, root, &scored, &[]);
+            self.detector
+                .on_mention(&s.mention, &brands, root, &scored, &[]);
             n += 1;
         }
         self.aggregate_stats.mentions += n;

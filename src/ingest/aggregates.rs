@@ -25,6 +25,7 @@
 //! | negative_share | number | no | `negative / mentions`, informational (recomputed here) |
 //! | reach | integer ≥ 0 | no (0) | sum of the authors' followers |
 //! | unique_authors | integer ≥ 0 | no (0) | distinct authors in the window |
+//! | conduct, safety, outage, billing, service | integer ≥ 0 | no (0) | mentions whose `fp_category` is that category (sum ≤ mentions) |
 //!
 //! Unknown fields are ignored. Bad lines are counted by reason ([`AggregateError::reason`]:
 //! `empty_line`, `invalid_json`, `invalid_field`, `missing_field`, `invalid_timestamp`,
@@ -44,9 +45,9 @@
 //! evidence from the brand's last ≤ 16 minutes at the trigger and everything after), no key
 //! terms (the summary has no headline), no real top posts (placeholder posts whose text is
 //! `arroyo://<brand>/<minute>`), no single-post risk watch incidents, no bot
-//! discount, no repost/reply split, no categories (so `other`, routed to support). Volume,
-//! baseline, growth, negative/positive share, reach and unique authors (approximated from
-//! the row's count) are available.
+//! discount, no repost/reply split. Volume, baseline, growth, negative/positive share, reach,
+//! unique authors (approximated from the row's count) and the complaint categories (from the
+//! row's per-category counts, so incidents are routed like mention-driven ones) are available.
 //!
 //! Transports: `path` (an NDJSON file, optionally followed as it grows) is implemented here.
 //! The Kafka transport (`transport = "kafka"`) is the seam for the `kafka` feature: its
@@ -61,7 +62,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::SourceCtx;
-use crate::domain::{Author, EventTime, Mention, MentionKind, SentimentLabel};
+use crate::detect::evidence::category_slot;
+use crate::domain::{Author, Category, EventTime, Mention, MentionKind, SentimentLabel};
 
 /// Widest window accepted (the detector's fine window holds 64 minutes).
 pub const MAX_WINDOW_MINUTES: i64 = 60;
@@ -84,7 +86,22 @@ pub struct AggregateRow {
     pub positive: u64,
     pub reach: u64,
     pub unique_authors: u64,
+    /// Mentions per complaint category, in [`CATEGORIES`] order.
+    pub categories: [u64; 5],
 }
+
+/// The complaint categories a row may count, in the order of [`AggregateRow::categories`].
+pub const CATEGORIES: [Category; 5] = [
+    Category::Conduct,
+    Category::Safety,
+    Category::Outage,
+    Category::Billing,
+    Category::Service,
+];
+
+/// The category score a synthetic mention of a counted category gets: one strong phrase
+/// (`1 - e^-1`), enough to count as a complaint.
+const SYNTHETIC_CATEGORY_SCORE: f32 = 0.632;
 
 fn rfc3339<S: serde::Serializer>(t: &EventTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.to_rfc3339())
@@ -150,6 +167,16 @@ struct RowIn {
     reach: Option<u64>,
     #[serde(default)]
     unique_authors: Option<u64>,
+    #[serde(default)]
+    conduct: Option<u64>,
+    #[serde(default)]
+    safety: Option<u64>,
+    #[serde(default)]
+    outage: Option<u64>,
+    #[serde(default)]
+    billing: Option<u64>,
+    #[serde(default)]
+    service: Option<u64>,
 }
 
 fn required<T>(v: Option<T>, field: &str) -> Result<T, AggregateError> {
@@ -203,6 +230,14 @@ pub fn decode(line: &[u8]) -> Result<AggregateRow, AggregateError> {
         positive: raw.positive.unwrap_or(0),
         reach: raw.reach.unwrap_or(0),
         unique_authors: raw.unique_authors.unwrap_or(0),
+        categories: [
+            raw.conduct,
+            raw.safety,
+            raw.outage,
+            raw.billing,
+            raw.service,
+        ]
+        .map(|c| c.unwrap_or(0)),
     };
     let width = row.window_end.millis() - row.window_start.millis();
     if width <= 0
@@ -221,13 +256,18 @@ pub fn decode(line: &[u8]) -> Result<AggregateRow, AggregateError> {
     }
     if row.negative.saturating_add(row.positive) > row.mentions
         || row.unique_authors > row.mentions
+        || row
+            .categories
+            .iter()
+            .fold(0u64, |a, &c| a.saturating_add(c))
+            > row.mentions
         || row.mentions > MAX_ROW_MENTIONS
     {
         return Err(AggregateError::new(
             "inconsistent_counts",
             format!(
-                "mentions {} must be at most {MAX_ROW_MENTIONS} and cover negative {} + positive {} and unique_authors {}",
-                row.mentions, row.negative, row.positive, row.unique_authors
+                "mentions {} must be at most {MAX_ROW_MENTIONS} and cover negative {} + positive {}, unique_authors {} and the category counts {:?}",
+                row.mentions, row.negative, row.positive, row.unique_authors, row.categories
             ),
         ));
     }
@@ -279,6 +319,8 @@ pub struct Counts {
     pub negative: u64,
     pub positive: u64,
     pub reach: u64,
+    /// Per [`CATEGORIES`].
+    pub categories: [u64; 5],
 }
 
 impl Counts {
@@ -287,6 +329,9 @@ impl Counts {
         self.negative = self.negative.saturating_add(o.negative);
         self.positive = self.positive.saturating_add(o.positive);
         self.reach = self.reach.saturating_add(o.reach);
+        for (a, b) in self.categories.iter_mut().zip(o.categories) {
+            *a = a.saturating_add(b);
+        }
     }
 
     /// `self - o`, each field floored at 0.
@@ -296,6 +341,7 @@ impl Counts {
             negative: self.negative.saturating_sub(o.negative),
             positive: self.positive.saturating_sub(o.positive),
             reach: self.reach.saturating_sub(o.reach),
+            categories: std::array::from_fn(|i| self.categories[i].saturating_sub(o.categories[i])),
         }
     }
 
@@ -305,6 +351,7 @@ impl Counts {
             negative: row.negative,
             positive: row.positive,
             reach: row.reach,
+            categories: row.categories,
         }
     }
 
@@ -316,6 +363,7 @@ impl Counts {
             negative: one(self.negative),
             positive: one(self.positive),
             reach: one(self.reach),
+            categories: self.categories.map(one),
         }
     }
 }
@@ -391,13 +439,20 @@ pub fn synthetic_text(brand: &str, minute: i64) -> String {
     )
 }
 
+/// A synthetic mention and what it must count as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Synthetic {
+    pub mention: Mention,
+    pub sentiment: SentimentLabel,
+    /// Per [`Category::ALL`]: one complaint category scored, or none.
+    pub category_scores: [f32; 8],
+    /// Drawn from a pool of the row's `unique_authors` authors per brand.
+    pub author_key: u64,
+}
+
 /// One synthetic mention per counted mention of `delta`, spread over its minute in event-time
-/// order, with the sentiment label each must count as and an author key drawn from a pool of
-/// `delta.unique_authors` authors per brand.
-pub fn synthesize<'a>(
-    brand: &'a str,
-    delta: &MinuteDelta,
-) -> impl Iterator<Item = (Mention, SentimentLabel, u64)> + 'a {
+/// order, with the sentiment and category each must count as.
+pub fn synthesize<'a>(brand: &'a str, delta: &MinuteDelta) -> impl Iterator<Item = Synthetic> + 'a {
     let n = delta.counts.mentions;
     let c = delta.counts;
     let pool = delta.unique_authors.clamp(1, n.max(1));
@@ -415,6 +470,15 @@ pub fn synthesize<'a>(
         let followers = c.reach / n + u64::from(i < c.reach % n);
         let offset = i64::try_from(i.saturating_mul(60_000) / n).unwrap_or(0);
         let author = i % pool;
+        let mut category_scores = [0.0f32; 8];
+        let mut upto = 0u64;
+        for (k, &count) in c.categories.iter().enumerate() {
+            upto += count;
+            if i < upto {
+                category_scores[category_slot(CATEGORIES[k])] = SYNTHETIC_CATEGORY_SCORE;
+                break;
+            }
+        }
         let m = Mention {
             id: format!("{brand}/{minute}/{i}"),
             source: String::from(SYNTHETIC_SOURCE),
@@ -429,8 +493,13 @@ pub fn synthesize<'a>(
             kind: MentionKind::Post,
             ..Mention::default()
         };
-        let key = crate::brand::ThreadIndex::key(brand, &m.author.id);
-        (m, label, key)
+        let author_key = crate::brand::ThreadIndex::key(brand, &m.author.id);
+        Synthetic {
+            mention: m,
+            sentiment: label,
+            category_scores,
+            author_key,
+        }
     })
 }
 
@@ -530,12 +599,14 @@ mod tests {
             positive: 0,
             reach: 0,
             unique_authors: 0,
+            categories: [0; 5],
         }
     }
 
     #[test]
     fn aggregates_decode_a_full_row_and_defaults() {
-        let r = decode(br#"{"brand":"brightline","window_start":"2026-03-03T10:40:00Z","window_end":"2026-03-03T10:50:00Z","mentions":412,"negative":360,"positive":12,"negative_share":0.874,"reach":1840000,"unique_authors":390,"extra":1}"#).unwrap();
+        let r = decode(br#"{"brand":"brightline","window_start":"2026-03-03T10:40:00Z","window_end":"2026-03-03T10:50:00Z","mentions":412,"negative":360,"positive":12,"negative_share":0.874,"reach":1840000,"unique_authors":390,"conduct":300,"service":9,"extra":1}"#).unwrap();
+        assert_eq!(r.categories, [300, 0, 0, 0, 9]);
         assert_eq!(r.brand, "brightline");
         assert_eq!(r.width_minutes(), 10);
         assert_eq!((r.mentions, r.negative, r.positive), (412, 360, 12));
@@ -562,6 +633,7 @@ mod tests {
             (r#"{"brand":"b","window_start":"2026-03-03T08:00:00Z","window_end":"2026-03-03T10:00:00Z","mentions":1,"negative":0}"#.into(), "invalid_window"),
             (format!(r#"{{"brand":"b",{ok},"mentions":3,"negative":2,"positive":2}}"#), "inconsistent_counts"),
             (format!(r#"{{"brand":"b",{ok},"mentions":3,"negative":0,"unique_authors":4}}"#), "inconsistent_counts"),
+            (format!(r#"{{"brand":"b",{ok},"mentions":3,"negative":0,"outage":2,"billing":2}}"#), "inconsistent_counts"),
         ];
         for (line, reason) in cases {
             let err = decode(line.as_bytes()).unwrap_err();
@@ -670,6 +742,7 @@ mod tests {
                 positive: 0,
                 reach: 0,
                 unique_authors: 0,
+                categories: [0; 5],
             });
         }
         assert!(r.brands["a"].len() <= HISTORY_MINUTES as usize);
@@ -684,12 +757,13 @@ mod tests {
                 negative: 2,
                 positive: 1,
                 reach: 11,
+                categories: [0, 0, 2, 0, 0],
             },
             unique_authors: 2,
         };
         let out: Vec<_> = synthesize("a", &delta).collect();
         assert_eq!(out.len(), 5);
-        let labels: Vec<_> = out.iter().map(|(_, l, _)| *l).collect();
+        let labels: Vec<_> = out.iter().map(|s| s.sentiment).collect();
         assert_eq!(
             labels,
             [
@@ -701,18 +775,24 @@ mod tests {
             ]
         );
         assert_eq!(
-            out.iter().map(|(m, _, _)| m.author.followers).sum::<u64>(),
+            out.iter().map(|s| s.mention.author.followers).sum::<u64>(),
             11
         );
-        let authors: std::collections::BTreeSet<u64> = out.iter().map(|(_, _, k)| *k).collect();
+        let authors: std::collections::BTreeSet<u64> = out.iter().map(|s| s.author_key).collect();
         assert_eq!(authors.len(), 2);
+        let outage = category_slot(Category::Outage);
+        let scored: Vec<bool> = out
+            .iter()
+            .map(|s| s.category_scores[outage] > 0.6)
+            .collect();
+        assert_eq!(scored, [true, true, false, false, false]);
         let start = delta.minute * EventTime::MINUTE_MS;
         assert!(out
             .windows(2)
-            .all(|w| w[0].0.created_at <= w[1].0.created_at));
-        assert!(out
-            .iter()
-            .all(|(m, _, _)| m.created_at.millis() >= start
-                && m.created_at.millis() < start + 60_000));
+            .all(|w| w[0].mention.created_at <= w[1].mention.created_at));
+        assert!(out.iter().all(|s| {
+            let t = s.mention.created_at.millis();
+            t >= start && t < start + 60_000
+        }));
     }
 }

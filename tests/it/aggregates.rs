@@ -17,7 +17,7 @@ use crate::support::{demo_config, engine};
 const WIDTH: usize = 10;
 
 /// One row per window end, for every window that holds data (as Arroyo emits HOP windows).
-fn hop_rows(brand: &str, start: EventTime, minutes: &[(u64, u64)]) -> Vec<AggregateRow> {
+fn hop_rows(brand: &str, start: EventTime, minutes: &[(u64, u64, u64)]) -> Vec<AggregateRow> {
     let n = minutes.len();
     (1..n + WIDTH)
         .filter_map(|end| {
@@ -33,21 +33,24 @@ fn hop_rows(brand: &str, start: EventTime, minutes: &[(u64, u64)]) -> Vec<Aggreg
                 positive: 0,
                 reach: mentions * 800,
                 unique_authors: mentions * 9 / 10,
+                categories: [0, 0, inside.iter().map(|m| m.2).sum(), 0, 0],
             })
         })
         .collect()
 }
 
-/// Ten hours at 3 mentions a minute, one in three minutes with a negative one.
-fn flat() -> Vec<(u64, u64)> {
-    (0..600).map(|k| (3, u64::from(k % 3 == 0))).collect()
+/// Ten hours at 3 mentions a minute, one in three minutes with a negative one
+/// (per minute: mentions, negative, outage complaints).
+fn flat() -> Vec<(u64, u64, u64)> {
+    (0..600).map(|k| (3, u64::from(k % 3 == 0), 0)).collect()
 }
 
-/// [`flat`], then 30 minutes at 40 a minute, 34 of them negative, from hour 7.
-fn surge() -> Vec<(u64, u64)> {
+/// [`flat`], then 30 minutes at 40 a minute, 34 of them negative and 30 outage complaints,
+/// from hour 7.
+fn surge() -> Vec<(u64, u64, u64)> {
     let mut v = flat();
     for m in &mut v[420..450] {
-        *m = (40, 34);
+        *m = (40, 34, 30);
     }
     v
 }
@@ -81,6 +84,8 @@ fn aggregates_negative_surge_opens_an_incident() {
         .find(|a| a.action == Action::Trigger)
         .unwrap_or_else(|| panic!("no trigger in {alerts:#?}"));
     assert_eq!(trigger.brand, "brightline");
+    assert_eq!(trigger.category, flashpoint::domain::Category::Outage);
+    assert_eq!(trigger.teams, ["support"]);
     let at = EventTime::parse_rfc3339(&trigger.at).unwrap();
     let surge_start = start().plus_ms(420 * EventTime::MINUTE_MS);
     assert!(
