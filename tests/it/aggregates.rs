@@ -171,3 +171,65 @@ async fn aggregates_run_with_a_path_source_pages_on_the_surge() {
         .get();
     assert_eq!(bad, 1);
 }
+
+/// The Arroyo pipeline cannot run here; this checks what can be checked offline: the sink
+/// table's columns are exactly the row format flashpoint decodes, a row with those columns
+/// (timestamps as Arroyo may write them) decodes, and every UDF the SQL calls is a crate of
+/// `udf/` exporting a function of that name.
+#[test]
+fn aggregates_arroyo_sql_matches_the_row_format_and_the_udfs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sql = std::fs::read_to_string(root.join("config/arroyo/flashpoint.sql")).unwrap();
+    let table = sql
+        .split("CREATE TABLE brand_aggregates (")
+        .nth(1)
+        .and_then(|t| t.split(") WITH").next())
+        .expect("the sink table");
+    let columns: Vec<&str> = table
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "brand",
+            "window_start",
+            "window_end",
+            "mentions",
+            "negative",
+            "positive",
+            "negative_share",
+            "reach",
+            "unique_authors",
+            "conduct",
+            "safety",
+            "outage",
+            "billing",
+            "service"
+        ]
+    );
+    let fields: Vec<String> = columns
+        .iter()
+        .map(|c| match *c {
+            "brand" => format!("\"{c}\":\"brightline\""),
+            "window_start" => format!("\"{c}\":\"2026-03-03T10:40:00\""),
+            "window_end" => format!("\"{c}\":\"2026-03-03T10:50:00\""),
+            "negative_share" => format!("\"{c}\":0.5"),
+            "mentions" => format!("\"{c}\":10"),
+            _ => format!("\"{c}\":1"),
+        })
+        .collect();
+    let line = format!("{{{}}}", fields.join(","));
+    let row = flashpoint::ingest::aggregates::decode(line.as_bytes()).unwrap();
+    assert_eq!(row.categories, [1; 5]);
+    assert_eq!(row.width_minutes(), 10);
+
+    for udf in ["fp_brands", "fp_sentiment", "fp_category"] {
+        assert!(sql.contains(&format!("{udf}(")), "{udf} used");
+        let src = std::fs::read_to_string(root.join(format!("udf/{udf}/src/lib.rs"))).unwrap();
+        assert!(src.contains("#[udf]") && src.contains(&format!("fn {udf}(")), "{udf}");
+    }
+    assert!(sql.contains("hop(INTERVAL '1 minute', INTERVAL '10 minutes')"));
+}
