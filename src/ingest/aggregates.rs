@@ -393,19 +393,14 @@ impl Reconciler {
         let newest = row.newest_minute();
         let first = row.window_start.minute_index();
         let total = Counts::of(row);
-        let history = match self.brands.get_mut(&row.brand) {
-            Some(h) => h,
-            None => {
-                // First row of this brand: assume its window was evenly spread.
-                let width = u64::try_from(row.width_minutes()).unwrap_or(1).max(1);
-                let mut h = BTreeMap::new();
-                for (i, minute) in (first..newest).enumerate() {
-                    h.insert(minute, total.share(i as u64 + 1, width));
-                }
-                self.brands.insert(row.brand.clone(), h);
-                self.brands.get_mut(&row.brand).expect("just inserted")
-            }
-        };
+        let history = self.brands.entry(row.brand.clone()).or_insert_with(|| {
+            // First row of this brand: assume its window was evenly spread.
+            let width = u64::try_from(row.width_minutes()).unwrap_or(1).max(1);
+            (first..newest)
+                .enumerate()
+                .map(|(i, minute)| (minute, total.share(i as u64 + 1, width)))
+                .collect()
+        });
         let mut seen = Counts::default();
         for c in history.range(first..=newest).map(|(_, c)| c) {
             seen.add(c);

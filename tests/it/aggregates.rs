@@ -229,7 +229,10 @@ fn aggregates_arroyo_sql_matches_the_row_format_and_the_udfs() {
     for udf in ["fp_brands", "fp_sentiment", "fp_category"] {
         assert!(sql.contains(&format!("{udf}(")), "{udf} used");
         let src = std::fs::read_to_string(root.join(format!("udf/{udf}/src/lib.rs"))).unwrap();
-        assert!(src.contains("#[udf]") && src.contains(&format!("fn {udf}(")), "{udf}");
+        assert!(
+            src.contains("#[udf]") && src.contains(&format!("fn {udf}(")),
+            "{udf}"
+        );
     }
     assert!(sql.contains("hop(INTERVAL '1 minute', INTERVAL '10 minutes')"));
 }
