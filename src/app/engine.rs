@@ -31,6 +31,36 @@ pub struct EngineStats {
     pub alerts: u64,
 }
 
+/// Counts of what happened to the aggregate rows the engine saw ([`Engine::ingest_aggregate`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AggregateStats {
+    pub rows: u64,
+    /// Rows whose brand is not configured (skipped).
+    pub unknown_brand: u64,
+    /// Rows whose newest minute is beyond the allowed lateness (skipped).
+    pub too_late: u64,
+    /// Synthetic mentions fed to the detector.
+    pub mentions: u64,
+}
+
+/// Why [`Engine::ingest_aggregate`] skipped a row; `reason` is a stable metric label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AggregateSkip {
+    #[error("unknown_brand: brand {0:?} is not configured")]
+    UnknownBrand(String),
+    #[error("too_late: the window ending {0} is beyond the allowed lateness")]
+    TooLate(String),
+}
+
+impl AggregateSkip {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AggregateSkip::UnknownBrand(_) => "unknown_brand",
+            AggregateSkip::TooLate(_) => "too_late",
+        }
+    }
+}
+
 /// The checkpoint format's first field and version.
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
 const CHECKPOINT_VERSION: u32 = 1;
@@ -112,6 +142,10 @@ pub struct Engine {
     metrics: Option<Arc<Metrics>>,
     stats: EngineStats,
     series: Option<SeriesRecorder>,
+    /// Per-brand minute attribution of aggregate rows (not checkpointed: after a restart the
+    /// first row of each brand is spread over its window, see `ingest::aggregates`).
+    reconciler: crate::ingest::aggregates::Reconciler,
+    aggregate_stats: AggregateStats,
 }
 
 impl Engine {
@@ -147,6 +181,8 @@ impl Engine {
             metrics,
             stats: EngineStats::default(),
             series: None,
+            reconciler: Default::default(),
+            aggregate_stats: AggregateStats::default(),
             cfg,
         })
     }
@@ -267,6 +303,74 @@ impl Engine {
                     .inc();
             }
         }
+    }
+
+    /// Runs one upstream aggregate row (`ingest::aggregates`, e.g. from Arroyo) through the
+    /// detector: the row's newest minute gains what the brand's earlier minutes of that window
+    /// have not already received, fed as synthetic scored mentions (no text, one cluster per
+    /// brand and minute), so windows, baselines, grading and incidents work as for raw mentions. Returns
+    /// the number of synthetic mentions. Rows and mentions may be mixed in one engine, but a
+    /// brand should get one or the other (both would count its mentions twice).
+    pub fn ingest_aggregate(
+        &mut self,
+        row: &crate::ingest::aggregates::AggregateRow,
+    ) -> Result<u64, AggregateSkip> {
+        use crate::ingest::aggregates::{synthesize, SYNTHETIC_SOURCE};
+        self.aggregate_stats.rows += 1;
+        let Some(brand) = self.cfg.brand_by_id(&row.brand) else {
+            self.aggregate_stats.unknown_brand += 1;
+            return Err(AggregateSkip::UnknownBrand(row.brand.clone()));
+        };
+        let b = brand.idx;
+        let minute_start = EventTime(row.newest_minute() * EventTime::MINUTE_MS);
+        if self.watermark.observe(minute_start) == Admit::TooLate {
+            self.aggregate_stats.too_late += 1;
+            return Err(AggregateSkip::TooLate(row.window_end.to_rfc3339()));
+        }
+        if let Some(minute) = self.detector.advance(self.watermark.max_seen()) {
+            self.attributor.evict(self.watermark.current());
+            self.publish_minute(minute);
+            self.sample_series(minute);
+        }
+        let delta = self.reconciler.fold(row);
+        // One thread root per brand and minute: no minute holds a spike's dominant share, so
+        // a volume incident is brand-wide, its evidence starts from the brand's last minutes
+        // (not its whole history) and every later row adds to it.
+        let root = crate::brand::ThreadIndex::key(
+            SYNTHETIC_SOURCE,
+            &format!("{}/{}", row.brand, delta.minute),
+        );
+        let brands = [b];
+        let mut n = 0u64;
+        for s in synthesize(&row.brand, &delta) {
+            let scored = Scored {
+                sentiment: s.sentiment,
+                category_scores: s.category_scores,
+                risk: 0.0,
+                weight: 1.0,
+                duplicate: false,
+                author_key: s.author_key,
+                // Rows carry category counts, not texts: no complaint model reading.
+                complaint: 0.0,
+                complained: false,
+            };
+            self.detector
+                .on_mention(&s.mention, &brands, root, &scored, &[]);
+            n += 1;
+        }
+        self.aggregate_stats.mentions += n;
+        if let Some(metrics) = &self.metrics {
+            let id = self.cfg.brand(b).id.as_str();
+            metrics
+                .brand_mentions_total
+                .with_label_values(&[metrics.brand_label(id), SYNTHETIC_SOURCE])
+                .inc_by(n);
+        }
+        Ok(n)
+    }
+
+    pub fn aggregate_stats(&self) -> &AggregateStats {
+        &self.aggregate_stats
     }
 
     /// Alerts decided since the last call, in decision order.

@@ -145,6 +145,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     );
 
     let (tx, mut rx) = mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
+    // Aggregate rows (`arroyo-aggregates` sources) reach the engine on their own bounded queue.
+    let (agg_tx, mut agg_rx) =
+        mpsc::channel::<ingest::aggregates::AggregateItem>(cfg.pipeline.channel_capacity.max(1));
     let failed = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let mut push_state = None;
@@ -160,6 +163,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 SourceKind::Kafka(c) => Box::pin(crate::kafka::source::run(c, ctx)),
                 #[cfg(not(feature = "kafka"))]
                 SourceKind::Kafka(_) => anyhow::bail!(crate::config::kafka::NO_FEATURE),
+                SourceKind::ArroyoAggregates(c) => {
+                    Box::pin(ingest::aggregates::run(c, ctx, agg_tx.clone()))
+                }
                 SourceKind::Http(c) => {
                     push_state = Some(ingest::http::PushState::new(
                         &s.id,
@@ -185,6 +191,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     }
     tracker.close();
     drop(tx);
+    drop(agg_tx);
 
     let ready = Arc::new(AtomicBool::new(false));
     let listener = match (opts.listener, &cfg.server_listen) {
@@ -238,10 +245,20 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         let mut alerts = 0u64;
         let mut archive_errors = 0u64;
         let mut last_checkpoint = std::time::Instant::now();
+        let mut aggregates_open = true;
         loop {
             let item = tokio::select! {
                 biased;
                 item = rx.recv() => item,
+                row = agg_rx.recv(), if aggregates_open => {
+                    match row {
+                        Some(item) => {
+                            alerts += apply_aggregate(&mut engine, &item, log.as_mut(), &engine_metrics, &dispatcher).await?;
+                        }
+                        None => aggregates_open = false,
+                    }
+                    continue;
+                }
                 _ = tick.tick() => {
                     if let Some(a) = archive.as_mut() {
                         if let Err(e) = a.tick(tokio::time::Instant::now()) {
@@ -253,6 +270,19 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
             };
             let Some(Ingested { mention, received }) = item else {
+                // Mention sources and the push route are done; aggregate sources may go on.
+                if aggregates_open {
+                    while let Some(item) = agg_rx.recv().await {
+                        alerts += apply_aggregate(
+                            &mut engine,
+                            &item,
+                            log.as_mut(),
+                            &engine_metrics,
+                            &dispatcher,
+                        )
+                        .await?;
+                    }
+                }
                 break;
             };
             engine_metrics
@@ -274,17 +304,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
                 engine_metrics.record_latency(received.elapsed());
                 alerts += 1;
-                let teams: &[String] = &alert.teams;
-                for t in teams
-                    .iter()
-                    .map(String::as_str)
-                    .chain(teams.is_empty().then_some("none"))
-                {
-                    engine_metrics
-                        .alerts_total
-                        .with_label_values(&[t, alert.action.as_str(), alert.severity.as_str()])
-                        .inc();
-                }
+                count_alert(&engine_metrics, &alert);
                 dispatcher.send(Arc::new(alert)).await?;
             }
             if let Some(c) = &checkpoint {
@@ -353,6 +373,49 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         anyhow::bail!("a source failed (see the log)");
     }
     Ok(summary)
+}
+
+/// Runs one aggregate row through the engine and hands its alerts on (like a mention's);
+/// returns the number of alerts.
+async fn apply_aggregate(
+    engine: &mut Engine,
+    item: &ingest::aggregates::AggregateItem,
+    mut log: Option<&mut AlertLog>,
+    metrics: &crate::telemetry::Metrics,
+    dispatcher: &Dispatcher,
+) -> anyhow::Result<u64> {
+    if let Err(e) = engine.ingest_aggregate(&item.row) {
+        metrics
+            .ingest_dropped_total
+            .with_label_values(&[ingest::aggregates::SYNTHETIC_SOURCE, e.reason()])
+            .inc();
+    }
+    let mut n = 0;
+    for alert in engine.drain_alerts() {
+        if let Some(log) = log.as_deref_mut() {
+            log.append(&alert).context("writing the alert log")?;
+        }
+        metrics.record_latency(item.received.elapsed());
+        n += 1;
+        count_alert(metrics, &alert);
+        dispatcher.send(Arc::new(alert)).await?;
+    }
+    Ok(n)
+}
+
+/// Counts one alert line in `alerts_total` per team notified (`none` when no team is).
+fn count_alert(metrics: &crate::telemetry::Metrics, alert: &crate::alert::AlertRecord) {
+    let teams: &[String] = &alert.teams;
+    for t in teams
+        .iter()
+        .map(String::as_str)
+        .chain(teams.is_empty().then_some("none"))
+    {
+        metrics
+            .alerts_total
+            .with_label_values(&[t, alert.action.as_str(), alert.severity.as_str()])
+            .inc();
+    }
 }
 
 fn archive_error(count: &mut u64, e: &std::io::Error) {

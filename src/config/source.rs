@@ -81,6 +81,27 @@ pub struct FileConfig {
     pub poll_interval: Duration,
 }
 
+/// Where an `arroyo-aggregates` source reads its rows from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggregatesTransport {
+    /// `transport = "path"` (the default): an NDJSON file of rows, read once or followed.
+    Path {
+        path: String,
+        follow: bool,
+        poll_interval: Duration,
+    },
+    /// `transport = "kafka"` (feature `kafka`): rows from a topic (`brokers`, `topic`,
+    /// `group_id`, `[kafka]` overrides), one or more NDJSON rows per message.
+    Kafka(super::kafka::KafkaSourceConfig),
+}
+
+/// `type = "arroyo-aggregates"`: per-brand window rows computed upstream
+/// (`config/arroyo/flashpoint.sql`), fed to the detector instead of mentions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregatesConfig {
+    pub transport: AggregatesTransport,
+}
+
 /// A parsed `[[source]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
@@ -90,6 +111,7 @@ pub enum SourceKind {
     File(FileConfig),
     /// `type = "kafka"` (feature `kafka`): canonical NDJSON mentions from a topic.
     Kafka(super::kafka::KafkaSourceConfig),
+    ArroyoAggregates(AggregatesConfig),
 }
 
 /// A parsed `[[source]]` with its id.
@@ -363,11 +385,63 @@ impl SourceConfig {
                 };
                 (SourceKind::Kafka(cfg), o.errors)
             }
+            "arroyo-aggregates" => {
+                let mut o = Options::new(
+                    &c.options,
+                    &[
+                        "transport",
+                        "path",
+                        "follow",
+                        "poll_interval",
+                        "brokers",
+                        "topic",
+                        "group_id",
+                        "kafka",
+                    ],
+                );
+                let transport = o.string("transport").unwrap_or_else(|| String::from("path"));
+                let transport = match transport.as_str() {
+                    "path" => AggregatesTransport::Path {
+                        path: o.required("path"),
+                        follow: o.boolean("follow", false),
+                        poll_interval: o.duration("poll_interval", Duration::from_millis(250)),
+                    },
+                    "kafka" => {
+                        let client = super::kafka::parse_client(o.table, &mut o.errors);
+                        let topic = super::kafka::required(o.table, "topic", &mut o.errors);
+                        let group_id = o
+                            .string("group_id")
+                            .unwrap_or_else(|| String::from("flashpoint-aggregates"));
+                        if !super::kafka::ENABLED {
+                            o.errors
+                                .push(("transport".into(), super::kafka::NO_FEATURE.into()));
+                        }
+                        AggregatesTransport::Kafka(super::kafka::KafkaSourceConfig {
+                            client,
+                            topic,
+                            group_id,
+                        })
+                    }
+                    other => {
+                        o.errors.push((
+                            "transport".into(),
+                            format!("unknown transport {other:?} (path, kafka)"),
+                        ));
+                        AggregatesTransport::Path {
+                            path: String::new(),
+                            follow: false,
+                            poll_interval: Duration::ZERO,
+                        }
+                    }
+                };
+                let cfg = AggregatesConfig { transport };
+                (SourceKind::ArroyoAggregates(cfg), o.errors)
+            }
             other => {
                 return Err(vec![(
                     "type".into(),
                     format!(
-                        "unknown source type {other:?} (jetstream, mastodon, http, file, kafka)"
+                        "unknown source type {other:?} (jetstream, mastodon, http, file, kafka, arroyo-aggregates)"
                     ),
                 )])
             }
@@ -400,6 +474,30 @@ mod tests {
         assert_eq!(j.collections, JETSTREAM_COLLECTIONS);
         assert_eq!(j.cursor_safety, Duration::from_secs(2));
         assert_eq!(j.appview_url, None);
+    }
+
+    #[test]
+    fn source_arroyo_aggregates_path() {
+        let c = component(
+            "id = \"agg\"\ntype = \"arroyo-aggregates\"\npath = \"aggregates.ndjson\"\nfollow = true\n",
+        );
+        let SourceKind::ArroyoAggregates(a) = SourceConfig::parse(&c).unwrap().kind else {
+            panic!("not arroyo-aggregates")
+        };
+        assert_eq!(
+            a.transport,
+            AggregatesTransport::Path {
+                path: "aggregates.ndjson".into(),
+                follow: true,
+                poll_interval: Duration::from_millis(250)
+            }
+        );
+        let bad = component(
+            "id = \"agg\"\ntype = \"arroyo-aggregates\"\ntransport = \"carrier-pigeon\"\n",
+        );
+        let errs = SourceConfig::parse(&bad).unwrap_err();
+        let keys: Vec<&str> = errs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["transport", "path"], "{errs:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! | [`mastodon`] | Mastodon streaming API (WebSocket) + REST backfill | stop reading: the server buffers |
 //! | [`http`] | `POST /v1/mentions` | answer 503 with `Retry-After`, nothing queued |
 //! | [`file`] | an NDJSON archive, replayed or tailed | block |
+//! | [`aggregates`] | per-brand window rows from Arroyo (NDJSON file; Kafka at merge) | block |
 //!
 //! Shared pieces: [`SourceCtx`] (the queue, metrics, cancellation, bad-input accounting),
 //! [`RecentIds`] (the bounded duplicate filter) and [`reconnect`] (backoff with jitter).
@@ -14,6 +15,7 @@
 //! and sampled into the log, never a crash; a source stops reading when cancelled and persists
 //! its cursor before it returns.
 
+pub mod aggregates;
 pub mod file;
 pub mod http;
 pub mod jetstream;

@@ -57,6 +57,13 @@ pub async fn run_role(
                             s.id
                         )
                     }
+                    SourceKind::ArroyoAggregates(_) => {
+                        anyhow::bail!(
+                            "source {}: arroyo-aggregates rows go to a single-process `run`, \
+                             not to --role ingest",
+                            s.id
+                        )
+                    }
                 };
             }
             drop(tx);

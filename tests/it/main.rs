@@ -1,6 +1,7 @@
 //! flashpoint's integration tests: one binary, one module per area.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod aggregates;
 mod alert_sinks;
 mod checkpoint;
 mod cli;
