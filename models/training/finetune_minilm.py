@@ -339,6 +339,10 @@ def export(args, dev_rows, test_rows):
             f"F1-PN {m['f1_pn']:.4f} n {m['n']}")
     results["sha256"] = {"model.int8.onnx": sha256(int8),
                          "tokenizer.json": sha256(os.path.join(args.out, "tokenizer.json"))}
+    # Checked by the Rust loader (src/score/sentiment/onnx.rs) before the model is used.
+    with open(os.path.join(args.out, "sha256sums.txt"), "w") as f:
+        for name, digest in results["sha256"].items():
+            f.write(f"{digest}  {name}\n")
     with open(os.path.join(args.ckpt, "metrics.json"), "w") as f:
         json.dump(results, f, indent=1)
     print(json.dumps(results["sha256"], indent=1))
