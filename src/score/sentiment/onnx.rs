@@ -16,7 +16,8 @@
 //! [`SentimentModel`] the argmax label and `score = P(positive) − P(negative)` in `[-1, 1]`.
 //! [`SentimentModel::score_batch`] sorts the texts by token count, runs chunks of
 //! [`BATCH`] texts padded to the longest of the chunk, and returns results in input order;
-//! it gives the same labels as one-by-one scoring (scores equal up to float rounding).
+//! results match one-by-one scoring up to the small differences of dynamic int8
+//! quantisation (activation scales are computed per batch; padding itself is masked out).
 //!
 //! Crates: `ort` 2.x (the maintained ONNX Runtime binding; `load-dynamic` so builds need no
 //! download and no C++ toolchain) and Hugging Face `tokenizers` with the pure-Rust
