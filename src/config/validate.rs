@@ -158,11 +158,15 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
     if !crate::score::sentiment::MODEL_NAMES.contains(&p.sentiment_model.as_str()) {
         err(
             "pipeline.sentiment_model".into(),
-            format!(
-                "unknown model {:?} (available: {})",
-                p.sentiment_model,
-                crate::score::sentiment::MODEL_NAMES.join(", ")
-            ),
+            if p.sentiment_model == "onnx" {
+                "\"onnx\" needs a flashpoint built with `--features onnx`".into()
+            } else {
+                format!(
+                    "unknown model {:?} (available: {})",
+                    p.sentiment_model,
+                    crate::score::sentiment::MODEL_NAMES.join(", ")
+                )
+            },
         );
     }
     let d = &raw.detect;

@@ -21,5 +21,6 @@ mod replay_golden;
 mod report;
 mod scenarios;
 mod sentiment_eval;
+mod sentiment_onnx;
 mod support;
 mod telemetry_http;

@@ -15,6 +15,8 @@ use crate::domain::{Sentiment, SentimentLabel};
 
 pub mod complaint;
 pub mod linear;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod train;
 pub mod vader;
 
@@ -35,25 +37,39 @@ pub trait SentimentModel: Send + Sync {
 }
 
 /// Names [`model_by_name`] accepts.
+#[cfg(not(feature = "onnx"))]
 pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear"];
+/// Names [`model_by_name`] accepts.
+#[cfg(feature = "onnx")]
+pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "onnx"];
 
 /// A model that [`model_by_name`] cannot provide.
 #[derive(Debug, thiserror::Error)]
 pub enum UnknownModel {
-    #[error("unknown sentiment model {name:?} (available: lexicon, vader, linear)")]
+    #[error("unknown sentiment model {name:?} (available: {})", MODEL_NAMES.join(", "))]
     Unknown { name: String },
     #[error("sentiment model \"linear\": {0}")]
     Weights(&'static WeightsError),
+    #[error("sentiment model \"onnx\": this flashpoint was built without feature `onnx` (rebuild with `cargo build --release --features onnx`)")]
+    NotBuilt,
+    #[cfg(feature = "onnx")]
+    #[error("sentiment model \"onnx\": {0}")]
+    Onnx(#[from] onnx::OnnxError),
 }
 
 /// "lexicon" or "vader" -> the embedded VADER model; "linear" -> the embedded trained
-/// [`LinearModel`] (its weights verified against their sha256 on first use).
+/// [`LinearModel`] (its weights verified against their sha256 on first use); "onnx" -> the
+/// fine-tuned MiniLM from [`onnx::default_dir`] (feature `onnx`; loaded on each call).
 pub fn model_by_name(name: &str) -> Result<Box<dyn SentimentModel>, UnknownModel> {
     match name {
         "lexicon" | "vader" => Ok(Box::new(Lexicon)),
         "linear" => LinearModel::embedded()
             .map(|m| Box::new(m.clone()) as Box<dyn SentimentModel>)
             .map_err(UnknownModel::Weights),
+        #[cfg(feature = "onnx")]
+        "onnx" => Ok(Box::new(onnx::OnnxModel::load_default()?)),
+        #[cfg(not(feature = "onnx"))]
+        "onnx" => Err(UnknownModel::NotBuilt),
         _ => Err(UnknownModel::Unknown {
             name: name.to_owned(),
         }),

@@ -1,0 +1,278 @@
+//! The `onnx` sentiment model (fine-tuned MiniLM through ONNX Runtime).
+//!
+//! Without feature `onnx`: asking for the model fails with a clear "built without feature"
+//! error. With it: the checksum guard, the `flashpoint sentiment --model onnx` contract, a
+//! fixed sample with expected labels and batched == one-by-one scoring. Tests that need the
+//! runtime or the model skip with a message when `ORT_DYLIB_PATH` is unset or
+//! `models/minilm/` lacks the model.
+
+use std::process::{Command, Stdio};
+
+fn flashpoint() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flashpoint"))
+}
+
+#[cfg(not(feature = "onnx"))]
+#[test]
+fn onnx_without_the_feature_is_a_clear_error() {
+    let err = flashpoint::score::sentiment::model_by_name("onnx")
+        .err()
+        .expect("no onnx without the feature")
+        .to_string();
+    assert!(err.contains("without feature `onnx`"), "{err}");
+    let out = flashpoint()
+        .args(["sentiment", "--model", "onnx"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features onnx"), "{err}");
+}
+
+#[cfg(feature = "onnx")]
+mod with_feature {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    use flashpoint::domain::SentimentLabel;
+    use flashpoint::score::sentiment::onnx::{
+        OnnxError, OnnxModel, DYLIB_ENV, MODEL_FILE, SUMS_FILE, TOKENIZER_FILE,
+    };
+    use flashpoint::score::sentiment::SentimentModel;
+
+    use super::*;
+
+    fn model_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm")
+    }
+
+    /// The model, or `None` (with a message) when the runtime or the model is absent.
+    fn model() -> Option<OnnxModel> {
+        if std::env::var_os(DYLIB_ENV).is_none() {
+            eprintln!("skipping: {DYLIB_ENV} is not set (point it at libonnxruntime.so.*)");
+            return None;
+        }
+        if !model_dir().join(MODEL_FILE).is_file() {
+            eprintln!("skipping: no {MODEL_FILE} in {}", model_dir().display());
+            return None;
+        }
+        Some(OnnxModel::load(&model_dir()).expect("the committed model loads"))
+    }
+
+    #[test]
+    fn onnx_corrupt_or_missing_files_are_refused_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = OnnxModel::load(dir.path()).unwrap_err();
+        assert!(matches!(err, OnnxError::Missing { .. }), "{err}");
+        assert!(err.to_string().contains(SUMS_FILE), "{err}");
+
+        std::fs::write(dir.path().join(MODEL_FILE), b"not a model").unwrap();
+        std::fs::write(dir.path().join(TOKENIZER_FILE), b"{}").unwrap();
+        // The sums of other bytes: a truncated or swapped model must not load.
+        let sha = |b: &[u8]| {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(b))
+        };
+        std::fs::write(
+            dir.path().join(SUMS_FILE),
+            format!(
+                "{}  {MODEL_FILE}\n{}  {TOKENIZER_FILE}\n",
+                sha(b"the real model"),
+                sha(b"{}")
+            ),
+        )
+        .unwrap();
+        let err = OnnxModel::load(dir.path()).unwrap_err();
+        assert!(matches!(err, OnnxError::Checksum { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(MODEL_FILE) && msg.contains("corrupt"), "{msg}");
+
+        // The committed folder must match its own sums (a corrupted checkout is caught).
+        if model_dir().join(SUMS_FILE).is_file() {
+            let copy = tempfile::tempdir().unwrap();
+            for f in [MODEL_FILE, TOKENIZER_FILE, SUMS_FILE] {
+                std::fs::copy(model_dir().join(f), copy.path().join(f)).unwrap();
+            }
+            let mut tok = std::fs::OpenOptions::new()
+                .append(true)
+                .open(copy.path().join(TOKENIZER_FILE))
+                .unwrap();
+            tok.write_all(b" ").unwrap();
+            let err = OnnxModel::load(copy.path()).unwrap_err();
+            assert!(matches!(err, OnnxError::Checksum { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn onnx_scores_a_fixed_sample_as_expected() {
+        let Some(m) = model() else { return };
+        let sample = [
+            (
+                "I love this phone, best purchase of the year!",
+                SentimentLabel::Positive,
+            ),
+            (
+                "Thank you so much for the quick help, you guys are amazing",
+                SentimentLabel::Positive,
+            ),
+            (
+                "worst customer service ever, I'm furious",
+                SentimentLabel::Negative,
+            ),
+            (
+                "My flight was cancelled again and nobody answers the phone. Terrible.",
+                SentimentLabel::Negative,
+            ),
+            (
+                "The store opens at 9am on Saturday.",
+                SentimentLabel::Neutral,
+            ),
+            (
+                "Apple will announce the new iPad on Tuesday",
+                SentimentLabel::Neutral,
+            ),
+        ];
+        for (text, want) in sample {
+            let s = m.score(text);
+            assert_eq!(s.label, want, "{text:?}: {s:?}");
+            assert!((-1.0..=1.0).contains(&s.score), "{text:?}: {s:?}");
+            match want {
+                SentimentLabel::Positive => assert!(s.score > 0.3, "{text:?}: {s:?}"),
+                SentimentLabel::Negative => assert!(s.score < -0.3, "{text:?}: {s:?}"),
+                SentimentLabel::Neutral => {}
+            }
+        }
+        assert_eq!(m.errors(), 0);
+    }
+
+    #[test]
+    fn onnx_batched_scoring_matches_one_by_one() {
+        let Some(m) = model() else { return };
+        let mut texts: Vec<String> = vec![
+            String::new(),
+            "ok".into(),
+            "so happy today :)".into(),
+            "🔥🔥🔥".into(),
+            "a very long text about nothing in particular ".repeat(40),
+        ];
+        let test = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../shared/data/sentiment/semeval2017/SemEval2017-task4-test.subtask-A.english.txt",
+        );
+        match std::fs::read_to_string(&test) {
+            Ok(s) => texts.extend(
+                s.lines()
+                    .step_by(97)
+                    .filter_map(|l| l.splitn(3, '\t').nth(2))
+                    .map(str::to_owned),
+            ),
+            Err(_) => eprintln!(
+                "{} absent: batching checked on the fixed texts only",
+                test.display()
+            ),
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut batched = Vec::new();
+        m.score_batch(&refs, &mut batched);
+        assert_eq!(batched.len(), texts.len());
+        // Dynamic int8 quantisation computes activation scales per batch, so the company a
+        // text keeps moves its score a little (padding itself is masked out); labels must
+        // agree except on near ties and scores stay close.
+        let (mut max_diff, mut sum_diff, mut same) = (0f32, 0f32, 0usize);
+        for (t, b) in refs.iter().zip(&batched) {
+            let one = m.score(t);
+            let d = (one.score - b.score).abs();
+            max_diff = max_diff.max(d);
+            sum_diff += d;
+            same += usize::from(one.label == b.label);
+            assert!(d < 0.2, "{t:?}: {one:?} vs {b:?}");
+        }
+        let mean = sum_diff / texts.len() as f32;
+        eprintln!(
+            "{} texts: {same} same labels, score difference max {max_diff:.4} mean {mean:.4}",
+            texts.len()
+        );
+        assert!(same * 100 >= texts.len() * 93, "{same}/{}", texts.len());
+        assert!(mean < 0.03, "mean score difference {mean}");
+        assert_eq!(m.errors(), 0);
+    }
+
+    #[test]
+    fn onnx_cli_writes_one_line_per_text_in_order() {
+        if model().is_none() {
+            return;
+        }
+        // More lines than one CLI chunk (256), with empty lines, in a known order.
+        let mut input = String::new();
+        for i in 0..300 {
+            input.push_str(match i % 3 {
+                0 => "I absolutely love this, thank you!\n",
+                1 => "\n",
+                _ => "this is the worst service, I hate it\n",
+            });
+        }
+        let mut child = flashpoint()
+            .args(["sentiment", "--model", "onnx"])
+            .env("FLASHPOINT_MODEL_DIR", model_dir().parent().unwrap())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 300);
+        for (i, l) in lines.iter().enumerate() {
+            let s = l["score"].as_f64().unwrap();
+            assert!((-1.0..=1.0).contains(&s), "{l}");
+            if i % 3 == 0 {
+                assert_eq!(l["label"], "positive", "line {i}");
+            } else if i % 3 == 2 {
+                assert_eq!(l["label"], "negative", "line {i}");
+            }
+        }
+        // The empty lines all get the same label and nearly the same score (see above).
+        for l in lines.iter().skip(1).step_by(3) {
+            assert_eq!(l["label"], lines[1]["label"], "{l}");
+            let d = l["score"].as_f64().unwrap() - lines[1]["score"].as_f64().unwrap();
+            assert!(d.abs() < 0.2, "{l} vs {}", lines[1]);
+        }
+    }
+
+    #[test]
+    fn onnx_without_runtime_library_is_a_clear_error() {
+        // Run in a child process so this process's runtime (if loaded) does not interfere.
+        let out = flashpoint()
+            .args(["sentiment", "--model", "onnx"])
+            .env_remove(DYLIB_ENV)
+            .env("FLASHPOINT_MODEL_DIR", model_dir().parent().unwrap())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        if !model_dir().join(SUMS_FILE).is_file() {
+            eprintln!("skipping: no model in {}", model_dir().display());
+            return;
+        }
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(DYLIB_ENV) && err.contains("onnxruntime"),
+            "{err}"
+        );
+    }
+}
