@@ -497,7 +497,20 @@ mod tests {
         );
         let errs = SourceConfig::parse(&bad).unwrap_err();
         let keys: Vec<&str> = errs.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["transport", "path"], "{errs:?}");
+        assert_eq!(keys, ["transport"], "{errs:?}");
+        assert!(errs[0].1.contains("path, kafka"), "{errs:?}");
+        // The Kafka transport needs its topic (and, without the feature, says so).
+        let kafka = component(
+            "id = \"agg\"\ntype = \"arroyo-aggregates\"\ntransport = \"kafka\"\n\
+             brokers = \"127.0.0.1:9092\"\n",
+        );
+        let errs = SourceConfig::parse(&kafka).unwrap_err();
+        assert!(errs.iter().any(|(k, _)| k == "topic"), "{errs:?}");
+        assert_eq!(
+            errs.iter().any(|(_, m)| m.contains("feature kafka")),
+            !crate::config::kafka::ENABLED,
+            "{errs:?}"
+        );
     }
 
     #[test]
