@@ -92,6 +92,10 @@ pub enum Command {
         /// Sentiment model ("lexicon", "linear"); default: `[pipeline] sentiment_model`.
         #[arg(long)]
         model: Option<String>,
+        /// Second sentiment model for mentions of brands with a candidate incident ("none" =
+        /// off); default: `[pipeline] incident_sentiment_model`.
+        #[arg(long)]
+        incident_model: Option<String>,
         /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
         #[arg(required = true)]
         archives: Vec<String>,
@@ -112,6 +116,10 @@ pub enum Command {
         /// Sentiment model ("lexicon", "linear"); default: `[pipeline] sentiment_model`.
         #[arg(long)]
         model: Option<String>,
+        /// Second sentiment model for mentions of brands with a candidate incident ("none" =
+        /// off); default: `[pipeline] incident_sentiment_model`.
+        #[arg(long)]
+        incident_model: Option<String>,
     },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
@@ -204,7 +212,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Outbox {
             command: OutboxCommand::List { dir },
         } => outbox_list(&dir),
-        Command::Run { config, model } => {
+        Command::Run {
+            config,
+            model,
+            incident_model,
+        } => {
             let cfg = match config::load(&config) {
                 Ok(c) => c,
                 Err(errs) => {
@@ -215,7 +227,8 @@ pub fn run(cli: Cli) -> u8 {
             return match runtime() {
                 Ok(rt) => {
                     let model = model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone());
-                    let code = rt.block_on(live(Arc::new(cfg), model));
+                    let incident = incident_model_choice(incident_model, &cfg);
+                    let code = rt.block_on(live(Arc::new(cfg), model, incident));
                     // A forced exit must not wait for blocking readers still running.
                     rt.shutdown_background();
                     code
@@ -266,6 +279,7 @@ pub fn run(cli: Cli) -> u8 {
             checkpoint_in,
             checkpoint_out,
             model,
+            incident_model,
             archives,
             deliver,
         } => {
@@ -304,6 +318,7 @@ pub fn run(cli: Cli) -> u8 {
                 report_json,
                 progress: true,
                 sentiment_model: model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone()),
+                incident_model: incident_model_choice(incident_model, &cfg),
                 from,
                 to,
                 checkpoint_in,
@@ -453,7 +468,7 @@ fn eval_scenarios(dir: &std::path::Path, profile: &str) -> u8 {
 
 /// `flashpoint run`: the first SIGINT/SIGTERM starts a graceful shutdown, a second one returns
 /// at once (exit 1) without waiting for the drain.
-async fn live(cfg: Arc<Config>, model: String) -> u8 {
+async fn live(cfg: Arc<Config>, model: String, incident_model: Option<String>) -> u8 {
     let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
     let metrics = Arc::new(Metrics::new(&ids, 1000));
     let shutdown = CancellationToken::new();
@@ -475,6 +490,7 @@ async fn live(cfg: Arc<Config>, model: String) -> u8 {
     let board = Arc::new(IncidentBoard::for_config(&cfg, Some(Arc::clone(&metrics))));
     let mut opts = crate::app::RunOptions::new(metrics, shutdown);
     opts.sentiment_model = model;
+    opts.incident_model = incident_model;
     opts.board = Some(board);
     if let Some(d) = &delivery {
         opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
@@ -543,6 +559,15 @@ fn signals(
             token.cancel();
         }
     })
+}
+
+/// `--incident-model` ("none"/"off" turn it off), else `[pipeline] incident_sentiment_model`.
+fn incident_model_choice(flag: Option<String>, cfg: &Config) -> Option<String> {
+    match flag.as_deref() {
+        Some("none" | "off") => None,
+        Some(_) => flag,
+        None => cfg.pipeline.incident_sentiment_model.clone(),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

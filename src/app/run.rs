@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::engine::{Engine, EngineStats};
+use super::refine::Refiner;
 use crate::alert::{AlertLog, ConsoleNotifier, Dispatcher, Notifier};
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::detect::classify::KeywordClassifier;
@@ -47,6 +48,9 @@ pub struct RunOptions {
     /// How long draining may take after `shutdown` before the run fails.
     pub drain_deadline: Duration,
     pub sentiment_model: String,
+    /// Second sentiment model for mentions of brands with a candidate incident, on a worker
+    /// thread behind a bounded queue (see [`super::refine`]); `None`: off.
+    pub incident_model: Option<String>,
     /// Force the console notifier on or off (default: on when stdout is a terminal).
     pub console: Option<bool>,
     /// Incident board fed with every alert and served as `/api/*` on the listener.
@@ -62,6 +66,7 @@ impl RunOptions {
             shutdown,
             drain_deadline: Duration::from_secs(10),
             sentiment_model: String::from("lexicon"),
+            incident_model: None,
             console: None,
             board: None,
         }
@@ -224,6 +229,18 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     ready.store(true, Ordering::Release);
     tracing::info!("flashpoint run: ready");
 
+    if let Some(name) = &opts.incident_model {
+        let refiner = Refiner::worker(
+            model_by_name(name)?,
+            cfg.pipeline.incident_sentiment_batch,
+            cfg.pipeline.incident_sentiment_queue,
+        )
+        .context("spawning the incident sentiment worker")?
+        .with_metrics(Some(Arc::clone(&metrics)));
+        engine.refine_with(refiner);
+    }
+    let refining = opts.incident_model.is_some();
+
     // The engine task: the single owner of the engine, the archive and the alert log.
     let engine_metrics = Arc::clone(&metrics);
     let engine_task = tokio::spawn(async move {
@@ -245,6 +262,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                         }
                     }
                     engine_metrics.publish_latency();
+                    if !refining {
+                        continue;
+                    }
+                    // Mentions whose refined sentiment arrived since the last mention.
+                    engine.poll_refined();
+                    let now = std::time::Instant::now();
+                    alerts += emit_alerts(&mut engine, now, &mut log, &engine_metrics, &dispatcher).await?;
                     continue;
                 }
             };
@@ -264,25 +288,14 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             engine_metrics.pipeline_mentions_processed_total.inc();
             let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
             latency.saturating_record(micros.max(1));
-            for alert in engine.drain_alerts() {
-                if let Some(log) = log.as_mut() {
-                    log.append(&alert).context("writing the alert log")?;
-                }
-                engine_metrics.record_latency(received.elapsed());
-                alerts += 1;
-                let teams: &[String] = &alert.teams;
-                for t in teams
-                    .iter()
-                    .map(String::as_str)
-                    .chain(teams.is_empty().then_some("none"))
-                {
-                    engine_metrics
-                        .alerts_total
-                        .with_label_values(&[t, alert.action.as_str(), alert.severity.as_str()])
-                        .inc();
-                }
-                dispatcher.send(Arc::new(alert)).await?;
-            }
+            alerts += emit_alerts(
+                &mut engine,
+                received,
+                &mut log,
+                &engine_metrics,
+                &dispatcher,
+            )
+            .await?;
             if let Some(c) = &checkpoint {
                 if last_checkpoint.elapsed() >= c.interval.0 {
                     last_checkpoint = std::time::Instant::now();
@@ -293,6 +306,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
             }
         }
+        // Mentions still waiting for the incident model keep the fast score (never waits).
+        engine.finish();
+        let now = std::time::Instant::now();
+        alerts += emit_alerts(&mut engine, now, &mut log, &engine_metrics, &dispatcher).await?;
         if let Some(c) = &checkpoint {
             match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
                 Ok(n) => tracing::info!(path = %c.path, bytes = n, "saved the learned state"),
@@ -356,4 +373,35 @@ fn archive_error(count: &mut u64, e: &std::io::Error) {
     if *count <= 10 || *count % 1000 == 0 {
         tracing::error!(error = %e, count = *count, "archive write failed; detection continues");
     }
+}
+
+/// Logs, counts and dispatches the alerts the engine decided; returns how many.
+async fn emit_alerts(
+    engine: &mut Engine,
+    received: std::time::Instant,
+    log: &mut Option<AlertLog>,
+    metrics: &Metrics,
+    dispatcher: &Dispatcher,
+) -> anyhow::Result<u64> {
+    let mut n = 0;
+    for alert in engine.drain_alerts() {
+        if let Some(log) = log.as_mut() {
+            log.append(&alert).context("writing the alert log")?;
+        }
+        metrics.record_latency(received.elapsed());
+        n += 1;
+        let teams: &[String] = &alert.teams;
+        for t in teams
+            .iter()
+            .map(String::as_str)
+            .chain(teams.is_empty().then_some("none"))
+        {
+            metrics
+                .alerts_total
+                .with_label_values(&[t, alert.action.as_str(), alert.severity.as_str()])
+                .inc();
+        }
+        dispatcher.send(Arc::new(alert)).await?;
+    }
+    Ok(n)
 }

@@ -14,6 +14,7 @@ mod ingest_run;
 mod ingest_ws;
 mod input;
 mod nab;
+mod refine;
 mod replay_golden;
 mod report;
 mod scenarios;
