@@ -503,10 +503,10 @@ mod tests {
         }
         fn score_batch(&self, texts: &[&str], out: &mut Vec<Sentiment>) {
             if let Ok(tx) = self.started.lock() {
-                let _ = tx.send(texts.len());
+                let _reported = tx.send(texts.len()).is_ok();
             }
             if let Ok(rx) = self.permits.lock() {
-                let _ = rx.recv();
+                let _permitted = rx.recv().is_ok();
             }
             out.clear();
             out.extend(texts.iter().map(|t| self.score(t)));

@@ -1,8 +1,8 @@
 //! Issue 4 item 7: a second sentiment model only for brands with a candidate incident, chosen
 //! by configuration; replays stay deterministic with it and unchanged without it.
 
+use flashpoint::app::replay::Input;
 use flashpoint::app::{replay, ReplayOptions, Speed};
-use flashpoint::replay::Input;
 
 use crate::support::demo_config;
 
@@ -45,6 +45,12 @@ async fn refine_replay_with_an_incident_model_is_byte_identical_run_to_run() {
     );
 
     let stats = first.refine.expect("refine stats with an incident model");
+    eprintln!(
+        "demo with incident model linear: {stats:?} of {} matched; {} alerts (off: {})",
+        first.engine.matched,
+        first.alerts.len(),
+        without.alerts.len()
+    );
     assert_eq!(first.refine, second.refine);
     assert!(stats.refined > 0, "no mention of a hot brand was refined");
     assert!(
