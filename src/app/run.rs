@@ -267,8 +267,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     }
                     // Mentions whose refined sentiment arrived since the last mention.
                     engine.poll_refined();
-                    let now = std::time::Instant::now();
-                    alerts += emit_alerts(&mut engine, now, &mut log, &engine_metrics, &dispatcher).await?;
+                    alerts += emit_alerts(&mut engine, None, &mut log, &engine_metrics, &dispatcher).await?;
                     continue;
                 }
             };
@@ -290,7 +289,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             latency.saturating_record(micros.max(1));
             alerts += emit_alerts(
                 &mut engine,
-                received,
+                Some(received),
                 &mut log,
                 &engine_metrics,
                 &dispatcher,
@@ -308,8 +307,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         }
         // Mentions still waiting for the incident model keep the fast score (never waits).
         engine.finish();
-        let now = std::time::Instant::now();
-        alerts += emit_alerts(&mut engine, now, &mut log, &engine_metrics, &dispatcher).await?;
+        alerts += emit_alerts(&mut engine, None, &mut log, &engine_metrics, &dispatcher).await?;
         if let Some(c) = &checkpoint {
             match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
                 Ok(n) => tracing::info!(path = %c.path, bytes = n, "saved the learned state"),
@@ -375,10 +373,12 @@ fn archive_error(count: &mut u64, e: &std::io::Error) {
     }
 }
 
-/// Logs, counts and dispatches the alerts the engine decided; returns how many.
+/// Logs, counts and dispatches the alerts the engine decided; returns how many. `received`:
+/// when the mention that decided them arrived (recorded as alert latency); `None` for alerts
+/// decided by mentions whose refined sentiment arrived later.
 async fn emit_alerts(
     engine: &mut Engine,
-    received: std::time::Instant,
+    received: Option<std::time::Instant>,
     log: &mut Option<AlertLog>,
     metrics: &Metrics,
     dispatcher: &Dispatcher,
@@ -388,7 +388,9 @@ async fn emit_alerts(
         if let Some(log) = log.as_mut() {
             log.append(&alert).context("writing the alert log")?;
         }
-        metrics.record_latency(received.elapsed());
+        if let Some(r) = received {
+            metrics.record_latency(r.elapsed());
+        }
         n += 1;
         let teams: &[String] = &alert.teams;
         for t in teams

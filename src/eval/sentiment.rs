@@ -165,6 +165,20 @@ pub struct ModelReport {
     pub texts_per_sec: f64,
 }
 
+/// Texts per `score_batch` call: batched models (the transformer) are scored the way the
+/// pipeline's incident refinement calls them; per-text models loop either way.
+const EVAL_BATCH: usize = 64;
+
+fn score_in_batches(model: &dyn SentimentModel, texts: &[&str]) -> Vec<crate::domain::Sentiment> {
+    let mut out = Vec::with_capacity(texts.len());
+    let mut chunk = Vec::with_capacity(EVAL_BATCH);
+    for batch in texts.chunks(EVAL_BATCH) {
+        model.score_batch(batch, &mut chunk);
+        out.append(&mut chunk);
+    }
+    out
+}
+
 /// Evaluates one model on `data`.
 pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
     let mut sets = Vec::new();
@@ -172,10 +186,10 @@ pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
     let mut elapsed = 0f64;
     for set in &data.labelled {
         let start = Instant::now();
-        let pred: Vec<usize> = set
-            .items
+        let texts: Vec<&str> = set.items.iter().map(|t| t.text.as_str()).collect();
+        let pred: Vec<usize> = score_in_batches(model, &texts)
             .iter()
-            .map(|t| label_index(model.score(&t.text).label))
+            .map(|s| label_index(s.label))
             .collect();
         elapsed += start.elapsed().as_secs_f64();
         scored += pred.len();
@@ -184,10 +198,10 @@ pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
     }
     let pearson = data.rated.as_ref().map(|r| {
         let start = Instant::now();
-        let s: Vec<f64> = r
-            .items
+        let texts: Vec<&str> = r.items.iter().map(|(_, t)| t.as_str()).collect();
+        let s: Vec<f64> = score_in_batches(model, &texts)
             .iter()
-            .map(|(_, t)| f64::from(model.score(t).score))
+            .map(|s| f64::from(s.score))
             .collect();
         elapsed += start.elapsed().as_secs_f64();
         scored += s.len();
