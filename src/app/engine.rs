@@ -175,14 +175,9 @@ impl Engine {
             return;
         }
         self.advance_to(self.watermark.max_seen());
-        let Some(scored) = self.attribute_and_score(m) else {
-            return;
-        };
-        let brands = std::mem::take(&mut self.attribution.brands);
-        let terms = std::mem::take(&mut self.terms);
-        self.apply(m, &brands, self.attribution.root, &scored, &terms);
-        self.attribution.brands = brands;
-        self.terms = terms;
+        if let Some(scored) = self.attribute_and_score(m) {
+            self.apply_current(m, &scored);
+        }
     }
 
     /// Re-scores mentions of brands with a candidate incident with `refiner`'s model (see
@@ -236,11 +231,7 @@ impl Engine {
                     .iter()
                     .any(|&b| self.detector.is_hot(b));
                 if idle && !hot {
-                    let brands = std::mem::take(&mut self.attribution.brands);
-                    let terms = std::mem::take(&mut self.terms);
-                    self.apply(m, &brands, self.attribution.root, &scored, &terms);
-                    self.attribution.brands = brands;
-                    self.terms = terms;
+                    self.apply_current(m, &scored);
                     return;
                 }
                 Some((
@@ -315,6 +306,15 @@ impl Engine {
         self.terms
             .extend(key_terms(&m.text, &self.ignore).map(|t| t.into_owned()));
         Some(scored)
+    }
+
+    /// Feeds the mention just attributed and scored (`self.attribution`, `self.terms`).
+    fn apply_current(&mut self, m: &Mention, scored: &Scored) {
+        let brands = std::mem::take(&mut self.attribution.brands);
+        let terms = std::mem::take(&mut self.terms);
+        self.apply(m, &brands, self.attribution.root, scored, &terms);
+        self.attribution.brands = brands;
+        self.terms = terms;
     }
 
     /// Feeds one scored mention to the detector.
