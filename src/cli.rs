@@ -754,4 +754,10 @@ fn print_summary(s: &crate::app::ReplaySummary) {
         e.too_late,
         s.alerts.len()
     );
+    if let Some(r) = &s.refine {
+        eprintln!(
+            "incident sentiment model: {} mentions re-scored in {} batches, {} kept the fast score",
+            r.refined, r.batches, r.skipped
+        );
+    }
 }
