@@ -3,6 +3,8 @@
 //! model. Measured beside a bare `serde_json::Value` parse of the same lines, in the same run,
 //! so the ratio is meaningful on any machine.
 //!
+//! `replay_max_lexicon_refine_linear_alert_log` adds `linear` as the incident sentiment model.
+//!
 //! Run: `cargo bench --bench pipeline`
 
 use std::hint::black_box;
@@ -75,6 +77,21 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Issue 4 item 7: the same replay with `linear` re-scoring only mentions of brands with a
+    // candidate incident (inline batches of 32), to show what refinement costs.
+    g.bench_function("replay_max_lexicon_refine_linear_alert_log", |b| {
+        b.iter(|| {
+            let opts = ReplayOptions {
+                alerts: Some(alerts.clone()),
+                incident_model: Some(String::from("linear")),
+                ..ReplayOptions::new(Speed::Max)
+            };
+            let s = rt
+                .block_on(replay(Arc::clone(&cfg), Input::Bytes(raw), opts, None))
+                .expect("replay succeeds");
+            black_box(s.engine.alerts)
+        })
+    });
     g.finish();
 }
 

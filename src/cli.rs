@@ -92,6 +92,10 @@ pub enum Command {
         /// Sentiment model ("lexicon", "linear", "onnx" with feature onnx); default: `[pipeline] sentiment_model`.
         #[arg(long)]
         model: Option<String>,
+        /// Second sentiment model for mentions of brands with a candidate incident ("none" =
+        /// off); default: `[pipeline] incident_sentiment_model`.
+        #[arg(long)]
+        incident_model: Option<String>,
         /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
         #[arg(required = true)]
         archives: Vec<String>,
@@ -116,6 +120,10 @@ pub enum Command {
         /// `detect` or `alert`; default: the whole pipeline in this process.
         #[arg(long)]
         role: Option<String>,
+        /// Second sentiment model for mentions of brands with a candidate incident ("none" =
+        /// off); default: `[pipeline] incident_sentiment_model`.
+        #[arg(long)]
+        incident_model: Option<String>,
     },
     /// Validate a configuration file and list every error.
     CheckConfig { file: PathBuf },
@@ -222,6 +230,7 @@ pub fn run(cli: Cli) -> u8 {
             config,
             model,
             role,
+            incident_model,
         } => {
             let cfg = match config::load(&config) {
                 Ok(c) => c,
@@ -233,7 +242,8 @@ pub fn run(cli: Cli) -> u8 {
             return match runtime() {
                 Ok(rt) => {
                     let model = model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone());
-                    let code = rt.block_on(live(Arc::new(cfg), model, role));
+                    let incident = incident_model_choice(incident_model, &cfg);
+                    let code = rt.block_on(live(Arc::new(cfg), model, incident, role));
                     // A forced exit must not wait for blocking readers still running.
                     rt.shutdown_background();
                     code
@@ -287,6 +297,7 @@ pub fn run(cli: Cli) -> u8 {
             checkpoint_in,
             checkpoint_out,
             model,
+            incident_model,
             archives,
             deliver,
         } => {
@@ -325,6 +336,7 @@ pub fn run(cli: Cli) -> u8 {
                 report_json,
                 progress: true,
                 sentiment_model: model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone()),
+                incident_model: incident_model_choice(incident_model, &cfg),
                 from,
                 to,
                 checkpoint_in,
@@ -526,7 +538,12 @@ fn eval_scenarios(dir: &std::path::Path, profile: &str) -> u8 {
 
 /// `flashpoint run`: the first SIGINT/SIGTERM starts a graceful shutdown, a second one returns
 /// at once (exit 1) without waiting for the drain.
-async fn live(cfg: Arc<Config>, model: String, role: Option<String>) -> u8 {
+async fn live(
+    cfg: Arc<Config>,
+    model: String,
+    incident_model: Option<String>,
+    role: Option<String>,
+) -> u8 {
     let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
     let metrics = Arc::new(Metrics::new(&ids, 1000));
     let shutdown = CancellationToken::new();
@@ -553,6 +570,9 @@ async fn live(cfg: Arc<Config>, model: String, role: Option<String>) -> u8 {
         }
     };
     if let Some(role) = role {
+        if incident_model.is_some() {
+            eprintln!("warning: --role {role}: the incident sentiment model is not used by the partitioned topology");
+        }
         let mut notifiers = direct;
         if let Some(d) = &delivery {
             notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
@@ -566,6 +586,7 @@ async fn live(cfg: Arc<Config>, model: String, role: Option<String>) -> u8 {
     let board = Arc::new(IncidentBoard::for_config(&cfg, Some(Arc::clone(&metrics))));
     let mut opts = crate::app::RunOptions::new(metrics, shutdown);
     opts.sentiment_model = model;
+    opts.incident_model = incident_model;
     opts.board = Some(board);
     opts.notifiers.extend(direct);
     if let Some(d) = &delivery {
@@ -635,6 +656,15 @@ fn signals(
             token.cancel();
         }
     })
+}
+
+/// `--incident-model` ("none"/"off" turn it off), else `[pipeline] incident_sentiment_model`.
+fn incident_model_choice(flag: Option<String>, cfg: &Config) -> Option<String> {
+    match flag.as_deref() {
+        Some("none" | "off") => None,
+        Some(_) => flag,
+        None => cfg.pipeline.incident_sentiment_model.clone(),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -877,4 +907,10 @@ fn print_summary(s: &crate::app::ReplaySummary) {
         e.too_late,
         s.alerts.len()
     );
+    if let Some(r) = &s.refine {
+        eprintln!(
+            "incident sentiment model: {} mentions re-scored in {} batches, {} kept the fast score",
+            r.refined, r.batches, r.skipped
+        );
+    }
 }

@@ -2,12 +2,15 @@
 //!
 //! Input: mentions in arrival order. Output: alert records (drained by the caller) and metric
 //! updates. The engine has no clock and no IO: the same mentions in the same order always give
-//! the same alerts, which is what makes replays byte-identical at any speed.
+//! the same alerts, which is what makes replays byte-identical at any speed. With a refining
+//! model ([`Engine::refine_with`]) mentions of brands with a candidate incident wait in a
+//! bounded reorder buffer for a second sentiment opinion; see [`super::refine`].
 
 use std::sync::Arc;
 
 use rustc_hash::FxHasher;
 
+use super::refine::{Entry, Item, Refiner};
 use crate::brand::{Attribution, Attributor};
 use crate::config::Config;
 use crate::detect::classify::Classifier;
@@ -146,6 +149,8 @@ pub struct Engine {
     /// first row of each brand is spread over its window, see `ingest::aggregates`).
     reconciler: crate::ingest::aggregates::Reconciler,
     aggregate_stats: AggregateStats,
+    /// Second-opinion sentiment for candidate incidents (off unless configured).
+    refiner: Option<Refiner>,
 }
 
 impl Engine {
@@ -183,6 +188,7 @@ impl Engine {
             series: None,
             reconciler: Default::default(),
             aggregate_stats: AggregateStats::default(),
+            refiner: None,
             cfg,
         })
     }
@@ -192,22 +198,32 @@ impl Engine {
         if !self.admit(m) {
             return;
         }
+        if self.refiner.is_some() {
+            self.process_refining(m);
+            return;
+        }
+        self.evaluate_to(self.watermark.max_seen());
         self.attributor.attribute(m, &mut self.attribution);
-        self.detect_attributed(m);
+        if let Some(scored) = self.score_attributed(m) {
+            self.apply_current(m, &scored);
+        }
     }
 
     /// Like [`Engine::process`] for a mention whose brands and thread root were already
     /// attributed upstream (a detect worker of the partitioned topology: the ingest node holds
-    /// the thread index). `brands` must be ascending and deduplicated.
+    /// the thread index). `brands` must be ascending and deduplicated. Never refines.
     pub fn process_attributed(&mut self, m: &Mention, brands: &[BrandIdx], root: u64) {
         if !self.admit(m) {
             return;
         }
+        self.evaluate_to(self.watermark.max_seen());
         self.attribution.brands.clear();
         self.attribution.brands.extend_from_slice(brands);
         self.attribution.via_thread = false;
         self.attribution.root = root;
-        self.detect_attributed(m);
+        if let Some(scored) = self.score_attributed(m) {
+            self.apply_current(m, &scored);
+        }
     }
 
     /// Raises the watermark to `max_seen` without a mention (an upstream node saw mentions
@@ -218,7 +234,24 @@ impl Engine {
             return;
         }
         self.watermark.observe(max_seen);
-        self.on_watermark();
+        let max_seen = self.watermark.max_seen();
+        match self.refiner.as_mut() {
+            // Mentions still wait for the refining model: the minutes close behind them.
+            Some(r) if !r.is_empty() => {
+                let minute = max_seen.minute_index();
+                r.enter_minute(minute);
+                r.push(
+                    Entry {
+                        max_seen,
+                        item: None,
+                    },
+                    false,
+                    minute,
+                );
+                self.apply_ready();
+            }
+            _ => self.evaluate_to(max_seen),
+        }
     }
 
     /// The newest event time seen (not minus the allowed lateness).
@@ -243,23 +276,117 @@ impl Engine {
             Admit::Late => self.stats.late += 1,
             Admit::OnTime => {}
         }
-        self.on_watermark();
         true
     }
 
-    fn on_watermark(&mut self) {
-        if let Some(minute) = self.detector.advance(self.watermark.max_seen()) {
+    /// Re-scores mentions of brands with a candidate incident with `refiner`'s model (see
+    /// [`super::refine`]); other mentions keep the engine's sentiment model. Only for
+    /// [`Engine::process`]: the partitioned topology's [`Engine::process_attributed`] does not
+    /// refine.
+    pub fn refine_with(&mut self, refiner: Refiner) {
+        self.refiner = Some(refiner);
+    }
+
+    /// What the refining model did so far (`None` without one).
+    pub fn refine_stats(&self) -> Option<super::refine::RefineStats> {
+        self.refiner.as_ref().map(Refiner::stats)
+    }
+
+    /// Applies mentions whose refined scores arrived meanwhile (live service: call it on a
+    /// timer so alerts do not wait for the next mention). Never waits.
+    pub fn poll_refined(&mut self) {
+        if let Some(r) = self.refiner.as_mut() {
+            r.poll();
+        }
+        self.apply_ready();
+    }
+
+    /// End of input: every mention still waiting for the refining model is applied (inline:
+    /// scored first; worker: batches still in flight keep the fast score). Call it before the
+    /// last [`Engine::drain_alerts`] and before a final checkpoint.
+    pub fn finish(&mut self) {
+        if let Some(r) = self.refiner.as_mut() {
+            r.finish();
+        }
+        self.apply_ready();
+    }
+
+    fn process_refining(&mut self, m: &Mention) {
+        let max_seen = self.watermark.max_seen();
+        let minute = max_seen.minute_index();
+        if let Some(r) = self.refiner.as_mut() {
+            r.enter_minute(minute);
+        }
+        self.apply_ready();
+        let idle = self.refiner.as_ref().is_none_or(Refiner::is_empty);
+        if idle {
+            self.evaluate_to(max_seen);
+        }
+        self.attributor.attribute(m, &mut self.attribution);
+        let item = match self.score_attributed(m) {
+            None if idle => return,
+            None => None,
+            Some(scored) => {
+                let hot = self
+                    .attribution
+                    .brands
+                    .iter()
+                    .any(|&b| self.detector.is_hot(b));
+                if idle && !hot {
+                    self.apply_current(m, &scored);
+                    return;
+                }
+                Some((
+                    Item::new(
+                        m.clone(),
+                        self.attribution.brands.clone(),
+                        self.attribution.root,
+                        scored,
+                        self.terms.clone(),
+                    ),
+                    hot,
+                ))
+            }
+        };
+        let hot = item.as_ref().is_some_and(|(_, h)| *h);
+        let entry = Entry {
+            max_seen,
+            item: item.map(|(i, _)| i),
+        };
+        if let Some(r) = self.refiner.as_mut() {
+            r.push(entry, hot, minute);
+        }
+        self.apply_ready();
+    }
+
+    /// Applies buffered entries from the front while they are ready, in arrival order.
+    fn apply_ready(&mut self) {
+        loop {
+            let Some(entry) = self.refiner.as_mut().and_then(Refiner::pop_ready) else {
+                return;
+            };
+            self.evaluate_to(entry.max_seen);
+            if let Some(i) = entry.item {
+                self.apply(&i.mention, &i.brands, i.root, &i.scored, &i.terms);
+            }
+        }
+    }
+
+    /// Evaluates the minutes completed before `max_seen` (a no-op within a minute).
+    fn evaluate_to(&mut self, max_seen: EventTime) {
+        if let Some(minute) = self.detector.advance(max_seen) {
             self.attributor.evict(self.watermark.current());
             self.publish_minute(minute);
             self.sample_series(minute);
         }
     }
 
-    /// Scores and detects one admitted mention attributed in `self.attribution`.
-    fn detect_attributed(&mut self, m: &Mention) {
+    /// Scores the mention attributed in `self.attribution` when it matched a brand, with the
+    /// fast model and classifier, and collects its key terms (into `self.terms`).
+    fn score_attributed(&mut self, m: &Mention) -> Option<Scored> {
         if self.attribution.brands.is_empty() {
             self.stats.unmatched += 1;
-            return;
+            return None;
         }
         self.stats.matched += 1;
         let sentiment = self.sentiment.score(&m.text);
@@ -286,16 +413,24 @@ impl Engine {
         self.terms.clear();
         self.terms
             .extend(key_terms(&m.text, &self.ignore).map(|t| t.into_owned()));
-        let terms: Vec<&str> = self.terms.iter().map(String::as_str).collect();
-        self.detector.on_mention(
-            m,
-            &self.attribution.brands,
-            self.attribution.root,
-            &scored,
-            &terms,
-        );
+        Some(scored)
+    }
+
+    /// Feeds the mention just attributed and scored (`self.attribution`, `self.terms`).
+    fn apply_current(&mut self, m: &Mention, scored: &Scored) {
+        let brands = std::mem::take(&mut self.attribution.brands);
+        let terms = std::mem::take(&mut self.terms);
+        self.apply(m, &brands, self.attribution.root, scored, &terms);
+        self.attribution.brands = brands;
+        self.terms = terms;
+    }
+
+    /// Feeds one scored mention to the detector.
+    fn apply(&mut self, m: &Mention, brands: &[BrandIdx], root: u64, s: &Scored, terms: &[String]) {
+        let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+        self.detector.on_mention(m, brands, root, s, &terms);
         if let Some(metrics) = &self.metrics {
-            for &b in &self.attribution.brands {
+            for &b in brands {
                 let id = self.cfg.brand(b).id.as_str();
                 metrics
                     .brand_mentions_total
@@ -559,4 +694,98 @@ fn author_key(id: &str) -> u64 {
     let mut h = FxHasher::default();
     h.write(id.as_bytes());
     h.finish()
+}
+
+#[cfg(test)]
+mod refine_tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::app::refine::Refiner;
+    use crate::detect::classify::KeywordClassifier;
+    use crate::domain::{Sentiment, SentimentLabel};
+    use crate::score::sentiment::model_by_name;
+
+    /// Labels everything positive and records the texts it was asked to score.
+    struct Marker(Arc<Mutex<Vec<String>>>);
+
+    impl SentimentModel for Marker {
+        fn name(&self) -> &str {
+            "marker"
+        }
+        fn score(&self, text: &str) -> Sentiment {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(text.to_owned());
+            }
+            Sentiment {
+                score: 1.0,
+                label: SentimentLabel::Positive,
+            }
+        }
+    }
+
+    fn mention(id: &str, minute: i64, text: &str) -> Mention {
+        Mention {
+            id: id.to_owned(),
+            source: String::from("test"),
+            created_at: EventTime(1_700_000_000_000 + minute * EventTime::MINUTE_MS),
+            text: text.to_owned(),
+            ..Mention::default()
+        }
+    }
+
+    #[test]
+    fn only_brands_with_a_candidate_incident_go_to_the_refining_model() {
+        let cfg = Arc::new(
+            crate::config::parse_str(crate::cli::DEMO_CONFIG, "demo.toml", &|_| None).unwrap(),
+        );
+        let mut engine = Engine::new(
+            Arc::clone(&cfg),
+            model_by_name("lexicon").unwrap(),
+            Box::new(KeywordClassifier::embedded()),
+            None,
+        )
+        .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        engine.refine_with(Refiner::inline(Box::new(Marker(Arc::clone(&seen))), 4));
+        let brightline = BrandIdx(0);
+        assert_eq!(cfg.brand(brightline).id.as_str(), "brightline");
+        let risky = "So the technician @brightlineplumb sent to fix our gas boiler has been \
+                     sitting in his van drinking beer for the last hour. Now he wants to start on \
+                     the gas line. Absolutely not. I have a toddler in this house.";
+        engine.process(&mention("a", 0, "velora motors launched a new hatchback"));
+        engine.process(&mention("b", 0, risky));
+        assert!(
+            engine.detector.is_hot(brightline),
+            "a risky post opens a watch incident at once"
+        );
+        engine.process(&mention(
+            "c",
+            0,
+            "is brightline plumbing still coming today?",
+        ));
+        engine.process(&mention("d", 0, "velora motors service was quick"));
+        engine.process(&mention("e", 0, "no match here"));
+        engine.process(&mention("f", 0, "brightline never called back"));
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "the batch of 4 is not full yet"
+        );
+        engine.process(&mention("g", 1, "velora is fine"));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                "is brightline plumbing still coming today?",
+                "brightline never called back"
+            ],
+            "a new minute sends the partial batch; cold brands keep the fast model"
+        );
+        engine.process(&mention("h", 1, "brightline truck outside"));
+        engine.finish();
+        assert_eq!(seen.lock().unwrap().len(), 3);
+        let stats = engine.refine_stats().unwrap();
+        assert_eq!((stats.refined, stats.skipped), (3, 0));
+        assert_eq!(engine.stats().received, 8);
+        assert_eq!(engine.stats().unmatched, 1);
+    }
 }

@@ -13,11 +13,13 @@
 pub mod checkpoint;
 pub mod engine;
 pub mod metered;
+pub mod refine;
 pub mod replay;
 mod report;
 pub mod run;
 
 pub use engine::{Engine, EngineStats};
 pub use metered::Metered;
+pub use refine::{RefineStats, Refiner};
 pub use replay::{replay, ReplayOptions, ReplaySummary, Speed};
 pub use run::{run, RunOptions, RunSummary};

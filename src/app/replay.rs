@@ -12,6 +12,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::engine::{Engine, EngineStats};
+use super::refine::Refiner;
 use crate::alert::{AlertLog, AlertRecord, Dispatcher, Notifier};
 use crate::config::Config;
 use crate::detect::classify::KeywordClassifier;
@@ -70,6 +71,10 @@ pub struct ReplayOptions {
     /// Show a progress line on stderr (only when stderr is a terminal).
     pub progress: bool,
     pub sentiment_model: String,
+    /// Second sentiment model for mentions of brands with a candidate incident, scored in
+    /// batches of `[pipeline] incident_sentiment_batch` on the replay's thread (deterministic,
+    /// see [`super::refine`]); `None`: every mention keeps `sentiment_model`'s score.
+    pub incident_model: Option<String>,
     /// Machine-readable report destination (the HTML report's content as JSON).
     pub report_json: Option<String>,
     /// Only mentions with event time in `[from, to)` are replayed (an analyst's slice; the
@@ -92,6 +97,7 @@ impl ReplayOptions {
             notifiers: Vec::new(),
             progress: false,
             sentiment_model: String::from("lexicon"),
+            incident_model: None,
             report_json: None,
             from: None,
             to: None,
@@ -110,6 +116,8 @@ pub struct ReplaySummary {
     pub wall: Duration,
     /// Per-brand samples every 10 minutes of event time (only when a report is written).
     pub series: std::collections::BTreeMap<String, Vec<super::engine::BrandPoint>>,
+    /// What the incident sentiment model did (`None` when it was off).
+    pub refine: Option<super::refine::RefineStats>,
 }
 
 /// Replays `input` through the whole pipeline.
@@ -129,6 +137,13 @@ pub async fn replay(
         metrics.clone(),
     )
     .context("building the brand matcher")?;
+    if let Some(name) = &opts.incident_model {
+        let model = model_by_name(name)?;
+        engine.refine_with(
+            Refiner::inline(model, cfg.pipeline.incident_sentiment_batch)
+                .with_metrics(metrics.clone()),
+        );
+    }
     if let Some(path) = &opts.checkpoint_in {
         let found = super::checkpoint::load(&mut engine, std::path::Path::new(path))?;
         if !found {
@@ -194,16 +209,15 @@ pub async fn replay(
             engine.process(mention);
             let decided = engine.drain_alerts();
             for alert in decided {
-                if let Some(log) = log.as_mut() {
-                    log.append(&alert).context("writing the alert log")?;
-                }
-                if let Some(m) = &metrics {
-                    record_alert_metrics(m, &alert);
-                    m.record_latency(t0.elapsed());
-                }
-                let shared = Arc::new(alert.clone());
-                dispatcher.send(shared).await?;
-                alerts.push(alert);
+                emit(
+                    alert,
+                    t0,
+                    &mut log,
+                    metrics.as_deref(),
+                    &dispatcher,
+                    &mut alerts,
+                )
+                .await?;
             }
         }
         if let Some(m) = &metrics {
@@ -227,6 +241,20 @@ pub async fn replay(
     if let Some(p) = progress {
         p.finish_and_clear();
     }
+    // Mentions still waiting for the incident model (none without one).
+    let t0 = std::time::Instant::now();
+    engine.finish();
+    for alert in engine.drain_alerts() {
+        emit(
+            alert,
+            t0,
+            &mut log,
+            metrics.as_deref(),
+            &dispatcher,
+            &mut alerts,
+        )
+        .await?;
+    }
     let decode = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
@@ -244,6 +272,7 @@ pub async fn replay(
         alerts,
         wall: wall_started.elapsed(),
         series: engine.take_series(),
+        refine: engine.refine_stats(),
     };
     if let Some(path) = &opts.report {
         super::report::write(path, &cfg, &summary)
@@ -254,6 +283,28 @@ pub async fn replay(
             .with_context(|| format!("cannot write report {path}"))?;
     }
     Ok(summary)
+}
+
+/// Logs, counts and dispatches one decided alert.
+async fn emit(
+    alert: AlertRecord,
+    t0: std::time::Instant,
+    log: &mut Option<AlertLog>,
+    metrics: Option<&Metrics>,
+    dispatcher: &Dispatcher,
+    alerts: &mut Vec<AlertRecord>,
+) -> anyhow::Result<()> {
+    if let Some(log) = log.as_mut() {
+        log.append(&alert).context("writing the alert log")?;
+    }
+    if let Some(m) = metrics {
+        record_alert_metrics(m, &alert);
+        m.record_latency(t0.elapsed());
+    }
+    let shared = Arc::new(alert.clone());
+    dispatcher.send(shared).await?;
+    alerts.push(alert);
+    Ok(())
 }
 
 fn record_alert_metrics(m: &Metrics, alert: &AlertRecord) {

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::engine::{Engine, EngineStats};
+use super::refine::Refiner;
 use crate::alert::{AlertLog, ConsoleNotifier, Dispatcher, Notifier};
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::detect::classify::KeywordClassifier;
@@ -47,6 +48,9 @@ pub struct RunOptions {
     /// How long draining may take after `shutdown` before the run fails.
     pub drain_deadline: Duration,
     pub sentiment_model: String,
+    /// Second sentiment model for mentions of brands with a candidate incident, on a worker
+    /// thread behind a bounded queue (see [`super::refine`]); `None`: off.
+    pub incident_model: Option<String>,
     /// Force the console notifier on or off (default: on when stdout is a terminal).
     pub console: Option<bool>,
     /// Incident board fed with every alert and served as `/api/*` on the listener.
@@ -62,6 +66,7 @@ impl RunOptions {
             shutdown,
             drain_deadline: Duration::from_secs(10),
             sentiment_model: String::from("lexicon"),
+            incident_model: None,
             console: None,
             board: None,
         }
@@ -235,6 +240,18 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     ready.store(true, Ordering::Release);
     tracing::info!("flashpoint run: ready");
 
+    if let Some(name) = &opts.incident_model {
+        let refiner = Refiner::worker(
+            model_by_name(name)?,
+            cfg.pipeline.incident_sentiment_batch,
+            cfg.pipeline.incident_sentiment_queue,
+        )
+        .context("spawning the incident sentiment worker")?
+        .with_metrics(Some(Arc::clone(&metrics)));
+        engine.refine_with(refiner);
+    }
+    let refining = opts.incident_model.is_some();
+
     // The engine task: the single owner of the engine, the archive and the alert log.
     let engine_metrics = Arc::clone(&metrics);
     let engine_task = tokio::spawn(async move {
@@ -253,7 +270,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 row = agg_rx.recv(), if aggregates_open => {
                     match row {
                         Some(item) => {
-                            alerts += apply_aggregate(&mut engine, &item, log.as_mut(), &engine_metrics, &dispatcher).await?;
+                            alerts += apply_aggregate(&mut engine, &item, &mut log, &engine_metrics, &dispatcher).await?;
                         }
                         None => aggregates_open = false,
                     }
@@ -266,6 +283,12 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                         }
                     }
                     engine_metrics.publish_latency();
+                    if !refining {
+                        continue;
+                    }
+                    // Mentions whose refined sentiment arrived since the last mention.
+                    engine.poll_refined();
+                    alerts += emit_alerts(&mut engine, None, &mut log, &engine_metrics, &dispatcher).await?;
                     continue;
                 }
             };
@@ -276,7 +299,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                         alerts += apply_aggregate(
                             &mut engine,
                             &item,
-                            log.as_mut(),
+                            &mut log,
                             &engine_metrics,
                             &dispatcher,
                         )
@@ -298,15 +321,14 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             engine_metrics.pipeline_mentions_processed_total.inc();
             let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
             latency.saturating_record(micros.max(1));
-            for alert in engine.drain_alerts() {
-                if let Some(log) = log.as_mut() {
-                    log.append(&alert).context("writing the alert log")?;
-                }
-                engine_metrics.record_latency(received.elapsed());
-                alerts += 1;
-                count_alert(&engine_metrics, &alert);
-                dispatcher.send(Arc::new(alert)).await?;
-            }
+            alerts += emit_alerts(
+                &mut engine,
+                Some(received),
+                &mut log,
+                &engine_metrics,
+                &dispatcher,
+            )
+            .await?;
             if let Some(c) = &checkpoint {
                 if last_checkpoint.elapsed() >= c.interval.0 {
                     last_checkpoint = std::time::Instant::now();
@@ -317,6 +339,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
             }
         }
+        // Mentions still waiting for the incident model keep the fast score (never waits).
+        engine.finish();
+        alerts += emit_alerts(&mut engine, None, &mut log, &engine_metrics, &dispatcher).await?;
         if let Some(c) = &checkpoint {
             match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
                 Ok(n) => tracing::info!(path = %c.path, bytes = n, "saved the learned state"),
@@ -380,8 +405,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
 async fn apply_aggregate(
     engine: &mut Engine,
     item: &ingest::aggregates::AggregateItem,
-    mut log: Option<&mut AlertLog>,
-    metrics: &crate::telemetry::Metrics,
+    log: &mut Option<AlertLog>,
+    metrics: &Metrics,
     dispatcher: &Dispatcher,
 ) -> anyhow::Result<u64> {
     if let Err(e) = engine.ingest_aggregate(&item.row) {
@@ -390,17 +415,7 @@ async fn apply_aggregate(
             .with_label_values(&[ingest::aggregates::SYNTHETIC_SOURCE, e.reason()])
             .inc();
     }
-    let mut n = 0;
-    for alert in engine.drain_alerts() {
-        if let Some(log) = log.as_deref_mut() {
-            log.append(&alert).context("writing the alert log")?;
-        }
-        metrics.record_latency(item.received.elapsed());
-        n += 1;
-        count_alert(metrics, &alert);
-        dispatcher.send(Arc::new(alert)).await?;
-    }
-    Ok(n)
+    emit_alerts(engine, Some(item.received), log, metrics, dispatcher).await
 }
 
 /// Counts one alert line in `alerts_total` per team notified (`none` when no team is).
@@ -423,4 +438,29 @@ fn archive_error(count: &mut u64, e: &std::io::Error) {
     if *count <= 10 || *count % 1000 == 0 {
         tracing::error!(error = %e, count = *count, "archive write failed; detection continues");
     }
+}
+
+/// Logs, counts and dispatches the alerts the engine decided; returns how many. `received`:
+/// when the mention that decided them arrived (recorded as alert latency); `None` for alerts
+/// decided by mentions whose refined sentiment arrived later.
+async fn emit_alerts(
+    engine: &mut Engine,
+    received: Option<std::time::Instant>,
+    log: &mut Option<AlertLog>,
+    metrics: &Metrics,
+    dispatcher: &Dispatcher,
+) -> anyhow::Result<u64> {
+    let mut n = 0;
+    for alert in engine.drain_alerts() {
+        if let Some(log) = log.as_mut() {
+            log.append(&alert).context("writing the alert log")?;
+        }
+        if let Some(r) = received {
+            metrics.record_latency(r.elapsed());
+        }
+        n += 1;
+        count_alert(metrics, &alert);
+        dispatcher.send(Arc::new(alert)).await?;
+    }
+    Ok(n)
 }

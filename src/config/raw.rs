@@ -74,6 +74,15 @@ pub struct PipelineConfig {
     /// Sentiment model for every matched mention: "lexicon" (VADER) or "linear" (trained
     /// n-gram logistic regression). `--model` on `replay`/`run` overrides it.
     pub sentiment_model: String,
+    /// Second sentiment model (e.g. "bert") for mentions of brands with a candidate incident
+    /// (open, or a spike persisting towards one); other mentions keep `sentiment_model`'s
+    /// score. Off when absent. `--incident-model` on `replay`/`run` overrides it.
+    pub incident_sentiment_model: Option<String>,
+    /// Mentions per batch sent to `incident_sentiment_model`.
+    pub incident_sentiment_batch: usize,
+    /// Batches waiting for `incident_sentiment_model` in `run` before new ones keep the fast
+    /// score (counted in `flashpoint_sentiment_refine_skipped_total`).
+    pub incident_sentiment_queue: usize,
 }
 
 impl Default for PipelineConfig {
@@ -84,6 +93,9 @@ impl Default for PipelineConfig {
             parent_capacity: 1_000_000,
             channel_capacity: 65_536,
             sentiment_model: String::from("lexicon"),
+            incident_sentiment_model: None,
+            incident_sentiment_batch: crate::app::refine::DEFAULT_BATCH,
+            incident_sentiment_queue: crate::app::refine::DEFAULT_QUEUE,
         }
     }
 }

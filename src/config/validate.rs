@@ -169,6 +169,29 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             },
         );
     }
+    if let Some(name) = &p.incident_sentiment_model {
+        if !crate::score::sentiment::MODEL_NAMES.contains(&name.as_str()) {
+            err(
+                "pipeline.incident_sentiment_model".into(),
+                format!(
+                    "unknown model {name:?} (available: {})",
+                    crate::score::sentiment::MODEL_NAMES.join(", ")
+                ),
+            );
+        }
+    }
+    if !(1..=crate::app::refine::MAX_PENDING).contains(&p.incident_sentiment_batch) {
+        err(
+            "pipeline.incident_sentiment_batch".into(),
+            format!("must lie in 1..={}", crate::app::refine::MAX_PENDING),
+        );
+    }
+    if p.incident_sentiment_queue == 0 {
+        err(
+            "pipeline.incident_sentiment_queue".into(),
+            "must be at least 1".into(),
+        );
+    }
     let d = &raw.detect;
     if !(d.spike_p_value > 0.0 && d.spike_p_value < 0.5) {
         err("detect.spike_p_value".into(), "must lie in (0, 0.5)".into());

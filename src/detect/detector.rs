@@ -518,6 +518,16 @@ impl Detector {
         self.active.iter().map(|&b| BrandIdx(b))
     }
 
+    /// Whether `b` has a candidate incident: an open one (watch or above) or a volume spike
+    /// that is persisting towards one. Read-only and O(1); the engine uses it to send only
+    /// these brands' mentions to a slower sentiment model.
+    pub fn is_hot(&self, b: BrandIdx) -> bool {
+        self.brands
+            .get(b.index())
+            .and_then(|s| s.as_deref())
+            .is_some_and(|st| !st.incidents.is_empty() || st.spike_run > 0)
+    }
+
     /// Open incidents of every brand: (brand, category, severity).
     pub fn open_incidents(&self) -> Vec<(BrandIdx, Category, Severity)> {
         self.brands

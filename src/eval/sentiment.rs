@@ -170,18 +170,32 @@ pub struct ModelReport {
     pub texts_per_sec: f64,
 }
 
+/// Texts per `score_batch` call: batched models (the transformer) are scored the way the
+/// pipeline's incident refinement calls them; per-text models loop either way.
+const EVAL_BATCH: usize = 64;
+
+fn score_in_batches(model: &dyn SentimentModel, texts: &[&str]) -> Vec<crate::domain::Sentiment> {
+    let mut out = Vec::with_capacity(texts.len());
+    let mut chunk = Vec::with_capacity(EVAL_BATCH);
+    for batch in texts.chunks(EVAL_BATCH) {
+        model.score_batch(batch, &mut chunk);
+        out.append(&mut chunk);
+    }
+    out
+}
+
 /// Evaluates one model on `data`.
 pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
     let mut sets = Vec::new();
     let mut scored = 0usize;
     let mut elapsed = 0f64;
-    let mut out = Vec::new();
     for set in &data.labelled {
         let texts: Vec<&str> = set.items.iter().map(|t| t.text.as_str()).collect();
         let start = Instant::now();
-        // Through `score_batch`, so batched models (onnx) are measured as they are meant to run.
-        model.score_batch(&texts, &mut out);
-        let pred: Vec<usize> = out.iter().map(|s| label_index(s.label)).collect();
+        let pred: Vec<usize> = score_in_batches(model, &texts)
+            .iter()
+            .map(|s| label_index(s.label))
+            .collect();
         elapsed += start.elapsed().as_secs_f64();
         scored += pred.len();
         let gold: Vec<u8> = set.items.iter().map(|t| t.label).collect();
@@ -190,8 +204,10 @@ pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
     let pearson = data.rated.as_ref().map(|r| {
         let texts: Vec<&str> = r.items.iter().map(|(_, t)| t.as_str()).collect();
         let start = Instant::now();
-        model.score_batch(&texts, &mut out);
-        let s: Vec<f64> = out.iter().map(|s| f64::from(s.score)).collect();
+        let s: Vec<f64> = score_in_batches(model, &texts)
+            .iter()
+            .map(|s| f64::from(s.score))
+            .collect();
         elapsed += start.elapsed().as_secs_f64();
         scored += s.len();
         let h: Vec<f64> = r.items.iter().map(|(h, _)| *h).collect();

@@ -15,7 +15,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType, Quantile, Summary};
 use prometheus::{
-    Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The label value for brands beyond the labelled set.
@@ -61,6 +62,12 @@ pub struct Metrics {
     pub sink_outbox_depth: GaugeVec,
     pub sink_delivery_latency_seconds: GaugeVec,
     pub pipeline_event_time_lag_seconds: Gauge,
+    /// Mentions of hot brands re-scored by `[pipeline] incident_sentiment_model`, by model.
+    pub sentiment_refined_total: IntCounterVec,
+    /// Mentions of hot brands that kept the fast model's score (refine queue full), by model.
+    pub sentiment_refine_skipped_total: IntCounterVec,
+    /// Seconds one batch took in the refining model, by model.
+    pub sentiment_refine_batch_seconds: HistogramVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -364,6 +371,38 @@ impl Metrics {
                     "pipeline_event_time_lag_seconds",
                     "Wall clock minus the event-time watermark, seconds (large in a replay of old data)."
                 ))
+            ),
+            sentiment_refined_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sentiment_refined_total",
+                        "Mentions of brands with a candidate incident re-scored by the incident sentiment model."
+                    ),
+                    &["model"]
+                )
+            ),
+            sentiment_refine_skipped_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sentiment_refine_skipped_total",
+                        "Mentions of brands with a candidate incident that kept the fast score because the refine queue was full."
+                    ),
+                    &["model"]
+                )
+            ),
+            sentiment_refine_batch_seconds: register!(
+                r,
+                HistogramVec::new(
+                    prometheus::HistogramOpts::new(
+                        "sentiment_refine_batch_seconds",
+                        "Seconds the incident sentiment model took for one batch."
+                    )
+                    .namespace("flashpoint")
+                    .buckets(vec![0.0005, 0.002, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0]),
+                    &["model"]
+                )
             ),
             registry: r,
             labelled,

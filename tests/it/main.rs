@@ -17,6 +17,7 @@ mod input;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod nab;
+mod refine;
 mod replay_golden;
 mod report;
 mod scenarios;

@@ -950,7 +950,7 @@ mod tests {
         let s = m.score("I love it");
         assert_eq!(s.label, SentimentLabel::Positive);
         assert!(super::super::model_by_name("vader").is_ok());
-        assert!(super::super::model_by_name("bert").is_err());
+        assert!(super::super::model_by_name("no-such-model").is_err());
         let mut out = Vec::new();
         m.score_batch(&["good", "bad", "table"], &mut out);
         let labels: Vec<_> = out.iter().map(|s| s.label).collect();
