@@ -4,7 +4,7 @@
 --
 -- Needs the UDFs fp_brands, fp_sentiment and fp_category registered in Arroyo (udf/README.md).
 -- Arroyo is not run in flashpoint's CI: this file is checked by hand against Arroyo's SQL
--- (see README "Scaling out: Arroyo"); change the broker and topics for your deployment.
+-- (see README "Scaling out", section "Arroyo"); change the broker and topics for your deployment.
 
 -- Canonical mention records (CONTRACTS §1), JSON, one per Kafka message.
 CREATE TABLE mentions (
