@@ -34,7 +34,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
-use super::linear::{for_each_word_feature, BUCKET_BITS};
+use super::linear::{for_each_word_feature, u32_at, verified_body, HeaderError, BUCKET_BITS};
 use super::train::{Corpus, Labelled};
 use super::Vader;
 
@@ -307,12 +307,6 @@ pub struct ComplaintModel {
     dense: [f32; COMPLAINT_DENSE],
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(w)
-}
-
 thread_local! {
     static WORD: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -333,34 +327,21 @@ impl ComplaintModel {
 
     /// Verifies (size, magic, shape, sha256 of the body) and parses a weights file.
     pub fn from_bytes(bytes: &[u8]) -> Result<ComplaintModel, ComplaintWeightsError> {
-        if bytes.len() != HEADER + BODY {
-            return Err(ComplaintWeightsError::Size {
-                len: bytes.len(),
-                expected: HEADER + BODY,
-            });
-        }
-        if &bytes[..8] != MAGIC {
-            return Err(ComplaintWeightsError::Magic);
-        }
-        let (found, bits, dense) = (u32_at(bytes, 8), u32_at(bytes, 12), u32_at(bytes, 16));
-        if (found, bits, dense)
-            != (
-                COMPLAINT_FEATURE_VERSION,
-                COMPLAINT_BITS,
-                COMPLAINT_DENSE as u32,
-            )
-        {
-            return Err(ComplaintWeightsError::Shape { found, bits, dense });
-        }
-        let expected = &bytes[20..52];
-        let body = &bytes[HEADER..];
-        let digest = Sha256::digest(body);
-        if digest.as_slice() != expected {
-            return Err(ComplaintWeightsError::Checksum {
-                found: hex::encode(digest),
-                expected: hex::encode(expected),
-            });
-        }
+        let shape = [
+            COMPLAINT_FEATURE_VERSION,
+            COMPLAINT_BITS,
+            COMPLAINT_DENSE as u32,
+        ];
+        let body = verified_body(bytes, MAGIC, shape, BODY).map_err(|e| match e {
+            HeaderError::Size { len, expected } => ComplaintWeightsError::Size { len, expected },
+            HeaderError::Magic => ComplaintWeightsError::Magic,
+            HeaderError::Shape([found, bits, dense]) => {
+                ComplaintWeightsError::Shape { found, bits, dense }
+            }
+            HeaderError::Checksum { found, expected } => {
+                ComplaintWeightsError::Checksum { found, expected }
+            }
+        })?;
         let scale = f32::from_bits(u32_at(body, 0));
         let mut dense_w = [0f32; COMPLAINT_DENSE];
         for (k, w) in dense_w.iter_mut().enumerate() {

@@ -129,10 +129,53 @@ pub struct LinearModel {
     dense: [[f32; DENSE]; CLASSES],
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut w = [0u8; 4];
     w.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(w)
+}
+
+/// Why a weights file's header check failed (mapped to each model's own error type).
+pub(crate) enum HeaderError<const N: usize> {
+    Size { len: usize, expected: usize },
+    Magic,
+    Shape([u32; N]),
+    Checksum { found: String, expected: String },
+}
+
+/// The header check shared by the embedded weight files: total size, 8-byte magic, `N`
+/// little-endian u32 shape fields that must equal `shape`, then the sha256 of the body.
+/// Returns the verified body.
+pub(crate) fn verified_body<'a, const N: usize>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    shape: [u32; N],
+    body_len: usize,
+) -> Result<&'a [u8], HeaderError<N>> {
+    let header = 8 + 4 * N + 32;
+    if bytes.len() != header + body_len {
+        return Err(HeaderError::Size {
+            len: bytes.len(),
+            expected: header + body_len,
+        });
+    }
+    if &bytes[..8] != magic {
+        return Err(HeaderError::Magic);
+    }
+    let found: [u32; N] = std::array::from_fn(|i| u32_at(bytes, 8 + 4 * i));
+    if found != shape {
+        return Err(HeaderError::Shape(found));
+    }
+    let expected = &bytes[8 + 4 * N..header];
+    let body = &bytes[header..];
+    let digest = Sha256::digest(body);
+    if digest.as_slice() != expected {
+        return Err(HeaderError::Checksum {
+            found: hex::encode(digest),
+            expected: hex::encode(expected),
+        });
+    }
+    Ok(body)
 }
 
 fn f32_at(b: &[u8], at: usize) -> f32 {
@@ -151,40 +194,18 @@ impl LinearModel {
 
     /// Verifies (size, magic, shape, sha256 of the body) and parses a weights file.
     pub fn from_bytes(bytes: &[u8]) -> Result<LinearModel, WeightsError> {
-        if bytes.len() != HEADER + BODY {
-            return Err(WeightsError::Size {
-                len: bytes.len(),
-                expected: HEADER + BODY,
-            });
-        }
-        if &bytes[..8] != MAGIC {
-            return Err(WeightsError::Magic);
-        }
-        let (found, bits, classes, dense) = (
-            u32_at(bytes, 8),
-            u32_at(bytes, 12),
-            u32_at(bytes, 16),
-            u32_at(bytes, 20),
-        );
-        if (found, bits, classes, dense)
-            != (FEATURE_VERSION, BUCKET_BITS, CLASSES as u32, DENSE as u32)
-        {
-            return Err(WeightsError::Shape {
+        let shape = [FEATURE_VERSION, BUCKET_BITS, CLASSES as u32, DENSE as u32];
+        let body = verified_body(bytes, MAGIC, shape, BODY).map_err(|e| match e {
+            HeaderError::Size { len, expected } => WeightsError::Size { len, expected },
+            HeaderError::Magic => WeightsError::Magic,
+            HeaderError::Shape([found, bits, classes, dense]) => WeightsError::Shape {
                 found,
                 bits,
                 classes,
                 dense,
-            });
-        }
-        let expected = &bytes[24..56];
-        let body = &bytes[HEADER..];
-        let digest = Sha256::digest(body);
-        if digest.as_slice() != expected {
-            return Err(WeightsError::Checksum {
-                found: hex::encode(digest),
-                expected: hex::encode(expected),
-            });
-        }
+            },
+            HeaderError::Checksum { found, expected } => WeightsError::Checksum { found, expected },
+        })?;
         let scale = f32_at(body, 0);
         let mut dense_w = [[0f32; DENSE]; CLASSES];
         let mut at = 4;
