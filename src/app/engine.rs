@@ -462,11 +462,7 @@ impl Engine {
             self.aggregate_stats.too_late += 1;
             return Err(AggregateSkip::TooLate(row.window_end.to_rfc3339()));
         }
-        if let Some(minute) = self.detector.advance(self.watermark.max_seen()) {
-            self.attributor.evict(self.watermark.current());
-            self.publish_minute(minute);
-            self.sample_series(minute);
-        }
+        self.evaluate_to(self.watermark.max_seen());
         let delta = self.reconciler.fold(row);
         // One thread root per brand and minute: no minute holds a spike's dominant share, so
         // a volume incident is brand-wide, its evidence starts from the brand's last minutes
