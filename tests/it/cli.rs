@@ -3,9 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn flashpoint() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_flashpoint"))
-}
+use crate::support::{flashpoint, sentiment_lines};
 
 #[test]
 fn cli_check_config_exits_0_for_valid_and_2_listing_errors() {
@@ -54,25 +52,12 @@ fn cli_bad_usage_exits_2() {
 
 #[test]
 fn cli_sentiment_writes_one_line_per_text_in_order() {
-    let mut child = flashpoint()
-        .args(["sentiment"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"I love this, it is great!\nthe technician was drunk and rude, awful\n\nok\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let mut cmd = flashpoint();
+    cmd.args(["sentiment"]);
+    let lines = sentiment_lines(
+        cmd,
+        b"I love this, it is great!\nthe technician was drunk and rude, awful\n\nok\n",
+    );
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["label"], "positive");
     assert_eq!(lines[1]["label"], "negative");
@@ -343,32 +328,12 @@ fn cli_replay_slices_by_time_and_brand_and_writes_a_json_report() {
 
 #[test]
 fn cli_sentiment_linear_keeps_order_and_handles_empty_lines() {
-    let mut child = flashpoint()
-        .args(["sentiment", "--model", "linear"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"I love this so much!\n\ncharged twice and no refund\nmy flight is at 9am tomorrow\n",
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut cmd = flashpoint();
+    cmd.args(["sentiment", "--model", "linear"]);
+    let lines = sentiment_lines(
+        cmd,
+        b"I love this so much!\n\ncharged twice and no refund\nmy flight is at 9am tomorrow\n",
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(lines.len(), 4);
     let labels: Vec<&str> = lines.iter().map(|l| l["label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["positive", "neutral", "negative", "neutral"]);

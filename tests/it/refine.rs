@@ -97,7 +97,7 @@ fn refine_config_key_is_validated() {
 #[cfg(not(feature = "rust-bert"))]
 #[test]
 fn refine_bert_without_the_feature_is_a_clear_error() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flashpoint"))
+    let out = crate::support::flashpoint()
         .args(["sentiment", "--model", "bert"])
         .stdin(std::process::Stdio::null())
         .output()

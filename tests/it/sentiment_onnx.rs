@@ -6,11 +6,9 @@
 //! runtime or the model skip with a message when `ORT_DYLIB_PATH` is unset or
 //! `models/minilm/` lacks the model.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn flashpoint() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_flashpoint"))
-}
+use crate::support::flashpoint;
 
 #[cfg(not(feature = "onnx"))]
 #[test]
@@ -211,31 +209,10 @@ mod with_feature {
                 _ => "this is the worst service, I hate it\n",
             });
         }
-        let mut child = flashpoint()
-            .args(["sentiment", "--model", "onnx"])
-            .env("FLASHPOINT_MODEL_DIR", model_dir().parent().unwrap())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let mut cmd = flashpoint();
+        cmd.args(["sentiment", "--model", "onnx"])
+            .env("FLASHPOINT_MODEL_DIR", model_dir().parent().unwrap());
+        let lines = crate::support::sentiment_lines(cmd, input.as_bytes());
         assert_eq!(lines.len(), 300);
         for (i, l) in lines.iter().enumerate() {
             let s = l["score"].as_f64().unwrap();

@@ -82,3 +82,33 @@ pub fn engine(cfg: Arc<Config>) -> flashpoint::app::Engine {
     )
     .unwrap()
 }
+
+/// The built `flashpoint` binary, ready for arguments.
+pub fn flashpoint() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_flashpoint"))
+}
+
+/// Runs a prepared `flashpoint sentiment …` command with `input` on stdin, asserts it
+/// succeeded, and returns its output lines parsed as JSON.
+pub fn sentiment_lines(mut cmd: std::process::Command, input: &[u8]) -> Vec<serde_json::Value> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
