@@ -183,6 +183,18 @@ pub enum TrainCommand {
         /// Where to write the weights file.
         #[arg(long, default_value = "models/linear/weights.bin")]
         out: PathBuf,
+        /// Distil from this teacher model (`onnx`, needs the feature): its class probabilities
+        /// become soft targets, whether and how much is chosen on dev.
+        #[arg(long)]
+        teacher: Option<String>,
+        /// Unlabelled tweets for distillation: CSV files (`id, text, ...`; .csv or .csv.gz)
+        /// under this folder; used with --teacher.
+        #[arg(long, default_value = "../shared/data/crisis/crisislex")]
+        transfer: PathBuf,
+        /// Cache of the teacher's probabilities (written when absent or stale, read otherwise),
+        /// so repeated runs skip the teacher.
+        #[arg(long)]
+        teacher_cache: Option<PathBuf>,
     },
     /// Train the complaint / service-failure model on weak labels over the same SemEval files
     /// (cue-phrase rules, see `score::sentiment::complaint`).
@@ -263,8 +275,21 @@ pub fn run(cli: Cli) -> u8 {
             what: EvalCommand::Sentiment { data, models },
         } => eval_sentiment(&data, &models),
         Command::Train {
-            what: TrainCommand::Sentiment { data, out },
-        } => train_sentiment(&data, &out),
+            what:
+                TrainCommand::Sentiment {
+                    data,
+                    out,
+                    teacher,
+                    transfer,
+                    teacher_cache,
+                },
+        } => train_sentiment(
+            &data,
+            &out,
+            teacher.as_deref(),
+            &transfer,
+            teacher_cache.as_deref(),
+        ),
         Command::Train {
             what: TrainCommand::Complaint { data, out },
         } => train_complaint(&data, &out),
@@ -705,7 +730,13 @@ fn eval_sentiment(data: &std::path::Path, models: &[String]) -> anyhow::Result<(
     Ok(())
 }
 
-fn train_sentiment(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+fn train_sentiment(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    teacher: Option<&str>,
+    transfer: &std::path::Path,
+    teacher_cache: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     use crate::score::sentiment::train;
     let corpus = train::load_corpus(data)?;
     eprintln!(
@@ -715,12 +746,35 @@ fn train_sentiment(data: &std::path::Path, out: &std::path::Path) -> anyhow::Res
         corpus.dev.len(),
         corpus.duplicates
     );
-    let (weights, hyper, dev) = train::select_and_train(&corpus, |l| eprintln!("{l}"));
+    let teacher = match teacher {
+        None => None,
+        Some(name) => {
+            let set = train::read_transfer_dir(transfer, &corpus.held_out_texts)?;
+            eprintln!(
+                "transfer set: {} texts from {} files under {} ({} rows skipped)",
+                set.texts.len(),
+                set.files.len(),
+                transfer.display(),
+                set.skipped
+            );
+            Some(crate::score::sentiment::distill::teach(
+                name,
+                &corpus,
+                set.texts,
+                teacher_cache,
+            )?)
+        }
+    };
+    let (weights, hyper, dev) =
+        train::select_and_train(&corpus, teacher.as_ref(), |l| eprintln!("{l}"));
     eprintln!(
-        "chosen: lr {} l2 {:e} epochs {} (dev macro-recall {dev:.4}); retrained on all {} tweets",
+        "chosen: lr {} l2 {:e} epochs {} gold mix {} transfer {} (dev macro-recall {dev:.4}); \
+         retrained on all {} tweets",
         hyper.lr,
         hyper.l2,
         hyper.epochs,
+        hyper.gold_mix,
+        hyper.transfer,
         corpus.train.len() + corpus.dev.len()
     );
     let bytes = weights.to_bytes();

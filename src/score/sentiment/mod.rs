@@ -17,6 +17,7 @@ use crate::domain::{Sentiment, SentimentLabel};
 #[cfg(feature = "rust-bert")]
 pub mod bert;
 pub mod complaint;
+pub mod distill;
 pub mod linear;
 #[cfg(feature = "onnx")]
 pub mod onnx;

@@ -268,6 +268,27 @@ impl OnnxModel {
         }
     }
 
+    /// Class probabilities (negative, neutral, positive) of each text, in input order; `None`
+    /// for a text the tokenizer or the runtime failed on (counted in [`Self::errors`]). Texts
+    /// are sorted by token count and run in chunks of [`BATCH`], padded to the longest of the
+    /// chunk.
+    pub fn probabilities_batch(&self, texts: &[&str]) -> Vec<Option<[f32; 3]>> {
+        let mut out = vec![None; texts.len()];
+        let encoded: Vec<Option<Encoded>> = texts.iter().map(|t| self.encode(t)).collect();
+        // Similar lengths share a chunk, so little of each chunk is padding.
+        let mut order: Vec<usize> = (0..texts.len()).filter(|&i| encoded[i].is_some()).collect();
+        order.sort_by_key(|&i| encoded[i].as_ref().map_or(0, |e| e.ids.len()));
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&Encoded> = chunk.iter().filter_map(|&i| encoded[i].as_ref()).collect();
+            if let Some(probs) = self.probabilities(&batch) {
+                for (&i, p) in chunk.iter().zip(probs) {
+                    out[i] = Some(p);
+                }
+            }
+        }
+        out
+    }
+
     /// Class probabilities for each encoded text (padded to the longest), or `None` when the
     /// runtime fails (counted once per text).
     fn probabilities(&self, batch: &[&Encoded]) -> Option<Vec<[f32; 3]>> {
@@ -349,22 +370,13 @@ impl SentimentModel for OnnxModel {
 
     fn score_batch(&self, texts: &[&str], out: &mut Vec<Sentiment>) {
         out.clear();
-        out.resize(texts.len(), super::neutral());
-        let encoded: Vec<Option<Encoded>> = texts.iter().map(|t| self.encode(t)).collect();
-        // Similar lengths share a chunk, so little of each chunk is padding.
-        let mut order: Vec<usize> = (0..texts.len()).filter(|&i| encoded[i].is_some()).collect();
-        order.sort_by_key(|&i| encoded[i].as_ref().map_or(0, |e| e.ids.len()));
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<&Encoded> = chunk.iter().filter_map(|&i| encoded[i].as_ref()).collect();
-            if let Some(probs) = self.probabilities(&batch) {
-                for (&i, p) in chunk.iter().zip(probs) {
-                    out[i] = reading(p);
-                }
-            }
-        }
+        out.extend(
+            self.probabilities_batch(texts)
+                .into_iter()
+                .map(|p| p.map_or_else(super::neutral, reading)),
+        );
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,17 @@
 //! Hyper-parameters (learning rate, L2, epochs) are chosen by macro-recall on the
 //! `twitter-2016dev` + `twitter-2016devtest` files held out; the final model is then trained on
 //! all files with the chosen setting.
+//!
+//! Distillation (optional, [`Teacher`]): a stronger model's class probabilities (the `onnx`
+//! MiniLM) become soft targets, mixed with the gold labels of the training tweets and alone for
+//! an unlabelled transfer set (CrisisLex tweets, [`read_transfer_dir`]). Whether and how much
+//! of the teacher to use is chosen on the same dev split, by the same macro-recall, as every
+//! other setting; the dev tweets' gold labels are never replaced by the teacher's during
+//! selection.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -117,6 +125,9 @@ pub struct Corpus {
     pub dev: Vec<Labelled>,
     pub files: Vec<String>,
     pub duplicates: usize,
+    /// Texts of the dev split and of the SemEval-2017 test file: a transfer set must not
+    /// contain them ([`read_transfer_dir`]).
+    pub held_out_texts: HashSet<String>,
 }
 
 /// Every `twitter-201*.tsv` in `dir`, deduplicated by id, test ids excluded, dev split off.
@@ -132,18 +143,25 @@ pub fn load_corpus(dir: &Path) -> anyhow::Result<Corpus> {
         "no twitter-201*.tsv files in {}",
         dir.display()
     );
+    let mut corpus = Corpus::default();
     let mut seen: HashSet<String> = match read_semeval_file(&dir.join(TEST_FILE)) {
-        Ok(test) => test.into_iter().map(|t| t.id).collect(),
+        Ok(test) => test
+            .into_iter()
+            .map(|t| {
+                corpus.held_out_texts.insert(t.text);
+                t.id
+            })
+            .collect(),
         Err(_) => HashSet::new(),
     };
     // Dev ids first, so a dev tweet repeated in a training file stays out of selection-training.
-    let mut corpus = Corpus::default();
     for name in DEV_FILES {
         if !names.iter().any(|n| n == name) {
             continue;
         }
         for t in read_semeval_file(&dir.join(name))? {
             if seen.insert(t.id.clone()) {
+                corpus.held_out_texts.insert(t.text.clone());
                 corpus.dev.push(t);
             } else {
                 corpus.duplicates += 1;
@@ -166,37 +184,167 @@ pub fn load_corpus(dir: &Path) -> anyhow::Result<Corpus> {
     Ok(corpus)
 }
 
-/// A tweet as the trainer sees it: merged sparse (bucket, value) pairs and dense features.
+/// A tweet as the trainer sees it: merged sparse (bucket, value) pairs, dense features, the
+/// gold (or, for transfer texts, the teacher's most probable) class and the training target
+/// (one-hot for gold labels, a distribution under distillation).
+#[derive(Clone)]
 pub struct Featurized {
     sparse: Vec<(u32, f32)>,
     dense: [f32; DENSE],
     label: u8,
+    target: [f32; CLASSES],
+}
+
+impl Featurized {
+    /// Target `mix * one_hot(label) + (1 - mix) * teacher`.
+    fn mix_teacher(&mut self, teacher: [f32; CLASSES], mix: f32) {
+        self.target = std::array::from_fn(|c| {
+            let gold = if c == self.label as usize { 1.0 } else { 0.0 };
+            mix * gold + (1.0 - mix) * teacher[c]
+        });
+    }
+}
+
+fn one_hot(label: u8) -> [f32; CLASSES] {
+    std::array::from_fn(|c| if c == label as usize { 1.0 } else { 0.0 })
+}
+
+fn argmax(p: &[f32; CLASSES]) -> u8 {
+    (0..CLASSES)
+        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        .unwrap_or(1) as u8
 }
 
 /// Computes the features of every example once.
 pub fn featurize(data: &[Labelled]) -> Vec<Featurized> {
+    featurize_texts(data.iter().map(|t| (t.text.as_str(), one_hot(t.label))))
+}
+
+/// Features of `(text, target)` pairs; the label is the target's most probable class.
+fn featurize_texts<'a>(data: impl Iterator<Item = (&'a str, [f32; CLASSES])>) -> Vec<Featurized> {
     let mut word = Vec::new();
     let mut idx = Vec::new();
-    data.iter()
-        .map(|t| {
-            idx.clear();
-            for_each_feature(&t.text, &mut word, |i| idx.push(i));
-            let v = 1.0 / (idx.len() as f32).sqrt();
-            idx.sort_unstable();
-            let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(idx.len());
-            for &i in &idx {
-                match sparse.last_mut() {
-                    Some((j, x)) if *j == i => *x += v,
-                    _ => sparse.push((i, v)),
-                }
+    data.map(|(text, target)| {
+        idx.clear();
+        for_each_feature(text, &mut word, |i| idx.push(i));
+        let v = 1.0 / (idx.len() as f32).sqrt();
+        idx.sort_unstable();
+        let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(idx.len());
+        for &i in &idx {
+            match sparse.last_mut() {
+                Some((j, x)) if *j == i => *x += v,
+                _ => sparse.push((i, v)),
             }
-            Featurized {
-                sparse,
-                dense: dense_features(&t.text),
-                label: t.label,
+        }
+        Featurized {
+            sparse,
+            dense: dense_features(text),
+            label: argmax(&target),
+            target,
+        }
+    })
+    .collect()
+}
+
+/// Unlabelled texts for distillation: tweets from CSV files (gzip or plain).
+#[derive(Debug, Default)]
+pub struct TransferSet {
+    pub texts: Vec<String>,
+    /// Files read, relative to the folder.
+    pub files: Vec<String>,
+    /// Rows skipped: malformed CSV, no text, a duplicate id or text, or a held-out text.
+    pub skipped: usize,
+}
+
+/// Reads every `*.csv` / `*.csv.gz` under `dir` (recursively, in path order) as
+/// `id, text, ...` rows with a header line (the CrisisLex T6 and T26 layout), keeping the text
+/// of each row. Rows are deduplicated by id (quotes stripped) and by text; texts in `exclude`
+/// (the dev and test tweets) and texts shorter than 3 characters are dropped. A malformed row
+/// is counted and skipped; an unreadable file is an error.
+pub fn read_transfer_dir(dir: &Path, exclude: &HashSet<String>) -> anyhow::Result<TransferSet> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let path = e?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".csv") || n.ends_with(".csv.gz"))
+            {
+                out.push(path);
             }
-        })
-        .collect()
+        }
+        Ok(())
+    }
+    let mut paths = Vec::new();
+    walk(dir, &mut paths).map_err(|e| anyhow::anyhow!("transfer folder {}: {e}", dir.display()))?;
+    paths.sort();
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "no *.csv or *.csv.gz files under {}",
+        dir.display()
+    );
+    let mut set = TransferSet::default();
+    let mut ids = HashSet::new();
+    let mut texts = HashSet::new();
+    for path in paths {
+        let file =
+            std::fs::File::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let reader: Box<dyn Read> = if path.extension().is_some_and(|x| x == "gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+                file,
+            )))
+        } else {
+            Box::new(std::io::BufReader::new(file))
+        };
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(reader);
+        for row in csv.byte_records() {
+            let Ok(row) = row else {
+                set.skipped += 1;
+                continue;
+            };
+            let (Some(id), Some(text)) = (row.get(0), row.get(1)) else {
+                set.skipped += 1;
+                continue;
+            };
+            let id = String::from_utf8_lossy(id)
+                .trim_matches(|c| c == '\'' || c == '"' || c == ' ')
+                .to_owned();
+            let text = String::from_utf8_lossy(text).trim().to_owned();
+            if text.chars().count() < 3
+                || exclude.contains(&text)
+                || !ids.insert(id)
+                || !texts.insert(text.clone())
+            {
+                set.skipped += 1;
+                continue;
+            }
+            set.texts.push(text);
+        }
+        set.files.push(
+            path.strip_prefix(dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string(),
+        );
+    }
+    Ok(set)
+}
+
+/// A teacher model's class probabilities (negative, neutral, positive) for distillation.
+#[derive(Debug, Default)]
+pub struct Teacher {
+    /// For each `Corpus::train` tweet, in order.
+    pub train: Vec<[f32; CLASSES]>,
+    /// For each `Corpus::dev` tweet, in order: used only when the final model is retrained on
+    /// train + dev, never while choosing settings on dev.
+    pub dev: Vec<[f32; CLASSES]>,
+    /// Transfer texts and their probabilities.
+    pub transfer: Vec<(String, [f32; CLASSES])>,
 }
 
 /// Training hyper-parameters.
@@ -206,6 +354,10 @@ pub struct Hyper {
     pub l2: f32,
     pub epochs: usize,
     pub seed: u64,
+    /// Weight of the gold label in a training tweet's target (1 = no teacher).
+    pub gold_mix: f32,
+    /// Whether the teacher-labelled transfer texts are trained on.
+    pub transfer: bool,
 }
 
 /// Macro-recall of the float weights on featurised data.
@@ -244,32 +396,49 @@ fn predict(w: &FloatWeights, x: &Featurized) -> [f32; CLASSES] {
     softmax(logits)
 }
 
-#[allow(clippy::needless_range_loop)] // see predict
 /// Trains for `hyper.epochs`; after each epoch calls `after_epoch(epoch, &weights)`.
 pub fn train(
     data: &[Featurized],
     hyper: Hyper,
+    after_epoch: impl FnMut(usize, &FloatWeights),
+) -> FloatWeights {
+    train_parts(&[data], hyper, after_epoch)
+}
+
+#[allow(clippy::needless_range_loop)] // see predict
+/// [`train`] over the concatenation of `parts`, without copying them.
+fn train_parts(
+    parts: &[&[Featurized]],
+    hyper: Hyper,
     mut after_epoch: impl FnMut(usize, &FloatWeights),
 ) -> FloatWeights {
-    let mut n = [0usize; CLASSES];
-    for x in data {
-        n[x.label as usize] += 1;
+    let data = || parts.iter().flat_map(|p| p.iter());
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    // Class weights n / (3 n_c) from the (soft) target mass of each class.
+    let mut n = [0f64; CLASSES];
+    for x in data() {
+        for c in 0..CLASSES {
+            n[c] += f64::from(x.target[c]);
+        }
     }
     let alpha: [f32; CLASSES] =
-        std::array::from_fn(|c| data.len() as f32 / (CLASSES as f32 * n[c].max(1) as f32));
+        std::array::from_fn(|c| (len as f64 / (CLASSES as f64 * n[c].max(1.0))) as f32);
     let mut w = FloatWeights::zeros();
     let mut g2 = FloatWeights::zeros();
     let eps = 1e-6f32;
-    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut order: Vec<(u32, u32)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(p, xs)| (0..xs.len()).map(move |i| (p as u32, i as u32)))
+        .collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(hyper.seed);
     for epoch in 1..=hyper.epochs {
         order.shuffle(&mut rng);
-        for &k in &order {
-            let x = &data[k];
+        for &(p, i) in &order {
+            let x = &parts[p as usize][i as usize];
             let p = predict(&w, x);
-            let a = alpha[x.label as usize];
-            let g: [f32; CLASSES] =
-                std::array::from_fn(|c| a * (p[c] - if c == x.label as usize { 1.0 } else { 0.0 }));
+            let a: f32 = (0..CLASSES).map(|c| alpha[c] * x.target[c]).sum();
+            let g: [f32; CLASSES] = std::array::from_fn(|c| a * (p[c] - x.target[c]));
             for c in 0..CLASSES {
                 for d in 0..DENSE {
                     let grad = g[c] * x.dense[d];
@@ -350,62 +519,157 @@ pub fn choose_offsets(w: &FloatWeights, dev: &[Featurized]) -> ([f32; CLASSES], 
 /// Index of the constant-1 dense feature: its weights are the class biases.
 pub const BIAS: usize = DENSE - 1;
 
+/// Gold-label weights tried when a teacher is given (1 = the gold label alone).
+pub const GOLD_MIXES: &[f32] = &[1.0, 0.5, 0.0];
+
+/// The (gold mix, transfer) variants searched: one without a teacher, six with.
+fn variants(teacher: bool) -> Vec<(f32, bool)> {
+    if !teacher {
+        return vec![(1.0, false)];
+    }
+    GOLD_MIXES
+        .iter()
+        .flat_map(|&m| [(m, false), (m, true)])
+        .collect()
+}
+
+/// `data` with each target mixed from its gold label and the teacher's probabilities.
+fn with_teacher(data: &[Featurized], teacher: &[[f32; CLASSES]], mix: f32) -> Vec<Featurized> {
+    data.iter()
+        .zip(teacher)
+        .map(|(x, &t)| {
+            let mut x = x.clone();
+            x.mix_teacher(t, mix);
+            x
+        })
+        .collect()
+}
+
 /// Selects hyper-parameters on the dev split, then trains on train + dev.
 /// `log` receives one line per evaluated setting.
+///
+/// With a `teacher`, the grid also covers the gold mix ([`GOLD_MIXES`]) and whether the
+/// transfer texts are used; the variants are trained on parallel threads (each one is
+/// deterministic, and the choice scans them in a fixed order, so the result does not depend on
+/// scheduling).
 ///
 /// After the grid, the class-bias offsets that maximise macro-recall of the selected setting
 /// on the dev split ([`choose_offsets`]) are added to the retrained model's bias weights: the
 /// loss is class-balanced on 2013–2016 class frequencies, and the dev split shows the neutral
 /// class is still over-predicted. Returns the weights, the setting and the dev macro-recall
 /// with the offsets.
-pub fn select_and_train(corpus: &Corpus, mut log: impl FnMut(&str)) -> (FloatWeights, Hyper, f64) {
+pub fn select_and_train(
+    corpus: &Corpus,
+    teacher: Option<&Teacher>,
+    mut log: impl FnMut(&str),
+) -> (FloatWeights, Hyper, f64) {
+    if let Some(t) = teacher {
+        assert!(
+            t.train.len() == corpus.train.len() && t.dev.len() == corpus.dev.len(),
+            "teacher probabilities must cover the training and dev tweets"
+        );
+    }
     let train_f = featurize(&corpus.train);
     let dev_f = featurize(&corpus.dev);
-    let mut best = (
-        f64::NEG_INFINITY,
-        Hyper {
-            lr: LEARNING_RATES[0],
-            l2: L2S[0],
-            epochs: 1,
-            seed: SEED,
-        },
-        FloatWeights::zeros(),
-    );
-    for &lr in LEARNING_RATES {
-        for &l2 in L2S {
-            let hyper = Hyper {
-                lr,
-                l2,
-                epochs: MAX_EPOCHS,
-                seed: SEED,
-            };
-            train(&train_f, hyper, |epoch, w| {
-                let r = macro_recall(w, &dev_f);
-                log(&format!(
-                    "lr {lr} l2 {l2:e} epoch {epoch:2}: dev macro-recall {r:.4}"
-                ));
-                if r > best.0 {
-                    best = (
-                        r,
-                        Hyper {
-                            epochs: epoch,
-                            ..hyper
-                        },
-                        w.clone(),
-                    );
-                }
-            });
+    let transfer_f = teacher
+        .map(|t| featurize_texts(t.transfer.iter().map(|(s, p)| (s.as_str(), *p))))
+        .unwrap_or_default();
+    let variants = variants(teacher.is_some());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(variants.len());
+    // Each variant: its log lines and its best (dev recall, setting, weights).
+    type Outcome = (Vec<String>, (f64, Hyper, FloatWeights));
+    let run = |&(gold_mix, transfer): &(f32, bool)| -> Outcome {
+        let gold = match teacher {
+            Some(t) if gold_mix < 1.0 => with_teacher(&train_f, &t.train, gold_mix),
+            _ => train_f.clone(),
+        };
+        let parts: Vec<&[Featurized]> = if transfer {
+            vec![&gold, &transfer_f]
+        } else {
+            vec![&gold]
+        };
+        let mut lines = Vec::new();
+        let mut best: Option<(f64, Hyper, FloatWeights)> = None;
+        for &lr in LEARNING_RATES {
+            for &l2 in L2S {
+                let hyper = Hyper {
+                    lr,
+                    l2,
+                    epochs: MAX_EPOCHS,
+                    seed: SEED,
+                    gold_mix,
+                    transfer,
+                };
+                train_parts(&parts, hyper, |epoch, w| {
+                    let r = macro_recall(w, &dev_f);
+                    lines.push(format!(
+                        "gold mix {gold_mix} transfer {transfer} lr {lr} l2 {l2:e} epoch \
+                         {epoch:2}: dev macro-recall {r:.4}"
+                    ));
+                    if best.as_ref().is_none_or(|b| r > b.0) {
+                        best = Some((
+                            r,
+                            Hyper {
+                                epochs: epoch,
+                                ..hyper
+                            },
+                            w.clone(),
+                        ));
+                    }
+                });
+            }
+        }
+        (lines, best.expect("the grid is not empty"))
+    };
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let chunks: Vec<&[(f32, bool)]> =
+            variants.chunks(variants.len().div_ceil(threads)).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(|| chunk.iter().map(run).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("training thread panicked"))
+            .collect()
+    });
+    let mut best: Option<(f64, Hyper, FloatWeights)> = None;
+    for (lines, outcome) in outcomes {
+        lines.iter().for_each(|l| log(l));
+        log(&format!(
+            "best of gold mix {} transfer {}: dev macro-recall {:.4} (lr {} l2 {:e} epochs {})",
+            outcome.1.gold_mix,
+            outcome.1.transfer,
+            outcome.0,
+            outcome.1.lr,
+            outcome.1.l2,
+            outcome.1.epochs
+        ));
+        if best.as_ref().is_none_or(|b| outcome.0 > b.0) {
+            best = Some(outcome);
         }
     }
-    let (dev_plain, hyper, selected) = best;
+    let (dev_plain, hyper, selected) = best.expect("at least one variant");
     let (offsets, dev_recall) = choose_offsets(&selected, &dev_f);
     log(&format!(
         "class-bias offsets (neg, neu, pos) {offsets:?}: dev macro-recall {dev_plain:.4} -> \
          {dev_recall:.4}"
     ));
-    let mut all_f = train_f;
-    all_f.extend(dev_f);
-    let mut w = train(&all_f, hyper, |_, _| {});
+    let (mut all_f, dev_all) = match teacher {
+        Some(t) if hyper.gold_mix < 1.0 => (
+            with_teacher(&train_f, &t.train, hyper.gold_mix),
+            with_teacher(&dev_f, &t.dev, hyper.gold_mix),
+        ),
+        _ => (train_f, dev_f),
+    };
+    all_f.extend(dev_all);
+    let mut parts: Vec<&[Featurized]> = vec![&all_f];
+    if hyper.transfer {
+        parts.push(&transfer_f);
+    }
+    let mut w = train_parts(&parts, hyper, |_, _| {});
     for (row, o) in w.dense.iter_mut().zip(offsets) {
         row[BIAS] += o;
     }
@@ -448,6 +712,8 @@ mod tests {
                 l2: 1e-6,
                 epochs: 5,
                 seed: 1,
+                gold_mix: 1.0,
+                transfer: false,
             },
             |_, _| {},
         );
@@ -469,6 +735,7 @@ mod tests {
             sparse: Vec::new(),
             dense: [v, 0.0, 0.0, 0.0, 1.0],
             label,
+            target: one_hot(label),
         };
         let dev: Vec<Featurized> = (0..20)
             .flat_map(|_| [mk(-1.0, 0), mk(0.0, 1), mk(1.0, 2)])
@@ -477,5 +744,98 @@ mod tests {
         let (o, r) = choose_offsets(&w, &dev);
         assert!(r > 0.99, "{o:?} {r}");
         assert!(o[0] > 0.0 && o[2] > 0.0, "{o:?}");
+    }
+
+    fn mk(text: &str, label: u8) -> Labelled {
+        Labelled {
+            id: text.to_owned(),
+            label,
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn transfer_reader_dedups_excludes_and_counts_bad_rows() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("T6")).expect("mkdir");
+        let gz = std::fs::File::create(dir.path().join("T6/a.csv.gz")).expect("create");
+        let mut enc = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+        enc.write_all(
+            b"tweet id, tweet, label\n'1',\"the river is rising, stay safe\",on-topic\n\
+              '2',\"a dev tweet\",off-topic\n'1',\"same id again\",on-topic\nonly-one-column\n",
+        )
+        .expect("write");
+        enc.finish().expect("finish");
+        std::fs::write(
+            dir.path().join("b.csv"),
+            "Tweet ID, Tweet Text, Info\n\"3\",\"the river is rising, stay safe\",x\n\
+             \"4\",ok,x\n\"5\",\"power is back on downtown\",x\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "not a csv").expect("write");
+        let exclude: HashSet<String> = ["a dev tweet".to_owned()].into();
+        let set = read_transfer_dir(dir.path(), &exclude).expect("read");
+        assert_eq!(
+            set.texts,
+            [
+                "the river is rising, stay safe",
+                "power is back on downtown"
+            ]
+        );
+        assert_eq!(set.files, ["T6/a.csv.gz", "b.csv"]);
+        // Held-out text, repeated id, one-column row, repeated text, too short.
+        assert_eq!(set.skipped, 5);
+        let empty = tempfile::tempdir().expect("tempdir");
+        let err = read_transfer_dir(empty.path(), &exclude).expect_err("no files");
+        assert!(err.to_string().contains("no *.csv"), "{err}");
+    }
+
+    #[test]
+    fn distillation_teaches_words_only_the_transfer_set_has() {
+        // Gold data never shows "blorf"; the teacher says texts with it are negative, and the
+        // dev split agrees, so selection keeps the transfer set and the student learns it.
+        let gold: Vec<Labelled> = (0..40)
+            .flat_map(|i| {
+                [
+                    mk(&format!("zorp flarb {i}"), 0),
+                    mk(&format!("the meeting is at {i}"), 1),
+                    mk(&format!("quibble wonky {i}"), 2),
+                ]
+            })
+            .collect();
+        let dev: Vec<Labelled> = (0..20)
+            .flat_map(|i| {
+                [
+                    mk(&format!("blorf the meeting is at {i}"), 0),
+                    mk(&format!("the bus is at {i}"), 1),
+                    mk(&format!("quibble {i}"), 2),
+                ]
+            })
+            .collect();
+        let corpus = Corpus {
+            train: gold.clone(),
+            dev: dev.clone(),
+            ..Corpus::default()
+        };
+        let teacher = Teacher {
+            train: gold.iter().map(|t| one_hot(t.label)).collect(),
+            dev: dev.iter().map(|t| one_hot(t.label)).collect(),
+            transfer: (0..60)
+                .map(|i| (format!("blorf the meeting is at {i}"), [0.9, 0.05, 0.05]))
+                .collect(),
+        };
+        let (w, hyper, dev_recall) = select_and_train(&corpus, Some(&teacher), |_| {});
+        assert!(hyper.transfer, "{hyper:?}");
+        assert!(dev_recall > 0.9, "{dev_recall}");
+        let blorf = featurize(&[mk("blorf the meeting is at 99", 1)]);
+        let p = predict(&w, &blorf[0]);
+        assert!(p[0] > p[1] && p[0] > p[2], "{p:?}");
+
+        // Without a teacher the same data reads those dev tweets as the neutral meeting notice
+        // (even the dev-chosen offsets cannot fix that), and selection has one variant.
+        let (_, hyper, dev_recall) = select_and_train(&corpus, None, |_| {});
+        assert!(!hyper.transfer && hyper.gold_mix == 1.0, "{hyper:?}");
+        assert!(dev_recall < 0.9, "{dev_recall}");
     }
 }
