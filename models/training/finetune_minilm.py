@@ -171,20 +171,53 @@ def predict_torch(model, tok, rows, max_len, bs=64):
     return pred
 
 
-def predict_onnx(path, tok, rows, max_len, bs=64):
+def logits_onnx(path, tok, rows, max_len, bs=16):
+    """Logits of every row from an ONNX model; batches of 16 by length, as the Rust loader."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = 2
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    pred = [0] * len(rows)
+    out = np.zeros((len(rows), 3), dtype=np.float32)
     for idx, enc in batches_by_length(rows, tok, max_len, bs):
         feeds = {k: enc[k].numpy().astype(np.int64) for k in
                  ("input_ids", "attention_mask", "token_type_ids")}
-        logits = sess.run(["logits"], feeds)[0]
-        for i, p in zip(idx, logits.argmax(-1).tolist()):
-            pred[i] = p
-    return pred
+        out[idx] = sess.run(["logits"], feeds)[0]
+    return out
+
+
+def predict_onnx(path, tok, rows, max_len, bs=16):
+    return logits_onnx(path, tok, rows, max_len, bs).argmax(-1).tolist()
+
+
+def choose_offsets(gold, logits, step=0.1, steps=10):
+    """Class-bias offsets (negative, 0, positive) maximising macro-recall, as the Rust
+    `train::choose_offsets`: a grid of +-steps*step from 0 outwards, ties keep the smallest."""
+    outwards = [0] + [s * k for k in range(1, steps + 1) for s in (1, -1)]
+    best = ((0.0, 0.0, 0.0), macro_metrics(gold, logits.argmax(-1))["macro_recall"])
+    for i in outwards:
+        for j in outwards:
+            o = (round(i * step, 6), 0.0, round(j * step, 6))
+            r = macro_metrics(gold, (logits + np.array(o, dtype=np.float32)).argmax(-1))["macro_recall"]
+            if r > best[1] + 1e-12:
+                best = (o, r)
+    return best
+
+
+def offsets_generalise(gold, logits, reps=10, seed=0):
+    """Mean macro-recall gain of offsets chosen on one random half of dev and scored on the
+    other (both ways, `reps` splits): offsets are kept only when this is positive."""
+    gold = np.asarray(gold)
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(reps):
+        perm = rng.permutation(len(gold))
+        a, b = perm[: len(gold) // 2], perm[len(gold) // 2:]
+        for x, y in ((a, b), (b, a)):
+            o, _ = choose_offsets(gold[x], logits[x])
+            with_o = macro_metrics(gold[y], (logits[y] + np.array(o, dtype=np.float32)).argmax(-1))
+            gains.append(with_o["macro_recall"] - macro_metrics(gold[y], logits[y].argmax(-1))["macro_recall"])
+    return float(np.mean(gains))
 
 
 def sha256(path):
@@ -294,13 +327,16 @@ def train(args, train_rows, dev_rows):
 
 
 def export(args, dev_rows, test_rows):
-    from transformers import AutoTokenizer, BertForSequenceClassification
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+    from transformers import AutoTokenizer, BertForSequenceClassification
 
     tok = AutoTokenizer.from_pretrained(args.ckpt)
     model = BertForSequenceClassification.from_pretrained(args.ckpt).eval()
     os.makedirs(args.out, exist_ok=True)
     fp32 = os.path.join(args.ckpt, "model.fp32.onnx")
+    fused = os.path.join(args.ckpt, "model.fused.onnx")
     int8 = os.path.join(args.out, "model.int8.onnx")
     enc = tok(["an example tweet", "another one, a bit longer"], padding=True, return_tensors="pt")
 
@@ -318,13 +354,46 @@ def export(args, dev_rows, test_rows):
         Wrap(model), tuple(enc[n] for n in names), fp32, opset_version=17,
         input_names=names, output_names=["logits"],
         dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names}, "logits": {0: "batch"}})
-    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+    # Optional: ONNX Runtime's BERT fusions (EmbedLayerNormalization, Attention,
+    # SkipLayerNormalization, BiasGelu) before quantisation, so the fused Attention is
+    # quantised as one QAttention op. Off by default: slower on the 2-vCPU AVX2 machine.
+    if args.fuse:
+        cfg = model.config
+        opt = optimizer.optimize_model(fp32, model_type="bert", num_heads=cfg.num_attention_heads,
+                                       hidden_size=cfg.hidden_size, opt_level=1)
+        opt.save_model_to_file(fused)
+        log(f"fused: {opt.get_fused_operator_statistics()}")
+        source = fused
+    else:
+        source = fp32
+    # Per-channel weight scales: one scale per output column instead of per tensor.
+    quantize_dynamic(source, int8, weight_type=QuantType.QInt8, per_channel=args.per_channel,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     # tokenizer.json with truncation at max_len, padding left to the caller (pads per batch).
     shutil.copy(os.path.join(args.ckpt, "tokenizer.json"), os.path.join(args.out, "tokenizer.json"))
     log(f"exported {fp32} ({os.path.getsize(fp32) / 1e6:.1f} MB) and {int8} "
         f"({os.path.getsize(int8) / 1e6:.1f} MB)")
 
     results = {}
+    # Class-bias offsets chosen on dev for the int8 model, added to its classifier bias (the
+    # Rust `linear` model does the same), but only when offsets chosen on half of dev also
+    # help on the other half: otherwise they fit dev noise.
+    if dev_rows and args.offsets:
+        gold = [r[1] for r in dev_rows]
+        logits = logits_onnx(int8, tok, dev_rows, args.max_len)
+        offsets, r = choose_offsets(gold, logits)
+        gain = offsets_generalise(gold, logits)
+        results["offsets"] = {"neg_neu_pos": list(offsets), "dev_macro_recall": r,
+                              "split_half_gain": gain, "applied": gain > 0}
+        log(f"class-bias offsets {offsets}: dev macro-recall {r:.4f}; split-half gain {gain:+.4f}"
+            f" -> {'applied' if gain > 0 else 'not applied'}")
+    if results.get("offsets", {}).get("applied"):
+        m = onnx.load(int8)
+        bias = next(i for i in m.graph.initializer if i.name.endswith("classifier.bias"))
+        b = onnx.numpy_helper.to_array(bias) + np.array(offsets, dtype=np.float32)
+        bias.CopyFrom(onnx.numpy_helper.from_array(b.astype(np.float32), bias.name))
+        onnx.save(m, int8)
+
     for name, rows in (("dev", dev_rows), ("test", test_rows)):
         if not rows:
             continue
@@ -335,8 +404,9 @@ def export(args, dev_rows, test_rows):
         results[f"int8_onnx_{name}"] = macro_metrics(gold, predict_onnx(int8, tok, rows, args.max_len))
         log(f"{name}: torch fp32 {t1 - t:.0f}s, int8 onnx {time.time() - t1:.0f}s")
     for k, m in results.items():
-        log(f"{k:>16}: macro-recall {m['macro_recall']:.4f} acc {m['accuracy']:.4f} "
-            f"F1-PN {m['f1_pn']:.4f} n {m['n']}")
+        if "macro_recall" in m:
+            log(f"{k:>16}: macro-recall {m['macro_recall']:.4f} acc {m['accuracy']:.4f} "
+                f"F1-PN {m['f1_pn']:.4f} n {m['n']}")
     results["sha256"] = {"model.int8.onnx": sha256(int8),
                          "tokenizer.json": sha256(os.path.join(args.out, "tokenizer.json"))}
     # Checked by the Rust loader (src/score/sentiment/onnx.rs) before the model is used.
@@ -368,6 +438,13 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--export-only", action="store_true")
     p.add_argument("--no-export", action="store_true")
+    p.add_argument("--fuse", action="store_true",
+                   help="apply ONNX Runtime's BERT fusions before quantising (measured slower on "
+                        "an AVX2 CPU: 527 vs 641 texts/s; see models/minilm/MODEL_CARD.md)")
+    p.add_argument("--no-per-channel", dest="per_channel", action="store_false",
+                   help="one int8 scale per weight tensor instead of per output channel")
+    p.add_argument("--no-offsets", dest="offsets", action="store_false",
+                   help="do not add dev-chosen class-bias offsets to the classifier")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
