@@ -408,17 +408,8 @@ pub fn featurize(data: &[Labelled]) -> Vec<ComplaintExample> {
         .map(|t| {
             idx.clear();
             for_each_word_feature(&t.text, &mut word, |i| idx.push(bucket_of(i) as u32));
-            let v = 1.0 / (idx.len() as f32).sqrt();
-            idx.sort_unstable();
-            let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(idx.len());
-            for &i in &idx {
-                match sparse.last_mut() {
-                    Some((j, x)) if *j == i => *x += v,
-                    _ => sparse.push((i, v)),
-                }
-            }
             ComplaintExample {
-                sparse,
+                sparse: super::train::merged_sparse(&mut idx),
                 dense: dense_of(&t.text, cue_hits(&t.text)),
                 label: rule_label(&t.text, t.label),
             }

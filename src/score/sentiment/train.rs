@@ -220,6 +220,21 @@ pub fn featurize(data: &[Labelled]) -> Vec<Featurized> {
     featurize_texts(data.iter().map(|t| (t.text.as_str(), one_hot(t.label))))
 }
 
+/// Sorted `(bucket, value)` pairs of the hashed feature indices in `idx`: each occurrence is
+/// worth 1/sqrt(number of features), repeated buckets add up. Sorts `idx` in place.
+pub(crate) fn merged_sparse(idx: &mut [u32]) -> Vec<(u32, f32)> {
+    let v = 1.0 / (idx.len() as f32).sqrt();
+    idx.sort_unstable();
+    let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(idx.len());
+    for &i in idx.iter() {
+        match sparse.last_mut() {
+            Some((j, x)) if *j == i => *x += v,
+            _ => sparse.push((i, v)),
+        }
+    }
+    sparse
+}
+
 /// Features of `(text, target)` pairs; the label is the target's most probable class.
 fn featurize_texts<'a>(data: impl Iterator<Item = (&'a str, [f32; CLASSES])>) -> Vec<Featurized> {
     let mut word = Vec::new();
@@ -227,17 +242,8 @@ fn featurize_texts<'a>(data: impl Iterator<Item = (&'a str, [f32; CLASSES])>) ->
     data.map(|(text, target)| {
         idx.clear();
         for_each_feature(text, &mut word, |i| idx.push(i));
-        let v = 1.0 / (idx.len() as f32).sqrt();
-        idx.sort_unstable();
-        let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(idx.len());
-        for &i in &idx {
-            match sparse.last_mut() {
-                Some((j, x)) if *j == i => *x += v,
-                _ => sparse.push((i, v)),
-            }
-        }
         Featurized {
-            sparse,
+            sparse: merged_sparse(&mut idx),
             dense: dense_features(text),
             label: argmax(&target),
             target,
@@ -737,21 +743,7 @@ mod tests {
 
     #[test]
     fn training_separates_a_toy_problem() {
-        let mk = |text: &str, label| Labelled {
-            id: String::new(),
-            label,
-            text: text.to_owned(),
-        };
-        let data: Vec<Labelled> = (0..30)
-            .flat_map(|i| {
-                [
-                    mk(&format!("zorp flarb {i}"), 0),
-                    mk(&format!("the meeting is at {i}"), 1),
-                    mk(&format!("quibble wonky {i}"), 2),
-                ]
-            })
-            .collect();
-        let f = featurize(&data);
+        let f = featurize(&toy_gold(30));
         let w = train(
             &f,
             Hyper {
@@ -805,6 +797,19 @@ mod tests {
         }
     }
 
+    /// `n` tweets of each class, separable by their words.
+    fn toy_gold(n: usize) -> Vec<Labelled> {
+        (0..n)
+            .flat_map(|i| {
+                [
+                    mk(&format!("zorp flarb {i}"), 0),
+                    mk(&format!("the meeting is at {i}"), 1),
+                    mk(&format!("quibble wonky {i}"), 2),
+                ]
+            })
+            .collect()
+    }
+
     #[test]
     fn transfer_reader_dedups_excludes_and_counts_bad_rows() {
         use std::io::Write;
@@ -846,15 +851,7 @@ mod tests {
     fn distillation_teaches_words_only_the_transfer_set_has() {
         // Gold data never shows "blorf"; the teacher says texts with it are negative, and the
         // dev split agrees, so selection keeps the transfer set and the student learns it.
-        let gold: Vec<Labelled> = (0..40)
-            .flat_map(|i| {
-                [
-                    mk(&format!("zorp flarb {i}"), 0),
-                    mk(&format!("the meeting is at {i}"), 1),
-                    mk(&format!("quibble wonky {i}"), 2),
-                ]
-            })
-            .collect();
+        let gold = toy_gold(40);
         let dev: Vec<Labelled> = (0..20)
             .flat_map(|i| {
                 [
