@@ -198,6 +198,31 @@ mod with_feature {
     }
 
     #[test]
+    fn onnx_parallel_sessions_give_the_same_probabilities_as_one() {
+        if model().is_none() {
+            return;
+        }
+        let one = OnnxModel::load_with(&model_dir(), 1, 1).expect("one session");
+        let three = OnnxModel::load_with(&model_dir(), 3, 1).expect("three sessions");
+        assert_eq!((one.sessions(), three.sessions()), (1, 3));
+        // Enough texts of varied length for many chunks, so every session takes some.
+        let texts: Vec<String> = (0..200)
+            .map(|i| {
+                let words = ["late again", "love it", "meh", "refund please", "so good"];
+                format!("{} {}", words[i % 5], "and more words ".repeat(i % 13))
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let a = one.probabilities_batch(&refs);
+        let b = three.probabilities_batch(&refs);
+        assert_eq!(a.len(), refs.len());
+        assert!(a.iter().all(Option::is_some));
+        // Each chunk runs whole on one single-threaded session: bit-identical results.
+        assert_eq!(a, b);
+        assert_eq!(three.errors(), 0);
+    }
+
+    #[test]
     fn onnx_cli_writes_one_line_per_text_in_order() {
         if model().is_none() {
             return;
