@@ -32,6 +32,8 @@ use crate::domain::{Sentiment, SentimentLabel};
 
 /// Longest input, in WordPiece tokens (tweets rarely exceed 64).
 pub const MAX_TOKENS: usize = 128;
+/// Texts per forward pass, after sorting a call's texts by token count (as the `onnx` model).
+pub const CHUNK: usize = 16;
 /// The environment variable naming the weights folder.
 pub const DIR_ENV: &str = "FLASHPOINT_BERT_DIR";
 /// The weights folder when [`DIR_ENV`] is unset (relative to the working directory).
@@ -137,36 +139,44 @@ impl BertSentiment {
             inner
                 .tokenizer
                 .encode_list(texts, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0);
-        let len = encoded
-            .iter()
-            .map(|e| e.token_ids.len())
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let mut ids = Vec::with_capacity(texts.len() * len);
-        let mut mask = Vec::with_capacity(texts.len() * len);
-        for e in &encoded {
-            ids.extend_from_slice(&e.token_ids);
-            mask.extend(std::iter::repeat_n(1i64, e.token_ids.len()));
-            let pad = len - e.token_ids.len();
-            ids.extend(std::iter::repeat_n(inner.pad_id, pad));
-            mask.extend(std::iter::repeat_n(0i64, pad));
-        }
-        let shape = [encoded.len() as i64, len as i64];
-        let ids = Tensor::from_slice(&ids).view(shape);
-        let mask = Tensor::from_slice(&mask).view(shape);
-        let types = Tensor::zeros(shape, (Kind::Int64, Device::Cpu));
-        let probs = tch::no_grad(|| {
-            inner
-                .model
-                .forward_t(Some(&ids), Some(&mask), Some(&types), None, None, false)
-                .logits
-                .softmax(-1, Kind::Float)
-        });
-        let flat: Vec<f32> = Vec::try_from(probs.flatten(0, -1)).unwrap_or_default();
-        let mut out: Vec<[f32; 3]> = flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        // Chunks of similar length: little of each forward pass is padding.
+        let mut order: Vec<usize> = (0..encoded.len()).collect();
+        order.sort_by_key(|&i| encoded[i].token_ids.len());
         // A tensor that could not be read back scores neutral rather than losing the texts.
-        out.resize(texts.len(), [0.0, 1.0, 0.0]);
+        let mut out = vec![[0.0, 1.0, 0.0]; texts.len()];
+        for chunk in order.chunks(CHUNK) {
+            let len = chunk
+                .iter()
+                .map(|&i| encoded[i].token_ids.len())
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            let mut ids = Vec::with_capacity(chunk.len() * len);
+            let mut mask = Vec::with_capacity(chunk.len() * len);
+            for &i in chunk {
+                let e = &encoded[i];
+                ids.extend_from_slice(&e.token_ids);
+                mask.extend(std::iter::repeat_n(1i64, e.token_ids.len()));
+                let pad = len - e.token_ids.len();
+                ids.extend(std::iter::repeat_n(inner.pad_id, pad));
+                mask.extend(std::iter::repeat_n(0i64, pad));
+            }
+            let shape = [chunk.len() as i64, len as i64];
+            let ids = Tensor::from_slice(&ids).view(shape);
+            let mask = Tensor::from_slice(&mask).view(shape);
+            let types = Tensor::zeros(shape, (Kind::Int64, Device::Cpu));
+            let probs = tch::no_grad(|| {
+                inner
+                    .model
+                    .forward_t(Some(&ids), Some(&mask), Some(&types), None, None, false)
+                    .logits
+                    .softmax(-1, Kind::Float)
+            });
+            let flat: Vec<f32> = Vec::try_from(probs.flatten(0, -1)).unwrap_or_default();
+            for (&i, c) in chunk.iter().zip(flat.chunks_exact(3)) {
+                out[i] = [c[0], c[1], c[2]];
+            }
+        }
         out
     }
 }
