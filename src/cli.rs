@@ -779,16 +779,19 @@ fn train_sentiment(
     );
     let bytes = weights.to_bytes();
     crate::score::sentiment::LinearModel::from_bytes(&bytes)?;
-    std::fs::write(out, &bytes)?;
-    {
-        use sha2::Digest;
-        eprintln!(
-            "wrote {} ({} bytes, sha256 {})",
-            out.display(),
-            bytes.len(),
-            hex::encode(sha2::Sha256::digest(&bytes))
-        );
-    }
+    write_weights(out, &bytes)
+}
+
+/// Writes a trained weights file and logs its size and sha256 (for the model card).
+fn write_weights(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use sha2::Digest;
+    std::fs::write(out, bytes)?;
+    eprintln!(
+        "wrote {} ({} bytes, sha256 {})",
+        out.display(),
+        bytes.len(),
+        hex::encode(sha2::Sha256::digest(bytes))
+    );
     Ok(())
 }
 
@@ -806,17 +809,7 @@ fn train_complaint(data: &std::path::Path, out: &std::path::Path) -> anyhow::Res
     );
     let bytes = weights.to_bytes();
     complaint::ComplaintModel::from_bytes(&bytes)?;
-    std::fs::write(out, &bytes)?;
-    {
-        use sha2::Digest;
-        eprintln!(
-            "wrote {} ({} bytes, sha256 {})",
-            out.display(),
-            bytes.len(),
-            hex::encode(sha2::Sha256::digest(&bytes))
-        );
-    }
-    Ok(())
+    write_weights(out, &bytes)
 }
 
 fn sentiment(model: &str) -> anyhow::Result<()> {

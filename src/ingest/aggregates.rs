@@ -119,32 +119,9 @@ impl AggregateRow {
     }
 }
 
-/// Why a line could not become an [`AggregateRow`]; `reason` is a stable metric label.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}: {message}")]
-pub struct AggregateError {
-    reason: &'static str,
-    message: String,
-}
-
-impl AggregateError {
-    fn new(reason: &'static str, message: impl Into<String>) -> AggregateError {
-        AggregateError {
-            reason,
-            message: message.into(),
-        }
-    }
-
-    /// One of `empty_line`, `invalid_json`, `invalid_field`, `missing_field`,
-    /// `invalid_timestamp`, `invalid_window`, `inconsistent_counts`.
-    pub fn reason(&self) -> &'static str {
-        self.reason
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
+/// Why a line could not become an [`AggregateRow`]: the mention decoder's error type, with
+/// `reason` (a stable metric label) also `invalid_window` or `inconsistent_counts` here.
+pub type AggregateError = super::record::DecodeError;
 
 /// A timestamp as Arroyo's JSON format may write it.
 #[derive(Deserialize)]
@@ -557,10 +534,7 @@ fn deliver_rows(ctx: &SourceCtx, tx: &AggregateTx, payload: Option<&[u8]>) -> bo
         ctx.line();
         match decode(line) {
             Ok(row) => {
-                ctx.metrics
-                    .ingest_decoded_total
-                    .with_label_values(&[&ctx.id])
-                    .inc();
+                ctx.decoded();
                 let item = AggregateItem {
                     row,
                     received: Instant::now(),
@@ -606,10 +580,7 @@ async fn read_path(
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         match decode(text) {
             Ok(row) => {
-                ctx.metrics
-                    .ingest_decoded_total
-                    .with_label_values(&[&ctx.id])
-                    .inc();
+                ctx.decoded();
                 let item = AggregateItem {
                     row,
                     received: Instant::now(),

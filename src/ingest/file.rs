@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::record::decode;
-use super::{Ingested, SourceCtx};
+use super::SourceCtx;
 use crate::config::source::FileConfig;
 use crate::replay::archive;
 
@@ -33,16 +33,7 @@ pub async fn run(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             let received = Instant::now();
             for mention in batch {
                 ctx.line();
-                ctx.metrics
-                    .ingest_decoded_total
-                    .with_label_values(&[&ctx.id])
-                    .inc();
-                if ctx.cancel.is_cancelled()
-                    || ctx
-                        .tx
-                        .blocking_send(Ingested { mention, received })
-                        .is_err()
-                {
+                if !ctx.emit_blocking(mention, received) {
                     return false;
                 }
             }

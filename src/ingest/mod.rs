@@ -76,16 +76,31 @@ impl SourceCtx {
     /// Queues one mention, waiting while the queue is full (the caller stops reading, which
     /// is the backpressure). Returns `false` when cancelled or the pipeline has gone.
     pub async fn emit(&self, mention: Mention, received: Instant) -> bool {
-        self.metrics
-            .ingest_decoded_total
-            .with_label_values(&[&self.id])
-            .inc();
+        self.decoded();
         let item = Ingested { mention, received };
         tokio::select! {
             biased;
             r = self.tx.send(item) => r.is_ok(),
             _ = self.cancel.cancelled() => false,
         }
+    }
+
+    /// [`Self::emit`] for sources reading on a blocking thread.
+    pub fn emit_blocking(&self, mention: Mention, received: Instant) -> bool {
+        self.decoded();
+        !self.cancel.is_cancelled()
+            && self
+                .tx
+                .blocking_send(Ingested { mention, received })
+                .is_ok()
+    }
+
+    /// Counts one record decoded (and about to be queued).
+    pub fn decoded(&self) {
+        self.metrics
+            .ingest_decoded_total
+            .with_label_values(&[&self.id])
+            .inc();
     }
 
     /// Counts one frame or line read from the source.

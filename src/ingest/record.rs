@@ -68,7 +68,7 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn new(reason: &'static str, message: impl Into<String>) -> DecodeError {
+    pub(crate) fn new(reason: &'static str, message: impl Into<String>) -> DecodeError {
         DecodeError {
             reason,
             message: message.into(),
@@ -76,7 +76,8 @@ impl DecodeError {
     }
 
     /// One of `empty_line`, `invalid_json`, `missing_field`, `invalid_field`,
-    /// `invalid_timestamp`.
+    /// `invalid_timestamp`; for Arroyo aggregate rows also `invalid_window` and
+    /// `inconsistent_counts`.
     pub fn reason(&self) -> &'static str {
         self.reason
     }

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::kafka::KafkaSourceConfig;
 use crate::ingest::record::decode;
-use crate::ingest::{Ingested, SourceCtx};
+use crate::ingest::SourceCtx;
 
 /// How long one poll waits before cancellation is checked again.
 const POLL: Duration = Duration::from_millis(100);
@@ -103,16 +103,7 @@ fn deliver_payload(ctx: &SourceCtx, payload: Option<&[u8]>) -> bool {
         ctx.line();
         match decode(line) {
             Ok(mention) => {
-                ctx.metrics
-                    .ingest_decoded_total
-                    .with_label_values(&[&ctx.id])
-                    .inc();
-                if ctx.cancel.is_cancelled()
-                    || ctx
-                        .tx
-                        .blocking_send(Ingested { mention, received })
-                        .is_err()
-                {
+                if !ctx.emit_blocking(mention, received) {
                     return false;
                 }
             }

@@ -32,7 +32,6 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use sha2::{Digest, Sha256};
 
 use super::linear::{for_each_word_feature, u32_at, verified_body, HeaderError, BUCKET_BITS};
 use super::train::{Corpus, Labelled};
@@ -53,7 +52,6 @@ pub const COMPLAINT_FEATURE_VERSION: u32 = 1;
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
 const MAGIC: &[u8; 8] = b"FPCMPv1\0";
-const HEADER: usize = 8 + 3 * 4 + 32;
 const BODY: usize = 4 + COMPLAINT_DENSE * 4 + COMPLAINT_BUCKETS * 2;
 
 const EMBEDDED: &[u8] = include_bytes!("../../../models/complaint/weights.bin");
@@ -273,29 +271,16 @@ impl ComplaintFloatWeights {
 
     /// Quantises the sparse weights to i16 with one scale and serialises the file.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let max = self.sparse.iter().fold(0f32, |m, w| m.max(w.abs()));
-        let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
-        let mut body = Vec::with_capacity(BODY);
-        body.extend_from_slice(&scale.to_le_bytes());
-        for w in &self.dense {
-            body.extend_from_slice(&w.to_le_bytes());
-        }
-        for w in &self.sparse {
-            let q = (w / scale).round().clamp(-32767.0, 32767.0) as i16;
-            body.extend_from_slice(&q.to_le_bytes());
-        }
-        let mut out = Vec::with_capacity(HEADER + BODY);
-        out.extend_from_slice(MAGIC);
-        for v in [
-            COMPLAINT_FEATURE_VERSION,
-            COMPLAINT_BITS,
-            COMPLAINT_DENSE as u32,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&Sha256::digest(&body));
-        out.extend_from_slice(&body);
-        out
+        super::linear::weights_file(
+            MAGIC,
+            &[
+                COMPLAINT_FEATURE_VERSION,
+                COMPLAINT_BITS,
+                COMPLAINT_DENSE as u32,
+            ],
+            &self.dense,
+            &self.sparse,
+        )
     }
 }
 

@@ -49,7 +49,6 @@ pub const DENSE: usize = 5;
 pub const FEATURE_VERSION: u32 = 1;
 
 const MAGIC: &[u8; 8] = b"FPLINv1\0";
-const HEADER: usize = 8 + 4 * 4 + 32;
 const BODY: usize = 4 + CLASSES * DENSE * 4 + BUCKETS * CLASSES * 2;
 
 const EMBEDDED: &[u8] = include_bytes!("../../../models/linear/weights.bin");
@@ -97,28 +96,43 @@ impl FloatWeights {
 
     /// Quantises the sparse weights to i16 with one scale and serialises the file.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let max = self.sparse.iter().fold(0f32, |m, w| m.max(w.abs()));
-        let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
-        let mut body = Vec::with_capacity(BODY);
-        body.extend_from_slice(&scale.to_le_bytes());
-        for row in &self.dense {
-            for w in row {
-                body.extend_from_slice(&w.to_le_bytes());
-            }
-        }
-        for w in &self.sparse {
-            let q = (w / scale).round().clamp(-32767.0, 32767.0) as i16;
-            body.extend_from_slice(&q.to_le_bytes());
-        }
-        let mut out = Vec::with_capacity(HEADER + BODY);
-        out.extend_from_slice(MAGIC);
-        for v in [FEATURE_VERSION, BUCKET_BITS, CLASSES as u32, DENSE as u32] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&Sha256::digest(&body));
-        out.extend_from_slice(&body);
-        out
+        weights_file(
+            MAGIC,
+            &[FEATURE_VERSION, BUCKET_BITS, CLASSES as u32, DENSE as u32],
+            self.dense.as_flattened(),
+            &self.sparse,
+        )
     }
+}
+
+/// A weights file: `magic`, the `shape` fields (u32 LE), the sha256 of the body, then the
+/// body: one f32 scale, the `dense` f32 weights, the `sparse` weights quantised to i16 by that
+/// scale (max |w| / 32767). The layout [`verified_body`] reads, shared with the complaint model.
+pub(crate) fn weights_file(
+    magic: &[u8; 8],
+    shape: &[u32],
+    dense: &[f32],
+    sparse: &[f32],
+) -> Vec<u8> {
+    let max = sparse.iter().fold(0f32, |m, w| m.max(w.abs()));
+    let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
+    let mut body = Vec::with_capacity(4 + 4 * dense.len() + 2 * sparse.len());
+    body.extend_from_slice(&scale.to_le_bytes());
+    for w in dense {
+        body.extend_from_slice(&w.to_le_bytes());
+    }
+    for w in sparse {
+        let q = (w / scale).round().clamp(-32767.0, 32767.0) as i16;
+        body.extend_from_slice(&q.to_le_bytes());
+    }
+    let mut out = Vec::with_capacity(8 + 4 * shape.len() + 32 + body.len());
+    out.extend_from_slice(magic);
+    for v in shape {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&Sha256::digest(&body));
+    out.extend_from_slice(&body);
+    out
 }
 
 /// The quantised model ready to score.
