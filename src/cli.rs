@@ -219,6 +219,10 @@ pub enum EvalCommand {
         /// Models to evaluate.
         #[arg(long, value_delimiter = ',', default_value = "lexicon,linear")]
         models: Vec<String>,
+        /// VADER's non-tweet rated sets (dev sets of `linear`'s score blend): Pearson columns
+        /// per model, and the blend weight they choose. Skipped with a note when absent.
+        #[arg(long, default_value = "data/vader-snippets")]
+        snippets: PathBuf,
     },
     /// Run the scenario suite (generated streams with expected outcomes); exits 1 on a failure.
     Scenarios {
@@ -272,8 +276,13 @@ pub fn run(cli: Cli) -> u8 {
             what: EvalCommand::Scenarios { dir, profile },
         } => return eval_scenarios(&dir, &profile),
         Command::Eval {
-            what: EvalCommand::Sentiment { data, models },
-        } => eval_sentiment(&data, &models),
+            what:
+                EvalCommand::Sentiment {
+                    data,
+                    models,
+                    snippets,
+                },
+        } => eval_sentiment(&data, &models, &snippets),
         Command::Train {
             what:
                 TrainCommand::Sentiment {
@@ -712,9 +721,17 @@ fn check_config(file: &std::path::Path) -> u8 {
     }
 }
 
-fn eval_sentiment(data: &std::path::Path, models: &[String]) -> anyhow::Result<()> {
+fn eval_sentiment(
+    data: &std::path::Path,
+    models: &[String],
+    snippets: &std::path::Path,
+) -> anyhow::Result<()> {
     let data_dir = data;
-    let data = crate::eval::sentiment::load(data)?;
+    let mut data = crate::eval::sentiment::load(data)?;
+    match crate::eval::sentiment::load_snippets(snippets) {
+        Ok(sets) => data.snippets = sets,
+        Err(e) => eprintln!("no snippet dev sets ({e}): Pearson on VADER's tweets only"),
+    }
     let mut reports = Vec::new();
     for name in models {
         let model = crate::score::sentiment::model_by_name(name)?;
@@ -723,6 +740,21 @@ fn eval_sentiment(data: &std::path::Path, models: &[String]) -> anyhow::Result<(
         reports.push(crate::eval::sentiment::evaluate(model.as_ref(), &data));
     }
     print!("{}", crate::eval::sentiment::table(&reports));
+    if !data.snippets.is_empty() && models.iter().any(|m| m == "linear") {
+        if let Ok(model) = crate::score::sentiment::LinearModel::embedded() {
+            let (best, grid) = crate::eval::sentiment::choose_score_blend(model, &data.snippets);
+            let grid: Vec<String> = grid
+                .iter()
+                .map(|(a, r)| format!("{a:.1}: {r:.4}"))
+                .collect();
+            println!(
+                "\nlinear score blend, mean Pearson r on the snippet dev sets by weight of \
+                 P(pos) - P(neg): {}; best {best:.1}, shipped {:.1}",
+                grid.join(", "),
+                crate::score::sentiment::linear::SCORE_BLEND
+            );
+        }
+    }
     if let Ok(corpus) = crate::score::sentiment::train::load_corpus(&data_dir.join("semeval2017")) {
         let rows = crate::eval::sentiment::complaint_rows(&corpus.dev, &data);
         print!("{}", crate::eval::sentiment::complaint_table(&rows));

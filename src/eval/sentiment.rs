@@ -20,7 +20,9 @@ use crate::domain::SentimentLabel;
 use crate::score::sentiment::complaint::{
     agreement, rule_label, Agreement, ComplaintModel, DEFAULT_THRESHOLD,
 };
+use crate::score::sentiment::linear::blended_score_at;
 use crate::score::sentiment::train::{read_semeval_file, Labelled, TEST_FILE};
+use crate::score::sentiment::LinearModel;
 use crate::score::sentiment::SentimentModel;
 
 /// A labelled evaluation set.
@@ -42,6 +44,9 @@ pub struct RatedSet {
 pub struct Data {
     pub labelled: Vec<LabelledSet>,
     pub rated: Option<RatedSet>,
+    /// VADER's non-tweet rated sets ([`load_snippets`]; empty unless the caller adds them):
+    /// extra Pearson columns, not timed.
+    pub snippets: Vec<RatedSet>,
 }
 
 /// Loads what exists of the three sets.
@@ -79,22 +84,103 @@ pub fn load(dir: &Path) -> anyhow::Result<Data> {
         .ok()
         .map(|bytes| RatedSet {
             name: "VADER tweets (Pearson r)",
-            items: String::from_utf8_lossy(&bytes)
-                .lines()
-                .filter_map(|l| {
-                    let mut f = l.splitn(3, '\t');
-                    let _id = f.next()?;
-                    let r = f.next()?.trim().parse::<f64>().ok()?;
-                    Some((r, f.next()?.to_owned()))
-                })
-                .collect(),
+            items: rated_items(&String::from_utf8_lossy(&bytes)),
         });
     anyhow::ensure!(
         !labelled.is_empty() || rated.is_some(),
         "no sentiment evaluation data under {}",
         dir.display()
     );
-    Ok(Data { labelled, rated })
+    Ok(Data {
+        labelled,
+        rated,
+        snippets: Vec::new(),
+    })
+}
+
+/// `id TAB mean-rating TAB text` lines (VADER's ground-truth format); other lines skipped.
+fn rated_items(text: &str) -> Vec<(f64, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let _id = f.next()?;
+            let r = f.next()?.trim().parse::<f64>().ok()?;
+            Some((r, f.next()?.to_owned()))
+        })
+        .collect()
+}
+
+/// VADER's non-tweet rated sets in `data/vader-snippets/` (gzip): name and file.
+pub const SNIPPET_SETS: [(&str, &str); 3] = [
+    ("Amazon reviews", "amazonReviewSnippets_GroundTruth.txt.gz"),
+    ("movie reviews", "movieReviewSnippets_GroundTruth.txt.gz"),
+    ("NYT editorials", "nytEditorialSnippets_GroundTruth.txt.gz"),
+];
+
+/// Loads the three [`SNIPPET_SETS`] from `dir`; all or an error naming the missing file.
+pub fn load_snippets(dir: &Path) -> anyhow::Result<Vec<RatedSet>> {
+    use std::io::Read;
+    SNIPPET_SETS
+        .iter()
+        .map(|&(name, file)| {
+            let path = dir.join(file);
+            let mut text = Vec::new();
+            std::fs::File::open(&path)
+                .map(|f| flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f)))
+                .and_then(|mut gz| gz.read_to_end(&mut text))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let items = rated_items(&String::from_utf8_lossy(&text));
+            anyhow::ensure!(!items.is_empty(), "{}: no rated lines", path.display());
+            Ok(RatedSet { name, items })
+        })
+        .collect()
+}
+
+/// Mean Pearson r over `sets` of the linear score blend at each weight 0, 0.1, …, 1, and the
+/// best weight (ties go to the larger weight, i.e. to the model over the lexicon): the rule
+/// that chose [`crate::score::sentiment::linear::SCORE_BLEND`].
+pub fn choose_score_blend(model: &LinearModel, sets: &[RatedSet]) -> (f32, Vec<(f32, f64)>) {
+    // Per set: (class probabilities, compound) of every snippet, and the human ratings.
+    type Readings = Vec<([f32; 3], f32)>;
+    let scored: Vec<(Readings, Vec<f64>)> = sets
+        .iter()
+        .map(|set| {
+            let readings = set
+                .items
+                .iter()
+                .map(|(_, t)| model.probabilities_and_compound(t))
+                .collect();
+            (readings, set.items.iter().map(|(h, _)| *h).collect())
+        })
+        .collect();
+    let grid: Vec<(f32, f64)> = (0..=10u8)
+        .map(|k| {
+            let alpha = f32::from(k) / 10.0;
+            let mean = scored
+                .iter()
+                .map(|(readings, human)| {
+                    let s: Vec<f64> = readings
+                        .iter()
+                        .map(|&(p, c)| f64::from(blended_score_at(alpha, p, c)))
+                        .collect();
+                    pearson(&s, human)
+                })
+                .sum::<f64>()
+                / scored.len().max(1) as f64;
+            (alpha, mean)
+        })
+        .collect();
+    let best = grid
+        .iter()
+        .fold((0.0f32, f64::NEG_INFINITY), |b, &(a, r)| {
+            if r >= b.1 {
+                (a, r)
+            } else {
+                b
+            }
+        })
+        .0;
+    (best, grid)
 }
 
 /// Classification metrics of one model on one set.
@@ -167,6 +253,8 @@ pub struct ModelReport {
     pub model: String,
     pub sets: Vec<(&'static str, Scores)>,
     pub pearson: Option<f64>,
+    /// Pearson r on each of [`Data::snippets`].
+    pub snippet_pearson: Vec<(&'static str, f64)>,
     pub texts_per_sec: f64,
 }
 
@@ -186,6 +274,15 @@ fn score_in_batches(model: &dyn SentimentModel, texts: &[&str]) -> Vec<crate::do
 
 /// Evaluates one model on `data`.
 pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
+    let rated_r = |r: &RatedSet| {
+        let texts: Vec<&str> = r.items.iter().map(|(_, t)| t.as_str()).collect();
+        let s: Vec<f64> = score_in_batches(model, &texts)
+            .iter()
+            .map(|s| f64::from(s.score))
+            .collect();
+        let h: Vec<f64> = r.items.iter().map(|(h, _)| *h).collect();
+        pearson(&s, &h)
+    };
     let mut sets = Vec::new();
     let mut scored = 0usize;
     let mut elapsed = 0f64;
@@ -202,21 +299,18 @@ pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
         sets.push((set.name, scores(&gold, &pred)));
     }
     let pearson = data.rated.as_ref().map(|r| {
-        let texts: Vec<&str> = r.items.iter().map(|(_, t)| t.as_str()).collect();
         let start = Instant::now();
-        let s: Vec<f64> = score_in_batches(model, &texts)
-            .iter()
-            .map(|s| f64::from(s.score))
-            .collect();
+        let p = rated_r(r);
         elapsed += start.elapsed().as_secs_f64();
-        scored += s.len();
-        let h: Vec<f64> = r.items.iter().map(|(h, _)| *h).collect();
-        pearson(&s, &h)
+        scored += r.items.len();
+        p
     });
+    let snippet_pearson = data.snippets.iter().map(|r| (r.name, rated_r(r))).collect();
     ModelReport {
         model: model.name().to_owned(),
         sets,
         pearson,
+        snippet_pearson,
         texts_per_sec: scored as f64 / elapsed.max(1e-9),
     }
 }
@@ -300,12 +394,27 @@ pub fn table(reports: &[ModelReport]) -> String {
             ));
         }
     }
-    out.push_str("\n| model | Pearson r (VADER 4,200 tweets) | texts/s (all sets, `score_batch`) |\n|---|---|---|\n");
+    // Snippet columns (dev sets of linear's score blend) when the first report has them.
+    let extra: Vec<&str> = reports
+        .first()
+        .map(|r| r.snippet_pearson.iter().map(|(n, _)| *n).collect())
+        .unwrap_or_default();
+    out.push_str(
+        "\n| model | Pearson r (VADER 4,200 tweets) | texts/s (all sets, `score_batch`) |",
+    );
+    for name in &extra {
+        out.push_str(&format!(" r {name} (dev) |"));
+    }
+    out.push_str(&format!("\n|---|---|---|{}\n", "---|".repeat(extra.len())));
     for r in reports {
         let p = r
             .pearson
             .map_or_else(|| String::from("n/a"), |p| format!("{p:.3}"));
-        out.push_str(&format!("| {} | {p} | {:.0} |\n", r.model, r.texts_per_sec));
+        out.push_str(&format!("| {} | {p} | {:.0} |", r.model, r.texts_per_sec));
+        for (_, p) in &r.snippet_pearson {
+            out.push_str(&format!(" {p:.3} |"));
+        }
+        out.push('\n');
     }
     out
 }

@@ -1,6 +1,6 @@
 //! The sentiment models on the public test sets (`../shared/data/sentiment`): the trained
-//! `linear` model must beat the lexicon on SemEval-2017 and TweetEval and keep its measured
-//! macro-recall. Skips with a message when the data is absent.
+//! `linear` model must beat the lexicon on SemEval-2017, TweetEval and VADER's rated tweets and
+//! keep the macro-recall target. Skips with a message when the data is absent.
 //!
 //! Debug builds score a fixed deterministic subset (every 4th tweet) to keep `cargo test`
 //! fast; `flashpoint eval sentiment` scores everything.
@@ -26,7 +26,6 @@ fn linear_beats_lexicon_on_both_test_sets() {
     for set in &mut data.labelled {
         set.items = set.items.iter().step_by(step).cloned().collect();
     }
-    data.rated = None;
     let lexicon = evaluate(model_by_name("lexicon").unwrap().as_ref(), &data);
     let linear = evaluate(model_by_name("linear").unwrap().as_ref(), &data);
     for ((name, lin), (_, lex)) in linear.sets.iter().zip(&lexicon.sets) {
@@ -38,8 +37,37 @@ fn linear_beats_lexicon_on_both_test_sets() {
         assert!(lin.f1_pn > lex.f1_pn, "{name}");
         assert!(lin.accuracy > lex.accuracy, "{name}");
     }
-    // Measured 0.643 on the full SemEval-2017 test (models/README.md); the target of
-    // 0.66 is not reached yet, so this guards the shipped level, not the target.
+    // The target; measured 0.673 on the full SemEval-2017 test (models/README.md),
+    // 0.667 on the every-4th subset of debug builds.
     let semeval = linear.sets[0].1.macro_recall;
-    assert!(semeval >= 0.625, "SemEval-2017 macro-recall {semeval:.3}");
+    assert!(semeval >= 0.66, "SemEval-2017 macro-recall {semeval:.3}");
+    // VADER's own rated tweets, where the lexicon is strongest: `linear`'s blended score must
+    // still correlate better with the human ratings (measured 0.893 vs 0.872).
+    if let (Some(lin), Some(lex)) = (linear.pearson, lexicon.pearson) {
+        eprintln!("VADER tweets Pearson r: linear {lin:.3}, lexicon {lex:.3}");
+        assert!(lin > lex + 0.01, "linear {lin:.3} vs lexicon {lex:.3}");
+    } else {
+        eprintln!("VADER tweets absent: Pearson comparison skipped");
+    }
+}
+
+/// `linear::SCORE_BLEND` is what its stated rule picks on VADER's non-tweet rated sets (a
+/// retrained model or changed features must re-run the choice), and the blended score beats
+/// both of its parts on those sets.
+#[test]
+fn shipped_score_blend_is_the_dev_choice() {
+    use flashpoint::eval::sentiment::{choose_score_blend, load_snippets};
+    use flashpoint::score::sentiment::linear::SCORE_BLEND;
+    use flashpoint::score::sentiment::LinearModel;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/vader-snippets");
+    let sets = load_snippets(&dir).expect("the snippet sets are committed");
+    assert_eq!(
+        sets.iter().map(|s| s.items.len()).collect::<Vec<_>>(),
+        [3708, 10605, 5190]
+    );
+    let (best, grid) = choose_score_blend(LinearModel::embedded().unwrap(), &sets);
+    eprintln!("score blend grid: {grid:?}");
+    assert_eq!(best, SCORE_BLEND);
+    let at = |a: f32| grid.iter().find(|(x, _)| (x - a).abs() < 1e-6).unwrap().1;
+    assert!(at(SCORE_BLEND) > at(0.0) && at(SCORE_BLEND) > at(1.0));
 }
