@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import sys
 import time
@@ -35,6 +36,19 @@ import torch
 LABELS = ["negative", "neutral", "positive"]
 TEST_FILE = "SemEval2017-task4-test.subtask-A.english.txt"
 DEV_FILES = ["twitter-2016dev-A.tsv", "twitter-2016devtest-A.tsv"]
+
+
+# Twitter placeholders, the rule of `normalise` in src/score/sentiment/onnx.rs (keep them equal):
+# a URL ("http://", "https://" or "www." and the non-blank run after it) becomes "http", then
+# an @handle ("@" and a run of ASCII letters, digits, "_") becomes "@user". Blank = the six
+# ASCII whitespace characters. Shorter inputs (test tweets: 35.8 -> 25.5 tokens) and no
+# meaningless URL pieces; TweetEval and its baselines use the same placeholders.
+URL_RE = re.compile(r"(?:https?://|www\.)[^ \t\n\x0b\x0c\r]+")
+USER_RE = re.compile(r"@[A-Za-z0-9_]+")
+
+
+def normalise(text):
+    return USER_RE.sub("@user", URL_RE.sub("http", text))
 
 
 def log(*a):
@@ -445,6 +459,10 @@ def main():
                    help="one int8 scale per weight tensor instead of per output channel")
     p.add_argument("--no-offsets", dest="offsets", action="store_false",
                    help="do not add dev-chosen class-bias offsets to the classifier")
+    p.add_argument("--train-raw", action="store_true",
+                   help="train on raw text, without the URL/@handle placeholders (how the shipped "
+                        "epochs 1 and 2 were trained); dev and test are always normalised, as "
+                        "the Rust loaders do at inference")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -452,6 +470,9 @@ def main():
     train_rows, dev_rows, dups = load_corpus(args.data)
     test_path = os.path.join(args.data, TEST_FILE)
     test_rows = read_semeval_file(test_path) if os.path.exists(test_path) else []
+    dev_rows, test_rows = ([(i, y, normalise(t)) for i, y, t in rows] for rows in (dev_rows, test_rows))
+    if not args.train_raw:
+        train_rows = [(i, y, normalise(t)) for i, y, t in train_rows]
     log(f"train {len(train_rows)} dev {len(dev_rows)} test {len(test_rows)} duplicates {dups}")
     if not args.export_only:
         train(args, train_rows, dev_rows)

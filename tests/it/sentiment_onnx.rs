@@ -175,9 +175,10 @@ mod with_feature {
         assert_eq!(batched.len(), texts.len());
         // Dynamic int8 quantisation computes activation scales per batch, so the company a
         // text keeps moves its score (padding itself is masked out); labels must agree except
-        // on near ties and scores stay close. Measured with the per-channel two-epoch model:
-        // 128 of 132 labels equal, score difference max 0.22, mean 0.029. A padding or
-        // ordering bug moves most scores by far more.
+        // on near ties and scores stay close. Measured with the per-channel two-epoch model
+        // on placeholder text (URLs as `http`): 126 of 132 labels equal, score difference max
+        // 0.36, mean 0.027 (raw text: 128, 0.22, 0.029). A padding or ordering bug moves most
+        // scores by far more; the mean bound is the one that catches it.
         let (mut max_diff, mut sum_diff, mut same) = (0f32, 0f32, 0usize);
         for (t, b) in refs.iter().zip(&batched) {
             let one = m.score(t);
@@ -185,7 +186,7 @@ mod with_feature {
             max_diff = max_diff.max(d);
             sum_diff += d;
             same += usize::from(one.label == b.label);
-            assert!(d < 0.3, "{t:?}: {one:?} vs {b:?}");
+            assert!(d < 0.45, "{t:?}: {one:?} vs {b:?}");
         }
         let mean = sum_diff / texts.len() as f32;
         eprintln!(

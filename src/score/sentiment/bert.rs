@@ -12,7 +12,7 @@
 //! `BertForSequenceClassification` names), as written by
 //! `models/training/convert_rust_bert.py`. Texts are truncated to [`MAX_TOKENS`] WordPiece
 //! tokens.
-//! Outputs: the most probable class and `score` = P(positive) − P(negative), like `linear`.
+//! Outputs: the most probable class and `score` = P(positive) − P(negative), like `onnx`.
 //!
 //! Why rust-bert: it is the maintained Rust port of HuggingFace's BERT with a tokenizer that
 //! matches `vocab.txt`; tch (its tensor library) reads safetensors directly, so no
@@ -27,7 +27,7 @@ use rust_bert::pipelines::common::{ModelType, TokenizerOption};
 use rust_tokenizers::tokenizer::TruncationStrategy;
 use tch::{nn, Device, Kind, Tensor};
 
-use super::SentimentModel;
+use super::{twitter_placeholders, SentimentModel};
 use crate::domain::{Sentiment, SentimentLabel};
 
 /// Longest input, in WordPiece tokens (tweets rarely exceed 64).
@@ -135,10 +135,15 @@ impl BertSentiment {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let encoded =
-            inner
-                .tokenizer
-                .encode_list(texts, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0);
+        // The placeholders the model was trained with (URLs, @handles).
+        let normalised: Vec<_> = texts.iter().map(|t| twitter_placeholders(t)).collect();
+        let normalised: Vec<&str> = normalised.iter().map(|t| t.as_ref()).collect();
+        let encoded = inner.tokenizer.encode_list(
+            &normalised,
+            MAX_TOKENS,
+            &TruncationStrategy::LongestFirst,
+            0,
+        );
         // Chunks of similar length: little of each forward pass is padding.
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         order.sort_by_key(|&i| encoded[i].token_ids.len());

@@ -5,7 +5,8 @@
 //! that can afford a few thousand texts per second per core pair instead of hundreds of
 //! thousands.
 //!
-//! Inputs: any UTF-8 text. The model folder (`models/minilm/`, produced by
+//! Inputs: any UTF-8 text, with URLs and @handles replaced by the placeholders the model was
+//! trained with ([`super::twitter_placeholders`]) before tokenising. The model folder (`models/minilm/`, produced by
 //! `models/training/finetune_minilm.py`) holds `model.int8.onnx`, `tokenizer.json` and
 //! `sha256sums.txt` (`sha256sum` format); both artifacts are checked against it at load, so a
 //! missing, truncated or swapped file is refused with a clear [`OnnxError`]. ONNX Runtime is not
@@ -37,7 +38,7 @@ use ort::value::Tensor;
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
-use super::SentimentModel;
+use super::{twitter_placeholders, SentimentModel};
 use crate::domain::{Sentiment, SentimentLabel};
 
 /// Classes in logit order (the training script uses the same order as `linear::LABELS`).
@@ -273,7 +274,8 @@ impl OnnxModel {
     }
 
     fn encode(&self, text: &str) -> Option<Encoded> {
-        match self.tokenizer.encode(text, true) {
+        let text = twitter_placeholders(text);
+        match self.tokenizer.encode(text.as_ref(), true) {
             Ok(e) => Some(Encoded {
                 ids: e.get_ids().iter().map(|&i| i64::from(i)).collect(),
             }),
