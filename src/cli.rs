@@ -740,26 +740,39 @@ fn eval_sentiment(
         reports.push(crate::eval::sentiment::evaluate(model.as_ref(), &data));
     }
     print!("{}", crate::eval::sentiment::table(&reports));
-    if !data.snippets.is_empty() && models.iter().any(|m| m == "linear") {
-        if let Ok(model) = crate::score::sentiment::LinearModel::embedded() {
-            let (best, grid) = crate::eval::sentiment::choose_score_blend(model, &data.snippets);
-            let grid: Vec<String> = grid
-                .iter()
-                .map(|(a, r)| format!("{a:.1}: {r:.4}"))
-                .collect();
-            println!(
-                "\nlinear score blend, mean Pearson r on the snippet dev sets by weight of \
-                 P(pos) - P(neg): {}; best {best:.1}, shipped {:.1}",
-                grid.join(", "),
-                crate::score::sentiment::linear::SCORE_BLEND
-            );
-        }
+    if !data.snippets.is_empty() {
+        print_score_blends(models, &data.snippets);
     }
     if let Ok(corpus) = crate::score::sentiment::train::load_corpus(&data_dir.join("semeval2017")) {
         let rows = crate::eval::sentiment::complaint_rows(&corpus.dev, &data);
         print!("{}", crate::eval::sentiment::complaint_table(&rows));
     }
     Ok(())
+}
+
+/// The score-blend grid of each evaluated classifier whose probabilities the eval can reach
+/// (`linear`, and `onnx` in builds with the feature) on the snippet dev sets.
+fn print_score_blends(models: &[String], snippets: &[crate::eval::sentiment::RatedSet]) {
+    use crate::eval::sentiment::{blend_line, blend_sets, choose_score_blend};
+    if models.iter().any(|m| m == "linear") {
+        if let Ok(model) = crate::score::sentiment::LinearModel::embedded() {
+            let sets = blend_sets(snippets, &|texts| {
+                texts.iter().map(|t| Some(model.probabilities(t))).collect()
+            });
+            let (best, grid) = choose_score_blend(&sets);
+            let shipped = crate::score::sentiment::linear::SCORE_BLEND;
+            println!("\n{}", blend_line("linear", best, &grid, shipped));
+        }
+    }
+    #[cfg(feature = "onnx")]
+    if models.iter().any(|m| m == "onnx") {
+        if let Ok(model) = crate::score::sentiment::onnx::OnnxModel::load_default() {
+            let sets = blend_sets(snippets, &|texts| model.probabilities_batch(texts));
+            let (best, grid) = choose_score_blend(&sets);
+            let shipped = crate::score::sentiment::TRANSFORMER_SCORE_BLEND;
+            println!("\n{}", blend_line("onnx", best, &grid, shipped));
+        }
+    }
 }
 
 fn train_sentiment(

@@ -20,10 +20,9 @@ use crate::domain::SentimentLabel;
 use crate::score::sentiment::complaint::{
     agreement, rule_label, Agreement, ComplaintModel, DEFAULT_THRESHOLD,
 };
-use crate::score::sentiment::linear::blended_score_at;
 use crate::score::sentiment::train::{read_semeval_file, Labelled, TEST_FILE};
-use crate::score::sentiment::LinearModel;
 use crate::score::sentiment::SentimentModel;
+use crate::score::sentiment::{blended_score_at, compound};
 
 /// A labelled evaluation set.
 #[derive(Debug)]
@@ -136,37 +135,56 @@ pub fn load_snippets(dir: &Path) -> anyhow::Result<Vec<RatedSet>> {
         .collect()
 }
 
-/// Mean Pearson r over `sets` of the linear score blend at each weight 0, 0.1, …, 1, and the
-/// best weight (ties go to the larger weight, i.e. to the model over the lexicon): the rule
-/// that chose [`crate::score::sentiment::linear::SCORE_BLEND`].
-pub fn choose_score_blend(model: &LinearModel, sets: &[RatedSet]) -> (f32, Vec<(f32, f64)>) {
-    // Per set: (class probabilities, compound) of every snippet, and the human ratings.
-    type Readings = Vec<([f32; 3], f32)>;
-    let scored: Vec<(Readings, Vec<f64>)> = sets
-        .iter()
+/// One rated set as a classifier sees it: (class probabilities, VADER compound) of each text
+/// and its human rating.
+#[derive(Debug, Clone, Default)]
+pub struct BlendSet {
+    pub readings: Vec<([f32; 3], f32)>,
+    pub human: Vec<f64>,
+}
+
+/// A model's batched class probabilities, `None` for a text it failed on.
+pub type ProbabilitiesFn<'a> = dyn Fn(&[&str]) -> Vec<Option<[f32; 3]>> + 'a;
+
+/// [`BlendSet`]s of `sets` from a model's batched class probabilities (`probs` gets every
+/// text of a set at once; a text it answers `None` for is left out).
+pub fn blend_sets(sets: &[RatedSet], probs: &ProbabilitiesFn<'_>) -> Vec<BlendSet> {
+    sets.iter()
         .map(|set| {
-            let readings = set
-                .items
-                .iter()
-                .map(|(_, t)| model.probabilities_and_compound(t))
-                .collect();
-            (readings, set.items.iter().map(|(h, _)| *h).collect())
+            let texts: Vec<&str> = set.items.iter().map(|(_, t)| t.as_str()).collect();
+            let mut out = BlendSet::default();
+            for (p, (h, t)) in probs(&texts).into_iter().zip(&set.items) {
+                if let Some(p) = p {
+                    out.readings.push((p, compound(t)));
+                    out.human.push(*h);
+                }
+            }
+            out
         })
-        .collect();
+        .collect()
+}
+
+/// Mean Pearson r over `sets` of the score blend at each weight 0, 0.1, …, 1 of
+/// `P(pos) − P(neg)` (the rest VADER's compound), and the best weight (ties go to the larger
+/// weight, i.e. to the model over the lexicon): the rule that chose
+/// [`crate::score::sentiment::linear::SCORE_BLEND`] and
+/// [`crate::score::sentiment::TRANSFORMER_SCORE_BLEND`].
+pub fn choose_score_blend(sets: &[BlendSet]) -> (f32, Vec<(f32, f64)>) {
     let grid: Vec<(f32, f64)> = (0..=10u8)
         .map(|k| {
             let alpha = f32::from(k) / 10.0;
-            let mean = scored
+            let mean = sets
                 .iter()
-                .map(|(readings, human)| {
-                    let s: Vec<f64> = readings
+                .map(|set| {
+                    let s: Vec<f64> = set
+                        .readings
                         .iter()
                         .map(|&(p, c)| f64::from(blended_score_at(alpha, p, c)))
                         .collect();
-                    pearson(&s, human)
+                    pearson(&s, &set.human)
                 })
                 .sum::<f64>()
-                / scored.len().max(1) as f64;
+                / sets.len().max(1) as f64;
             (alpha, mean)
         })
         .collect();
@@ -181,6 +199,19 @@ pub fn choose_score_blend(model: &LinearModel, sets: &[RatedSet]) -> (f32, Vec<(
         })
         .0;
     (best, grid)
+}
+
+/// The [`choose_score_blend`] grid as one printable line.
+pub fn blend_line(model: &str, best: f32, grid: &[(f32, f64)], shipped: f32) -> String {
+    let grid: Vec<String> = grid
+        .iter()
+        .map(|(a, r)| format!("{a:.1}: {r:.4}"))
+        .collect();
+    format!(
+        "{model} score blend, mean Pearson r on the snippet dev sets by weight of P(pos) - P(neg): \
+         {}; best {best:.1}, shipped {shipped:.1}",
+        grid.join(", ")
+    )
 }
 
 /// Classification metrics of one model on one set.

@@ -56,7 +56,7 @@ fn linear_beats_lexicon_on_both_test_sets() {
 /// both of its parts on those sets.
 #[test]
 fn shipped_score_blend_is_the_dev_choice() {
-    use flashpoint::eval::sentiment::{choose_score_blend, load_snippets};
+    use flashpoint::eval::sentiment::{blend_sets, choose_score_blend, load_snippets};
     use flashpoint::score::sentiment::linear::SCORE_BLEND;
     use flashpoint::score::sentiment::LinearModel;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/vader-snippets");
@@ -65,7 +65,11 @@ fn shipped_score_blend_is_the_dev_choice() {
         sets.iter().map(|s| s.items.len()).collect::<Vec<_>>(),
         [3708, 10605, 5190]
     );
-    let (best, grid) = choose_score_blend(LinearModel::embedded().unwrap(), &sets);
+    let model = LinearModel::embedded().unwrap();
+    let sets = blend_sets(&sets, &|texts| {
+        texts.iter().map(|t| Some(model.probabilities(t))).collect()
+    });
+    let (best, grid) = choose_score_blend(&sets);
     eprintln!("score blend grid: {grid:?}");
     assert_eq!(best, SCORE_BLEND);
     let at = |a: f32| grid.iter().find(|(x, _)| (x - a).abs() < 1e-6).unwrap().1;

@@ -280,4 +280,29 @@ mod with_feature {
             "{err}"
         );
     }
+
+    /// `TRANSFORMER_SCORE_BLEND` is what the score-blend rule picks for this model on VADER's
+    /// non-tweet rated sets. Release builds check the choice on all 19,503 snippets; debug
+    /// builds (CI) score every 4th and check that the shipped weight beats both of its parts.
+    #[test]
+    fn shipped_transformer_score_blend_is_the_dev_choice() {
+        use flashpoint::eval::sentiment::{blend_sets, choose_score_blend, load_snippets};
+        use flashpoint::score::sentiment::TRANSFORMER_SCORE_BLEND;
+        let Some(m) = model() else { return };
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/vader-snippets");
+        let mut sets = load_snippets(&dir).expect("the snippet sets are committed");
+        let step = if cfg!(debug_assertions) { 4 } else { 1 };
+        for set in &mut sets {
+            set.items = set.items.iter().step_by(step).cloned().collect();
+        }
+        let sets = blend_sets(&sets, &|texts| m.probabilities_batch(texts));
+        let (best, grid) = choose_score_blend(&sets);
+        eprintln!("onnx score blend grid (every {step}th snippet): {grid:?}");
+        let at = |a: f32| grid.iter().find(|(x, _)| (x - a).abs() < 1e-6).unwrap().1;
+        let shipped = at(TRANSFORMER_SCORE_BLEND);
+        assert!(shipped > at(0.0) && shipped > at(1.0), "{grid:?}");
+        if step == 1 {
+            assert_eq!(best, TRANSFORMER_SCORE_BLEND);
+        }
+    }
 }

@@ -12,7 +12,8 @@
 //! `BertForSequenceClassification` names), as written by
 //! `models/training/convert_rust_bert.py`. Texts are truncated to [`MAX_TOKENS`] WordPiece
 //! tokens.
-//! Outputs: the most probable class and `score` = P(positive) − P(negative), like `onnx`.
+//! Outputs: the most probable class and `score` = 0.8 · (P(positive) − P(negative)) + 0.2 ·
+//! VADER compound, like `onnx` ([`super::TRANSFORMER_SCORE_BLEND`]).
 //!
 //! Why rust-bert: it is the maintained Rust port of HuggingFace's BERT with a tokenizer that
 //! matches `vocab.txt`; tch (its tensor library) reads safetensors directly, so no
@@ -28,7 +29,7 @@ use rust_tokenizers::tokenizer::TruncationStrategy;
 use tch::{nn, Device, Kind, Tensor};
 
 use super::{twitter_placeholders, SentimentModel};
-use crate::domain::{Sentiment, SentimentLabel};
+use crate::domain::Sentiment;
 
 /// Longest input, in WordPiece tokens (tweets rarely exceed 64).
 pub const MAX_TOKENS: usize = 128;
@@ -186,18 +187,9 @@ impl BertSentiment {
     }
 }
 
-fn reading(p: [f32; 3]) -> Sentiment {
-    let label = if p[0] > p[1] && p[0] >= p[2] {
-        SentimentLabel::Negative
-    } else if p[2] > p[1] && p[2] > p[0] {
-        SentimentLabel::Positive
-    } else {
-        SentimentLabel::Neutral
-    };
-    Sentiment {
-        score: (p[2] - p[0]).clamp(-1.0, 1.0),
-        label,
-    }
+/// The shared classifier reading with the transformers' score blend.
+fn reading(p: [f32; 3], text: &str) -> Sentiment {
+    super::reading(p, super::TRANSFORMER_SCORE_BLEND, super::compound(text))
 }
 
 impl SentimentModel for BertSentiment {
@@ -208,18 +200,24 @@ impl SentimentModel for BertSentiment {
     fn score(&self, text: &str) -> Sentiment {
         self.probabilities(&[text])
             .first()
-            .map_or_else(super::neutral, |&p| reading(p))
+            .map_or_else(super::neutral, |&p| reading(p, text))
     }
 
     fn score_batch(&self, texts: &[&str], out: &mut Vec<Sentiment>) {
         out.clear();
-        out.extend(self.probabilities(texts).into_iter().map(reading));
+        out.extend(
+            self.probabilities(texts)
+                .into_iter()
+                .zip(texts)
+                .map(|(p, t)| reading(p, t)),
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SentimentLabel;
 
     /// The weights folder, or `None` (with a message) when it has not been set up.
     fn weights() -> Option<PathBuf> {
@@ -267,16 +265,19 @@ mod tests {
             assert!((single.score - b.score).abs() < 1e-3, "{t:?}");
             assert!((-1.0..=1.0).contains(&b.score));
         }
-        let mut empty = vec![reading([1.0, 0.0, 0.0])];
+        let mut empty = vec![reading([1.0, 0.0, 0.0], "")];
         m.score_batch(&[], &mut empty);
         assert!(empty.is_empty());
     }
 
     #[test]
     fn readings_follow_the_probabilities() {
-        assert_eq!(reading([0.7, 0.2, 0.1]).label, SentimentLabel::Negative);
-        assert_eq!(reading([0.1, 0.2, 0.7]).label, SentimentLabel::Positive);
-        assert_eq!(reading([0.2, 0.6, 0.2]).label, SentimentLabel::Neutral);
-        assert!((reading([0.1, 0.2, 0.7]).score - 0.6).abs() < 1e-6);
+        assert_eq!(reading([0.7, 0.2, 0.1], "").label, SentimentLabel::Negative);
+        assert_eq!(reading([0.1, 0.2, 0.7], "").label, SentimentLabel::Positive);
+        assert_eq!(reading([0.2, 0.6, 0.2], "").label, SentimentLabel::Neutral);
+        // No sentiment words: compound 0, so the score is 0.8 · (0.7 − 0.1).
+        assert!((reading([0.1, 0.2, 0.7], "the box").score - 0.48).abs() < 1e-6);
+        // The compound pulls the intensity: "love" is strongly positive for VADER.
+        assert!(reading([0.1, 0.2, 0.7], "I love it").score > 0.48);
     }
 }

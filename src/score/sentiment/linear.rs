@@ -288,21 +288,13 @@ impl SentimentModel for LinearModel {
             return super::neutral();
         }
         let (p, compound) = self.probabilities_and_compound(text);
-        let mut best = 0;
-        for c in 1..CLASSES {
-            if p[c] > p[best] {
-                best = c;
-            }
-        }
-        Sentiment {
-            score: blended_score(p, compound),
-            label: LABELS[best],
-        }
+        super::reading(p, SCORE_BLEND, compound)
     }
 }
 
 /// Weight of the model's `P(positive) − P(negative)` in its continuous score; the rest is
-/// VADER's compound: `score = SCORE_BLEND · (P(pos) − P(neg)) + (1 − SCORE_BLEND) · compound`.
+/// VADER's compound: `score = SCORE_BLEND · (P(pos) − P(neg)) + (1 − SCORE_BLEND) · compound`
+/// ([`super::blended_score_at`]).
 /// The label is the most probable class either way; only the intensity reading changes.
 ///
 /// Chosen by [`crate::eval::sentiment::choose_score_blend`]: the weight in 0, 0.1, …, 1 with
@@ -311,16 +303,6 @@ impl SentimentModel for LinearModel {
 /// in the evaluation table stays held out. Class probabilities alone rank intensity poorly
 /// ("good" and "best day ever" are both ~certainly positive); the lexicon's valences carry it.
 pub const SCORE_BLEND: f32 = 0.6;
-
-/// The continuous score at [`SCORE_BLEND`], in `[-1, 1]`.
-pub fn blended_score(p: [f32; CLASSES], compound: f32) -> f32 {
-    blended_score_at(SCORE_BLEND, p, compound)
-}
-
-/// `alpha · (P(pos) − P(neg)) + (1 − alpha) · compound`, clamped to `[-1, 1]`.
-pub fn blended_score_at(alpha: f32, p: [f32; CLASSES], compound: f32) -> f32 {
-    (alpha * (p[2] - p[0]) + (1.0 - alpha) * compound).clamp(-1.0, 1.0)
-}
 
 struct Scratch {
     word: Vec<u8>,

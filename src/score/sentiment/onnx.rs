@@ -14,7 +14,8 @@
 //! `libonnxruntime.so.*` inside the PyPI `onnxruntime` wheel works).
 //!
 //! Outputs: class probabilities (negative, neutral, positive) from the logits; through
-//! [`SentimentModel`] the argmax label and `score = P(positive) − P(negative)` in `[-1, 1]`.
+//! [`SentimentModel`] the argmax label and `score = 0.8 · (P(positive) − P(negative)) + 0.2 ·
+//! VADER compound` in `[-1, 1]` ([`super::TRANSFORMER_SCORE_BLEND`]).
 //! [`SentimentModel::score_batch`] sorts the texts by token count, runs chunks of
 //! [`BATCH`] texts padded to the longest of the chunk (in parallel, one single-threaded ONNX
 //! Runtime session per core), and returns results in input order;
@@ -39,14 +40,8 @@ use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::{twitter_placeholders, SentimentModel};
-use crate::domain::{Sentiment, SentimentLabel};
+use crate::domain::Sentiment;
 
-/// Classes in logit order (the training script uses the same order as `linear::LABELS`).
-pub const LABELS: [SentimentLabel; 3] = [
-    SentimentLabel::Negative,
-    SentimentLabel::Neutral,
-    SentimentLabel::Positive,
-];
 /// Tokens per text, `[CLS]` and `[SEP]` included (the training length).
 pub const MAX_TOKENS: usize = 64;
 /// Texts per runtime call in [`SentimentModel::score_batch`]: with texts sorted by length,
@@ -426,20 +421,6 @@ fn softmax3(z: &[f32]) -> [f32; 3] {
     [e[0] / s, e[1] / s, e[2] / s]
 }
 
-/// Argmax label and P(pos) − P(neg).
-fn reading(p: [f32; 3]) -> Sentiment {
-    let mut best = 0;
-    for c in 1..3 {
-        if p[c] > p[best] {
-            best = c;
-        }
-    }
-    Sentiment {
-        score: (p[2] - p[0]).clamp(-1.0, 1.0),
-        label: LABELS[best],
-    }
-}
-
 impl SentimentModel for OnnxModel {
     fn name(&self) -> &str {
         "onnx"
@@ -456,16 +437,25 @@ impl SentimentModel for OnnxModel {
         out.extend(
             self.probabilities_batch(texts)
                 .into_iter()
-                .map(|p| p.map_or_else(super::neutral, reading)),
+                .zip(texts)
+                .map(|(p, t)| {
+                    p.map_or_else(super::neutral, |p| {
+                        super::reading(p, super::TRANSFORMER_SCORE_BLEND, super::compound(t))
+                    })
+                }),
         );
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SentimentLabel;
 
     #[test]
-    fn reading_is_argmax_and_pos_minus_neg() {
+    fn logits_read_as_argmax_and_pos_minus_neg() {
+        // Weight 1, compound 0: the score is P(pos) − P(neg) alone.
+        let reading = |p| crate::score::sentiment::reading(p, 1.0, 0.0);
         let s = reading(softmax3(&[0.1, 0.2, 3.0]));
         assert_eq!(s.label, SentimentLabel::Positive);
         assert!(s.score > 0.8 && s.score <= 1.0, "{s:?}");
