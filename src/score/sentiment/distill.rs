@@ -23,8 +23,9 @@ use sha2::{Digest, Sha256};
 use super::linear::CLASSES;
 use super::train::{Corpus, Teacher};
 
-/// First token of the cache file's key line.
-const CACHE_MAGIC: &str = "# flashpoint-teacher-v1";
+/// First token of the cache file's key line. v2: the transformer teachers see URL/@handle
+/// placeholders (`twitter_placeholders`); a v1 cache holds raw-text probabilities and is a miss.
+const CACHE_MAGIC: &str = "# flashpoint-teacher-v2";
 
 /// Computes (or reads from `cache`) the teacher's probabilities for the corpus and `transfer`.
 pub fn teach(
