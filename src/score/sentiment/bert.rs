@@ -136,7 +136,7 @@ impl BertSentiment {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        // The placeholders the model was trained with (URLs, @handles).
+        // URL and @handle placeholders, as the onnx model (see `twitter_placeholders`).
         let normalised: Vec<_> = texts.iter().map(|t| twitter_placeholders(t)).collect();
         let normalised: Vec<&str> = normalised.iter().map(|t| t.as_ref()).collect();
         let encoded = inner.tokenizer.encode_list(

@@ -15,8 +15,9 @@
 //!
 //! Outputs: class probabilities (negative, neutral, positive); through [`SentimentModel`] the
 //! argmax label and `score = 0.6 · (P(positive) − P(negative)) + 0.4 · VADER compound` in
-//! `[-1, 1]` ([`SCORE_BLEND`]; an empty or blank text is neutral with score 0). The class biases include offsets chosen on the dev split for
-//! macro-recall (see [`super::train::choose_offsets`]).
+//! `[-1, 1]` ([`SCORE_BLEND`]; an empty or blank text is neutral with score 0). The class
+//! biases include offsets chosen on the dev split for macro-recall (see
+//! [`super::train::choose_offsets`]).
 //!
 //! Invariants: the weights file (`models/linear/weights.bin`, embedded with `include_bytes!`)
 //! carries the sha256 of its body in its header and the feature-version it was trained

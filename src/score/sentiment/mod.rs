@@ -10,8 +10,9 @@
 //! Outputs: [`Sentiment`] with `score` in `[-1, 1]` and a three-way [`SentimentLabel`]: for the
 //! lexicon VADER's compound with thresholds ±0.05; for the classifiers (`linear`, `onnx`,
 //! `bert`) the most probable class and a blend of P(positive) − P(negative) with the compound
-//! ([`linear::SCORE_BLEND`], [`TRANSFORMER_SCORE_BLEND`]). Beside polarity, [`complaint`] gives every text a
-//! complaint / service-failure probability (one model for every sentiment model).
+//! ([`linear::SCORE_BLEND`], [`TRANSFORMER_SCORE_BLEND`]). Beside polarity, [`complaint`]
+//! gives every text a complaint / service-failure probability (one model for every sentiment
+//! model).
 
 use std::borrow::Cow;
 

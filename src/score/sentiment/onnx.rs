@@ -5,9 +5,9 @@
 //! that can afford a few thousand texts per second per core pair instead of hundreds of
 //! thousands.
 //!
-//! Inputs: any UTF-8 text, with URLs and @handles replaced by the placeholders the model was
-//! trained with ([`super::twitter_placeholders`]) before tokenising. The model folder (`models/minilm/`, produced by
-//! `models/training/finetune_minilm.py`) holds `model.int8.onnx`, `tokenizer.json` and
+//! Inputs: any UTF-8 text, with URLs and @handles replaced by placeholders
+//! ([`super::twitter_placeholders`]) before tokenising. The model folder (`models/minilm/`,
+//! produced by `models/training/finetune_minilm.py`) holds `model.int8.onnx`, `tokenizer.json` and
 //! `sha256sums.txt` (`sha256sum` format); both artifacts are checked against it at load, so a
 //! missing, truncated or swapped file is refused with a clear [`OnnxError`]. ONNX Runtime is not
 //! linked: its shared library is loaded at run time from `ORT_DYLIB_PATH` (the
