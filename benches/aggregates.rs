@@ -47,7 +47,7 @@ fn rows() -> Vec<AggregateRow> {
 
 fn bench(c: &mut Criterion) {
     let cfg = Arc::new(
-        config::parse_str(flashpoint::cli::DEMO_CONFIG, "demo.toml", &|_| None)
+        config::parse_str(flashpoint::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
             .unwrap_or_else(|e| panic!("demo config: {e}")),
     );
     let rows = rows();

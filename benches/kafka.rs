@@ -21,7 +21,7 @@ fn main() {
         .and_then(|d| d.parse().ok())
         .unwrap_or(4);
     let cfg = Arc::new(
-        flashpoint::config::parse_str(flashpoint::cli::DEMO_CONFIG, "demo.toml", &|_| None)
+        flashpoint::config::parse_str(flashpoint::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
             .unwrap(),
     );
     let stream = generate(&SynthSpec {
@@ -63,7 +63,7 @@ fn main() {
     let mut line = Vec::new();
     for (i, m) in stream.iter().enumerate() {
         line.clear();
-        flashpoint::ingest::record::encode(m, &mut line);
+        flashpoint::domain::codec::encode(m, &mut line);
         raw.send(&flashpoint::kafka::topology::Outgoing {
             partition: (i % 4) as i32,
             key: String::new(),
@@ -85,7 +85,7 @@ fn main() {
     flashpoint::kafka::source::consume(&src, &cancel, |p| {
         first.get_or_insert_with(Instant::now);
         if let Some(p) = p {
-            if flashpoint::ingest::record::decode(p.strip_suffix(b"\n").unwrap_or(p)).is_ok() {
+            if flashpoint::domain::codec::decode(p.strip_suffix(b"\n").unwrap_or(p)).is_ok() {
                 n += 1;
             }
         }

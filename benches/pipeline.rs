@@ -18,7 +18,7 @@ use flashpoint::config;
 
 fn lines() -> Vec<u8> {
     let mut out = Vec::new();
-    zstd::Decoder::new(flashpoint::cli::DEMO_SAMPLE)
+    zstd::Decoder::new(flashpoint::app::demo::DEMO_SAMPLE)
         .and_then(|mut d| d.read_to_end(&mut out))
         .expect("the embedded demo sample decompresses");
     out
@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     let raw = lines();
     let n = raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64;
     let cfg = Arc::new(
-        config::parse_str(flashpoint::cli::DEMO_CONFIG, "demo.toml", &|_| None)
+        config::parse_str(flashpoint::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
             .expect("demo config is valid"),
     );
     let rt = tokio::runtime::Builder::new_multi_thread()

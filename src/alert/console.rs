@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use owo_colors::OwoColorize;
 
 use super::dispatch::{Notifier, NotifyFuture};
-use super::record::{Action, AlertRecord};
+use crate::domain::alert::{Action, AlertRecord};
 use crate::domain::Severity;
 
 /// Prints each alert as a short block on stdout, coloured when stdout is a terminal.

@@ -33,8 +33,8 @@ use tokio::time::Instant;
 use super::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 use super::outbox::{Outbox, OutboxEntry};
 use super::policy::{Router, SinkRoute};
-use super::record::AlertRecord;
 use crate::config::{DeliveryConfig, EscalationConfig, FloodControlConfig};
+use crate::domain::alert::AlertRecord;
 use crate::telemetry::Metrics;
 
 /// Retry timing.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::record::AlertRecord;
+use crate::domain::alert::AlertRecord;
 
 /// Why a delivery failed, and what the caller may do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::record::AlertRecord;
+use crate::domain::alert::AlertRecord;
 
 /// Writes alert log lines to a file or stdout.
 ///

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::record::AlertRecord;
+use crate::domain::alert::AlertRecord;
 
 /// The log file inside the outbox directory.
 pub const LOG_FILE: &str = "outbox.ndjson";

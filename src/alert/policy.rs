@@ -15,8 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use super::record::{Action, AlertRecord};
 use crate::config::{EscalationConfig, FloodControlConfig};
+use crate::domain::alert::{Action, AlertRecord};
 
 /// Most incidents (and brand+team pairs) whose routing state is remembered.
 pub const MAX_TRACKED: usize = 100_000;

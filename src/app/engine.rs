@@ -15,8 +15,8 @@ use crate::brand::{Attribution, Attributor};
 use crate::config::Config;
 use crate::detect::classify::Classifier;
 use crate::detect::detector::Detector;
-use crate::detect::evidence::Scored;
 use crate::detect::terms::{key_terms, Ignore};
+use crate::domain::scored::Scored;
 use crate::domain::{BrandIdx, EventTime, Mention};
 use crate::replay::watermark::{Admit, Watermark};
 use crate::score::sentiment::SentimentModel;
@@ -467,10 +467,8 @@ impl Engine {
         // One thread root per brand and minute: no minute holds a spike's dominant share, so
         // a volume incident is brand-wide, its evidence starts from the brand's last minutes
         // (not its whole history) and every later row adds to it.
-        let root = crate::brand::ThreadIndex::key(
-            SYNTHETIC_SOURCE,
-            &format!("{}/{}", row.brand, delta.minute),
-        );
+        let root =
+            crate::domain::post_key(SYNTHETIC_SOURCE, &format!("{}/{}", row.brand, delta.minute));
         let brands = [b];
         let mut n = 0u64;
         for s in synthesize(&row.brand, &delta) {
@@ -733,7 +731,8 @@ mod refine_tests {
     #[test]
     fn only_brands_with_a_candidate_incident_go_to_the_refining_model() {
         let cfg = Arc::new(
-            crate::config::parse_str(crate::cli::DEMO_CONFIG, "demo.toml", &|_| None).unwrap(),
+            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
+                .unwrap(),
         );
         let mut engine = Engine::new(
             Arc::clone(&cfg),

@@ -11,15 +11,16 @@
 //! and the engine task also writes the archive (see its module docs).
 
 pub mod checkpoint;
+pub mod demo;
 pub mod engine;
-pub mod metered;
+
 pub mod refine;
 pub mod replay;
 mod report;
 pub mod run;
 
 pub use engine::{Engine, EngineStats};
-pub use metered::Metered;
+
 pub use refine::{RefineStats, Refiner};
 pub use replay::{replay, ReplayOptions, ReplaySummary, Speed};
 pub use run::{run, RunOptions, RunSummary};

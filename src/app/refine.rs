@@ -30,18 +30,12 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::detect::evidence::Scored;
+use crate::domain::scored::Scored;
 use crate::domain::{BrandIdx, EventTime, Mention, Sentiment};
 use crate::score::sentiment::SentimentModel;
 use crate::telemetry::Metrics;
 
-/// Most entries buffered behind a waiting batch before the oldest batch in flight is
-/// abandoned (worker) or the partial batch is scored at once (inline).
-pub const MAX_PENDING: usize = 4096;
-/// Default hot mentions per batch.
-pub const DEFAULT_BATCH: usize = 32;
-/// Default batches waiting for the live worker.
-pub const DEFAULT_QUEUE: usize = 4;
+use crate::config::incident_sentiment::MAX_PENDING;
 
 /// What happened to the mentions sent for refinement.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -17,7 +17,7 @@ use crate::alert::{AlertLog, AlertRecord, Dispatcher, Notifier};
 use crate::config::Config;
 use crate::detect::classify::KeywordClassifier;
 use crate::domain::{EventTime, Mention};
-use crate::replay::archive::{self, DecodeStats, ReadError};
+use crate::ingest::archive::{self, DecodeStats, ReadError};
 use crate::score::sentiment::model_by_name;
 use crate::telemetry::Metrics;
 

@@ -126,9 +126,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     };
     let mut notifiers = opts.notifiers.clone();
     if let Some(board) = &opts.board {
-        notifiers.push(Arc::new(crate::telemetry::BoardFeed::new(Arc::clone(
-            board,
-        ))));
+        notifiers.push(Arc::new(crate::alert::BoardFeed::new(Arc::clone(board))));
     }
     let console = opts.console.unwrap_or_else(|| {
         std::io::stdout().is_terminal() && cfg.alert_log_path.as_deref() != Some("-")

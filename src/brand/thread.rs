@@ -12,13 +12,12 @@
 //! attribution does not depend on how often `evict` runs.
 
 use std::collections::VecDeque;
-use std::hash::Hasher;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 
 use super::matcher::{BrandMatcher, MatcherError, Scratch};
 use crate::config::Brand;
-use crate::domain::{BrandIdx, EventTime, Mention};
+use crate::domain::{post_key, BrandIdx, EventTime, Mention};
 
 /// The brands of one mention and its thread.
 #[derive(Debug, Default, Clone)]
@@ -64,15 +63,6 @@ impl ThreadIndex {
             retention_ms: retention_ms.max(0),
             capacity: capacity.max(1),
         }
-    }
-
-    /// The index key (and root hash) of a post: FxHash of `(source, id)`.
-    pub fn key(source: &str, id: &str) -> u64 {
-        let mut h = FxHasher::default();
-        h.write(source.as_bytes());
-        h.write_u8(0xff);
-        h.write(id.as_bytes());
-        h.finish()
     }
 
     /// The entry for `key` if it is within retention of `now`.
@@ -193,10 +183,10 @@ impl Attributor {
         out.via_thread = false;
         self.matcher
             .match_with(&m.text, &mut self.scratch, &mut out.brands);
-        let own = ThreadIndex::key(&m.source, &m.id);
+        let own = post_key(&m.source, &m.id);
         out.root = match m.parent_id.as_deref() {
             Some(parent) => {
-                let pk = ThreadIndex::key(&m.source, parent);
+                let pk = post_key(&m.source, parent);
                 match self.index.get(pk, m.created_at) {
                     Some(e) => {
                         let before = out.brands.len();
@@ -287,7 +277,7 @@ mod tests {
         );
         assert_eq!(p.brands, vec![BrandIdx(0)]);
         assert!(!p.via_thread);
-        assert_eq!(p.root, ThreadIndex::key("bluesky", "p"));
+        assert_eq!(p.root, post_key("bluesky", "p"));
         let r1 = run(&mut a, &mention("r1", 10, "wow that is awful", Some("p")));
         assert_eq!(r1.brands, vec![BrandIdx(0)]);
         assert!(r1.via_thread);
@@ -323,7 +313,7 @@ mod tests {
         let r = run(&mut a, &m);
         assert!(r.brands.is_empty());
         assert!(!r.via_thread);
-        assert_eq!(r.root, ThreadIndex::key("bluesky", "unknown"));
+        assert_eq!(r.root, post_key("bluesky", "unknown"));
         assert_eq!(a.index_len(), 0);
         // Same id on another source is a different post.
         run(&mut a, &mention("p", 0, "acme", None));

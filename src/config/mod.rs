@@ -27,6 +27,31 @@ pub use types::{HumanDuration, Secret};
 
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
 
+/// Names `score::sentiment::model_by_name` accepts.
+/// `bert` is always listed (so configs naming it validate in every build); without the cargo
+/// feature `rust-bert`, `score::sentiment::model_by_name` answers `UnknownModel::NotBuilt`. `onnx` is listed
+/// only in builds with the feature `onnx`.
+#[cfg(not(feature = "onnx"))]
+pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "bert"];
+/// Names `score::sentiment::model_by_name` accepts.
+#[cfg(feature = "onnx")]
+pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "onnx", "bert"];
+
+/// Default `[detect] complaint_threshold`: the complaint model's probability from which a
+/// mention counts as a stated complaint.
+pub const DEFAULT_COMPLAINT_THRESHOLD: f64 = 0.5;
+
+/// Limits and defaults of `[pipeline] incident_sentiment_*` (the incident sentiment model).
+pub mod incident_sentiment {
+    /// Most entries buffered behind a waiting batch before the oldest batch in flight is
+    /// abandoned (worker) or the partial batch is scored at once (inline).
+    pub const MAX_PENDING: usize = 4096;
+    /// Default hot mentions per batch.
+    pub const DEFAULT_BATCH: usize = 32;
+    /// Default batches waiting for the live worker.
+    pub const DEFAULT_QUEUE: usize = 4;
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {

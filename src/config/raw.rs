@@ -94,8 +94,8 @@ impl Default for PipelineConfig {
             channel_capacity: 65_536,
             sentiment_model: String::from("lexicon"),
             incident_sentiment_model: None,
-            incident_sentiment_batch: crate::app::refine::DEFAULT_BATCH,
-            incident_sentiment_queue: crate::app::refine::DEFAULT_QUEUE,
+            incident_sentiment_batch: crate::config::incident_sentiment::DEFAULT_BATCH,
+            incident_sentiment_queue: crate::config::incident_sentiment::DEFAULT_QUEUE,
         }
     }
 }
@@ -138,7 +138,7 @@ impl Default for DetectConfig {
             cooldown: HumanDuration::from_secs(30 * 60),
             single_post_risk: 0.6,
             new_account_age: HumanDuration::from_secs(7 * 86_400),
-            complaint_threshold: crate::score::sentiment::complaint::DEFAULT_THRESHOLD,
+            complaint_threshold: crate::config::DEFAULT_COMPLAINT_THRESHOLD,
             profile: String::from("balanced"),
         }
     }

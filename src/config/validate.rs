@@ -155,7 +155,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             "must be at least 1".into(),
         );
     }
-    if !crate::score::sentiment::MODEL_NAMES.contains(&p.sentiment_model.as_str()) {
+    if !crate::config::MODEL_NAMES.contains(&p.sentiment_model.as_str()) {
         err(
             "pipeline.sentiment_model".into(),
             if p.sentiment_model == "onnx" {
@@ -164,26 +164,29 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
                 format!(
                     "unknown model {:?} (available: {})",
                     p.sentiment_model,
-                    crate::score::sentiment::MODEL_NAMES.join(", ")
+                    crate::config::MODEL_NAMES.join(", ")
                 )
             },
         );
     }
     if let Some(name) = &p.incident_sentiment_model {
-        if !crate::score::sentiment::MODEL_NAMES.contains(&name.as_str()) {
+        if !crate::config::MODEL_NAMES.contains(&name.as_str()) {
             err(
                 "pipeline.incident_sentiment_model".into(),
                 format!(
                     "unknown model {name:?} (available: {})",
-                    crate::score::sentiment::MODEL_NAMES.join(", ")
+                    crate::config::MODEL_NAMES.join(", ")
                 ),
             );
         }
     }
-    if !(1..=crate::app::refine::MAX_PENDING).contains(&p.incident_sentiment_batch) {
+    if !(1..=crate::config::incident_sentiment::MAX_PENDING).contains(&p.incident_sentiment_batch) {
         err(
             "pipeline.incident_sentiment_batch".into(),
-            format!("must lie in 1..={}", crate::app::refine::MAX_PENDING),
+            format!(
+                "must lie in 1..={}",
+                crate::config::incident_sentiment::MAX_PENDING
+            ),
         );
     }
     if p.incident_sentiment_queue == 0 {

@@ -26,18 +26,19 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::alert::{truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS};
 use crate::config::{Config, DetectConfig, Profile};
+use crate::domain::alert::{truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS};
 use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 use crate::score::baseline::SeasonalBaseline;
 use crate::score::virality::{growth, negbin_upper_tail, DuplicateTracker};
 use crate::score::window::{BrandWindow, Observation};
 
 use super::cluster::Clusterer;
-use super::evidence::{category_slot, Evidence, Scored};
+use super::evidence::Evidence;
 use super::grade::{choose_category, grade, persistence_minutes, Signals};
 use super::incident::{IdSequence, Incident, Scope};
 use super::terms::{key_terms, Ignore};
+use crate::domain::scored::{category_slot, Scored};
 
 /// Clusters per brand that keep evidence; the least recently active is dropped first.
 pub const MAX_CLUSTERS: usize = 16;

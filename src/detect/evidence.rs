@@ -5,7 +5,8 @@
 //! Output: the numbers that grading, the alert summary and `metrics` are built from.
 //! Invariants: memory is bounded (top posts ≤ 5, author set capped, a 64-minute count ring).
 
-use crate::alert::{truncate_chars, TopPost, MAX_TOP_POSTS};
+use crate::domain::alert::{truncate_chars, TopPost, MAX_TOP_POSTS};
+use crate::domain::scored::{category_slot, is_complaint, Scored};
 use crate::domain::{Category, EventTime, Mention, MentionKind, SentimentLabel};
 
 /// Longest post text kept as evidence.
@@ -16,23 +17,6 @@ const EXACT_AUTHORS: usize = 32;
 const HLL_REGISTERS: usize = 256;
 /// Minutes of per-minute counts kept for growth and recency.
 const RING: usize = 64;
-
-/// What the scoring stages computed for one mention, shared by every brand it belongs to.
-#[derive(Debug, Clone)]
-pub struct Scored {
-    pub sentiment: SentimentLabel,
-    pub category_scores: [f32; 8],
-    pub risk: f32,
-    /// Bot discount in [0,1]; 1 = looks human.
-    pub weight: f32,
-    pub duplicate: bool,
-    pub author_key: u64,
-    /// `P(complaint / service failure)` from the complaint model, in `[0, 1]`.
-    pub complaint: f32,
-    /// Set by the detector when `complaint` reaches `[detect] complaint_threshold`: the
-    /// mention counts as a stated complaint whatever its category scores.
-    pub complained: bool,
-}
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Post {
@@ -52,7 +36,7 @@ pub struct Evidence {
     /// Mentions with text of their own (plain reposts amplify but express no sentiment).
     pub rated: u64,
     /// Mentions whose text states a complaint (a negative category scores at least
-    /// [`COMPLAINT_SCORE`]), whatever their sentiment words: "great job, 3 hours on hold".
+    /// [`crate::domain::scored::COMPLAINT_SCORE`]), whatever their sentiment words: "great job, 3 hours on hold".
     pub complaints: u64,
     pub reach: u64,
     pub reactions: u64,
@@ -411,28 +395,8 @@ fn hll_add(regs: &mut [u8; HLL_REGISTERS], key: u64) {
     regs[idx] = regs[idx].max(rank);
 }
 
-/// Category score from which a text counts as a complaint (one strong phrase scores 0.63).
-pub const COMPLAINT_SCORE: f32 = 0.6;
-
-/// Whether per-category scores state a complaint (conduct, safety, outage, billing, service).
-pub fn is_complaint(scores: &[f32; 8]) -> bool {
-    [
-        Category::Conduct,
-        Category::Safety,
-        Category::Outage,
-        Category::Billing,
-        Category::Service,
-    ]
-    .iter()
-    .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
-}
-
 fn slot_of(minute: i64) -> usize {
     minute.rem_euclid(RING as i64) as usize
-}
-
-pub fn category_slot(c: Category) -> usize {
-    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
 }
 
 fn to_top_post(m: &Mention) -> TopPost {

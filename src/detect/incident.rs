@@ -7,7 +7,7 @@
 //! not page), except a jump of two or more levels, which escalates at once; a resolved
 //! incident never acts again; ids are stable and deterministic.
 
-use crate::alert::Action;
+use crate::domain::alert::Action;
 use crate::domain::{BrandIdx, Category, EventTime, Severity};
 
 use super::evidence::Evidence;

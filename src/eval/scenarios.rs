@@ -18,10 +18,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::alert::{Action, AlertRecord};
 use crate::app::Engine;
 use crate::config::{self, Config, HumanDuration, Profile};
 use crate::detect::classify::KeywordClassifier;
+use crate::domain::alert::{Action, AlertRecord};
 use crate::domain::{Category, EventTime, Severity};
 use crate::score::sentiment::model_by_name;
 use crate::synth::{Builder, Plant, SynthSpec};
@@ -210,7 +210,7 @@ pub fn run_with(s: &ScenarioFile, profile: Profile) -> Result<Outcome, ScenarioE
         path: s.name.clone(),
         message,
     };
-    let mut cfg = config::parse_str(crate::cli::DEMO_CONFIG, "demo.toml", &|_| None)
+    let mut cfg = config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
         .map_err(|e| invalid(e.to_string()))?;
     for b in &mut cfg.brands {
         b.profile = profile;

@@ -17,9 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::domain::SentimentLabel;
-use crate::score::sentiment::complaint::{
-    agreement, rule_label, Agreement, ComplaintModel, DEFAULT_THRESHOLD,
-};
+use crate::score::sentiment::complaint::{agreement, rule_label, Agreement, ComplaintModel};
 use crate::score::sentiment::train::{read_semeval_file, Labelled, TEST_FILE};
 use crate::score::sentiment::SentimentModel;
 use crate::score::sentiment::{blended_score_at, compound};
@@ -366,7 +364,7 @@ pub fn complaint_rows(dev: &[Labelled], data: &Data) -> Vec<ComplaintRow> {
         let p: Vec<f32> = items.iter().map(|t| model.probability(&t.text)).collect();
         let pred: Vec<bool> = p
             .iter()
-            .map(|&p| f64::from(p) >= DEFAULT_THRESHOLD)
+            .map(|&p| f64::from(p) >= crate::config::DEFAULT_COMPLAINT_THRESHOLD)
             .collect();
         let rule: Vec<bool> = items.iter().map(|t| rule_label(&t.text, t.label)).collect();
         let mut sum = [0f64; 3];

@@ -62,7 +62,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::SourceCtx;
-use crate::detect::evidence::category_slot;
+use crate::domain::scored::category_slot;
 use crate::domain::{Author, Category, EventTime, Mention, MentionKind, SentimentLabel};
 
 /// Widest window accepted (the detector's fine window holds 64 minutes).
@@ -121,7 +121,7 @@ impl AggregateRow {
 
 /// Why a line could not become an [`AggregateRow`]: the mention decoder's error type, with
 /// `reason` (a stable metric label) also `invalid_window` or `inconsistent_counts` here.
-pub type AggregateError = super::record::DecodeError;
+pub type AggregateError = crate::domain::codec::DecodeError;
 
 /// A timestamp as Arroyo's JSON format may write it.
 #[derive(Deserialize)]
@@ -465,7 +465,7 @@ pub fn synthesize<'a>(brand: &'a str, delta: &MinuteDelta) -> impl Iterator<Item
             kind: MentionKind::Post,
             ..Mention::default()
         };
-        let author_key = crate::brand::ThreadIndex::key(brand, &m.author.id);
+        let author_key = crate::domain::post_key(brand, &m.author.id);
         Synthetic {
             mention: m,
             sentiment: label,

@@ -9,10 +9,10 @@ use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::record::decode;
+use super::archive;
 use super::SourceCtx;
 use crate::config::source::FileConfig;
-use crate::replay::archive;
+use crate::domain::codec::decode;
 
 /// Mentions per batch read from an archive.
 const BATCH: usize = 256;

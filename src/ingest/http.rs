@@ -19,9 +19,9 @@ use axum::Router;
 use serde::Serialize;
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::record::decode;
 use super::{Ingested, MentionTx};
 use crate::config::source::HttpPushConfig;
+use crate::domain::codec::decode;
 use crate::domain::Mention;
 use crate::telemetry::Metrics;
 

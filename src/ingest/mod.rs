@@ -16,12 +16,12 @@
 //! its cursor before it returns.
 
 pub mod aggregates;
+pub mod archive;
 pub mod file;
 pub mod http;
 pub mod jetstream;
 pub mod mastodon;
 pub mod reconnect;
-pub mod record;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -16,7 +16,7 @@ use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::kafka::KafkaSourceConfig;
-use crate::ingest::record::decode;
+use crate::domain::codec::decode;
 use crate::ingest::SourceCtx;
 
 /// How long one poll waits before cancellation is checked again.

@@ -1,14 +1,12 @@
-//! Replay: reading mention archives and ordering them in event time.
+//! Replay support: ordering mentions in event time and writing the archives that a replay
+//! reads back.
 //!
-//! [`archive`] turns files (plain, gzip, zstd, stdin) into batches of decoded mentions, counting
-//! bad lines by reason; [`watermark`] decides which mentions are on time, late (within the
-//! allowed lateness) or too late to count; [`writer`] writes a live run's mentions into rotating
-//! zstd segments that [`archive`] reads back.
+//! [`watermark`] decides which mentions are on time, late (within the allowed lateness) or too
+//! late to count; [`writer`] writes a live run's mentions into rotating zstd segments that
+//! `ingest::archive` reads back (plain, gzip, zstd or stdin, bad lines counted by reason).
 
-pub mod archive;
 pub mod watermark;
 pub mod writer;
 
-pub use archive::{ArchiveError, DecodeStats, ReadError};
 pub use watermark::{Admit, Watermark};
 pub use writer::ArchiveWriter;

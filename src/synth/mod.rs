@@ -29,8 +29,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::domain::codec::encode;
 use crate::domain::{Author, EventTime, Mention, MentionKind};
-use crate::ingest::record::encode;
 use texts::{BrandVoice, VOICES};
 
 const MINUTE: i64 = 60_000;

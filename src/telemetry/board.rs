@@ -2,7 +2,7 @@
 //! kept in memory for the JSON API of [`super::api`] and the Grafana "Incident" dashboard.
 //!
 //! Input: every [`AlertRecord`] of the alert log, in decision order, through
-//! [`IncidentBoard::apply`] (or the [`BoardFeed`] notifier). Output: snapshots of the active
+//! [`IncidentBoard::apply`] (or the `alert::BoardFeed` notifier). Output: snapshots of the active
 //! incidents, of a bounded list of recently resolved ones, and of the configured brands with
 //! their current gauges.
 //!
@@ -11,14 +11,12 @@
 //! [`MAX_TIMELINE`] timeline entries per incident (the first line is always kept).
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use super::metrics::{Metrics, OTHER_BRAND};
-use crate::alert::{Action, AlertMetrics, AlertRecord, Notifier, NotifyError, TopPost};
+use crate::domain::alert::{Action, AlertMetrics, AlertRecord, TopPost};
 use crate::domain::{Category, Severity};
 
 /// Most active incidents kept.
@@ -397,41 +395,6 @@ fn label_of<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-/// A notifier that applies every alert to an [`IncidentBoard`]: how a replay or a live run
-/// feeds the board without knowing about it.
-pub struct BoardFeed {
-    board: Arc<IncidentBoard>,
-    teams: Vec<String>,
-}
-
-impl BoardFeed {
-    pub fn new(board: Arc<IncidentBoard>) -> BoardFeed {
-        BoardFeed {
-            board,
-            teams: Vec::new(),
-        }
-    }
-}
-
-impl Notifier for BoardFeed {
-    fn id(&self) -> &str {
-        "incident-board"
-    }
-    fn teams(&self) -> &[String] {
-        &self.teams
-    }
-    fn wants(&self, _alert: &AlertRecord) -> bool {
-        true
-    }
-    fn notify<'a>(
-        &'a self,
-        alert: &'a AlertRecord,
-    ) -> Pin<Box<dyn Future<Output = Result<(), NotifyError>> + Send + 'a>> {
-        self.board.apply(alert);
-        Box::pin(async { Ok(()) })
-    }
 }
 
 #[cfg(test)]

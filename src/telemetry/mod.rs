@@ -8,6 +8,6 @@ pub mod http;
 pub mod metrics;
 
 pub use api::api_router;
-pub use board::{BoardFeed, IncidentBoard};
+pub use board::IncidentBoard;
 pub use http::{serve, serve_router};
 pub use metrics::{Metrics, OTHER_BRAND};

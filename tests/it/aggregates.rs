@@ -145,7 +145,7 @@ async fn aggregates_run_with_a_path_source_pages_on_the_surge() {
     let log = dir.path().join("alerts.ndjson");
     let cfg_text = format!(
         "{}\n[alert_log]\npath = {:?}\n[[source]]\nid = \"arroyo\"\ntype = \"arroyo-aggregates\"\npath = {:?}\n",
-        flashpoint::cli::DEMO_CONFIG,
+        flashpoint::app::demo::DEMO_CONFIG,
         log.display().to_string(),
         input.display().to_string(),
     );

@@ -141,7 +141,7 @@ async fn checkpoint_run_restart_neither_forgets_nor_repages() {
     let write = |name: &str, ms: &[flashpoint::domain::Mention]| {
         let mut buf = Vec::new();
         for m in ms {
-            flashpoint::ingest::record::encode(m, &mut buf);
+            flashpoint::domain::codec::encode(m, &mut buf);
         }
         let p = dir.path().join(name);
         std::fs::write(&p, buf).unwrap();
@@ -155,7 +155,7 @@ async fn checkpoint_run_restart_neither_forgets_nor_repages() {
                     ckpt: Option<std::path::PathBuf>| {
         let mut text = format!(
             "{}\n[alert_log]\npath = {:?}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
-            flashpoint::cli::DEMO_CONFIG,
+            flashpoint::app::demo::DEMO_CONFIG,
             log.display().to_string(),
             input.display().to_string(),
         );

@@ -230,7 +230,7 @@ async fn cli_run_delivers_pages_to_a_configured_sink() {
             "{}\n[alert_log]\npath = {:?}\n[delivery]\noutbox_dir = {:?}\n\
              [[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n\
              [[sink]]\nid = \"hook\"\ntype = \"webhook\"\nteams = [\"field-ops\"]\nurl = \"{}/hook\"\nsecret = \"${{HOOK_SECRET}}\"\n",
-            flashpoint::cli::DEMO_CONFIG,
+            flashpoint::app::demo::DEMO_CONFIG,
             dir.path().join("alerts.ndjson").display().to_string(),
             dir.path().join("outbox").display().to_string(),
             format!("{root}/data/demo/sample.ndjson.zst"),

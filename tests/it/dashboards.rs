@@ -10,8 +10,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use flashpoint::alert::blackhole::Blackhole;
+use flashpoint::alert::Metered;
 use flashpoint::app::replay::Input;
-use flashpoint::app::{replay, Metered, ReplaySummary, Speed};
+use flashpoint::app::{replay, ReplaySummary, Speed};
 use flashpoint::telemetry::{http, IncidentBoard, Metrics};
 use promql_parser::parser::{self, Expr};
 use serde_json::Value;
@@ -49,7 +50,7 @@ fn demo() -> &'static (Arc<Metrics>, ReplaySummary) {
                 ))];
                 let summary = replay(
                     Arc::clone(&cfg),
-                    Input::Bytes(flashpoint::cli::DEMO_SAMPLE),
+                    Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
                     opts,
                     Some(Arc::clone(&metrics)),
                 )

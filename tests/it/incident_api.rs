@@ -4,11 +4,12 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use flashpoint::alert::BoardFeed;
 use flashpoint::alert::{Action, AlertMetrics, AlertRecord, TopPost};
 use flashpoint::app::replay::Input;
 use flashpoint::app::{replay, Speed};
 use flashpoint::domain::{Category, Severity};
-use flashpoint::telemetry::{api_router, http, serve_router, BoardFeed, IncidentBoard, Metrics};
+use flashpoint::telemetry::{api_router, http, serve_router, IncidentBoard, Metrics};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -147,9 +148,14 @@ async fn incident_board_fed_by_a_demo_replay_holds_the_misconduct_incident() {
     let board = Arc::new(IncidentBoard::for_config(&cfg, None));
     let mut opts = options(Speed::Max, None);
     opts.notifiers = vec![Arc::new(BoardFeed::new(Arc::clone(&board)))];
-    let summary = replay(cfg, Input::Bytes(flashpoint::cli::DEMO_SAMPLE), opts, None)
-        .await
-        .unwrap();
+    let summary = replay(
+        cfg,
+        Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
+        opts,
+        None,
+    )
+    .await
+    .unwrap();
     let list = board.incidents();
     assert!(list.active.is_empty(), "every demo incident resolves");
     let ids: Vec<&str> = list.recent.iter().map(|v| v.id.as_str()).collect();

@@ -28,7 +28,7 @@ async fn ingest_run_archive_replays_to_the_same_alert_log() {
     let archive = dir.path().join("archive");
     let text = format!(
         "{}\n[alert_log]\npath = {:?}\n[archive]\ndir = {:?}\nsegment_max_age = \"6h\"\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
-        flashpoint::cli::DEMO_CONFIG,
+        flashpoint::app::demo::DEMO_CONFIG,
         live_log.display().to_string(),
         archive.display().to_string(),
         sample.display().to_string(),
@@ -145,7 +145,7 @@ async fn ingest_run_jetstream_and_push_until_shutdown() {
         .map(|p| p.display().to_string())
         .collect();
     let mut n = 0;
-    flashpoint::replay::archive::read_batches(&paths, 64, &mut |_| {}, &mut |b| {
+    flashpoint::ingest::archive::read_batches(&paths, 64, &mut |_| {}, &mut |b| {
         n += b.len();
         true
     })

@@ -17,7 +17,7 @@ async fn demo_with(
     };
     replay(
         demo_config(),
-        Input::Bytes(flashpoint::cli::DEMO_SAMPLE),
+        Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
         opts,
         None,
     )

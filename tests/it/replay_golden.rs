@@ -165,7 +165,7 @@ async fn replay_is_byte_identical_at_any_speed() {
 fn demo_sample_is_exactly_the_generator_output() {
     let mut fresh = Vec::new();
     flashpoint::synth::write_ndjson(&generate(&SynthSpec::demo()), &mut fresh).unwrap();
-    let bundled = zstd::decode_all(flashpoint::cli::DEMO_SAMPLE).unwrap();
+    let bundled = zstd::decode_all(flashpoint::app::demo::DEMO_SAMPLE).unwrap();
     assert!(
         fresh == bundled,
         "data/demo/sample.ndjson.zst is stale: regenerate it with `flashpoint synth --out data/demo/sample.ndjson.zst`"

@@ -12,7 +12,7 @@ async fn demo_report(dir: &std::path::Path) -> String {
     opts.report = Some(path.display().to_string());
     replay(
         demo_config(),
-        Input::Bytes(flashpoint::cli::DEMO_SAMPLE),
+        Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
         opts,
         None,
     )

@@ -8,7 +8,7 @@ use flashpoint::app::{replay, ReplayOptions, ReplaySummary, Speed};
 use flashpoint::config::{self, Config};
 
 pub fn demo_config() -> Arc<Config> {
-    Arc::new(config::parse_str(flashpoint::cli::DEMO_CONFIG, "demo.toml", &|_| None).unwrap())
+    Arc::new(config::parse_str(flashpoint::app::demo::DEMO_CONFIG, "demo.toml", &|_| None).unwrap())
 }
 
 pub fn options(speed: Speed, alerts: Option<String>) -> ReplayOptions {
@@ -21,7 +21,7 @@ pub fn options(speed: Speed, alerts: Option<String>) -> ReplayOptions {
 pub async fn replay_demo(speed: Speed, alerts: Option<String>) -> ReplaySummary {
     replay(
         demo_config(),
-        Input::Bytes(flashpoint::cli::DEMO_SAMPLE),
+        Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
         options(speed, alerts),
         None,
     )

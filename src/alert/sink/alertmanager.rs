@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::{post_label, send};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
-use crate::alert::record::{Action, AlertRecord};
 use crate::config::{SinkKind, SinkSettings};
+use crate::domain::alert::{Action, AlertRecord};
 
 /// Most incidents kept for re-posting.
 pub const MAX_ACTIVE: usize = 10_000;

@@ -14,9 +14,9 @@ use tokio::time::Instant;
 
 use super::{post_label, send};
 use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
-use crate::alert::record::{Action, AlertRecord};
 use crate::alert::{truncate_chars, MAX_SUMMARY_CHARS};
 use crate::config::{Secret, SinkKind, SinkSettings};
+use crate::domain::alert::{Action, AlertRecord};
 
 pub struct PagerDutySink {
     id: String,

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::{post_label, send};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
-use crate::alert::record::{Action, AlertRecord};
 use crate::alert::truncate_chars;
 use crate::config::{Secret, SinkKind, SinkSettings};
+use crate::domain::alert::{Action, AlertRecord};
 use crate::domain::Severity;
 
 /// Slack's limit on a section block's text.

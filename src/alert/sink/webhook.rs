@@ -14,8 +14,8 @@ use sha2::Sha256;
 
 use super::send;
 use crate::alert::dispatch::{Notifier, NotifyFuture};
-use crate::alert::record::AlertRecord;
 use crate::config::{Secret, SinkKind, SinkSettings};
+use crate::domain::alert::AlertRecord;
 
 pub const SIGNATURE_HEADER: &str = "x-flashpoint-signature";
 pub const TIMESTAMP_HEADER: &str = "x-flashpoint-timestamp";

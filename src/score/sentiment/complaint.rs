@@ -48,8 +48,6 @@ pub const FAMILIES: usize = 7;
 pub const COMPLAINT_DENSE: usize = FAMILIES + 4;
 /// Bumped whenever the features change, so stale weights are refused.
 pub const COMPLAINT_FEATURE_VERSION: u32 = 1;
-/// Default `[detect] complaint_threshold`.
-pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
 const MAGIC: &[u8; 8] = b"FPCMPv1\0";
 const BODY: usize = 4 + COMPLAINT_DENSE * 4 + COMPLAINT_BUCKETS * 2;
@@ -454,7 +452,7 @@ pub fn agreement(pred: &[bool], rule: &[bool]) -> Agreement {
 fn f1_on(w: &ComplaintFloatWeights, data: &[ComplaintExample]) -> f64 {
     let pred: Vec<bool> = data
         .iter()
-        .map(|x| f64::from(predict(w, x)) >= DEFAULT_THRESHOLD)
+        .map(|x| f64::from(predict(w, x)) >= crate::config::DEFAULT_COMPLAINT_THRESHOLD)
         .collect();
     let rule: Vec<bool> = data.iter().map(|x| x.label).collect();
     agreement(&pred, &rule).f1

@@ -44,15 +44,7 @@ pub trait SentimentModel: Send + Sync {
     }
 }
 
-/// Names [`model_by_name`] accepts.
-/// `bert` is always listed (so configs naming it validate in every build); without the cargo
-/// feature `rust-bert`, [`model_by_name`] answers [`UnknownModel::NotBuilt`]. `onnx` is listed
-/// only in builds with the feature `onnx`.
-#[cfg(not(feature = "onnx"))]
-pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "bert"];
-/// Names [`model_by_name`] accepts.
-#[cfg(feature = "onnx")]
-pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "onnx", "bert"];
+pub use crate::config::MODEL_NAMES;
 
 /// A model that [`model_by_name`] cannot provide.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::alert::{AlertRecord, Notifier, NotifyError, NotifyErrorKind};
+use super::dispatch::{Notifier, NotifyError, NotifyErrorKind};
+use crate::domain::alert::AlertRecord;
 use crate::telemetry::Metrics;
 
 /// Failure reasons a wrapped notifier can report (the `reason` label of `sink_failed_total`).

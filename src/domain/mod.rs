@@ -1,8 +1,15 @@
-//! Types shared by every pipeline stage: the canonical [`Mention`], event time, brand
-//! indices, severities and categories.
+//! The contracts shared by every pipeline stage: the canonical [`Mention`] and its NDJSON codec
+//! ([`codec`], docs/contracts.md §1), event time, brand indices, severities and categories, the
+//! per-mention [`scored::Scored`] record that `score` produces and `detect` reads, the incident
+//! events `detect` emits ([`incident`]) and the alert line `alert` renders them into ([`alert`],
+//! docs/contracts.md §3).
 //!
-//! Stages depend on this module (and on `config` types), never on each other. Everything here
-//! is plain data: no IO, no clocks.
+//! Stages depend on this module (and on `config` and `telemetry`), never on each other.
+//! Everything here is plain data: no IO, no clocks.
+
+pub mod alert;
+pub mod codec;
+pub mod scored;
 
 use std::fmt;
 use std::sync::Arc;
@@ -276,6 +283,17 @@ impl SentimentLabel {
             SentimentLabel::Positive => "positive",
         }
     }
+}
+
+/// The key of a post (and the root hash of its thread): FxHash of `(source, id)`. Stable across
+/// runs and builds, so checkpoints and partitioned workers agree on it.
+pub fn post_key(source: &str, id: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(source.as_bytes());
+    h.write_u8(0xff);
+    h.write(id.as_bytes());
+    h.finish()
 }
 
 #[cfg(test)]

@@ -1,0 +1,42 @@
+//! What `score` computes for one mention ([`Scored`]), shared by every brand it belongs to and
+//! read by `detect`, plus the category helpers both sides use.
+
+use crate::domain::{Category, SentimentLabel};
+
+/// What the scoring stages computed for one mention, shared by every brand it belongs to.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub sentiment: SentimentLabel,
+    pub category_scores: [f32; 8],
+    pub risk: f32,
+    /// Bot discount in [0,1]; 1 = looks human.
+    pub weight: f32,
+    pub duplicate: bool,
+    pub author_key: u64,
+    /// `P(complaint / service failure)` from the complaint model, in `[0, 1]`.
+    pub complaint: f32,
+    /// Set by the detector when `complaint` reaches `[detect] complaint_threshold`: the
+    /// mention counts as a stated complaint whatever its category scores.
+    pub complained: bool,
+}
+
+/// Category score from which a text counts as a complaint (one strong phrase scores 0.63).
+pub const COMPLAINT_SCORE: f32 = 0.6;
+
+/// Whether per-category scores state a complaint (conduct, safety, outage, billing, service).
+pub fn is_complaint(scores: &[f32; 8]) -> bool {
+    [
+        Category::Conduct,
+        Category::Safety,
+        Category::Outage,
+        Category::Billing,
+        Category::Service,
+    ]
+    .iter()
+    .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
+}
+
+/// The position of `c` in [`Category::ALL`] (the index of its per-category score).
+pub fn category_slot(c: Category) -> usize {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
