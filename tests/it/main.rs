@@ -16,6 +16,7 @@ mod ingest_ws;
 mod input;
 #[cfg(feature = "kafka")]
 mod kafka;
+mod layers;
 mod nab;
 mod refine;
 mod replay_golden;
