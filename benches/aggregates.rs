@@ -14,9 +14,9 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flashpoint::app::Engine;
 use flashpoint::config;
-use flashpoint::detect::classify::KeywordClassifier;
 use flashpoint::domain::EventTime;
 use flashpoint::ingest::aggregates::{decode, AggregateRow};
+use flashpoint::score::classify::KeywordClassifier;
 use flashpoint::score::sentiment::model_by_name;
 
 fn rows() -> Vec<AggregateRow> {

@@ -7,10 +7,11 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flashpoint::detect::classify::{Classifier, KeywordClassifier};
-use flashpoint::detect::cluster::{simhash, Clusterer};
-use flashpoint::detect::terms::{key_terms, Ignore};
+use flashpoint::detect::cluster::Clusterer;
 use flashpoint::domain::EventTime;
+use flashpoint::score::classify::{Classifier, KeywordClassifier};
+use flashpoint::score::simhash::{simhash, simhash_counted};
+use flashpoint::score::terms::{key_terms, Ignore};
 
 const SUBJECTS: &[&str] = &[
     "the plumber they sent",
@@ -115,7 +116,8 @@ fn bench(c: &mut Criterion) {
                 owned.clear();
                 owned.extend(key_terms(t, &ignore).map(|w| w.into_owned()));
                 let terms: Vec<&str> = owned.iter().map(String::as_str).collect();
-                cl.assign(i as u64 % 997, t, &terms, EventTime(i as i64 * 1000));
+                let (h, words) = simhash_counted(t);
+                cl.assign(i as u64 % 997, h, words, &terms, EventTime(i as i64 * 1000));
             }
             cl.len()
         })

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flashpoint::app::Engine;
 use flashpoint::config;
-use flashpoint::detect::classify::KeywordClassifier;
 use flashpoint::domain::EventTime;
 use flashpoint::ingest::jetstream::{decode_event, Decoded};
 use flashpoint::ingest::Ingested;
+use flashpoint::score::classify::KeywordClassifier;
 use flashpoint::score::sentiment::model_by_name;
 
 const FIXTURE: &str = include_str!("../tests/fixtures/streams/jetstream/expected_v1.jsonl");

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use flashpoint::app::Engine;
 use flashpoint::config::{BrandConfig, Config};
-use flashpoint::detect::classify::KeywordClassifier;
 use flashpoint::domain::{Author, EventTime, Mention, MentionKind};
+use flashpoint::score::classify::KeywordClassifier;
 use flashpoint::score::sentiment::model_by_name;
 
 const BRANDS: usize = 10_000;

@@ -7,10 +7,11 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use flashpoint::detect::baseline::SeasonalBaseline;
+use flashpoint::detect::virality::{negbin_upper_tail, DuplicateTracker};
+use flashpoint::detect::window::{BrandWindow, Observation};
 use flashpoint::domain::{EventTime, MentionKind};
-use flashpoint::score::baseline::SeasonalBaseline;
-use flashpoint::score::virality::{negbin_upper_tail, DuplicateTracker};
-use flashpoint::score::window::{BrandWindow, Observation};
+use flashpoint::score::simhash::simhash_counted;
 
 const MIN: i64 = EventTime::MINUTE_MS;
 const START: i64 = 1_772_409_600_000;
@@ -133,7 +134,8 @@ fn bench_tails(c: &mut Criterion) {
             DuplicateTracker::new,
             |d| {
                 for t in &texts {
-                    black_box(d.observe(t));
+                    let (h, words) = simhash_counted(t);
+                    black_box(d.observe(h, words));
                 }
             },
             BatchSize::SmallInput,

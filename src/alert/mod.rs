@@ -13,6 +13,7 @@ mod log;
 mod metered;
 pub mod outbox;
 pub mod policy;
+pub mod render;
 
 pub mod sink;
 

@@ -13,14 +13,15 @@ use rustc_hash::FxHasher;
 use super::refine::{Entry, Item, Refiner};
 use crate::brand::{Attribution, Attributor};
 use crate::config::Config;
-use crate::detect::classify::Classifier;
 use crate::detect::detector::Detector;
-use crate::detect::terms::{key_terms, Ignore};
 use crate::domain::scored::Scored;
 use crate::domain::{BrandIdx, EventTime, Mention};
 use crate::replay::watermark::{Admit, Watermark};
+use crate::score::classify::Classifier;
 use crate::score::sentiment::SentimentModel;
-use crate::score::virality::bot_weight;
+use crate::score::simhash::simhash_counted;
+use crate::score::terms::{key_terms, Ignore};
+use crate::score::trust::bot_weight;
 use crate::telemetry::Metrics;
 
 /// Counts of what happened to the mentions the engine saw.
@@ -153,6 +154,23 @@ pub struct Engine {
     refiner: Option<Refiner>,
 }
 
+/// Key terms of an evidence post for the detector, the brand's own words ignored.
+struct BrandKeyTerms(Arc<Config>);
+
+impl crate::detect::detector::KeyTerms for BrandKeyTerms {
+    fn key_terms(&self, b: BrandIdx, text: &str) -> Vec<String> {
+        let brand = self.0.brand(b);
+        let ignore = Ignore::new(
+            brand
+                .terms
+                .iter()
+                .chain(&brand.handles)
+                .chain(&brand.hashtags),
+        );
+        key_terms(text, &ignore).map(|t| t.into_owned()).collect()
+    }
+}
+
 impl Engine {
     pub fn new(
         cfg: Arc<Config>,
@@ -175,7 +193,7 @@ impl Engine {
             attributor,
             sentiment,
             classifier,
-            detector: Detector::new(Arc::clone(&cfg)),
+            detector: Detector::new(Arc::clone(&cfg), Arc::new(BrandKeyTerms(Arc::clone(&cfg)))),
             ignore: Ignore::new(
                 cfg.brands
                     .iter()
@@ -391,6 +409,7 @@ impl Engine {
         self.stats.matched += 1;
         let sentiment = self.sentiment.score(&m.text);
         let class = self.classifier.classify(&m.text);
+        let (simhash, words) = simhash_counted(&m.text);
         let scored = Scored {
             sentiment: sentiment.label,
             category_scores: class.scores,
@@ -402,6 +421,8 @@ impl Engine {
             ),
             duplicate: false,
             author_key: author_key(&m.author.id),
+            simhash,
+            simhash_words: words as u32,
             // `complaint_threshold = 1` switches the model off (and its cost with it).
             complaint: if self.cfg.detect.complaint_threshold < 1.0 {
                 crate::score::sentiment::complaint::complaint_probability(&m.text)
@@ -472,6 +493,7 @@ impl Engine {
         let brands = [b];
         let mut n = 0u64;
         for s in synthesize(&row.brand, &delta) {
+            let (simhash, words) = simhash_counted(&s.mention.text);
             let scored = Scored {
                 sentiment: s.sentiment,
                 category_scores: s.category_scores,
@@ -479,6 +501,8 @@ impl Engine {
                 weight: 1.0,
                 duplicate: false,
                 author_key: s.author_key,
+                simhash,
+                simhash_words: words as u32,
                 // Rows carry category counts, not texts: no complaint model reading.
                 complaint: 0.0,
                 complained: false,
@@ -504,7 +528,12 @@ impl Engine {
 
     /// Alerts decided since the last call, in decision order.
     pub fn drain_alerts(&mut self) -> Vec<crate::alert::AlertRecord> {
-        let out: Vec<_> = self.detector.drain_alerts().collect();
+        let cfg = &self.cfg;
+        let out: Vec<_> = self
+            .detector
+            .drain_events()
+            .map(|e| crate::alert::render::render(cfg, &e))
+            .collect();
         self.stats.alerts += out.len() as u64;
         out
     }
@@ -696,8 +725,8 @@ mod refine_tests {
 
     use super::*;
     use crate::app::refine::Refiner;
-    use crate::detect::classify::KeywordClassifier;
     use crate::domain::{Sentiment, SentimentLabel};
+    use crate::score::classify::KeywordClassifier;
     use crate::score::sentiment::model_by_name;
 
     /// Labels everything positive and records the texts it was asked to score.

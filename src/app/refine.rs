@@ -537,6 +537,8 @@ mod tests {
                         weight: 1.0,
                         duplicate: false,
                         author_key: 0,
+                        simhash: 0,
+                        simhash_words: 0,
                         complaint: 0.0,
                         complained: false,
                     },

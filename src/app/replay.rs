@@ -15,9 +15,9 @@ use super::engine::{Engine, EngineStats};
 use super::refine::Refiner;
 use crate::alert::{AlertLog, AlertRecord, Dispatcher, Notifier};
 use crate::config::Config;
-use crate::detect::classify::KeywordClassifier;
 use crate::domain::{EventTime, Mention};
 use crate::ingest::archive::{self, DecodeStats, ReadError};
+use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
 use crate::telemetry::Metrics;
 

@@ -30,9 +30,9 @@ use super::engine::{Engine, EngineStats};
 use super::refine::Refiner;
 use crate::alert::{AlertLog, ConsoleNotifier, Dispatcher, Notifier};
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::detect::classify::KeywordClassifier;
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::replay::ArchiveWriter;
+use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
 use crate::telemetry::Metrics;
 

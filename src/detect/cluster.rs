@@ -14,7 +14,7 @@
 //! Assignment, first rule that applies wins:
 //! 1. the mention's root is one a live cluster has seen → that cluster (replies, quotes,
 //!    reposts of one post stay together);
-//! 2. its [`simhash`] is within [`NEAR_DUP_HAMMING`] bits of one of a cluster's recent
+//! 2. its SimHash (`score::simhash`) is within [`NEAR_DUP_HAMMING`] bits of one of a cluster's recent
 //!    member hashes → that cluster (copy-paste spam, retweet-with-comment copies);
 //! 3. it shares at least [`MIN_SHARED_TERMS`] distinct key terms with a cluster's top terms →
 //!    that cluster (independent posts about the same event);
@@ -29,8 +29,8 @@
 //! from a per-clusterer counter, so a replay of the same input yields the same ids; no
 //! clocks, no randomness (FxHash is unseeded).
 
+use crate::domain::feature_hash;
 use crate::domain::EventTime;
-use crate::score::virality::{feature_hash, simhash_counted};
 
 /// Largest SimHash distance (in bits) at which two texts count as near-duplicates.
 ///
@@ -45,12 +45,6 @@ const MAX_ROOTS: usize = 16;
 const MAX_HASHES: usize = 8;
 const MAX_TERMS: usize = 16;
 const TOP_TERMS: usize = 8;
-
-/// 64-bit SimHash of a text's words: the same hash the per-brand duplicate tracker uses
-/// ([`crate::score::virality::simhash`]; handles, URLs and number-only tokens ignored).
-pub fn simhash(text: &str) -> u64 {
-    simhash_counted(text).0
-}
 
 /// Number of differing bits.
 pub fn hamming(a: u64, b: u64) -> u32 {
@@ -216,8 +210,15 @@ impl Clusterer {
     }
 
     /// Assigns a mention to a cluster (see the module docs for the rules) and returns its id.
-    pub fn assign(&mut self, root: u64, text: &str, terms: &[&str], at: EventTime) -> ClusterId {
-        let (hash, words) = simhash_counted(text);
+    /// `hash` is the text's SimHash built from `words` words (`score::simhash`).
+    pub fn assign(
+        &mut self,
+        root: u64,
+        hash: u64,
+        words: usize,
+        terms: &[&str],
+        at: EventTime,
+    ) -> ClusterId {
         let mut term_hashes: Vec<u64> = Vec::new();
         if words > 0 {
             term_hashes.extend(terms.iter().map(|t| feature_hash(t)));

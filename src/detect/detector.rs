@@ -1,10 +1,10 @@
 //! The detector: owns every brand's windows, baseline, clusters and incidents, and turns scored
-//! mentions plus event-time minute ticks into alert records.
+//! mentions plus event-time minute ticks into incident events.
 //!
 //! Input: [`Detector::on_mention`] for each brand-attributed, scored mention, and
 //! [`Detector::advance`] with each mention's event time (before `on_mention`), which evaluates
-//! every minute that has completed. Output: [`AlertRecord`]s, drained with
-//! [`Detector::drain_alerts`].
+//! every minute that has completed. Output: [`IncidentEvent`]s, drained with
+//! [`Detector::drain_events`] (`alert::render` turns them into alert lines).
 //!
 //! Decisions per brand and completed minute `k` (see `docs/architecture.md`):
 //! 1. volume significance: the bot-discounted 15-minute count against the seasonal baseline
@@ -26,18 +26,18 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::baseline::SeasonalBaseline;
+use super::virality::{growth, negbin_upper_tail, DuplicateTracker};
+use super::window::{BrandWindow, Observation};
 use crate::config::{Config, DetectConfig, Profile};
-use crate::domain::alert::{truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS};
+use crate::domain::alert::Action;
+use crate::domain::incident::{IncidentEvent, IncidentNumbers};
 use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
-use crate::score::baseline::SeasonalBaseline;
-use crate::score::virality::{growth, negbin_upper_tail, DuplicateTracker};
-use crate::score::window::{BrandWindow, Observation};
 
 use super::cluster::Clusterer;
 use super::evidence::Evidence;
 use super::grade::{choose_category, grade, persistence_minutes, Signals};
 use super::incident::{IdSequence, Incident, Scope};
-use super::terms::{key_terms, Ignore};
 use crate::domain::scored::{category_slot, Scored};
 
 /// Clusters per brand that keep evidence; the least recently active is dropped first.
@@ -57,6 +57,13 @@ const COLD_START_MINUTES: u32 = 360;
 const COLD_START_PRIOR_MINUTES: u32 = 60;
 /// A dominant cluster must hold this share of a spike's mentions to own the incident.
 const DOMINANT_SHARE: f64 = 0.3;
+
+/// Key terms of an evidence post's text for a brand, the brand's own words ignored: how an
+/// incident opened from a cluster's history seeds its terms. The wiring injects
+/// `score::terms`' extractor, so detect never runs per-mention text analysis itself.
+pub trait KeyTerms: Send + Sync {
+    fn key_terms(&self, brand: BrandIdx, text: &str) -> Vec<String>;
+}
 
 /// Per-brand gauges for the metrics exporter.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,12 +188,13 @@ pub struct Detector {
     active: BTreeSet<u32>,
     /// The last minute index that has been evaluated.
     evaluated_through: Option<i64>,
-    alerts: Vec<AlertRecord>,
+    events: Vec<IncidentEvent>,
+    key_terms: Arc<dyn KeyTerms>,
     scratch: Vec<f64>,
 }
 
 impl Detector {
-    pub fn new(cfg: Arc<Config>) -> Detector {
+    pub fn new(cfg: Arc<Config>, key_terms: Arc<dyn KeyTerms>) -> Detector {
         let n = cfg.brands.len();
         let mut brands = Vec::with_capacity(n);
         brands.resize_with(n, || None);
@@ -197,7 +205,8 @@ impl Detector {
             brands,
             active: BTreeSet::new(),
             evaluated_through: None,
-            alerts: Vec::new(),
+            events: Vec::new(),
+            key_terms,
             scratch: Vec::with_capacity(64),
         }
     }
@@ -242,7 +251,9 @@ impl Detector {
         let d = &detect[profile_slot(cfg.brand(b).profile)];
         let st = self.brands[b.index()].get_or_insert_with(|| Box::new(BrandState::new(&cfg)));
         let mut scored = s.clone();
-        scored.duplicate = st.duplicates.observe(&m.text);
+        scored.duplicate = st
+            .duplicates
+            .observe(scored.simhash, scored.simhash_words as usize);
         // A stated service failure is negative evidence even when its words read neutral.
         if d.complaint_threshold < 1.0 && f64::from(scored.complaint) >= d.complaint_threshold {
             scored.complained = true;
@@ -261,7 +272,16 @@ impl Detector {
         };
         // Older than the fine window (beyond any allowed lateness): evidence only.
         let _too_old = st.window.add(&obs).is_err();
-        let cluster = st.clusterer.assign(root, &m.text, terms, m.created_at).0;
+        let cluster = st
+            .clusterer
+            .assign(
+                root,
+                scored.simhash,
+                scored.simhash_words as usize,
+                terms,
+                m.created_at,
+            )
+            .0;
         st.cluster_mut(cluster, m.created_at).add(m, &scored);
         st.last_mention_minute = st.last_mention_minute.max(m.created_at.minute_index());
         self.active.insert(b.0);
@@ -304,8 +324,16 @@ impl Detector {
             );
             let baseline = st.baseline.expected_per_min(m.created_at);
             let signals = incident_signals(&inc, st, m.created_at.minute_index(), baseline);
-            let rec = build_record(&cfg, d, &mut inc, Action::Trigger, m.created_at, &signals);
-            self.alerts.push(rec);
+            let ev = incident_event(
+                &cfg,
+                d,
+                &*self.key_terms,
+                &mut inc,
+                Action::Trigger,
+                m.created_at,
+                &signals,
+            );
+            self.events.push(ev);
             st.incidents.push(inc);
         }
     }
@@ -385,8 +413,8 @@ impl Detector {
             let inc = &mut st.incidents[i];
             inc.category = category;
             if let Some(action) = inc.step(end, target, active, resolve_after) {
-                let rec = build_record(&cfg, d, inc, action, end, &signals);
-                self.alerts.push(rec);
+                let ev = incident_event(&cfg, d, &*self.key_terms, inc, action, end, &signals);
+                self.events.push(ev);
                 if action == Action::Resolve {
                     st.incidents.remove(i);
                     st.quiet_until = end.plus_ms(cfg.detect.cooldown.as_millis_i64());
@@ -481,8 +509,16 @@ impl Detector {
         inc.category = category;
         inc.severity = grade(category, &signals, d).min(route.max_severity);
         inc.id = st.ids.next_id(brand.id.as_str(), at);
-        let rec = build_record(&cfg, d, &mut inc, Action::Trigger, at, &signals);
-        self.alerts.push(rec);
+        let ev = incident_event(
+            &cfg,
+            d,
+            &*self.key_terms,
+            &mut inc,
+            Action::Trigger,
+            at,
+            &signals,
+        );
+        self.events.push(ev);
         st.incidents.push(inc);
     }
 
@@ -505,13 +541,13 @@ impl Detector {
         self.brands = state.brands;
         self.active = state.active;
         self.evaluated_through = state.evaluated_through;
-        self.alerts.clear();
+        self.events.clear();
         true
     }
 
-    /// Alerts decided since the last drain, in decision order.
-    pub fn drain_alerts(&mut self) -> std::vec::Drain<'_, AlertRecord> {
-        self.alerts.drain(..)
+    /// Incident events decided since the last drain, in decision order.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, IncidentEvent> {
+        self.events.drain(..)
     }
 
     /// Brands currently evaluated each minute, in index order.
@@ -611,53 +647,31 @@ fn incident_active(inc: &Incident, s: &Signals, brand_p: f64) -> bool {
     }
 }
 
-fn mentions(n: f64) -> String {
-    if n == 1.0 {
-        String::from("1 mention")
-    } else {
-        format!("{n:.0} mentions")
-    }
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-/// `d` is the incident's brand's detection settings (its sensitivity profile applied).
-fn build_record(
+/// The event for `action` on `inc`; records the teams notified (routing table) and seeds the
+/// incident's terms from its evidence posts when it has none yet. `d` is the incident's
+/// brand's detection settings (its sensitivity profile applied).
+fn incident_event(
     cfg: &Config,
     d: &DetectConfig,
+    key_terms: &dyn KeyTerms,
     inc: &mut Incident,
     action: Action,
     at: EventTime,
     s: &Signals,
-) -> AlertRecord {
-    let brand = cfg.brand(inc.brand);
-    let route = cfg.routing.route(inc.category);
-    let teams = match action {
-        Action::Resolve => inc.teams.clone(),
-        _ => {
-            for t in &route.teams {
-                if !inc.teams.contains(t) {
-                    inc.teams.push(t.clone());
-                }
+) -> IncidentEvent {
+    if action != Action::Resolve {
+        for t in &cfg.routing.route(inc.category).teams {
+            if !inc.teams.contains(t) {
+                inc.teams.push(t.clone());
             }
-            route.teams.clone()
         }
-    };
+    }
     let ev = &inc.evidence;
     let top_posts = ev.top_posts();
     if inc.terms.is_empty() {
         // Seed from the evidence posts (an incident opened from a cluster's history).
-        let ignore = Ignore::new(
-            brand
-                .terms
-                .iter()
-                .chain(&brand.handles)
-                .chain(&brand.hashtags),
-        );
         for p in &top_posts {
-            for t in key_terms(&p.text, &ignore) {
+            for t in key_terms.key_terms(inc.brand, &p.text) {
                 inc.terms.add(&t);
             }
         }
@@ -669,76 +683,37 @@ fn build_record(
         .map(|p| p.text.clone())
         .or_else(|| (!terms.is_empty()).then(|| terms.join(", ")))
         .unwrap_or_default();
-    let doubling = s
-        .doubling_time_s
-        .map(|d| format!(", doubling every {:.0} min", d / 60.0))
-        .unwrap_or_default();
     let watch = action == Action::Trigger
         && inc.severity == Severity::Info
         && matches!(inc.category, Category::Conduct | Category::Safety)
         && s.max_risk >= d.single_post_risk
         && s.mentions_60 < f64::from(d.min_mentions);
-    let summary = match action {
-        Action::Resolve => format!(
-            "{}: quiet again after {:.0} min — {} in total, {:.0}% negative — {}",
-            brand.name,
-            (at.millis() - inc.opened_at.millis()) as f64 / 60_000.0,
-            mentions(ev.mentions as f64),
-            s.negative_share * 100.0,
-            headline
-        ),
-        _ if watch => format!(
-            "{}: watching a post that alleges {} (risk {:.2}); {} in 60 min so far — {}",
-            brand.name,
-            if inc.category == Category::Safety {
-                "a danger to customers"
-            } else {
-                "staff misconduct"
-            },
-            s.max_risk,
-            mentions(s.mentions_60),
-            headline
-        ),
-        _ => format!(
-            "{}: {} in 60 min ({:.1}/min, baseline {:.1}/min){}, {:.0}% negative{} — {}",
-            brand.name,
-            mentions(s.mentions_60),
-            s.rate_per_min,
-            s.baseline_per_min,
-            doubling,
-            s.negative_share * 100.0,
-            if s.bot_share >= 0.2 {
-                format!(", {:.0}% from bot-like accounts", s.bot_share * 100.0)
-            } else {
-                String::new()
-            },
-            headline
-        ),
-    };
-    AlertRecord {
-        at: at.to_rfc3339(),
+    IncidentEvent {
+        at,
         action,
         incident: inc.id.clone(),
-        brand: brand.id.to_string(),
+        brand: inc.brand,
         severity: inc.severity,
         category: inc.category,
-        teams,
-        summary: truncate_chars(&summary, MAX_SUMMARY_CHARS),
-        metrics: AlertMetrics {
-            mentions: ev.mentions,
-            rate_per_min: round3(s.rate_per_min),
-            baseline_per_min: round3(s.baseline_per_min),
-            doubling_time_s: s.doubling_time_s.map(|d| d.round()),
-            negative_share: round3(s.negative_share),
-            reach: ev.reach,
-            unique_authors: ev.unique_authors(),
-            positive_share: round3(s.positive_share),
-            bot_share: round3(s.bot_share),
-            reaction_rate_per_min: round3(ev.share(ev.reactions) * s.rate_per_min),
-            max_risk: round3(s.max_risk),
-        },
+        notified_teams: inc.teams.clone(),
+        opened_at: inc.opened_at,
+        watch,
+        headline,
         top_posts,
         terms,
-        dedup_key: AlertRecord::dedup_key_for(brand.id.as_str(), &inc.id),
+        numbers: IncidentNumbers {
+            mentions: ev.mentions,
+            mentions_60: s.mentions_60,
+            rate_per_min: s.rate_per_min,
+            baseline_per_min: s.baseline_per_min,
+            doubling_time_s: s.doubling_time_s,
+            negative_share: s.negative_share,
+            positive_share: s.positive_share,
+            bot_share: s.bot_share,
+            reach: ev.reach,
+            unique_authors: ev.unique_authors(),
+            reaction_rate_per_min: ev.share(ev.reactions) * s.rate_per_min,
+            max_risk: s.max_risk,
+        },
     }
 }

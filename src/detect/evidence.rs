@@ -438,6 +438,8 @@ mod tests {
             weight: 1.0,
             duplicate: false,
             author_key: key,
+            simhash: 0,
+            simhash_words: 0,
             complaint: 0.0,
             complained: false,
         }

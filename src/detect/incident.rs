@@ -11,7 +11,7 @@ use crate::domain::alert::Action;
 use crate::domain::{BrandIdx, Category, EventTime, Severity};
 
 use super::evidence::Evidence;
-use super::terms::TermCounter;
+use super::term_counts::TermCounter;
 
 /// Evaluations a higher grade must hold before it escalates.
 const ESCALATE_AFTER: u32 = 2;

@@ -1,14 +1,17 @@
-//! Detection: classification, clustering, grading and the incident lifecycle.
+//! Detection: everything that lives over event time, read from `Scored` records only.
 //!
-//! [`classify`] scores categories and single-post risk, [`terms`] extracts key terms,
-//! [`cluster`] groups related posts, [`evidence`] accumulates bounded evidence, [`grade`] turns
-//! signals into a severity, [`incident`] runs one incident's life and [`detector`] owns every
-//! brand's state and the per-minute evaluation.
+//! [`window`] keeps per-brand minute panes, [`baseline`] the seasonal expectation,
+//! [`virality`] the count tails, growth fit and near-duplicate tracker, [`cluster`] groups
+//! related posts, [`evidence`] accumulates bounded evidence, [`grade`] turns signals into a
+//! severity, [`incident`] runs one incident's life and [`detector`] owns every brand's state
+//! and the per-minute evaluation, emitting incident events for `alert` to render.
 
-pub mod classify;
+pub mod baseline;
 pub mod cluster;
 pub mod detector;
 pub mod evidence;
 pub mod grade;
 pub mod incident;
-pub mod terms;
+pub mod term_counts;
+pub mod virality;
+pub mod window;

@@ -9,6 +9,7 @@
 
 pub mod alert;
 pub mod codec;
+pub mod incident;
 pub mod scored;
 
 use std::fmt;
@@ -294,6 +295,24 @@ pub fn post_key(source: &str, id: &str) -> u64 {
     h.write_u8(0xff);
     h.write(id.as_bytes());
     h.finish()
+}
+
+/// Murmur3's 64-bit finaliser: spreads FxHash's output over all 64 bits.
+pub fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
+}
+
+/// A word's 64-bit feature hash (FxHash, then [`fmix64`]): deterministic across runs.
+pub fn feature_hash(word: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(word.as_bytes());
+    fmix64(hasher.finish())
 }
 
 #[cfg(test)]

@@ -13,6 +13,10 @@ pub struct Scored {
     pub weight: f32,
     pub duplicate: bool,
     pub author_key: u64,
+    /// SimHash of the text's words (`score::simhash`); 0 for a text without words.
+    pub simhash: u64,
+    /// Words the SimHash was built from (texts of few words are never near-duplicates).
+    pub simhash_words: u32,
     /// `P(complaint / service failure)` from the complaint model, in `[0, 1]`.
     pub complaint: f32,
     /// Set by the detector when `complaint` reaches `[detect] complaint_threshold`: the

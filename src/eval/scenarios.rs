@@ -20,9 +20,9 @@ use serde::Deserialize;
 
 use crate::app::Engine;
 use crate::config::{self, Config, HumanDuration, Profile};
-use crate::detect::classify::KeywordClassifier;
 use crate::domain::alert::{Action, AlertRecord};
 use crate::domain::{Category, EventTime, Severity};
+use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
 use crate::synth::{Builder, Plant, SynthSpec};
 

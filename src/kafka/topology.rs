@@ -46,10 +46,10 @@ use crate::app::Engine;
 use crate::brand::{Attribution, Attributor};
 use crate::config::kafka::KafkaClient;
 use crate::config::Config;
-use crate::detect::classify::KeywordClassifier;
 use crate::domain::codec::{decode, encode};
 use crate::domain::{BrandIdx, EventTime, Mention};
 use crate::replay::watermark::{Admit, Watermark};
+use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
 use crate::telemetry::Metrics;
 

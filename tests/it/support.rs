@@ -77,7 +77,7 @@ pub fn engine(cfg: Arc<Config>) -> flashpoint::app::Engine {
     flashpoint::app::Engine::new(
         cfg,
         flashpoint::score::sentiment::model_by_name("lexicon").unwrap(),
-        Box::new(flashpoint::detect::classify::KeywordClassifier::embedded()),
+        Box::new(flashpoint::score::classify::KeywordClassifier::embedded()),
         None,
     )
     .unwrap()

@@ -1,7 +1,8 @@
-//! Unit tests of SimHash and the clusterer.
+//! Unit tests of the clusterer (and of the SimHash it compares).
 
 use super::*;
-use crate::detect::terms::{key_terms, Ignore};
+use crate::score::simhash::{simhash, simhash_counted};
+use crate::score::terms::{key_terms, Ignore};
 
 const T0: EventTime = EventTime(1_772_445_600_000);
 
@@ -13,7 +14,8 @@ fn assign(c: &mut Clusterer, root: u64, text: &str, min: i64) -> ClusterId {
     let ignore = Ignore::new(["lumen", "#lumenmobile"]);
     let owned: Vec<String> = key_terms(text, &ignore).map(|t| t.into_owned()).collect();
     let terms: Vec<&str> = owned.iter().map(String::as_str).collect();
-    c.assign(root, text, &terms, at(min))
+    let (hash, words) = simhash_counted(text);
+    c.assign(root, hash, words, &terms, at(min))
 }
 
 const PAIRS: &[(&str, &str)] = &[

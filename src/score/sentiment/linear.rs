@@ -351,7 +351,7 @@ fn step(h: u64, b: u8) -> u64 {
 
 #[inline]
 fn bucket(h: u64) -> u32 {
-    (crate::score::virality::fmix64(h) >> (64 - BUCKET_BITS)) as u32
+    (crate::domain::fmix64(h) >> (64 - BUCKET_BITS)) as u32
 }
 
 fn hash_bytes(bytes: &[u8]) -> u64 {

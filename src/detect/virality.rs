@@ -1,15 +1,14 @@
-//! Virality and trust signals: count tail probabilities, exponential growth, a bot discount and
-//! a near-duplicate tracker.
+//! Virality signals over time: count tail probabilities, exponential growth and a
+//! near-duplicate tracker.
 //!
 //! Role: the numeric helpers behind the detector's decisions.
 //! * [`negbin_upper_tail`] / [`poisson_upper_tail`]: how surprising a 15-minute count is
 //!   against the seasonal baseline;
 //! * [`growth`]: growth rate and doubling time of the per-minute counts;
-//! * [`bot_weight`]: how much one mention counts toward volume (new or follower-less accounts
-//!   count less);
-//! * [`DuplicateTracker`] / [`simhash`]: copy-paste campaigns.
+//! * [`DuplicateTracker`]: copy-paste campaigns, from each mention's SimHash (computed by
+//!   `score::simhash`, carried in `Scored`).
 //!
-//! Inputs are plain numbers, [`Author`]s, event times and texts; outputs are plain numbers.
+//! Inputs and outputs are plain numbers.
 //!
 //! Invariants: every function is pure and deterministic (FxHash is unseeded; no clocks, no
 //! randomness); probabilities are always in `[0, 1]` and never NaN, whatever the inputs; the
@@ -29,12 +28,6 @@
 //! between interpolate smoothly and monotonically (no floor/ceil steps when bot weights make
 //! counts fractional). When the dispersion makes no measurable difference
 //! (`(n + μ)² / k < 1e-6`) the negative binomial tail is the Poisson one.
-
-use std::hash::Hasher;
-
-use rustc_hash::FxHasher;
-
-use crate::domain::{Author, EventTime};
 
 const EPS: f64 = 1e-15;
 const TINY: f64 = 1e-300;
@@ -282,103 +275,12 @@ pub fn growth(counts: &[f64]) -> Growth {
     }
 }
 
-/// Followers below this count as "near zero".
-pub const LOW_FOLLOWERS: u64 = 5;
-/// Weight of a mention from an account younger than the configured new-account age.
-pub const NEW_ACCOUNT_WEIGHT: f32 = 0.2;
-/// Weight of a mention from an account with fewer than [`LOW_FOLLOWERS`] followers.
-pub const LOW_FOLLOWERS_WEIGHT: f32 = 0.5;
-/// Weight of a mention from a new account that also has almost no followers.
-pub const NEW_AND_LOW_WEIGHT: f32 = 0.1;
-
-/// Bot/spam discount in `[0, 1]` for a mention's author at event time `now`.
-///
-/// * account younger than `new_account_age_ms` (created after `now` included) and fewer than
-///   [`LOW_FOLLOWERS`] followers: [`NEW_AND_LOW_WEIGHT`] (0.1);
-/// * younger only: [`NEW_ACCOUNT_WEIGHT`] (0.2);
-/// * fewer than [`LOW_FOLLOWERS`] followers only: [`LOW_FOLLOWERS_WEIGHT`] (0.5);
-/// * otherwise 1.0.
-///
-/// An unknown `created_at` is not penalised. `followers` is 0 when the source does not say,
-/// which is penalised like a real zero: sources that omit it are rare and spam-heavy.
-pub fn bot_weight(author: &Author, now: EventTime, new_account_age_ms: i64) -> f32 {
-    let young = author
-        .created_at
-        .is_some_and(|c| now.millis().saturating_sub(c.millis()) < new_account_age_ms);
-    let low = author.followers < LOW_FOLLOWERS;
-    match (young, low) {
-        (true, true) => NEW_AND_LOW_WEIGHT,
-        (true, false) => NEW_ACCOUNT_WEIGHT,
-        (false, true) => LOW_FOLLOWERS_WEIGHT,
-        (false, false) => 1.0,
-    }
-}
-
-/// Murmur3's 64-bit finaliser: spreads FxHash's output over all 64 bits.
-pub fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^= h >> 33;
-    h
-}
-
-/// Whether a whitespace-separated token is a handle or a URL (ignored by [`simhash`]).
-fn is_handle_or_url(tok: &str) -> bool {
-    tok.starts_with('@') || tok.contains("://") || tok.starts_with("www.")
-}
-
-/// A word's 64-bit feature hash (FxHash, then [`fmix64`]): deterministic across runs.
-pub fn feature_hash(word: &str) -> u64 {
-    let mut hasher = FxHasher::default();
-    hasher.write(word.as_bytes());
-    fmix64(hasher.finish())
-}
-
-/// SimHash of a text and the number of words it was built from.
-pub fn simhash_counted(text: &str) -> (u64, usize) {
-    let mut acc = [0i32; 64];
-    let mut word = String::new();
-    let mut n = 0;
-    for tok in text.split_whitespace() {
-        if is_handle_or_url(tok) {
-            continue;
-        }
-        word.clear();
-        for c in tok.chars().filter(|c| c.is_alphanumeric()) {
-            word.extend(c.to_lowercase());
-        }
-        if !word.chars().any(char::is_alphabetic) {
-            continue;
-        }
-        let h = feature_hash(&word);
-        for (bit, a) in acc.iter_mut().enumerate() {
-            *a += if (h >> bit) & 1 == 1 { 1 } else { -1 };
-        }
-        n += 1;
-    }
-    let hash = acc
-        .iter()
-        .enumerate()
-        .filter(|(_, &a)| a > 0)
-        .fold(0u64, |h, (bit, _)| h | (1 << bit));
-    (hash, n)
-}
-
-/// 64-bit SimHash over a text's words: lowercased, punctuation stripped, tokens without a
-/// letter (numbers), `@handles` and URLs skipped; each word hashed with FxHash plus a 64-bit
-/// finaliser. A text without words gives 0.
-pub fn simhash(text: &str) -> u64 {
-    simhash_counted(text).0
-}
-
 /// Texts with fewer words than this are never near-duplicates.
 pub const MIN_DUPLICATE_WORDS: usize = 4;
 /// Largest SimHash distance (bits) at which two texts count as near-duplicates.
 ///
 /// Small on purpose: it catches copies that differ in case, punctuation, numbers, handles and
-/// URLs (all ignored by [`simhash`]) and long texts with a word changed (a one-word edit in a
+/// URLs (all ignored by `score::simhash`) and long texts with a word changed (a one-word edit in a
 /// 60-word text moves ≤ 3 bits about 95 % of the time). On tweet-length texts (15–20 words) a
 /// one-word edit typically moves 3–7 bits and is usually not flagged: SimHash distance tracks
 /// the angle between the word vectors, ≈ 64 · arccos(1 − 1/n) / π bits for n words.
@@ -411,11 +313,11 @@ impl DuplicateTracker {
         }
     }
 
-    /// Records `text` and returns whether it is within [`DUPLICATE_HAMMING`] bits of one of the
-    /// recent texts (exact duplicates included). Texts of fewer than [`MIN_DUPLICATE_WORDS`]
-    /// words (plain reposts, emoji-only replies) return false and are not recorded.
-    pub fn observe(&mut self, text: &str) -> bool {
-        let (h, words) = simhash_counted(text);
+    /// Records a text by its SimHash `h` (built from `words` words) and returns whether it is
+    /// within [`DUPLICATE_HAMMING`] bits of one of the recent texts (exact duplicates included).
+    /// Texts of fewer than [`MIN_DUPLICATE_WORDS`] words (plain reposts, emoji-only replies)
+    /// return false and are not recorded.
+    pub fn observe(&mut self, h: u64, words: usize) -> bool {
         if words < MIN_DUPLICATE_WORDS {
             return false;
         }
@@ -432,6 +334,11 @@ impl DuplicateTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn obs(t: &mut DuplicateTracker, text: &str) -> bool {
+        let (h, words) = crate::score::simhash::simhash_counted(text);
+        t.observe(h, words)
+    }
 
     fn close(a: f64, b: f64, rel: f64) -> bool {
         (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-300
@@ -581,49 +488,6 @@ mod tests {
     }
 
     #[test]
-    fn bot_weight_cases() {
-        let day = 86_400_000;
-        let now = EventTime(1_772_409_600_000);
-        let author = |followers, created: Option<i64>| Author {
-            id: "a".into(),
-            handle: "a".into(),
-            followers,
-            created_at: created.map(|d| EventTime(now.millis() - d * day)),
-        };
-        let age = 30 * day;
-        assert_eq!(bot_weight(&author(1000, Some(400)), now, age), 1.0);
-        assert_eq!(bot_weight(&author(1000, None), now, age), 1.0);
-        assert_eq!(
-            bot_weight(&author(1000, Some(2)), now, age),
-            NEW_ACCOUNT_WEIGHT
-        );
-        assert_eq!(
-            bot_weight(&author(4, Some(400)), now, age),
-            LOW_FOLLOWERS_WEIGHT
-        );
-        assert_eq!(bot_weight(&author(0, None), now, age), LOW_FOLLOWERS_WEIGHT);
-        assert_eq!(
-            bot_weight(&author(1, Some(1)), now, age),
-            NEW_AND_LOW_WEIGHT
-        );
-        assert_eq!(bot_weight(&author(5, Some(30)), now, age), 1.0);
-        // Created "in the future" (clock skew) counts as new.
-        assert_eq!(
-            bot_weight(&author(100, Some(-1)), now, age),
-            NEW_ACCOUNT_WEIGHT
-        );
-    }
-
-    #[test]
-    fn simhash_ignores_case_punctuation_numbers_handles_and_urls() {
-        let a = simhash("WIN a free phone today @bob123 https://a.example/1 1234!!");
-        let b = simhash("win a FREE phone, today! @alice https://c.example/2 9999");
-        assert_eq!(a, b);
-        assert_eq!(simhash(""), 0);
-        assert_eq!(simhash("@who 123 https://x.example"), 0);
-    }
-
-    #[test]
     fn duplicate_tracker_flags_near_duplicates_only() {
         let mut t = DuplicateTracker::new();
         let base = "the lumen app has been down for hours and support keeps closing my \
@@ -631,13 +495,13 @@ mod tests {
                     nobody from the company has said a single word about refunds or credits \
                     for the downtime we all paid for, honestly thinking about switching providers \
                     before the next billing cycle starts again next week";
-        assert!(!t.observe(base));
+        assert!(!obs(&mut t, base));
         // Exact copy, and a copy with different handles/URL/case.
-        assert!(t.observe(base));
-        assert!(t.observe(&format!(
-            "@lumen {} https://x.example/9",
-            base.to_uppercase()
-        )));
+        assert!(obs(&mut t, base));
+        assert!(obs(
+            &mut t,
+            &format!("@lumen {} https://x.example/9", base.to_uppercase())
+        ));
         // One word changed: flagged at (nearly) every position of a long text.
         let words: Vec<&str> = base.split_whitespace().collect();
         let mut flagged = 0;
@@ -645,8 +509,8 @@ mod tests {
             let mut w = words.clone();
             w[i] = "zebra";
             let mut fresh = DuplicateTracker::new();
-            fresh.observe(base);
-            flagged += usize::from(fresh.observe(&w.join(" ")));
+            obs(&mut fresh, base);
+            flagged += usize::from(obs(&mut fresh, &w.join(" ")));
         }
         assert!(
             flagged * 10 >= words.len() * 9,
@@ -654,25 +518,28 @@ mod tests {
             words.len()
         );
         // Unrelated text.
-        assert!(!t.observe("loving the new lumen camera, the night mode photos look amazing"));
+        assert!(!obs(
+            &mut t,
+            "loving the new lumen camera, the night mode photos look amazing"
+        ));
         // Short texts are never duplicates.
-        assert!(!t.observe("so true"));
-        assert!(!t.observe("so true"));
-        assert!(!t.observe(""));
+        assert!(!obs(&mut t, "so true"));
+        assert!(!obs(&mut t, "so true"));
+        assert!(!obs(&mut t, ""));
     }
 
     #[test]
     fn duplicate_tracker_is_bounded() {
         let mut t = DuplicateTracker::new();
         let first = "alpha bravo charlie delta echo foxtrot";
-        t.observe(first);
+        obs(&mut t, first);
         for i in 0..DUPLICATE_RING {
             let text = format!(
                 "unrelated words number {} about {} things",
                 words(i),
                 words(i + 7)
             );
-            t.observe(&text);
+            obs(&mut t, &text);
         }
         assert_eq!(t.len, DUPLICATE_RING);
         assert!(std::mem::size_of::<DuplicateTracker>() <= 4096);

@@ -26,7 +26,7 @@
 
 use std::fmt;
 
-use super::virality::fmix64;
+use crate::domain::fmix64;
 use crate::domain::{EventTime, MentionKind};
 
 /// Number of one-minute panes in the ring (covers the last hour with a few minutes spare for
@@ -48,7 +48,7 @@ pub struct Observation {
     pub reach: u64,
     /// A hash of the author id (any well-spread or not 64-bit key; it is re-mixed here).
     pub author_key: u64,
-    /// Bot/spam discount in `[0, 1]` ([`super::virality::bot_weight`]).
+    /// Bot/spam discount in `[0, 1]` (`score::trust::bot_weight`).
     pub weight: f32,
 }
 

@@ -1,0 +1,99 @@
+//! Renders `detect`'s incident events into alert lines (docs/contracts.md §3): the one-line
+//! summary, the teams a line goes to (the routing table), rounded metrics and the dedup key.
+//!
+//! Pure: the same event and configuration always give the same line.
+
+use crate::config::Config;
+use crate::domain::alert::{truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS};
+use crate::domain::incident::IncidentEvent;
+use crate::domain::Category;
+
+/// The alert line for `ev`. Triggers and escalations go to the teams the routing table gives
+/// the incident's category; a resolve goes to every team notified while it was open.
+pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
+    let brand = cfg.brand(ev.brand);
+    let n = &ev.numbers;
+    let teams = match ev.action {
+        Action::Resolve => ev.notified_teams.clone(),
+        _ => cfg.routing.route(ev.category).teams.clone(),
+    };
+    let doubling = n
+        .doubling_time_s
+        .map(|d| format!(", doubling every {:.0} min", d / 60.0))
+        .unwrap_or_default();
+    let summary = match ev.action {
+        Action::Resolve => format!(
+            "{}: quiet again after {:.0} min — {} in total, {:.0}% negative — {}",
+            brand.name,
+            (ev.at.millis() - ev.opened_at.millis()) as f64 / 60_000.0,
+            mentions(n.mentions as f64),
+            n.negative_share * 100.0,
+            ev.headline
+        ),
+        _ if ev.watch => format!(
+            "{}: watching a post that alleges {} (risk {:.2}); {} in 60 min so far — {}",
+            brand.name,
+            if ev.category == Category::Safety {
+                "a danger to customers"
+            } else {
+                "staff misconduct"
+            },
+            n.max_risk,
+            mentions(n.mentions_60),
+            ev.headline
+        ),
+        _ => format!(
+            "{}: {} in 60 min ({:.1}/min, baseline {:.1}/min){}, {:.0}% negative{} — {}",
+            brand.name,
+            mentions(n.mentions_60),
+            n.rate_per_min,
+            n.baseline_per_min,
+            doubling,
+            n.negative_share * 100.0,
+            if n.bot_share >= 0.2 {
+                format!(", {:.0}% from bot-like accounts", n.bot_share * 100.0)
+            } else {
+                String::new()
+            },
+            ev.headline
+        ),
+    };
+    AlertRecord {
+        at: ev.at.to_rfc3339(),
+        action: ev.action,
+        incident: ev.incident.clone(),
+        brand: brand.id.to_string(),
+        severity: ev.severity,
+        category: ev.category,
+        teams,
+        summary: truncate_chars(&summary, MAX_SUMMARY_CHARS),
+        metrics: AlertMetrics {
+            mentions: n.mentions,
+            rate_per_min: round3(n.rate_per_min),
+            baseline_per_min: round3(n.baseline_per_min),
+            doubling_time_s: n.doubling_time_s.map(|d| d.round()),
+            negative_share: round3(n.negative_share),
+            reach: n.reach,
+            unique_authors: n.unique_authors,
+            positive_share: round3(n.positive_share),
+            bot_share: round3(n.bot_share),
+            reaction_rate_per_min: round3(n.reaction_rate_per_min),
+            max_risk: round3(n.max_risk),
+        },
+        top_posts: ev.top_posts.clone(),
+        terms: ev.terms.clone(),
+        dedup_key: AlertRecord::dedup_key_for(brand.id.as_str(), &ev.incident),
+    }
+}
+
+fn mentions(n: f64) -> String {
+    if n == 1.0 {
+        String::from("1 mention")
+    } else {
+        format!("{n:.0} mentions")
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
