@@ -29,8 +29,8 @@ use std::sync::OnceLock;
 
 use flashpoint::brand::BrandMatcher;
 use flashpoint::config::Config;
-use flashpoint::detect::classify::{Classifier, KeywordClassifier};
 use flashpoint::domain::BrandIdx;
+use flashpoint::score::classify::{Classifier, KeywordClassifier};
 use flashpoint::score::sentiment::{model_by_name, SentimentModel};
 
 pub mod ffi;
@@ -95,12 +95,12 @@ impl Brands {
         let config = match path {
             Some(p) => flashpoint::config::load(std::path::Path::new(p))
                 .map_err(|e| format!("{CONFIG_ENV}={p}: {e}"))?,
-            None => {
-                flashpoint::config::parse_str(flashpoint::cli::DEMO_CONFIG, "demo.toml", &|k| {
-                    std::env::var(k).ok()
-                })
-                .map_err(|e| format!("embedded demo brands: {e}"))?
-            }
+            None => flashpoint::config::parse_str(
+                flashpoint::app::demo::DEMO_CONFIG,
+                "demo.toml",
+                &|k| std::env::var(k).ok(),
+            )
+            .map_err(|e| format!("embedded demo brands: {e}"))?,
         };
         let matcher = BrandMatcher::new(&config.brands).map_err(|e| e.to_string())?;
         Ok(Brands { config, matcher })
