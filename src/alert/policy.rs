@@ -258,6 +258,7 @@ fn digest(alert: &AlertRecord, team: &str, max: usize) -> AlertRecord {
         top_posts: alert.top_posts.clone(),
         terms: alert.terms.clone(),
         dedup_key: AlertRecord::dedup_key_for(&alert.brand, &incident),
+        why: String::new(),
     }
 }
 

@@ -1,6 +1,9 @@
 //! Renders `detect`'s incident events into alert lines (docs/contracts.md §3): the one-line
 //! summary, the teams a line goes to (the routing table), rounded metrics and the dedup key.
 //!
+//! Every number in the summary is the one in the line's `metrics` (the incident's mentions,
+//! rates, shares), and `why` carries the one sentence saying which signal crossed what.
+//!
 //! Pure: the same event and configuration always give the same line.
 
 use crate::config::Config;
@@ -31,7 +34,7 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
             ev.headline
         ),
         _ if ev.watch => format!(
-            "{}: watching a post that alleges {} (risk {:.2}); {} in 60 min so far — {}",
+            "{}: watching a post that alleges {} (risk {:.2}); {} so far — {}",
             brand.name,
             if ev.category == Category::Safety {
                 "a danger to customers"
@@ -39,13 +42,13 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
                 "staff misconduct"
             },
             n.max_risk,
-            mentions(n.mentions_60),
+            mentions(n.mentions as f64),
             ev.headline
         ),
         _ => format!(
-            "{}: {} in 60 min ({:.1}/min, baseline {:.1}/min){}, {:.0}% negative{} — {}",
+            "{}: {} ({:.1}/min, baseline {:.1}/min){}, {:.0}% negative{} — {}",
             brand.name,
-            mentions(n.mentions_60),
+            mentions(n.mentions as f64),
             n.rate_per_min,
             n.baseline_per_min,
             doubling,
@@ -83,6 +86,7 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
         top_posts: ev.top_posts.clone(),
         terms: ev.terms.clone(),
         dedup_key: AlertRecord::dedup_key_for(brand.id.as_str(), &ev.incident),
+        why: ev.why.clone(),
     }
 }
 

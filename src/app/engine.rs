@@ -67,7 +67,7 @@ impl AggregateSkip {
 
 /// The checkpoint format's first field and version.
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
-const CHECKPOINT_VERSION: u32 = 1;
+const CHECKPOINT_VERSION: u32 = 2;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]
@@ -327,6 +327,12 @@ impl Engine {
             r.finish();
         }
         self.apply_ready();
+        // The input has ended: no late mention can arrive, so the minutes the allowed
+        // lateness held back are decided now.
+        let max_seen = self.watermark.max_seen();
+        if max_seen > EventTime::MIN {
+            self.evaluate_through(max_seen, max_seen);
+        }
     }
 
     fn process_refining(&mut self, m: &Mention) {
@@ -390,9 +396,16 @@ impl Engine {
         }
     }
 
-    /// Evaluates the minutes completed before `max_seen` (a no-op within a minute).
+    /// Evaluates the minutes completed before the watermark of `max_seen` (minus the allowed
+    /// lateness, so mentions reordered within it cannot change a decision); a no-op within a
+    /// minute.
     fn evaluate_to(&mut self, max_seen: EventTime) {
-        if let Some(minute) = self.detector.advance(max_seen) {
+        let lateness = self.cfg.pipeline.allowed_lateness.as_millis_i64();
+        self.evaluate_through(max_seen.plus_ms(-lateness), max_seen);
+    }
+
+    fn evaluate_through(&mut self, watermark: EventTime, max_seen: EventTime) {
+        if let Some(minute) = self.detector.advance(watermark, max_seen) {
             self.attributor.evict(self.watermark.current());
             self.publish_minute(minute);
             self.sample_series(minute);

@@ -45,6 +45,8 @@
 
 use crate::domain::EventTime;
 
+/// Weight (in minutes) of the level a re-baseline starts from.
+pub const REBASE_WEIGHT_MIN: u32 = 360;
 /// The smallest expectation ever reported (mentions per minute).
 pub const FLOOR_PER_MIN: f64 = 0.01;
 /// Memory of the global level, in minutes (three days).
@@ -115,8 +117,20 @@ impl SeasonalBaseline {
     /// winsorised at `max(5 · e, e + 10)`, updates the global, hour-of-day and hour-of-week
     /// levels.
     pub fn observe_minute(&mut self, minute_start: EventTime, count: f64, anomalous: bool) {
+        self.observe_minute_damped(minute_start, count, if anomalous { 0.0 } else { 1.0 });
+    }
+
+    /// [`SeasonalBaseline::observe_minute`] learning at `learn` times the normal step
+    /// (`0` = only counted as observed time, `1` = a normal minute): how the detector keeps
+    /// learning, slowly, during an anomaly, so that a lasting new level is not locked out.
+    pub fn observe_minute_damped(&mut self, minute_start: EventTime, count: f64, learn: f64) {
         self.observed = self.observed.saturating_add(1);
-        if anomalous {
+        let learn = if learn.is_finite() {
+            learn.clamp(0.0, 1.0) as f32
+        } else {
+            0.0
+        };
+        if learn == 0.0 {
             return;
         }
         let e = self.expected_per_min(minute_start);
@@ -128,17 +142,17 @@ impl SeasonalBaseline {
         } as f32;
 
         self.global_n = self.global_n.saturating_add(1);
-        let a = 1.0 / self.global_n.min(GLOBAL_MEMORY_MIN) as f32;
+        let a = learn / self.global_n.min(GLOBAL_MEMORY_MIN) as f32;
         self.global += a * (c - self.global);
 
         let h = hour_of_day(minute_start);
         self.day_n[h] = self.day_n[h].saturating_add(1).min(DAY_MEMORY_MIN);
-        let a = 1.0 / f32::from(self.day_n[h]);
+        let a = learn / f32::from(self.day_n[h]);
         self.day[h] += a * (c - self.day[h]);
 
         let w = hour_of_week(minute_start);
         self.week_n[w] = self.week_n[w].saturating_add(1).min(WEEK_MEMORY_MIN);
-        let a = 1.0 / f32::from(self.week_n[w]);
+        let a = learn / f32::from(self.week_n[w]);
         self.week[w] += a * (c - self.week[w]);
     }
 
@@ -172,6 +186,22 @@ impl SeasonalBaseline {
             b.global_n = weight_minutes.min(GLOBAL_MEMORY_MIN);
         }
         b
+    }
+
+    /// Re-baselines at `level_per_min` after a level shift (an anomaly that lasted): the level
+    /// becomes the global mean, worth [`REBASE_WEIGHT_MIN`] minutes, and the hour-of-day and
+    /// hour-of-week buckets restart from it (their shape is learnt again).
+    pub fn rebase(&mut self, level_per_min: f64) {
+        if !level_per_min.is_finite() || level_per_min < 0.0 {
+            return;
+        }
+        let level = level_per_min as f32;
+        self.global = level;
+        self.global_n = REBASE_WEIGHT_MIN;
+        self.day = [level; 24];
+        self.day_n = [0; 24];
+        self.week = [level; 168];
+        self.week_n = [0; 168];
     }
 
     pub fn minutes_observed(&self) -> u32 {

@@ -193,6 +193,8 @@ pub struct Clusterer {
     idle_ms: i64,
     next_id: u64,
     clusters: Vec<Cluster>,
+    /// Ids of clusters that open incidents own (see [`Clusterer::pin`]).
+    pinned: Vec<u64>,
 }
 
 impl Clusterer {
@@ -204,6 +206,7 @@ impl Clusterer {
             max_clusters,
             idle_ms: idle_ms.max(0),
             next_id: 1,
+            pinned: Vec::new(),
             // Grown on demand: most brands hold one or two clusters at a time.
             clusters: Vec::new(),
         }
@@ -276,13 +279,25 @@ impl Clusterer {
         best.map(|(i, _)| i)
     }
 
-    /// Opens a new empty cluster, evicting the least recently seen one when full.
+    /// Clusters that open incidents own: never evicted or expired while pinned (an
+    /// incident's later reactions must keep joining its cluster). Replaces the previous set.
+    pub fn pin(&mut self, ids: impl IntoIterator<Item = u64>) {
+        self.pinned.clear();
+        self.pinned.extend(ids);
+    }
+
+    fn is_pinned(&self, id: u64) -> bool {
+        self.pinned.contains(&id)
+    }
+
+    /// Opens a new empty cluster, evicting the least recently seen unpinned one when full.
     fn create(&mut self, at: EventTime) -> usize {
         if self.clusters.len() >= self.max_clusters {
             let victim = self
                 .clusters
                 .iter()
                 .enumerate()
+                .filter(|(_, c)| !self.is_pinned(c.id))
                 .min_by_key(|(_, c)| (c.last_seen, c.id))
                 .map(|(i, _)| i);
             if let Some(i) = victim {
@@ -307,8 +322,10 @@ impl Clusterer {
     /// Drops clusters whose last mention is more than `idle_ms` before `watermark`.
     pub fn expire(&mut self, watermark: EventTime) {
         let idle_ms = self.idle_ms;
-        self.clusters
-            .retain(|c| watermark.0.saturating_sub(c.last_seen.0) <= idle_ms);
+        let pinned = &self.pinned;
+        self.clusters.retain(|c| {
+            watermark.0.saturating_sub(c.last_seen.0) <= idle_ms || pinned.contains(&c.id)
+        });
     }
 
     /// A live cluster's summary.

@@ -15,20 +15,43 @@
 //!    which grading keeps at info (it is usually spam: routed to nobody);
 //! 3. a single post alleging staff misconduct or danger (risk ≥ `detect.single_post_risk`)
 //!    opens a watch incident at once, at info, for the teams of its category;
-//! 4. every open incident is re-graded; escalations need two consecutive higher grades; an
+//! 4. each category group's complaint stream ([`GROUPS`]: outage/billing/service complaints;
+//!    conduct/safety) has its own seasonal baseline and a Poisson CUSUM for a sustained rise
+//!    (see [`CUSUM_RATIO`], [`CUSUM_THRESHOLD`]); crossing it opens an incident on that
+//!    group's complaints, so a complaint surge pages even when total volume barely moves;
+//! 5. every open incident is re-graded; escalations need two consecutive higher grades; an
 //!    incident resolves after `detect.resolve_after` without activity, and volume alone cannot
-//!    open another for the brand during `detect.cooldown` after that (risky posts still can).
+//!    open another for the brand during `detect.cooldown` after an incident that reached
+//!    warning resolves (info watches and positive or spam incidents start no cool-down).
+//!
+//! Baselines keep learning during an anomaly, at [`ANOMALY_LEARN`] of the normal rate; once an
+//! anomaly has lasted [`PLATEAU_MINUTES`] it is a level shift: the baseline restarts from the
+//! last hour's level, so a lasting new level (a busier brand, a new source) becomes the norm
+//! instead of an incident that never resolves. Cold start: during a brand's first day
+//! ([`COLD_START_DAY_MINUTES`] of history) volume and complaint streams alone cannot grade
+//! above warning; risky single posts still open watches and escalate on their thread.
+//!
+//! No data is not silence: when the whole stream stops for at least [`GAP_MINUTES`] while its
+//! brands' baselines expected at least [`GAP_EXPECTED_MENTIONS`] mentions in that time (a
+//! source outage, an archive gap), those minutes are neither learnt as zeros nor counted as
+//! quiet time of open incidents.
+//!
+//! False-alarm budget per brand and day (Bonferroni over the three signals that can page on
+//! volume alone): the 15-minute volume test (`spike_p_value` with `persistence`, unchanged),
+//! and one CUSUM per category group with threshold `ln(1440 / 0.005)`: by Wald's bound its
+//! in-control average run length under the Poisson baseline is at least 288,000 minutes, so
+//! each group stream spends at most 0.005 false alarms per brand-day.
 //!
 //! Invariants: brands are evaluated in index order and incidents in opening order, so the same
 //! input order always yields the same alerts; per-brand state is bounded (windows are rings,
 //! at most [`MAX_CLUSTERS`] clusters with evidence, incidents resolve).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use super::baseline::SeasonalBaseline;
 use super::virality::{growth, negbin_upper_tail, DuplicateTracker};
-use super::window::{BrandWindow, Observation};
+use super::window::{BrandWindow, Observation, GROUPS};
 use crate::config::{Config, DetectConfig, Profile};
 use crate::domain::alert::Action;
 use crate::domain::incident::{IncidentEvent, IncidentNumbers};
@@ -36,9 +59,10 @@ use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 
 use super::cluster::Clusterer;
 use super::evidence::Evidence;
-use super::grade::{choose_category, grade, persistence_minutes, Signals};
+use super::grade::{choose_category, grade, persistence_minutes, GroupSignal, Signals};
 use super::incident::{IdSequence, Incident, Scope};
-use crate::domain::scored::{category_slot, Scored};
+use crate::domain::scored::{category_slot, is_complaint, Scored, COMPLAINT_SCORE};
+use crate::domain::SentimentLabel;
 
 /// Clusters per brand that keep evidence; the least recently active is dropped first.
 pub const MAX_CLUSTERS: usize = 16;
@@ -57,6 +81,98 @@ const COLD_START_MINUTES: u32 = 360;
 const COLD_START_PRIOR_MINUTES: u32 = 60;
 /// A dominant cluster must hold this share of a spike's mentions to own the incident.
 const DOMINANT_SHARE: f64 = 0.3;
+/// Learning rate (share of the normal step) of baselines during an anomaly.
+pub const ANOMALY_LEARN: f64 = 0.1;
+/// An anomaly lasting this many minutes is a new level: baselines learn it at full rate.
+pub const PLATEAU_MINUTES: u32 = 6 * 60;
+/// Minutes of history before volume alone may grade above warning.
+pub const COLD_START_DAY_MINUTES: u32 = 1440;
+/// A stream-wide silence this long may be a gap in the data rather than quiet.
+pub const GAP_MINUTES: i64 = 30;
+/// ... and is one when the brands' baselines expected at least this many mentions in it
+/// (`P(0 | Poisson(20)) = 2e-9`).
+pub const GAP_EXPECTED_MENTIONS: f64 = 20.0;
+/// No-data gaps remembered (to skip them when an idle brand's baseline catches up).
+const MAX_GAPS: usize = 32;
+/// The CUSUM of a group stream tests its rate against `CUSUM_RATIO` times its baseline.
+pub const CUSUM_RATIO: f64 = 3.0;
+/// CUSUM alarm threshold: `ln(1440 / 0.005)` (see the module docs).
+pub const CUSUM_THRESHOLD: f64 = 12.57;
+/// The statistic is capped so that an alarm ends soon after the surge does.
+const CUSUM_CAP: f64 = 2.0 * CUSUM_THRESHOLD;
+/// Smallest baseline of a group stream (one complaint every 50 minutes), and its cold-start
+/// prior (worth an hour).
+const GROUP_FLOOR_PER_MIN: f64 = 0.02;
+const GROUP_PRIOR_PER_MIN: f64 = 0.05;
+/// A category group's evidence restarts after this long without a complaint of the group.
+const GROUP_EVIDENCE_IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
+
+/// One category group's complaint stream of a brand (see the module docs).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct GroupStream {
+    baseline: SeasonalBaseline,
+    cusum: f64,
+    anomalous_run: u32,
+    /// The group's recent complaints (restarted after [`GROUP_EVIDENCE_IDLE_MS`] without one).
+    evidence: Option<Evidence>,
+}
+
+impl GroupStream {
+    fn new() -> GroupStream {
+        GroupStream {
+            baseline: SeasonalBaseline::with_prior(GROUP_PRIOR_PER_MIN, COLD_START_PRIOR_MINUTES),
+            cusum: 0.0,
+            anomalous_run: 0,
+            evidence: None,
+        }
+    }
+}
+
+/// The learning rate of a baseline whose stream has been anomalous for `run` minutes.
+fn learn_rate(anomalous: bool, run: u32) -> f64 {
+    if !anomalous || run >= PLATEAU_MINUTES {
+        1.0
+    } else {
+        ANOMALY_LEARN
+    }
+}
+
+/// The category group of a category, if it has one.
+fn group_of(c: Category) -> Option<usize> {
+    match c {
+        Category::Outage | Category::Billing | Category::Service => Some(0),
+        Category::Conduct | Category::Safety => Some(1),
+        _ => None,
+    }
+}
+
+/// Whether a mention states a complaint of each category group.
+fn groups_of(s: &Scored) -> [bool; GROUPS] {
+    let scores = &s.category_scores;
+    let any = |cs: &[Category]| {
+        cs.iter()
+            .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
+    };
+    [
+        s.complained || any(&[Category::Outage, Category::Billing, Category::Service]),
+        any(&[Category::Conduct, Category::Safety]),
+    ]
+}
+
+/// Whether a mention belongs in an incident's evidence: the thread's own reactions always do;
+/// otherwise a negative story does not collect praise and a positive one does not collect
+/// complaints (they mention the brand in the same window but are another story).
+fn belongs(inc: &Incident, root: u64, s: &Scored) -> bool {
+    if inc.root != 0 && root == inc.root {
+        return true;
+    }
+    let complaint = s.complained || is_complaint(&s.category_scores);
+    match inc.category {
+        Category::Positive => s.sentiment != SentimentLabel::Negative && !complaint,
+        Category::Spam | Category::Other => true,
+        _ => s.sentiment != SentimentLabel::Positive || complaint,
+    }
+}
 
 /// Key terms of an evidence post's text for a brand, the brand's own words ignored: how an
 /// incident opened from a cluster's history seeds its terms. The wiring injects
@@ -106,6 +222,9 @@ struct BrandState {
     incidents: Vec<Incident>,
     ids: IdSequence,
     last_mention_minute: i64,
+    /// Consecutive minutes the brand's volume has been anomalous.
+    anomalous_run: u32,
+    groups: [GroupStream; GROUPS],
 }
 
 impl BrandState {
@@ -127,7 +246,25 @@ impl BrandState {
             incidents: Vec::new(),
             ids: IdSequence::default(),
             last_mention_minute: i64::MIN,
+            anomalous_run: 0,
+            groups: [GroupStream::new(), GroupStream::new()],
         }
+    }
+
+    /// Pins the clusters that open incidents own, so the clusterer keeps them.
+    fn pin_clusters(&mut self) {
+        let owned = self.incidents.iter().flat_map(|i| match &i.scope {
+            Scope::Clusters(c) => c.clone(),
+            _ => Vec::new(),
+        });
+        self.clusterer.pin(owned.collect::<Vec<_>>());
+    }
+
+    fn pane_group(&self, minute: i64, g: usize) -> f64 {
+        self.window
+            .pane(EventTime(minute * EventTime::MINUTE_MS))
+            .map(|p| f64::from(p.groups[g]))
+            .unwrap_or(0.0)
     }
 
     fn cluster_mut(&mut self, id: u64, at: EventTime) -> &mut Evidence {
@@ -169,6 +306,8 @@ pub(crate) struct DetectorStateRef<'a> {
     brands: &'a [Option<Box<BrandState>>],
     active: &'a BTreeSet<u32>,
     evaluated_through: Option<i64>,
+    newest_minute: Option<i64>,
+    gaps: &'a VecDeque<(i64, i64)>,
 }
 
 /// The detector's learned state, read back from a checkpoint.
@@ -177,6 +316,8 @@ pub(crate) struct DetectorState {
     brands: Vec<Option<Box<BrandState>>>,
     active: BTreeSet<u32>,
     evaluated_through: Option<i64>,
+    newest_minute: Option<i64>,
+    gaps: VecDeque<(i64, i64)>,
 }
 
 /// All brands' detection state.
@@ -188,6 +329,10 @@ pub struct Detector {
     active: BTreeSet<u32>,
     /// The last minute index that has been evaluated.
     evaluated_through: Option<i64>,
+    /// Minute of the newest event time seen (for no-data gap detection).
+    newest_minute: Option<i64>,
+    /// Recent stream-wide no-data gaps, as inclusive minute ranges, oldest first.
+    gaps: VecDeque<(i64, i64)>,
     events: Vec<IncidentEvent>,
     key_terms: Arc<dyn KeyTerms>,
     scratch: Vec<f64>,
@@ -205,17 +350,23 @@ impl Detector {
             brands,
             active: BTreeSet::new(),
             evaluated_through: None,
+            newest_minute: None,
+            gaps: VecDeque::new(),
             events: Vec::new(),
             key_terms,
             scratch: Vec::with_capacity(64),
         }
     }
 
-    /// Evaluates every minute that completed before the minute of `now`.
+    /// Evaluates every minute that completed before the minute of `watermark` (the newest
+    /// event time seen minus the allowed lateness, so that reordering within the lateness
+    /// cannot change a decision); `newest` is the newest event time seen (it detects
+    /// stream-wide no-data gaps).
     ///
-    /// Returns the brands evaluated at the last completed minute (for gauges), in index order.
-    pub fn advance(&mut self, now: EventTime) -> Option<i64> {
-        let current = now.minute_index();
+    /// Returns the last minute evaluated (for gauges), if any minute was.
+    pub fn advance(&mut self, watermark: EventTime, newest: EventTime) -> Option<i64> {
+        self.note_newest(newest.minute_index());
+        let current = watermark.minute_index();
         let Some(done) = self.evaluated_through else {
             self.evaluated_through = Some(current - 1);
             return None;
@@ -223,12 +374,65 @@ impl Detector {
         if current - 1 <= done {
             return None;
         }
-        let from = (done + 1).max(current - MAX_CATCH_UP_MINUTES);
+        let mut from = (done + 1).max(current - MAX_CATCH_UP_MINUTES);
+        // Minutes inside a no-data gap are not evaluated (nothing to learn, nothing resolves).
+        if let Some(&(g0, g1)) = self.gaps.back() {
+            if from >= g0 && from <= g1 {
+                from = g1 + 1;
+            }
+        }
         for minute in from..current {
             self.evaluate_minute(minute);
         }
         self.evaluated_through = Some(current - 1);
         Some(current - 1)
+    }
+
+    /// Records the newest minute seen; a jump of at least [`GAP_MINUTES`] over which the
+    /// brands expected at least [`GAP_EXPECTED_MENTIONS`] mentions is a no-data gap: open
+    /// incidents are paused across it and no baseline learns its minutes.
+    fn note_newest(&mut self, minute: i64) {
+        let Some(prev) = self.newest_minute else {
+            self.newest_minute = Some(minute);
+            return;
+        };
+        if minute <= prev {
+            return;
+        }
+        self.newest_minute = Some(minute);
+        let (g0, g1) = (prev + 1, minute - 1);
+        let len = g1 - g0 + 1;
+        if len < GAP_MINUTES {
+            return;
+        }
+        let at = EventTime(g0 * EventTime::MINUTE_MS);
+        let expected_per_min: f64 = self
+            .brands
+            .iter()
+            .flatten()
+            .map(|st| st.baseline.expected_per_min(at))
+            .sum();
+        if expected_per_min * len as f64 <= GAP_EXPECTED_MENTIONS {
+            return;
+        }
+        let pause = len * EventTime::MINUTE_MS;
+        for st in self.brands.iter_mut().flatten() {
+            for inc in &mut st.incidents {
+                inc.last_active = inc.last_active.plus_ms(pause);
+                inc.paused_ms = inc.paused_ms.saturating_add(pause);
+            }
+            st.spike_run = 0;
+            st.raw_spike_run = 0;
+        }
+        if self.gaps.len() >= MAX_GAPS {
+            self.gaps.pop_front();
+        }
+        self.gaps.push_back((g0, g1));
+    }
+
+    /// Whether `minute` lies in a recorded no-data gap.
+    fn in_gap(gaps: &VecDeque<(i64, i64)>, minute: i64) -> bool {
+        gaps.iter().any(|&(a, b)| minute >= a && minute <= b)
     }
 
     /// Adds one scored mention to each of its brands; may open a watch incident at once.
@@ -261,6 +465,7 @@ impl Detector {
                 scored.sentiment = crate::domain::SentimentLabel::Negative;
             }
         }
+        let groups = groups_of(&scored);
         let obs = Observation {
             at: m.created_at,
             kind: m.kind,
@@ -269,9 +474,24 @@ impl Detector {
             reach: m.author.followers,
             author_key: scored.author_key,
             weight: scored.weight,
+            groups,
         };
+        for (g, _) in groups.iter().enumerate().filter(|(_, &member)| member) {
+            let ev = &mut st.groups[g].evidence;
+            // A group's evidence restarts after an hour without complaints of that group, so
+            // it holds the complaints of the current surge, not of last week.
+            if ev
+                .as_ref()
+                .is_some_and(|e| e.last_at.plus_ms(GROUP_EVIDENCE_IDLE_MS) < m.created_at)
+            {
+                *ev = None;
+            }
+            ev.get_or_insert_with(|| Evidence::new(m.created_at))
+                .add(m, &scored);
+        }
         // Older than the fine window (beyond any allowed lateness): evidence only.
         let _too_old = st.window.add(&obs).is_err();
+        st.pin_clusters();
         let cluster = st
             .clusterer
             .assign(
@@ -287,13 +507,22 @@ impl Detector {
         self.active.insert(b.0);
 
         if let Some(inc) = st.incidents.iter_mut().find(|i| i.covers(cluster)) {
-            inc.evidence.add(m, &scored);
-            terms.iter().for_each(|t| inc.terms.add(t));
+            if belongs(inc, root, &scored) {
+                inc.evidence.add(m, &scored);
+                terms.iter().for_each(|t| inc.terms.add(t));
+            }
             return;
         }
-        if let Some(inc) = st.incidents.iter_mut().find(|i| i.scope == Scope::Brand) {
-            inc.evidence.add(m, &scored);
-            terms.iter().for_each(|t| inc.terms.add(t));
+        for inc in st.incidents.iter_mut() {
+            let take = match inc.scope {
+                Scope::Brand => belongs(inc, root, &scored),
+                Scope::Group(g) => groups.get(usize::from(g)).copied().unwrap_or(false),
+                Scope::Clusters(_) => false,
+            };
+            if take {
+                inc.evidence.add(m, &scored);
+                terms.iter().for_each(|t| inc.terms.add(t));
+            }
         }
         let risky = f64::from(scored.risk) >= d.single_post_risk
             && m.kind != crate::domain::MentionKind::Repost;
@@ -322,6 +551,7 @@ impl Detector {
                 m.created_at,
                 evidence,
             );
+            inc.root = root;
             let baseline = st.baseline.expected_per_min(m.created_at);
             let signals = incident_signals(&inc, st, m.created_at.minute_index(), baseline);
             let ev = incident_event(
@@ -353,23 +583,30 @@ impl Detector {
         let cfg = Arc::clone(&self.cfg);
         let detect = Arc::clone(&self.detect);
         let d = &detect[profile_slot(cfg.brand(b).profile)];
+        let gaps = &self.gaps;
         let Some(st) = self.brands[b.index()].as_deref_mut() else {
             return true;
         };
         let start = EventTime(minute * EventTime::MINUTE_MS);
         let end = EventTime((minute + 1) * EventTime::MINUTE_MS);
 
-        // Baseline catch-up for minutes this brand was not evaluated (idle ⇒ zero counts).
+        // Baseline catch-up for minutes this brand was not evaluated (idle ⇒ zero counts;
+        // no-data gaps are skipped, not learnt as zeros).
         let anomalous_now =
             st.spike_run > 0 || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
+        let learn_now = learn_rate(anomalous_now, st.anomalous_run);
         let from = st
             .baseline_through
             .map_or(minute, |t| t + 1)
             .max(minute - MAX_BASELINE_CATCH_UP);
-        for k in from..minute {
+        for k in (from..minute).filter(|&k| !Self::in_gap(gaps, k)) {
+            let at = EventTime(k * EventTime::MINUTE_MS);
             let c = st.pane_weighted(k);
-            st.baseline
-                .observe_minute(EventTime(k * EventTime::MINUTE_MS), c, anomalous_now);
+            st.baseline.observe_minute_damped(at, c, learn_now);
+            for g in 0..GROUPS {
+                let c = st.pane_group(k, g);
+                st.groups[g].baseline.observe_minute_damped(at, c, 1.0);
+            }
         }
 
         // Volume significance of the last 15 minutes.
@@ -387,37 +624,85 @@ impl Detector {
         let raw_only = !spike && p_raw < d.spike_p_value && view.mentions >= d.min_mentions;
         st.raw_spike_run = if raw_only { st.raw_spike_run + 1 } else { 0 };
         st.p_value = p;
-        let anomalous = spike || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
+        let anomalous = spike
+            || st
+                .incidents
+                .iter()
+                .any(|i| i.severity >= Severity::Warning && !matches!(i.scope, Scope::Group(_)));
+        st.anomalous_run = if anomalous { st.anomalous_run + 1 } else { 0 };
+        if st.anomalous_run == PLATEAU_MINUTES {
+            // A level shift, not an incident: the last hour's level becomes the baseline.
+            st.baseline
+                .rebase(st.window.view(start, 60).weighted / 60.0);
+        }
         let c = st.pane_weighted(minute);
-        st.baseline.observe_minute(start, c, anomalous);
+        st.baseline
+            .observe_minute_damped(start, c, learn_rate(anomalous, st.anomalous_run));
         st.baseline_through = Some(minute);
+
+        // Each category group's complaint stream: a Poisson CUSUM against its own baseline.
+        let mut last_hour = [0.0f64; GROUPS];
+        for (g, sum) in last_hour.iter_mut().enumerate() {
+            *sum = (minute - 59..=minute).map(|k| st.pane_group(k, g)).sum();
+        }
+        for g in 0..GROUPS {
+            let c = st.pane_group(minute, g);
+            let open = st
+                .incidents
+                .iter()
+                .any(|i| i.scope == Scope::Group(g as u8) && i.severity >= Severity::Warning);
+            let gs = &mut st.groups[g];
+            let mu = gs.baseline.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
+            let llr = c * CUSUM_RATIO.ln() - mu * (CUSUM_RATIO - 1.0);
+            gs.cusum = (gs.cusum + llr).clamp(0.0, CUSUM_CAP);
+            let anomalous = gs.cusum >= CUSUM_THRESHOLD || open;
+            gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
+            if gs.anomalous_run == PLATEAU_MINUTES {
+                gs.baseline.rebase(last_hour[g] / 60.0);
+                gs.cusum = 0.0;
+            }
+            let learn = learn_rate(anomalous, gs.anomalous_run);
+            gs.baseline.observe_minute_damped(start, c, learn);
+        }
 
         // Re-grade open incidents.
         let resolve_after = cfg.detect.resolve_after.as_millis_i64();
+        let cold = st.baseline.minutes_observed() < COLD_START_DAY_MINUTES;
         let mut i = 0;
         while i < st.incidents.len() {
             let signals = incident_signals(&st.incidents[i], st, minute, expected);
             let inc = &st.incidents[i];
             let fallback = inc.category;
             // An info incident may still change category once it has enough evidence; a
-            // watch opened on one risky post keeps its category until then.
+            // watch opened on one risky post keeps its category until then, and a story whose
+            // post alleges misconduct or danger keeps it whatever its reactions sound like.
             let settled = inc.evidence.mentions >= u64::from(d.min_mentions);
-            let category = if inc.severity == Severity::Info && settled {
+            let risky = f64::from(inc.evidence.max_risk) >= d.single_post_risk
+                && matches!(inc.category, Category::Conduct | Category::Safety);
+            let category = if inc.severity == Severity::Info && settled && !risky {
                 choose_category(&signals, fallback)
             } else {
                 inc.category
             };
             let route = cfg.routing.route(category);
-            let target = grade(category, &signals, d).min(route.max_severity);
+            let mut target = grade(category, &signals, d).min(route.max_severity);
+            if cold && !risky {
+                // A brand's first day: volume alone cannot page above warning.
+                target = target.min(Severity::Warning);
+            }
             let active = incident_active(inc, &signals, st.p_value);
             let inc = &mut st.incidents[i];
             inc.category = category;
+            inc.peak_15 = inc.peak_15.max(signals.mentions_15);
             if let Some(action) = inc.step(end, target, active, resolve_after) {
                 let ev = incident_event(&cfg, d, &*self.key_terms, inc, action, end, &signals);
                 self.events.push(ev);
                 if action == Action::Resolve {
+                    let reached_page = inc.severity >= Severity::Warning;
                     st.incidents.remove(i);
-                    st.quiet_until = end.plus_ms(cfg.detect.cooldown.as_millis_i64());
+                    if reached_page {
+                        st.quiet_until = end.plus_ms(cfg.detect.cooldown.as_millis_i64());
+                    }
                     continue;
                 }
             }
@@ -429,17 +714,82 @@ impl Detector {
         if (st.spike_run >= persistent || st.raw_spike_run >= persistent) && end >= st.quiet_until {
             self.open_volume_incident(b, minute, expected, view.mentions);
         }
+        for g in 0..GROUPS {
+            self.open_group_incident(b, g, minute, expected);
+        }
 
         let st = match self.brands[b.index()].as_deref_mut() {
             Some(st) => st,
             None => return true,
         };
+        st.pin_clusters();
         st.clusterer.expire(start.plus_ms(-resolve_after));
         let cutoff = start.plus_ms(-resolve_after);
         let incidents = &st.incidents;
         st.clusters
             .retain(|c| c.evidence.last_at >= cutoff || incidents.iter().any(|i| i.covers(c.id)));
         st.incidents.is_empty() && minute - st.last_mention_minute > IDLE_MINUTES
+    }
+
+    /// Opens an incident on category group `g`'s complaints when its CUSUM is over threshold
+    /// and no open incident already tells that story (a brand-wide one for service
+    /// complaints, a conduct or safety one for conduct complaints).
+    fn open_group_incident(&mut self, b: BrandIdx, g: usize, minute: i64, expected: f64) {
+        let cfg = Arc::clone(&self.cfg);
+        let detect = Arc::clone(&self.detect);
+        let d = &detect[profile_slot(cfg.brand(b).profile)];
+        let Some(st) = self.brands[b.index()].as_deref_mut() else {
+            return;
+        };
+        let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
+        if st.groups[g].cusum < CUSUM_THRESHOLD || at < st.quiet_until {
+            return;
+        }
+        let told = st.incidents.iter().any(|i| {
+            i.scope == Scope::Group(g as u8)
+                || (i.scope == Scope::Brand && group_of(i.category) == Some(g))
+                || (g == 1 && group_of(i.category) == Some(1))
+        });
+        if told {
+            return;
+        }
+        let Some(evidence) = st.groups[g].evidence.clone() else {
+            return;
+        };
+        let members: &[Category] = if g == 0 {
+            &[Category::Outage, Category::Billing, Category::Service]
+        } else {
+            &[Category::Conduct, Category::Safety]
+        };
+        let category = evidence.leading_category(members).unwrap_or(members[0]);
+        let mut inc = Incident::open(
+            String::new(),
+            b,
+            Scope::Group(g as u8),
+            category,
+            Severity::Info,
+            at,
+            evidence,
+        );
+        let signals = incident_signals(&inc, st, minute, expected);
+        let route = cfg.routing.route(category);
+        let mut severity = grade(category, &signals, d).min(route.max_severity);
+        if st.baseline.minutes_observed() < COLD_START_DAY_MINUTES {
+            severity = severity.min(Severity::Warning);
+        }
+        inc.severity = severity;
+        inc.id = st.ids.next_id(cfg.brand(b).id.as_str(), at);
+        let ev = incident_event(
+            &cfg,
+            d,
+            &*self.key_terms,
+            &mut inc,
+            Action::Trigger,
+            at,
+            &signals,
+        );
+        self.events.push(ev);
+        st.incidents.push(inc);
     }
 
     fn open_volume_incident(&mut self, b: BrandIdx, minute: i64, expected: f64, spike: u32) {
@@ -455,7 +805,11 @@ impl Detector {
             .iter()
             .map(|i| i.evidence.recent(minute, 15) as f64)
             .sum();
-        if covered >= 0.5 * spike || st.incidents.iter().any(|i| i.scope == Scope::Brand) {
+        let brand_wide = st
+            .incidents
+            .iter()
+            .any(|i| matches!(i.scope, Scope::Brand | Scope::Group(0)));
+        if covered >= 0.5 * spike || brand_wide {
             return;
         }
         let free = |c: &&ClusterEvidence| !st.incidents.iter().any(|i| i.covers(c.id));
@@ -529,6 +883,8 @@ impl Detector {
             brands: &self.brands,
             active: &self.active,
             evaluated_through: self.evaluated_through,
+            newest_minute: self.newest_minute,
+            gaps: &self.gaps,
         }
     }
 
@@ -541,6 +897,8 @@ impl Detector {
         self.brands = state.brands;
         self.active = state.active;
         self.evaluated_through = state.evaluated_through;
+        self.newest_minute = state.newest_minute;
+        self.gaps = state.gaps;
         self.events.clear();
         true
     }
@@ -618,7 +976,23 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
     let ev = &inc.evidence;
     let mut counts = Vec::with_capacity(30);
     ev.minute_counts(minute, 30, &mut counts);
+    // The growth fit covers only minutes since the incident's first post: the empty minutes
+    // before a story existed would read as growth.
+    let since_first = (minute - ev.first_at.minute_index() + 1).clamp(0, 30) as usize;
+    let counts = &counts[counts.len() - since_first..];
     let m15 = ev.recent(minute, 15) as f64;
+    let group = match inc.scope {
+        Scope::Group(g) => st.groups.get(usize::from(g)).map(|gs| {
+            let at = EventTime(minute * EventTime::MINUTE_MS);
+            GroupSignal {
+                rate_per_min: m15 / 15.0,
+                baseline_per_min: gs.baseline.expected_per_min(at).max(GROUP_FLOOR_PER_MIN),
+                cusum: gs.cusum,
+                alarm: gs.cusum >= CUSUM_THRESHOLD,
+            }
+        }),
+        _ => None,
+    };
     Signals {
         mentions_15: m15,
         mentions_60: ev.recent(minute, 60) as f64,
@@ -626,7 +1000,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         baseline_per_min: baseline,
         p_value: st.p_value,
         spike_run: st.spike_run,
-        doubling_time_s: growth(&counts).doubling_time_s,
+        doubling_time_s: growth(counts).doubling_time_s,
         negative_share: ev.sentiment_share(ev.negative),
         positive_share: ev.sentiment_share(ev.positive),
         complaint_share: ev.sentiment_share(ev.complaints),
@@ -635,16 +1009,74 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         unique_authors: ev.unique_authors(),
         reach: ev.reach,
         max_risk: f64::from(ev.max_risk),
+        group,
     }
 }
 
-/// Still active: a cluster incident while its 15-minute volume stays above a small floor; a
-/// brand-wide incident while the brand's volume stays clearly above baseline.
+/// Still active: a risky post's story while its own 15-minute volume stays above a small floor
+/// and above a fifth of its peak (judged on the story itself, not against the brand's whole
+/// rate); a volume cluster while it alone runs at 1.5x the brand's usual rate; a brand-wide incident while the brand's volume stays clearly above baseline; a
+/// complaint-stream incident while its CUSUM is raised or complaints run at twice their usual
+/// rate.
 fn incident_active(inc: &Incident, s: &Signals, brand_p: f64) -> bool {
     match inc.scope {
-        Scope::Clusters(_) => s.mentions_15 >= 3.0 && s.rate_per_min >= 0.5 * s.baseline_per_min,
+        // A story that began with a risky post: judged against its own peak.
+        Scope::Clusters(_) if inc.root != 0 => {
+            s.mentions_15 >= 3.0 && s.mentions_15 >= 0.2 * inc.peak_15
+        }
+        // A volume cluster: while it alone runs clearly above the brand's usual rate.
+        Scope::Clusters(_) => s.mentions_15 >= 3.0 && s.rate_per_min >= 1.5 * s.baseline_per_min,
         Scope::Brand => brand_p < 1e-3,
+        Scope::Group(_) => s.group.is_some_and(|g| {
+            g.cusum >= 0.5 * CUSUM_THRESHOLD
+                || (s.mentions_15 >= 3.0 && g.rate_per_min >= 2.0 * g.baseline_per_min)
+        }),
     }
+}
+
+/// One sentence saying which signal crossed what.
+fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: bool) -> String {
+    if action == Action::Resolve {
+        return String::from("no activity above its quiet threshold for the resolve period");
+    }
+    if watch {
+        return format!(
+            "one post alleges {} with risk {:.2} (threshold {:.2})",
+            if inc.category == Category::Safety {
+                "a danger to customers"
+            } else {
+                "staff misconduct"
+            },
+            s.max_risk,
+            d.single_post_risk
+        );
+    }
+    if let Some(g) = s.group {
+        return format!(
+            "complaints at {:.1}/min, {:.0}x their usual {:.2}/min (CUSUM {:.1}, threshold {:.1})",
+            g.rate_per_min,
+            g.rate_per_min / g.baseline_per_min.max(1e-9),
+            g.baseline_per_min,
+            g.cusum,
+            CUSUM_THRESHOLD
+        );
+    }
+    if inc.root != 0 && s.max_risk >= d.single_post_risk {
+        let doubling = s
+            .doubling_time_s
+            .map(|t| format!(", doubling every {:.0} min", t / 60.0))
+            .unwrap_or_default();
+        return format!(
+            "a risky post's story has {:.0} posts in 60 min from {} people{}",
+            s.mentions_60, s.unique_authors, doubling
+        );
+    }
+    format!(
+        "volume {:.1}x its usual rate for {} min (p = {:.0e})",
+        s.ratio(),
+        s.spike_run,
+        s.p_value
+    )
 }
 
 /// The event for `action` on `inc`; records the teams notified (routing table) and seeds the
@@ -688,6 +1120,7 @@ fn incident_event(
         && matches!(inc.category, Category::Conduct | Category::Safety)
         && s.max_risk >= d.single_post_risk
         && s.mentions_60 < f64::from(d.min_mentions);
+    let why = why(inc, action, s, d, watch);
     IncidentEvent {
         at,
         action,
@@ -696,7 +1129,9 @@ fn incident_event(
         severity: inc.severity,
         category: inc.category,
         notified_teams: inc.teams.clone(),
-        opened_at: inc.opened_at,
+        // Time in no-data gaps is not part of an incident's duration.
+        opened_at: inc.opened_at.plus_ms(inc.paused_ms),
+        why,
         watch,
         headline,
         top_posts,

@@ -36,6 +36,20 @@ pub struct Signals {
     pub unique_authors: u64,
     pub reach: u64,
     pub max_risk: f64,
+    /// For an incident on a category group's complaint stream: that stream's numbers.
+    pub group: Option<GroupSignal>,
+}
+
+/// A category group's complaint stream at one evaluation minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GroupSignal {
+    /// Complaints per minute over the last 15 minutes (bot-discounted).
+    pub rate_per_min: f64,
+    /// The stream's seasonal baseline, per minute.
+    pub baseline_per_min: f64,
+    /// The CUSUM statistic and whether it is at or over its threshold.
+    pub cusum: f64,
+    pub alarm: bool,
 }
 
 impl Signals {
@@ -78,7 +92,11 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
     // Negative in words, or in facts: sarcastic complaints ("great job, 3 hours on hold")
     // read positive to a lexicon but state a service failure.
     let negative = s.negative_share >= 0.35 || s.complaint_share >= 0.5;
+    // A category group's complaint stream rising on its own (its CUSUM over threshold) is
+    // negative by construction: complaints from several people page without a volume spike.
+    let group_alarm = s.group.is_some_and(|g| g.alarm);
     let warning = (spike && negative && s.unique_authors >= 5)
+        || (group_alarm && s.unique_authors >= 5)
         || (risky && s.mentions_60 >= 10.0 && s.unique_authors >= 5);
     if !warning {
         return Severity::Info;
@@ -126,6 +144,7 @@ mod tests {
             unique_authors: 50,
             reach: 10_000,
             max_risk: 0.0,
+            group: None,
         }
     }
 

@@ -24,6 +24,9 @@ pub enum Scope {
     /// Every mention of the brand not claimed by a cluster incident (a diffuse spike such as
     /// an outage reported independently by many people).
     Brand,
+    /// The complaints of one category group (`window::GROUPS`) whose own stream rose: a
+    /// complaint surge even when total volume barely moves.
+    Group(u8),
 }
 
 /// An open (or just resolved) incident.
@@ -42,6 +45,13 @@ pub struct Incident {
     pub evidence: Evidence,
     /// Key terms of the incident's mentions since it opened.
     pub terms: TermCounter,
+    /// Thread root of the post that opened it (a watch), else 0.
+    pub root: u64,
+    /// Highest 15-minute mention count seen while open (activity is judged against it).
+    pub peak_15: f64,
+    /// Event time spent in stream-wide no-data gaps while open (not counted as quiet time
+    /// nor as duration).
+    pub paused_ms: i64,
     pending: Option<(Severity, u32)>,
 }
 
@@ -67,6 +77,9 @@ impl Incident {
             resolved: false,
             evidence,
             terms: TermCounter::new(64),
+            root: 0,
+            peak_15: 0.0,
+            paused_ms: 0,
             pending: None,
         }
     }
@@ -75,7 +88,7 @@ impl Incident {
     pub fn covers(&self, cluster: u64) -> bool {
         match &self.scope {
             Scope::Clusters(c) => c.contains(&cluster),
-            Scope::Brand => false,
+            Scope::Brand | Scope::Group(_) => false,
         }
     }
 
@@ -136,14 +149,17 @@ pub struct IdSequence {
 }
 
 impl IdSequence {
+    /// The next id for an incident opened at `at`: `brand-YYYYMMDD-NNNN`, the date of the
+    /// newest day an id was issued for. A late post from an earlier day takes the current
+    /// day's sequence (a day's sequence never restarts), so ids never repeat.
     pub fn next_id(&mut self, brand: &str, at: EventTime) -> String {
         let day = at.millis().div_euclid(86_400_000);
-        if day != self.day {
+        if day > self.day {
             self.day = day;
             self.next = 0;
         }
         self.next += 1;
-        let date = chrono::DateTime::from_timestamp_millis(at.millis())
+        let date = chrono::DateTime::from_timestamp_millis(self.day.saturating_mul(86_400_000))
             .map(|t| t.format("%Y%m%d").to_string())
             .unwrap_or_else(|| String::from("00000000"));
         format!("{brand}-{date}-{:04}", self.next)

@@ -50,7 +50,14 @@ pub struct Observation {
     pub author_key: u64,
     /// Bot/spam discount in `[0, 1]` (`score::trust::bot_weight`).
     pub weight: f32,
+    /// Whether the mention states a complaint of each category group
+    /// ([`GROUPS`]: service failures; conduct and safety).
+    pub groups: [bool; GROUPS],
 }
+
+/// Category groups with a signal stream of their own: 0 = outage, billing and service
+/// complaints (routed to support), 1 = conduct and safety (routed to field-ops).
+pub const GROUPS: usize = 2;
 
 /// The observation's minute has already left the ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +88,8 @@ pub struct PaneStats {
     pub reach: u64,
     /// Distinct-author sketch: a 64-bit linear-counting bitmap (one bit per author hash).
     pub authors: u64,
+    /// Bot-discounted weight of the mentions in each category group ([`GROUPS`]).
+    pub groups: [f32; GROUPS],
 }
 
 /// Aggregates over a run of consecutive minutes.
@@ -189,6 +198,11 @@ impl BrandWindow {
         *kind = kind.saturating_add(1);
         p.reach = p.reach.saturating_add(obs.reach);
         p.authors |= 1u64 << (fmix64(obs.author_key) & 63);
+        for (g, &member) in obs.groups.iter().enumerate() {
+            if member {
+                p.groups[g] += obs.weight;
+            }
+        }
         Ok(())
     }
 
@@ -304,6 +318,7 @@ mod tests {
             reach: 10,
             author_key: minute as u64,
             weight: 1.0,
+            groups: [false; GROUPS],
         }
     }
 

@@ -82,6 +82,9 @@ pub struct AlertRecord {
     pub top_posts: Vec<TopPost>,
     pub terms: Vec<String>,
     pub dedup_key: String,
+    /// One sentence saying which signal crossed what (extension; absent in older logs).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
 }
 
 impl AlertRecord {
@@ -133,6 +136,7 @@ impl AlertRecord {
             top_posts: vec![],
             terms: vec![],
             dedup_key: format!("flashpoint/b/{incident}"),
+            why: String::new(),
         }
     }
 }
@@ -156,6 +160,7 @@ mod tests {
             top_posts: vec![],
             terms: vec!["van".into()],
             dedup_key: AlertRecord::dedup_key_for("brightline", "brightline-20260303-0001"),
+            why: String::new(),
         };
         let v: serde_json::Value = serde_json::from_str(&r.to_json_line()).unwrap();
         for k in [

@@ -42,6 +42,8 @@ pub struct IncidentEvent {
     /// Teams notified about this incident so far (a resolve goes to the same teams).
     pub notified_teams: Vec<String>,
     pub opened_at: EventTime,
+    /// One sentence saying which signal crossed what.
+    pub why: String,
     /// A trigger on a single risky post that the crowd has not picked up yet.
     pub watch: bool,
     /// The riskiest post's text, or else the leading key terms.

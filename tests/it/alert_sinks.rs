@@ -49,6 +49,7 @@ fn line(incident: &str, action: Action) -> AlertRecord {
         }],
         terms: vec!["drinking".into()],
         dedup_key: AlertRecord::dedup_key_for("brightline", incident),
+        why: String::new(),
     }
 }
 

@@ -41,6 +41,7 @@ fn alert(action: Action, severity: Severity, at: &str, post: &str) -> AlertRecor
         }],
         terms: vec!["drinking".into()],
         dedup_key: "flashpoint/acme/acme-20260301-0001".into(),
+        why: String::new(),
     }
 }
 

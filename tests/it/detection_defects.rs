@@ -1,0 +1,495 @@
+//! Detection defects of issue 16, each on a small crafted stream: written to fail on the
+//! detector that had them, kept so they stay fixed.
+//!
+//! Time advances only through event time: an unbranded tick mention every minute moves the
+//! engine's clock.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use flashpoint::alert::{Action, AlertRecord};
+use flashpoint::app::Engine;
+use flashpoint::config::{BrandConfig, Config};
+use flashpoint::domain::{Author, Category, EventTime, Mention, MentionKind, Severity};
+
+use crate::support::engine;
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+/// Monday 2026-03-02 09:00 UTC.
+const T0: i64 = 1_772_442_000_000;
+
+const RISKY: &str =
+    "the acme engineer who came to fix our boiler was drunk and smelled of alcohol, gas was leaking";
+
+fn brand(id: &str, name: &str) -> BrandConfig {
+    BrandConfig {
+        id: id.into(),
+        name: name.into(),
+        terms: vec![id.into()],
+        ..Default::default()
+    }
+}
+
+fn config() -> Arc<Config> {
+    Arc::new(Config::with_brands(vec![brand("acme", "Acme")]).unwrap())
+}
+
+struct Stream {
+    engine: Engine,
+    seq: u64,
+    alerts: Vec<AlertRecord>,
+}
+
+impl Stream {
+    fn new(cfg: Arc<Config>) -> Stream {
+        Stream {
+            engine: engine(cfg),
+            seq: 0,
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Sends one mention; returns its id.
+    fn post(
+        &mut self,
+        at: i64,
+        author: &str,
+        kind: MentionKind,
+        parent: Option<&str>,
+        text: &str,
+    ) -> String {
+        self.seq += 1;
+        let id = format!("m{}", self.seq);
+        let m = Mention {
+            id: id.clone(),
+            source: "test".into(),
+            created_at: EventTime(at),
+            text: text.into(),
+            author: Author {
+                id: author.into(),
+                handle: format!("@{author}"),
+                followers: 300,
+                created_at: Some(EventTime(T0 - 400 * DAY)),
+            },
+            kind,
+            parent_id: parent.map(String::from),
+            ..Default::default()
+        };
+        self.engine.process(&m);
+        self.alerts.extend(self.engine.drain_alerts());
+        id
+    }
+
+    fn say(&mut self, at: i64, text: &str) -> String {
+        let author = format!("u{}", self.seq + 1);
+        self.post(at, &author, MentionKind::Post, None, text)
+    }
+
+    /// One unbranded mention per minute over `[from, to)`.
+    fn tick(&mut self, from: i64, to: i64) {
+        let mut t = from;
+        while t < to {
+            self.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+            t += MINUTE;
+        }
+    }
+
+    /// `per_min` ordinary brand mentions a minute over `[from, to)`, with the clock ticking.
+    fn chatter(&mut self, from: i64, to: i64, per_min: i64, text: &str) {
+        let mut t = from;
+        while t < to {
+            for j in 0..per_min {
+                let author = format!("c{}", (self.seq + j as u64) % 5000);
+                let body = format!("{text} {}", self.seq % 97);
+                self.post(
+                    t + j * (MINUTE / per_min.max(1)),
+                    &author,
+                    MentionKind::Post,
+                    None,
+                    &body,
+                );
+            }
+            self.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+            t += MINUTE;
+        }
+    }
+
+    /// The alert lines in short form, for failure messages.
+    fn dump(&self) -> String {
+        self.alerts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {:?} {} {:?} {:?} {:?} | {} | {}",
+                    a.at, a.action, a.incident, a.severity, a.category, a.teams, a.summary, a.why
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn pages(&self) -> Vec<&AlertRecord> {
+        self.alerts
+            .iter()
+            .filter(|a| a.action != Action::Resolve && a.severity >= Severity::Warning)
+            .collect()
+    }
+}
+
+fn at(a: &AlertRecord) -> i64 {
+    a.event_time().unwrap().millis()
+}
+
+/// An unrelated info watch resolving must not start the brand's cool-down: a real outage right
+/// after it still pages at once.
+#[test]
+fn defect_a_watch_resolve_does_not_delay_a_real_crisis() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0, 1, "acme is fine i guess");
+    s.say(T0, RISKY);
+    // Nobody reacts; the watch resolves after resolve_after.
+    let mut t = T0;
+    while !s.alerts.iter().any(|a| a.action == Action::Resolve) && t < T0 + 4 * HOUR {
+        s.chatter(t, t + MINUTE, 1, "acme is fine i guess");
+        t += MINUTE;
+    }
+    let resolved = s
+        .alerts
+        .iter()
+        .find(|a| a.action == Action::Resolve)
+        .map(at)
+        .expect("the lone watch resolves");
+    // An outage starts two minutes after the watch resolved (decided at the watermark, so
+    // the clock already stands a few minutes later).
+    let start = t.max(resolved + 2 * MINUTE);
+    for k in 0..40 {
+        for j in 0..15 {
+            s.say(
+                start + k * MINUTE + j * 3_000,
+                &format!("acme internet down for everyone, no connection at all {k} {j}"),
+            );
+        }
+        s.tick(start + k * MINUTE, start + (k + 1) * MINUTE);
+    }
+    let page = s.pages().into_iter().find(|a| at(a) >= start).map(at);
+    let delay = page.map(|p| (p - start) / MINUTE);
+    assert!(
+        delay.is_some_and(|d| d <= 15),
+        "outage paged after {delay:?} min (cool-down from an info watch?):\n{}",
+        s.dump()
+    );
+}
+
+/// A thread incident on a busy brand stays open while its thread keeps growing, whatever the
+/// brand's total rate.
+#[test]
+fn defect_a_growing_thread_on_a_busy_brand_stays_open() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0, 20, "acme app is ok");
+    let root = s.say(T0, RISKY);
+    // The thread grows steadily at 4 reactions a minute for three hours, on top of 20/min.
+    for k in 0..180 {
+        let t = T0 + k * MINUTE;
+        for j in 0..4 {
+            let author = format!("r{k}x{j}");
+            s.post(
+                t + 1_000 + j * 10_000,
+                &author,
+                MentionKind::Reply,
+                Some(&root),
+                "wow that is awful",
+            );
+        }
+        s.chatter(t, t + MINUTE, 20, "acme app is ok");
+    }
+    for a in &s.alerts {
+        eprintln!("{}", a.to_json_line());
+    }
+    let resolve = s
+        .alerts
+        .iter()
+        .find(|a| a.action == Action::Resolve && a.category == Category::Conduct);
+    assert!(
+        resolve.is_none(),
+        "resolved while its thread still grows: {resolve:#?}"
+    );
+}
+
+/// Amused replies do not turn a misconduct watch into a positive or "other" incident: the root
+/// post's risk keeps the category, and the story escalates as it grows.
+#[test]
+fn defect_amused_replies_keep_a_misconduct_category() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0, 1, "acme is fine i guess");
+    let root = s.say(T0, RISKY);
+    let mut n = 0u64;
+    for k in 0..90 {
+        let t = T0 + k * MINUTE;
+        // Amused reactions trickle in for 30 minutes, then the story takes off.
+        let per_min = if k < 30 {
+            1
+        } else {
+            (2f64.powf((k - 30) as f64 / 6.0)).min(40.0) as i64
+        };
+        for j in 0..per_min {
+            n += 1;
+            let text = if k >= 30 && n % 3 == 0 {
+                "this is insane, never letting them in my house"
+            } else {
+                "lol amazing 😂 best thing i read today"
+            };
+            s.post(
+                t + j * (MINUTE / per_min.max(1)),
+                &format!("a{n}"),
+                MentionKind::Reply,
+                Some(&root),
+                text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    let triggers: Vec<_> = s
+        .alerts
+        .iter()
+        .filter(|a| a.action != Action::Resolve)
+        .collect();
+    assert!(
+        triggers
+            .iter()
+            .all(|a| matches!(a.category, Category::Conduct | Category::Safety)),
+        "{:#?}",
+        triggers
+            .iter()
+            .map(|a| (a.category, a.severity))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        triggers.iter().any(|a| a.severity >= Severity::Warning),
+        "a misconduct story with hundreds of reactions never escalated"
+    );
+}
+
+/// A thread that is shrinking is not "doubling": the growth fit only covers minutes since the
+/// incident's first post.
+#[test]
+fn defect_a_shrinking_thread_is_not_reported_as_doubling() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0, 1, "acme is fine i guess");
+    let root = s.say(T0, RISKY);
+    // 30 reactions in the first minute, then fewer every minute.
+    for k in 0..30i64 {
+        let t = T0 + k * MINUTE;
+        let per_min = (30 - k).max(0) / 2;
+        for j in 0..per_min {
+            s.post(
+                t + 1_000 + j * 1_000,
+                &format!("r{k}x{j}"),
+                MentionKind::Reply,
+                Some(&root),
+                "that is terrible",
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    for a in &s.alerts {
+        assert!(
+            !a.summary.contains("doubling every"),
+            "a shrinking thread reported as growing: {}",
+            a.summary
+        );
+        assert!(a.severity < Severity::Error, "{}", a.summary);
+    }
+}
+
+/// A brand that is simply busier than the cold-start prior (a steady 20/min for three days)
+/// learns its level: no incident stays open for days, and a real burst later still pages.
+#[test]
+fn defect_the_baseline_learns_a_lasting_level() {
+    let mut s = Stream::new(config());
+    s.chatter(T0, T0 + 3 * DAY, 20, "acme app works as usual");
+    let open: HashSet<&str> = s
+        .alerts
+        .iter()
+        .filter(|a| a.action == Action::Trigger)
+        .map(|a| a.incident.as_str())
+        .collect();
+    let resolved: HashSet<&str> = s
+        .alerts
+        .iter()
+        .filter(|a| a.action == Action::Resolve)
+        .map(|a| a.incident.as_str())
+        .collect();
+    let still_open: Vec<_> = open.difference(&resolved).collect();
+    assert!(
+        still_open.is_empty(),
+        "never resolved: {still_open:?}\n{}",
+        s.dump()
+    );
+    let day3 = s.alerts.iter().filter(|a| at(a) >= T0 + 2 * DAY).count();
+    assert_eq!(
+        day3,
+        0,
+        "steady traffic on day 3 still alerts:\n{}",
+        s.dump()
+    );
+}
+
+/// A stream-wide gap (a source outage) is "no data", not a week of zero mentions: ordinary
+/// traffic after it does not page.
+#[test]
+fn defect_a_stream_gap_is_not_learned_as_silence() {
+    let cfg =
+        Arc::new(Config::with_brands(vec![brand("acme", "Acme"), brand("bolt", "Bolt")]).unwrap());
+    let mut s = Stream::new(cfg);
+    let mut t = T0;
+    let chatter = |s: &mut Stream, from: i64, to: i64| {
+        let mut t = from;
+        while t < to {
+            for j in 0..4 {
+                s.say(t + j * 15_000, &format!("acme works fine {}", j));
+                s.say(t + j * 15_000 + 1, &format!("bolt works fine {}", j));
+            }
+            t += MINUTE;
+        }
+    };
+    chatter(&mut s, t, t + 3 * DAY);
+    t += 3 * DAY;
+    let before = s.alerts.len();
+    // Nothing at all for seven days (the source was down), then the same traffic again.
+    t += 7 * DAY;
+    chatter(&mut s, t, t + 6 * HOUR);
+    let after: Vec<_> = s.alerts[before..]
+        .iter()
+        .filter(|a| a.action == Action::Trigger)
+        .collect();
+    assert!(
+        after.is_empty(),
+        "ordinary traffic after a gap opened incidents: {after:#?}"
+    );
+}
+
+/// Incident ids are unique: a late post from before midnight does not restart the day's
+/// sequence.
+#[test]
+fn defect_incident_ids_never_repeat() {
+    let mut s = Stream::new(config());
+    let midnight = T0 - 9 * HOUR + DAY; // Tuesday 00:00 UTC
+    s.chatter(midnight - 2 * HOUR, midnight - 2 * MINUTE, 1, "acme ok");
+    s.say(midnight - 2 * MINUTE, RISKY);
+    s.tick(midnight - 2 * MINUTE, midnight + MINUTE);
+    s.say(
+        midnight + MINUTE,
+        "acme courier threw a knife at my dog and threatened to hit my kid",
+    );
+    // A late post from before midnight (within the allowed lateness), another story.
+    s.say(
+        midnight - 30_000,
+        "acme fitter left exposed live wires sparking in the nursery, fire risk",
+    );
+    s.say(
+        midnight + 2 * MINUTE,
+        "acme driver was drunk behind the wheel of the van and crashed into a school fence",
+    );
+    let triggers: Vec<&str> = s
+        .alerts
+        .iter()
+        .filter(|a| a.action == Action::Trigger)
+        .map(|a| a.incident.as_str())
+        .collect();
+    let unique: HashSet<&&str> = triggers.iter().collect();
+    assert_eq!(unique.len(), triggers.len(), "ids repeat: {triggers:?}");
+}
+
+/// Minutes are decided at the watermark, so mentions reordered within the allowed lateness
+/// give the same decisions: the same incidents, actions, severities, categories and times.
+/// (An alert line's evidence totals may include mentions that arrived before the decision
+/// from minutes not yet decided; those can differ with arrival order.)
+#[test]
+fn defect_results_do_not_depend_on_arrival_order_within_lateness() {
+    let run = |shuffle: bool| {
+        let mut s = Stream::new(config());
+        s.chatter(T0 - DAY, T0, 1, "acme ok");
+        let mut batch: Vec<(i64, String)> = Vec::new();
+        for k in 0..30 {
+            for j in 0..12 {
+                batch.push((
+                    T0 + k * MINUTE + j * 5_000,
+                    format!("acme outage, internet down again {k} {j}"),
+                ));
+            }
+        }
+        if shuffle {
+            // Swap neighbours two minutes apart (well within the 5-minute lateness).
+            for i in (0..batch.len().saturating_sub(24)).step_by(48) {
+                batch.swap(i, i + 24);
+            }
+        }
+        for (t, text) in &batch {
+            s.say(*t, text);
+        }
+        s.tick(T0 + 30 * MINUTE, T0 + 4 * HOUR);
+        s.alerts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {:?} {} {:?} {:?} {:?}",
+                    a.at, a.action, a.incident, a.severity, a.category, a.teams
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (run(false), run(true));
+    for (x, y) in a.iter().zip(&b) {
+        if x != y {
+            eprintln!("ORDERED  {x}\nSHUFFLED {y}");
+        }
+    }
+    assert_eq!(a, b);
+}
+
+/// A complaint surge pages support even when the brand's total volume barely moves: complaint
+/// mentions go from almost none to most of a steady stream.
+#[test]
+fn defect_a_complaint_surge_pages_support_without_a_volume_spike() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
+    // Same total (6/min), but a growing share states a failure: ~0 → 6/min over two hours.
+    let start = T0;
+    for k in 0..240i64 {
+        let t = start + k * MINUTE;
+        let complaints = ((k as f64 / 120.0) * 6.0).min(6.0).round() as i64;
+        for j in 0..6 {
+            let text = if j < complaints {
+                format!("acme payment failed again, cannot log in, site will not load {k} {j}")
+            } else {
+                format!("acme shop is ok {k} {j}")
+            };
+            s.post(
+                t + j * 10_000,
+                &format!("p{k}x{j}"),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    let page = s
+        .pages()
+        .into_iter()
+        .find(|a| a.teams.iter().any(|t| t == "support"))
+        .map(|a| (at(a) - start) / MINUTE);
+    assert!(
+        page.is_some_and(|d| d <= 60),
+        "complaint surge paged support after {page:?} min: {:#?}",
+        s.alerts
+    );
+    assert!(
+        s.pages()
+            .iter()
+            .all(|a| !a.teams.iter().any(|t| t == "field-ops")),
+        "an outage paged field-ops"
+    );
+}
