@@ -4,6 +4,7 @@
 //! A file holding only `[[brand]]` tables is a complete configuration; everything else has
 //! defaults (CONTRACTS §2). `${VAR}` in string values expands from an injected environment.
 
+pub mod component;
 pub mod kafka;
 pub mod raw;
 pub mod sink;
@@ -15,9 +16,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+pub use component::ComponentConfig;
 pub use raw::{
-    ArchiveConfig, BrandConfig, CheckpointConfig, ComponentConfig, DetectConfig, PipelineConfig,
-    Profile,
+    ArchiveConfig, BrandConfig, CheckpointConfig, DetectConfig, PipelineConfig, Profile,
 };
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,

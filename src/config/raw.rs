@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::component::ComponentConfig;
 use super::sink::{DeliveryConfig, EscalationConfig, FloodControlConfig};
 use super::types::HumanDuration;
 
@@ -288,28 +289,6 @@ impl ArchiveConfig {
             retention_max_age: default_retention_age(),
             retention_max_bytes: default_retention_bytes(),
         }
-    }
-}
-
-/// A `[[source]]` or `[[sink]]` table: `id`, `type`, and type-specific keys, which the
-/// component's own builder validates. `Debug` shows option *names* only: values may be
-/// expanded secrets (routing keys, tokens, webhook URLs).
-#[derive(Deserialize, Clone, PartialEq)]
-pub struct ComponentConfig {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(flatten)]
-    pub options: toml::Table,
-}
-
-impl std::fmt::Debug for ComponentConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ComponentConfig")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .field("options", &self.options.keys().collect::<Vec<_>>())
-            .finish()
     }
 }
 

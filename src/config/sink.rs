@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::raw::ComponentConfig;
+use super::component::ComponentConfig;
 use super::types::{HumanDuration, Secret};
 use crate::domain::Severity;
 

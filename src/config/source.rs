@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::raw::ComponentConfig;
+use super::component::ComponentConfig;
 use super::types::{HumanDuration, Secret};
 
 /// Default Jetstream collections: posts and reposts (likes carry no text and no reach).

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::raw::{ComponentConfig, Profile, RawConfig};
+use super::component::ComponentConfig;
+use super::raw::{Profile, RawConfig};
 use super::{Brand, Config, ConfigError, ConfigErrors, Route, RouteTable};
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
 
