@@ -18,9 +18,11 @@ pub mod refine;
 pub mod replay;
 mod report;
 pub mod run;
+mod summary;
 
 pub use engine::{Engine, EngineStats};
 
 pub use refine::{RefineStats, Refiner};
-pub use replay::{replay, ReplayOptions, ReplaySummary, Speed};
+pub use replay::{replay, ReplayOptions, Speed};
 pub use run::{run, RunOptions, RunSummary};
+pub use summary::ReplaySummary;

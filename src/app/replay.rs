@@ -11,8 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use super::engine::{Engine, EngineStats};
+use super::engine::Engine;
 use super::refine::Refiner;
+pub use super::summary::ReplaySummary;
 use crate::alert::{AlertLog, AlertRecord, Dispatcher, Notifier};
 use crate::config::Config;
 use crate::detect::classify::KeywordClassifier;
@@ -105,19 +106,6 @@ impl ReplayOptions {
             checkpoint_out: None,
         }
     }
-}
-
-/// The outcome of a replay.
-#[derive(Debug, Clone)]
-pub struct ReplaySummary {
-    pub decode: DecodeStats,
-    pub engine: EngineStats,
-    pub alerts: Vec<AlertRecord>,
-    pub wall: Duration,
-    /// Per-brand samples every 10 minutes of event time (only when a report is written).
-    pub series: std::collections::BTreeMap<String, Vec<super::engine::BrandPoint>>,
-    /// What the incident sentiment model did (`None` when it was off).
-    pub refine: Option<super::refine::RefineStats>,
 }
 
 /// Replays `input` through the whole pipeline.
