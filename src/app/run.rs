@@ -29,7 +29,7 @@ use tokio_util::task::TaskTracker;
 use super::engine::{Engine, EngineStats};
 use super::refine::Refiner;
 use crate::alert::{AlertLog, ConsoleNotifier, Dispatcher, Notifier};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceKind};
 use crate::detect::classify::KeywordClassifier;
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::replay::ArchiveWriter;
@@ -87,11 +87,6 @@ pub struct RunSummary {
 pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummary> {
     let metrics = Arc::clone(&opts.metrics);
     let shutdown = opts.shutdown.clone();
-    let sources: Vec<SourceConfig> = cfg
-        .sources
-        .iter()
-        .map(|c| SourceConfig::parse(c).map_err(|e| anyhow::anyhow!("source {}: {e:?}", c.id)))
-        .collect::<anyhow::Result<_>>()?;
 
     let mut engine = Engine::new(
         Arc::clone(&cfg),
@@ -154,7 +149,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let failed = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let mut push_state = None;
-    for s in sources {
+    for s in cfg.sources.iter().cloned() {
         let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
         let id = s.id.clone();
         let task: std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> =

@@ -67,7 +67,8 @@ pub struct Config {
     pub archive: Option<ArchiveConfig>,
     /// `[checkpoint]`: where `run` keeps its learned state.
     pub checkpoint: Option<CheckpointConfig>,
-    pub sources: Vec<ComponentConfig>,
+    /// The `[[source]]` tables, parsed once (by validation) into their typed options.
+    pub sources: Vec<SourceConfig>,
     pub sinks: Vec<ComponentConfig>,
     /// The `[[sink]]` tables with their options validated and typed.
     pub sink_settings: Vec<SinkSettings>,

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::topology::{Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions};
 use crate::alert::{AlertLog, Notifier};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceKind};
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::telemetry::Metrics;
 
@@ -42,9 +42,7 @@ pub async fn run_role(
             let (tx, mut rx) =
                 tokio::sync::mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
             let mut tasks = tokio::task::JoinSet::new();
-            for c in &cfg.sources {
-                let s = SourceConfig::parse(c)
-                    .map_err(|e| anyhow::anyhow!("source {}: {e:?}", c.id))?;
+            for s in cfg.sources.iter().cloned() {
                 let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
                 match s.kind {
                     SourceKind::Jetstream(c) => tasks.spawn(ingest::jetstream::run(c, ctx)),
