@@ -464,7 +464,7 @@ async fn run_role(
         );
         return 2;
     }
-    match crate::kafka::roles::run_role(role, cfg, metrics, shutdown, notifiers, model).await {
+    match crate::app::kafka::roles::run_role(role, cfg, metrics, shutdown, notifiers, model).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");

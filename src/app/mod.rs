@@ -13,6 +13,8 @@
 pub mod checkpoint;
 pub mod demo;
 pub mod engine;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 
 pub mod refine;
 pub mod replay;

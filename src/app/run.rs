@@ -158,7 +158,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 SourceKind::Mastodon(c) => Box::pin(ingest::mastodon::run(c, ctx)),
                 SourceKind::File(c) => Box::pin(ingest::file::run(c, ctx)),
                 #[cfg(feature = "kafka")]
-                SourceKind::Kafka(c) => Box::pin(crate::kafka::source::run(c, ctx)),
+                SourceKind::Kafka(c) => Box::pin(ingest::kafka::run(c, ctx)),
                 #[cfg(not(feature = "kafka"))]
                 SourceKind::Kafka(_) => anyhow::bail!(crate::config::kafka::NO_FEATURE),
                 SourceKind::ArroyoAggregates(c) => {

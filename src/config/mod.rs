@@ -2,7 +2,8 @@
 //! [`validate`] (collects *every* error, does no IO) → [`Config`] (the typed runtime value).
 //!
 //! A file holding only `[[brand]]` tables is a complete configuration; everything else has
-//! defaults (CONTRACTS §2). `${VAR}` in string values expands from an injected environment.
+//! defaults (docs/contracts.md §2). `${VAR}` in string values expands from an injected
+//! environment.
 
 pub mod component;
 pub mod kafka;
@@ -138,7 +139,7 @@ pub struct Route {
 }
 
 impl RouteTable {
-    /// The default table of CONTRACTS §2.
+    /// The default table of docs/contracts.md §2.
     pub fn default_table() -> RouteTable {
         let route = |teams: &[&str], max_severity| Route {
             teams: teams.iter().map(|t| t.to_string()).collect(),

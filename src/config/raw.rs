@@ -39,7 +39,7 @@ pub struct RawConfig {
     pub topology: Option<super::kafka::TopologyConfig>,
 }
 
-/// One `[[brand]]` table (CONTRACTS §2).
+/// One `[[brand]]` table (docs/contracts.md §2).
 #[derive(Debug, Deserialize, Clone, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BrandConfig {
@@ -210,7 +210,7 @@ pub struct RouteConfig {
     pub max_severity: String,
 }
 
-/// `[server]` listener (CONTRACTS §5).
+/// `[server]` listener (docs/contracts.md §5).
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
@@ -233,14 +233,14 @@ fn default_checkpoint_interval() -> HumanDuration {
     HumanDuration::from_secs(300)
 }
 
-/// `[alert_log]` (CONTRACTS §5).
+/// `[alert_log]` (docs/contracts.md §5).
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlertLogConfig {
     pub path: String,
 }
 
-/// `[archive]` (CONTRACTS §5): rotating zstd NDJSON segments of every normalised mention.
+/// `[archive]` (docs/contracts.md §5): rotating zstd NDJSON segments of every normalised mention.
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveConfig {

@@ -44,7 +44,7 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use crate::alert::AlertRecord;
 use crate::app::Engine;
 use crate::brand::{Attribution, Attributor};
-use crate::config::kafka::KafkaClient;
+use crate::config::kafka::{client_config, producer_config, KafkaClient};
 use crate::config::Config;
 use crate::detect::classify::KeywordClassifier;
 use crate::domain::codec::{decode, encode};
@@ -224,9 +224,7 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(client: &KafkaClient, topic: &str) -> anyhow::Result<Publisher> {
-        let producer = super::client_config(client)
-            .set("enable.idempotence", "true")
-            .set("linger.ms", "5")
+        let producer = producer_config(client)
             .create_with_context(DeliveryCounter::default())
             .context("creating the Kafka producer")?;
         Ok(Publisher {
@@ -534,7 +532,7 @@ impl DetectWorker {
             abandoned: AtomicBool::new(false),
             checkpoints: AtomicU64::new(0),
         });
-        let consumer: BaseConsumer<WorkerCtx> = super::client_config(client)
+        let consumer: BaseConsumer<WorkerCtx> = client_config(client)
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -770,7 +768,7 @@ impl Alerter {
         group_id: &str,
         remember: usize,
     ) -> anyhow::Result<Alerter> {
-        let consumer: BaseConsumer = super::client_config(client)
+        let consumer: BaseConsumer = client_config(client)
             .set("group.id", group_id)
             .set("enable.auto.commit", "true")
             .set("enable.auto.offset.store", "false")

@@ -48,7 +48,7 @@ pub async fn run_role(
                     SourceKind::Jetstream(c) => tasks.spawn(ingest::jetstream::run(c, ctx)),
                     SourceKind::Mastodon(c) => tasks.spawn(ingest::mastodon::run(c, ctx)),
                     SourceKind::File(c) => tasks.spawn(ingest::file::run(c, ctx)),
-                    SourceKind::Kafka(c) => tasks.spawn(super::source::run(c, ctx)),
+                    SourceKind::Kafka(c) => tasks.spawn(ingest::kafka::run(c, ctx)),
                     SourceKind::Http(_) => {
                         anyhow::bail!(
                             "source {}: http push is not available with --role ingest",
