@@ -20,6 +20,7 @@ pub mod refine;
 pub mod replay;
 mod report;
 pub mod run;
+pub mod sources;
 mod summary;
 
 pub use engine::{Engine, EngineStats};

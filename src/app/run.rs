@@ -28,8 +28,9 @@ use tokio_util::task::TaskTracker;
 
 use super::engine::{Engine, EngineStats};
 use super::refine::Refiner;
+use super::sources::{self, Started};
 use crate::alert::{AlertLog, ConsoleNotifier, Dispatcher, Notifier};
-use crate::config::{Config, SourceKind};
+use crate::config::Config;
 use crate::detect::classify::KeywordClassifier;
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::replay::ArchiveWriter;
@@ -149,31 +150,16 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let failed = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let mut push_state = None;
-    for s in cfg.sources.iter().cloned() {
+    for s in &cfg.sources {
         let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
         let id = s.id.clone();
-        let task: std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> =
-            match s.kind {
-                SourceKind::Jetstream(c) => Box::pin(ingest::jetstream::run(c, ctx)),
-                SourceKind::Mastodon(c) => Box::pin(ingest::mastodon::run(c, ctx)),
-                SourceKind::File(c) => Box::pin(ingest::file::run(c, ctx)),
-                #[cfg(feature = "kafka")]
-                SourceKind::Kafka(c) => Box::pin(ingest::kafka::run(c, ctx)),
-                #[cfg(not(feature = "kafka"))]
-                SourceKind::Kafka(_) => anyhow::bail!(crate::config::kafka::NO_FEATURE),
-                SourceKind::ArroyoAggregates(c) => {
-                    Box::pin(ingest::aggregates::run(c, ctx, agg_tx.clone()))
-                }
-                SourceKind::Http(c) => {
-                    push_state = Some(ingest::http::PushState::new(
-                        &s.id,
-                        c,
-                        tx.clone(),
-                        Arc::clone(&metrics),
-                    ));
-                    continue;
-                }
-            };
+        let task = match sources::start(s, ctx, Some(&agg_tx))? {
+            Started::Task(task) => task,
+            Started::Push(state) => {
+                push_state = Some(state);
+                continue;
+            }
+        };
         let failed = Arc::clone(&failed);
         let cancel_all = shutdown.clone();
         tracker.spawn(async move {

@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::topology::{Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions};
 use crate::alert::{AlertLog, Notifier};
-use crate::config::{Config, SourceKind};
-use crate::ingest::{self, Ingested, SourceCtx};
+use crate::app::sources::{self, Started};
+use crate::config::Config;
+use crate::ingest::{Ingested, SourceCtx};
 use crate::telemetry::Metrics;
 
 const POLL: Duration = Duration::from_millis(200);
@@ -42,23 +43,13 @@ pub async fn run_role(
             let (tx, mut rx) =
                 tokio::sync::mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
             let mut tasks = tokio::task::JoinSet::new();
-            for s in cfg.sources.iter().cloned() {
+            for s in &cfg.sources {
                 let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
-                match s.kind {
-                    SourceKind::Jetstream(c) => tasks.spawn(ingest::jetstream::run(c, ctx)),
-                    SourceKind::Mastodon(c) => tasks.spawn(ingest::mastodon::run(c, ctx)),
-                    SourceKind::File(c) => tasks.spawn(ingest::file::run(c, ctx)),
-                    SourceKind::Kafka(c) => tasks.spawn(ingest::kafka::run(c, ctx)),
-                    SourceKind::Http(_) => {
+                match sources::start(s, ctx, None)? {
+                    Started::Task(task) => tasks.spawn(task),
+                    Started::Push(_) => {
                         anyhow::bail!(
                             "source {}: http push is not available with --role ingest",
-                            s.id
-                        )
-                    }
-                    SourceKind::ArroyoAggregates(_) => {
-                        anyhow::bail!(
-                            "source {}: arroyo-aggregates rows go to a single-process `run`, \
-                             not to --role ingest",
                             s.id
                         )
                     }
