@@ -13,7 +13,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::topology::{Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions};
-use crate::alert::{AlertLog, Notifier};
+use crate::alert::{AlertLog, AlertOutput, Notifier};
 use crate::app::sources::{self, Started};
 use crate::config::Config;
 use crate::ingest::{Ingested, SourceCtx};
@@ -102,30 +102,21 @@ pub async fn run_role(
             .context("the detect worker panicked")?
         }
         "alert" => {
-            let mut log = match &cfg.alert_log_path {
+            let log = match &cfg.alert_log_path {
                 Some(p) => {
                     Some(AlertLog::create(p, true).with_context(|| format!("alert log {p}"))?)
                 }
                 None => None,
             };
+            // Direct: delivery (the outbox) has persisted an alert or failed to, and a failure
+            // stops here so its offset is not stored. No alert metrics in this role.
+            let mut output = AlertOutput::direct(log, None, notifiers);
             let handle = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
                 let mut alerter =
                     Alerter::new(&client, &topo.alerts_topic, &topo.alert_group, 1_000_000)?;
                 while !shutdown.is_cancelled() {
-                    alerter.poll(POLL, |a| {
-                        if let Some(log) = log.as_mut() {
-                            log.append(&a).context("writing the alert log")?;
-                        }
-                        for n in notifiers.iter().filter(|n| n.wants(&a)) {
-                            if let Err(e) = handle.block_on(n.notify(&a)) {
-                                // Delivery (the outbox) has persisted it or failed to: a
-                                // failure stops here so the offset is not stored.
-                                anyhow::bail!("{e}");
-                            }
-                        }
-                        Ok(())
-                    })?;
+                    alerter.poll(POLL, |a| handle.block_on(output.emit(Arc::new(a), None)))?;
                 }
                 tracing::info!(stats = ?alerter.stats(), "alerter stopped");
                 anyhow::Ok(())
