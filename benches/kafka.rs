@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flashpoint::app::kafka::topology::{DetectWorker, IngestRouter, Publisher, WorkerOptions};
 use flashpoint::config::kafka::{KafkaClient, KafkaSourceConfig};
-use flashpoint::kafka::topology::{DetectWorker, IngestRouter, Publisher, WorkerOptions};
 use flashpoint::synth::{generate, SynthSpec};
 use rdkafka::mocking::MockCluster;
 
@@ -64,7 +64,7 @@ fn main() {
     for (i, m) in stream.iter().enumerate() {
         line.clear();
         flashpoint::domain::codec::encode(m, &mut line);
-        raw.send(&flashpoint::kafka::topology::Outgoing {
+        raw.send(&flashpoint::app::kafka::topology::Outgoing {
             partition: (i % 4) as i32,
             key: String::new(),
             payload: Some(line.clone()),
@@ -82,7 +82,7 @@ fn main() {
         group_id: "bench-source".into(),
     };
     let (mut n, mut first) = (0usize, None);
-    flashpoint::kafka::source::consume(&src, &cancel, |p| {
+    flashpoint::ingest::kafka::consume(&src, &cancel, |p| {
         first.get_or_insert_with(Instant::now);
         if let Some(p) = p {
             if flashpoint::domain::codec::decode(p.strip_suffix(b"\n").unwrap_or(p)).is_ok() {

@@ -35,8 +35,6 @@ pub mod detect;
 pub mod domain;
 pub mod eval;
 pub mod ingest;
-#[cfg(feature = "kafka")]
-pub mod kafka;
 pub mod replay;
 pub mod score;
 pub mod synth;

@@ -1,5 +1,6 @@
-//! Alerting: the alert log record (CONTRACTS §3), the [`Notifier`] trait that sinks implement,
-//! and the dispatcher that fans alerts out to notifiers by team.
+//! Alerting: the alert log record (docs/contracts.md §3), the [`Notifier`] trait that sinks
+//! implement, the dispatcher that fans alerts out to notifiers by team, and [`AlertOutput`],
+//! the log → metrics → notifiers path every wiring hands its decided alerts to.
 //!
 //! Input: [`AlertRecord`]s produced by `detect`. Output: alert log lines and notifier calls.
 //! Invariants: the alert log is written by one owner in decision order, so a replay's log is
@@ -12,6 +13,7 @@ mod dispatch;
 mod log;
 mod metered;
 pub mod outbox;
+mod output;
 pub mod policy;
 pub mod render;
 
@@ -27,3 +29,4 @@ pub use deliver::{Delivery, DeliveryOptions, RetryPolicy};
 pub use dispatch::{blackhole, Dispatcher, Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 pub use log::AlertLog;
 pub use metered::Metered;
+pub use output::AlertOutput;

@@ -7,20 +7,30 @@
 //!                                      window, detect)
 //! ```
 //!
-//! [`run`] is the live service: source tasks feed the same engine through one bounded queue,
-//! and the engine task also writes the archive (see its module docs).
+//! [`run`] is the live pipeline: source tasks (started by [`sources`]) feed the same engine
+//! through one bounded queue, and the engine task also writes the archive (see its module
+//! docs). [`service`] wraps it for `flashpoint run` (signals, alert delivery start and drain),
+//! and `kafka` (feature `kafka`) splits it into the roles of the partitioned topology. Every
+//! wiring hands its decided alerts to `alert::AlertOutput`. [`commands`] and [`demo`] hold the
+//! bodies of the other commands, [`checkpoint`] every checkpoint file.
 
 pub mod checkpoint;
+pub mod commands;
 pub mod demo;
 pub mod engine;
-
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod refine;
 pub mod replay;
 mod report;
 pub mod run;
+pub mod service;
+pub mod sources;
+mod summary;
 
 pub use engine::{Engine, EngineStats};
 
 pub use refine::{RefineStats, Refiner};
-pub use replay::{replay, ReplayOptions, ReplaySummary, Speed};
+pub use replay::{replay, ReplayOptions, Speed};
 pub use run::{run, RunOptions, RunSummary};
+pub use summary::ReplaySummary;

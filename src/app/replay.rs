@@ -11,9 +11,10 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use super::engine::{Engine, EngineStats};
+use super::engine::Engine;
 use super::refine::Refiner;
-use crate::alert::{AlertLog, AlertRecord, Dispatcher, Notifier};
+pub use super::summary::ReplaySummary;
+use crate::alert::{AlertLog, AlertOutput, Notifier};
 use crate::config::Config;
 use crate::domain::{EventTime, Mention};
 use crate::ingest::archive::{self, DecodeStats, ReadError};
@@ -107,19 +108,6 @@ impl ReplayOptions {
     }
 }
 
-/// The outcome of a replay.
-#[derive(Debug, Clone)]
-pub struct ReplaySummary {
-    pub decode: DecodeStats,
-    pub engine: EngineStats,
-    pub alerts: Vec<AlertRecord>,
-    pub wall: Duration,
-    /// Per-brand samples every 10 minutes of event time (only when a report is written).
-    pub series: std::collections::BTreeMap<String, Vec<super::engine::BrandPoint>>,
-    /// What the incident sentiment model did (`None` when it was off).
-    pub refine: Option<super::refine::RefineStats>,
-}
-
 /// Replays `input` through the whole pipeline.
 pub async fn replay(
     cfg: Arc<Config>,
@@ -153,26 +141,14 @@ pub async fn replay(
     if opts.report.is_some() || opts.report_json.is_some() {
         engine.record_series(REPORT_STEP_MINUTES);
     }
-    let mut log = match &opts.alerts {
+    let log = match &opts.alerts {
         Some(path) => Some(
             AlertLog::create(path, opts.speed != Speed::Max)
                 .with_context(|| format!("cannot write alert log {path}"))?,
         ),
         None => None,
     };
-    let on_result_metrics = metrics.clone();
-    let (dispatcher, dispatch_task) = Dispatcher::spawn(
-        opts.notifiers.clone(),
-        1024,
-        Arc::new(move |id, res| {
-            if let Some(m) = &on_result_metrics {
-                let result = if res.is_ok() { "delivered" } else { "failed" };
-                m.notifier_deliveries_total
-                    .with_label_values(&[id, result])
-                    .inc();
-            }
-        }),
-    );
+    let mut output = AlertOutput::dispatching(log, metrics.clone(), opts.notifiers.clone());
 
     let capacity = (cfg.pipeline.channel_capacity / BATCH).max(1);
     let (tx, mut rx) = mpsc::channel::<Vec<Mention>>(capacity);
@@ -207,17 +183,9 @@ pub async fn replay(
             }
             let t0 = std::time::Instant::now();
             engine.process(mention);
-            let decided = engine.drain_alerts();
-            for alert in decided {
-                emit(
-                    alert,
-                    t0,
-                    &mut log,
-                    metrics.as_deref(),
-                    &dispatcher,
-                    &mut alerts,
-                )
-                .await?;
+            for alert in engine.drain_alerts() {
+                output.emit(Arc::new(alert.clone()), Some(t0)).await?;
+                alerts.push(alert);
             }
         }
         if let Some(m) = &metrics {
@@ -245,27 +213,17 @@ pub async fn replay(
     let t0 = std::time::Instant::now();
     engine.finish();
     for alert in engine.drain_alerts() {
-        emit(
-            alert,
-            t0,
-            &mut log,
-            metrics.as_deref(),
-            &dispatcher,
-            &mut alerts,
-        )
-        .await?;
+        output.emit(Arc::new(alert.clone()), Some(t0)).await?;
+        alerts.push(alert);
     }
     let decode = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
-    if let Some(log) = log.as_mut() {
-        log.flush().context("flushing the alert log")?;
-    }
+    output.flush()?;
     if let Some(path) = &opts.checkpoint_out {
         super::checkpoint::save(&engine, std::path::Path::new(path))?;
     }
-    drop(dispatcher);
-    let _stats = dispatch_task.await.context("the dispatcher task failed")?;
+    output.close().await?;
     let summary = ReplaySummary {
         decode,
         engine: engine.stats().clone(),
@@ -283,42 +241,6 @@ pub async fn replay(
             .with_context(|| format!("cannot write report {path}"))?;
     }
     Ok(summary)
-}
-
-/// Logs, counts and dispatches one decided alert.
-async fn emit(
-    alert: AlertRecord,
-    t0: std::time::Instant,
-    log: &mut Option<AlertLog>,
-    metrics: Option<&Metrics>,
-    dispatcher: &Dispatcher,
-    alerts: &mut Vec<AlertRecord>,
-) -> anyhow::Result<()> {
-    if let Some(log) = log.as_mut() {
-        log.append(&alert).context("writing the alert log")?;
-    }
-    if let Some(m) = metrics {
-        record_alert_metrics(m, &alert);
-        m.record_latency(t0.elapsed());
-    }
-    let shared = Arc::new(alert.clone());
-    dispatcher.send(shared).await?;
-    alerts.push(alert);
-    Ok(())
-}
-
-fn record_alert_metrics(m: &Metrics, alert: &AlertRecord) {
-    let teams: &[String] = &alert.teams;
-    if teams.is_empty() {
-        m.alerts_total
-            .with_label_values(&["none", alert.action.as_str(), alert.severity.as_str()])
-            .inc();
-    }
-    for t in teams {
-        m.alerts_total
-            .with_label_values(&[t.as_str(), alert.action.as_str(), alert.severity.as_str()])
-            .inc();
-    }
 }
 
 /// Event-time lag: wall clock minus the watermark (in a replay of old data, days).

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::engine::BrandPoint;
-use super::replay::ReplaySummary;
+use super::summary::ReplaySummary;
 use crate::alert::{Action, AlertRecord};
 use crate::config::Config;
 use crate::domain::{EventTime, Severity};

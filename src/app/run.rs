@@ -28,8 +28,9 @@ use tokio_util::task::TaskTracker;
 
 use super::engine::{Engine, EngineStats};
 use super::refine::Refiner;
-use crate::alert::{AlertLog, ConsoleNotifier, Dispatcher, Notifier};
-use crate::config::{Config, SourceConfig, SourceKind};
+use super::sources::{self, Started};
+use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
+use crate::config::Config;
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::replay::ArchiveWriter;
 use crate::score::classify::KeywordClassifier;
@@ -87,11 +88,6 @@ pub struct RunSummary {
 pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummary> {
     let metrics = Arc::clone(&opts.metrics);
     let shutdown = opts.shutdown.clone();
-    let sources: Vec<SourceConfig> = cfg
-        .sources
-        .iter()
-        .map(|c| SourceConfig::parse(c).map_err(|e| anyhow::anyhow!("source {}: {e:?}", c.id)))
-        .collect::<anyhow::Result<_>>()?;
 
     let mut engine = Engine::new(
         Arc::clone(&cfg),
@@ -110,7 +106,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             }
         }
     }
-    let mut log = match &cfg.alert_log_path {
+    let log = match &cfg.alert_log_path {
         Some(path) => Some(
             AlertLog::create(path, true)
                 .with_context(|| format!("cannot write alert log {path}"))?,
@@ -134,18 +130,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     if console {
         notifiers.push(Arc::new(ConsoleNotifier::new()));
     }
-    let on_result_metrics = Arc::clone(&metrics);
-    let (dispatcher, dispatch_task) = Dispatcher::spawn(
-        notifiers,
-        1024,
-        Arc::new(move |id, res| {
-            let result = if res.is_ok() { "delivered" } else { "failed" };
-            on_result_metrics
-                .notifier_deliveries_total
-                .with_label_values(&[id, result])
-                .inc();
-        }),
-    );
+    let mut output = AlertOutput::dispatching(log, Some(Arc::clone(&metrics)), notifiers);
 
     let (tx, mut rx) = mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
     // Aggregate rows (`arroyo-aggregates` sources) reach the engine on their own bounded queue.
@@ -154,31 +139,16 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let failed = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let mut push_state = None;
-    for s in sources {
+    for s in &cfg.sources {
         let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
         let id = s.id.clone();
-        let task: std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> =
-            match s.kind {
-                SourceKind::Jetstream(c) => Box::pin(ingest::jetstream::run(c, ctx)),
-                SourceKind::Mastodon(c) => Box::pin(ingest::mastodon::run(c, ctx)),
-                SourceKind::File(c) => Box::pin(ingest::file::run(c, ctx)),
-                #[cfg(feature = "kafka")]
-                SourceKind::Kafka(c) => Box::pin(crate::kafka::source::run(c, ctx)),
-                #[cfg(not(feature = "kafka"))]
-                SourceKind::Kafka(_) => anyhow::bail!(crate::config::kafka::NO_FEATURE),
-                SourceKind::ArroyoAggregates(c) => {
-                    Box::pin(ingest::aggregates::run(c, ctx, agg_tx.clone()))
-                }
-                SourceKind::Http(c) => {
-                    push_state = Some(ingest::http::PushState::new(
-                        &s.id,
-                        c,
-                        tx.clone(),
-                        Arc::clone(&metrics),
-                    ));
-                    continue;
-                }
-            };
+        let task = match sources::start(s, ctx, Some(&agg_tx))? {
+            Started::Task(task) => task,
+            Started::Push(state) => {
+                push_state = Some(state);
+                continue;
+            }
+        };
         let failed = Arc::clone(&failed);
         let cancel_all = shutdown.clone();
         tracker.spawn(async move {
@@ -268,7 +238,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 row = agg_rx.recv(), if aggregates_open => {
                     match row {
                         Some(item) => {
-                            alerts += apply_aggregate(&mut engine, &item, &mut log, &engine_metrics, &dispatcher).await?;
+                            alerts += apply_aggregate(&mut engine, &item, &mut output, &engine_metrics).await?;
                         }
                         None => aggregates_open = false,
                     }
@@ -286,7 +256,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     }
                     // Mentions whose refined sentiment arrived since the last mention.
                     engine.poll_refined();
-                    alerts += emit_alerts(&mut engine, None, &mut log, &engine_metrics, &dispatcher).await?;
+                    alerts += emit_alerts(&mut engine, None, &mut output).await?;
                     continue;
                 }
             };
@@ -294,14 +264,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 // Mention sources and the push route are done; aggregate sources may go on.
                 if aggregates_open {
                     while let Some(item) = agg_rx.recv().await {
-                        alerts += apply_aggregate(
-                            &mut engine,
-                            &item,
-                            &mut log,
-                            &engine_metrics,
-                            &dispatcher,
-                        )
-                        .await?;
+                        alerts += apply_aggregate(&mut engine, &item, &mut output, &engine_metrics)
+                            .await?;
                     }
                 }
                 break;
@@ -319,14 +283,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             engine_metrics.pipeline_mentions_processed_total.inc();
             let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
             latency.saturating_record(micros.max(1));
-            alerts += emit_alerts(
-                &mut engine,
-                Some(received),
-                &mut log,
-                &engine_metrics,
-                &dispatcher,
-            )
-            .await?;
+            alerts += emit_alerts(&mut engine, Some(received), &mut output).await?;
             if let Some(c) = &checkpoint {
                 if last_checkpoint.elapsed() >= c.interval.0 {
                     last_checkpoint = std::time::Instant::now();
@@ -339,7 +296,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         }
         // Mentions still waiting for the incident model keep the fast score (never waits).
         engine.finish();
-        alerts += emit_alerts(&mut engine, None, &mut log, &engine_metrics, &dispatcher).await?;
+        alerts += emit_alerts(&mut engine, None, &mut output).await?;
         if let Some(c) = &checkpoint {
             match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
                 Ok(n) => tracing::info!(path = %c.path, bytes = n, "saved the learned state"),
@@ -354,11 +311,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             Some(a) => a.close().context("closing the archive")?,
             None => 0,
         };
-        if let Some(log) = log.as_mut() {
-            log.flush().context("flushing the alert log")?;
-        }
-        drop(dispatcher);
-        let _stats = dispatch_task.await.context("the dispatcher task failed")?;
+        output.flush()?;
+        output.close().await?;
         anyhow::Ok(RunSummary {
             engine: engine.stats().clone(),
             archived,
@@ -403,9 +357,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
 async fn apply_aggregate(
     engine: &mut Engine,
     item: &ingest::aggregates::AggregateItem,
-    log: &mut Option<AlertLog>,
+    output: &mut AlertOutput,
     metrics: &Metrics,
-    dispatcher: &Dispatcher,
 ) -> anyhow::Result<u64> {
     if let Err(e) = engine.ingest_aggregate(&item.row) {
         metrics
@@ -413,22 +366,7 @@ async fn apply_aggregate(
             .with_label_values(&[ingest::aggregates::SYNTHETIC_SOURCE, e.reason()])
             .inc();
     }
-    emit_alerts(engine, Some(item.received), log, metrics, dispatcher).await
-}
-
-/// Counts one alert line in `alerts_total` per team notified (`none` when no team is).
-fn count_alert(metrics: &crate::telemetry::Metrics, alert: &crate::alert::AlertRecord) {
-    let teams: &[String] = &alert.teams;
-    for t in teams
-        .iter()
-        .map(String::as_str)
-        .chain(teams.is_empty().then_some("none"))
-    {
-        metrics
-            .alerts_total
-            .with_label_values(&[t, alert.action.as_str(), alert.severity.as_str()])
-            .inc();
-    }
+    emit_alerts(engine, Some(item.received), output).await
 }
 
 fn archive_error(count: &mut u64, e: &std::io::Error) {
@@ -438,27 +376,18 @@ fn archive_error(count: &mut u64, e: &std::io::Error) {
     }
 }
 
-/// Logs, counts and dispatches the alerts the engine decided; returns how many. `received`:
-/// when the mention that decided them arrived (recorded as alert latency); `None` for alerts
-/// decided by mentions whose refined sentiment arrived later.
+/// Hands the alerts the engine decided to `output`; returns how many. `received`: when the
+/// mention that decided them arrived (recorded as alert latency); `None` for alerts decided by
+/// mentions whose refined sentiment arrived later.
 async fn emit_alerts(
     engine: &mut Engine,
     received: Option<std::time::Instant>,
-    log: &mut Option<AlertLog>,
-    metrics: &Metrics,
-    dispatcher: &Dispatcher,
+    output: &mut AlertOutput,
 ) -> anyhow::Result<u64> {
     let mut n = 0;
     for alert in engine.drain_alerts() {
-        if let Some(log) = log.as_mut() {
-            log.append(&alert).context("writing the alert log")?;
-        }
-        if let Some(r) = received {
-            metrics.record_latency(r.elapsed());
-        }
+        output.emit(Arc::new(alert), received).await?;
         n += 1;
-        count_alert(metrics, &alert);
-        dispatcher.send(Arc::new(alert)).await?;
     }
     Ok(n)
 }

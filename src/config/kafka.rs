@@ -5,6 +5,9 @@
 //! Outputs: [`KafkaClient`] (brokers + librdkafka overrides, values masked in `Debug`),
 //! [`TopologyConfig`]. Parsing needs no Kafka library: a build without the `kafka` feature
 //! still reads these tables and reports `type = "kafka"` as "built without feature kafka".
+//! With the feature, [`client_config`] and [`producer_config`] turn a [`KafkaClient`] into the
+//! librdkafka configuration every adapter starts from (the source in `ingest`, the sink in
+//! `alert`, the topology in `app`).
 
 use std::collections::BTreeMap;
 
@@ -47,6 +50,25 @@ impl KafkaClient {
     }
 }
 
+/// A librdkafka configuration for `c` (brokers first, then the overrides).
+#[cfg(feature = "kafka")]
+pub fn client_config(c: &KafkaClient) -> rdkafka::config::ClientConfig {
+    let mut cc = rdkafka::config::ClientConfig::new();
+    cc.set("bootstrap.servers", &c.brokers);
+    for (k, v) in &c.overrides {
+        cc.set(k, v.expose());
+    }
+    cc
+}
+
+/// [`client_config`] for an idempotent producer (ordered, no duplicates from its own retries).
+#[cfg(feature = "kafka")]
+pub fn producer_config(c: &KafkaClient) -> rdkafka::config::ClientConfig {
+    let mut cc = client_config(c);
+    cc.set("enable.idempotence", "true").set("linger.ms", "5");
+    cc
+}
+
 /// `[[source]] type = "kafka"`: canonical mention NDJSON, one record per message, read with a
 /// consumer group.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +78,7 @@ pub struct KafkaSourceConfig {
     pub group_id: String,
 }
 
-/// `[[sink]] type = "kafka"`: every alert log line (CONTRACTS §3) as one message keyed by
+/// `[[sink]] type = "kafka"`: every alert log line (docs/contracts.md §3) as one message keyed by
 /// brand id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KafkaSinkConfig {

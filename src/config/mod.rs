@@ -2,8 +2,10 @@
 //! [`validate`] (collects *every* error, does no IO) → [`Config`] (the typed runtime value).
 //!
 //! A file holding only `[[brand]]` tables is a complete configuration; everything else has
-//! defaults (CONTRACTS §2). `${VAR}` in string values expands from an injected environment.
+//! defaults (docs/contracts.md §2). `${VAR}` in string values expands from an injected
+//! environment.
 
+pub mod component;
 pub mod kafka;
 pub mod raw;
 pub mod sink;
@@ -15,9 +17,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+pub use component::ComponentConfig;
 pub use raw::{
-    ArchiveConfig, BrandConfig, CheckpointConfig, ComponentConfig, DetectConfig, PipelineConfig,
-    Profile,
+    ArchiveConfig, BrandConfig, CheckpointConfig, DetectConfig, PipelineConfig, Profile,
 };
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
@@ -66,7 +68,8 @@ pub struct Config {
     pub archive: Option<ArchiveConfig>,
     /// `[checkpoint]`: where `run` keeps its learned state.
     pub checkpoint: Option<CheckpointConfig>,
-    pub sources: Vec<ComponentConfig>,
+    /// The `[[source]]` tables, parsed once (by validation) into their typed options.
+    pub sources: Vec<SourceConfig>,
     pub sinks: Vec<ComponentConfig>,
     /// The `[[sink]]` tables with their options validated and typed.
     pub sink_settings: Vec<SinkSettings>,
@@ -136,7 +139,7 @@ pub struct Route {
 }
 
 impl RouteTable {
-    /// The default table of CONTRACTS §2.
+    /// The default table of docs/contracts.md §2.
     pub fn default_table() -> RouteTable {
         let route = |teams: &[&str], max_severity| Route {
             teams: teams.iter().map(|t| t.to_string()).collect(),

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::component::ComponentConfig;
 use super::sink::{DeliveryConfig, EscalationConfig, FloodControlConfig};
 use super::types::HumanDuration;
 
@@ -38,7 +39,7 @@ pub struct RawConfig {
     pub topology: Option<super::kafka::TopologyConfig>,
 }
 
-/// One `[[brand]]` table (CONTRACTS §2).
+/// One `[[brand]]` table (docs/contracts.md §2).
 #[derive(Debug, Deserialize, Clone, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BrandConfig {
@@ -209,7 +210,7 @@ pub struct RouteConfig {
     pub max_severity: String,
 }
 
-/// `[server]` listener (CONTRACTS §5).
+/// `[server]` listener (docs/contracts.md §5).
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
@@ -232,14 +233,14 @@ fn default_checkpoint_interval() -> HumanDuration {
     HumanDuration::from_secs(300)
 }
 
-/// `[alert_log]` (CONTRACTS §5).
+/// `[alert_log]` (docs/contracts.md §5).
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlertLogConfig {
     pub path: String,
 }
 
-/// `[archive]` (CONTRACTS §5): rotating zstd NDJSON segments of every normalised mention.
+/// `[archive]` (docs/contracts.md §5): rotating zstd NDJSON segments of every normalised mention.
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveConfig {
@@ -288,28 +289,6 @@ impl ArchiveConfig {
             retention_max_age: default_retention_age(),
             retention_max_bytes: default_retention_bytes(),
         }
-    }
-}
-
-/// A `[[source]]` or `[[sink]]` table: `id`, `type`, and type-specific keys, which the
-/// component's own builder validates. `Debug` shows option *names* only: values may be
-/// expanded secrets (routing keys, tokens, webhook URLs).
-#[derive(Deserialize, Clone, PartialEq)]
-pub struct ComponentConfig {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(flatten)]
-    pub options: toml::Table,
-}
-
-impl std::fmt::Debug for ComponentConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ComponentConfig")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .field("options", &self.options.keys().collect::<Vec<_>>())
-            .finish()
     }
 }
 

@@ -1,4 +1,4 @@
-//! Typed sink settings (`[[sink]]` tables, CONTRACTS §5) and the delivery sections
+//! Typed sink settings (`[[sink]]` tables, docs/contracts.md §5) and the delivery sections
 //! (`[delivery]`, `[flood_control]`, `[[escalation]]`). Parsing collects every error; no IO.
 
 use std::collections::BTreeMap;
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::raw::ComponentConfig;
+use super::component::ComponentConfig;
 use super::types::{HumanDuration, Secret};
 use crate::domain::Severity;
 

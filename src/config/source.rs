@@ -1,12 +1,13 @@
 //! Typed `[[source]]` options: each source type's keys, defaults and checks.
 //!
-//! `validate` calls [`SourceConfig::parse`] for every `[[source]]` table so that a bad option is
-//! reported with the rest of the file's errors; `app::run` calls it again to build the source.
-//! Unknown keys are errors, like everywhere else in the file.
+//! `validate` parses every `[[source]]` table once with [`SourceConfig::parse`], so that a bad
+//! option is reported with the rest of the file's errors and [`super::Config::sources`] holds
+//! the typed result the wiring builds sources from. Unknown keys are errors, like everywhere
+//! else in the file.
 
 use std::time::Duration;
 
-use super::raw::ComponentConfig;
+use super::component::ComponentConfig;
 use super::types::{HumanDuration, Secret};
 
 /// Default Jetstream collections: posts and reposts (likes carry no text and no reach).

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::raw::{ComponentConfig, Profile, RawConfig};
+use super::component::ComponentConfig;
+use super::raw::{Profile, RawConfig};
 use super::{Brand, Config, ConfigError, ConfigErrors, Route, RouteTable};
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
 
@@ -300,10 +301,14 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         }
     }
     let mut sink_settings = Vec::with_capacity(raw.sink.len());
+    let mut sources = Vec::with_capacity(raw.source.len());
     for (i, s) in raw.source.iter().enumerate() {
-        if let Err(errs) = super::source::SourceConfig::parse(s) {
-            for (key, reason) in errs {
-                err(format!("source[{i}].{key}"), reason);
+        match super::source::SourceConfig::parse(s) {
+            Ok(source) => sources.push(source),
+            Err(errs) => {
+                for (key, reason) in errs {
+                    err(format!("source[{i}].{key}"), reason);
+                }
             }
         }
     }
@@ -400,7 +405,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
         archive: raw.archive,
         checkpoint: raw.checkpoint,
-        sources: raw.source,
+        sources,
         sinks: raw.sink,
         sink_settings,
         delivery: raw.delivery,

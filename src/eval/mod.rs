@@ -3,6 +3,7 @@
 //! streams with expected outcomes) and [`sentiment`] (sentiment models on SemEval-2017,
 //! TweetEval and VADER's rated tweets).
 
+pub mod commands;
 pub mod nab;
 pub mod scenarios;
 pub mod sentiment;

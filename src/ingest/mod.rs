@@ -1,5 +1,5 @@
 //! Ingest: every source normalises what it reads into the canonical mention record
-//! (CONTRACTS §1) and hands it to the engine through one bounded channel.
+//! (docs/contracts.md §1) and hands it to the engine through one bounded channel.
 //!
 //! | file | source | backpressure policy when the pipeline queue is full |
 //! |---|---|---|
@@ -8,6 +8,7 @@
 //! | [`http`] | `POST /v1/mentions` | answer 503 with `Retry-After`, nothing queued |
 //! | [`file`] | an NDJSON archive, replayed or tailed | block |
 //! | [`aggregates`] | per-brand window rows from Arroyo (NDJSON file; Kafka at merge) | block |
+//! | `kafka` | canonical NDJSON from a Kafka topic (feature `kafka`) | block: stop polling |
 //!
 //! Shared pieces: [`SourceCtx`] (the queue, metrics, cancellation, bad-input accounting),
 //! [`RecentIds`] (the bounded duplicate filter) and [`reconnect`] (backoff with jitter).
@@ -20,6 +21,8 @@ pub mod archive;
 pub mod file;
 pub mod http;
 pub mod jetstream;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod mastodon;
 pub mod reconnect;
 

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flashpoint::app::kafka::topology::{
+    Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions,
+};
 use flashpoint::config::kafka::{KafkaClient, KafkaSourceConfig};
-use flashpoint::kafka::topology::{Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions};
 use flashpoint::synth::{generate, SynthSpec};
 use flashpoint::telemetry::Metrics;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -87,7 +89,7 @@ fn kafka_takeover_after_a_crash_equals_the_single_process_alert_log() {
     for (i, m) in stream.iter().enumerate() {
         router.route(m, &mut out);
         if i == stream.len() / 3 {
-            out.push(flashpoint::kafka::topology::Outgoing {
+            out.push(flashpoint::app::kafka::topology::Outgoing {
                 partition: 0,
                 key: "x".into(),
                 payload: Some(b"{not json".to_vec()),
@@ -163,7 +165,9 @@ fn kafka_takeover_after_a_crash_equals_the_single_process_alert_log() {
     );
 
     // The alerter reads the whole alerts topic, dropping re-produced lines.
-    let probe: BaseConsumer = flashpoint::kafka::client_config(&client).create().unwrap();
+    let probe: BaseConsumer = flashpoint::config::kafka::client_config(&client)
+        .create()
+        .unwrap();
     let (_, high) = probe
         .fetch_watermarks("alerts", 0, Duration::from_secs(10))
         .unwrap();
@@ -208,7 +212,9 @@ async fn kafka_source_counts_and_skips_malformed_messages() {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic("raw", 1, 1).unwrap();
     let client = KafkaClient::new(cluster.bootstrap_servers());
-    let producer: BaseProducer = flashpoint::kafka::client_config(&client).create().unwrap();
+    let producer: BaseProducer = flashpoint::config::kafka::client_config(&client)
+        .create()
+        .unwrap();
     let good = |id: &str| {
         format!(
             "{{\"id\":\"{id}\",\"source\":\"kafka\",\"created_at\":\"2026-03-02T10:31:07Z\",\"text\":\"brightline van\",\"author\":{{\"id\":\"a\",\"handle\":\"@a\"}}}}"
@@ -241,7 +247,7 @@ async fn kafka_source_counts_and_skips_malformed_messages() {
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let cancel = tokio_util::sync::CancellationToken::new();
     let ctx = flashpoint::ingest::SourceCtx::new("k", tx, Arc::clone(&metrics), cancel.clone());
-    let task = tokio::spawn(flashpoint::kafka::source::run(cfg, ctx));
+    let task = tokio::spawn(flashpoint::ingest::kafka::run(cfg, ctx));
     let mut ids = Vec::new();
     for _ in 0..4 {
         let item = tokio::time::timeout(DEADLINE, rx.recv())
@@ -268,7 +274,7 @@ async fn kafka_source_counts_and_skips_malformed_messages() {
         .unwrap()
         .unwrap();
 
-    let check: BaseConsumer = flashpoint::kafka::client_config(&client)
+    let check: BaseConsumer = flashpoint::config::kafka::client_config(&client)
         .set("group.id", "g")
         .create()
         .unwrap();

@@ -11,8 +11,13 @@
 //!
 //! Secrets (routing keys, webhook URLs, HMAC keys) are held as [`Secret`] and scrubbed from
 //! every error message, so neither logs nor `Debug` output can carry them.
+//!
+//! `type = "kafka"` (feature `kafka`, file `kafka.rs`) is not an HTTP sink: it mirrors every
+//! alert line onto a topic; without the feature, building it is a configuration error.
 
 mod alertmanager;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod pagerduty;
 mod slack;
 mod webhook;
@@ -21,6 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use alertmanager::AlertmanagerSink;
+#[cfg(feature = "kafka")]
+pub use kafka::KafkaAlertSink;
 pub use pagerduty::PagerDutySink;
 pub use slack::SlackSink;
 pub use webhook::{sign, WebhookSink, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -51,7 +58,7 @@ fn kafka(
     s: &SinkSettings,
     k: &crate::config::kafka::KafkaSinkConfig,
 ) -> Result<Arc<dyn Notifier>, NotifyError> {
-    Ok(Arc::new(crate::kafka::sink::KafkaAlertSink::new(
+    Ok(Arc::new(KafkaAlertSink::new(
         &s.id,
         s.teams.clone(),
         k,

@@ -1,10 +1,12 @@
-//! Kafka adapters (cargo feature `kafka`): a mention source, an alert-log sink and the
-//! partitioned topology of `flashpoint run --role ingest|detect|alert`.
+//! The partitioned topology over Kafka (cargo feature `kafka`): `flashpoint run --role
+//! ingest|detect|alert`.
 //!
-//! Role: move canonical mentions and alert lines through Kafka topics.
-//! Inputs: `[[source]]`/`[[sink]]` tables with `type = "kafka"` and `[topology]`
-//! ([`crate::config::kafka`]). Outputs: mentions into the pipeline queue, alert lines and
-//! brand-keyed mentions onto topics.
+//! Role: wire the stages into one process per role, joined by Kafka topics.
+//! Inputs: `[topology]` ([`crate::config::kafka::TopologyConfig`]) and, for the ingest role,
+//! the `[[source]]` tables. Outputs: brand-keyed mentions and alert lines onto topics, the alert
+//! log and deliveries. The Kafka mention source lives with the other sources
+//! (`ingest::kafka`), the alert-line sink with the other sinks (`alert::sink`), and the
+//! librdkafka client settings they share in [`crate::config::kafka`].
 //!
 //! Crate: `rdkafka` 0.39, the maintained binding of librdkafka, built from its bundled source
 //! with the plain configure/make build (no cmake, no system librdkafka, no zlib/SSL features),
@@ -13,18 +15,11 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | [`source`] | `[[source]] type = "kafka"`: consumer group, one NDJSON mention per message; [`source::consume`] is the payload → callback loop other decoders can reuse |
-//! | [`sink`] | `[[sink]] type = "kafka"`: every alert line, keyed by brand id |
 //! | [`topology`] | ingest router, detect worker (one engine per partition, checkpoint + offset), alerter (dedup) |
+//! | [`roles`] | one process per role until SIGINT/SIGTERM |
 
 pub mod roles;
-pub mod sink;
-pub mod source;
 pub mod topology;
-
-use rdkafka::config::ClientConfig;
-
-use crate::config::kafka::KafkaClient;
 
 /// Header: the ingest node's newest event time (ms) *before* this mention (or, on a tick,
 /// after the mention that completed a minute).
@@ -33,16 +28,6 @@ pub const HEADER_WATERMARK: &str = "fp-wm";
 pub const HEADER_BRANDS: &str = "fp-brands";
 /// Header: the thread root's stable hash (decimal u64).
 pub const HEADER_ROOT: &str = "fp-root";
-
-/// A librdkafka configuration for `c` (brokers first, then the overrides).
-pub fn client_config(c: &KafkaClient) -> ClientConfig {
-    let mut cc = ClientConfig::new();
-    cc.set("bootstrap.servers", &c.brokers);
-    for (k, v) in &c.overrides {
-        cc.set(k, v.expose());
-    }
-    cc
-}
 
 /// The partition that owns `brand` among `partitions`: FNV-1a of the id, so every node
 /// (and every version of librdkafka) agrees without coordination.

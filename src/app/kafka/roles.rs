@@ -13,9 +13,10 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::topology::{Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions};
-use crate::alert::{AlertLog, Notifier};
-use crate::config::{Config, SourceConfig, SourceKind};
-use crate::ingest::{self, Ingested, SourceCtx};
+use crate::alert::{AlertLog, AlertOutput, Notifier};
+use crate::app::sources::{self, Started};
+use crate::config::Config;
+use crate::ingest::{Ingested, SourceCtx};
 use crate::telemetry::Metrics;
 
 const POLL: Duration = Duration::from_millis(200);
@@ -42,25 +43,13 @@ pub async fn run_role(
             let (tx, mut rx) =
                 tokio::sync::mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
             let mut tasks = tokio::task::JoinSet::new();
-            for c in &cfg.sources {
-                let s = SourceConfig::parse(c)
-                    .map_err(|e| anyhow::anyhow!("source {}: {e:?}", c.id))?;
+            for s in &cfg.sources {
                 let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
-                match s.kind {
-                    SourceKind::Jetstream(c) => tasks.spawn(ingest::jetstream::run(c, ctx)),
-                    SourceKind::Mastodon(c) => tasks.spawn(ingest::mastodon::run(c, ctx)),
-                    SourceKind::File(c) => tasks.spawn(ingest::file::run(c, ctx)),
-                    SourceKind::Kafka(c) => tasks.spawn(super::source::run(c, ctx)),
-                    SourceKind::Http(_) => {
+                match sources::start(s, ctx, None)? {
+                    Started::Task(task) => tasks.spawn(task),
+                    Started::Push(_) => {
                         anyhow::bail!(
                             "source {}: http push is not available with --role ingest",
-                            s.id
-                        )
-                    }
-                    SourceKind::ArroyoAggregates(_) => {
-                        anyhow::bail!(
-                            "source {}: arroyo-aggregates rows go to a single-process `run`, \
-                             not to --role ingest",
                             s.id
                         )
                     }
@@ -113,30 +102,21 @@ pub async fn run_role(
             .context("the detect worker panicked")?
         }
         "alert" => {
-            let mut log = match &cfg.alert_log_path {
+            let log = match &cfg.alert_log_path {
                 Some(p) => {
                     Some(AlertLog::create(p, true).with_context(|| format!("alert log {p}"))?)
                 }
                 None => None,
             };
+            // Direct: delivery (the outbox) has persisted an alert or failed to, and a failure
+            // stops here so its offset is not stored. No alert metrics in this role.
+            let mut output = AlertOutput::direct(log, None, notifiers);
             let handle = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
                 let mut alerter =
                     Alerter::new(&client, &topo.alerts_topic, &topo.alert_group, 1_000_000)?;
                 while !shutdown.is_cancelled() {
-                    alerter.poll(POLL, |a| {
-                        if let Some(log) = log.as_mut() {
-                            log.append(&a).context("writing the alert log")?;
-                        }
-                        for n in notifiers.iter().filter(|n| n.wants(&a)) {
-                            if let Err(e) = handle.block_on(n.notify(&a)) {
-                                // Delivery (the outbox) has persisted it or failed to: a
-                                // failure stops here so the offset is not stored.
-                                anyhow::bail!("{e}");
-                            }
-                        }
-                        Ok(())
-                    })?;
+                    alerter.poll(POLL, |a| handle.block_on(output.emit(Arc::new(a), None)))?;
                 }
                 tracing::info!(stats = ?alerter.stats(), "alerter stopped");
                 anyhow::Ok(())

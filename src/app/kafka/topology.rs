@@ -42,9 +42,9 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use crate::alert::AlertRecord;
-use crate::app::Engine;
+use crate::app::{checkpoint, Engine};
 use crate::brand::{Attribution, Attributor};
-use crate::config::kafka::KafkaClient;
+use crate::config::kafka::{client_config, producer_config, KafkaClient};
 use crate::config::Config;
 use crate::domain::codec::{decode, encode};
 use crate::domain::{BrandIdx, EventTime, Mention};
@@ -224,9 +224,7 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(client: &KafkaClient, topic: &str) -> anyhow::Result<Publisher> {
-        let producer = super::client_config(client)
-            .set("enable.idempotence", "true")
-            .set("linger.ms", "5")
+        let producer = producer_config(client)
             .create_with_context(DeliveryCounter::default())
             .context("creating the Kafka producer")?;
         Ok(Publisher {
@@ -375,13 +373,9 @@ struct Shared {
     checkpoints: AtomicU64,
 }
 
-const CHECKPOINT_MAGIC: &[u8; 8] = b"FPKPART1";
-
 impl Shared {
     fn path(&self, partition: i32) -> PathBuf {
-        self.opts
-            .checkpoint_dir
-            .join(format!("{}-{partition}.ckpt", self.topic))
+        checkpoint_path(&self.opts.checkpoint_dir, &self.topic, partition)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Part>> {
@@ -404,10 +398,7 @@ impl Shared {
                 if !part.dirty || only.is_some_and(|o| !o.contains(p)) {
                     continue;
                 }
-                let mut bytes = CHECKPOINT_MAGIC.to_vec();
-                bytes.extend_from_slice(&part.next_offset.to_le_bytes());
-                bytes.extend_from_slice(&part.engine.checkpoint()?);
-                crate::app::checkpoint::write_atomic(&self.path(*p), &bytes)?;
+                checkpoint::save_partition(&part.engine, part.next_offset, &self.path(*p))?;
                 part.dirty = false;
                 tpl.add_partition_offset(&self.topic, *p, Offset::Offset(part.next_offset))?;
             }
@@ -431,38 +422,14 @@ impl Shared {
             self.opts.metrics.clone(),
         )
         .context("building the engine")?;
-        let path = self.path(partition);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok((
-                    Part {
-                        engine,
-                        next_offset: 0,
-                        dirty: false,
-                    },
-                    false,
-                ))
-            }
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        anyhow::ensure!(
-            bytes.len() >= 16 && &bytes[..8] == CHECKPOINT_MAGIC,
-            "{} is not a partition checkpoint",
-            path.display()
-        );
-        let mut off = [0u8; 8];
-        off.copy_from_slice(&bytes[8..16]);
-        engine
-            .restore(&bytes[16..])
-            .with_context(|| format!("checkpoint {}", path.display()))?;
+        let restored = checkpoint::load_partition(&mut engine, &self.path(partition))?;
         Ok((
             Part {
                 engine,
-                next_offset: i64::from_le_bytes(off),
+                next_offset: restored.unwrap_or(0),
                 dirty: false,
             },
-            true,
+            restored.is_some(),
         ))
     }
 }
@@ -534,7 +501,7 @@ impl DetectWorker {
             abandoned: AtomicBool::new(false),
             checkpoints: AtomicU64::new(0),
         });
-        let consumer: BaseConsumer<WorkerCtx> = super::client_config(client)
+        let consumer: BaseConsumer<WorkerCtx> = client_config(client)
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -770,7 +737,7 @@ impl Alerter {
         group_id: &str,
         remember: usize,
     ) -> anyhow::Result<Alerter> {
-        let consumer: BaseConsumer = super::client_config(client)
+        let consumer: BaseConsumer = client_config(client)
             .set("group.id", group_id)
             .set("enable.auto.commit", "true")
             .set("enable.auto.offset.store", "false")

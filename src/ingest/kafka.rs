@@ -1,5 +1,5 @@
 //! `[[source]] type = "kafka"`: canonical mention NDJSON from a topic, read by a consumer
-//! group (CONTRACTS §1 per message; a message may hold several lines).
+//! group (docs/contracts.md §1 per message; a message may hold several lines).
 //!
 //! Inputs: the topic's messages. Outputs: mentions into the pipeline queue.
 //! Policy when the queue is full: **block** (the consumer stops polling; the broker keeps the
@@ -15,9 +15,9 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::kafka::KafkaSourceConfig;
+use super::SourceCtx;
+use crate::config::kafka::{client_config, KafkaSourceConfig};
 use crate::domain::codec::decode;
-use crate::ingest::SourceCtx;
 
 /// How long one poll waits before cancellation is checked again.
 const POLL: Duration = Duration::from_millis(100);
@@ -34,7 +34,7 @@ pub fn consume(
     cancel: &CancellationToken,
     mut on_payload: impl FnMut(Option<&[u8]>) -> bool,
 ) -> anyhow::Result<()> {
-    let consumer: BaseConsumer = super::client_config(&cfg.client)
+    let consumer: BaseConsumer = client_config(&cfg.client)
         .set("group.id", &cfg.group_id)
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")

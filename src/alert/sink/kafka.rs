@@ -1,4 +1,4 @@
-//! `[[sink]] type = "kafka"`: every alert log line (CONTRACTS §3) as one message, keyed by
+//! `[[sink]] type = "kafka"`: every alert log line (docs/contracts.md §3) as one message, keyed by
 //! brand id so one brand's lines stay in order on one partition.
 //!
 //! Inputs: alert records from the dispatcher (the sink carries every team unless `teams`
@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use crate::alert::{AlertRecord, Notifier, NotifyError, NotifyErrorKind};
-use crate::config::kafka::{KafkaClient, KafkaSinkConfig};
+use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
+use crate::config::kafka::{producer_config, KafkaSinkConfig};
+use crate::domain::alert::AlertRecord;
 
 /// A producer of alert lines.
 pub struct KafkaAlertSink {
@@ -32,14 +33,6 @@ impl std::fmt::Debug for KafkaAlertSink {
     }
 }
 
-/// An idempotent producer for `c` (ordered, no duplicates from its own retries).
-pub fn producer(c: &KafkaClient) -> rdkafka::error::KafkaResult<FutureProducer> {
-    super::client_config(c)
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .create()
-}
-
 impl KafkaAlertSink {
     pub fn new(
         id: &str,
@@ -47,13 +40,16 @@ impl KafkaAlertSink {
         cfg: &KafkaSinkConfig,
         timeout: Duration,
     ) -> Result<KafkaAlertSink, NotifyError> {
-        let producer = producer(&cfg.client).map_err(|e| NotifyError {
-            notifier: id.to_string(),
-            kind: NotifyErrorKind::Config,
-            reason: "config",
-            message: format!("cannot create the Kafka producer: {e}"),
-            retry_after: None,
-        })?;
+        let producer: FutureProducer =
+            producer_config(&cfg.client)
+                .create()
+                .map_err(|e| NotifyError {
+                    notifier: id.to_string(),
+                    kind: NotifyErrorKind::Config,
+                    reason: "config",
+                    message: format!("cannot create the Kafka producer: {e}"),
+                    retry_after: None,
+                })?;
         Ok(KafkaAlertSink {
             id: id.to_string(),
             teams,
@@ -77,7 +73,7 @@ impl Notifier for KafkaAlertSink {
         &self.teams
     }
 
-    fn notify<'a>(&'a self, alert: &'a AlertRecord) -> crate::alert::NotifyFuture<'a> {
+    fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
             let line = alert.to_json_line();
             let record = FutureRecord::to(&self.topic)

@@ -1,0 +1,341 @@
+//! The bodies of the one-shot commands: `check-config`, `outbox list`, `replay`, `sentiment`,
+//! `train sentiment|complaint` and `synth`. The live service is [`super::service`], the demo
+//! [`super::demo`]; `eval` and `nab` live in `eval::commands` (they sit above `app`).
+//!
+//! Each command prints its own output and errors and returns the process exit code (0 success,
+//! 1 runtime failure, 2 bad usage or configuration), or an error that [`exit_code`] turns into
+//! exit 1.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::replay::Input;
+use super::service::{finish_delivery, incident_model_choice, runtime, start_delivery};
+use super::{ReplayOptions, ReplaySummary, Speed};
+use crate::alert::Notifier;
+use crate::config;
+use crate::telemetry::Metrics;
+
+/// A command's result as its exit code: 0, or 1 with the error on stderr.
+pub fn exit_code(result: anyhow::Result<()>) -> u8 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+/// What `flashpoint replay` was asked to do (its flags, unparsed).
+#[derive(Debug, Clone)]
+pub struct ReplayArgs {
+    pub config: PathBuf,
+    pub speed: String,
+    pub alerts: Option<String>,
+    pub report: Option<String>,
+    pub report_json: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub brand: Option<String>,
+    pub checkpoint_in: Option<String>,
+    pub checkpoint_out: Option<String>,
+    pub model: Option<String>,
+    pub incident_model: Option<String>,
+    pub archives: Vec<String>,
+    pub deliver: bool,
+}
+
+/// `flashpoint replay`: returns the process exit code.
+pub fn replay(args: ReplayArgs) -> u8 {
+    let ReplayArgs {
+        config,
+        speed,
+        alerts,
+        report,
+        report_json,
+        from,
+        to,
+        brand,
+        checkpoint_in,
+        checkpoint_out,
+        model,
+        incident_model,
+        archives,
+        deliver,
+    } = args;
+    let cfg = match config::load(&config) {
+        Ok(c) => c,
+        Err(errs) => {
+            eprint!("{errs}");
+            return 2;
+        }
+    };
+    let Ok(speed) = Speed::parse(&speed).map_err(|e| eprintln!("error: {e}")) else {
+        return 2;
+    };
+    let time = |t: Option<String>, flag: &str| match t {
+        None => Ok(None),
+        Some(t) => crate::domain::EventTime::parse_rfc3339(&t)
+            .map(Some)
+            .ok_or_else(|| eprintln!("error: --{flag} {t:?} is not an RFC 3339 time")),
+    };
+    let (Ok(from), Ok(to)) = (time(from, "from"), time(to, "to")) else {
+        return 2;
+    };
+    let cfg = match &brand {
+        None => cfg,
+        Some(id) => match cfg.restrict_to(id) {
+            Some(c) => c,
+            None => {
+                eprintln!("error: --brand {id:?} is not a configured brand");
+                return 2;
+            }
+        },
+    };
+    let opts = ReplayOptions {
+        alerts,
+        report,
+        report_json,
+        progress: true,
+        sentiment_model: model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone()),
+        incident_model: incident_model_choice(incident_model, &cfg),
+        from,
+        to,
+        checkpoint_in,
+        checkpoint_out,
+        ..ReplayOptions::new(speed)
+    };
+    exit_code(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let cfg = Arc::new(cfg);
+            let mut opts = opts;
+            let delivery = if deliver {
+                let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+                let d = start_delivery(&cfg, Arc::new(Metrics::new(&ids, 1000)))?;
+                if let Some(d) = &d {
+                    opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
+                }
+                d
+            } else {
+                None
+            };
+            let s = super::replay(Arc::clone(&cfg), Input::Paths(archives), opts, None).await?;
+            print_summary(&s);
+            if let Some(d) = delivery {
+                finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+            }
+            Ok(())
+        })
+    }))
+}
+
+/// `flashpoint check-config`: validates `file` and lists every error (exit 2).
+pub fn check_config(file: &std::path::Path) -> u8 {
+    match config::load(file) {
+        Ok(cfg) => {
+            println!("{}: ok ({} brands)", file.display(), cfg.brands.len());
+            0
+        }
+        Err(errs) => {
+            eprint!("{errs}");
+            2
+        }
+    }
+}
+
+/// `flashpoint outbox list`: pending notifications and the dead-letter list, one JSON line
+/// each.
+pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
+    let snap = crate::alert::outbox::Outbox::read(dir)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for e in &snap.pending {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"state": "pending", "seq": e.seq, "sink": e.sink,
+                "incident": e.alert.incident, "action": e.alert.action, "at": e.alert.at,
+                "enqueued_at_ms": e.enqueued_at_ms})
+        )?;
+    }
+    for d in &snap.dead {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"state": "dead", "seq": d.entry.seq, "sink": d.entry.sink,
+                "incident": d.entry.alert.incident, "action": d.entry.alert.action,
+                "at": d.entry.alert.at, "reason": d.reason, "error": d.error})
+        )?;
+    }
+    out.flush()?;
+    eprintln!(
+        "{}: {} pending, {} dead",
+        dir.display(),
+        snap.pending.len(),
+        snap.dead.len()
+    );
+    Ok(())
+}
+
+/// `flashpoint sentiment`: scores each stdin line with `model`, one JSON line each.
+pub fn sentiment(model: &str) -> anyhow::Result<()> {
+    let model = crate::score::sentiment::model_by_name(model)?;
+    let complaint = crate::score::sentiment::complaint::ComplaintModel::embedded()?;
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Lines are scored in chunks through `score_batch` (batched models such as onnx are several
+    // times faster that way); output order and one line per input line are unchanged.
+    const CHUNK: usize = 256;
+    let mut lines: Vec<String> = Vec::with_capacity(CHUNK);
+    let mut scored = Vec::with_capacity(CHUNK);
+    let mut emit = |lines: &mut Vec<String>,
+                    out: &mut std::io::BufWriter<_>|
+     -> anyhow::Result<()> {
+        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+        model.score_batch(&texts, &mut scored);
+        for (s, text) in scored.iter().zip(&texts) {
+            let score = (f64::from(s.score) * 10_000.0).round() / 10_000.0;
+            let complaint = (f64::from(complaint.probability(text)) * 10_000.0).round() / 10_000.0;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "label": s.label.as_str(),
+                    "score": score,
+                    "complaint": complaint
+                })
+            )?;
+        }
+        lines.clear();
+        out.flush()?;
+        Ok(())
+    };
+    for line in stdin.lines() {
+        lines.push(line?);
+        if lines.len() == CHUNK {
+            emit(&mut lines, &mut out)?;
+        }
+    }
+    emit(&mut lines, &mut out)?;
+    Ok(())
+}
+
+/// `flashpoint synth`: writes the deterministic synthetic stream.
+pub fn synth(out: &std::path::Path, seed: u64, days: u32) -> anyhow::Result<()> {
+    let spec = crate::synth::SynthSpec {
+        seed,
+        days,
+        ..crate::synth::SynthSpec::demo()
+    };
+    crate::synth::write_archive(&spec, out)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `flashpoint train sentiment`: trains and writes the `linear` model's weights.
+pub fn train_sentiment(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    teacher: Option<&str>,
+    transfer: &std::path::Path,
+    teacher_cache: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::score::sentiment::train;
+    let corpus = train::load_corpus(data)?;
+    eprintln!(
+        "{} files, {} training + {} dev tweets after dedup ({} duplicates dropped)",
+        corpus.files.len(),
+        corpus.train.len(),
+        corpus.dev.len(),
+        corpus.duplicates
+    );
+    let teacher = match teacher {
+        None => None,
+        Some(name) => {
+            let set = train::read_transfer_dir(transfer, &corpus.held_out_texts)?;
+            eprintln!(
+                "transfer set: {} texts from {} files under {} ({} rows skipped)",
+                set.texts.len(),
+                set.files.len(),
+                transfer.display(),
+                set.skipped
+            );
+            Some(crate::score::sentiment::distill::teach(
+                name,
+                &corpus,
+                set.texts,
+                teacher_cache,
+            )?)
+        }
+    };
+    let (weights, hyper, dev) =
+        train::select_and_train(&corpus, teacher.as_ref(), |l| eprintln!("{l}"));
+    eprintln!(
+        "chosen: lr {} l2 {:e} epochs {} gold mix {} transfer {} (dev macro-recall {dev:.4}); \
+         retrained on all {} tweets",
+        hyper.lr,
+        hyper.l2,
+        hyper.epochs,
+        hyper.gold_mix,
+        hyper.transfer,
+        corpus.train.len() + corpus.dev.len()
+    );
+    let bytes = weights.to_bytes();
+    crate::score::sentiment::LinearModel::from_bytes(&bytes)?;
+    write_weights(out, &bytes)
+}
+
+/// Writes a trained weights file and logs its size and sha256 (for the model card).
+fn write_weights(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use sha2::Digest;
+    std::fs::write(out, bytes)?;
+    eprintln!(
+        "wrote {} ({} bytes, sha256 {})",
+        out.display(),
+        bytes.len(),
+        hex::encode(sha2::Sha256::digest(bytes))
+    );
+    Ok(())
+}
+
+/// `flashpoint train complaint`: trains and writes the complaint model's weights.
+pub fn train_complaint(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    use crate::score::sentiment::{complaint, train};
+    let corpus = train::load_corpus(data)?;
+    let (weights, hyper, f1) = complaint::select_and_train(&corpus, |l| eprintln!("{l}"));
+    eprintln!(
+        "chosen: lr {} l2 {:e} epochs {} (dev F1 against the rules {f1:.4}); retrained on all {} \
+         tweets",
+        hyper.lr,
+        hyper.l2,
+        hyper.epochs,
+        corpus.train.len() + corpus.dev.len()
+    );
+    let bytes = weights.to_bytes();
+    complaint::ComplaintModel::from_bytes(&bytes)?;
+    write_weights(out, &bytes)
+}
+
+/// The summary line(s) of a replay, on stderr.
+pub fn print_summary(s: &ReplaySummary) {
+    let e = &s.engine;
+    let errors: u64 = s.decode.errors.values().sum();
+    eprintln!(
+        "\nreplayed {} lines in {:.2}s: {} decoded, {} skipped as malformed, {} matched, {} late, {} too late, {} alerts",
+        s.decode.lines,
+        s.wall.as_secs_f64(),
+        s.decode.decoded,
+        errors,
+        e.matched,
+        e.late,
+        e.too_late,
+        s.alerts.len()
+    );
+    if let Some(r) = &s.refine {
+        eprintln!(
+            "incident sentiment model: {} mentions re-scored in {} batches, {} kept the fast score",
+            r.refined, r.batches, r.skipped
+        );
+    }
+}
