@@ -641,6 +641,7 @@ impl Detector {
         st.baseline_through = Some(minute);
 
         // Each category group's complaint stream: a Poisson CUSUM against its own baseline.
+        let total_now = st.pane_weighted(minute);
         let mut last_hour = [0.0f64; GROUPS];
         for (g, sum) in last_hour.iter_mut().enumerate() {
             *sum = (minute - 59..=minute).map(|k| st.pane_group(k, g)).sum();
@@ -652,7 +653,12 @@ impl Detector {
                 .iter()
                 .any(|i| i.scope == Scope::Group(g as u8) && i.severity >= Severity::Warning);
             let gs = &mut st.groups[g];
-            let mu = gs.baseline.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
+            // Expected complaints: the group's baseline, or its usual share of this minute's
+            // total volume when the brand is simply busier (a weekend, a launch): the test is
+            // on complaints rising beyond what the brand's own volume explains.
+            let mu_group = gs.baseline.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
+            let share = (mu_group / expected.max(COLD_START_FLOOR_PER_MIN)).min(1.0);
+            let mu = mu_group.max(share * total_now);
             let llr = c * CUSUM_RATIO.ln() - mu * (CUSUM_RATIO - 1.0);
             gs.cusum = (gs.cusum + llr).clamp(0.0, CUSUM_CAP);
             let anomalous = gs.cusum >= CUSUM_THRESHOLD || open;
@@ -745,11 +751,10 @@ impl Detector {
         if st.groups[g].cusum < CUSUM_THRESHOLD || at < st.quiet_until {
             return;
         }
-        let told = st.incidents.iter().any(|i| {
-            i.scope == Scope::Group(g as u8)
-                || (i.scope == Scope::Brand && group_of(i.category) == Some(g))
-                || (g == 1 && group_of(i.category) == Some(1))
-        });
+        let told = st
+            .incidents
+            .iter()
+            .any(|i| i.scope == Scope::Group(g as u8) || group_of(i.category) == Some(g));
         if told {
             return;
         }
@@ -859,6 +864,32 @@ impl Detector {
             ])
             .unwrap_or(Category::Other);
         let category = choose_category(&signals, fallback);
+        if let Some(g) = group_of(category) {
+            // A complaint-stream incident of the same group already tells this story.
+            if st
+                .incidents
+                .iter()
+                .any(|i| i.scope == Scope::Group(g as u8))
+            {
+                return;
+            }
+            // So does a volume incident of the same group (not a risky post's story): it
+            // widens to the new clusters instead of a second incident for one story.
+            if let Some(same) = st
+                .incidents
+                .iter_mut()
+                .find(|i| i.root == 0 && group_of(i.category) == Some(g))
+            {
+                same.evidence.merge(&inc.evidence);
+                same.scope = match (&same.scope, inc.scope) {
+                    (Scope::Clusters(a), Scope::Clusters(b)) => {
+                        Scope::Clusters(a.iter().chain(&b).copied().collect())
+                    }
+                    _ => Scope::Brand,
+                };
+                return;
+            }
+        }
         let route = cfg.routing.route(category);
         inc.category = category;
         inc.severity = grade(category, &signals, d).min(route.max_severity);

@@ -246,7 +246,7 @@ fn replay_in_memory(
     cfg: &Arc<Config>,
     mentions: &[crate::domain::Mention],
 ) -> Result<Vec<AlertRecord>, String> {
-    let sentiment = model_by_name("lexicon").map_err(|e| e.to_string())?;
+    let sentiment = model_by_name(&cfg.pipeline.sentiment_model).map_err(|e| e.to_string())?;
     let mut engine = Engine::new(
         Arc::clone(cfg),
         sentiment,
@@ -376,9 +376,15 @@ fn judge(
                 ids.sort_unstable();
                 ids.dedup();
                 if ids.len() != *count {
+                    let what: Vec<String> = ids
+                        .iter()
+                        .filter_map(|id| alerts.iter().find(|a| a.incident == *id))
+                        .map(|a| format!("{} {} at {}", a.incident, a.category, a.at))
+                        .collect();
                     failures.push(format!(
-                        "{brand}: {} incidents reached {min}, expected {count}",
-                        ids.len()
+                        "{brand}: {} incidents reached {min}, expected {count} ({})",
+                        ids.len(),
+                        what.join("; ")
                     ));
                 }
             }
