@@ -117,7 +117,7 @@ pub enum Command {
     CheckConfig { file: PathBuf },
     /// Score one text per stdin line; one JSON line per text on stdout.
     Sentiment {
-        #[arg(long, default_value = "lexicon")]
+        #[arg(long, default_value = crate::config::DEFAULT_SENTIMENT_MODEL)]
         model: String,
     },
     /// Train a model.

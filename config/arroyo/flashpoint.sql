@@ -4,9 +4,9 @@
 --
 -- Needs the UDFs fp_brands, fp_sentiment and fp_category registered in Arroyo (udf/README.md).
 -- Arroyo is not run in flashpoint's CI: this file is checked by hand against Arroyo's SQL
--- (see README "Scaling out", section "Arroyo"); change the broker and topics for your deployment.
+-- (see docs/scaling.md, section "Arroyo"); change the broker and topics for your deployment.
 
--- Canonical mention records (CONTRACTS §1), JSON, one per Kafka message.
+-- Canonical mention records (docs/contracts.md §1), JSON, one per Kafka message.
 CREATE TABLE mentions (
     id TEXT NOT NULL,
     source TEXT NOT NULL,

@@ -1,4 +1,4 @@
-//! The alert log writer: one JSON line per decision, in decision order (CONTRACTS §3).
+//! The alert log writer: one JSON line per decision, in decision order (docs/contracts.md §3).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -97,7 +97,7 @@ impl ReplayOptions {
             report: None,
             notifiers: Vec::new(),
             progress: false,
-            sentiment_model: String::from("lexicon"),
+            sentiment_model: String::from(crate::config::DEFAULT_SENTIMENT_MODEL),
             incident_model: None,
             report_json: None,
             from: None,

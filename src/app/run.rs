@@ -66,7 +66,7 @@ impl RunOptions {
             notifiers: Vec::new(),
             shutdown,
             drain_deadline: Duration::from_secs(10),
-            sentiment_model: String::from("lexicon"),
+            sentiment_model: String::from(crate::config::DEFAULT_SENTIMENT_MODEL),
             incident_model: None,
             console: None,
             board: None,

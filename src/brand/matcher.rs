@@ -21,7 +21,7 @@
 //!   back to the original text. Because patterns and buffer are valid UTF-8, every match starts
 //!   and ends on a char boundary; all slicing still goes through `str::get`, so nothing panics.
 //!
-//! # Matching rules (CONTRACTS §2)
+//! # Matching rules (docs/contracts.md §2)
 //!
 //! A *word char* is `char::is_alphanumeric`, `_`, or a combining diacritical mark.
 //!

@@ -8,7 +8,7 @@
 //!   of brands. Matching is case-insensitive, Unicode-aware and whole-word; handles match only
 //!   `@handle` tokens, hashtags only `#tag` tokens; nothing inside URLs or e-mail addresses
 //!   counts; a term occurrence that lies inside one of its brand's exclude phrases does not count
-//!   (CONTRACTS §2). See the [`matcher`] module docs for the exact rules.
+//!   (docs/contracts.md §2). See the [`matcher`] module docs for the exact rules.
 //! * [`Attributor`] (in [`thread`]) adds thread attribution: a reply, quote or repost whose
 //!   `parent_id` points at a recently attributed mention inherits that mention's brands, through
 //!   chains of replies. Its [`ThreadIndex`] is bounded in time (retention, via

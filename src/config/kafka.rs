@@ -151,7 +151,7 @@ pub fn required(table: &toml::Table, key: &str, errors: &mut Vec<(String, String
     }
 }
 
-/// `[topology]`: the topics and groups of a partitioned deployment (README "Scaling out").
+/// `[topology]`: the topics and groups of a partitioned deployment (docs/scaling.md, "Kafka topology").
 ///
 /// ```toml
 /// [topology]

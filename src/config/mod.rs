@@ -39,6 +39,10 @@ pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "bert"];
 #[cfg(feature = "onnx")]
 pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "onnx", "bert"];
 
+/// Default `[pipeline] sentiment_model`: the trained n-gram model (macro-recall 0.673 on
+/// SemEval-2017 against the lexicon's 0.570; docs/models.md). `lexicon` stays selectable.
+pub const DEFAULT_SENTIMENT_MODEL: &str = "linear";
+
 /// Default `[detect] complaint_threshold`: the complaint model's probability from which a
 /// mention counts as a stated complaint.
 pub const DEFAULT_COMPLAINT_THRESHOLD: f64 = 0.5;

@@ -72,8 +72,9 @@ pub struct PipelineConfig {
     pub parent_capacity: usize,
     /// Capacity of each bounded channel between stages, in mentions.
     pub channel_capacity: usize,
-    /// Sentiment model for every matched mention: "lexicon" (VADER) or "linear" (trained
-    /// n-gram logistic regression). `--model` on `replay`/`run` overrides it.
+    /// Sentiment model for every matched mention: "linear" (trained n-gram logistic
+    /// regression, the default) or "lexicon" (VADER). `--model` on `replay`/`run` overrides
+    /// it.
     pub sentiment_model: String,
     /// Second sentiment model (e.g. "bert") for mentions of brands with a candidate incident
     /// (open, or a spike persisting towards one); other mentions keep `sentiment_model`'s
@@ -93,7 +94,7 @@ impl Default for PipelineConfig {
             parent_retention: HumanDuration::from_secs(24 * 3600),
             parent_capacity: 1_000_000,
             channel_capacity: 65_536,
-            sentiment_model: String::from("lexicon"),
+            sentiment_model: String::from(crate::config::DEFAULT_SENTIMENT_MODEL),
             incident_sentiment_model: None,
             incident_sentiment_batch: crate::config::incident_sentiment::DEFAULT_BATCH,
             incident_sentiment_queue: crate::config::incident_sentiment::DEFAULT_QUEUE,

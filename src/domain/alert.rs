@@ -1,4 +1,4 @@
-//! The alert log line of CONTRACTS §3.
+//! The alert log line of docs/contracts.md §3.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The canonical mention record on the wire (CONTRACTS §1): NDJSON encode and decode.
+//! The canonical mention record on the wire (docs/contracts.md §1): NDJSON encode and decode.
 
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +98,7 @@ struct AuthorIn {
 }
 
 /// The wire record with every required field optional, so a missing one is reported by name
-/// instead of as a generic serde error. Unknown fields are ignored (CONTRACTS §1).
+/// instead of as a generic serde error. Unknown fields are ignored (docs/contracts.md §1).
 #[derive(Deserialize)]
 struct MentionIn {
     id: Option<String>,

@@ -116,7 +116,7 @@ pub struct Author {
     pub created_at: Option<EventTime>,
 }
 
-/// The canonical mention record (CONTRACTS §1), after decoding and validation.
+/// The canonical mention record (docs/contracts.md §1), after decoding and validation.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Mention {
     pub id: String,
@@ -199,7 +199,7 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Incident category (CONTRACTS §2/§3).
+/// Incident category (docs/contracts.md §2/§3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {

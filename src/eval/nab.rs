@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 use crate::domain::EventTime;
 
 /// Tuning of the 5-minute count detector. [`NabParams::default`] is the configuration reported
-/// in the README, found by a search over these same ten files (so the score is optimistic, as
-/// any score tuned on its test set is; neighbouring settings score 11–15).
+/// in docs/evaluation.md, found by a search over these same ten files (so the score is
+/// optimistic, as any score tuned on its test set is; neighbouring settings score 11–15).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NabParams {
     /// Rows averaged before comparing with the expectation (3 × 5 min = the pipeline's 15).

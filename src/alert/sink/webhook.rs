@@ -1,4 +1,4 @@
-//! Generic webhook: the body is the alert log line (CONTRACTS §3) byte for byte, signed with
+//! Generic webhook: the body is the alert log line (docs/contracts.md §3) byte for byte, signed with
 //! HMAC-SHA256 over `"{timestamp}.{body}"`:
 //!
 //! ```text

@@ -43,7 +43,7 @@ pub const DEFAULT_DIR: &str = "models/minilm-rust-bert";
 /// Why the `bert` weights could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum BertError {
-    #[error("{path}: {message} (see README \"Sentiment models: bert\")")]
+    #[error("{path}: {message} (see docs/models.md, \"Sentiment models: bert\")")]
     Files { path: String, message: String },
     #[error("{path}: config has {found} labels, the sentiment model needs 3 (negative, neutral, positive)")]
     Labels { path: String, found: usize },
