@@ -144,7 +144,13 @@ pub fn html_to_text(html: &str) -> String {
             }
             rest = &rest[end + 1..];
         } else {
-            let end = rest[..rest.len().min(12)].find(';');
+            // Entity names are short ASCII: look for `;` among the next bytes. `;` is ASCII,
+            // so its byte position is a char boundary even when multi-byte text follows.
+            let end = rest
+                .as_bytes()
+                .iter()
+                .take(MAX_ENTITY_BYTES)
+                .position(|&b| b == b';');
             let decoded = end.and_then(|e| decode_entity(&rest[1..e]).map(|c| (c, e)));
             match decoded {
                 Some((c, e)) => {
@@ -161,6 +167,9 @@ pub fn html_to_text(html: &str) -> String {
     out.push_str(rest);
     out.trim().to_string()
 }
+
+/// Longest character reference looked for, `&` and `;` included (`&#x10FFFF;` is 10 bytes).
+const MAX_ENTITY_BYTES: usize = 12;
 
 fn decode_entity(name: &str) -> Option<char> {
     match name {
@@ -402,6 +411,45 @@ mod tests {
             html_to_text("<p>Hi <a href=\"x\"><span>@bob</span></a> &amp; co&#39;s &lt;3</p><p>line<br />two &#x1F600; &bogus; 5 &lt 6</p>"),
             "Hi @bob & co's <3\nline\ntwo 😀 &bogus; 5 &lt 6"
         );
+    }
+
+    #[test]
+    fn mastodon_entity_before_multibyte_text_decodes() {
+        // The attacker's status: `&amp;` with a multi-byte character within 12 bytes.
+        assert_eq!(html_to_text("<p>Tom &amp; Jerry’s</p>"), "Tom & Jerry’s");
+        assert_eq!(html_to_text("a &ééééééé; b"), "a &ééééééé; b");
+        assert_eq!(html_to_text("&😀😀😀"), "&😀😀😀");
+        assert_eq!(html_to_text("x &#233;t&eacute"), "x ét&eacute");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn mastodon_html_to_text_never_panics(s in "\\PC*") {
+            let _ = html_to_text(&s);
+        }
+
+        #[test]
+        fn mastodon_html_to_text_never_panics_on_markup(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(String::from("&")),
+                    proptest::strategy::Just(String::from("&amp;")),
+                    proptest::strategy::Just(String::from("&#x1F600;")),
+                    proptest::strategy::Just(String::from(";")),
+                    proptest::strategy::Just(String::from("<")),
+                    proptest::strategy::Just(String::from(">")),
+                    proptest::strategy::Just(String::from("<br/>")),
+                    proptest::strategy::Just(String::from("’")),
+                    proptest::strategy::Just(String::from("😀")),
+                    "\\PC{0,3}",
+                ],
+                0..24,
+            )
+        ) {
+            let html: String = parts.concat();
+            let text = html_to_text(&html);
+            proptest::prop_assert!(text.len() <= html.len() + html.matches('<').count());
+        }
     }
 
     #[test]
