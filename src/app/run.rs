@@ -93,16 +93,29 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         .map(|c| SourceConfig::parse(c).map_err(|e| anyhow::anyhow!("source {}: {e:?}", c.id)))
         .collect::<anyhow::Result<_>>()?;
 
-    let mut engine = Engine::new(
-        Arc::clone(&cfg),
-        model_by_name(&opts.sentiment_model)?,
-        Box::new(KeywordClassifier::embedded()),
-        Some(Arc::clone(&metrics)),
-    )
-    .context("building the brand matcher")?;
+    let build_engine = || {
+        Engine::new(
+            Arc::clone(&cfg),
+            model_by_name(&opts.sentiment_model)?,
+            Box::new(KeywordClassifier::embedded()),
+            Some(Arc::clone(&metrics)),
+        )
+        .context("building the brand matcher")
+    };
+    let mut engine = build_engine()?;
+    // Every source refuses event times outside this window of the wall clock, so no record
+    // can move the watermark, the archive or a checkpoint to the year 9999.
+    let bounds = ingest::EventTimeBounds::from_config(&cfg.pipeline);
     let checkpoint = cfg.checkpoint.clone();
     if let Some(c) = &checkpoint {
         match super::checkpoint::load(&mut engine, std::path::Path::new(&c.path)) {
+            Ok(true) if engine.max_seen() > bounds.ceiling() => {
+                // Saved by a build without the bound: its watermark would make every live
+                // mention too late. Its learned state is dated in the future too.
+                tracing::warn!(path = %c.path, watermark = %engine.max_seen(),
+                    "ignoring the checkpoint: its event time is ahead of the wall clock; starting fresh");
+                engine = build_engine()?;
+            }
             Ok(true) => tracing::info!(path = %c.path, "restored the learned state"),
             Ok(false) => tracing::info!(path = %c.path, "no checkpoint yet: starting fresh"),
             Err(e) => {
@@ -120,10 +133,19 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let mut archive = match &cfg.archive {
         Some(a) => Some(
             ArchiveWriter::open(a, tokio::time::Instant::now())
-                .with_context(|| format!("cannot open archive directory {}", a.dir))?,
+                .with_context(|| format!("cannot open archive directory {}", a.dir))?
+                .with_max_future_skew(cfg.pipeline.max_future_skew.0),
         ),
         None => None,
     };
+    // A backlog file is history, not bounded by age: its outliers are dropped by the
+    // engine's guard, as in a replay (`replay::watermark`).
+    if sources
+        .iter()
+        .any(|s| matches!(&s.kind, SourceKind::File(f) if !f.follow))
+    {
+        engine.guard_event_times();
+    }
     let mut notifiers = opts.notifiers.clone();
     if let Some(board) = &opts.board {
         notifiers.push(Arc::new(crate::alert::BoardFeed::new(Arc::clone(board))));
@@ -155,7 +177,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let tracker = TaskTracker::new();
     let mut push_state = None;
     for s in sources {
-        let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
+        let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
+            .with_event_time_bounds(bounds.for_source(&s.kind));
         let id = s.id.clone();
         let task: std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> =
             match s.kind {
@@ -170,12 +193,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     Box::pin(ingest::aggregates::run(c, ctx, agg_tx.clone()))
                 }
                 SourceKind::Http(c) => {
-                    push_state = Some(ingest::http::PushState::new(
-                        &s.id,
-                        c,
-                        tx.clone(),
-                        Arc::clone(&metrics),
-                    ));
+                    push_state = Some(
+                        ingest::http::PushState::new(&s.id, c, tx.clone(), Arc::clone(&metrics))
+                            .with_event_time_bounds(bounds),
+                    );
                     continue;
                 }
             };

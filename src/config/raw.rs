@@ -83,6 +83,14 @@ pub struct PipelineConfig {
     /// Batches waiting for `incident_sentiment_model` in `run` before new ones keep the fast
     /// score (counted in `flashpoint_sentiment_refine_skipped_total`).
     pub incident_sentiment_queue: usize,
+    /// Live sources drop mentions dated more than this ahead of the receiving process's wall
+    /// clock (`future_event_time`); replays drop a mention this far ahead of the watermark
+    /// unless the next one confirms the jump (`replay::watermark`).
+    pub max_future_skew: HumanDuration,
+    /// Live sources drop mentions older than this by the receiving process's wall clock
+    /// (`stale_event_time`); at the start of a replay, a mention this far (or ten median
+    /// deviations) from the median of the first mentions is an outlier.
+    pub max_event_age: HumanDuration,
 }
 
 impl Default for PipelineConfig {
@@ -96,6 +104,8 @@ impl Default for PipelineConfig {
             incident_sentiment_model: None,
             incident_sentiment_batch: crate::config::incident_sentiment::DEFAULT_BATCH,
             incident_sentiment_queue: crate::config::incident_sentiment::DEFAULT_QUEUE,
+            max_future_skew: HumanDuration::from_secs(300),
+            max_event_age: HumanDuration::from_secs(7 * 86_400),
         }
     }
 }

@@ -195,6 +195,12 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             "must be at least 1".into(),
         );
     }
+    if p.max_future_skew.0.is_zero() {
+        err("pipeline.max_future_skew".into(), "must be positive".into());
+    }
+    if p.max_event_age.0.is_zero() {
+        err("pipeline.max_event_age".into(), "must be positive".into());
+    }
     let d = &raw.detect;
     if !(d.spike_p_value > 0.0 && d.spike_p_value < 0.5) {
         err("detect.spike_p_value".into(), "must lie in (0, 0.5)".into());

@@ -19,7 +19,7 @@ use axum::Router;
 use serde::Serialize;
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::{Ingested, MentionTx};
+use super::{EventTimeBounds, Ingested, MentionTx};
 use crate::config::source::HttpPushConfig;
 use crate::domain::codec::decode;
 use crate::domain::Mention;
@@ -35,6 +35,7 @@ pub struct PushState {
     cfg: Arc<HttpPushConfig>,
     tx: MentionTx,
     metrics: Arc<Metrics>,
+    bounds: Option<EventTimeBounds>,
 }
 
 impl PushState {
@@ -44,7 +45,15 @@ impl PushState {
             cfg: Arc::new(cfg),
             tx,
             metrics,
+            bounds: None,
         }
+    }
+
+    /// Refuses lines whose event time lies outside `bounds` (per-line error, counted in
+    /// `flashpoint_ingest_dropped_total`); `flashpoint run` sets the configured bounds.
+    pub fn with_event_time_bounds(mut self, bounds: EventTimeBounds) -> PushState {
+        self.bounds = Some(bounds);
+        self
     }
 }
 
@@ -115,7 +124,7 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         Ok(b) => b,
         Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit"),
     };
-    let (good, errors, lines) = parse_batch(&bytes);
+    let (good, mut errors, lines) = parse_batch(&bytes);
     let m = &s.metrics;
     m.ingest_lines_total
         .with_label_values(&[&s.id])
@@ -125,6 +134,30 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
             .with_label_values(&[&s.id, e.reason])
             .inc();
     }
+    let good: Vec<Mention> = match &s.bounds {
+        None => good.into_iter().map(|(_, m)| m).collect(),
+        Some(b) => {
+            let now = b.now();
+            let mut kept = Vec::with_capacity(good.len());
+            for (line, mention) in good {
+                match b.check_at(mention.created_at, now) {
+                    Ok(()) => kept.push(mention),
+                    Err(why) => {
+                        m.ingest_dropped_total
+                            .with_label_values(&[&s.id, why.reason()])
+                            .inc();
+                        errors.push(LineError {
+                            line,
+                            reason: why.reason(),
+                            message: b.explain(mention.created_at, why),
+                        });
+                    }
+                }
+            }
+            errors.sort_by_key(|e| e.line);
+            kept
+        }
+    };
     if !good.is_empty() {
         let permits = match s.tx.try_reserve_many(good.len()) {
             Ok(p) => p,
@@ -167,8 +200,9 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         .into_response()
 }
 
-/// Splits a body into decoded mentions and per-line errors; returns the line count too.
-fn parse_batch(body: &[u8]) -> (Vec<Mention>, Vec<LineError>, usize) {
+/// Splits a body into decoded mentions with their 1-based line (array element) numbers and
+/// per-line errors; returns the line count too.
+fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
@@ -179,7 +213,7 @@ fn parse_batch(body: &[u8]) -> (Vec<Mention>, Vec<LineError>, usize) {
                 for (i, v) in items.into_iter().enumerate() {
                     let line = serde_json::to_vec(&v).unwrap_or_default();
                     match decode(&line) {
-                        Ok(m) => good.push(m),
+                        Ok(m) => good.push((i + 1, m)),
                         Err(e) => errors.push(LineError {
                             line: i + 1,
                             reason: e.reason(),
@@ -215,7 +249,7 @@ fn parse_batch(body: &[u8]) -> (Vec<Mention>, Vec<LineError>, usize) {
             continue;
         }
         match decode(raw) {
-            Ok(m) => good.push(m),
+            Ok(m) => good.push((i + 1, m)),
             Err(e) => errors.push(LineError {
                 line: i + 1,
                 reason: e.reason(),

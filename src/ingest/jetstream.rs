@@ -307,22 +307,30 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             backoff.reset();
             match decode_event(frame) {
                 Ok(Decoded::Skip { time_us }) => {
-                    cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                    // A time beyond the event-time bounds would make the persisted cursor skip
+                    // everything up to it after a reconnect: it never becomes the cursor.
+                    if !ctx.is_future(EventTime(time_us.div_euclid(1000))) {
+                        cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                    }
                 }
                 Ok(Decoded::Mention {
                     mut mention,
                     time_us,
                 }) => {
+                    let future = ctx.is_future(mention.created_at);
                     if recent.insert(&mention.id) {
                         if let Some(p) = &profiles {
                             p.enrich(&mut mention.author);
                         }
+                        // Out-of-bounds event times are counted and skipped by `emit`.
                         if !ctx.emit(*mention, received).await {
                             break;
                         }
                     }
-                    cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
-                    ctx.set_cursor_age(time_us);
+                    if !future {
+                        cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                        ctx.set_cursor_age(time_us);
+                    }
                 }
                 Err(reason) => ctx.bad_input(reason, &String::from_utf8_lossy(frame)),
             }

@@ -45,7 +45,10 @@ pub async fn run_role(
             for c in &cfg.sources {
                 let s = SourceConfig::parse(c)
                     .map_err(|e| anyhow::anyhow!("source {}: {e:?}", c.id))?;
-                let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
+                let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
+                    .with_event_time_bounds(
+                        ingest::EventTimeBounds::from_config(&cfg.pipeline).for_source(&s.kind),
+                    );
                 match s.kind {
                     SourceKind::Jetstream(c) => tasks.spawn(ingest::jetstream::run(c, ctx)),
                     SourceKind::Mastodon(c) => tasks.spawn(ingest::mastodon::run(c, ctx)),

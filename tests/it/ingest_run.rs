@@ -79,8 +79,10 @@ async fn ingest_run_jetstream_and_push_until_shutdown() {
     let cursor = dir.path().join("bsky.cursor");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // The recorded Jetstream frames are from July 2026: older than the default event-time
+    // horizon of live sources (`max_event_age`), like the archive's retention.
     let text = format!(
-        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[server]\nlisten = \"127.0.0.1:0\"\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n\
+        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[pipeline]\nmax_event_age = \"3650d\"\n[server]\nlisten = \"127.0.0.1:0\"\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n\
          [[source]]\nid = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://{ws_addr}/subscribe\"\ncursor_file = {:?}\ncursor_safety = \"100ms\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n\
          [[source]]\nid = \"push\"\ntype = \"http\"\ntoken = \"${{PUSH_TOKEN}}\"\n",
         archive.display().to_string(),
