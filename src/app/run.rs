@@ -125,7 +125,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     }
     let mut log = match &cfg.alert_log_path {
         Some(path) => Some(
-            AlertLog::create(path, true)
+            AlertLog::append_to(path, true)
                 .with_context(|| format!("cannot write alert log {path}"))?,
         ),
         None => None,

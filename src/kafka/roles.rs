@@ -118,7 +118,7 @@ pub async fn run_role(
         "alert" => {
             let mut log = match &cfg.alert_log_path {
                 Some(p) => {
-                    Some(AlertLog::create(p, true).with_context(|| format!("alert log {p}"))?)
+                    Some(AlertLog::append_to(p, true).with_context(|| format!("alert log {p}"))?)
                 }
                 None => None,
             };
