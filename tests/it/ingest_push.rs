@@ -59,6 +59,74 @@ async fn ingest_push_rejects_missing_or_wrong_token() {
     assert!(rx.try_recv().is_err(), "nothing queued without auth");
 }
 
+fn rejected(metrics: &Metrics, reason: &str) -> String {
+    // Scraped as Prometheus text: the family the dashboards and alerts read.
+    let want =
+        format!("flashpoint_ingest_push_rejected_total{{reason=\"{reason}\",source=\"push\"}} ");
+    metrics
+        .encode_text()
+        .lines()
+        .find_map(|l| l.strip_prefix(want.as_str()).map(String::from))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn ingest_push_counts_refusals_by_reason() {
+    let (addr, _rx, metrics) = serve(16).await;
+    for token in [None, Some("wrong")] {
+        let r = post(addr, token, line("1", "hi")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let big: String = (0..40).map(|i| line(&i.to_string(), "hi") + "\n").collect();
+    let r = post(addr, Some("s3cret"), big).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(rejected(&metrics, "unauthorized"), "2");
+    assert_eq!(rejected(&metrics, "body_too_large"), "1");
+}
+
+#[tokio::test]
+async fn ingest_push_bearer_scheme_is_case_insensitive() {
+    let (addr, mut rx, _m) = serve(16).await;
+    for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+        let r = reqwest::Client::new()
+            .post(format!("http://{addr}/v1/mentions"))
+            .header("authorization", format!("{scheme} s3cret"))
+            .body(line("1", "hi"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{scheme}");
+        rx.recv().await.unwrap();
+    }
+    for wrong in ["Basic s3cret", "bearers3cret", "Bearer  s3cret-not"] {
+        let r = reqwest::Client::new()
+            .post(format!("http://{addr}/v1/mentions"))
+            .header("authorization", wrong)
+            .body(line("1", "hi"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{wrong}");
+    }
+}
+
+#[tokio::test]
+async fn ingest_push_batch_larger_than_the_queue_is_413_not_503() {
+    let (addr, mut rx, metrics) = serve(3).await;
+    // The queue is empty and still could never take four mentions at once.
+    let four: String = (0..4).map(|i| line(&i.to_string(), "hi") + "\n").collect();
+    let r = post(addr, Some("s3cret"), four).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["max_batch"], 3, "{v}");
+    assert!(rx.try_recv().is_err(), "nothing queued");
+    assert_eq!(rejected(&metrics, "batch_too_large"), "1");
+    // Three fit.
+    let three: String = (0..3).map(|i| line(&i.to_string(), "hi") + "\n").collect();
+    let r = post(addr, Some("s3cret"), three).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 #[tokio::test]
 async fn ingest_push_rejects_oversize_body() {
     let (addr, mut rx, _m) = serve(16).await;
