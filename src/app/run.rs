@@ -195,7 +195,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 SourceKind::Http(c) => {
                     push_state = Some(
                         ingest::http::PushState::new(&s.id, c, tx.clone(), Arc::clone(&metrics))
-                            .with_event_time_bounds(bounds),
+                            .with_event_time_bounds(bounds)
+                            .with_body_read_timeout(cfg.server_limits.body_read_timeout),
                     );
                     continue;
                 }
@@ -242,16 +243,24 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         }
         let stop = server_stop.clone();
         let stop_on_shutdown = shutdown.clone();
+        let stopped = CancellationToken::new();
+        let stop_server = stopped.clone();
         tokio::spawn(async move {
-            axum::serve(l, router)
-                .with_graceful_shutdown(async move {
-                    tokio::select! {
-                        _ = stop.cancelled() => {}
-                        _ = stop_on_shutdown.cancelled() => {}
-                    }
-                })
-                .await
-        })
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = stop_on_shutdown.cancelled() => {}
+            }
+            stop_server.cancel();
+        });
+        let limits = cfg.server_limits;
+        let server_metrics = Arc::clone(&metrics);
+        tokio::spawn(crate::telemetry::http::serve_limited(
+            l,
+            router,
+            limits,
+            server_metrics,
+            stopped,
+        ))
     });
     if push_state.take().is_some() {
         tracing::warn!("an http source is configured without [server] listen: nothing can push");

@@ -17,7 +17,7 @@ use std::path::Path;
 
 pub use raw::{
     ArchiveConfig, BrandConfig, CheckpointConfig, ComponentConfig, DetectConfig, PipelineConfig,
-    Profile,
+    Profile, ServerLimits,
 };
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
@@ -60,6 +60,8 @@ pub struct Config {
     pub detect: DetectConfig,
     pub routing: RouteTable,
     pub server_listen: Option<String>,
+    /// `[server]` timeouts and connection cap (defaults without a `[server]` table).
+    pub server_limits: ServerLimits,
     pub alert_log_path: Option<String>,
     pub archive_dir: Option<String>,
     /// The whole `[archive]` table (segment size, flush interval, retention).

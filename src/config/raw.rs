@@ -219,11 +219,69 @@ pub struct RouteConfig {
     pub max_severity: String,
 }
 
-/// `[server]` listener (CONTRACTS §5).
+/// `[server]` listener (CONTRACTS §5) and its limits against slow or too many clients.
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: String,
+    /// A request head must arrive in full within this, counted from when the server starts
+    /// waiting for it (on a kept-alive connection: from the end of the previous response).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout: HumanDuration,
+    /// A request body (`POST /v1/mentions`) must arrive in full within this; later: 408.
+    #[serde(default = "default_body_read_timeout")]
+    pub body_read_timeout: HumanDuration,
+    /// A connection on which no byte moves for this long is closed (idle keep-alive, or a
+    /// client that stalls mid-request).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: HumanDuration,
+    /// Most connections open at once; more are answered 503 and closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_header_read_timeout() -> HumanDuration {
+    HumanDuration(ServerLimits::default().header_read_timeout)
+}
+fn default_body_read_timeout() -> HumanDuration {
+    HumanDuration(ServerLimits::default().body_read_timeout)
+}
+fn default_idle_timeout() -> HumanDuration {
+    HumanDuration(ServerLimits::default().idle_timeout)
+}
+fn default_max_connections() -> usize {
+    ServerLimits::default().max_connections
+}
+
+/// The `[server]` listener's limits, typed (see [`ServerConfig`] for their meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub header_read_timeout: std::time::Duration,
+    pub body_read_timeout: std::time::Duration,
+    pub idle_timeout: std::time::Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(5),
+            max_connections: 512,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn limits(&self) -> ServerLimits {
+        ServerLimits {
+            header_read_timeout: self.header_read_timeout.0,
+            body_read_timeout: self.body_read_timeout.0,
+            idle_timeout: self.idle_timeout.0,
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 /// `[checkpoint]`: the learned state of `flashpoint run`, saved periodically and at shutdown,

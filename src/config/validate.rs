@@ -291,6 +291,26 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             err("server.listen".into(), format!("{l:?} is not host:port"));
         }
     }
+    let server_limits = raw
+        .server
+        .as_ref()
+        .map(super::raw::ServerConfig::limits)
+        .unwrap_or_default();
+    for (key, d) in [
+        (
+            "server.header_read_timeout",
+            server_limits.header_read_timeout,
+        ),
+        ("server.body_read_timeout", server_limits.body_read_timeout),
+        ("server.idle_timeout", server_limits.idle_timeout),
+    ] {
+        if d.is_zero() {
+            err(key.into(), "must be positive".into());
+        }
+    }
+    if server_limits.max_connections == 0 {
+        err("server.max_connections".into(), "must be at least 1".into());
+    }
     check_components("source", &raw.source, &mut err);
     check_components("sink", &raw.sink, &mut err);
     for (i, s) in raw.source.iter().enumerate() {
@@ -402,6 +422,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         detect: raw.detect,
         routing,
         server_listen: listen,
+        server_limits,
         alert_log_path: raw.alert_log.map(|a| a.path),
         archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
         archive: raw.archive,
