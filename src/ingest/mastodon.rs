@@ -14,14 +14,16 @@
 //!   overlap between backfill and stream is dropped by the bounded recent-id set: nothing lost,
 //!   nothing doubled.
 //! * Backpressure: while the pipeline queue is full the socket is not read.
+//! * Liveness: connecting must finish within `connect_timeout`, a ping goes out every
+//!   `ping_interval`, and a stream on which nothing arrives (not even a pong) for
+//!   `idle_timeout` is reconnected (and the gap backfilled). A frame over `max_message_bytes`
+//!   (up to 16 times that) is skipped in-stream and counted `oversize`.
 
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::reconnect::Backoff;
@@ -274,9 +276,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         recent: RecentIds::new(cfg.dedup_capacity),
     };
     let mut backoff = Backoff::new(&cfg.backoff);
-    let ws_cfg = WebSocketConfig::default()
-        .max_message_size(Some(cfg.max_message_bytes))
-        .max_frame_size(Some(cfg.max_message_bytes));
+    let ws_cfg = super::ws_config(cfg.max_message_bytes);
     let mut first = true;
     while !ctx.cancel.is_cancelled() {
         if !first {
@@ -291,16 +291,9 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             req.headers_mut()
                 .insert("authorization", format!("Bearer {}", t.expose()).parse()?);
         }
-        let connected = tokio::select! {
-            r = tokio_tungstenite::connect_async_with_config(req, Some(ws_cfg), true) => r,
-            _ = ctx.cancel.cancelled() => break,
-        };
-        let mut ws = match connected {
-            Ok((ws, _)) => ws,
-            Err(e) => {
-                tracing::warn!(source = %ctx.id, error = %e, "mastodon connect failed");
-                continue;
-            }
+        let Some(mut ws) = super::ws_connect(req, ws_cfg, &cfg.liveness, &ctx, "mastodon").await
+        else {
+            continue;
         };
         ctx.set_connected(true);
         if state.newest.is_some() {
@@ -314,10 +307,10 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
             }
         }
+        let mut live = super::Liveness::new(&cfg.liveness);
         loop {
-            let msg = tokio::select! {
-                m = ws.next() => m,
-                _ = ctx.cancel.cancelled() => break,
+            let Some(msg) = super::ws_next(&mut ws, &mut live, &ctx, "mastodon").await else {
+                break;
             };
             let received = Instant::now();
             let text = match msg {
@@ -336,6 +329,17 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             };
             ctx.line();
             backoff.reset();
+            if text.len() > cfg.max_message_bytes {
+                ctx.bad_input(
+                    "oversize",
+                    &format!(
+                        "{} byte frame (max_message_bytes {})",
+                        text.len(),
+                        cfg.max_message_bytes
+                    ),
+                );
+                continue;
+            }
             let msg: StreamMessage = match serde_json::from_str(text.as_str()) {
                 Ok(m) => m,
                 Err(_) => {

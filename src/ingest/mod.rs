@@ -38,9 +38,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::source::{WsLiveness, OVERSIZE_READ_FACTOR};
 use crate::config::{PipelineConfig, SourceKind};
 use crate::domain::{EventTime, Mention};
 use crate::telemetry::Metrics;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
 
 /// A mention on its way to the engine, stamped with when its source received it (for the
 /// frame → scored latency).
@@ -364,6 +367,105 @@ impl RecentIds {
 
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
+    }
+}
+
+/// A WebSocket connection of a streaming source.
+pub(crate) type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The WebSocket limits of a source allowed `max_message_bytes` per frame: frames up to
+/// [`OVERSIZE_READ_FACTOR`] times that are read (and then skipped as `oversize` by the source),
+/// larger ones fail the connection.
+pub(crate) fn ws_config(
+    max_message_bytes: usize,
+) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    let hard = max_message_bytes.saturating_mul(OVERSIZE_READ_FACTOR);
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(hard))
+        .max_frame_size(Some(hard))
+}
+
+/// Connects (TCP, TLS, WebSocket handshake) within `liveness.connect_timeout`; `None` when it
+/// failed or timed out (logged: the caller backs off and retries) or the source was cancelled.
+pub(crate) async fn ws_connect<R>(
+    request: R,
+    config: tokio_tungstenite::tungstenite::protocol::WebSocketConfig,
+    liveness: &WsLiveness,
+    ctx: &SourceCtx,
+    what: &str,
+) -> Option<WsStream>
+where
+    R: tokio_tungstenite::tungstenite::client::IntoClientRequest + Unpin,
+{
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    tokio::select! {
+        r = tokio::time::timeout(liveness.connect_timeout, connect) => match r {
+            Ok(Ok((ws, _))) => Some(ws),
+            Ok(Err(e)) => {
+                tracing::warn!(source = %ctx.id, error = %e, "{what} connect failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(source = %ctx.id, timeout = ?liveness.connect_timeout, "{what} connect or handshake timed out");
+                None
+            }
+        },
+        _ = ctx.cancel.cancelled() => None,
+    }
+}
+
+/// Pings and the idle deadline of one open WebSocket connection.
+pub(crate) struct Liveness {
+    ping: tokio::time::Interval,
+    idle: Duration,
+    deadline: tokio::time::Instant,
+}
+
+impl Liveness {
+    pub(crate) fn new(cfg: &WsLiveness) -> Liveness {
+        let now = tokio::time::Instant::now();
+        let mut ping = tokio::time::interval_at(now + cfg.ping_interval, cfg.ping_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Liveness {
+            ping,
+            idle: cfg.idle_timeout,
+            deadline: now + cfg.idle_timeout,
+        }
+    }
+}
+
+/// The next frame of `ws` (pongs and pings included), sending a ping every `ping_interval`.
+/// `None` when the source is cancelled or nothing at all arrived for `idle_timeout` (a dead
+/// or silent server: logged, the caller reconnects); otherwise what the stream yielded.
+pub(crate) async fn ws_next(
+    ws: &mut WsStream,
+    live: &mut Liveness,
+    ctx: &SourceCtx,
+    what: &str,
+) -> Option<Option<Result<Message, tokio_tungstenite::tungstenite::Error>>> {
+    loop {
+        tokio::select! {
+            biased;
+            _ = ctx.cancel.cancelled() => return None,
+            m = ws.next() => {
+                if matches!(m, Some(Ok(_))) {
+                    live.deadline = tokio::time::Instant::now() + live.idle;
+                }
+                return Some(m);
+            }
+            _ = live.ping.tick() => {
+                let ping = ws.send(Message::Ping(Default::default()));
+                if !matches!(tokio::time::timeout_at(live.deadline, ping).await, Ok(Ok(()))) {
+                    tracing::warn!(source = %ctx.id, "{what}: cannot send a ping; reconnecting");
+                    return None;
+                }
+            }
+            _ = tokio::time::sleep_until(live.deadline) => {
+                tracing::warn!(source = %ctx.id, idle = ?live.idle, "{what}: nothing received, not even a pong; reconnecting");
+                return None;
+            }
+        }
     }
 }
 
