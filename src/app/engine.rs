@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::detect::detector::Detector;
 use crate::domain::scored::Scored;
 use crate::domain::{BrandIdx, EventTime, Mention};
-use crate::replay::watermark::{Admit, Watermark};
+use crate::replay::watermark::{Admit, Offered, OutlierGuard, Watermark};
 use crate::score::classify::Classifier;
 use crate::score::sentiment::SentimentModel;
 use crate::score::simhash::simhash_counted;
@@ -152,6 +152,8 @@ pub struct Engine {
     aggregate_stats: AggregateStats,
     /// Second-opinion sentiment for candidate incidents (off unless configured).
     refiner: Option<Refiner>,
+    /// Event-time outlier guard in front of the watermark (replays; off unless enabled).
+    guard: Option<OutlierGuard>,
 }
 
 /// Key terms of an evidence post for the detector, the brand's own words ignored.
@@ -207,12 +209,56 @@ impl Engine {
             reconciler: Default::default(),
             aggregate_stats: AggregateStats::default(),
             refiner: None,
+            guard: None,
             cfg,
         })
     }
 
+    /// Puts the replay guard in front of the watermark: single event-time outliers (a record
+    /// dated 9999-12-31, or year 1 at the start) are dropped instead of moving it, by the rule
+    /// in [`crate::replay::watermark`] (`[pipeline] max_future_skew`, `max_event_age`). For
+    /// replays, whose input has no wall clock to be checked against; live sources bound event
+    /// time on the way in instead. Call [`Engine::finish`] at the end of the input.
+    pub fn guard_event_times(&mut self) {
+        let p = &self.cfg.pipeline;
+        self.guard = Some(OutlierGuard::new(
+            p.max_future_skew.as_millis_i64(),
+            p.max_event_age.as_millis_i64(),
+            p.allowed_lateness.as_millis_i64(),
+        ));
+    }
+
     /// Runs one mention through the pipeline.
     pub fn process(&mut self, m: &Mention) {
+        let Some(guard) = self.guard.as_mut() else {
+            self.process_unguarded(m);
+            return;
+        };
+        let offered = guard.offer(m, self.watermark.started());
+        let pass = offered.pass;
+        self.apply_offered(offered);
+        if pass {
+            self.process_unguarded(m);
+        }
+    }
+
+    /// Counts the guard's outliers and processes the mentions it released.
+    fn apply_offered(&mut self, offered: Offered) {
+        for (m, why) in &offered.dropped {
+            if let Some(metrics) = &self.metrics {
+                metrics
+                    .ingest_dropped_total
+                    .with_label_values(&[m.source.as_str(), why.reason()])
+                    .inc();
+            }
+            tracing::debug!(id = %m.id, created_at = %m.created_at, reason = why.reason(), "event-time outlier dropped");
+        }
+        for m in &offered.release {
+            self.process_unguarded(m);
+        }
+    }
+
+    fn process_unguarded(&mut self, m: &Mention) {
         if !self.admit(m) {
             return;
         }
@@ -319,10 +365,14 @@ impl Engine {
         self.apply_ready();
     }
 
-    /// End of input: every mention still waiting for the refining model is applied (inline:
+    /// End of input: mentions held by the event-time guard are judged (a jump nobody confirmed
+    /// is dropped), and every mention still waiting for the refining model is applied (inline:
     /// scored first; worker: batches still in flight keep the fast score). Call it before the
     /// last [`Engine::drain_alerts`] and before a final checkpoint.
     pub fn finish(&mut self) {
+        if let Some(offered) = self.guard.as_mut().map(OutlierGuard::finish) {
+            self.apply_offered(offered);
+        }
         if let Some(r) = self.refiner.as_mut() {
             r.finish();
         }

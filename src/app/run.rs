@@ -30,7 +30,7 @@ use super::engine::{Engine, EngineStats};
 use super::refine::Refiner;
 use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
-use crate::config::Config;
+use crate::config::{Config, SourceKind};
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::replay::ArchiveWriter;
 use crate::score::classify::KeywordClassifier;
@@ -89,16 +89,29 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let metrics = Arc::clone(&opts.metrics);
     let shutdown = opts.shutdown.clone();
 
-    let mut engine = Engine::new(
-        Arc::clone(&cfg),
-        model_by_name(&opts.sentiment_model)?,
-        Box::new(KeywordClassifier::embedded()),
-        Some(Arc::clone(&metrics)),
-    )
-    .context("building the brand matcher")?;
+    let build_engine = || {
+        Engine::new(
+            Arc::clone(&cfg),
+            model_by_name(&opts.sentiment_model)?,
+            Box::new(KeywordClassifier::embedded()),
+            Some(Arc::clone(&metrics)),
+        )
+        .context("building the brand matcher")
+    };
+    let mut engine = build_engine()?;
+    // Every source refuses event times outside this window of the wall clock, so no record
+    // can move the watermark, the archive or a checkpoint to the year 9999.
+    let bounds = ingest::EventTimeBounds::from_config(&cfg.pipeline);
     let checkpoint = cfg.checkpoint.clone();
     if let Some(c) = &checkpoint {
         match super::checkpoint::load(&mut engine, std::path::Path::new(&c.path)) {
+            Ok(true) if engine.max_seen() > bounds.ceiling() => {
+                // Saved by a build without the bound: its watermark would make every live
+                // mention too late. Its learned state is dated in the future too.
+                tracing::warn!(path = %c.path, watermark = %engine.max_seen(),
+                    "ignoring the checkpoint: its event time is ahead of the wall clock; starting fresh");
+                engine = build_engine()?;
+            }
             Ok(true) => tracing::info!(path = %c.path, "restored the learned state"),
             Ok(false) => tracing::info!(path = %c.path, "no checkpoint yet: starting fresh"),
             Err(e) => {
@@ -108,7 +121,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     }
     let log = match &cfg.alert_log_path {
         Some(path) => Some(
-            AlertLog::create(path, true)
+            AlertLog::append_to(path, true)
                 .with_context(|| format!("cannot write alert log {path}"))?,
         ),
         None => None,
@@ -116,10 +129,20 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let mut archive = match &cfg.archive {
         Some(a) => Some(
             ArchiveWriter::open(a, tokio::time::Instant::now())
-                .with_context(|| format!("cannot open archive directory {}", a.dir))?,
+                .with_context(|| format!("cannot open archive directory {}", a.dir))?
+                .with_max_future_skew(cfg.pipeline.max_future_skew.0),
         ),
         None => None,
     };
+    // A backlog file is history, not bounded by age: its outliers are dropped by the
+    // engine's guard, as in a replay (`replay::watermark`).
+    if cfg
+        .sources
+        .iter()
+        .any(|s| matches!(&s.kind, SourceKind::File(f) if !f.follow))
+    {
+        engine.guard_event_times();
+    }
     let mut notifiers = opts.notifiers.clone();
     if let Some(board) = &opts.board {
         notifiers.push(Arc::new(crate::alert::BoardFeed::new(Arc::clone(board))));
@@ -140,12 +163,17 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let tracker = TaskTracker::new();
     let mut push_state = None;
     for s in &cfg.sources {
-        let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
+        let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
+            .with_event_time_bounds(bounds.for_source(&s.kind));
         let id = s.id.clone();
         let task = match sources::start(s, ctx, Some(&agg_tx))? {
             Started::Task(task) => task,
             Started::Push(state) => {
-                push_state = Some(state);
+                push_state = Some(
+                    state
+                        .with_event_time_bounds(bounds)
+                        .with_body_read_timeout(cfg.server_limits.body_read_timeout),
+                );
                 continue;
             }
         };
@@ -191,16 +219,24 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         }
         let stop = server_stop.clone();
         let stop_on_shutdown = shutdown.clone();
+        let stopped = CancellationToken::new();
+        let stop_server = stopped.clone();
         tokio::spawn(async move {
-            axum::serve(l, router)
-                .with_graceful_shutdown(async move {
-                    tokio::select! {
-                        _ = stop.cancelled() => {}
-                        _ = stop_on_shutdown.cancelled() => {}
-                    }
-                })
-                .await
-        })
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = stop_on_shutdown.cancelled() => {}
+            }
+            stop_server.cancel();
+        });
+        let limits = cfg.server_limits;
+        let server_metrics = Arc::clone(&metrics);
+        tokio::spawn(crate::telemetry::http::serve_limited(
+            l,
+            router,
+            limits,
+            server_metrics,
+            stopped,
+        ))
     });
     if push_state.take().is_some() {
         tracing::warn!("an http source is configured without [server] listen: nothing can push");

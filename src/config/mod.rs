@@ -20,6 +20,7 @@ use std::path::Path;
 pub use component::ComponentConfig;
 pub use raw::{
     ArchiveConfig, BrandConfig, CheckpointConfig, DetectConfig, PipelineConfig, Profile,
+    ServerLimits,
 };
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
@@ -66,6 +67,8 @@ pub struct Config {
     pub detect: DetectConfig,
     pub routing: RouteTable,
     pub server_listen: Option<String>,
+    /// `[server]` timeouts and connection cap (defaults without a `[server]` table).
+    pub server_limits: ServerLimits,
     pub alert_log_path: Option<String>,
     pub archive_dir: Option<String>,
     /// The whole `[archive]` table (segment size, flush interval, retention).

@@ -85,6 +85,14 @@ pub struct PipelineConfig {
     /// Batches waiting for `incident_sentiment_model` in `run` before new ones keep the fast
     /// score (counted in `flashpoint_sentiment_refine_skipped_total`).
     pub incident_sentiment_queue: usize,
+    /// Live sources drop mentions dated more than this ahead of the receiving process's wall
+    /// clock (`future_event_time`); replays drop a mention this far ahead of the watermark
+    /// unless the next one confirms the jump (`replay::watermark`).
+    pub max_future_skew: HumanDuration,
+    /// Live sources drop mentions older than this by the receiving process's wall clock
+    /// (`stale_event_time`); at the start of a replay, a mention this far (or ten median
+    /// deviations) from the median of the first mentions is an outlier.
+    pub max_event_age: HumanDuration,
 }
 
 impl Default for PipelineConfig {
@@ -98,6 +106,8 @@ impl Default for PipelineConfig {
             incident_sentiment_model: None,
             incident_sentiment_batch: crate::config::incident_sentiment::DEFAULT_BATCH,
             incident_sentiment_queue: crate::config::incident_sentiment::DEFAULT_QUEUE,
+            max_future_skew: HumanDuration::from_secs(300),
+            max_event_age: HumanDuration::from_secs(7 * 86_400),
         }
     }
 }
@@ -211,11 +221,69 @@ pub struct RouteConfig {
     pub max_severity: String,
 }
 
-/// `[server]` listener (docs/contracts.md §5).
+/// `[server]` listener (docs/contracts.md §5) and its limits against slow or too many clients.
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: String,
+    /// A request head must arrive in full within this, counted from when the server starts
+    /// waiting for it (on a kept-alive connection: from the end of the previous response).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout: HumanDuration,
+    /// A request body (`POST /v1/mentions`) must arrive in full within this; later: 408.
+    #[serde(default = "default_body_read_timeout")]
+    pub body_read_timeout: HumanDuration,
+    /// A connection on which no byte moves for this long is closed (idle keep-alive, or a
+    /// client that stalls mid-request).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: HumanDuration,
+    /// Most connections open at once; more are answered 503 and closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_header_read_timeout() -> HumanDuration {
+    HumanDuration(ServerLimits::default().header_read_timeout)
+}
+fn default_body_read_timeout() -> HumanDuration {
+    HumanDuration(ServerLimits::default().body_read_timeout)
+}
+fn default_idle_timeout() -> HumanDuration {
+    HumanDuration(ServerLimits::default().idle_timeout)
+}
+fn default_max_connections() -> usize {
+    ServerLimits::default().max_connections
+}
+
+/// The `[server]` listener's limits, typed (see [`ServerConfig`] for their meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub header_read_timeout: std::time::Duration,
+    pub body_read_timeout: std::time::Duration,
+    pub idle_timeout: std::time::Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(5),
+            max_connections: 512,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn limits(&self) -> ServerLimits {
+        ServerLimits {
+            header_read_timeout: self.header_read_timeout.0,
+            body_read_timeout: self.body_read_timeout.0,
+            idle_timeout: self.idle_timeout.0,
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 /// `[checkpoint]`: the learned state of `flashpoint run`, saved periodically and at shutdown,

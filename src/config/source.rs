@@ -22,6 +22,29 @@ pub struct BackoffConfig {
     pub max: Duration,
 }
 
+/// How a WebSocket source tells a dead connection from a quiet one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsLiveness {
+    /// TCP, TLS and the WebSocket handshake must complete within this (`connect_timeout`,
+    /// default `10s`); then the source reconnects.
+    pub connect_timeout: Duration,
+    /// A ping is sent this often (`ping_interval`, default `20s`); the pong is traffic too.
+    pub ping_interval: Duration,
+    /// No frame at all (pongs included) for this long and the connection is given up for a
+    /// new one (`idle_timeout`, default `60s`).
+    pub idle_timeout: Duration,
+}
+
+impl Default for WsLiveness {
+    fn default() -> Self {
+        WsLiveness {
+            connect_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 /// `type = "jetstream"`: Bluesky's Jetstream over WebSocket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JetstreamConfig {
@@ -32,6 +55,8 @@ pub struct JetstreamConfig {
     /// How far before the persisted cursor a reconnect resumes (duplicates are dropped).
     pub cursor_safety: Duration,
     pub backoff: BackoffConfig,
+    pub liveness: WsLiveness,
+    /// Frames larger than this are skipped and counted (`oversize`); see [`OVERSIZE_READ_FACTOR`].
     pub max_message_bytes: usize,
     pub dedup_capacity: usize,
     /// Public AppView for follower counts (`app.bsky.actor.getProfiles`); `None` = no enrichment.
@@ -58,6 +83,8 @@ pub struct MastodonConfig {
     pub list: Option<String>,
     pub token: Option<Secret>,
     pub backoff: BackoffConfig,
+    pub liveness: WsLiveness,
+    /// Frames larger than this are skipped and counted (`oversize`); see [`OVERSIZE_READ_FACTOR`].
     pub max_message_bytes: usize,
     pub dedup_capacity: usize,
     /// Most REST pages (40 statuses each) fetched to fill one outage.
@@ -228,6 +255,32 @@ impl<'a> Options<'a> {
         u
     }
 
+    fn liveness(&mut self) -> WsLiveness {
+        let d = WsLiveness::default();
+        let l = WsLiveness {
+            connect_timeout: self.duration("connect_timeout", d.connect_timeout),
+            ping_interval: self.duration("ping_interval", d.ping_interval),
+            idle_timeout: self.duration("idle_timeout", d.idle_timeout),
+        };
+        for (key, v) in [
+            ("connect_timeout", l.connect_timeout),
+            ("ping_interval", l.ping_interval),
+            ("idle_timeout", l.idle_timeout),
+        ] {
+            if v.is_zero() {
+                self.errors.push((key.into(), "must be positive".into()));
+            }
+        }
+        if l.ping_interval >= l.idle_timeout {
+            self.errors.push((
+                "ping_interval".into(),
+                "must be shorter than idle_timeout (a pong is what keeps a quiet connection)"
+                    .into(),
+            ));
+        }
+        l
+    }
+
     fn backoff(&mut self) -> BackoffConfig {
         let initial = self.duration("backoff_initial", Duration::from_millis(500));
         let max = self.duration("backoff_max", Duration::from_secs(60));
@@ -241,12 +294,20 @@ impl<'a> Options<'a> {
     }
 }
 
-const STREAM_KEYS: [&str; 4] = [
+const STREAM_KEYS: [&str; 7] = [
     "backoff_initial",
     "backoff_max",
     "max_message_bytes",
     "dedup_capacity",
+    "connect_timeout",
+    "ping_interval",
+    "idle_timeout",
 ];
+
+/// A WebSocket source reads frames up to this many times `max_message_bytes`, so that an
+/// oversize frame is skipped in-stream (counted `oversize`) instead of failing the connection,
+/// which would meet the same frame again after every reconnect. Beyond it the connection fails.
+pub const OVERSIZE_READ_FACTOR: usize = 16;
 
 impl SourceConfig {
     /// Parses one `[[source]]`; errors are `(key within the table, reason)`.
@@ -282,6 +343,7 @@ impl SourceConfig {
                     cursor_file: o.string("cursor_file"),
                     cursor_safety: o.duration("cursor_safety", Duration::from_secs(2)),
                     backoff: o.backoff(),
+                    liveness: o.liveness(),
                     max_message_bytes: o.positive("max_message_bytes", 1 << 20),
                     dedup_capacity: o.positive("dedup_capacity", 100_000),
                     appview_url: if o.table.contains_key("appview_url") {
@@ -344,6 +406,7 @@ impl SourceConfig {
                     list,
                     token: o.string("token").map(Secret::new),
                     backoff: o.backoff(),
+                    liveness: o.liveness(),
                     max_message_bytes: o.positive("max_message_bytes", 1 << 20),
                     dedup_capacity: o.positive("dedup_capacity", 100_000),
                     backfill_pages: o.positive("backfill_pages", 25),

@@ -196,6 +196,12 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             "must be at least 1".into(),
         );
     }
+    if p.max_future_skew.0.is_zero() {
+        err("pipeline.max_future_skew".into(), "must be positive".into());
+    }
+    if p.max_event_age.0.is_zero() {
+        err("pipeline.max_event_age".into(), "must be positive".into());
+    }
     let d = &raw.detect;
     if !(d.spike_p_value > 0.0 && d.spike_p_value < 0.5) {
         err("detect.spike_p_value".into(), "must lie in (0, 0.5)".into());
@@ -285,6 +291,26 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         if l.parse::<std::net::SocketAddr>().is_err() {
             err("server.listen".into(), format!("{l:?} is not host:port"));
         }
+    }
+    let server_limits = raw
+        .server
+        .as_ref()
+        .map(super::raw::ServerConfig::limits)
+        .unwrap_or_default();
+    for (key, d) in [
+        (
+            "server.header_read_timeout",
+            server_limits.header_read_timeout,
+        ),
+        ("server.body_read_timeout", server_limits.body_read_timeout),
+        ("server.idle_timeout", server_limits.idle_timeout),
+    ] {
+        if d.is_zero() {
+            err(key.into(), "must be positive".into());
+        }
+    }
+    if server_limits.max_connections == 0 {
+        err("server.max_connections".into(), "must be at least 1".into());
     }
     check_components("source", &raw.source, &mut err);
     check_components("sink", &raw.sink, &mut err);
@@ -401,6 +427,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         detect: raw.detect,
         routing,
         server_listen: listen,
+        server_limits,
         alert_log_path: raw.alert_log.map(|a| a.path),
         archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
         archive: raw.archive,

@@ -2,7 +2,11 @@
 //! of decoded mentions.
 //!
 //! Compression is detected from the first bytes (gzip and zstd magic numbers), so a misnamed
-//! file still reads. Input: paths, read in the given order. Output: batches of at most `batch`
+//! but intact file still reads. A file whose name promises compression (`.zst`, `.zstd`,
+//! `.gz`, `.gzip`) but whose first bytes are no known magic number, or any input whose first
+//! bytes are *almost* a magic number (one byte off), is a damaged archive: an error naming the
+//! file, never plain text read as a stream of bad lines. An empty file is an empty archive
+//! (a segment created and never flushed). Input: paths, read in the given order. Output: batches of at most `batch`
 //! mentions handed to a callback that may stop the read by returning `false` (the consumer
 //! went away). A bad line is reported to `on_error` with its path, line number and reason and
 //! skipped; only IO failures (a missing file, a truncated compressed stream) end the read.
@@ -44,6 +48,8 @@ pub struct ReadError {
 pub enum ArchiveError {
     #[error("cannot open archive {path}: {source}")]
     Open { path: String, source: io::Error },
+    #[error("archive {path} is damaged: {message}")]
+    Damaged { path: String, message: String },
     #[error("reading archive {path} near line {line}: {source}")]
     Read {
         path: String,
@@ -54,37 +60,130 @@ pub enum ArchiveError {
 
 /// Opens one archive (`-` = stdin), decompressing by content.
 pub fn open(path: &str) -> Result<Box<dyn BufRead + Send>, ArchiveError> {
-    let open_err = |source| ArchiveError::Open {
+    if path == "-" {
+        return sniff(Box::new(io::stdin()), path, None);
+    }
+    let file = File::open(path).map_err(|source| ArchiveError::Open {
         path: path.to_string(),
         source,
-    };
-    if path == "-" {
-        return sniff(Box::new(io::stdin())).map_err(open_err);
-    }
-    let file = File::open(path).map_err(open_err)?;
-    sniff(Box::new(file)).map_err(open_err)
+    })?;
+    sniff(Box::new(file), path, Codec::named(path))
 }
 
 /// Wraps an in-memory archive (plain or compressed).
 pub fn open_bytes(bytes: &'static [u8]) -> Result<Box<dyn BufRead + Send>, ArchiveError> {
-    sniff(Box::new(bytes)).map_err(|source| ArchiveError::Open {
-        path: String::from("<embedded>"),
-        source,
-    })
+    sniff(Box::new(bytes), "<embedded>", None)
 }
 
-fn sniff(inner: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send>> {
-    let mut buffered = BufReader::with_capacity(READ_BUFFER, inner);
-    let head = buffered.fill_buf()?;
-    if head.starts_with(&ZSTD_MAGIC) {
-        let decoder = zstd::Decoder::with_buffer(buffered)?;
-        Ok(Box::new(BufReader::with_capacity(READ_BUFFER, decoder)))
-    } else if head.starts_with(&GZIP_MAGIC) {
-        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-        Ok(Box::new(BufReader::with_capacity(READ_BUFFER, decoder)))
-    } else {
-        Ok(Box::new(buffered))
+/// How an archive is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    Gzip,
+    Zstd,
+}
+
+impl Codec {
+    /// What the file name promises.
+    fn named(path: &str) -> Option<Codec> {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".zst") || lower.ends_with(".zstd") {
+            Some(Codec::Zstd)
+        } else if lower.ends_with(".gz") || lower.ends_with(".gzip") {
+            Some(Codec::Gzip)
+        } else {
+            None
+        }
     }
+
+    /// What the first bytes say.
+    fn sniffed(head: &[u8]) -> Option<Codec> {
+        if head.starts_with(&ZSTD_MAGIC) {
+            Some(Codec::Zstd)
+        } else if head.starts_with(&GZIP_MAGIC) {
+            Some(Codec::Gzip)
+        } else {
+            None
+        }
+    }
+
+    /// A magic number one byte off: zstd's four bytes, or gzip's two plus its method byte
+    /// (deflate, 8). NDJSON text never starts with these control and high bytes.
+    fn almost(head: &[u8]) -> Option<Codec> {
+        let off_by = |magic: &[u8]| {
+            (head.len() >= magic.len())
+                .then(|| magic.iter().zip(head).filter(|(a, b)| a != b).count())
+        };
+        if off_by(&ZSTD_MAGIC) == Some(1) {
+            Some(Codec::Zstd)
+        } else if off_by(&[GZIP_MAGIC[0], GZIP_MAGIC[1], 8]) == Some(1) {
+            Some(Codec::Gzip)
+        } else {
+            None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Codec::Gzip => "gzip",
+            Codec::Zstd => "zstd",
+        }
+    }
+}
+
+fn sniff(
+    inner: Box<dyn Read + Send>,
+    path: &str,
+    named: Option<Codec>,
+) -> Result<Box<dyn BufRead + Send>, ArchiveError> {
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, inner);
+    let open_err = |source| ArchiveError::Open {
+        path: path.to_string(),
+        source,
+    };
+    let head = buffered.fill_buf().map_err(open_err)?;
+    let damaged = |message: String| ArchiveError::Damaged {
+        path: path.to_string(),
+        message,
+    };
+    let hex = |head: &[u8]| {
+        head.iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let codec = match (Codec::sniffed(head), named, Codec::almost(head)) {
+        // Intact compressed content wins over the name (a misnamed archive still reads).
+        (Some(c), _, _) => Some(c),
+        // Nothing to read is an empty archive, whatever the name.
+        (None, _, _) if head.is_empty() => None,
+        (None, Some(c), _) => {
+            return Err(damaged(format!(
+                "the name says {} but the file starts with {} instead of its magic number",
+                c.name(),
+                hex(head)
+            )))
+        }
+        (None, None, Some(c)) => {
+            return Err(damaged(format!(
+                "starts with {}, one byte off the {} magic number: a damaged compressed archive",
+                hex(head),
+                c.name()
+            )))
+        }
+        (None, None, None) => None,
+    };
+    Ok(match codec {
+        Some(Codec::Zstd) => {
+            let decoder = zstd::Decoder::with_buffer(buffered).map_err(open_err)?;
+            Box::new(BufReader::with_capacity(READ_BUFFER, decoder))
+        }
+        Some(Codec::Gzip) => Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        )),
+        None => Box::new(buffered),
+    })
 }
 
 /// Reads every archive in order; see [`read_batches_from`].
@@ -230,6 +329,70 @@ mod tests {
         .unwrap();
         assert_eq!(calls, 1);
         assert_eq!(stats.decoded, 1);
+    }
+
+    fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    }
+
+    fn read_path(path: &str) -> Result<DecodeStats, ArchiveError> {
+        read_batches(&[path.to_string()], 10, &mut |_| {}, &mut |_| true)
+    }
+
+    fn compressed() -> (Vec<u8>, Vec<u8>) {
+        use std::io::Write;
+        let text = format!("{GOOD}\n{GOOD}\n");
+        let z = zstd::encode_all(text.as_bytes(), 1).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        (z, gz.finish().unwrap())
+    }
+
+    #[test]
+    fn a_compressed_name_with_a_damaged_magic_number_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut z, mut gz) = compressed();
+        z[0] ^= 0x01;
+        gz[1] ^= 0x40;
+        for (name, bytes) in [("cut.ndjson.zst", &z), ("cut.ndjson.gz", &gz)] {
+            let path = write_file(dir.path(), name, bytes);
+            let err = read_path(&path).expect_err(name);
+            assert!(err.to_string().contains(&path), "{err}");
+        }
+        // Plain text under a compressed name is no archive either.
+        let path = write_file(dir.path(), "plain.ndjson.zst", GOOD.as_bytes());
+        assert!(read_path(&path).is_err());
+    }
+
+    #[test]
+    fn almost_the_zstd_magic_is_an_error_whatever_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut z, _) = compressed();
+        z[2] = 0x2e;
+        let path = write_file(dir.path(), "renamed.ndjson", &z);
+        let err = read_path(&path).unwrap_err();
+        assert!(err.to_string().contains("renamed.ndjson"), "{err}");
+        let bytes: &'static [u8] = Box::leak(z.into_boxed_slice());
+        assert!(
+            open_bytes(bytes).is_err(),
+            "the embedded reader checks it too"
+        );
+    }
+
+    #[test]
+    fn compressed_archives_read_by_content_and_empty_ones_are_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let (z, gz) = compressed();
+        // Misnamed but intact: the content decides.
+        for (name, bytes) in [("a.ndjson", &z), ("b.ndjson.gz", &z), ("c.ndjson.zst", &gz)] {
+            let path = write_file(dir.path(), name, bytes);
+            assert_eq!(read_path(&path).unwrap().decoded, 2, "{name}");
+        }
+        // A segment created and never flushed (a crash) is empty, not damaged.
+        let path = write_file(dir.path(), "mentions-x.ndjson.zst", b"");
+        assert_eq!(read_path(&path).unwrap().lines, 0);
     }
 
     #[test]

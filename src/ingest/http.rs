@@ -1,14 +1,19 @@
 //! The HTTP push source: `POST /v1/mentions` with NDJSON (or one JSON array) of canonical
 //! mentions, served on the `[server]` listener beside the telemetry endpoints.
 //!
-//! Responses: 401 without the configured bearer token; 413 over the body limit; 503 with
-//! `Retry-After` when the pipeline queue cannot take every good line of the batch (nothing is
-//! queued then, so the client retries the whole batch); otherwise 200 with per-line results
+//! Responses: 401 without the configured bearer token (the `Bearer` scheme is matched
+//! case-insensitively); 413 over the body limit, or when the batch holds more mentions than the
+//! queue can ever take (`{"error", "max_batch"}`: split it); 408 when the body does not arrive
+//! within the body read timeout; 503 with `Retry-After` when the pipeline queue cannot take
+//! every good line of the batch now (nothing is queued then, so the client retries the whole
+//! batch); otherwise 200 with per-line results
 //! `{"accepted": n, "rejected": m, "errors": [{"line", "reason", "message"}]}`. One bad line
-//! never rejects its neighbours.
+//! never rejects its neighbours. Every refused request is counted in
+//! `flashpoint_ingest_push_rejected_total{source,reason}`. Slow and idle connections and the
+//! connection cap are the listener's business (`telemetry::http::serve_limited`).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::State;
@@ -19,7 +24,7 @@ use axum::Router;
 use serde::Serialize;
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::{Ingested, MentionTx};
+use super::{EventTimeBounds, Ingested, MentionTx};
 use crate::config::source::HttpPushConfig;
 use crate::domain::codec::decode;
 use crate::domain::Mention;
@@ -27,6 +32,8 @@ use crate::telemetry::Metrics;
 
 /// Per-line errors listed in one response at most; the counts stay exact.
 const MAX_LISTED_ERRORS: usize = 100;
+/// Default for [`PushState::with_body_read_timeout`].
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the push handler needs.
 #[derive(Clone)]
@@ -35,6 +42,8 @@ pub struct PushState {
     cfg: Arc<HttpPushConfig>,
     tx: MentionTx,
     metrics: Arc<Metrics>,
+    bounds: Option<EventTimeBounds>,
+    body_read_timeout: Duration,
 }
 
 impl PushState {
@@ -44,7 +53,31 @@ impl PushState {
             cfg: Arc::new(cfg),
             tx,
             metrics,
+            bounds: None,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
+    }
+
+    /// How long a request body may take to arrive in full (`[server] body_read_timeout`);
+    /// later: 408 and the connection is closed.
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> PushState {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Counts one refused request.
+    fn rejected(&self, reason: &str) {
+        self.metrics
+            .ingest_push_rejected_total
+            .with_label_values(&[&self.id, reason])
+            .inc();
+    }
+
+    /// Refuses lines whose event time lies outside `bounds` (per-line error, counted in
+    /// `flashpoint_ingest_dropped_total`); `flashpoint run` sets the configured bounds.
+    pub fn with_event_time_bounds(mut self, bounds: EventTimeBounds) -> PushState {
+        self.bounds = Some(bounds);
+        self
     }
 }
 
@@ -76,13 +109,22 @@ fn authorised(cfg: &HttpPushConfig, headers: &HeaderMap) -> bool {
     let Some(got) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
     else {
         return false;
     };
     // Compare without an early exit so timing does not reveal a matching prefix.
     let (a, b) = (got.as_bytes(), token.expose().as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -96,6 +138,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Response {
     let received = Instant::now();
     if !authorised(&s.cfg, &headers) {
+        s.rejected("unauthorized");
         let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -109,13 +152,32 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
+        s.rejected("body_too_large");
         return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit");
     }
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit"),
-    };
-    let (good, errors, lines) = parse_batch(&bytes);
+    let bytes =
+        match tokio::time::timeout(s.body_read_timeout, axum::body::to_bytes(body, limit)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => {
+                s.rejected("body_too_large");
+                return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit");
+            }
+            Err(_) => {
+                s.rejected("body_timeout");
+                s.metrics
+                    .http_connections_closed_total
+                    .with_label_values(&["body_timeout"])
+                    .inc();
+                let mut r = error(StatusCode::REQUEST_TIMEOUT, "request body too slow");
+                // The rest of the body is never read: the connection cannot be reused.
+                r.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+                return r;
+            }
+        };
+    let (good, mut errors, lines) = parse_batch(&bytes);
     let m = &s.metrics;
     m.ingest_lines_total
         .with_label_values(&[&s.id])
@@ -124,6 +186,51 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         m.ingest_decode_errors_total
             .with_label_values(&[&s.id, e.reason])
             .inc();
+    }
+    let good: Vec<Mention> = match &s.bounds {
+        None => good.into_iter().map(|(_, m)| m).collect(),
+        Some(b) => {
+            let now = b.now();
+            let mut kept = Vec::with_capacity(good.len());
+            for (line, mention) in good {
+                match b.check_at(mention.created_at, now) {
+                    Ok(()) => kept.push(mention),
+                    Err(why) => {
+                        m.ingest_dropped_total
+                            .with_label_values(&[&s.id, why.reason()])
+                            .inc();
+                        errors.push(LineError {
+                            line,
+                            reason: why.reason(),
+                            message: b.explain(mention.created_at, why),
+                        });
+                    }
+                }
+            }
+            errors.sort_by_key(|e| e.line);
+            kept
+        }
+    };
+    let max_batch = s.tx.max_capacity();
+    if good.len() > max_batch {
+        // Even an empty queue could never take it: 503 would be retried forever.
+        s.rejected("batch_too_large");
+        m.ingest_dropped_total
+            .with_label_values(&[&s.id, "batch_too_large"])
+            .inc_by(good.len() as u64);
+        let body = serde_json::json!({
+            "error": format!(
+                "a batch of {} mentions is more than the pipeline queue can ever take; send at most {max_batch} per request",
+                good.len()
+            ),
+            "max_batch": max_batch,
+        });
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONTENT_TYPE, "application/json")],
+            format!("{body}\n"),
+        )
+            .into_response();
     }
     if !good.is_empty() {
         let permits = match s.tx.try_reserve_many(good.len()) {
@@ -136,6 +243,7 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
                 m.ingest_dropped_total
                     .with_label_values(&[&s.id, reason])
                     .inc_by(good.len() as u64);
+                s.rejected(reason);
                 let mut r = error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "pipeline queue is full; retry the whole batch later",
@@ -167,8 +275,9 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         .into_response()
 }
 
-/// Splits a body into decoded mentions and per-line errors; returns the line count too.
-fn parse_batch(body: &[u8]) -> (Vec<Mention>, Vec<LineError>, usize) {
+/// Splits a body into decoded mentions with their 1-based line (array element) numbers and
+/// per-line errors; returns the line count too.
+fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
@@ -179,7 +288,7 @@ fn parse_batch(body: &[u8]) -> (Vec<Mention>, Vec<LineError>, usize) {
                 for (i, v) in items.into_iter().enumerate() {
                     let line = serde_json::to_vec(&v).unwrap_or_default();
                     match decode(&line) {
-                        Ok(m) => good.push(m),
+                        Ok(m) => good.push((i + 1, m)),
                         Err(e) => errors.push(LineError {
                             line: i + 1,
                             reason: e.reason(),
@@ -215,7 +324,7 @@ fn parse_batch(body: &[u8]) -> (Vec<Mention>, Vec<LineError>, usize) {
             continue;
         }
         match decode(raw) {
-            Ok(m) => good.push(m),
+            Ok(m) => good.push((i + 1, m)),
             Err(e) => errors.push(LineError {
                 line: i + 1,
                 reason: e.reason(),

@@ -8,11 +8,16 @@
 //! * Resumption: the newest `time_us` is the cursor, persisted atomically to `cursor_file`
 //!   (every second and on shutdown). A reconnect resumes from the cursor minus `cursor_safety`;
 //!   the replayed overlap is dropped by a bounded recent-id set, so nothing is lost or doubled.
-//! * Reconnects back off exponentially with jitter ([`super::reconnect`]).
+//! * Reconnects back off exponentially with jitter ([`super::reconnect`]). Connecting (TCP,
+//!   TLS, handshake) must finish within `connect_timeout`; a ping goes out every
+//!   `ping_interval`, and a connection on which nothing arrives, not even a pong, for
+//!   `idle_timeout` is given up for a new one.
 //! * Backpressure: while the pipeline queue is full the source stops reading the socket, so
 //!   the server (and TCP) buffer.
 //! * Bad input (non-JSON or binary frames, unknown event kinds, oversize or invalid UTF-8
-//!   frames) is counted by reason and sampled into the log; identity/account events, deletes,
+//!   frames) is counted by reason and sampled into the log. A frame over `max_message_bytes`
+//!   (up to 16 times that) is read and skipped in-stream, the cursor moving past its `time_us`:
+//!   failing the connection would meet the same frame again after every resume; identity/account events, deletes,
 //!   updates and other collections are skipped silently but still advance the cursor.
 //! * Compression: with `compress = true` and `zstd_dictionary` (the dictionary file Jetstream
 //!   publishes) the source asks for `compress=true` and decodes binary frames with it.
@@ -26,10 +31,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::reconnect::Backoff;
@@ -44,6 +47,12 @@ const PROFILE_BATCH: usize = 25;
 /// Queued profile lookups; more are dropped (and retried on the author's next post).
 const PROFILE_QUEUE: usize = 4096;
 const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
+
+/// The cursor of a frame that is otherwise skipped.
+#[derive(Deserialize)]
+struct TimeOnly {
+    time_us: i64,
+}
 
 #[derive(Deserialize)]
 struct Event<'a> {
@@ -236,9 +245,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         p
     });
     let safety_us = i64::try_from(cfg.cursor_safety.as_micros()).unwrap_or(0);
-    let ws_cfg = WebSocketConfig::default()
-        .max_message_size(Some(cfg.max_message_bytes))
-        .max_frame_size(Some(cfg.max_message_bytes));
+    let ws_cfg = super::ws_config(cfg.max_message_bytes);
     let mut zstd = match &cfg.zstd_dictionary {
         Some(path) => {
             let dict = std::fs::read(path)
@@ -258,24 +265,18 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         }
         first = false;
         let url = subscribe_url(&cfg, cursor.map(|c| c - safety_us));
-        let connected = tokio::select! {
-            r = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_cfg), true) => r,
-            _ = ctx.cancel.cancelled() => break,
-        };
-        let mut ws = match connected {
-            Ok((ws, _)) => ws,
-            Err(e) => {
-                tracing::warn!(source = %ctx.id, error = %e, "jetstream connect failed");
-                continue;
-            }
+        let Some(mut ws) =
+            super::ws_connect(url.as_str(), ws_cfg, &cfg.liveness, &ctx, "jetstream").await
+        else {
+            continue;
         };
         ctx.set_connected(true);
         tracing::info!(source = %ctx.id, cursor = ?cursor, "jetstream connected");
         let mut last_persist = Instant::now();
+        let mut live = super::Liveness::new(&cfg.liveness);
         loop {
-            let msg = tokio::select! {
-                m = ws.next() => m,
-                _ = ctx.cancel.cancelled() => break,
+            let Some(msg) = super::ws_next(&mut ws, &mut live, &ctx, "jetstream").await else {
+                break;
             };
             let received = Instant::now();
             let frame: &[u8] = match &msg {
@@ -305,24 +306,49 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             };
             ctx.line();
             backoff.reset();
+            if frame.len() > cfg.max_message_bytes {
+                ctx.bad_input(
+                    "oversize",
+                    &format!(
+                        "{} byte frame (max_message_bytes {})",
+                        frame.len(),
+                        cfg.max_message_bytes
+                    ),
+                );
+                // Past it for good: a resume from the cursor must not meet it again.
+                if let Ok(TimeOnly { time_us }) = serde_json::from_slice(frame) {
+                    if !ctx.is_future(EventTime(time_us.div_euclid(1000))) {
+                        cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                    }
+                }
+                continue;
+            }
             match decode_event(frame) {
                 Ok(Decoded::Skip { time_us }) => {
-                    cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                    // A time beyond the event-time bounds would make the persisted cursor skip
+                    // everything up to it after a reconnect: it never becomes the cursor.
+                    if !ctx.is_future(EventTime(time_us.div_euclid(1000))) {
+                        cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                    }
                 }
                 Ok(Decoded::Mention {
                     mut mention,
                     time_us,
                 }) => {
+                    let future = ctx.is_future(mention.created_at);
                     if recent.insert(&mention.id) {
                         if let Some(p) = &profiles {
                             p.enrich(&mut mention.author);
                         }
+                        // Out-of-bounds event times are counted and skipped by `emit`.
                         if !ctx.emit(*mention, received).await {
                             break;
                         }
                     }
-                    cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
-                    ctx.set_cursor_age(time_us);
+                    if !future {
+                        cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                        ctx.set_cursor_age(time_us);
+                    }
                 }
                 Err(reason) => ctx.bad_input(reason, &String::from_utf8_lossy(frame)),
             }

@@ -14,14 +14,16 @@
 //!   overlap between backfill and stream is dropped by the bounded recent-id set: nothing lost,
 //!   nothing doubled.
 //! * Backpressure: while the pipeline queue is full the socket is not read.
+//! * Liveness: connecting must finish within `connect_timeout`, a ping goes out every
+//!   `ping_interval`, and a stream on which nothing arrives (not even a pong) for
+//!   `idle_timeout` is reconnected (and the gap backfilled). A frame over `max_message_bytes`
+//!   (up to 16 times that) is skipped in-stream and counted `oversize`.
 
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::reconnect::Backoff;
@@ -144,7 +146,13 @@ pub fn html_to_text(html: &str) -> String {
             }
             rest = &rest[end + 1..];
         } else {
-            let end = rest[..rest.len().min(12)].find(';');
+            // Entity names are short ASCII: look for `;` among the next bytes. `;` is ASCII,
+            // so its byte position is a char boundary even when multi-byte text follows.
+            let end = rest
+                .as_bytes()
+                .iter()
+                .take(MAX_ENTITY_BYTES)
+                .position(|&b| b == b';');
             let decoded = end.and_then(|e| decode_entity(&rest[1..e]).map(|c| (c, e)));
             match decoded {
                 Some((c, e)) => {
@@ -161,6 +169,9 @@ pub fn html_to_text(html: &str) -> String {
     out.push_str(rest);
     out.trim().to_string()
 }
+
+/// Longest character reference looked for, `&` and `;` included (`&#x10FFFF;` is 10 bytes).
+const MAX_ENTITY_BYTES: usize = 12;
 
 fn decode_entity(name: &str) -> Option<char> {
     match name {
@@ -265,9 +276,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         recent: RecentIds::new(cfg.dedup_capacity),
     };
     let mut backoff = Backoff::new(&cfg.backoff);
-    let ws_cfg = WebSocketConfig::default()
-        .max_message_size(Some(cfg.max_message_bytes))
-        .max_frame_size(Some(cfg.max_message_bytes));
+    let ws_cfg = super::ws_config(cfg.max_message_bytes);
     let mut first = true;
     while !ctx.cancel.is_cancelled() {
         if !first {
@@ -282,16 +291,9 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             req.headers_mut()
                 .insert("authorization", format!("Bearer {}", t.expose()).parse()?);
         }
-        let connected = tokio::select! {
-            r = tokio_tungstenite::connect_async_with_config(req, Some(ws_cfg), true) => r,
-            _ = ctx.cancel.cancelled() => break,
-        };
-        let mut ws = match connected {
-            Ok((ws, _)) => ws,
-            Err(e) => {
-                tracing::warn!(source = %ctx.id, error = %e, "mastodon connect failed");
-                continue;
-            }
+        let Some(mut ws) = super::ws_connect(req, ws_cfg, &cfg.liveness, &ctx, "mastodon").await
+        else {
+            continue;
         };
         ctx.set_connected(true);
         if state.newest.is_some() {
@@ -305,10 +307,10 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
             }
         }
+        let mut live = super::Liveness::new(&cfg.liveness);
         loop {
-            let msg = tokio::select! {
-                m = ws.next() => m,
-                _ = ctx.cancel.cancelled() => break,
+            let Some(msg) = super::ws_next(&mut ws, &mut live, &ctx, "mastodon").await else {
+                break;
             };
             let received = Instant::now();
             let text = match msg {
@@ -327,6 +329,17 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             };
             ctx.line();
             backoff.reset();
+            if text.len() > cfg.max_message_bytes {
+                ctx.bad_input(
+                    "oversize",
+                    &format!(
+                        "{} byte frame (max_message_bytes {})",
+                        text.len(),
+                        cfg.max_message_bytes
+                    ),
+                );
+                continue;
+            }
             let msg: StreamMessage = match serde_json::from_str(text.as_str()) {
                 Ok(m) => m,
                 Err(_) => {
@@ -402,6 +415,45 @@ mod tests {
             html_to_text("<p>Hi <a href=\"x\"><span>@bob</span></a> &amp; co&#39;s &lt;3</p><p>line<br />two &#x1F600; &bogus; 5 &lt 6</p>"),
             "Hi @bob & co's <3\nline\ntwo 😀 &bogus; 5 &lt 6"
         );
+    }
+
+    #[test]
+    fn mastodon_entity_before_multibyte_text_decodes() {
+        // The attacker's status: `&amp;` with a multi-byte character within 12 bytes.
+        assert_eq!(html_to_text("<p>Tom &amp; Jerry’s</p>"), "Tom & Jerry’s");
+        assert_eq!(html_to_text("a &ééééééé; b"), "a &ééééééé; b");
+        assert_eq!(html_to_text("&😀😀😀"), "&😀😀😀");
+        assert_eq!(html_to_text("x &#233;t&eacute"), "x ét&eacute");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn mastodon_html_to_text_never_panics(s in "\\PC*") {
+            let _ = html_to_text(&s);
+        }
+
+        #[test]
+        fn mastodon_html_to_text_never_panics_on_markup(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(String::from("&")),
+                    proptest::strategy::Just(String::from("&amp;")),
+                    proptest::strategy::Just(String::from("&#x1F600;")),
+                    proptest::strategy::Just(String::from(";")),
+                    proptest::strategy::Just(String::from("<")),
+                    proptest::strategy::Just(String::from(">")),
+                    proptest::strategy::Just(String::from("<br/>")),
+                    proptest::strategy::Just(String::from("’")),
+                    proptest::strategy::Just(String::from("😀")),
+                    "\\PC{0,3}",
+                ],
+                0..24,
+            )
+        ) {
+            let html: String = parts.concat();
+            let text = html_to_text(&html);
+            proptest::prop_assert!(text.len() <= html.len() + html.matches('<').count());
+        }
     }
 
     #[test]

@@ -15,6 +15,13 @@
 //! Invariants: the queue is bounded and counted in mentions; bad input is counted by reason
 //! and sampled into the log, never a crash; a source stops reading when cancelled and persists
 //! its cursor before it returns.
+//!
+//! Event time is bounded on the way in ([`EventTimeBounds`], wired by `flashpoint run` from
+//! `[pipeline] max_future_skew` and `max_event_age`): a mention dated more than the skew ahead
+//! of this process's wall clock, or older than the age, never reaches the queue; it is counted
+//! in `flashpoint_ingest_dropped_total{reason="future_event_time"|"stale_event_time"}`. So no
+//! single record can move the watermark, the archive's rotation or its retention to the year
+//! 9999, or open an incident dated year 1.
 
 pub mod aggregates;
 pub mod archive;
@@ -29,13 +36,17 @@ pub mod reconnect;
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::Mention;
+use crate::config::source::{WsLiveness, OVERSIZE_READ_FACTOR};
+use crate::config::{PipelineConfig, SourceKind};
+use crate::domain::{EventTime, Mention};
 use crate::telemetry::Metrics;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
 
 /// A mention on its way to the engine, stamped with when its source received it (for the
 /// frame → scored latency).
@@ -53,6 +64,123 @@ pub type MentionTx = mpsc::Sender<Ingested>;
 const LOG_FIRST: u64 = 10;
 const LOG_EVERY: u64 = 1000;
 
+/// Why a live source refused a mention's event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutOfBounds {
+    /// Dated more than `max_future_skew` ahead of the wall clock.
+    Future,
+    /// Older than `max_event_age` by the wall clock.
+    Stale,
+}
+
+impl OutOfBounds {
+    /// The stable `reason` label.
+    pub fn reason(self) -> &'static str {
+        match self {
+            OutOfBounds::Future => "future_event_time",
+            OutOfBounds::Stale => "stale_event_time",
+        }
+    }
+}
+
+/// The event-time window a live source accepts, relative to the receiving process's wall clock:
+/// `[now - max_event_age, now + max_future_skew]`.
+#[derive(Clone, Copy)]
+pub struct EventTimeBounds {
+    max_future_skew_ms: i64,
+    max_age_ms: i64,
+    clock: fn() -> EventTime,
+}
+
+impl std::fmt::Debug for EventTimeBounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventTimeBounds")
+            .field("max_future_skew_ms", &self.max_future_skew_ms)
+            .field("max_age_ms", &self.max_age_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn wall_clock() -> EventTime {
+    EventTime(chrono::Utc::now().timestamp_millis())
+}
+
+impl EventTimeBounds {
+    /// Bounds on the wall clock.
+    pub fn new(max_future_skew: Duration, max_event_age: Duration) -> EventTimeBounds {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        EventTimeBounds {
+            max_future_skew_ms: ms(max_future_skew),
+            max_age_ms: ms(max_event_age),
+            clock: wall_clock,
+        }
+    }
+
+    /// `[pipeline] max_future_skew` and `max_event_age`.
+    pub fn from_config(p: &PipelineConfig) -> EventTimeBounds {
+        EventTimeBounds::new(p.max_future_skew.0, p.max_event_age.0)
+    }
+
+    /// The bounds for one kind of source: a `file` source that replays a backlog
+    /// (`follow = false`) reads history, so only the future bound applies to it (its outliers
+    /// are the engine's guard's business, see `replay::watermark`); every other source is
+    /// live and gets both.
+    pub fn for_source(self, kind: &SourceKind) -> EventTimeBounds {
+        match kind {
+            SourceKind::File(f) if !f.follow => EventTimeBounds {
+                max_age_ms: i64::MAX,
+                ..self
+            },
+            _ => self,
+        }
+    }
+
+    /// The same bounds on another clock (tests).
+    pub fn with_clock(self, clock: fn() -> EventTime) -> EventTimeBounds {
+        EventTimeBounds { clock, ..self }
+    }
+
+    /// The clock's current time.
+    pub fn now(&self) -> EventTime {
+        (self.clock)()
+    }
+
+    /// The newest event time accepted now.
+    pub fn ceiling(&self) -> EventTime {
+        self.now().plus_ms(self.max_future_skew_ms)
+    }
+
+    /// Whether `t` lies in the window at `now`.
+    pub fn check_at(&self, t: EventTime, now: EventTime) -> Result<(), OutOfBounds> {
+        if t > now.plus_ms(self.max_future_skew_ms) {
+            Err(OutOfBounds::Future)
+        } else if t < now.plus_ms(self.max_age_ms.saturating_neg()) {
+            Err(OutOfBounds::Stale)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether `t` lies in the window now.
+    pub fn check(&self, t: EventTime) -> Result<(), OutOfBounds> {
+        self.check_at(t, self.now())
+    }
+
+    /// A one-line explanation of a refusal, for logs and push responses.
+    pub fn explain(&self, t: EventTime, why: OutOfBounds) -> String {
+        match why {
+            OutOfBounds::Future => format!(
+                "created_at {t} is more than {}s ahead of this server's clock ([pipeline] max_future_skew)",
+                self.max_future_skew_ms / 1000
+            ),
+            OutOfBounds::Stale => format!(
+                "created_at {t} is more than {}s old by this server's clock ([pipeline] max_event_age)",
+                self.max_age_ms / 1000
+            ),
+        }
+    }
+}
+
 /// What every source task is given.
 #[derive(Clone)]
 pub struct SourceCtx {
@@ -62,6 +190,8 @@ pub struct SourceCtx {
     pub metrics: Arc<Metrics>,
     /// Fires when the source must stop reading (shutdown).
     pub cancel: CancellationToken,
+    /// Event-time window of the mentions queued (`None`: every event time passes).
+    pub bounds: Option<EventTimeBounds>,
     bad: Arc<AtomicU64>,
 }
 
@@ -72,13 +202,45 @@ impl SourceCtx {
             tx,
             metrics,
             cancel,
+            bounds: None,
             bad: Arc::new(AtomicU64::new(0)),
         }
     }
 
+    /// Refuses mentions whose event time lies outside `bounds` (`flashpoint run` sets the
+    /// configured bounds on every source).
+    pub fn with_event_time_bounds(mut self, bounds: EventTimeBounds) -> Self {
+        self.bounds = Some(bounds);
+        self
+    }
+
+    /// Whether `t` is dated beyond the newest event time accepted now (never without bounds).
+    pub fn is_future(&self, t: EventTime) -> bool {
+        self.bounds
+            .is_some_and(|b| b.check(t) == Err(OutOfBounds::Future))
+    }
+
+    /// Checks the mention's event time against the bounds; counts and logs a refusal.
+    fn in_bounds(&self, mention: &Mention) -> bool {
+        let Some(b) = &self.bounds else {
+            return true;
+        };
+        match b.check(mention.created_at) {
+            Ok(()) => true,
+            Err(why) => {
+                self.dropped(why.reason(), &b.explain(mention.created_at, why));
+                false
+            }
+        }
+    }
+
     /// Queues one mention, waiting while the queue is full (the caller stops reading, which
-    /// is the backpressure). Returns `false` when cancelled or the pipeline has gone.
+    /// is the backpressure). A mention outside the event-time bounds is counted and skipped.
+    /// Returns `false` when cancelled or the pipeline has gone.
     pub async fn emit(&self, mention: Mention, received: Instant) -> bool {
+        if !self.in_bounds(&mention) {
+            return true;
+        }
         self.decoded();
         let item = Ingested { mention, received };
         tokio::select! {
@@ -90,6 +252,9 @@ impl SourceCtx {
 
     /// [`Self::emit`] for sources reading on a blocking thread.
     pub fn emit_blocking(&self, mention: Mention, received: Instant) -> bool {
+        if !self.in_bounds(&mention) {
+            return !self.cancel.is_cancelled();
+        }
         self.decoded();
         !self.cancel.is_cancelled()
             && self
@@ -120,6 +285,19 @@ impl SourceCtx {
             .ingest_decode_errors_total
             .with_label_values(&[&self.id, reason])
             .inc();
+        self.log_sample(reason, detail);
+    }
+
+    /// Counts one decoded mention dropped by `reason` and logs a rate-limited sample.
+    pub fn dropped(&self, reason: &'static str, detail: &str) {
+        self.metrics
+            .ingest_dropped_total
+            .with_label_values(&[&self.id, reason])
+            .inc();
+        self.log_sample(reason, detail);
+    }
+
+    fn log_sample(&self, reason: &'static str, detail: &str) {
         let n = self.bad.fetch_add(1, Ordering::Relaxed) + 1;
         if n <= LOG_FIRST || n % LOG_EVERY == 0 {
             let sample: String = detail.chars().take(200).collect();
@@ -195,6 +373,105 @@ impl RecentIds {
     }
 }
 
+/// A WebSocket connection of a streaming source.
+pub(crate) type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The WebSocket limits of a source allowed `max_message_bytes` per frame: frames up to
+/// [`OVERSIZE_READ_FACTOR`] times that are read (and then skipped as `oversize` by the source),
+/// larger ones fail the connection.
+pub(crate) fn ws_config(
+    max_message_bytes: usize,
+) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    let hard = max_message_bytes.saturating_mul(OVERSIZE_READ_FACTOR);
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(hard))
+        .max_frame_size(Some(hard))
+}
+
+/// Connects (TCP, TLS, WebSocket handshake) within `liveness.connect_timeout`; `None` when it
+/// failed or timed out (logged: the caller backs off and retries) or the source was cancelled.
+pub(crate) async fn ws_connect<R>(
+    request: R,
+    config: tokio_tungstenite::tungstenite::protocol::WebSocketConfig,
+    liveness: &WsLiveness,
+    ctx: &SourceCtx,
+    what: &str,
+) -> Option<WsStream>
+where
+    R: tokio_tungstenite::tungstenite::client::IntoClientRequest + Unpin,
+{
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    tokio::select! {
+        r = tokio::time::timeout(liveness.connect_timeout, connect) => match r {
+            Ok(Ok((ws, _))) => Some(ws),
+            Ok(Err(e)) => {
+                tracing::warn!(source = %ctx.id, error = %e, "{what} connect failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(source = %ctx.id, timeout = ?liveness.connect_timeout, "{what} connect or handshake timed out");
+                None
+            }
+        },
+        _ = ctx.cancel.cancelled() => None,
+    }
+}
+
+/// Pings and the idle deadline of one open WebSocket connection.
+pub(crate) struct Liveness {
+    ping: tokio::time::Interval,
+    idle: Duration,
+    deadline: tokio::time::Instant,
+}
+
+impl Liveness {
+    pub(crate) fn new(cfg: &WsLiveness) -> Liveness {
+        let now = tokio::time::Instant::now();
+        let mut ping = tokio::time::interval_at(now + cfg.ping_interval, cfg.ping_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Liveness {
+            ping,
+            idle: cfg.idle_timeout,
+            deadline: now + cfg.idle_timeout,
+        }
+    }
+}
+
+/// The next frame of `ws` (pongs and pings included), sending a ping every `ping_interval`.
+/// `None` when the source is cancelled or nothing at all arrived for `idle_timeout` (a dead
+/// or silent server: logged, the caller reconnects); otherwise what the stream yielded.
+pub(crate) async fn ws_next(
+    ws: &mut WsStream,
+    live: &mut Liveness,
+    ctx: &SourceCtx,
+    what: &str,
+) -> Option<Option<Result<Message, tokio_tungstenite::tungstenite::Error>>> {
+    loop {
+        tokio::select! {
+            biased;
+            _ = ctx.cancel.cancelled() => return None,
+            m = ws.next() => {
+                if matches!(m, Some(Ok(_))) {
+                    live.deadline = tokio::time::Instant::now() + live.idle;
+                }
+                return Some(m);
+            }
+            _ = live.ping.tick() => {
+                let ping = ws.send(Message::Ping(Default::default()));
+                if !matches!(tokio::time::timeout_at(live.deadline, ping).await, Ok(Ok(()))) {
+                    tracing::warn!(source = %ctx.id, "{what}: cannot send a ping; reconnecting");
+                    return None;
+                }
+            }
+            _ = tokio::time::sleep_until(live.deadline) => {
+                tracing::warn!(source = %ctx.id, idle = ?live.idle, "{what}: nothing received, not even a pong; reconnecting");
+                return None;
+            }
+        }
+    }
+}
+
 /// A WebSocket read failed: counts it by reason when it is about the input (oversize frame,
 /// invalid UTF-8, protocol violation) and logs it; the caller reconnects.
 pub(crate) fn ws_read_failed(
@@ -218,6 +495,60 @@ pub(crate) fn ws_read_failed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixed_clock() -> EventTime {
+        EventTime(1_780_000_000_000)
+    }
+
+    fn at(id: &str, t: EventTime) -> Mention {
+        Mention {
+            id: id.into(),
+            created_at: t,
+            ..Mention::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn sources_drop_mentions_outside_the_event_time_bounds() {
+        let metrics = Arc::new(Metrics::new(&[], 0));
+        let (tx, mut rx) = mpsc::channel(8);
+        let bounds = EventTimeBounds::new(Duration::from_secs(300), Duration::from_secs(86_400))
+            .with_clock(fixed_clock);
+        let ctx = SourceCtx::new("s", tx, Arc::clone(&metrics), CancellationToken::new())
+            .with_event_time_bounds(bounds);
+        let now = fixed_clock();
+        for (id, t) in [
+            ("now", now),
+            ("skewed", now.plus_ms(299_000)),
+            ("future", now.plus_ms(301_000)),
+            ("far", EventTime(253_402_300_799_000)),
+            ("old", now.plus_ms(-86_399_000)),
+            ("stale", now.plus_ms(-86_401_000)),
+            ("ancient", EventTime(-62_135_596_800_000)),
+        ] {
+            assert!(ctx.emit(at(id, t), Instant::now()).await);
+        }
+        // Refused before any blocking send: fine to call from a runtime thread.
+        assert!(ctx.emit_blocking(at("far2", EventTime(i64::MAX)), Instant::now()));
+        drop(ctx);
+        let mut ids = Vec::new();
+        while let Some(i) = rx.recv().await {
+            ids.push(i.mention.id);
+        }
+        assert_eq!(ids, ["now", "skewed", "old"]);
+        let dropped = |r| {
+            metrics
+                .ingest_dropped_total
+                .with_label_values(&["s", r])
+                .get()
+        };
+        assert_eq!(dropped("future_event_time"), 3);
+        assert_eq!(dropped("stale_event_time"), 2);
+        assert_eq!(
+            metrics.ingest_decoded_total.with_label_values(&["s"]).get(),
+            3
+        );
+    }
 
     #[test]
     fn recent_ids_drop_duplicates_and_stay_bounded() {

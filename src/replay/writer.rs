@@ -12,6 +12,12 @@
 //! time, relative to the newest mention written).
 //!
 //! Time is an input: callers pass `now` (tokio's clock), so tests drive flushes with paused time.
+//!
+//! Event time is trusted only up to the wall clock plus `max_future_skew` (default 5 minutes;
+//! `flashpoint run` passes `[pipeline] max_future_skew`): a mention dated beyond it (which live
+//! sources already refuse) is still archived, in the open segment, but neither rotates a segment,
+//! names one, nor advances the event time retention measures age against. One record dated
+//! 9999-12-31 therefore cannot delete every completed segment or stop rotation.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -29,6 +35,12 @@ const OPEN_SUFFIX: &str = ".open";
 /// Buffered bytes that force a flush before the interval is up.
 const MAX_PENDING: usize = 4 << 20;
 const ZSTD_LEVEL: i32 = 3;
+/// Default for [`ArchiveWriter::with_max_future_skew`].
+const DEFAULT_MAX_FUTURE_SKEW_MS: i64 = 5 * 60_000;
+
+fn wall_clock() -> EventTime {
+    EventTime(chrono::Utc::now().timestamp_millis())
+}
 
 struct Segment {
     path: PathBuf,
@@ -47,6 +59,8 @@ pub struct ArchiveWriter {
     last_flush: Instant,
     newest: EventTime,
     written: u64,
+    max_future_skew_ms: i64,
+    clock: fn() -> EventTime,
 }
 
 impl ArchiveWriter {
@@ -72,26 +86,39 @@ impl ArchiveWriter {
             last_flush: now,
             newest: EventTime::MIN,
             written: 0,
+            max_future_skew_ms: DEFAULT_MAX_FUTURE_SKEW_MS,
+            clock: wall_clock,
         })
+    }
+
+    /// How far ahead of the wall clock event time still drives rotation and retention.
+    pub fn with_max_future_skew(mut self, skew: std::time::Duration) -> ArchiveWriter {
+        self.max_future_skew_ms = i64::try_from(skew.as_millis()).unwrap_or(i64::MAX);
+        self
     }
 
     /// Buffers one mention, rotating first when the current segment is full or old.
     pub fn write(&mut self, m: &Mention, now: Instant) -> io::Result<()> {
+        let ceiling = (self.clock)().plus_ms(self.max_future_skew_ms);
+        // Beyond the ceiling the event time is not believed: archived, but it moves nothing.
+        let trusted = m.created_at <= ceiling;
         if let Some(seg) = &self.current {
-            let age = m.created_at.millis() - seg.start.millis();
+            let age = m.created_at.millis().saturating_sub(seg.start.millis());
             let size = seg.written + self.pending.len() as u64 / 4;
-            if age >= self.cfg.segment_max_age.as_millis_i64() || size >= self.cfg.segment_max_bytes
-            {
+            let too_old = trusted && age >= self.cfg.segment_max_age.as_millis_i64();
+            if too_old || size >= self.cfg.segment_max_bytes {
                 self.close_segment()?;
             }
         }
         if self.current.is_none() {
-            self.current = Some(self.create_segment(m.created_at)?);
+            self.current = Some(self.create_segment(m.created_at.min(ceiling))?);
         }
         encode(m, &mut self.pending);
         self.pending_mentions += 1;
         self.written += 1;
-        self.newest = self.newest.max(m.created_at);
+        if trusted {
+            self.newest = self.newest.max(m.created_at);
+        }
         if self.pending.len() >= MAX_PENDING {
             self.flush(now)?;
         }
@@ -308,6 +335,51 @@ mod tests {
         assert!(segs.len() <= 3, "{segs:?}");
         assert_eq!(ids.last().map(String::as_str), Some("m59"));
         assert!(!ids.contains(&String::from("m0")));
+    }
+
+    fn mention_at(id: &str, millis: i64) -> Mention {
+        Mention {
+            id: id.to_string(),
+            created_at: EventTime(millis),
+            ..mention(0)
+        }
+    }
+
+    #[test]
+    fn archive_far_future_mention_deletes_nothing_and_rotation_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = ArchiveConfig::in_dir(dir.path().display().to_string());
+        cfg.segment_max_age = HumanDuration::from_secs(600);
+        let now = Instant::now();
+        let wall = chrono::Utc::now().timestamp_millis();
+        let hour = 3_600_000;
+        let mut w = ArchiveWriter::open(&cfg, now).unwrap();
+        for (i, back) in [3, 2, 1].into_iter().enumerate() {
+            w.write(&mention_at(&format!("old{i}"), wall - back * hour), now)
+                .unwrap();
+        }
+        let earlier = ArchiveWriter::segments(dir.path()).unwrap();
+        assert_eq!(earlier.len(), 2, "{earlier:?}");
+        // One mention dated 9999-12-31, then the stream goes on.
+        w.write(&mention_at("far", 253_402_300_799_000), now)
+            .unwrap();
+        for (i, back) in [40, 20, 0].into_iter().enumerate() {
+            w.write(&mention_at(&format!("new{i}"), wall - back * 60_000), now)
+                .unwrap();
+        }
+        w.close().unwrap();
+        let segs = ArchiveWriter::segments(dir.path()).unwrap();
+        for s in &earlier {
+            assert!(segs.contains(s), "{} was deleted: {segs:?}", s.display());
+        }
+        assert!(
+            segs.iter()
+                .all(|s| !s.display().to_string().contains("9999")),
+            "no segment is named after the outlier: {segs:?}"
+        );
+        // 40, 20 and 0 minutes ago are 20 minutes apart: each opens its own segment.
+        assert_eq!(segs.len(), 6, "{segs:?}");
+        assert_eq!(read_all(&segs).len(), 7);
     }
 
     #[test]

@@ -15,8 +15,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType, Quantile, Summary};
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The label value for brands beyond the labelled set.
@@ -68,7 +68,24 @@ pub struct Metrics {
     pub sentiment_refine_skipped_total: IntCounterVec,
     /// Seconds one batch took in the refining model, by model.
     pub sentiment_refine_batch_seconds: HistogramVec,
+    /// Requests the push route refused, by source and reason (`unauthorized`,
+    /// `body_too_large`, `batch_too_large`, `body_timeout`, `queue_full`, `shutting_down`).
+    pub ingest_push_rejected_total: IntCounterVec,
+    /// Connections open on the `[server]` listener.
+    pub http_connections_open: IntGauge,
+    /// Connections the `[server]` listener closed or refused, by reason ([`HTTP_CLOSE_REASONS`]).
+    pub http_connections_closed_total: IntCounterVec,
 }
+
+/// Reasons of `flashpoint_http_connections_closed_total`: the request head did not arrive in
+/// time, no byte moved for the idle timeout, a request body did not arrive in time, or the
+/// connection cap was reached.
+pub const HTTP_CLOSE_REASONS: [&str; 4] = [
+    "header_timeout",
+    "idle_timeout",
+    "body_timeout",
+    "over_capacity",
+];
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,7 +122,7 @@ impl Metrics {
             .collect();
         let latency = Histogram::new_with_bounds(1, 60_000_000, 3)
             .expect("static histogram bounds are valid");
-        Metrics {
+        let m = Metrics {
             ingest_lines_total: register!(
                 r,
                 IntCounterVec::new(
@@ -136,7 +153,7 @@ impl Metrics {
             ingest_dropped_total: register!(r, IntCounterVec::new(
                 opts(
                     "ingest_dropped_total",
-                    "Decoded mentions dropped before scoring, by reason (too_late, queue_full)."
+                    "Decoded mentions dropped before scoring, by reason (too_late, queue_full, future_event_time, stale_event_time)."
                 ),
                 &["source", "reason"]
             )),
@@ -404,11 +421,43 @@ impl Metrics {
                     &["model"]
                 )
             ),
+            ingest_push_rejected_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "ingest_push_rejected_total",
+                        "Requests to POST /v1/mentions refused whole, by reason (401, 413, 408, 503)."
+                    ),
+                    &["source", "reason"]
+                )
+            ),
+            http_connections_open: register!(
+                r,
+                IntGauge::with_opts(opts(
+                    "http_connections_open",
+                    "Connections open on the [server] listener."
+                ))
+            ),
+            http_connections_closed_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "http_connections_closed_total",
+                        "Connections the [server] listener closed or refused, by reason (header_timeout, idle_timeout, body_timeout, over_capacity)."
+                    ),
+                    &["reason"]
+                )
+            ),
             registry: r,
             labelled,
             latency: Mutex::new(latency),
             sink_latency: Mutex::new(HashMap::new()),
+        };
+        // Zero series, so the family is exported (and `rate()` works) before the first close.
+        for reason in HTTP_CLOSE_REASONS {
+            m.http_connections_closed_total.with_label_values(&[reason]);
         }
+        m
     }
 
     /// The label value for a brand id: itself when labelled, else [`OTHER_BRAND`].

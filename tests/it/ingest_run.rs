@@ -79,8 +79,10 @@ async fn ingest_run_jetstream_and_push_until_shutdown() {
     let cursor = dir.path().join("bsky.cursor");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // The recorded Jetstream frames are from July 2026: older than the default event-time
+    // horizon of live sources (`max_event_age`), like the archive's retention.
     let text = format!(
-        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[server]\nlisten = \"127.0.0.1:0\"\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n\
+        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[pipeline]\nmax_event_age = \"3650d\"\n[server]\nlisten = \"127.0.0.1:0\"\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n\
          [[source]]\nid = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://{ws_addr}/subscribe\"\ncursor_file = {:?}\ncursor_safety = \"100ms\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n\
          [[source]]\nid = \"push\"\ntype = \"http\"\ntoken = \"${{PUSH_TOKEN}}\"\n",
         archive.display().to_string(),
@@ -151,4 +153,46 @@ async fn ingest_run_jetstream_and_push_until_shutdown() {
     })
     .unwrap();
     assert_eq!(n as u64, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_run_restart_appends_to_the_alert_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    let mut lines: String = (0..20)
+        .map(|i| {
+            let t = format!("2026-03-02T10:{i:02}:00Z");
+            crate::ingest_push::line_at(&format!("n{i}"), "acme vans came on time", &t) + "\n"
+        })
+        .collect();
+    lines.push_str(
+        &(crate::ingest_push::line_at(
+            "risky",
+            "acme technician was drunk in our kitchen and left the gas leaking",
+            "2026-03-02T10:21:00Z",
+        ) + "\n"),
+    );
+    std::fs::write(&input, lines).unwrap();
+    let log = dir.path().join("alerts.ndjson");
+    let text = format!(
+        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[alert_log]\npath = {:?}\n\
+         [[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
+        log.display().to_string(),
+        input.display().to_string(),
+    );
+    let cfg = Arc::new(config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let metrics = Arc::new(Metrics::new(&["acme"], 10));
+        let opts = quiet(RunOptions::new(metrics, CancellationToken::new()));
+        let summary = run(Arc::clone(&cfg), opts).await.unwrap();
+        assert!(summary.alerts > 0, "the risky post opens a watch");
+        runs.push(std::fs::read_to_string(&log).unwrap());
+    }
+    let (first, second) = (&runs[0], &runs[1]);
+    assert!(
+        second.starts_with(first.as_str()),
+        "the second run truncated the first run's lines"
+    );
+    assert_eq!(second.lines().count(), 2 * first.lines().count());
 }

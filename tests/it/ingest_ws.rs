@@ -387,3 +387,220 @@ async fn ingest_ws_jetstream_zstd_frames_decode_with_the_dictionary() {
         1
     );
 }
+
+// Liveness (issue 17): connect/handshake and idle timeouts with pings, and frames that cannot
+// be read skipped in-stream rather than retried on every reconnect. Real servers on port 0;
+// the timeout tests run on tokio's paused clock.
+
+/// Counts connections; `serve` runs each accepted TCP stream.
+async fn counting_server<F, Fut>(serve: F) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&n);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(serve(tcp));
+        }
+    });
+    (addr, n)
+}
+
+async fn wait_for_connections(n: &std::sync::atomic::AtomicUsize, want: usize) {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while n.load(std::sync::atomic::Ordering::SeqCst) < want {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the source never came back: {n:?} connections"));
+}
+
+const LIVENESS: &str = "connect_timeout = \"2s\"\nping_interval = \"5s\"\nidle_timeout = \"15s\"\n";
+
+fn jetstream_with(addr: SocketAddr, extra: &str) -> flashpoint::config::source::JetstreamConfig {
+    let text = format!(
+        "id = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://{addr}/subscribe\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n{extra}"
+    );
+    let c = SourceConfig::parse(&toml::from_str(&text).unwrap()).unwrap();
+    let SourceKind::Jetstream(j) = c.kind else {
+        unreachable!()
+    };
+    j
+}
+
+fn start_jetstream(
+    cfg: flashpoint::config::source::JetstreamConfig,
+) -> (
+    CancellationToken,
+    mpsc::Receiver<Ingested>,
+    Arc<Metrics>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let cancel = CancellationToken::new();
+    let (tx, rx) = mpsc::channel::<Ingested>(64);
+    let ctx = SourceCtx::new("bsky", tx, Arc::clone(&metrics), cancel.clone());
+    let task = tokio::spawn(jetstream::run(cfg, ctx));
+    (cancel, rx, metrics, task)
+}
+
+#[tokio::test(start_paused = true)]
+async fn ingest_ws_jetstream_handshake_that_never_completes_times_out() {
+    // Accepts TCP and never answers the WebSocket handshake.
+    let (addr, n) = counting_server(|tcp| async move {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(tcp);
+    })
+    .await;
+    let (cancel, _rx, _m, task) = start_jetstream(jetstream_with(addr, LIVENESS));
+    wait_for_connections(&n, 3).await;
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn ingest_ws_jetstream_silent_server_is_left_for_a_new_connection() {
+    // Completes the handshake, then neither sends nor reads (so never answers a ping).
+    let (addr, n) = counting_server(|tcp| async move {
+        let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(ws);
+    })
+    .await;
+    let (cancel, _rx, metrics, task) = start_jetstream(jetstream_with(addr, LIVENESS));
+    wait_for_connections(&n, 3).await;
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    assert!(
+        metrics
+            .source_reconnects_total
+            .with_label_values(&["bsky"])
+            .get()
+            >= 2
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ingest_ws_jetstream_answers_pings_keep_a_quiet_connection() {
+    // Sends nothing but reads (tungstenite answers pings while reading): never idle.
+    let (addr, n) = counting_server(|tcp| async move {
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+    let (cancel, _rx, _m, task) = start_jetstream(jetstream_with(addr, LIVENESS));
+    wait_for_connections(&n, 1).await;
+    // Four idle timeouts' worth of quiet (virtual time).
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        n.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a live connection was dropped"
+    );
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+}
+
+#[allow(clippy::result_large_err)] // the handshake callback's error type is tungstenite's
+#[tokio::test]
+async fn ingest_ws_jetstream_oversize_frame_in_the_stream_is_skipped_not_retried() {
+    // An oversize frame sits in the middle of the stream, so every resume from the cursor
+    // meets it again: skipping it must not need a reconnect.
+    let mut all = frames();
+    let mid = all[all.len() / 2].0;
+    let big = format!(
+        "{{\"did\":\"did:plc:big\",\"time_us\":{},\"kind\":\"commit\",\"pad\":\"{}\"}}",
+        mid + 1,
+        "x".repeat(100_000)
+    );
+    all.push((mid + 1, big));
+    all.sort_by_key(|(t, _)| *t);
+    let all = Arc::new(all);
+    let (addr, n) = counting_server(move |tcp| {
+        let all = Arc::clone(&all);
+        async move {
+            let mut cursor = None;
+            let Ok(ws) =
+                tokio_tungstenite::accept_hdr_async(tcp, |req: &Request, resp: Response| {
+                    cursor = req.uri().query().and_then(|q| {
+                        q.split('&')
+                            .find_map(|kv| kv.strip_prefix("cursor="))
+                            .and_then(|c| c.parse::<i64>().ok())
+                    });
+                    Ok(resp)
+                })
+                .await
+            else {
+                return;
+            };
+            let (mut tx, mut rx) = ws.split();
+            for (t, line) in all.iter() {
+                if *t < cursor.unwrap_or(i64::MIN) {
+                    continue;
+                }
+                if tx.send(Message::text(line.clone())).await.is_err() {
+                    return;
+                }
+            }
+            while let Some(Ok(_)) = rx.next().await {}
+        }
+    })
+    .await;
+    let cfg = jetstream_with(addr, "max_message_bytes = 65536\n");
+    let (cancel, mut rx, metrics, task) = start_jetstream(cfg);
+    let want = wanted_ids();
+    let mut got = BTreeSet::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while got.len() < want.len() {
+            got.insert(rx.recv().await.unwrap().mention.id);
+        }
+    })
+    .await
+    .expect("the mentions after the oversize frame arrive");
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(got, want);
+    assert_eq!(
+        n.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "skipped in-stream"
+    );
+    assert_eq!(
+        metrics
+            .ingest_decode_errors_total
+            .with_label_values(&["bsky", "oversize"])
+            .get(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ingest_ws_mastodon_silent_stream_is_left_for_a_new_connection() {
+    let (addr, n) = counting_server(|tcp| async move {
+        let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(ws);
+    })
+    .await;
+    let text = format!(
+        "id = \"fedi\"\ntype = \"mastodon\"\nurl = \"http://{addr}\"\nstreaming_url = \"ws://{addr}\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n{LIVENESS}"
+    );
+    let c = SourceConfig::parse(&toml::from_str(&text).unwrap()).unwrap();
+    let SourceKind::Mastodon(cfg) = c.kind else {
+        unreachable!()
+    };
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let cancel = CancellationToken::new();
+    let (tx, _rx) = mpsc::channel::<Ingested>(8);
+    let ctx = SourceCtx::new("fedi", tx, Arc::clone(&metrics), cancel.clone());
+    let task = tokio::spawn(flashpoint::ingest::mastodon::run(cfg, ctx));
+    wait_for_connections(&n, 3).await;
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+}

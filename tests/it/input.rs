@@ -113,3 +113,25 @@ async fn input_missing_archive_is_a_clear_error() {
         "{err:#}"
     );
 }
+
+/// The attacker's archive: a zstd archive with one byte of its magic number flipped used to be
+/// read as plain text (every line `invalid_json`, exit 0, no alerts).
+#[tokio::test]
+async fn input_a_damaged_zstd_archive_fails_the_replay_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut z = zstd::encode_all(archive().as_bytes(), 3).unwrap();
+    z[0] = 0x29;
+    let path = dir.path().join("damaged.ndjson.zst");
+    std::fs::write(&path, z).unwrap();
+    let err = replay(
+        config(),
+        Input::Paths(vec![path.display().to_string()]),
+        options(Speed::Max, None),
+        None,
+    )
+    .await
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("damaged.ndjson.zst"), "{text}");
+    assert!(text.contains("zstd"), "{text}");
+}

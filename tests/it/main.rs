@@ -10,6 +10,7 @@ mod dashboards;
 mod detection;
 mod detection_defects;
 mod incident_api;
+mod ingest_event_time;
 mod ingest_mastodon;
 mod ingest_push;
 mod ingest_run;

@@ -44,7 +44,11 @@ pub async fn run_role(
                 tokio::sync::mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
             let mut tasks = tokio::task::JoinSet::new();
             for s in &cfg.sources {
-                let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone());
+                let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
+                    .with_event_time_bounds(
+                        crate::ingest::EventTimeBounds::from_config(&cfg.pipeline)
+                            .for_source(&s.kind),
+                    );
                 match sources::start(s, ctx, None)? {
                     Started::Task(task) => tasks.spawn(task),
                     Started::Push(_) => {
@@ -104,7 +108,7 @@ pub async fn run_role(
         "alert" => {
             let log = match &cfg.alert_log_path {
                 Some(p) => {
-                    Some(AlertLog::create(p, true).with_context(|| format!("alert log {p}"))?)
+                    Some(AlertLog::append_to(p, true).with_context(|| format!("alert log {p}"))?)
                 }
                 None => None,
             };
