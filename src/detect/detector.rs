@@ -104,6 +104,11 @@ const CUSUM_CAP: f64 = 2.0 * CUSUM_THRESHOLD;
 /// prior (worth an hour).
 const GROUP_FLOOR_PER_MIN: f64 = 0.02;
 const GROUP_PRIOR_PER_MIN: f64 = 0.05;
+/// The usual negative share starts at this prior, worth this many mentions, and learns with
+/// this step per normal minute (memory about a day).
+const USUAL_NEGATIVE_PRIOR: f64 = 0.2;
+const USUAL_PRIOR_MENTIONS: f64 = 20.0;
+const USUAL_STEP: f64 = 1.0 / 1440.0;
 /// A category group's evidence restarts after this long without a complaint of the group.
 const GROUP_EVIDENCE_IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
 
@@ -224,6 +229,10 @@ struct BrandState {
     last_mention_minute: i64,
     /// Consecutive minutes the brand's volume has been anomalous.
     anomalous_run: u32,
+    /// Exponentially weighted negative and total mentions per minute (memory about a day):
+    /// their ratio is the brand's usual negative share.
+    usual_negative: f64,
+    usual_mentions: f64,
     groups: [GroupStream; GROUPS],
 }
 
@@ -247,6 +256,8 @@ impl BrandState {
             ids: IdSequence::default(),
             last_mention_minute: i64::MIN,
             anomalous_run: 0,
+            usual_negative: USUAL_NEGATIVE_PRIOR * USUAL_PRIOR_MENTIONS,
+            usual_mentions: USUAL_PRIOR_MENTIONS,
             groups: [GroupStream::new(), GroupStream::new()],
         }
     }
@@ -258,6 +269,10 @@ impl BrandState {
             _ => Vec::new(),
         });
         self.clusterer.pin(owned.collect::<Vec<_>>());
+    }
+
+    fn usual_negative_share(&self) -> f64 {
+        (self.usual_negative / self.usual_mentions.max(1e-9)).clamp(0.0, 1.0)
     }
 
     fn pane_group(&self, minute: i64, g: usize) -> f64 {
@@ -638,6 +653,14 @@ impl Detector {
         let c = st.pane_weighted(minute);
         st.baseline
             .observe_minute_damped(start, c, learn_rate(anomalous, st.anomalous_run));
+        if !anomalous {
+            if let Some(p) = st.window.pane(start) {
+                // Summed, not averaged, shares: busy minutes weigh more.
+                let keep = 1.0 - USUAL_STEP;
+                st.usual_negative = keep * st.usual_negative + f64::from(p.negative);
+                st.usual_mentions = keep * st.usual_mentions + f64::from(p.mentions);
+            }
+        }
         st.baseline_through = Some(minute);
 
         // Each category group's complaint stream: a Poisson CUSUM against its own baseline.
@@ -805,15 +828,15 @@ impl Detector {
             return;
         };
         let spike = f64::from(spike.max(1));
+        // Complaint-stream incidents do not count as covering a volume spike: a spike of
+        // their group widens them below.
         let covered: f64 = st
             .incidents
             .iter()
+            .filter(|i| !matches!(i.scope, Scope::Group(_)))
             .map(|i| i.evidence.recent(minute, 15) as f64)
             .sum();
-        let brand_wide = st
-            .incidents
-            .iter()
-            .any(|i| matches!(i.scope, Scope::Brand | Scope::Group(0)));
+        let brand_wide = st.incidents.iter().any(|i| i.scope == Scope::Brand);
         if covered >= 0.5 * spike || brand_wide {
             return;
         }
@@ -865,12 +888,18 @@ impl Detector {
             .unwrap_or(Category::Other);
         let category = choose_category(&signals, fallback);
         if let Some(g) = group_of(category) {
-            // A complaint-stream incident of the same group already tells this story.
-            if st
+            // A complaint-stream incident of the same group already tells this story: a
+            // diffuse spike widens it to the brand-wide story (its evidence then every mention
+            // of the spike, complaints included).
+            if let Some(same) = st
                 .incidents
-                .iter()
-                .any(|i| i.scope == Scope::Group(g as u8))
+                .iter_mut()
+                .find(|i| i.scope == Scope::Group(g as u8))
             {
+                if inc.scope == Scope::Brand {
+                    same.scope = Scope::Brand;
+                    same.evidence = inc.evidence;
+                }
                 return;
             }
             // So does a volume incident of the same group (not a risky post's story): it
@@ -1041,6 +1070,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         reach: ev.reach,
         max_risk: f64::from(ev.max_risk),
         group,
+        usual_negative_share: st.usual_negative_share(),
     }
 }
 

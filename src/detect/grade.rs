@@ -38,6 +38,8 @@ pub struct Signals {
     pub max_risk: f64,
     /// For an incident on a category group's complaint stream: that stream's numbers.
     pub group: Option<GroupSignal>,
+    /// The brand's usual share of negative mentions (learnt over about a day).
+    pub usual_negative_share: f64,
 }
 
 /// A category group's complaint stream at one evaluation minute.
@@ -91,7 +93,10 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
         && s.mentions_15 >= f64::from(cfg.min_mentions);
     // Negative in words, or in facts: sarcastic complaints ("great job, 3 hours on hold")
     // read positive to a lexicon but state a service failure.
-    let negative = s.negative_share >= 0.35 || s.complaint_share >= 0.5;
+    // ... and clearly more negative than the brand usually is: a busy hour of a brand whose
+    // chatter is always 40 % negative is not a crisis.
+    let negative =
+        s.negative_share >= 0.35_f64.max(s.usual_negative_share + 0.15) || s.complaint_share >= 0.5;
     // A category group's complaint stream rising on its own (its CUSUM over threshold) is
     // negative by construction: complaints from several people page without a volume spike.
     let group_alarm = s.group.is_some_and(|g| g.alarm);
@@ -145,6 +150,7 @@ mod tests {
             reach: 10_000,
             max_risk: 0.0,
             group: None,
+            usual_negative_share: 0.0,
         }
     }
 

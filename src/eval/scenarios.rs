@@ -397,8 +397,8 @@ fn judge(
         .collect();
     for a in false_pages.iter().take(3) {
         failures.push(format!(
-            "false page: {} {} {} {}",
-            a.brand, a.severity, a.category, a.at
+            "false page: {} {} {} {} ({})",
+            a.brand, a.severity, a.category, a.at, a.why
         ));
     }
     let false_watches = alerts
