@@ -35,9 +35,10 @@
 //! ratios.
 //!
 //! Robustness: a minute's count is winsorised at `max(5 · e, e + 10)` (`e` = the current
-//! expectation for that minute) before it is learnt, so one burst cannot drag the level; a
-//! minute flagged `anomalous` (a spike or an open incident) is not learnt at all, only counted
-//! as observed time. NaN and negative counts are treated as zero.
+//! expectation for that minute) before it is learnt, so one burst cannot drag the level; the
+//! detector learns minutes of an anomaly at a tenth of the normal step
+//! ([`SeasonalBaseline::observe_minute_damped`]) and re-baselines after a lasting level shift
+//! ([`SeasonalBaseline::rebase`]). NaN and negative counts are treated as zero.
 //!
 //! Invariants: fixed size (about 1.2 KiB, no heap); days and weeks are UTC; the same sequence
 //! of calls always gives the same state. The fine-grained last hour lives in

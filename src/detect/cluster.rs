@@ -25,7 +25,7 @@
 //! then the oldest id.
 //!
 //! Invariants: at most `max_clusters` clusters, each of fixed size (16 roots, 8 hashes, 16
-//! term counters, no heap); when full the least recently seen cluster is evicted; ids come
+//! term counters, no heap); when full the least recently seen cluster not pinned by an open incident is evicted; ids come
 //! from a per-clusterer counter, so a replay of the same input yields the same ids; no
 //! clocks, no randomness (FxHash is unseeded).
 

@@ -2,9 +2,10 @@
 //!
 //! [`window`] keeps per-brand minute panes, [`baseline`] the seasonal expectation,
 //! [`virality`] the count tails, growth fit and near-duplicate tracker, [`cluster`] groups
-//! related posts, [`evidence`] accumulates bounded evidence, [`grade`] turns signals into a
-//! severity, [`incident`] runs one incident's life and [`detector`] owns every brand's state
-//! and the per-minute evaluation, emitting incident events for `alert` to render.
+//! related posts, [`evidence`] accumulates bounded evidence, [`term_counts`] an incident's key
+//! terms, [`grade`] turns signals into a severity, [`incident`] runs one incident's life and
+//! [`detector`] owns every brand's state and the per-minute evaluation, emitting incident
+//! events for `alert` to render.
 
 pub mod baseline;
 pub mod cluster;

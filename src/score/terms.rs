@@ -6,7 +6,8 @@
 //! Inputs: raw mention text (any Unicode), and an [`Ignore`] list built from the brand's own
 //! terms, handles and hashtags (those words say nothing about *what* happened).
 //!
-//! Outputs: [`key_terms`] yields normalised words; [`TermCounter`] keeps the most frequent ones.
+//! Outputs: [`key_terms`] yields normalised words (`detect::term_counts` keeps an incident's
+//! most frequent ones).
 //!
 //! Tokenisation rules (shared with the classifier and SimHash through [`raw_words`]):
 //! - the text is split on whitespace into chunks; a chunk holding `://`, starting with
@@ -22,8 +23,7 @@
 //! is kept), a compact built-in English stopword list and the caller's [`Ignore`] list.
 //!
 //! Invariants: pure and deterministic; no allocation for words that are already lowercase
-//! without apostrophes; [`TermCounter`] never holds more than its capacity and breaks ties
-//! alphabetically.
+//! without apostrophes.
 
 use std::borrow::Cow;
 
