@@ -468,14 +468,12 @@ impl std::io::Write for Capture {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn secrets_never_appear_in_logs_or_debug() {
-    let slack_secret = "SLACKSECRET-T000-B000-XXXX";
-    let hmac_secret = "WEBHOOK-HMAC-SECRET-0001";
-    // A process-wide subscriber: a thread-local one can lose events to the callsite interest
-    // cache of tests running beside it. It sees every test's logs, which only widens the check.
+/// The process-wide log capture. A thread-local subscriber can lose events to the callsite
+/// interest cache of tests running beside it; this one sees every test's logs, which only
+/// widens the checks made on it.
+fn log_capture() -> Capture {
     static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
-    let capture = CAPTURE
+    CAPTURE
         .get_or_init(|| {
             let capture = Capture::default();
             let writer = capture.clone();
@@ -487,7 +485,14 @@ async fn secrets_never_appear_in_logs_or_debug() {
             tracing::subscriber::set_global_default(subscriber).unwrap();
             capture
         })
-        .clone();
+        .clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn secrets_never_appear_in_logs_or_debug() {
+    let slack_secret = "SLACKSECRET-T000-B000-XXXX";
+    let hmac_secret = "WEBHOOK-HMAC-SECRET-0001";
+    let capture = log_capture();
 
     // Every receiver fails first with 503, then 400, echoing the request (with its secrets).
     let rx = Receiver::new(|_, n| if n < 3 { (503, None) } else { (400, None) });
@@ -687,4 +692,200 @@ async fn alertmanager_real_binary_shows_posted_incident() {
         assert!(ends <= deadline, "not resolved: {a}");
     }
     child.kill().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 18: every page arrives, once, safely.
+// ---------------------------------------------------------------------------------------
+
+/// Post text an attacker controls: Slack control sequences, formatting, markup, and a bidi
+/// override that would reverse what the on-call reads.
+const HOSTILE: &str = "<!channel> <!here> <@U024BE7LH> <https://evil.example|see proof> \
+*bold* _it_ ~gone~ `code` & \"q\" </script><script>alert(1)</script> \u{202E}txet\u{202C}";
+
+fn hostile_line() -> AlertRecord {
+    let mut l = line("brightline-20260303-0001", Action::Trigger);
+    l.summary = format!("Brightline Plumbing: 3 mentions in 60 min — {HOSTILE}");
+    l.top_posts = vec![
+        TopPost {
+            id: "m1".into(),
+            text: HOSTILE.into(),
+            author: "<!everyone>".into(),
+            followers: 1,
+            url: Some("https://evil.example/x>|<!channel>".into()),
+        },
+        TopPost {
+            id: "m2".into(),
+            text: "click".into(),
+            author: "@b".into(),
+            followers: 2,
+            url: Some("javascript:alert(1)".into()),
+        },
+    ];
+    l.terms = vec!["<!channel>".into()];
+    l
+}
+
+/// Every string under a `"text"` key: what Slack parses as mrkdwn or shows as plain text.
+fn slack_texts(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("text", Value::String(s)) => out.push(s.clone()),
+                    _ => slack_texts(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| slack_texts(x, out)),
+        _ => {}
+    }
+}
+
+/// Every `<` in a Slack text opens one of our links, `<http(s)://target|label>`, whose target
+/// has no space, `|`, `<` or `>`, and whose label has no `<`.
+fn assert_only_our_links(s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find('<') {
+        let link = &rest[i + 1..];
+        assert!(
+            link.starts_with("https://") || link.starts_with("http://"),
+            "a `<` that is not one of our links: {s:?}"
+        );
+        let end = link
+            .find('>')
+            .unwrap_or_else(|| panic!("unterminated link in {s:?}"));
+        let (target, label) = link[..end]
+            .split_once('|')
+            .unwrap_or_else(|| panic!("link without label in {s:?}"));
+        assert!(
+            !target.contains([' ', '<']) && !label.contains('<'),
+            "{s:?}"
+        );
+        rest = &link[end + 1..];
+    }
+}
+
+#[tokio::test]
+async fn hostile_post_text_is_escaped_for_every_sink() {
+    let server = MockServer::start().await;
+    for (p, status) in [
+        ("/slack", 200),
+        ("/v2/enqueue", 202),
+        ("/api/v2/alerts", 200),
+        ("/hook", 200),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+    }
+    let uri = server.uri();
+    let settings = [
+        SinkSettings {
+            id: "slack".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::from_secs(5),
+            kind: SinkKind::Slack {
+                webhook_url: Secret::new(format!("{uri}/slack")),
+            },
+        },
+        pd_settings(&uri),
+        SinkSettings {
+            id: "am".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::from_secs(5),
+            kind: SinkKind::Alertmanager {
+                url: uri.clone(),
+                repost_interval: Duration::from_secs(60),
+            },
+        },
+        SinkSettings {
+            id: "hook".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::from_secs(5),
+            kind: SinkKind::Webhook {
+                url: format!("{uri}/hook"),
+                secret: Secret::new("k"),
+            },
+        },
+    ];
+    let l = hostile_line();
+    for s in &settings {
+        sink::build(s).unwrap().notify(&l).await.unwrap();
+    }
+    let received = server.received_requests().await.unwrap();
+    let body = |p: &str| -> (Vec<u8>, Value) {
+        let r = received
+            .iter()
+            .find(|r| r.url.path() == p)
+            .unwrap_or_else(|| panic!("nothing received at {p}"));
+        (r.body.clone(), serde_json::from_slice(&r.body).unwrap())
+    };
+
+    // Slack: no control sequence survives; the only links are ours, with a safe target.
+    let (_, slack) = body("/slack");
+    let mut texts = Vec::new();
+    slack_texts(&slack, &mut texts);
+    assert!(texts.len() >= 4, "{slack}");
+    for t in &texts {
+        for bad in [
+            "<!",
+            "<@",
+            "<https://evil.example|",
+            "javascript:",
+            "</script",
+        ] {
+            assert!(!t.contains(bad), "{bad:?} reached Slack: {t:?}");
+        }
+        for fmt in ["*bold*", "_it_", "~gone~", "`code`"] {
+            assert!(!t.contains(fmt), "formatting {fmt:?} reached Slack: {t:?}");
+        }
+        assert!(!t.contains(" & "), "a bare & reached Slack: {t:?}");
+        assert!(!t.contains('\u{202E}'), "a bidi override reached Slack");
+        assert_only_our_links(t);
+    }
+    let all = texts.join("\n");
+    assert!(
+        all.contains("&lt;!channel&gt;"),
+        "the text is shown, escaped: {all}"
+    );
+    assert!(
+        all.contains("<https://evil.example/x%3E%7C%3C!channel%3E|"),
+        "the hostile URL is a link with its specials percent-encoded: {all}"
+    );
+
+    // PagerDuty: JSON by serde (the text arrives as written), links only to http(s).
+    let (_, pd) = body("/v2/enqueue");
+    let summary = pd["payload"]["summary"].as_str().unwrap();
+    assert!(summary.contains("<!channel> <!here>"), "{summary}");
+    assert!(
+        !summary.contains('\u{202E}'),
+        "bidi override in the PagerDuty summary"
+    );
+    let links = pd["links"].as_array().unwrap();
+    assert!(!links.is_empty());
+    for link in links {
+        let href = link["href"].as_str().unwrap();
+        assert!(
+            href.starts_with("https://") || href.starts_with("http://"),
+            "{href}"
+        );
+    }
+
+    // Alertmanager: plain text annotations, no script URL in the evidence.
+    let (_, am) = body("/api/v2/alerts");
+    let evidence = am[0]["annotations"]["evidence"].as_str().unwrap();
+    assert!(!evidence.contains("javascript:"), "{evidence}");
+    assert!(!am[0]["annotations"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains('\u{202E}'));
+
+    // Webhook: the alert log line byte for byte, which parses back to the same record.
+    let (raw, _) = body("/hook");
+    assert_eq!(raw, l.to_json_line().into_bytes());
+    let back: AlertRecord = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(back, l);
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{post_label, send};
+use super::{post_label, send, text};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
 use crate::config::{SinkKind, SinkSettings};
 use crate::domain::alert::{Action, AlertRecord};
@@ -70,11 +70,13 @@ impl AlertmanagerSink {
             m.negative_share * 100.0,
             m.reach
         );
+        // Annotations are plain text: no control or bidi characters, no non-web URLs.
+        // (A receiver template that puts them into Slack or HTML must escape them there.)
         for p in &alert.top_posts {
             evidence.push_str("\n- ");
-            evidence.push_str(&post_label(p, 200));
-            if let Some(u) = &p.url {
-                evidence.push_str(&format!(" ({u})"));
+            evidence.push_str(&text::plain(&post_label(p, 200)));
+            if let Some(u) = p.url.as_deref().and_then(text::web_url) {
+                evidence.push_str(&format!(" ({})", text::plain(u)));
             }
         }
         teams
@@ -90,7 +92,7 @@ impl AlertmanagerSink {
                         "incident": alert.incident,
                     },
                     "annotations": {
-                        "summary": alert.summary,
+                        "summary": text::plain(&alert.summary),
                         "evidence": evidence,
                         "dedup_key": alert.dedup_key,
                     },

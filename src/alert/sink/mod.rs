@@ -20,6 +20,7 @@ mod alertmanager;
 mod kafka;
 mod pagerduty;
 mod slack;
+pub(crate) mod text;
 mod webhook;
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::{post_label, send};
+use super::{post_label, send, text};
 use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 use crate::alert::{truncate_chars, MAX_SUMMARY_CHARS};
 use crate::config::{Secret, SinkKind, SinkSettings};
@@ -119,13 +119,29 @@ impl PagerDutySink {
             Action::Trigger | Action::Escalate => "trigger",
             Action::Resolve => "resolve",
         };
+        // Links only to the web (a `javascript:` URL in a post is not a link), and no text
+        // that reorders itself: PagerDuty shows these to the on-call as they are.
         let links: Vec<Value> = alert
             .top_posts
             .iter()
             .filter_map(|p| {
                 p.url
-                    .as_ref()
-                    .map(|u| json!({"href": u, "text": post_label(p, 200)}))
+                    .as_deref()
+                    .and_then(text::web_url)
+                    .map(|u| json!({"href": u, "text": text::plain(&post_label(p, 200))}))
+            })
+            .collect();
+        let top_posts: Vec<Value> = alert
+            .top_posts
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.id,
+                    "text": text::plain(&p.text),
+                    "author": text::plain(&p.author),
+                    "followers": p.followers,
+                    "url": p.url.as_deref().and_then(text::web_url),
+                })
             })
             .collect();
         json!({
@@ -134,7 +150,7 @@ impl PagerDutySink {
             "dedup_key": alert.dedup_key,
             "client": "flashpoint",
             "payload": {
-                "summary": truncate_chars(&alert.summary, MAX_SUMMARY_CHARS),
+                "summary": truncate_chars(&text::plain(&alert.summary), MAX_SUMMARY_CHARS),
                 "source": self.source,
                 "severity": alert.severity.as_str(),
                 "timestamp": alert.at,
@@ -146,8 +162,8 @@ impl PagerDutySink {
                     "action": alert.action.as_str(),
                     "teams": alert.teams,
                     "metrics": alert.metrics,
-                    "top_posts": alert.top_posts,
-                    "terms": alert.terms,
+                    "top_posts": top_posts,
+                    "terms": alert.terms.iter().map(|t| text::plain(t)).collect::<Vec<_>>(),
                 },
             },
             "links": links,
