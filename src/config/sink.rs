@@ -22,6 +22,10 @@ pub struct SinkSettings {
     /// Request timeout; zero = none.
     pub timeout: Duration,
     pub kind: SinkKind,
+    /// Values `${VAR}` expanded to anywhere in this sink's options. Any of them may be a
+    /// credential inside a larger value (a webhook URL's path, a token in a query), so the
+    /// sink scrubs each one from every message it returns, wherever it appears.
+    pub redact: Vec<Secret>,
 }
 
 /// The type-specific options of a sink. Every secret is a [`Secret`].
@@ -272,6 +276,7 @@ pub fn parse_sink(
         teams,
         timeout,
         kind,
+        redact: Vec::new(),
     })
 }
 

@@ -9,13 +9,22 @@ use super::raw::{Profile, RawConfig};
 use super::{Brand, Config, ConfigError, ConfigErrors, Route, RouteTable};
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
 
+/// What `${VAR}` expanded to, by the key that used it (`sink[0].webhook_url`): a variable
+/// may hold a credential that forms only part of a value (a URL path), so every sink scrubs
+/// the values expanded into its options from what it logs.
+pub(super) type Expanded = Vec<(String, String)>;
+
+/// Shortest expanded value a sink scrubs from its messages.
+const MIN_REDACT: usize = 4;
+
 /// Replaces `${VAR}` in every string value with the variable's value; a missing variable is an
-/// error reported under the key that used it.
+/// error reported under the key that used it. Each expansion is recorded in `expanded`.
 pub(super) fn expand_env(
     value: &mut toml::Value,
     key: &str,
     env: &dyn Fn(&str) -> Option<String>,
     err: &mut dyn FnMut(String, String),
+    expanded: &mut Expanded,
 ) {
     match value {
         toml::Value::String(s) if s.contains("${") => {
@@ -29,7 +38,10 @@ pub(super) fn expand_env(
                 };
                 let var = &rest[start + 2..start + end];
                 match env(var) {
-                    Some(v) => out.push_str(&v),
+                    Some(v) => {
+                        out.push_str(&v);
+                        expanded.push((key.to_string(), v));
+                    }
                     None => err(
                         key.to_string(),
                         format!("environment variable {var} is not set"),
@@ -42,7 +54,7 @@ pub(super) fn expand_env(
         }
         toml::Value::Array(items) => {
             for (i, v) in items.iter_mut().enumerate() {
-                expand_env(v, &format!("{key}[{i}]"), env, err);
+                expand_env(v, &format!("{key}[{i}]"), env, err, expanded);
             }
         }
         toml::Value::Table(t) => {
@@ -52,14 +64,18 @@ pub(super) fn expand_env(
                 } else {
                     format!("{key}.{k}")
                 };
-                expand_env(v, &child, env, err);
+                expand_env(v, &child, env, err, expanded);
             }
         }
         _ => {}
     }
 }
 
-pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
+pub(super) fn validate(
+    raw: RawConfig,
+    file: &str,
+    expanded: &Expanded,
+) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let mut err = |key: String, reason: String| {
         errors.push(ConfigError {
@@ -359,7 +375,15 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
                 "missing (which teams this sink carries)".into(),
             );
         }
-        if let Some(settings) = super::sink::parse_sink(i, s, &mut err) {
+        if let Some(mut settings) = super::sink::parse_sink(i, s, &mut err) {
+            // Values too short to be a credential (`${PORT}`, `${TIMEOUT}`) would only
+            // garble messages; a secret-typed key's whole value is scrubbed regardless.
+            let prefix = format!("sink[{i}].");
+            settings.redact = expanded
+                .iter()
+                .filter(|(k, v)| k.starts_with(&prefix) && v.chars().count() >= MIN_REDACT)
+                .map(|(_, v)| super::Secret::new(v.clone()))
+                .collect();
             sink_settings.push(settings);
         }
     }

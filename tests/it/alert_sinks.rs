@@ -58,6 +58,7 @@ fn pd_settings(url: &str) -> SinkSettings {
         id: "pd".into(),
         teams: vec!["support".into()],
         timeout: Duration::ZERO,
+        redact: Vec::new(),
         kind: SinkKind::PagerDuty {
             url: url.into(),
             routing_key: Some(Secret::new(PD_KEY)),
@@ -643,6 +644,7 @@ async fn alertmanager_real_binary_shows_posted_incident() {
         id: "am".into(),
         teams: vec!["support".into()],
         timeout: Duration::from_secs(5),
+        redact: Vec::new(),
         kind: SinkKind::Alertmanager {
             url: base.clone(),
             repost_interval: Duration::from_secs(60),
@@ -787,6 +789,7 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
             id: "slack".into(),
             teams: vec!["support".into()],
             timeout: Duration::from_secs(5),
+            redact: Vec::new(),
             kind: SinkKind::Slack {
                 webhook_url: Secret::new(format!("{uri}/slack")),
             },
@@ -796,6 +799,7 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
             id: "am".into(),
             teams: vec!["support".into()],
             timeout: Duration::from_secs(5),
+            redact: Vec::new(),
             kind: SinkKind::Alertmanager {
                 url: uri.clone(),
                 repost_interval: Duration::from_secs(60),
@@ -805,6 +809,7 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
             id: "hook".into(),
             teams: vec!["support".into()],
             timeout: Duration::from_secs(5),
+            redact: Vec::new(),
             kind: SinkKind::Webhook {
                 url: format!("{uri}/hook"),
                 secret: Secret::new("k"),
@@ -888,4 +893,85 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
     assert_eq!(raw, l.to_json_line().into_bytes());
     let back: AlertRecord = serde_json::from_slice(&raw).unwrap();
     assert_eq!(back, l);
+}
+
+/// Answers 500 with the request's path and query in the body, as some proxies do.
+struct EchoPath;
+
+impl Respond for EchoPath {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let query = req.url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        ResponseTemplate::new(500)
+            .set_body_string(format!("no route for POST {}{query}", req.url.path()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn secret_parts_of_urls_are_scrubbed_when_the_receiver_echoes_the_path() {
+    let capture = log_capture();
+    let slack_part = "XSLACKPARTX0123456789abcdef";
+    let token = "XHOOKTOKENX9876543210";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(EchoPath)
+        .mount(&server)
+        .await;
+    let toml = format!(
+        r#"
+[[brand]]
+id = "brightline"
+terms = ["brightline"]
+[[sink]]
+id = "slack-echo"
+type = "slack"
+teams = ["support"]
+webhook_url = "{uri}/services/T0000/B0000/${{SLACK_PART}}"
+timeout = "0s"
+[[sink]]
+id = "hook-echo"
+type = "webhook"
+teams = ["support"]
+url = "{uri}/hook?token=${{HOOK_TOKEN}}"
+secret = "hmac-key-for-the-echo-test"
+timeout = "0s"
+"#,
+        uri = server.uri()
+    );
+    let env = |k: &str| match k {
+        "SLACK_PART" => Some(slack_part.to_string()),
+        "HOOK_TOKEN" => Some(token.to_string()),
+        _ => None,
+    };
+    let cfg = flashpoint::config::parse_str(&toml, "t.toml", &env).unwrap();
+    for s in &cfg.sink_settings {
+        let e = sink::build(s)
+            .unwrap()
+            .notify(&line("a", Action::Trigger))
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("HTTP 500"), "{text}");
+        assert!(text.contains("***"), "the echoed part was masked: {text}");
+        for secret in [slack_part, token] {
+            assert!(!text.contains(secret), "{secret} in the error: {text}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &cfg.sink_settings, &metrics);
+    d.notify(&line("echo", Action::Trigger)).await.unwrap();
+    pass(&d, Duration::from_secs(30)).await;
+    d.stop();
+    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        out.contains("slack-echo") && out.contains("hook-echo") && out.contains("will retry"),
+        "the retries were logged: {out}"
+    );
+    for secret in [slack_part, token] {
+        assert!(!out.contains(secret), "{secret} in the logs");
+    }
+    let outbox_text = std::fs::read_to_string(dir.path().join("outbox.ndjson")).unwrap();
+    for secret in [slack_part, token] {
+        assert!(!outbox_text.contains(secret), "{secret} in the outbox");
+    }
 }

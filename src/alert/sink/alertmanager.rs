@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{post_label, send, text};
+use super::{post_label, secrets, send, text};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
-use crate::config::{SinkKind, SinkSettings};
+use crate::config::{Secret, SinkKind, SinkSettings};
 use crate::domain::alert::{Action, AlertRecord};
 
 /// Most incidents kept for re-posting.
@@ -27,6 +27,7 @@ pub struct AlertmanagerSink {
     endpoint: String,
     repost: Duration,
     active: Mutex<BTreeMap<String, Vec<Value>>>,
+    redact: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -45,6 +46,7 @@ impl AlertmanagerSink {
             endpoint: format!("{url}/api/v2/alerts"),
             repost,
             active: Mutex::new(BTreeMap::new()),
+            redact: s.redact.clone(),
             client,
         }
     }
@@ -126,13 +128,25 @@ impl Notifier for AlertmanagerSink {
             if body.is_empty() {
                 return Ok(());
             }
-            send(&self.id, self.client.post(&self.endpoint).json(&body), &[]).await
+            let redact = secrets([], &self.redact);
+            send(
+                &self.id,
+                self.client.post(&self.endpoint).json(&body),
+                &redact,
+            )
+            .await
         })
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
             let body = self.alerts(alert);
-            send(&self.id, self.client.post(&self.endpoint).json(&body), &[]).await?;
+            let redact = secrets([], &self.redact);
+            send(
+                &self.id,
+                self.client.post(&self.endpoint).json(&body),
+                &redact,
+            )
+            .await?;
             if let Ok(mut active) = self.active.lock() {
                 if alert.action == Action::Resolve {
                     active.remove(&alert.incident);

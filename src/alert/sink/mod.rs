@@ -168,15 +168,74 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-/// Replaces every secret's value in `s` with `***`.
+/// Replaces every secret in `s` with `***`, wherever it appears inside a larger string: each
+/// value whole; for a value that is a URL, its path, query and last path segment on their own
+/// (a receiver or proxy may echo just the path it was sent, and a Slack webhook's path is the
+/// credential); and each of those as a URL would percent-encode it.
 pub fn scrub(s: &str, secrets: &[&Secret]) -> String {
-    let mut out = s.to_string();
+    let mut needles: Vec<String> = Vec::new();
     for sec in secrets {
-        if !sec.expose().is_empty() {
-            out = out.replace(sec.expose(), "***");
+        let v = sec.expose();
+        if v.is_empty() {
+            continue;
+        }
+        needles.push(v.to_string());
+        if let Ok(u) = reqwest::Url::parse(v) {
+            if u.has_host() {
+                let path = u.path();
+                if path.len() > 1 {
+                    needles.push(path.to_string());
+                    if let Some(last) = path.rsplit('/').find(|p| p.len() >= MIN_SEGMENT) {
+                        needles.push(last.to_string());
+                    }
+                }
+                if let Some(q) = u.query().filter(|q| !q.is_empty()) {
+                    needles.push(q.to_string());
+                }
+            }
+        }
+    }
+    let encoded: Vec<String> = needles
+        .iter()
+        .flat_map(|n| [percent_encode(n, PATH_SET), percent_encode(n, QUERY_SET)])
+        .collect();
+    needles.extend(encoded);
+    // Longest first, so a value is never half-replaced through a shorter part of it.
+    needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    needles.dedup();
+    let mut out = s.to_string();
+    for n in &needles {
+        if out.contains(n.as_str()) {
+            out = out.replace(n.as_str(), "***");
         }
     }
     out
+}
+
+/// A URL path segment at least this long is scrubbed on its own.
+const MIN_SEGMENT: usize = 8;
+/// Characters a URL encodes in a path (besides controls, space and non-ASCII).
+const PATH_SET: &[u8] = b"\"#<>?`{}";
+/// Characters a URL encodes in a query (besides controls, space and non-ASCII).
+const QUERY_SET: &[u8] = b"\"#<>'";
+
+/// `s` with the bytes a URL parser encodes (`set`, controls, space, non-ASCII) as `%XX`.
+fn percent_encode(s: &str, set: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b <= b' ' || b >= 0x7F || set.contains(&b) {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+/// The secrets a sink scrubs from its errors: its own, and every value `${VAR}` expanded to
+/// in its options ([`SinkSettings::redact`]).
+fn secrets<'a>(own: impl IntoIterator<Item = &'a Secret>, redact: &'a [Secret]) -> Vec<&'a Secret> {
+    own.into_iter().chain(redact).collect()
 }
 
 /// Text for a top post in a link or list: `@author: text…` cut to `max` characters.
@@ -197,6 +256,23 @@ mod tests {
             &[&a, &b],
         );
         assert_eq!(s, "bad key *** for ***");
+    }
+
+    #[test]
+    fn sink_scrub_masks_secret_parts_wherever_they_appear() {
+        let hook = Secret::new("https://hooks.example/services/T0/B0/XSECRETXYZ?token=tok-123456");
+        let part = Secret::new("pa rt/ü");
+        let s = scrub(
+            "no route for /services/T0/B0/XSECRETXYZ (token=tok-123456); \
+             seen XSECRETXYZ; encoded pa%20rt/%C3%BC; raw pa rt/ü",
+            &[&hook, &part],
+        );
+        assert!(
+            !s.contains("XSECRETXYZ") && !s.contains("tok-123456"),
+            "{s}"
+        );
+        assert!(!s.contains("pa%20rt") && !s.contains("pa rt"), "{s}");
+        assert_eq!(s.matches("***").count(), 5, "{s}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::{post_label, send, text};
+use super::{post_label, secrets, send, text};
 use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 use crate::alert::{truncate_chars, MAX_SUMMARY_CHARS};
 use crate::config::{Secret, SinkKind, SinkSettings};
@@ -27,6 +27,7 @@ pub struct PagerDutySink {
     source: String,
     per_minute: u32,
     buckets: Mutex<HashMap<String, Bucket>>,
+    redact: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -78,6 +79,7 @@ impl PagerDutySink {
             source,
             per_minute: per_minute.max(1),
             buckets: Mutex::new(HashMap::new()),
+            redact: s.redact.clone(),
             client,
         }
     }
@@ -205,7 +207,11 @@ impl Notifier for PagerDutySink {
                 }
                 let body = self.event(alert, team, key);
                 let req = self.client.post(&self.endpoint).json(&body);
-                send(&self.id, req, &[key]).await?;
+                let keys = self
+                    .default_key
+                    .iter()
+                    .chain(self.keys.iter().map(|(_, k)| k));
+                send(&self.id, req, &secrets(keys, &self.redact)).await?;
             }
             Ok(())
         })

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{send, text};
+use super::{secrets, send, text};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
 use crate::alert::truncate_chars;
 use crate::config::{Secret, SinkKind, SinkSettings};
@@ -23,6 +23,7 @@ pub struct SlackSink {
     id: String,
     teams: Vec<String>,
     webhook_url: Secret,
+    redact: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -46,6 +47,7 @@ impl SlackSink {
             id: s.id.clone(),
             teams: s.teams.clone(),
             webhook_url,
+            redact: s.redact.clone(),
             client,
         }
     }
@@ -147,7 +149,7 @@ impl Notifier for SlackSink {
                 .client
                 .post(self.webhook_url.expose())
                 .json(&SlackSink::message(alert));
-            send(&self.id, req, &[&self.webhook_url]).await
+            send(&self.id, req, &secrets([&self.webhook_url], &self.redact)).await
         })
     }
 }
