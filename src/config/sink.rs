@@ -92,6 +92,9 @@ pub struct DeliveryConfig {
     pub drain_timeout: HumanDuration,
     /// Notifications held in memory per sink; beyond it, producers wait (Block).
     pub queue_capacity: usize,
+    /// How often the outbox log is compacted while running (delivered entries dropped):
+    /// checked whenever a delivery or dead letter is recorded.
+    pub compact_interval: HumanDuration,
 }
 
 impl Default for DeliveryConfig {
@@ -103,6 +106,7 @@ impl Default for DeliveryConfig {
             max_age: HumanDuration::from_secs(24 * 3600),
             drain_timeout: HumanDuration::from_secs(30),
             queue_capacity: 1024,
+            compact_interval: HumanDuration::from_secs(600),
         }
     }
 }

@@ -408,6 +408,12 @@ pub(super) fn validate(
     if dl.max_age.0.is_zero() {
         err("delivery.max_age".into(), "must be positive".into());
     }
+    if dl.compact_interval.0.is_zero() {
+        err(
+            "delivery.compact_interval".into(),
+            "must be positive".into(),
+        );
+    }
     if dl.queue_capacity == 0 {
         err(
             "delivery.queue_capacity".into(),

@@ -61,6 +61,12 @@ pub struct Metrics {
     pub sink_dead_letters_total: IntCounterVec,
     pub sink_outbox_depth: GaugeVec,
     pub sink_delivery_latency_seconds: GaugeVec,
+    /// Times a sink's delivery worker died (panicked) and was restarted, by sink.
+    pub sink_worker_restarts_total: IntCounterVec,
+    /// 1 while a sink's delivery worker runs, 0 while it is dead and waiting to restart.
+    pub sink_worker_up: GaugeVec,
+    /// Outbox log lines that could not be read (torn or garbage) and were set aside.
+    pub sink_outbox_rejected_lines_total: IntCounter,
     pub pipeline_event_time_lag_seconds: Gauge,
     /// Mentions of hot brands re-scored by `[pipeline] incident_sentiment_model`, by model.
     pub sentiment_refined_total: IntCounterVec,
@@ -347,7 +353,7 @@ impl Metrics {
                 IntCounterVec::new(
                     opts(
                         "sink_failed_total",
-                        "Failed delivery attempts by reason (rate_limited, server_error, timeout, connect, rejected, unauthorized, config)."
+                        "Failed delivery attempts by reason (rate_limited, server_error, timeout, connect, redirect, rejected, unauthorized, config, team_not_carried)."
                     ),
                     &["sink", "reason"]
                 )
@@ -381,6 +387,33 @@ impl Metrics {
                     ),
                     &["sink", "quantile"]
                 )
+            ),
+            sink_worker_restarts_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sink_worker_restarts_total",
+                        "Times a sink's delivery worker died and was restarted from the outbox."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_worker_up: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "sink_worker_up",
+                        "1 while the sink's delivery worker runs, 0 while it is dead or restarting."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_outbox_rejected_lines_total: register!(
+                r,
+                IntCounter::with_opts(opts(
+                    "sink_outbox_rejected_lines_total",
+                    "Outbox lines that could not be read (torn or garbage), skipped and copied to outbox.rejected."
+                ))
             ),
             pipeline_event_time_lag_seconds: register!(
                 r,

@@ -12,7 +12,8 @@ use flashpoint::alert::{
     sink, Action, AlertMetrics, AlertRecord, Delivery, DeliveryOptions, Notifier, TopPost,
 };
 use flashpoint::config::{
-    DeliveryConfig, FloodControlConfig, HumanDuration, Secret, SinkKind, SinkSettings,
+    DeliveryConfig, EscalationConfig, FloodControlConfig, HumanDuration, Secret, SinkKind,
+    SinkSettings,
 };
 use flashpoint::domain::{Category, Severity};
 use flashpoint::telemetry::Metrics;
@@ -700,6 +701,28 @@ async fn alertmanager_real_binary_shows_posted_incident() {
 // Issue 18: every page arrives, once, safely.
 // ---------------------------------------------------------------------------------------
 
+/// Like [`start`], with an escalation policy and flood control.
+fn start_with(
+    dir: &std::path::Path,
+    settings: &[SinkSettings],
+    metrics: &Arc<Metrics>,
+    escalation: &[EscalationConfig],
+    delivery: &DeliveryConfig,
+) -> Arc<Delivery> {
+    let sinks: Vec<Arc<dyn Notifier>> = settings.iter().map(|s| sink::build(s).unwrap()).collect();
+    Delivery::start(
+        sinks,
+        DeliveryOptions {
+            outbox_dir: dir,
+            delivery,
+            escalation,
+            flood: FloodControlConfig::default(),
+            metrics: Arc::clone(metrics),
+        },
+    )
+    .unwrap()
+}
+
 /// Post text an attacker controls: Slack control sequences, formatting, markup, and a bidi
 /// override that would reverse what the on-call reads.
 const HOSTILE: &str = "<!channel> <!here> <@U024BE7LH> <https://evil.example|see proof> \
@@ -974,4 +997,210 @@ timeout = "0s"
     for secret in [slack_part, token] {
         assert!(!outbox_text.contains(secret), "{secret} in the outbox");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_neither_kills_the_worker_nor_loses_the_page() {
+    // 2^64 - 1 seconds: overflows any Instant or Duration sum it is added to.
+    let rx = Receiver::new(|_, n| {
+        if n == 0 {
+            (429, Some(u64::MAX))
+        } else {
+            (202, None)
+        }
+    });
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    d.notify(&line("a", Action::Trigger)).await.unwrap();
+    pass(&d, Duration::from_secs(2 * 3600)).await;
+    assert_eq!(
+        rx.accepted(),
+        vec![("a".to_string(), "trigger".to_string())],
+        "retried after a capped delay and delivered"
+    );
+    assert_eq!(d.pending(), 0);
+    assert!(Outbox::read(dir.path()).unwrap().pending.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_redirect_on_post_is_a_failure_not_a_delivery() {
+    let server = MockServer::start().await;
+    let landing = format!("{}/landing", server.uri());
+    for (p, status) in [("/hook", 302), ("/slack", 301)] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status).insert_header("location", landing.as_str()))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/landing"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let settings = [
+        SinkSettings {
+            id: "hook".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::ZERO,
+            redact: Vec::new(),
+            kind: SinkKind::Webhook {
+                url: format!("{uri}/hook"),
+                secret: Secret::new("k"),
+            },
+        },
+        SinkSettings {
+            id: "slack".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::ZERO,
+            redact: Vec::new(),
+            kind: SinkKind::Slack {
+                webhook_url: Secret::new(format!("{uri}/slack")),
+            },
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &settings, &metrics);
+    d.notify(&line("a", Action::Trigger)).await.unwrap();
+    pass(&d, Duration::from_secs(60)).await;
+    d.stop();
+    for id in ["hook", "slack"] {
+        assert_eq!(metrics.sink_sent_total.with_label_values(&[id]).get(), 0);
+        assert!(
+            metrics
+                .sink_failed_total
+                .with_label_values(&[id, "redirect"])
+                .get()
+                >= 1,
+            "{id}: a 3xx counts as a failure with reason redirect"
+        );
+    }
+    let received = server.received_requests().await.unwrap();
+    assert!(
+        received.iter().all(|r| r.method.as_str() == "POST"),
+        "a redirect was followed"
+    );
+    assert_eq!(Outbox::read(dir.path()).unwrap().pending.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_team_routed_to_a_sink_that_does_not_carry_it_is_not_marked_delivered() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    // The escalation row sends field-ops' criticals to "pd", which carries only support.
+    let esc = [EscalationConfig {
+        team: "field-ops".into(),
+        critical: vec!["pd".into()],
+        ..EscalationConfig::default()
+    }];
+    let d = start_with(
+        dir.path(),
+        &[pd_settings(&server.uri())],
+        &metrics,
+        &esc,
+        &delivery_cfg(),
+    );
+    let mut l = line("fo", Action::Trigger);
+    l.severity = Severity::Critical;
+    l.teams = vec!["field-ops".into()];
+    d.notify(&l).await.unwrap();
+    d.drain().await;
+    assert_eq!(rx.total(), 0, "nothing could be sent");
+    assert_eq!(
+        metrics.sink_sent_total.with_label_values(&["pd"]).get(),
+        0,
+        "so nothing counts as delivered"
+    );
+    let snap = Outbox::read(dir.path()).unwrap();
+    assert_eq!(snap.delivered, 0);
+    assert_eq!(
+        snap.dead.len(),
+        1,
+        "the undeliverable line is a dead letter"
+    );
+    assert!(
+        snap.dead[0].error.contains("field-ops"),
+        "{:?}",
+        snap.dead[0]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outbox_entry_older_than_max_age_is_never_sent_after_a_restart() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let nine_months_ms = 270 * 24 * 3600 * 1000_i64;
+    let mut text = String::new();
+    for (seq, incident, at) in [(1, "old", now_ms - nine_months_ms), (2, "fresh", now_ms)] {
+        text.push_str(
+            &serde_json::json!({"op": "enqueue", "seq": seq, "sink": "pd", "enqueued_at_ms": at,
+                                "alert": line(incident, Action::Trigger)})
+            .to_string(),
+        );
+        text.push('\n');
+    }
+    std::fs::write(dir.path().join("outbox.ndjson"), text).unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    d.drain().await;
+    assert_eq!(rx.requests_for("old"), 0, "a nine-month-old trigger paged");
+    assert_eq!(
+        rx.accepted(),
+        vec![("fresh".to_string(), "trigger".to_string())]
+    );
+    let snap = Outbox::read(dir.path()).unwrap();
+    assert_eq!(snap.dead.len(), 1);
+    assert_eq!(snap.dead[0].entry.alert.incident, "old");
+    assert_eq!(snap.dead[0].reason, "max_age");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_outbox_is_compacted_while_running() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    for i in 0..20 {
+        // One brand each, so flood control holds none of them.
+        let mut l = line(&format!("c{i}"), Action::Trigger);
+        l.brand = format!("brand{i}");
+        d.notify(&l).await.unwrap();
+    }
+    d.drain().await;
+    let lines = || {
+        std::fs::read_to_string(dir.path().join("outbox.ndjson"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines(), 40, "20 enqueued and 20 delivered records");
+    // Later in the run (past the compaction interval, 10 min by default), the next recorded
+    // outcome compacts the log: nothing delivered is kept.
+    pass(&d, Duration::from_secs(11 * 60)).await;
+    let mut l = line("later", Action::Trigger);
+    l.brand = "brand-later".into();
+    d.notify(&l).await.unwrap();
+    d.drain().await;
+    assert_eq!(
+        lines(),
+        0,
+        "delivered records are compacted away while running"
+    );
+    assert_eq!(rx.total(), 21);
 }

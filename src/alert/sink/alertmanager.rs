@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{post_label, secrets, send, text};
-use crate::alert::dispatch::{Notifier, NotifyFuture};
+use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 use crate::config::{Secret, SinkKind, SinkSettings};
 use crate::domain::alert::{Action, AlertRecord};
 
@@ -51,6 +51,16 @@ impl AlertmanagerSink {
         }
     }
 
+    /// The teams of `alert` this sink does not carry.
+    fn foreign<'a>(&self, alert: &'a AlertRecord) -> Vec<&'a str> {
+        alert
+            .teams
+            .iter()
+            .filter(|t| !(self.teams.is_empty() || self.teams.contains(t)))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The postable alerts for one line: one per team this sink carries (one with
     /// `team="none"` when the line names no team).
     pub fn alerts(&self, alert: &AlertRecord) -> Vec<Value> {
@@ -60,7 +70,7 @@ impl AlertmanagerSink {
             .filter(|t| self.teams.is_empty() || self.teams.contains(t))
             .map(String::as_str)
             .collect();
-        if teams.is_empty() {
+        if alert.teams.is_empty() {
             teams.push("none");
         }
         let m = &alert.metrics;
@@ -140,17 +150,21 @@ impl Notifier for AlertmanagerSink {
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
             let body = self.alerts(alert);
-            let redact = secrets([], &self.redact);
-            send(
-                &self.id,
-                self.client.post(&self.endpoint).json(&body),
-                &redact,
-            )
-            .await?;
+            if !body.is_empty() {
+                let redact = secrets([], &self.redact);
+                send(
+                    &self.id,
+                    self.client.post(&self.endpoint).json(&body),
+                    &redact,
+                )
+                .await?;
+            }
             if let Ok(mut active) = self.active.lock() {
                 if alert.action == Action::Resolve {
                     active.remove(&alert.incident);
-                } else if active.len() < MAX_ACTIVE || active.contains_key(&alert.incident) {
+                } else if !body.is_empty()
+                    && (active.len() < MAX_ACTIVE || active.contains_key(&alert.incident))
+                {
                     // startsAt stays the trigger's: keep the first line's value.
                     let starts = active
                         .get(&alert.incident)
@@ -164,6 +178,20 @@ impl Notifier for AlertmanagerSink {
                     }
                     active.insert(alert.incident.clone(), body);
                 }
+            }
+            // Delivered only when every team of the line was posted.
+            let foreign = self.foreign(alert);
+            if !foreign.is_empty() {
+                return Err(NotifyError {
+                    notifier: self.id.clone(),
+                    kind: NotifyErrorKind::Config,
+                    reason: "team_not_carried",
+                    message: format!(
+                        "not posted for {}: this sink does not carry them (check its teams and [[escalation]])",
+                        foreign.join(", ")
+                    ),
+                    retry_after: None,
+                });
             }
             Ok(())
         })

@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | 2xx | – | marks delivered |
 //! | 429, 408, 5xx, timeout, connection error | `Unavailable` (+ `Retry-After`) | retries with backoff |
+//! | 3xx (never followed: a POST must not turn into a GET) | `Unavailable`, reason `redirect` | retries with backoff; fix the URL |
 //! | 401, 403 | `Config` | dead-letters (fix the credentials) |
 //! | other 4xx (400, 404, 413, 422) | `Rejected` | dead-letters, never retried |
 //!
@@ -86,7 +87,10 @@ fn client(s: &SinkSettings) -> Result<reqwest::Client, NotifyError> {
         .user_agent(concat!("flashpoint/", env!("CARGO_PKG_VERSION")))
         // No idle-connection reaper timer: sinks send rarely, and a stale connection is
         // just a retryable error.
-        .pool_idle_timeout(None::<Duration>);
+        .pool_idle_timeout(None::<Duration>)
+        // A redirected POST comes back as a bodiless GET whose 2xx would look like a
+        // delivery: never follow one; the status is a failure of its own.
+        .redirect(reqwest::redirect::Policy::none());
     if !s.timeout.is_zero() {
         b = b.timeout(s.timeout);
     }
@@ -135,10 +139,25 @@ pub(crate) async fn send(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = resp.text().await.unwrap_or_default();
     let body: String = body.chars().take(ERROR_BODY_CHARS).collect();
-    let message = format!("HTTP {}: {}", status.as_u16(), body.trim());
     let code = status.as_u16();
+    if status.is_redirection() {
+        let to = location.unwrap_or_default();
+        let to: String = to.chars().take(ERROR_BODY_CHARS).collect();
+        return Err(err(
+            NotifyErrorKind::Unavailable,
+            "redirect",
+            format!("HTTP {code}: redirect to {to:?} not followed (a POST is never redirected: fix the sink URL)"),
+            retry_after,
+        ));
+    }
+    let message = format!("HTTP {code}: {}", body.trim());
     Err(match code {
         429 => err(
             NotifyErrorKind::Unavailable,
@@ -163,9 +182,18 @@ pub(crate) async fn send(
     })
 }
 
-/// `Retry-After` as delay-seconds (HTTP dates are rare from these receivers and ignored).
+/// `Retry-After` as delay-seconds (HTTP dates are rare from these receivers and ignored),
+/// capped at [`crate::alert::deliver::MAX_RETRY_AFTER`]: a receiver cannot park a page for
+/// longer, nor overflow the schedule with 2^64 - 1 seconds.
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let max = crate::alert::deliver::MAX_RETRY_AFTER;
+    let v = v.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: too many for a u64 is simply "very long".
+        Some(v.parse::<u64>().map_or(max, Duration::from_secs).min(max))
+    } else {
+        None
+    }
 }
 
 /// Replaces every secret in `s` with `***`, wherever it appears inside a larger string: each
@@ -278,6 +306,10 @@ mod tests {
     #[test]
     fn sink_retry_after_seconds() {
         assert_eq!(parse_retry_after(" 30"), Some(Duration::from_secs(30)));
+        let max = Some(crate::alert::deliver::MAX_RETRY_AFTER);
+        assert_eq!(parse_retry_after("18446744073709551615"), max);
+        assert_eq!(parse_retry_after("99999999999999999999999"), max);
+        assert_eq!(parse_retry_after("-5"), None);
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
 }

@@ -172,13 +172,8 @@ impl PagerDutySink {
         })
     }
 
-    fn targets<'a>(&'a self, alert: &'a AlertRecord) -> Vec<&'a str> {
-        alert
-            .teams
-            .iter()
-            .filter(|t| self.teams.is_empty() || self.teams.contains(t))
-            .map(String::as_str)
-            .collect()
+    fn carries(&self, team: &str) -> bool {
+        self.teams.is_empty() || self.teams.iter().any(|t| t == team)
     }
 }
 
@@ -191,15 +186,17 @@ impl Notifier for PagerDutySink {
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
-            for team in self.targets(alert) {
+            // Delivered only when every team of the line got its event: a team this sink
+            // does not carry, or has no key for, is a failure, never a silent success.
+            let mut missed = Vec::new();
+            for team in &alert.teams {
+                if !self.carries(team) {
+                    missed.push(format!("{team} (not carried by this sink)"));
+                    continue;
+                }
                 let Some(key) = self.key_for(team) else {
-                    return Err(NotifyError {
-                        notifier: self.id.clone(),
-                        kind: NotifyErrorKind::Config,
-                        reason: "config",
-                        message: format!("no routing key for team {team}"),
-                        retry_after: None,
-                    });
+                    missed.push(format!("{team} (no routing key)"));
+                    continue;
                 };
                 let wait = self.reserve(key);
                 if !wait.is_zero() {
@@ -213,7 +210,22 @@ impl Notifier for PagerDutySink {
                     .chain(self.keys.iter().map(|(_, k)| k));
                 send(&self.id, req, &secrets(keys, &self.redact)).await?;
             }
-            Ok(())
+            if alert.teams.is_empty() {
+                missed.push(String::from("the line names no team"));
+            }
+            if missed.is_empty() {
+                return Ok(());
+            }
+            Err(NotifyError {
+                notifier: self.id.clone(),
+                kind: NotifyErrorKind::Config,
+                reason: "team_not_carried",
+                message: format!(
+                    "not paged for {}: check the sink's teams, routing_keys and [[escalation]]",
+                    missed.join(", ")
+                ),
+                retry_after: None,
+            })
         })
     }
 }
