@@ -124,7 +124,13 @@ pub fn replay(args: ReplayArgs) -> u8 {
             let s = super::replay(Arc::clone(&cfg), Input::Paths(archives), opts, None).await?;
             print_summary(&s);
             if let Some(d) = delivery {
-                finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+                let left = finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+                if left > 0 {
+                    // Not a success: pages the analyst asked for have not arrived.
+                    anyhow::bail!(
+                        "replay --deliver: {left} notifications still pending (see `flashpoint outbox list`)"
+                    );
+                }
             }
             Ok(())
         })

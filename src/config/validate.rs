@@ -448,6 +448,8 @@ pub(super) fn validate(
         }
     }
 
+    check_pageable(&raw, &routing, &sink_settings, &mut err);
+
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -470,6 +472,70 @@ pub(super) fn validate(
         escalation: raw.escalation,
         topology: raw.topology,
     })
+}
+
+/// Every team that can be routed to a sink must be deliverable there: an `[[escalation]]` row
+/// may only name sinks that carry its team, and a PagerDuty sink that carries every team
+/// (`teams = []`) without a default `routing_key` needs a key for every team the routing table
+/// or an escalation row can send it. (A sink with `teams` has its keys checked with its other
+/// options.) Otherwise the page for that team would fail at the worst moment.
+fn check_pageable(
+    raw: &RawConfig,
+    routing: &RouteTable,
+    sinks: &[super::SinkSettings],
+    err: &mut dyn FnMut(String, String),
+) {
+    use super::SinkKind;
+    let find = |id: &str| sinks.iter().find(|s| s.id == id);
+    for (i, e) in raw.escalation.iter().enumerate() {
+        for sev in Severity::ALL {
+            for (j, id) in e.sinks_for(sev).iter().enumerate() {
+                let Some(s) = find(id) else { continue };
+                if !s.teams.is_empty()
+                    && !s.teams.contains(&e.team)
+                    && !matches!(s.kind, SinkKind::Kafka(_))
+                {
+                    err(
+                        format!("escalation[{i}].{sev}[{j}]"),
+                        format!(
+                            "sink {id:?} does not carry team {:?}: add the team to its teams, or name a sink that carries it",
+                            e.team
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let routed: BTreeSet<&str> = Category::ALL
+        .iter()
+        .flat_map(|c| routing.route(*c).teams.iter().map(String::as_str))
+        .chain(raw.escalation.iter().map(|e| e.team.as_str()))
+        .filter(|t| !t.is_empty())
+        .collect();
+    for (i, c) in raw.sink.iter().enumerate() {
+        let Some(s) = find(&c.id) else { continue };
+        if let SinkKind::PagerDuty {
+            routing_key: None,
+            routing_keys,
+            ..
+        } = &s.kind
+        {
+            let missing: Vec<&str> = routed
+                .iter()
+                .copied()
+                .filter(|t| s.teams.is_empty() && !routing_keys.contains_key(*t))
+                .collect();
+            if !missing.is_empty() {
+                err(
+                    format!("sink[{i}].routing_keys"),
+                    format!(
+                        "this sink carries every team (teams = []) and has no default routing_key, but no key for team {}: set routing_key, or routing_keys for them",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn check_components(section: &str, items: &[ComponentConfig], err: &mut dyn FnMut(String, String)) {
@@ -636,5 +702,30 @@ type = "carrier-pigeon"
             cfg.routing.route(Category::Conduct).teams,
             vec!["field-ops", "support"]
         );
+    }
+    #[test]
+    fn config_rejects_teams_a_sink_cannot_page() {
+        let base = "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n";
+        // Keys for every routed team (default table: field-ops, support, marketing): fine.
+        let ok = format!(
+            "{base}[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = []\n\
+             routing_keys = {{ support = \"k1\", field-ops = \"k2\", marketing = \"k3\" }}\n"
+        );
+        assert!(parse_str(&ok, "t.toml", &env).is_ok());
+        let missing = format!(
+            "{base}[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = []\n\
+             routing_keys = {{ support = \"k1\" }}\n"
+        );
+        let errs = parse_str(&missing, "t.toml", &env).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert_eq!(errs.0[0].key, "sink[0].routing_keys");
+        assert!(errs.0[0].reason.contains("field-ops, marketing"), "{errs}");
+        let foreign = format!(
+            "{base}[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = [\"support\"]\n\
+             routing_key = \"k\"\n[[escalation]]\nteam = \"field-ops\"\nerror = [\"pd\"]\n"
+        );
+        let errs = parse_str(&foreign, "t.toml", &env).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert_eq!(errs.0[0].key, "escalation[0].error[0]");
     }
 }
