@@ -1204,3 +1204,49 @@ async fn the_outbox_is_compacted_while_running() {
     );
     assert_eq!(rx.total(), 21);
 }
+
+/// The report behind issue 18's flood-control finding: 14 risky posts opened 14 watches, and
+/// with `max_pages_per_hour = 5` the critical incident one of them became never reached
+/// PagerDuty. Watches no longer use the page budget, so it does.
+#[tokio::test(start_paused = true)]
+async fn fourteen_watches_do_not_keep_the_critical_incident_from_pagerduty() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let sinks: Vec<Arc<dyn Notifier>> = vec![sink::build(&pd_settings(&server.uri())).unwrap()];
+    let d = Delivery::start(
+        sinks,
+        DeliveryOptions {
+            outbox_dir: dir.path(),
+            delivery: &delivery_cfg(),
+            escalation: &[],
+            flood: FloodControlConfig {
+                group_window: HumanDuration::from_secs(0),
+                max_pages_per_hour: 5,
+            },
+            metrics: Arc::clone(&metrics),
+        },
+    )
+    .unwrap();
+    for i in 0..14 {
+        let mut w = line(&format!("w{i:02}"), Action::Trigger);
+        w.severity = Severity::Info;
+        w.at = format!("2026-03-03T10:{:02}:00Z", 10 + i);
+        d.notify(&w).await.unwrap();
+    }
+    let mut c = line("w09", Action::Escalate);
+    c.severity = Severity::Critical;
+    c.at = "2026-03-03T10:40:00Z".into();
+    d.notify(&c).await.unwrap();
+    d.drain().await;
+    let log = rx.log.lock().unwrap();
+    let critical: Vec<&Value> = log
+        .iter()
+        .map(|(b, _)| b)
+        .filter(|b| b["payload"]["severity"] == "critical")
+        .collect();
+    assert_eq!(critical.len(), 1, "the critical incident paged");
+    assert_eq!(critical[0]["dedup_key"], "flashpoint/brightline/w09");
+}
