@@ -565,6 +565,7 @@ impl Metrics {
         self.sink_retries_total.with_label_values(&[sink]);
         self.sink_dead_letters_total.with_label_values(&[sink]);
         self.sink_outbox_depth.with_label_values(&[sink]);
+        self.sink_worker_restarts_total.with_label_values(&[sink]);
         for reason in failure_reasons {
             self.sink_failed_total.with_label_values(&[sink, reason]);
         }
