@@ -155,6 +155,13 @@ pub fn check_config(file: &std::path::Path) -> u8 {
 /// each.
 pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
     let snap = crate::alert::outbox::Outbox::read(dir)?;
+    if snap.rejected > 0 {
+        eprintln!(
+            "{} unreadable outbox lines skipped (they are set aside in {} when the outbox next opens)",
+            snap.rejected,
+            crate::alert::outbox::REJECTED_FILE
+        );
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for e in &snap.pending {
         writeln!(
