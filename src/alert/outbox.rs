@@ -43,7 +43,7 @@ pub const REJECTED_FILE: &str = "outbox.rejected";
 /// Dead letters kept across compactions (the newest).
 pub const MAX_DEAD_KEPT: usize = 10_000;
 /// Appends after which the log is compacted whatever the interval.
-pub const COMPACT_AFTER_RECORDS: u64 = 100_000;
+pub const COMPACT_AFTER_RECORDS: u64 = 10_000;
 /// The compaction interval unless [`Outbox::set_compact_interval`] says otherwise.
 pub const DEFAULT_COMPACT_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -207,8 +207,10 @@ fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
 }
 
 /// Reads the log in `dir`, sets its unreadable lines aside and rewrites it with only what is
-/// pending and the newest dead letters (fsynced, then renamed over the log).
-fn compact_dir(dir: &Path) -> io::Result<Parsed> {
+/// pending and the newest dead letters (fsynced, then renamed over the log). Returns the
+/// append handle of the new log, opened before the rename: appends never go to a file that
+/// is no longer the log.
+fn compact_dir(dir: &Path) -> io::Result<(Parsed, File)> {
     let path = dir.join(LOG_FILE);
     let parsed = parse(&read_bytes(&path)?);
     if !parsed.rejected.is_empty() {
@@ -246,12 +248,13 @@ fn compact_dir(dir: &Path) -> io::Result<Parsed> {
         f.write_all(&buf)?;
         f.sync_all()?;
     }
+    let append = OpenOptions::new().append(true).open(&tmp)?;
     fs::rename(&tmp, &path)?;
     if let Ok(d) = File::open(dir) {
         // Persist the rename; not every platform can fsync a directory.
         let _ignored = d.sync_all();
     }
-    Ok(parsed)
+    Ok((parsed, append))
 }
 
 impl Outbox {
@@ -259,8 +262,7 @@ impl Outbox {
     pub fn open(dir: &Path) -> io::Result<(Outbox, Snapshot)> {
         fs::create_dir_all(dir)?;
         let path = dir.join(LOG_FILE);
-        let parsed = compact_dir(dir)?;
-        let file = OpenOptions::new().append(true).open(&path)?;
+        let (parsed, file) = compact_dir(dir)?;
         Ok((
             Outbox {
                 dir: dir.to_path_buf(),
@@ -305,8 +307,8 @@ impl Outbox {
     }
 
     fn compact_locked(&self, inner: &mut Inner) -> io::Result<u64> {
-        let parsed = compact_dir(&self.dir)?;
-        inner.file = OpenOptions::new().append(true).open(&self.path)?;
+        let (parsed, file) = compact_dir(&self.dir)?;
+        inner.file = file;
         inner.torn = false;
         inner.appended = 0;
         inner.compacted_at = tokio::time::Instant::now();
