@@ -571,6 +571,26 @@ impl Metrics {
         }
     }
 
+    /// Sinks whose delivery worker is down (`flashpoint_sink_worker_up` = 0), sorted.
+    pub fn sink_workers_down(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let mut down: Vec<String> = self
+            .sink_worker_up
+            .collect()
+            .iter()
+            .flat_map(|mf| mf.get_metric())
+            .filter(|m| m.get_gauge().get_value() == 0.0)
+            .filter_map(|m| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == "sink")
+                    .map(|l| l.value().to_string())
+            })
+            .collect();
+        down.sort();
+        down
+    }
+
     /// Sets every open-incident series seen so far to 0 (before the current ones are counted
     /// again): a closed incident's series reads 0 instead of vanishing, so the family stays
     /// exported and graphs drop to zero. Bounded by the brand × category × severity seen.
