@@ -49,19 +49,22 @@ impl ConsoleNotifier {
         } else {
             alert.teams.join(", ")
         };
+        // Post text (quoted in the summary too) must not drive the terminal.
+        let clean = super::sink::text::one_line;
         let mut s = format!(
             "{head} {at}  {incident} [{category}] → {teams}\n         {summary}\n",
             at = alert.at,
             incident = alert.incident,
             category = alert.category,
-            summary = alert.summary,
+            summary = clean(&alert.summary),
         );
         if alert.action == Action::Trigger {
             if let Some(p) = alert.top_posts.first() {
-                let text: String = p.text.chars().take(140).collect();
+                let text: String = clean(&p.text).chars().take(140).collect();
                 s.push_str(&format!(
                     "         top post: {} ({} followers): {text}\n",
-                    p.author, p.followers
+                    clean(&p.author),
+                    p.followers
                 ));
             }
         }
@@ -93,5 +96,28 @@ impl Notifier for ConsoleNotifier {
             let _ignored = out.write_all(text.as_bytes());
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_strips_terminal_control_sequences_from_post_text() {
+        let mut a = AlertRecord::sample("b-20260303-0001");
+        a.summary = "b: outage — \u{1b}]0;pwned\u{7}\u{1b}[2Jgas \u{202E}kael\nnext".into();
+        a.top_posts = vec![crate::domain::alert::TopPost {
+            id: "m1".into(),
+            text: "\u{1b}[31mred\u{1b}[0m".into(),
+            author: "@x\u{1b}[8m".into(),
+            followers: 1,
+            url: None,
+        }];
+        let s = ConsoleNotifier::render(&a, false);
+        assert!(!s.contains('\u{1b}'), "{s:?}");
+        assert!(!s.contains('\u{7}') && !s.contains('\u{202E}'), "{s:?}");
+        assert!(s.contains("gas kael next"), "{s:?}");
+        assert_eq!(s.lines().count(), 3, "one line per field: {s:?}");
     }
 }

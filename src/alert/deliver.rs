@@ -14,6 +14,16 @@
 //! listed by `flashpoint outbox list`. On start, pending entries in the outbox are queued
 //! again in sequence order, before anything new.
 //!
+//! Nothing a receiver says can overflow the schedule: `Retry-After` is capped at
+//! [`MAX_RETRY_AFTER`] and every sum of durations and instants saturates.
+//!
+//! Supervision: each worker runs under a supervisor task. A worker that dies (a panic) is
+//! logged at `error`, counted in `flashpoint_sink_worker_restarts_total`, shown as 0 in
+//! `flashpoint_sink_worker_up` until it runs again, and restarted after a backoff with its
+//! queue rebuilt from the outbox (the source of truth), so pending entries still drain. A
+//! notification whose attempt killed the worker [`MAX_PANICS`] times is dead-lettered
+//! (`worker_panic`) rather than crash it forever.
+//!
 //! Queues: the channel to each worker holds `queue_capacity` entries and its in-memory
 //! incident queues at most as many again; when both are full the producer waits (**Block**),
 //! which holds back the dispatcher and so the detector. Nothing is dropped: it is already on
@@ -36,6 +46,14 @@ use super::policy::{Router, SinkRoute};
 use crate::config::{DeliveryConfig, EscalationConfig, FloodControlConfig};
 use crate::domain::alert::AlertRecord;
 use crate::telemetry::Metrics;
+
+/// The longest delay a receiver's `Retry-After` can impose on one retry: a larger value (up to
+/// 2^64 - 1 seconds has been seen) is taken as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// A notification whose attempt killed its sink's worker this many times is dead-lettered.
+pub const MAX_PANICS: u32 = 3;
+/// Backoff before a dead worker is restarted: doubling from the first to the second.
+const RESTART_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 
 /// Retry timing.
 #[derive(Debug, Clone, Copy)]
@@ -60,8 +78,9 @@ impl RetryPolicy {
         rng: &mut impl Rng,
     ) -> Duration {
         let bound = self.bound(attempt);
-        let jittered = Duration::from_secs_f64(rng.gen_range(0.0..=bound.as_secs_f64()));
-        retry_after.map_or(jittered, |r| jittered.max(r))
+        let jittered =
+            Duration::try_from_secs_f64(rng.gen_range(0.0..=bound.as_secs_f64())).unwrap_or(bound);
+        retry_after.map_or(jittered, |r| jittered.max(r.min(MAX_RETRY_AFTER)))
     }
 }
 
@@ -111,6 +130,10 @@ impl Delivery {
         opts: DeliveryOptions<'_>,
     ) -> std::io::Result<Arc<Delivery>> {
         let (outbox, snap) = Outbox::open(opts.outbox_dir)?;
+        outbox.set_compact_interval(opts.delivery.compact_interval.0);
+        opts.metrics
+            .sink_outbox_rejected_lines_total
+            .inc_by(snap.rejected);
         let outbox = Arc::new(outbox);
         let policy = RetryPolicy {
             initial: opts.delivery.backoff_initial.0,
@@ -135,9 +158,9 @@ impl Delivery {
         for sink in &sinks {
             let (tx, rx) = mpsc::channel(capacity);
             let id = sink.id().to_string();
-            let mut w = Worker {
+            let seed = Seed {
                 sink: Arc::clone(sink),
-                rx,
+                rx: Arc::new(tokio::sync::Mutex::new(rx)),
                 outbox: Arc::clone(&outbox),
                 policy,
                 capacity,
@@ -145,25 +168,23 @@ impl Delivery {
                 pending: pending.clone(),
                 in_flight: in_flight.clone(),
                 depth: Arc::clone(&depth),
-                queues: BTreeMap::new(),
-                queued: 0,
-                rng: rand_chacha::ChaCha8Rng::from_entropy(),
             };
-            for e in restored.remove(&id).unwrap_or_default() {
-                w.push(e);
-            }
-            if w.queued > 0 {
-                pending.send_modify(|n| *n += w.queued);
+            let entries = restored.remove(&id).unwrap_or_default();
+            if !entries.is_empty() {
+                pending.send_modify(|n| *n += entries.len());
                 if let Some(dd) = depth.get(&id) {
-                    dd.store(w.queued as i64, std::sync::atomic::Ordering::Relaxed);
+                    dd.store(entries.len() as i64, std::sync::atomic::Ordering::Relaxed);
                 }
                 opts.metrics
                     .sink_outbox_depth
                     .with_label_values(&[&id])
-                    .set(w.queued as f64);
-                tracing::info!(sink = %id, pending = w.queued, "resuming deliveries from the outbox");
+                    .set(entries.len() as f64);
+                tracing::info!(sink = %id, pending = entries.len(), "resuming deliveries from the outbox");
             }
-            tasks.spawn(w.run());
+            opts.metrics
+                .sink_worker_restarts_total
+                .with_label_values(&[&id]);
+            tasks.spawn(supervise(seed, entries));
             workers.insert(id, tx);
         }
         for (sink, entries) in restored {
@@ -294,6 +315,13 @@ impl Notifier for Delivery {
 }
 
 impl Job {
+    /// How long ago it was persisted: the larger of the time in this process (paused in
+    /// tests) and the wall-clock age in the outbox (which survives restarts).
+    fn age(&self) -> Duration {
+        let wall = u64::try_from(wall_ms().saturating_sub(self.entry.enqueued_at_ms)).unwrap_or(0);
+        self.queued_at.elapsed().max(Duration::from_millis(wall))
+    }
+
     fn new(entry: OutboxEntry) -> Job {
         let now = Instant::now();
         Job {
@@ -305,9 +333,13 @@ impl Job {
     }
 }
 
-struct Worker {
+/// Everything a sink's worker is built from; the supervisor keeps it to build a new worker
+/// when one dies. The channel's receiver sits behind a lock the running worker holds, so it
+/// outlives a worker that panics.
+#[derive(Clone)]
+struct Seed {
     sink: Arc<dyn Notifier>,
-    rx: mpsc::Receiver<Job>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     outbox: Arc<Outbox>,
     policy: RetryPolicy,
     capacity: usize,
@@ -315,6 +347,128 @@ struct Worker {
     pending: watch::Sender<usize>,
     in_flight: watch::Sender<usize>,
     depth: Arc<HashMap<String, std::sync::atomic::AtomicI64>>,
+}
+
+impl Seed {
+    /// One notification left the sink's queue (delivered or dead): counts and gauges follow.
+    fn settled(&self) {
+        let id = self.sink.id();
+        if let Some(d) = self.depth.get(id) {
+            let v = d.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) - 1;
+            self.metrics
+                .sink_outbox_depth
+                .with_label_values(&[id])
+                .set(v.max(0) as f64);
+        }
+        self.pending.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Aborts a task when dropped: a supervisor that is stopped takes its worker with it.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs a sink's worker and restarts it whenever it dies, until its channel closes.
+async fn supervise(seed: Seed, initial: Vec<OutboxEntry>) {
+    let id = seed.sink.id().to_string();
+    let up = seed.metrics.sink_worker_up.with_label_values(&[&id]);
+    let mut entries = initial;
+    // Channel jobs up to this sequence number are already in `entries` (after a restart).
+    let mut skip_upto = 0;
+    let mut restarts = 0u32;
+    let mut panics: HashMap<u64, u32> = HashMap::new();
+    loop {
+        let attempting = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut w = Worker::new(&seed, Arc::clone(&attempting), skip_upto);
+        for e in entries.drain(..) {
+            w.push(e);
+        }
+        up.set(1.0);
+        let handle = tokio::spawn(w.run());
+        let _abort = AbortOnDrop(handle.abort_handle());
+        let result = handle.await;
+        up.set(0.0);
+        let panic = match result {
+            Err(e) if e.is_panic() => panic_message(e.into_panic()),
+            // Finished (the channel closed and the queue drained) or stopped.
+            _ => return,
+        };
+        restarts = restarts.saturating_add(1);
+        seed.metrics
+            .sink_worker_restarts_total
+            .with_label_values(&[&id])
+            .inc();
+        let seq = attempting.load(std::sync::atomic::Ordering::SeqCst);
+        tracing::error!(sink = %id, seq, restarts, panic = %panic, "sink delivery worker died; restarting it from the outbox");
+        if seq != 0 {
+            let n = panics.entry(seq).or_default();
+            *n += 1;
+            if *n >= MAX_PANICS {
+                panics.remove(&seq);
+                let error =
+                    format!("the delivery worker died {MAX_PANICS} times sending it: {panic}");
+                match seed.outbox.mark_dead(seq, "worker_panic", &error) {
+                    Ok(()) => {
+                        tracing::error!(sink = %id, seq, reason = "worker_panic", error, "notification dead-lettered (see `flashpoint outbox list`)");
+                        seed.metrics
+                            .sink_dead_letters_total
+                            .with_label_values(&[&id])
+                            .inc();
+                        seed.settled();
+                    }
+                    Err(e) => {
+                        tracing::error!(sink = %id, seq, error = %e, "cannot record a dead letter in the outbox");
+                    }
+                }
+            }
+        }
+        // Rebuild the queue from the outbox, retrying (with the backoff) while it cannot be read.
+        let mut wait = restart_delay(restarts);
+        loop {
+            tokio::time::sleep(wait).await;
+            match seed.outbox.pending_for(&id) {
+                Ok((list, upto)) => {
+                    entries = list;
+                    skip_upto = upto;
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(sink = %id, error = %e, "cannot read the outbox to restart the delivery worker; will retry");
+                    wait = (wait * 2).min(RESTART_BACKOFF.1);
+                }
+            }
+        }
+    }
+}
+
+fn restart_delay(restarts: u32) -> Duration {
+    let factor = 2u32.saturating_pow(restarts.saturating_sub(1).min(16));
+    RESTART_BACKOFF
+        .0
+        .saturating_mul(factor)
+        .min(RESTART_BACKOFF.1)
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("(no message)")
+    }
+}
+
+struct Worker {
+    seed: Seed,
+    /// The sequence number being attempted (0 = none), for the supervisor.
+    attempting: Arc<std::sync::atomic::AtomicU64>,
+    skip_upto: u64,
     /// incident → its notifications in order; only the head is ever attempted.
     queues: BTreeMap<String, VecDeque<Job>>,
     queued: usize,
@@ -322,6 +476,17 @@ struct Worker {
 }
 
 impl Worker {
+    fn new(seed: &Seed, attempting: Arc<std::sync::atomic::AtomicU64>, skip_upto: u64) -> Worker {
+        Worker {
+            seed: seed.clone(),
+            attempting,
+            skip_upto,
+            queues: BTreeMap::new(),
+            queued: 0,
+            rng: rand_chacha::ChaCha8Rng::from_entropy(),
+        }
+    }
+
     fn push(&mut self, e: OutboxEntry) {
         self.push_job(Job::new(e));
     }
@@ -343,18 +508,22 @@ impl Worker {
     }
 
     async fn run(mut self) {
+        let rx = Arc::clone(&self.seed.rx);
+        let mut rx = rx.lock().await;
         let mut open = true;
-        let interval = self.sink.tick_interval();
-        let mut next_tick = interval.map(|i| Instant::now() + i);
+        let interval = self.seed.sink.tick_interval();
+        let mut next_tick = interval.and_then(|i| Instant::now().checked_add(i));
         loop {
             if !open && self.queued == 0 {
                 break;
             }
             let due = self.next_due();
-            let room = open && self.queued < self.capacity;
+            let room = open && self.queued < self.seed.capacity;
             tokio::select! {
                 biased;
-                msg = self.rx.recv(), if room => match msg {
+                msg = rx.recv(), if room => match msg {
+                    // Already queued from the outbox when this worker was (re)built.
+                    Some(job) if job.entry.seq <= self.skip_upto => {}
                     Some(job) => self.push_job(job),
                     None => open = false,
                 },
@@ -364,13 +533,13 @@ impl Worker {
                     }
                 }
                 _ = sleep_until_opt(next_tick), if next_tick.is_some() && open => {
-                    self.in_flight.send_modify(|n| *n += 1);
-                    let res = self.sink.tick().await;
-                    self.in_flight.send_modify(|n| *n = n.saturating_sub(1));
+                    self.seed.in_flight.send_modify(|n| *n += 1);
+                    let res = self.seed.sink.tick().await;
+                    self.seed.in_flight.send_modify(|n| *n = n.saturating_sub(1));
                     if let Err(e) = res {
-                        tracing::warn!(sink = self.sink.id(), error = %e, "periodic re-post failed");
+                        tracing::warn!(sink = self.seed.sink.id(), error = %e, "periodic re-post failed");
                     }
-                    next_tick = interval.map(|i| Instant::now() + i);
+                    next_tick = interval.and_then(|i| Instant::now().checked_add(i));
                 }
             }
         }
@@ -380,25 +549,51 @@ impl Worker {
         let Some(job) = self.queues.get_mut(incident).and_then(VecDeque::front_mut) else {
             return;
         };
-        let id = self.sink.id().to_string();
-        self.in_flight.send_modify(|n| *n += 1);
-        let result = self.sink.notify(&job.entry.alert).await;
-        self.in_flight.send_modify(|n| *n = n.saturating_sub(1));
+        let id = self.seed.sink.id().to_string();
         let seq = job.entry.seq;
+        // Too old to page (e.g. persisted long before a restart): never sent.
+        let age = job.age();
+        if age > self.seed.policy.max_age {
+            let msg = format!(
+                "not sent: persisted {} s ago, beyond max_age ({} s)",
+                age.as_secs(),
+                self.seed.policy.max_age.as_secs()
+            );
+            self.dead(incident, "max_age", &msg);
+            return;
+        }
+        let Some(job) = self.queues.get_mut(incident).and_then(VecDeque::front_mut) else {
+            return;
+        };
+        self.seed.in_flight.send_modify(|n| *n += 1);
+        self.attempting
+            .store(seq, std::sync::atomic::Ordering::SeqCst);
+        let result = self.seed.sink.notify(&job.entry.alert).await;
+        self.attempting
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+        self.seed
+            .in_flight
+            .send_modify(|n| *n = n.saturating_sub(1));
         match result {
             Ok(()) => {
-                if let Err(e) = self.outbox.mark_delivered(seq) {
+                if let Err(e) = self.seed.outbox.mark_delivered(seq) {
                     tracing::error!(sink = %id, seq, error = %e, "cannot record a delivery in the outbox; it may repeat after a restart");
                 }
-                self.metrics.sink_sent_total.with_label_values(&[&id]).inc();
-                self.metrics
+                self.seed
+                    .metrics
+                    .sink_sent_total
+                    .with_label_values(&[&id])
+                    .inc();
+                self.seed
+                    .metrics
                     .record_sink_latency(&id, job.queued_at.elapsed());
-                self.metrics.publish_sink_latency();
+                self.seed.metrics.publish_sink_latency();
                 tracing::debug!(sink = %id, incident, action = job.entry.alert.action.as_str(), "delivered");
                 self.finish(incident);
             }
             Err(e) => {
-                self.metrics
+                self.seed
+                    .metrics
                     .sink_failed_total
                     .with_label_values(&[&id, e.reason])
                     .inc();
@@ -406,38 +601,40 @@ impl Worker {
                     self.dead(incident, e.reason, &e.to_string());
                     return;
                 }
-                job.attempts += 1;
+                job.attempts = job.attempts.saturating_add(1);
                 let delay = self
+                    .seed
                     .policy
                     .delay(job.attempts, e.retry_after, &mut self.rng);
-                let age_here = job.queued_at.elapsed();
-                let age_wall = Duration::from_millis(
-                    u64::try_from(wall_ms() - job.entry.enqueued_at_ms).unwrap_or(0),
-                );
-                if age_here.max(age_wall) + delay > self.policy.max_age {
+                if job.age().saturating_add(delay) > self.seed.policy.max_age {
                     let msg = format!("gave up after {} attempts: {e}", job.attempts);
                     self.dead(incident, "max_age", &msg);
                     return;
                 }
-                job.next_at = Instant::now() + delay;
-                self.metrics
+                let now = Instant::now();
+                job.next_at = now
+                    .checked_add(delay)
+                    .unwrap_or_else(|| now + MAX_RETRY_AFTER);
+                self.seed
+                    .metrics
                     .sink_retries_total
                     .with_label_values(&[&id])
                     .inc();
-                tracing::warn!(sink = %id, incident, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "delivery failed, will retry");
+                tracing::warn!(sink = %id, incident, attempt = job.attempts, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), error = %e, "delivery failed, will retry");
             }
         }
     }
 
     fn dead(&mut self, incident: &str, reason: &str, error: &str) {
-        let id = self.sink.id().to_string();
+        let id = self.seed.sink.id().to_string();
         if let Some(job) = self.queues.get(incident).and_then(VecDeque::front) {
-            if let Err(e) = self.outbox.mark_dead(job.entry.seq, reason, error) {
+            if let Err(e) = self.seed.outbox.mark_dead(job.entry.seq, reason, error) {
                 tracing::error!(sink = %id, seq = job.entry.seq, error = %e, "cannot record a dead letter in the outbox");
             }
             tracing::error!(sink = %id, incident, action = job.entry.alert.action.as_str(), seq = job.entry.seq, reason, error, "notification dead-lettered (see `flashpoint outbox list`)");
         }
-        self.metrics
+        self.seed
+            .metrics
             .sink_dead_letters_total
             .with_label_values(&[&id])
             .inc();
@@ -452,15 +649,14 @@ impl Worker {
             }
         }
         self.queued = self.queued.saturating_sub(1);
-        let id = self.sink.id();
-        if let Some(d) = self.depth.get(id) {
-            let v = d.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) - 1;
-            self.metrics
-                .sink_outbox_depth
-                .with_label_values(&[id])
-                .set(v.max(0) as f64);
+        self.seed.settled();
+        let rejected = self.seed.outbox.take_rejected();
+        if rejected > 0 {
+            self.seed
+                .metrics
+                .sink_outbox_rejected_lines_total
+                .inc_by(rejected);
         }
-        self.pending.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
@@ -501,5 +697,111 @@ mod tests {
             assert!(p.delay(a, Some(Duration::from_secs(90)), &mut rng) >= Duration::from_secs(90));
         }
         assert!(seen_small, "full jitter spreads delays over [0, bound]");
+    }
+    /// Fault injection for the supervisor: a notifier that panics on its first `panics`
+    /// calls, then accepts. (Sinks themselves are tested against real HTTP receivers.)
+    struct Panicky {
+        teams: Vec<String>,
+        panics: std::sync::atomic::AtomicU32,
+        accepted: std::sync::atomic::AtomicU32,
+    }
+
+    impl Notifier for Panicky {
+        fn id(&self) -> &str {
+            "panicky"
+        }
+        fn teams(&self) -> &[String] {
+            &self.teams
+        }
+        fn notify<'a>(&'a self, _alert: &'a AlertRecord) -> NotifyFuture<'a> {
+            use std::sync::atomic::Ordering::SeqCst;
+            Box::pin(async move {
+                let left = self.panics.load(SeqCst);
+                if left > 0 {
+                    self.panics.store(left - 1, SeqCst);
+                    panic!("injected fault in a sink");
+                }
+                self.accepted.fetch_add(1, SeqCst);
+                Ok(())
+            })
+        }
+    }
+
+    fn panicky(panics: u32) -> Arc<Panicky> {
+        Arc::new(Panicky {
+            teams: vec!["support".into()],
+            panics: std::sync::atomic::AtomicU32::new(panics),
+            accepted: std::sync::atomic::AtomicU32::new(0),
+        })
+    }
+
+    fn start_with(sink: Arc<Panicky>, dir: &Path, metrics: &Arc<Metrics>) -> Arc<Delivery> {
+        Delivery::start(
+            vec![sink as Arc<dyn Notifier>],
+            DeliveryOptions {
+                outbox_dir: dir,
+                delivery: &DeliveryConfig::default(),
+                escalation: &[],
+                flood: FloodControlConfig::default(),
+                metrics: Arc::clone(metrics),
+            },
+        )
+        .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_sink_worker_is_reported_and_restarted() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Metrics::new(&["b"], 10));
+        let sink = panicky(1);
+        let d = start_with(Arc::clone(&sink), dir.path(), &metrics);
+        d.notify(&AlertRecord::sample("i1")).await.unwrap();
+        d.notify(&AlertRecord::sample("i2")).await.unwrap();
+        // No real IO here, so the paused clock may run: a dead worker shows as a timeout.
+        tokio::time::timeout(Duration::from_secs(3600), d.drain())
+            .await
+            .expect("the pending notifications drain after the worker is restarted");
+        assert_eq!(sink.accepted.load(SeqCst), 2, "each delivered once");
+        let text = metrics.encode_text();
+        assert!(
+            text.contains("flashpoint_sink_worker_restarts_total{sink=\"panicky\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("flashpoint_sink_worker_up{sink=\"panicky\"} 1"),
+            "{text}"
+        );
+        // New lines still go through the restarted worker.
+        d.notify(&AlertRecord::sample("i3")).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(3600), d.drain())
+            .await
+            .unwrap();
+        assert_eq!(sink.accepted.load(SeqCst), 3);
+        assert!(super::super::outbox::Outbox::read(dir.path())
+            .unwrap()
+            .pending
+            .is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_notification_that_keeps_killing_the_worker_is_dead_lettered() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Metrics::new(&["b"], 10));
+        let d = start_with(panicky(u32::MAX), dir.path(), &metrics);
+        d.notify(&AlertRecord::sample("poison")).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(3600), d.drain())
+            .await
+            .expect("the poison notification leaves the queue");
+        let snap = super::super::outbox::Outbox::read(dir.path()).unwrap();
+        assert_eq!(snap.dead.len(), 1);
+        assert_eq!(snap.dead[0].reason, "worker_panic");
+        assert_eq!(
+            metrics
+                .sink_dead_letters_total
+                .with_label_values(&["panicky"])
+                .get(),
+            1
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Every notification is appended (and `fsync`ed) **before** it is sent, and a `delivered` or
 //! `dead` record is appended after the outcome; on open, the log is replayed to find what is
 //! still pending, then compacted (pending + dead letters rewritten to a new file, fsynced,
-//! renamed over the old one). A torn last line from a crash is ignored.
+//! renamed over the old one).
 //!
 //! ```text
 //! {"op":"enqueue","seq":7,"sink":"pd","enqueued_at_ms":1772535160000,"alert":{…alert log line…}}
@@ -11,15 +11,26 @@
 //! {"op":"dead","seq":8,"reason":"rejected","error":"HTTP 400: …"}
 //! ```
 //!
+//! Damage is never fatal. A line that cannot be read (torn by a crash, cut inside a UTF-8
+//! character, or garbage) is skipped, counted ([`Snapshot::rejected`]) and, when the log is
+//! compacted, copied byte for byte to [`REJECTED_FILE`] for inspection. A record glued to the
+//! end of a torn one (a failed write followed by more appends) is still read; and after a
+//! failed write the next append starts a new line, so the damage stays on one line.
+//!
+//! Compaction also runs while the outbox is in use: when an outcome is recorded and the last
+//! compaction is at least the compaction interval ago, or after [`COMPACT_AFTER_RECORDS`]
+//! appends, so the log stays small without a timer of its own.
+//!
 //! Why our own log rather than redb or SQLite: the write pattern is tiny and append-only
 //! (a few records per page), the file is readable with `cat`/`jq` during an incident, it
 //! adds no dependency, and the recovery rule is ten lines. One process owns a directory.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +38,14 @@ use crate::domain::alert::AlertRecord;
 
 /// The log file inside the outbox directory.
 pub const LOG_FILE: &str = "outbox.ndjson";
+/// Where unreadable log lines are copied, one per line, when the log is compacted.
+pub const REJECTED_FILE: &str = "outbox.rejected";
 /// Dead letters kept across compactions (the newest).
 pub const MAX_DEAD_KEPT: usize = 10_000;
+/// Appends after which the log is compacted whatever the interval.
+pub const COMPACT_AFTER_RECORDS: u64 = 10_000;
+/// The compaction interval unless [`Outbox::set_compact_interval`] says otherwise.
+pub const DEFAULT_COMPACT_INTERVAL: Duration = Duration::from_secs(600);
 
 /// One notification for one sink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,11 +86,14 @@ pub struct Snapshot {
     pub pending: Vec<OutboxEntry>,
     pub dead: Vec<DeadLetter>,
     pub delivered: u64,
+    /// Lines that could not be read and were skipped.
+    pub rejected: u64,
 }
 
 /// The open outbox; appends are serialised by a mutex and never held across `.await`.
 #[derive(Debug)]
 pub struct Outbox {
+    dir: PathBuf,
     path: PathBuf,
     inner: Mutex<Inner>,
 }
@@ -82,6 +102,13 @@ pub struct Outbox {
 struct Inner {
     file: File,
     next_seq: u64,
+    /// A write failed part way: the next append starts on a new line.
+    torn: bool,
+    compacted_at: tokio::time::Instant,
+    appended: u64,
+    compact_every: Duration,
+    /// Lines rejected by compactions since the last [`Outbox::take_rejected`].
+    rejected: u64,
 }
 
 fn now_ms() -> i64 {
@@ -91,115 +118,236 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// A log read leniently: its snapshot, the lines it could not read, the largest sequence
+/// number it names.
+struct Parsed {
+    snap: Snapshot,
+    rejected: Vec<Vec<u8>>,
+    max_seq: u64,
+}
+
+/// Where a record can start inside a damaged line: our records always open with this (serde
+/// writes the tag first), and inside a JSON string the quotes would be escaped.
+const RECORD_START: &[u8] = b"{\"op\":";
+
+fn parse_record(bytes: &[u8]) -> Option<Record> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    serde_json::from_str(text).ok()
+}
+
+fn parse(bytes: &[u8]) -> Parsed {
+    let mut pending: BTreeMap<u64, OutboxEntry> = BTreeMap::new();
+    let mut snap = Snapshot::default();
+    let mut rejected = Vec::new();
+    let mut max_seq = 0;
+    for line in bytes.split(|&b| b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let record = match parse_record(line) {
+            Some(r) => Some(r),
+            None => {
+                // A torn record with a whole one glued after it: keep the whole one.
+                let glued = line
+                    .windows(RECORD_START.len())
+                    .rposition(|w| w == RECORD_START)
+                    .filter(|&at| at > 0)
+                    .and_then(|at| parse_record(&line[at..]).map(|r| (at, r)));
+                match glued {
+                    Some((at, r)) => {
+                        rejected.push(line[..at].to_vec());
+                        Some(r)
+                    }
+                    None => {
+                        rejected.push(line.to_vec());
+                        None
+                    }
+                }
+            }
+        };
+        match record {
+            Some(Record::Enqueue(e)) => {
+                max_seq = max_seq.max(e.seq);
+                pending.insert(e.seq, e);
+            }
+            Some(Record::Delivered { seq }) => {
+                max_seq = max_seq.max(seq);
+                if pending.remove(&seq).is_some() {
+                    snap.delivered += 1;
+                }
+            }
+            Some(Record::Dead { seq, reason, error }) => {
+                max_seq = max_seq.max(seq);
+                if let Some(entry) = pending.remove(&seq) {
+                    snap.dead.push(DeadLetter {
+                        entry,
+                        reason,
+                        error,
+                    });
+                }
+            }
+            None => {}
+        }
+    }
+    snap.pending = pending.into_values().collect();
+    snap.rejected = rejected.len() as u64;
+    Parsed {
+        snap,
+        rejected,
+        max_seq,
+    }
+}
+
+fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the log in `dir`, sets its unreadable lines aside and rewrites it with only what is
+/// pending and the newest dead letters (fsynced, then renamed over the log). Returns the
+/// append handle of the new log, opened before the rename: appends never go to a file that
+/// is no longer the log.
+fn compact_dir(dir: &Path) -> io::Result<(Parsed, File)> {
+    let path = dir.join(LOG_FILE);
+    let parsed = parse(&read_bytes(&path)?);
+    if !parsed.rejected.is_empty() {
+        tracing::warn!(path = %path.display(), lines = parsed.rejected.len(), set_aside = %dir.join(REJECTED_FILE).display(), "skipping unreadable outbox lines");
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(REJECTED_FILE))?;
+        for line in &parsed.rejected {
+            f.write_all(line)?;
+            f.write_all(b"\n")?;
+        }
+        f.sync_all()?;
+    }
+    let tmp = dir.join(format!("{LOG_FILE}.tmp"));
+    {
+        let mut buf = Vec::new();
+        let snap = &parsed.snap;
+        let skip = snap.dead.len().saturating_sub(MAX_DEAD_KEPT);
+        for d in snap.dead.iter().skip(skip) {
+            write_record(&mut buf, &Record::Enqueue(d.entry.clone()))?;
+            write_record(
+                &mut buf,
+                &Record::Dead {
+                    seq: d.entry.seq,
+                    reason: d.reason.clone(),
+                    error: d.error.clone(),
+                },
+            )?;
+        }
+        for e in &snap.pending {
+            write_record(&mut buf, &Record::Enqueue(e.clone()))?;
+        }
+        let mut f = File::create(&tmp)?;
+        f.write_all(&buf)?;
+        f.sync_all()?;
+    }
+    let append = OpenOptions::new().append(true).open(&tmp)?;
+    fs::rename(&tmp, &path)?;
+    if let Ok(d) = File::open(dir) {
+        // Persist the rename; not every platform can fsync a directory.
+        let _ignored = d.sync_all();
+    }
+    Ok((parsed, append))
+}
+
 impl Outbox {
     /// Opens (creating) the outbox in `dir`, compacts it, and returns what is still pending.
     pub fn open(dir: &Path) -> io::Result<(Outbox, Snapshot)> {
         fs::create_dir_all(dir)?;
         let path = dir.join(LOG_FILE);
-        let snap = Outbox::read(dir)?;
-        let next_seq = snap
-            .pending
-            .iter()
-            .map(|e| e.seq)
-            .chain(snap.dead.iter().map(|d| d.entry.seq))
-            .max()
-            .unwrap_or(0)
-            + 1;
-        // Compact: pending entries and the newest dead letters, nothing delivered.
-        let tmp = dir.join(format!("{LOG_FILE}.tmp"));
-        {
-            let mut f = File::create(&tmp)?;
-            let skip = snap.dead.len().saturating_sub(MAX_DEAD_KEPT);
-            for d in snap.dead.iter().skip(skip) {
-                write_record(&mut f, &Record::Enqueue(d.entry.clone()))?;
-                write_record(
-                    &mut f,
-                    &Record::Dead {
-                        seq: d.entry.seq,
-                        reason: d.reason.clone(),
-                        error: d.error.clone(),
-                    },
-                )?;
-            }
-            for e in &snap.pending {
-                write_record(&mut f, &Record::Enqueue(e.clone()))?;
-            }
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, &path)?;
-        if let Ok(d) = File::open(dir) {
-            // Persist the rename; not every platform can fsync a directory.
-            let _ignored = d.sync_all();
-        }
-        let file = OpenOptions::new().append(true).open(&path)?;
+        let (parsed, file) = compact_dir(dir)?;
         Ok((
             Outbox {
+                dir: dir.to_path_buf(),
                 path,
-                inner: Mutex::new(Inner { file, next_seq }),
+                inner: Mutex::new(Inner {
+                    file,
+                    next_seq: parsed.max_seq + 1,
+                    torn: false,
+                    compacted_at: tokio::time::Instant::now(),
+                    appended: 0,
+                    compact_every: DEFAULT_COMPACT_INTERVAL,
+                    rejected: 0,
+                }),
             },
-            snap,
+            parsed.snap,
         ))
     }
 
-    /// Reads the log in `dir` without changing it (`flashpoint outbox list`).
+    /// Reads the log in `dir` without changing it (`flashpoint outbox list`); unreadable
+    /// lines are skipped and counted.
     pub fn read(dir: &Path) -> io::Result<Snapshot> {
         let path = dir.join(LOG_FILE);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Snapshot::default()),
-            Err(e) => return Err(e),
-        };
-        let mut pending: BTreeMap<u64, OutboxEntry> = BTreeMap::new();
-        let mut dead = Vec::new();
-        let mut delivered = 0;
-        let lines: Vec<String> = BufReader::new(file).lines().collect::<io::Result<_>>()?;
-        let last = lines.len().saturating_sub(1);
-        for (i, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Record>(line) {
-                Ok(Record::Enqueue(e)) => {
-                    pending.insert(e.seq, e);
-                }
-                Ok(Record::Delivered { seq }) => {
-                    if pending.remove(&seq).is_some() {
-                        delivered += 1;
-                    }
-                }
-                Ok(Record::Dead { seq, reason, error }) => {
-                    if let Some(entry) = pending.remove(&seq) {
-                        dead.push(DeadLetter {
-                            entry,
-                            reason,
-                            error,
-                        });
-                    }
-                }
-                Err(e) if i == last => {
-                    tracing::warn!(path = %path.display(), error = %e, "ignoring a torn last outbox line");
-                }
-                Err(e) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{}: line {}: {e}", path.display(), i + 1),
-                    ))
-                }
-            }
+        let parsed = parse(&read_bytes(&path)?);
+        if parsed.snap.rejected > 0 {
+            tracing::warn!(path = %path.display(), lines = parsed.snap.rejected, "skipping unreadable outbox lines");
         }
-        Ok(Snapshot {
-            pending: pending.into_values().collect(),
-            dead,
-            delivered,
-        })
+        Ok(parsed.snap)
+    }
+
+    /// How often the log is compacted while in use (checked when an outcome is recorded).
+    pub fn set_compact_interval(&self, every: Duration) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.compact_every = every;
+        }
+    }
+
+    /// Compacts the log now (what [`Outbox::open`] does), holding appends back meanwhile.
+    /// Returns the number of unreadable lines set aside.
+    pub fn compact(&self) -> io::Result<u64> {
+        let mut inner = self.lock()?;
+        self.compact_locked(&mut inner)
+    }
+
+    fn compact_locked(&self, inner: &mut Inner) -> io::Result<u64> {
+        let (parsed, file) = compact_dir(&self.dir)?;
+        inner.file = file;
+        inner.torn = false;
+        inner.appended = 0;
+        inner.compacted_at = tokio::time::Instant::now();
+        inner.rejected += parsed.snap.rejected;
+        Ok(parsed.snap.rejected)
+    }
+
+    /// Unreadable lines set aside by compactions while in use, since the last call.
+    pub fn take_rejected(&self) -> u64 {
+        self.inner
+            .lock()
+            .map(|mut i| std::mem::take(&mut i.rejected))
+            .unwrap_or(0)
+    }
+
+    /// The entries still pending for `sink`, read from the log (what a restarted worker
+    /// queues), and the largest sequence number handed out so far: everything for `sink` up
+    /// to it that is still pending is in the list.
+    pub fn pending_for(&self, sink: &str) -> io::Result<(Vec<OutboxEntry>, u64)> {
+        let inner = self.lock()?;
+        let parsed = parse(&read_bytes(&self.path)?);
+        let pending = parsed
+            .snap
+            .pending
+            .into_iter()
+            .filter(|e| e.sink == sink)
+            .collect();
+        Ok((pending, inner.next_seq.saturating_sub(1)))
+    }
+
+    fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, Inner>> {
+        self.inner
+            .lock()
+            .map_err(|_| io::Error::other("outbox lock poisoned"))
     }
 
     /// Persists one alert for each sink (one fsync) and returns the entries, in `sinks` order.
     pub fn enqueue(&self, sinks: &[(&str, AlertRecord)]) -> io::Result<Vec<OutboxEntry>> {
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| io::Error::other("outbox lock poisoned"))?;
+        let mut inner = self.lock()?;
         let at = now_ms();
         let mut out = Vec::with_capacity(sinks.len());
         let mut buf = Vec::new();
@@ -214,8 +362,7 @@ impl Outbox {
             write_record(&mut buf, &Record::Enqueue(e.clone()))?;
             out.push(e);
         }
-        inner.file.write_all(&buf)?;
-        inner.file.sync_data()?;
+        Self::write_locked(&mut inner, &buf)?;
         Ok(out)
     }
 
@@ -233,14 +380,36 @@ impl Outbox {
         })
     }
 
+    /// Appends an outcome, then compacts when it is time to.
     fn append(&self, r: &Record) -> io::Result<()> {
         let mut buf = Vec::new();
         write_record(&mut buf, r)?;
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| io::Error::other("outbox lock poisoned"))?;
-        inner.file.write_all(&buf)?;
+        let mut inner = self.lock()?;
+        Self::write_locked(&mut inner, &buf)?;
+        let due = inner.compacted_at.elapsed() >= inner.compact_every
+            || inner.appended >= COMPACT_AFTER_RECORDS;
+        if due {
+            if let Err(e) = self.compact_locked(&mut inner) {
+                // The outcome is recorded; compaction is retried with the next one.
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot compact the outbox");
+                inner.compacted_at = tokio::time::Instant::now();
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `buf` and syncs it. After a failed write the next one starts a new line, so a
+    /// torn record never swallows the record written after it.
+    fn write_locked(inner: &mut Inner, buf: &[u8]) -> io::Result<()> {
+        if inner.torn {
+            inner.file.write_all(b"\n")?;
+            inner.torn = false;
+        }
+        if let Err(e) = inner.file.write_all(buf) {
+            inner.torn = true;
+            return Err(e);
+        }
+        inner.appended = inner.appended.saturating_add(1);
         inner.file.sync_data()
     }
 
@@ -297,5 +466,80 @@ mod tests {
         let again = Outbox::read(dir.path()).unwrap();
         assert_eq!(again.pending.len(), 2);
         assert_eq!(again.dead.len(), 1);
+    }
+    /// The log bytes of `records`, one JSON line each.
+    fn log_of(records: &[Record]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for r in records {
+            write_record(&mut buf, r).unwrap();
+        }
+        buf
+    }
+
+    fn enqueue_record(seq: u64, incident: &str, text: &str) -> Record {
+        let mut a = alert(incident);
+        a.summary = text.to_string();
+        Record::Enqueue(OutboxEntry {
+            seq,
+            sink: "pd".into(),
+            enqueued_at_ms: now_ms(),
+            alert: a,
+        })
+    }
+
+    #[test]
+    fn outbox_torn_last_line_inside_a_utf8_character_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = log_of(&[
+            enqueue_record(1, "a", "café"),
+            Record::Delivered { seq: 1 },
+            enqueue_record(2, "b", "naïve"),
+        ]);
+        // A crash mid-write of the next record, between the two bytes of "é".
+        let next = log_of(&[enqueue_record(3, "c", "résumé")]);
+        let cut = next.iter().position(|&b| b == 0xC3).unwrap() + 1;
+        bytes.extend_from_slice(&next[..cut]);
+        std::fs::write(dir.path().join(LOG_FILE), &bytes).unwrap();
+        let (_ob, snap) = Outbox::open(dir.path()).unwrap();
+        assert_eq!(snap.pending.len(), 1);
+        assert_eq!(snap.pending[0].alert.incident, "b");
+        assert_eq!(snap.pending[0].alert.summary, "naïve");
+        // Copied aside for inspection, byte for byte.
+        let rejected = std::fs::read(dir.path().join("outbox.rejected")).unwrap();
+        assert!(rejected.windows(cut).any(|w| w == &next[..cut]));
+    }
+
+    #[test]
+    fn outbox_partial_write_followed_by_appends_keeps_the_records_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = log_of(&[enqueue_record(1, "a", "x")]);
+        // A write that failed half way, then more appends glued to it.
+        bytes.extend_from_slice(b"{\"op\":\"deliv");
+        bytes.extend_from_slice(&log_of(&[
+            enqueue_record(2, "b", "y"),
+            enqueue_record(3, "c", "z"),
+        ]));
+        bytes.extend_from_slice(b"garbage that is not json\n");
+        bytes.extend_from_slice(&log_of(&[Record::Delivered { seq: 3 }]));
+        std::fs::write(dir.path().join(LOG_FILE), &bytes).unwrap();
+        let (ob, snap) = Outbox::open(dir.path()).unwrap();
+        let incidents: Vec<&str> = snap
+            .pending
+            .iter()
+            .map(|e| e.alert.incident.as_str())
+            .collect();
+        assert_eq!(
+            incidents,
+            ["a", "b"],
+            "the record glued to the torn one is kept"
+        );
+        assert_eq!(snap.delivered, 1);
+        let rejected = std::fs::read_to_string(dir.path().join("outbox.rejected")).unwrap();
+        assert!(rejected.contains("{\"op\":\"deliv"), "{rejected}");
+        assert!(rejected.contains("garbage that is not json"), "{rejected}");
+        // Compacted: the log reads clean now, and new appends continue the sequence.
+        assert_eq!(ob.enqueue(&[("pd", alert("d"))]).unwrap()[0].seq, 4);
+        let again = Outbox::read(dir.path()).unwrap();
+        assert_eq!(again.pending.len(), 3);
     }
 }

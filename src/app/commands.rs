@@ -124,7 +124,13 @@ pub fn replay(args: ReplayArgs) -> u8 {
             let s = super::replay(Arc::clone(&cfg), Input::Paths(archives), opts, None).await?;
             print_summary(&s);
             if let Some(d) = delivery {
-                finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+                let left = finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+                if left > 0 {
+                    // Not a success: pages the analyst asked for have not arrived.
+                    anyhow::bail!(
+                        "replay --deliver: {left} notifications still pending (see `flashpoint outbox list`)"
+                    );
+                }
             }
             Ok(())
         })
@@ -149,6 +155,13 @@ pub fn check_config(file: &std::path::Path) -> u8 {
 /// each.
 pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
     let snap = crate::alert::outbox::Outbox::read(dir)?;
+    if snap.rejected > 0 {
+        eprintln!(
+            "{} unreadable outbox lines skipped (they are set aside in {} when the outbox next opens)",
+            snap.rejected,
+            crate::alert::outbox::REJECTED_FILE
+        );
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for e in &snap.pending {
         writeln!(

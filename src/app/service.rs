@@ -125,16 +125,20 @@ async fn run_role(
     2
 }
 
-/// Waits up to `timeout` for pending deliveries; what is left stays in the outbox.
-pub async fn finish_delivery(d: &crate::alert::Delivery, timeout: std::time::Duration) {
-    if tokio::time::timeout(timeout, d.drain()).await.is_err() {
+/// Waits up to `timeout` for pending deliveries; what is left stays in the outbox. Returns
+/// how many are left.
+pub async fn finish_delivery(d: &crate::alert::Delivery, timeout: std::time::Duration) -> usize {
+    let left = match tokio::time::timeout(timeout, d.drain()).await {
+        Ok(()) => 0,
+        Err(_) => d.pending(),
+    };
+    if left > 0 {
         eprintln!(
-            "{} notifications still pending after {:?}; they stay in the outbox and resume on the next start",
-            d.pending(),
-            timeout
+            "{left} notifications still pending after {timeout:?}; they stay in the outbox and resume on the next start",
         );
     }
     d.stop();
+    left
 }
 
 /// `flashpoint run`: the first SIGINT/SIGTERM starts a graceful shutdown, a second one returns

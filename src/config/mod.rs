@@ -110,6 +110,7 @@ impl Config {
                 ..Default::default()
             },
             "<inline>",
+            &validate::Expanded::new(),
         )
     }
 
@@ -247,17 +248,24 @@ pub fn parse_str(
         )
     })?;
     let mut errors = Vec::new();
-    validate::expand_env(&mut value, "", env, &mut |key, reason| {
-        errors.push(ConfigError {
-            file: file.to_string(),
-            key,
-            reason,
-        })
-    });
+    let mut expanded = validate::Expanded::new();
+    validate::expand_env(
+        &mut value,
+        "",
+        env,
+        &mut |key, reason| {
+            errors.push(ConfigError {
+                file: file.to_string(),
+                key,
+                reason,
+            })
+        },
+        &mut expanded,
+    );
     let raw: raw::RawConfig = value
         .try_into()
         .map_err(|e: toml::de::Error| one(String::from("-"), e.message().to_string()))?;
-    match validate::validate(raw, file) {
+    match validate::validate(raw, file, &expanded) {
         Ok(cfg) if errors.is_empty() => Ok(cfg),
         Ok(_) => Err(ConfigErrors(errors)),
         Err(mut more) => {

@@ -22,6 +22,10 @@ pub struct SinkSettings {
     /// Request timeout; zero = none.
     pub timeout: Duration,
     pub kind: SinkKind,
+    /// Values `${VAR}` expanded to anywhere in this sink's options. Any of them may be a
+    /// credential inside a larger value (a webhook URL's path, a token in a query), so the
+    /// sink scrubs each one from every message it returns, wherever it appears.
+    pub redact: Vec<Secret>,
 }
 
 /// The type-specific options of a sink. Every secret is a [`Secret`].
@@ -88,6 +92,9 @@ pub struct DeliveryConfig {
     pub drain_timeout: HumanDuration,
     /// Notifications held in memory per sink; beyond it, producers wait (Block).
     pub queue_capacity: usize,
+    /// How often the outbox log is compacted while running (delivered entries dropped):
+    /// checked whenever a delivery or dead letter is recorded.
+    pub compact_interval: HumanDuration,
 }
 
 impl Default for DeliveryConfig {
@@ -99,6 +106,7 @@ impl Default for DeliveryConfig {
             max_age: HumanDuration::from_secs(24 * 3600),
             drain_timeout: HumanDuration::from_secs(30),
             queue_capacity: 1024,
+            compact_interval: HumanDuration::from_secs(600),
         }
     }
 }
@@ -272,6 +280,7 @@ pub fn parse_sink(
         teams,
         timeout,
         kind,
+        redact: Vec::new(),
     })
 }
 

@@ -28,14 +28,17 @@ impl HumanDuration {
         let n: u64 = num
             .parse()
             .map_err(|_| format!("duration {s:?} does not start with a whole number"))?;
-        let ms = match unit {
-            "ms" => n,
-            "s" => n * 1_000,
-            "m" => n * 60_000,
-            "h" => n * 3_600_000,
-            "d" => n * 86_400_000,
+        let per = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             other => return Err(format!("duration {s:?} has unknown unit {other:?}")),
         };
+        let ms = n
+            .checked_mul(per)
+            .ok_or_else(|| format!("duration {s:?} is too large"))?;
         Ok(HumanDuration(Duration::from_millis(ms)))
     }
 }
@@ -101,6 +104,13 @@ mod tests {
         assert!(HumanDuration::parse("5").is_err());
         assert!(HumanDuration::parse("m5").is_err());
         assert!(HumanDuration::parse("5 weeks").is_err());
+    }
+
+    #[test]
+    fn human_duration_too_large_is_an_error_not_an_overflow() {
+        let e = HumanDuration::parse("999999999999999d").unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        assert!(HumanDuration::parse("18446744073709551615ms").is_ok());
     }
 
     #[test]

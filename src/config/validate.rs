@@ -9,13 +9,22 @@ use super::raw::{Profile, RawConfig};
 use super::{Brand, Config, ConfigError, ConfigErrors, Route, RouteTable};
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
 
+/// What `${VAR}` expanded to, by the key that used it (`sink[0].webhook_url`): a variable
+/// may hold a credential that forms only part of a value (a URL path), so every sink scrubs
+/// the values expanded into its options from what it logs.
+pub(super) type Expanded = Vec<(String, String)>;
+
+/// Shortest expanded value a sink scrubs from its messages.
+const MIN_REDACT: usize = 4;
+
 /// Replaces `${VAR}` in every string value with the variable's value; a missing variable is an
-/// error reported under the key that used it.
+/// error reported under the key that used it. Each expansion is recorded in `expanded`.
 pub(super) fn expand_env(
     value: &mut toml::Value,
     key: &str,
     env: &dyn Fn(&str) -> Option<String>,
     err: &mut dyn FnMut(String, String),
+    expanded: &mut Expanded,
 ) {
     match value {
         toml::Value::String(s) if s.contains("${") => {
@@ -29,7 +38,10 @@ pub(super) fn expand_env(
                 };
                 let var = &rest[start + 2..start + end];
                 match env(var) {
-                    Some(v) => out.push_str(&v),
+                    Some(v) => {
+                        out.push_str(&v);
+                        expanded.push((key.to_string(), v));
+                    }
                     None => err(
                         key.to_string(),
                         format!("environment variable {var} is not set"),
@@ -42,7 +54,7 @@ pub(super) fn expand_env(
         }
         toml::Value::Array(items) => {
             for (i, v) in items.iter_mut().enumerate() {
-                expand_env(v, &format!("{key}[{i}]"), env, err);
+                expand_env(v, &format!("{key}[{i}]"), env, err, expanded);
             }
         }
         toml::Value::Table(t) => {
@@ -52,14 +64,18 @@ pub(super) fn expand_env(
                 } else {
                     format!("{key}.{k}")
                 };
-                expand_env(v, &child, env, err);
+                expand_env(v, &child, env, err, expanded);
             }
         }
         _ => {}
     }
 }
 
-pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
+pub(super) fn validate(
+    raw: RawConfig,
+    file: &str,
+    expanded: &Expanded,
+) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let mut err = |key: String, reason: String| {
         errors.push(ConfigError {
@@ -359,7 +375,15 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
                 "missing (which teams this sink carries)".into(),
             );
         }
-        if let Some(settings) = super::sink::parse_sink(i, s, &mut err) {
+        if let Some(mut settings) = super::sink::parse_sink(i, s, &mut err) {
+            // Values too short to be a credential (`${PORT}`, `${TIMEOUT}`) would only
+            // garble messages; a secret-typed key's whole value is scrubbed regardless.
+            let prefix = format!("sink[{i}].");
+            settings.redact = expanded
+                .iter()
+                .filter(|(k, v)| k.starts_with(&prefix) && v.chars().count() >= MIN_REDACT)
+                .map(|(_, v)| super::Secret::new(v.clone()))
+                .collect();
             sink_settings.push(settings);
         }
     }
@@ -383,6 +407,12 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
     }
     if dl.max_age.0.is_zero() {
         err("delivery.max_age".into(), "must be positive".into());
+    }
+    if dl.compact_interval.0.is_zero() {
+        err(
+            "delivery.compact_interval".into(),
+            "must be positive".into(),
+        );
     }
     if dl.queue_capacity == 0 {
         err(
@@ -418,6 +448,8 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         }
     }
 
+    check_pageable(&raw, &routing, &sink_settings, &mut err);
+
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -440,6 +472,70 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         escalation: raw.escalation,
         topology: raw.topology,
     })
+}
+
+/// Every team that can be routed to a sink must be deliverable there: an `[[escalation]]` row
+/// may only name sinks that carry its team, and a PagerDuty sink that carries every team
+/// (`teams = []`) without a default `routing_key` needs a key for every team the routing table
+/// or an escalation row can send it. (A sink with `teams` has its keys checked with its other
+/// options.) Otherwise the page for that team would fail at the worst moment.
+fn check_pageable(
+    raw: &RawConfig,
+    routing: &RouteTable,
+    sinks: &[super::SinkSettings],
+    err: &mut dyn FnMut(String, String),
+) {
+    use super::SinkKind;
+    let find = |id: &str| sinks.iter().find(|s| s.id == id);
+    for (i, e) in raw.escalation.iter().enumerate() {
+        for sev in Severity::ALL {
+            for (j, id) in e.sinks_for(sev).iter().enumerate() {
+                let Some(s) = find(id) else { continue };
+                if !s.teams.is_empty()
+                    && !s.teams.contains(&e.team)
+                    && !matches!(s.kind, SinkKind::Kafka(_))
+                {
+                    err(
+                        format!("escalation[{i}].{sev}[{j}]"),
+                        format!(
+                            "sink {id:?} does not carry team {:?}: add the team to its teams, or name a sink that carries it",
+                            e.team
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let routed: BTreeSet<&str> = Category::ALL
+        .iter()
+        .flat_map(|c| routing.route(*c).teams.iter().map(String::as_str))
+        .chain(raw.escalation.iter().map(|e| e.team.as_str()))
+        .filter(|t| !t.is_empty())
+        .collect();
+    for (i, c) in raw.sink.iter().enumerate() {
+        let Some(s) = find(&c.id) else { continue };
+        if let SinkKind::PagerDuty {
+            routing_key: None,
+            routing_keys,
+            ..
+        } = &s.kind
+        {
+            let missing: Vec<&str> = routed
+                .iter()
+                .copied()
+                .filter(|t| s.teams.is_empty() && !routing_keys.contains_key(*t))
+                .collect();
+            if !missing.is_empty() {
+                err(
+                    format!("sink[{i}].routing_keys"),
+                    format!(
+                        "this sink carries every team (teams = []) and has no default routing_key, but no key for team {}: set routing_key, or routing_keys for them",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn check_components(section: &str, items: &[ComponentConfig], err: &mut dyn FnMut(String, String)) {
@@ -606,5 +702,30 @@ type = "carrier-pigeon"
             cfg.routing.route(Category::Conduct).teams,
             vec!["field-ops", "support"]
         );
+    }
+    #[test]
+    fn config_rejects_teams_a_sink_cannot_page() {
+        let base = "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n";
+        // Keys for every routed team (default table: field-ops, support, marketing): fine.
+        let ok = format!(
+            "{base}[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = []\n\
+             routing_keys = {{ support = \"k1\", field-ops = \"k2\", marketing = \"k3\" }}\n"
+        );
+        assert!(parse_str(&ok, "t.toml", &env).is_ok());
+        let missing = format!(
+            "{base}[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = []\n\
+             routing_keys = {{ support = \"k1\" }}\n"
+        );
+        let errs = parse_str(&missing, "t.toml", &env).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert_eq!(errs.0[0].key, "sink[0].routing_keys");
+        assert!(errs.0[0].reason.contains("field-ops, marketing"), "{errs}");
+        let foreign = format!(
+            "{base}[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = [\"support\"]\n\
+             routing_key = \"k\"\n[[escalation]]\nteam = \"field-ops\"\nerror = [\"pd\"]\n"
+        );
+        let errs = parse_str(&foreign, "t.toml", &env).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert_eq!(errs.0[0].key, "escalation[0].error[0]");
     }
 }

@@ -1,5 +1,6 @@
 //! The telemetry HTTP endpoint: `GET /metrics` (Prometheus text format), `GET /healthz`
-//! (the process is up) and `GET /readyz` (the pipeline is ready: 200, else 503).
+//! (the process is up) and `GET /readyz` (the pipeline is ready and no sink's delivery worker
+//! is down: 200, else 503).
 //!
 //! Runs until the cancellation token fires, then finishes in-flight requests and returns.
 //!
@@ -291,9 +292,20 @@ async fn metrics_handler(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    if s.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n")
+    if !s.ready.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, String::from("not ready\n"));
+    }
+    // A sink whose delivery worker is dead (restarting) cannot page anyone right now.
+    let down = s.metrics.sink_workers_down();
+    if down.is_empty() {
+        (StatusCode::OK, String::from("ready\n"))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: delivery worker down for sink {}\n",
+                down.join(", ")
+            ),
+        )
     }
 }

@@ -61,6 +61,12 @@ pub struct Metrics {
     pub sink_dead_letters_total: IntCounterVec,
     pub sink_outbox_depth: GaugeVec,
     pub sink_delivery_latency_seconds: GaugeVec,
+    /// Times a sink's delivery worker died (panicked) and was restarted, by sink.
+    pub sink_worker_restarts_total: IntCounterVec,
+    /// 1 while a sink's delivery worker runs, 0 while it is dead and waiting to restart.
+    pub sink_worker_up: GaugeVec,
+    /// Outbox log lines that could not be read (torn or garbage) and were set aside.
+    pub sink_outbox_rejected_lines_total: IntCounter,
     pub pipeline_event_time_lag_seconds: Gauge,
     /// Mentions of hot brands re-scored by `[pipeline] incident_sentiment_model`, by model.
     pub sentiment_refined_total: IntCounterVec,
@@ -347,7 +353,7 @@ impl Metrics {
                 IntCounterVec::new(
                     opts(
                         "sink_failed_total",
-                        "Failed delivery attempts by reason (rate_limited, server_error, timeout, connect, rejected, unauthorized, config)."
+                        "Failed delivery attempts by reason (rate_limited, server_error, timeout, connect, redirect, rejected, unauthorized, config, team_not_carried)."
                     ),
                     &["sink", "reason"]
                 )
@@ -381,6 +387,33 @@ impl Metrics {
                     ),
                     &["sink", "quantile"]
                 )
+            ),
+            sink_worker_restarts_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sink_worker_restarts_total",
+                        "Times a sink's delivery worker died and was restarted from the outbox."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_worker_up: register!(
+                r,
+                GaugeVec::new(
+                    opts(
+                        "sink_worker_up",
+                        "1 while the sink's delivery worker runs, 0 while it is dead or restarting."
+                    ),
+                    &["sink"]
+                )
+            ),
+            sink_outbox_rejected_lines_total: register!(
+                r,
+                IntCounter::with_opts(opts(
+                    "sink_outbox_rejected_lines_total",
+                    "Outbox lines that could not be read (torn or garbage), skipped and copied to outbox.rejected."
+                ))
             ),
             pipeline_event_time_lag_seconds: register!(
                 r,
@@ -532,9 +565,30 @@ impl Metrics {
         self.sink_retries_total.with_label_values(&[sink]);
         self.sink_dead_letters_total.with_label_values(&[sink]);
         self.sink_outbox_depth.with_label_values(&[sink]);
+        self.sink_worker_restarts_total.with_label_values(&[sink]);
         for reason in failure_reasons {
             self.sink_failed_total.with_label_values(&[sink, reason]);
         }
+    }
+
+    /// Sinks whose delivery worker is down (`flashpoint_sink_worker_up` = 0), sorted.
+    pub fn sink_workers_down(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let mut down: Vec<String> = self
+            .sink_worker_up
+            .collect()
+            .iter()
+            .flat_map(|mf| mf.get_metric())
+            .filter(|m| m.get_gauge().get_value() == 0.0)
+            .filter_map(|m| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == "sink")
+                    .map(|l| l.value().to_string())
+            })
+            .collect();
+        down.sort();
+        down
     }
 
     /// Sets every open-incident series seen so far to 0 (before the current ones are counted

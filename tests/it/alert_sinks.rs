@@ -12,7 +12,8 @@ use flashpoint::alert::{
     sink, Action, AlertMetrics, AlertRecord, Delivery, DeliveryOptions, Notifier, TopPost,
 };
 use flashpoint::config::{
-    DeliveryConfig, FloodControlConfig, HumanDuration, Secret, SinkKind, SinkSettings,
+    DeliveryConfig, EscalationConfig, FloodControlConfig, HumanDuration, Secret, SinkKind,
+    SinkSettings,
 };
 use flashpoint::domain::{Category, Severity};
 use flashpoint::telemetry::Metrics;
@@ -58,6 +59,7 @@ fn pd_settings(url: &str) -> SinkSettings {
         id: "pd".into(),
         teams: vec!["support".into()],
         timeout: Duration::ZERO,
+        redact: Vec::new(),
         kind: SinkKind::PagerDuty {
             url: url.into(),
             routing_key: Some(Secret::new(PD_KEY)),
@@ -468,14 +470,12 @@ impl std::io::Write for Capture {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn secrets_never_appear_in_logs_or_debug() {
-    let slack_secret = "SLACKSECRET-T000-B000-XXXX";
-    let hmac_secret = "WEBHOOK-HMAC-SECRET-0001";
-    // A process-wide subscriber: a thread-local one can lose events to the callsite interest
-    // cache of tests running beside it. It sees every test's logs, which only widens the check.
+/// The process-wide log capture. A thread-local subscriber can lose events to the callsite
+/// interest cache of tests running beside it; this one sees every test's logs, which only
+/// widens the checks made on it.
+fn log_capture() -> Capture {
     static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
-    let capture = CAPTURE
+    CAPTURE
         .get_or_init(|| {
             let capture = Capture::default();
             let writer = capture.clone();
@@ -487,7 +487,14 @@ async fn secrets_never_appear_in_logs_or_debug() {
             tracing::subscriber::set_global_default(subscriber).unwrap();
             capture
         })
-        .clone();
+        .clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn secrets_never_appear_in_logs_or_debug() {
+    let slack_secret = "SLACKSECRET-T000-B000-XXXX";
+    let hmac_secret = "WEBHOOK-HMAC-SECRET-0001";
+    let capture = log_capture();
 
     // Every receiver fails first with 503, then 400, echoing the request (with its secrets).
     let rx = Receiver::new(|_, n| if n < 3 { (503, None) } else { (400, None) });
@@ -638,6 +645,7 @@ async fn alertmanager_real_binary_shows_posted_incident() {
         id: "am".into(),
         teams: vec!["support".into()],
         timeout: Duration::from_secs(5),
+        redact: Vec::new(),
         kind: SinkKind::Alertmanager {
             url: base.clone(),
             repost_interval: Duration::from_secs(60),
@@ -687,4 +695,558 @@ async fn alertmanager_real_binary_shows_posted_incident() {
         assert!(ends <= deadline, "not resolved: {a}");
     }
     child.kill().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 18: every page arrives, once, safely.
+// ---------------------------------------------------------------------------------------
+
+/// Like [`start`], with an escalation policy and flood control.
+fn start_with(
+    dir: &std::path::Path,
+    settings: &[SinkSettings],
+    metrics: &Arc<Metrics>,
+    escalation: &[EscalationConfig],
+    delivery: &DeliveryConfig,
+) -> Arc<Delivery> {
+    let sinks: Vec<Arc<dyn Notifier>> = settings.iter().map(|s| sink::build(s).unwrap()).collect();
+    Delivery::start(
+        sinks,
+        DeliveryOptions {
+            outbox_dir: dir,
+            delivery,
+            escalation,
+            flood: FloodControlConfig::default(),
+            metrics: Arc::clone(metrics),
+        },
+    )
+    .unwrap()
+}
+
+/// Post text an attacker controls: Slack control sequences, formatting, markup, and a bidi
+/// override that would reverse what the on-call reads.
+const HOSTILE: &str = "<!channel> <!here> <@U024BE7LH> <https://evil.example|see proof> \
+*bold* _it_ ~gone~ `code` & \"q\" </script><script>alert(1)</script> \u{202E}txet\u{202C}";
+
+fn hostile_line() -> AlertRecord {
+    let mut l = line("brightline-20260303-0001", Action::Trigger);
+    l.summary = format!("Brightline Plumbing: 3 mentions in 60 min — {HOSTILE}");
+    l.top_posts = vec![
+        TopPost {
+            id: "m1".into(),
+            text: HOSTILE.into(),
+            author: "<!everyone>".into(),
+            followers: 1,
+            url: Some("https://evil.example/x>|<!channel>".into()),
+        },
+        TopPost {
+            id: "m2".into(),
+            text: "click".into(),
+            author: "@b".into(),
+            followers: 2,
+            url: Some("javascript:alert(1)".into()),
+        },
+    ];
+    l.terms = vec!["<!channel>".into()];
+    l
+}
+
+/// Every string under a `"text"` key: what Slack parses as mrkdwn or shows as plain text.
+fn slack_texts(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("text", Value::String(s)) => out.push(s.clone()),
+                    _ => slack_texts(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| slack_texts(x, out)),
+        _ => {}
+    }
+}
+
+/// Every `<` in a Slack text opens one of our links, `<http(s)://target|label>`, whose target
+/// has no space, `|`, `<` or `>`, and whose label has no `<`.
+fn assert_only_our_links(s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find('<') {
+        let link = &rest[i + 1..];
+        assert!(
+            link.starts_with("https://") || link.starts_with("http://"),
+            "a `<` that is not one of our links: {s:?}"
+        );
+        let end = link
+            .find('>')
+            .unwrap_or_else(|| panic!("unterminated link in {s:?}"));
+        let (target, label) = link[..end]
+            .split_once('|')
+            .unwrap_or_else(|| panic!("link without label in {s:?}"));
+        assert!(
+            !target.contains([' ', '<']) && !label.contains('<'),
+            "{s:?}"
+        );
+        rest = &link[end + 1..];
+    }
+}
+
+#[tokio::test]
+async fn hostile_post_text_is_escaped_for_every_sink() {
+    let server = MockServer::start().await;
+    for (p, status) in [
+        ("/slack", 200),
+        ("/v2/enqueue", 202),
+        ("/api/v2/alerts", 200),
+        ("/hook", 200),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+    }
+    let uri = server.uri();
+    let settings = [
+        SinkSettings {
+            id: "slack".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::from_secs(5),
+            redact: Vec::new(),
+            kind: SinkKind::Slack {
+                webhook_url: Secret::new(format!("{uri}/slack")),
+            },
+        },
+        pd_settings(&uri),
+        SinkSettings {
+            id: "am".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::from_secs(5),
+            redact: Vec::new(),
+            kind: SinkKind::Alertmanager {
+                url: uri.clone(),
+                repost_interval: Duration::from_secs(60),
+            },
+        },
+        SinkSettings {
+            id: "hook".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::from_secs(5),
+            redact: Vec::new(),
+            kind: SinkKind::Webhook {
+                url: format!("{uri}/hook"),
+                secret: Secret::new("k"),
+            },
+        },
+    ];
+    let l = hostile_line();
+    for s in &settings {
+        sink::build(s).unwrap().notify(&l).await.unwrap();
+    }
+    let received = server.received_requests().await.unwrap();
+    let body = |p: &str| -> (Vec<u8>, Value) {
+        let r = received
+            .iter()
+            .find(|r| r.url.path() == p)
+            .unwrap_or_else(|| panic!("nothing received at {p}"));
+        (r.body.clone(), serde_json::from_slice(&r.body).unwrap())
+    };
+
+    // Slack: no control sequence survives; the only links are ours, with a safe target.
+    let (_, slack) = body("/slack");
+    let mut texts = Vec::new();
+    slack_texts(&slack, &mut texts);
+    assert!(texts.len() >= 4, "{slack}");
+    for t in &texts {
+        for bad in [
+            "<!",
+            "<@",
+            "<https://evil.example|",
+            "javascript:",
+            "</script",
+        ] {
+            assert!(!t.contains(bad), "{bad:?} reached Slack: {t:?}");
+        }
+        for fmt in ["*bold*", "_it_", "~gone~", "`code`"] {
+            assert!(!t.contains(fmt), "formatting {fmt:?} reached Slack: {t:?}");
+        }
+        assert!(!t.contains(" & "), "a bare & reached Slack: {t:?}");
+        assert!(!t.contains('\u{202E}'), "a bidi override reached Slack");
+        assert_only_our_links(t);
+    }
+    let all = texts.join("\n");
+    assert!(
+        all.contains("&lt;!channel&gt;"),
+        "the text is shown, escaped: {all}"
+    );
+    assert!(
+        all.contains("<https://evil.example/x%3E%7C%3C!channel%3E|"),
+        "the hostile URL is a link with its specials percent-encoded: {all}"
+    );
+
+    // PagerDuty: JSON by serde (the text arrives as written), links only to http(s).
+    let (_, pd) = body("/v2/enqueue");
+    let summary = pd["payload"]["summary"].as_str().unwrap();
+    assert!(summary.contains("<!channel> <!here>"), "{summary}");
+    assert!(
+        !summary.contains('\u{202E}'),
+        "bidi override in the PagerDuty summary"
+    );
+    let links = pd["links"].as_array().unwrap();
+    assert!(!links.is_empty());
+    for link in links {
+        let href = link["href"].as_str().unwrap();
+        assert!(
+            href.starts_with("https://") || href.starts_with("http://"),
+            "{href}"
+        );
+    }
+
+    // Alertmanager: plain text annotations, no script URL in the evidence.
+    let (_, am) = body("/api/v2/alerts");
+    let evidence = am[0]["annotations"]["evidence"].as_str().unwrap();
+    assert!(!evidence.contains("javascript:"), "{evidence}");
+    assert!(!am[0]["annotations"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains('\u{202E}'));
+
+    // Webhook: the alert log line byte for byte, which parses back to the same record.
+    let (raw, _) = body("/hook");
+    assert_eq!(raw, l.to_json_line().into_bytes());
+    let back: AlertRecord = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(back, l);
+}
+
+/// Answers 500 with the request's path and query in the body, as some proxies do.
+struct EchoPath;
+
+impl Respond for EchoPath {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let query = req.url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        ResponseTemplate::new(500)
+            .set_body_string(format!("no route for POST {}{query}", req.url.path()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn secret_parts_of_urls_are_scrubbed_when_the_receiver_echoes_the_path() {
+    let capture = log_capture();
+    let slack_part = "XSLACKPARTX0123456789abcdef";
+    let token = "XHOOKTOKENX9876543210";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(EchoPath)
+        .mount(&server)
+        .await;
+    let toml = format!(
+        r#"
+[[brand]]
+id = "brightline"
+terms = ["brightline"]
+[[sink]]
+id = "slack-echo"
+type = "slack"
+teams = ["support"]
+webhook_url = "{uri}/services/T0000/B0000/${{SLACK_PART}}"
+timeout = "0s"
+[[sink]]
+id = "hook-echo"
+type = "webhook"
+teams = ["support"]
+url = "{uri}/hook?token=${{HOOK_TOKEN}}"
+secret = "hmac-key-for-the-echo-test"
+timeout = "0s"
+"#,
+        uri = server.uri()
+    );
+    let env = |k: &str| match k {
+        "SLACK_PART" => Some(slack_part.to_string()),
+        "HOOK_TOKEN" => Some(token.to_string()),
+        _ => None,
+    };
+    let cfg = flashpoint::config::parse_str(&toml, "t.toml", &env).unwrap();
+    for s in &cfg.sink_settings {
+        let e = sink::build(s)
+            .unwrap()
+            .notify(&line("a", Action::Trigger))
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("HTTP 500"), "{text}");
+        assert!(text.contains("***"), "the echoed part was masked: {text}");
+        for secret in [slack_part, token] {
+            assert!(!text.contains(secret), "{secret} in the error: {text}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &cfg.sink_settings, &metrics);
+    d.notify(&line("echo", Action::Trigger)).await.unwrap();
+    pass(&d, Duration::from_secs(30)).await;
+    d.stop();
+    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        out.contains("slack-echo") && out.contains("hook-echo") && out.contains("will retry"),
+        "the retries were logged: {out}"
+    );
+    for secret in [slack_part, token] {
+        assert!(!out.contains(secret), "{secret} in the logs");
+    }
+    let outbox_text = std::fs::read_to_string(dir.path().join("outbox.ndjson")).unwrap();
+    for secret in [slack_part, token] {
+        assert!(!outbox_text.contains(secret), "{secret} in the outbox");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_neither_kills_the_worker_nor_loses_the_page() {
+    // 2^64 - 1 seconds: overflows any Instant or Duration sum it is added to.
+    let rx = Receiver::new(|_, n| {
+        if n == 0 {
+            (429, Some(u64::MAX))
+        } else {
+            (202, None)
+        }
+    });
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    d.notify(&line("a", Action::Trigger)).await.unwrap();
+    pass(&d, Duration::from_secs(2 * 3600)).await;
+    assert_eq!(
+        rx.accepted(),
+        vec![("a".to_string(), "trigger".to_string())],
+        "retried after a capped delay and delivered"
+    );
+    assert_eq!(d.pending(), 0);
+    assert!(Outbox::read(dir.path()).unwrap().pending.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_redirect_on_post_is_a_failure_not_a_delivery() {
+    let server = MockServer::start().await;
+    let landing = format!("{}/landing", server.uri());
+    for (p, status) in [("/hook", 302), ("/slack", 301)] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status).insert_header("location", landing.as_str()))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/landing"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let settings = [
+        SinkSettings {
+            id: "hook".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::ZERO,
+            redact: Vec::new(),
+            kind: SinkKind::Webhook {
+                url: format!("{uri}/hook"),
+                secret: Secret::new("k"),
+            },
+        },
+        SinkSettings {
+            id: "slack".into(),
+            teams: vec!["support".into()],
+            timeout: Duration::ZERO,
+            redact: Vec::new(),
+            kind: SinkKind::Slack {
+                webhook_url: Secret::new(format!("{uri}/slack")),
+            },
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &settings, &metrics);
+    d.notify(&line("a", Action::Trigger)).await.unwrap();
+    pass(&d, Duration::from_secs(60)).await;
+    d.stop();
+    for id in ["hook", "slack"] {
+        assert_eq!(metrics.sink_sent_total.with_label_values(&[id]).get(), 0);
+        assert!(
+            metrics
+                .sink_failed_total
+                .with_label_values(&[id, "redirect"])
+                .get()
+                >= 1,
+            "{id}: a 3xx counts as a failure with reason redirect"
+        );
+    }
+    let received = server.received_requests().await.unwrap();
+    assert!(
+        received.iter().all(|r| r.method.as_str() == "POST"),
+        "a redirect was followed"
+    );
+    assert_eq!(Outbox::read(dir.path()).unwrap().pending.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_team_routed_to_a_sink_that_does_not_carry_it_is_not_marked_delivered() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    // The escalation row sends field-ops' criticals to "pd", which carries only support.
+    let esc = [EscalationConfig {
+        team: "field-ops".into(),
+        critical: vec!["pd".into()],
+        ..EscalationConfig::default()
+    }];
+    let d = start_with(
+        dir.path(),
+        &[pd_settings(&server.uri())],
+        &metrics,
+        &esc,
+        &delivery_cfg(),
+    );
+    let mut l = line("fo", Action::Trigger);
+    l.severity = Severity::Critical;
+    l.teams = vec!["field-ops".into()];
+    d.notify(&l).await.unwrap();
+    d.drain().await;
+    assert_eq!(rx.total(), 0, "nothing could be sent");
+    assert_eq!(
+        metrics.sink_sent_total.with_label_values(&["pd"]).get(),
+        0,
+        "so nothing counts as delivered"
+    );
+    let snap = Outbox::read(dir.path()).unwrap();
+    assert_eq!(snap.delivered, 0);
+    assert_eq!(
+        snap.dead.len(),
+        1,
+        "the undeliverable line is a dead letter"
+    );
+    assert!(
+        snap.dead[0].error.contains("field-ops"),
+        "{:?}",
+        snap.dead[0]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outbox_entry_older_than_max_age_is_never_sent_after_a_restart() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let nine_months_ms = 270 * 24 * 3600 * 1000_i64;
+    let mut text = String::new();
+    for (seq, incident, at) in [(1, "old", now_ms - nine_months_ms), (2, "fresh", now_ms)] {
+        text.push_str(
+            &serde_json::json!({"op": "enqueue", "seq": seq, "sink": "pd", "enqueued_at_ms": at,
+                                "alert": line(incident, Action::Trigger)})
+            .to_string(),
+        );
+        text.push('\n');
+    }
+    std::fs::write(dir.path().join("outbox.ndjson"), text).unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    d.drain().await;
+    assert_eq!(rx.requests_for("old"), 0, "a nine-month-old trigger paged");
+    assert_eq!(
+        rx.accepted(),
+        vec![("fresh".to_string(), "trigger".to_string())]
+    );
+    let snap = Outbox::read(dir.path()).unwrap();
+    assert_eq!(snap.dead.len(), 1);
+    assert_eq!(snap.dead[0].entry.alert.incident, "old");
+    assert_eq!(snap.dead[0].reason, "max_age");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_outbox_is_compacted_while_running() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
+    for i in 0..20 {
+        // One brand each, so flood control holds none of them.
+        let mut l = line(&format!("c{i}"), Action::Trigger);
+        l.brand = format!("brand{i}");
+        d.notify(&l).await.unwrap();
+    }
+    d.drain().await;
+    let lines = || {
+        std::fs::read_to_string(dir.path().join("outbox.ndjson"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines(), 40, "20 enqueued and 20 delivered records");
+    // Later in the run (past the compaction interval, 10 min by default), the next recorded
+    // outcome compacts the log: nothing delivered is kept.
+    pass(&d, Duration::from_secs(11 * 60)).await;
+    let mut l = line("later", Action::Trigger);
+    l.brand = "brand-later".into();
+    d.notify(&l).await.unwrap();
+    d.drain().await;
+    assert_eq!(
+        lines(),
+        0,
+        "delivered records are compacted away while running"
+    );
+    assert_eq!(rx.total(), 21);
+}
+
+/// The report behind issue 18's flood-control finding: 14 risky posts opened 14 watches, and
+/// with `max_pages_per_hour = 5` the critical incident one of them became never reached
+/// PagerDuty. Watches no longer use the page budget, so it does.
+#[tokio::test(start_paused = true)]
+async fn fourteen_watches_do_not_keep_the_critical_incident_from_pagerduty() {
+    let rx = Receiver::new(|_, _| (202, None));
+    let server = MockServer::start().await;
+    rx.mount(&server, "/v2/enqueue").await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let sinks: Vec<Arc<dyn Notifier>> = vec![sink::build(&pd_settings(&server.uri())).unwrap()];
+    let d = Delivery::start(
+        sinks,
+        DeliveryOptions {
+            outbox_dir: dir.path(),
+            delivery: &delivery_cfg(),
+            escalation: &[],
+            flood: FloodControlConfig {
+                group_window: HumanDuration::from_secs(0),
+                max_pages_per_hour: 5,
+            },
+            metrics: Arc::clone(&metrics),
+        },
+    )
+    .unwrap();
+    for i in 0..14 {
+        let mut w = line(&format!("w{i:02}"), Action::Trigger);
+        w.severity = Severity::Info;
+        w.at = format!("2026-03-03T10:{:02}:00Z", 10 + i);
+        d.notify(&w).await.unwrap();
+    }
+    let mut c = line("w09", Action::Escalate);
+    c.severity = Severity::Critical;
+    c.at = "2026-03-03T10:40:00Z".into();
+    d.notify(&c).await.unwrap();
+    d.drain().await;
+    let log = rx.log.lock().unwrap();
+    let critical: Vec<&Value> = log
+        .iter()
+        .map(|(b, _)| b)
+        .filter(|b| b["payload"]["severity"] == "critical")
+        .collect();
+    assert_eq!(critical.len(), 1, "the critical incident paged");
+    assert_eq!(critical[0]["dedup_key"], "flashpoint/brightline/w09");
 }

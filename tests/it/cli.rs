@@ -366,3 +366,85 @@ fn cli_sentiment_unknown_model_fails_with_the_list() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("linear"), "{err}");
 }
+
+/// Issue 18: a configuration that can route a team to a PagerDuty sink with no routing key for
+/// it, or to a sink that does not carry the team, is rejected with every such error listed.
+#[test]
+fn cli_check_config_rejects_teams_a_pagerduty_sink_cannot_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("keys.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[[brand]]
+id = "brightline"
+terms = ["brightline"]
+
+# Carries every team (teams = []), but only support has a key and there is no default:
+# conduct incidents page field-ops and support, so field-ops cannot be paged.
+[[sink]]
+id = "pd-all"
+type = "pagerduty"
+teams = []
+routing_keys = { support = "k-support" }
+
+[[sink]]
+id = "pd-support"
+type = "pagerduty"
+teams = ["support"]
+routing_key = "k-default"
+
+# field-ops' criticals go to a sink that does not carry field-ops.
+[[escalation]]
+team = "field-ops"
+critical = ["pd-support"]
+"#,
+    )
+    .unwrap();
+    let out = flashpoint().arg("check-config").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sink[0].routing_keys") && err.contains("field-ops"),
+        "{err}"
+    );
+    assert!(
+        err.contains("escalation[0].critical[0]") && err.contains("does not carry"),
+        "{err}"
+    );
+    assert!(!err.contains("k-support"), "a key was echoed: {err}");
+}
+
+/// Issue 18: `replay --deliver` that leaves notifications pending exits 1, not 0.
+#[test]
+fn cli_replay_deliver_exits_1_when_notifications_stay_pending() {
+    // A port nobody listens on: every delivery fails with a connection error.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cfg = dir.path().join("deliver.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[delivery]\noutbox_dir = {:?}\ndrain_timeout = \"1s\"\n\
+             [[sink]]\nid = \"hook\"\ntype = \"webhook\"\nteams = [\"field-ops\"]\n\
+             url = \"http://127.0.0.1:{port}/hook\"\nsecret = \"k\"\n",
+            flashpoint::app::demo::DEMO_CONFIG,
+            dir.path().join("outbox").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let out = flashpoint()
+        .args(["replay", "--deliver", "--config"])
+        .arg(&cfg)
+        .arg(format!("{root}/data/demo/sample.ndjson.zst"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("pending"), "{err}");
+}

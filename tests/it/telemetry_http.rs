@@ -43,3 +43,30 @@ async fn telemetry_serves_metrics_health_and_readiness_until_cancelled() {
     shutdown.cancel();
     server.await.unwrap().unwrap();
 }
+
+/// Issue 18: a dead sink delivery worker is visible to the load balancer, not only to
+/// Prometheus: /readyz answers 503 naming the sink until the worker runs again.
+#[tokio::test]
+async fn readiness_fails_while_a_sink_worker_is_down() {
+    let metrics = Arc::new(Metrics::new(&["acme"], 10));
+    let ready = Arc::new(AtomicBool::new(true));
+    let shutdown = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve(
+        listener,
+        Arc::clone(&metrics),
+        Arc::clone(&ready),
+        shutdown.clone(),
+    ));
+    metrics.sink_worker_up.with_label_values(&["pd"]).set(1.0);
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    metrics.sink_worker_up.with_label_values(&["pd"]).set(0.0);
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("pd"), "{body}");
+    metrics.sink_worker_up.with_label_values(&["pd"]).set(1.0);
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{post_label, send};
-use crate::alert::dispatch::{Notifier, NotifyFuture};
-use crate::config::{SinkKind, SinkSettings};
+use super::{post_label, secrets, send, text};
+use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
+use crate::config::{Secret, SinkKind, SinkSettings};
 use crate::domain::alert::{Action, AlertRecord};
 
 /// Most incidents kept for re-posting.
@@ -27,6 +27,7 @@ pub struct AlertmanagerSink {
     endpoint: String,
     repost: Duration,
     active: Mutex<BTreeMap<String, Vec<Value>>>,
+    redact: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -45,8 +46,19 @@ impl AlertmanagerSink {
             endpoint: format!("{url}/api/v2/alerts"),
             repost,
             active: Mutex::new(BTreeMap::new()),
+            redact: s.redact.clone(),
             client,
         }
+    }
+
+    /// The teams of `alert` this sink does not carry.
+    fn foreign<'a>(&self, alert: &'a AlertRecord) -> Vec<&'a str> {
+        alert
+            .teams
+            .iter()
+            .filter(|t| !(self.teams.is_empty() || self.teams.contains(t)))
+            .map(String::as_str)
+            .collect()
     }
 
     /// The postable alerts for one line: one per team this sink carries (one with
@@ -58,7 +70,7 @@ impl AlertmanagerSink {
             .filter(|t| self.teams.is_empty() || self.teams.contains(t))
             .map(String::as_str)
             .collect();
-        if teams.is_empty() {
+        if alert.teams.is_empty() {
             teams.push("none");
         }
         let m = &alert.metrics;
@@ -70,11 +82,13 @@ impl AlertmanagerSink {
             m.negative_share * 100.0,
             m.reach
         );
+        // Annotations are plain text: no control or bidi characters, no non-web URLs.
+        // (A receiver template that puts them into Slack or HTML must escape them there.)
         for p in &alert.top_posts {
             evidence.push_str("\n- ");
-            evidence.push_str(&post_label(p, 200));
-            if let Some(u) = &p.url {
-                evidence.push_str(&format!(" ({u})"));
+            evidence.push_str(&text::plain(&post_label(p, 200)));
+            if let Some(u) = p.url.as_deref().and_then(text::web_url) {
+                evidence.push_str(&format!(" ({})", text::plain(u)));
             }
         }
         teams
@@ -90,7 +104,7 @@ impl AlertmanagerSink {
                         "incident": alert.incident,
                     },
                     "annotations": {
-                        "summary": alert.summary,
+                        "summary": text::plain(&alert.summary),
                         "evidence": evidence,
                         "dedup_key": alert.dedup_key,
                     },
@@ -124,17 +138,33 @@ impl Notifier for AlertmanagerSink {
             if body.is_empty() {
                 return Ok(());
             }
-            send(&self.id, self.client.post(&self.endpoint).json(&body), &[]).await
+            let redact = secrets([], &self.redact);
+            send(
+                &self.id,
+                self.client.post(&self.endpoint).json(&body),
+                &redact,
+            )
+            .await
         })
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
             let body = self.alerts(alert);
-            send(&self.id, self.client.post(&self.endpoint).json(&body), &[]).await?;
+            if !body.is_empty() {
+                let redact = secrets([], &self.redact);
+                send(
+                    &self.id,
+                    self.client.post(&self.endpoint).json(&body),
+                    &redact,
+                )
+                .await?;
+            }
             if let Ok(mut active) = self.active.lock() {
                 if alert.action == Action::Resolve {
                     active.remove(&alert.incident);
-                } else if active.len() < MAX_ACTIVE || active.contains_key(&alert.incident) {
+                } else if !body.is_empty()
+                    && (active.len() < MAX_ACTIVE || active.contains_key(&alert.incident))
+                {
                     // startsAt stays the trigger's: keep the first line's value.
                     let starts = active
                         .get(&alert.incident)
@@ -148,6 +178,20 @@ impl Notifier for AlertmanagerSink {
                     }
                     active.insert(alert.incident.clone(), body);
                 }
+            }
+            // Delivered only when every team of the line was posted.
+            let foreign = self.foreign(alert);
+            if !foreign.is_empty() {
+                return Err(NotifyError {
+                    notifier: self.id.clone(),
+                    kind: NotifyErrorKind::Config,
+                    reason: "team_not_carried",
+                    message: format!(
+                        "not posted for {}: this sink does not carry them (check its teams and [[escalation]])",
+                        foreign.join(", ")
+                    ),
+                    retry_after: None,
+                });
             }
             Ok(())
         })

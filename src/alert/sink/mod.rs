@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | 2xx | – | marks delivered |
 //! | 429, 408, 5xx, timeout, connection error | `Unavailable` (+ `Retry-After`) | retries with backoff |
+//! | 3xx (never followed: a POST must not turn into a GET) | `Unavailable`, reason `redirect` | retries with backoff; fix the URL |
 //! | 401, 403 | `Config` | dead-letters (fix the credentials) |
 //! | other 4xx (400, 404, 413, 422) | `Rejected` | dead-letters, never retried |
 //!
@@ -20,6 +21,7 @@ mod alertmanager;
 mod kafka;
 mod pagerduty;
 mod slack;
+pub(crate) mod text;
 mod webhook;
 
 use std::sync::Arc;
@@ -85,7 +87,10 @@ fn client(s: &SinkSettings) -> Result<reqwest::Client, NotifyError> {
         .user_agent(concat!("flashpoint/", env!("CARGO_PKG_VERSION")))
         // No idle-connection reaper timer: sinks send rarely, and a stale connection is
         // just a retryable error.
-        .pool_idle_timeout(None::<Duration>);
+        .pool_idle_timeout(None::<Duration>)
+        // A redirected POST comes back as a bodiless GET whose 2xx would look like a
+        // delivery: never follow one; the status is a failure of its own.
+        .redirect(reqwest::redirect::Policy::none());
     if !s.timeout.is_zero() {
         b = b.timeout(s.timeout);
     }
@@ -134,10 +139,25 @@ pub(crate) async fn send(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = resp.text().await.unwrap_or_default();
     let body: String = body.chars().take(ERROR_BODY_CHARS).collect();
-    let message = format!("HTTP {}: {}", status.as_u16(), body.trim());
     let code = status.as_u16();
+    if status.is_redirection() {
+        let to = location.unwrap_or_default();
+        let to: String = to.chars().take(ERROR_BODY_CHARS).collect();
+        return Err(err(
+            NotifyErrorKind::Unavailable,
+            "redirect",
+            format!("HTTP {code}: redirect to {to:?} not followed (a POST is never redirected: fix the sink URL)"),
+            retry_after,
+        ));
+    }
+    let message = format!("HTTP {code}: {}", body.trim());
     Err(match code {
         429 => err(
             NotifyErrorKind::Unavailable,
@@ -162,20 +182,88 @@ pub(crate) async fn send(
     })
 }
 
-/// `Retry-After` as delay-seconds (HTTP dates are rare from these receivers and ignored).
+/// `Retry-After` as delay-seconds (HTTP dates are rare from these receivers and ignored),
+/// capped at [`crate::alert::deliver::MAX_RETRY_AFTER`]: a receiver cannot park a page for
+/// longer, nor overflow the schedule with 2^64 - 1 seconds.
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let max = crate::alert::deliver::MAX_RETRY_AFTER;
+    let v = v.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: too many for a u64 is simply "very long".
+        Some(v.parse::<u64>().map_or(max, Duration::from_secs).min(max))
+    } else {
+        None
+    }
 }
 
-/// Replaces every secret's value in `s` with `***`.
+/// Replaces every secret in `s` with `***`, wherever it appears inside a larger string: each
+/// value whole; for a value that is a URL, its path, query and last path segment on their own
+/// (a receiver or proxy may echo just the path it was sent, and a Slack webhook's path is the
+/// credential); and each of those as a URL would percent-encode it.
 pub fn scrub(s: &str, secrets: &[&Secret]) -> String {
-    let mut out = s.to_string();
+    let mut needles: Vec<String> = Vec::new();
     for sec in secrets {
-        if !sec.expose().is_empty() {
-            out = out.replace(sec.expose(), "***");
+        let v = sec.expose();
+        if v.is_empty() {
+            continue;
+        }
+        needles.push(v.to_string());
+        if let Ok(u) = reqwest::Url::parse(v) {
+            if u.has_host() {
+                let path = u.path();
+                if path.len() > 1 {
+                    needles.push(path.to_string());
+                    if let Some(last) = path.rsplit('/').find(|p| p.len() >= MIN_SEGMENT) {
+                        needles.push(last.to_string());
+                    }
+                }
+                if let Some(q) = u.query().filter(|q| !q.is_empty()) {
+                    needles.push(q.to_string());
+                }
+            }
+        }
+    }
+    let encoded: Vec<String> = needles
+        .iter()
+        .flat_map(|n| [percent_encode(n, PATH_SET), percent_encode(n, QUERY_SET)])
+        .collect();
+    needles.extend(encoded);
+    // Longest first, so a value is never half-replaced through a shorter part of it.
+    needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    needles.dedup();
+    let mut out = s.to_string();
+    for n in &needles {
+        if out.contains(n.as_str()) {
+            out = out.replace(n.as_str(), "***");
         }
     }
     out
+}
+
+/// A URL path segment at least this long is scrubbed on its own.
+const MIN_SEGMENT: usize = 8;
+/// Characters a URL encodes in a path (besides controls, space and non-ASCII).
+const PATH_SET: &[u8] = b"\"#<>?`{}";
+/// Characters a URL encodes in a query (besides controls, space and non-ASCII).
+const QUERY_SET: &[u8] = b"\"#<>'";
+
+/// `s` with the bytes a URL parser encodes (`set`, controls, space, non-ASCII) as `%XX`.
+fn percent_encode(s: &str, set: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b <= b' ' || b >= 0x7F || set.contains(&b) {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+/// The secrets a sink scrubs from its errors: its own, and every value `${VAR}` expanded to
+/// in its options ([`SinkSettings::redact`]).
+fn secrets<'a>(own: impl IntoIterator<Item = &'a Secret>, redact: &'a [Secret]) -> Vec<&'a Secret> {
+    own.into_iter().chain(redact).collect()
 }
 
 /// Text for a top post in a link or list: `@author: text…` cut to `max` characters.
@@ -199,8 +287,29 @@ mod tests {
     }
 
     #[test]
+    fn sink_scrub_masks_secret_parts_wherever_they_appear() {
+        let hook = Secret::new("https://hooks.example/services/T0/B0/XSECRETXYZ?token=tok-123456");
+        let part = Secret::new("pa rt/ü");
+        let s = scrub(
+            "no route for /services/T0/B0/XSECRETXYZ (token=tok-123456); \
+             seen XSECRETXYZ; encoded pa%20rt/%C3%BC; raw pa rt/ü",
+            &[&hook, &part],
+        );
+        assert!(
+            !s.contains("XSECRETXYZ") && !s.contains("tok-123456"),
+            "{s}"
+        );
+        assert!(!s.contains("pa%20rt") && !s.contains("pa rt"), "{s}");
+        assert_eq!(s.matches("***").count(), 5, "{s}");
+    }
+
+    #[test]
     fn sink_retry_after_seconds() {
         assert_eq!(parse_retry_after(" 30"), Some(Duration::from_secs(30)));
+        let max = Some(crate::alert::deliver::MAX_RETRY_AFTER);
+        assert_eq!(parse_retry_after("18446744073709551615"), max);
+        assert_eq!(parse_retry_after("99999999999999999999999"), max);
+        assert_eq!(parse_retry_after("-5"), None);
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::{post_label, send};
+use super::{post_label, secrets, send, text};
 use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 use crate::alert::{truncate_chars, MAX_SUMMARY_CHARS};
 use crate::config::{Secret, SinkKind, SinkSettings};
@@ -27,6 +27,7 @@ pub struct PagerDutySink {
     source: String,
     per_minute: u32,
     buckets: Mutex<HashMap<String, Bucket>>,
+    redact: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -78,6 +79,7 @@ impl PagerDutySink {
             source,
             per_minute: per_minute.max(1),
             buckets: Mutex::new(HashMap::new()),
+            redact: s.redact.clone(),
             client,
         }
     }
@@ -119,13 +121,29 @@ impl PagerDutySink {
             Action::Trigger | Action::Escalate => "trigger",
             Action::Resolve => "resolve",
         };
+        // Links only to the web (a `javascript:` URL in a post is not a link), and no text
+        // that reorders itself: PagerDuty shows these to the on-call as they are.
         let links: Vec<Value> = alert
             .top_posts
             .iter()
             .filter_map(|p| {
                 p.url
-                    .as_ref()
-                    .map(|u| json!({"href": u, "text": post_label(p, 200)}))
+                    .as_deref()
+                    .and_then(text::web_url)
+                    .map(|u| json!({"href": u, "text": text::plain(&post_label(p, 200))}))
+            })
+            .collect();
+        let top_posts: Vec<Value> = alert
+            .top_posts
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.id,
+                    "text": text::plain(&p.text),
+                    "author": text::plain(&p.author),
+                    "followers": p.followers,
+                    "url": p.url.as_deref().and_then(text::web_url),
+                })
             })
             .collect();
         json!({
@@ -134,7 +152,7 @@ impl PagerDutySink {
             "dedup_key": alert.dedup_key,
             "client": "flashpoint",
             "payload": {
-                "summary": truncate_chars(&alert.summary, MAX_SUMMARY_CHARS),
+                "summary": truncate_chars(&text::plain(&alert.summary), MAX_SUMMARY_CHARS),
                 "source": self.source,
                 "severity": alert.severity.as_str(),
                 "timestamp": alert.at,
@@ -146,21 +164,16 @@ impl PagerDutySink {
                     "action": alert.action.as_str(),
                     "teams": alert.teams,
                     "metrics": alert.metrics,
-                    "top_posts": alert.top_posts,
-                    "terms": alert.terms,
+                    "top_posts": top_posts,
+                    "terms": alert.terms.iter().map(|t| text::plain(t)).collect::<Vec<_>>(),
                 },
             },
             "links": links,
         })
     }
 
-    fn targets<'a>(&'a self, alert: &'a AlertRecord) -> Vec<&'a str> {
-        alert
-            .teams
-            .iter()
-            .filter(|t| self.teams.is_empty() || self.teams.contains(t))
-            .map(String::as_str)
-            .collect()
+    fn carries(&self, team: &str) -> bool {
+        self.teams.is_empty() || self.teams.iter().any(|t| t == team)
     }
 }
 
@@ -173,15 +186,17 @@ impl Notifier for PagerDutySink {
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
-            for team in self.targets(alert) {
+            // Delivered only when every team of the line got its event: a team this sink
+            // does not carry, or has no key for, is a failure, never a silent success.
+            let mut missed = Vec::new();
+            for team in &alert.teams {
+                if !self.carries(team) {
+                    missed.push(format!("{team} (not carried by this sink)"));
+                    continue;
+                }
                 let Some(key) = self.key_for(team) else {
-                    return Err(NotifyError {
-                        notifier: self.id.clone(),
-                        kind: NotifyErrorKind::Config,
-                        reason: "config",
-                        message: format!("no routing key for team {team}"),
-                        retry_after: None,
-                    });
+                    missed.push(format!("{team} (no routing key)"));
+                    continue;
                 };
                 let wait = self.reserve(key);
                 if !wait.is_zero() {
@@ -189,9 +204,28 @@ impl Notifier for PagerDutySink {
                 }
                 let body = self.event(alert, team, key);
                 let req = self.client.post(&self.endpoint).json(&body);
-                send(&self.id, req, &[key]).await?;
+                let keys = self
+                    .default_key
+                    .iter()
+                    .chain(self.keys.iter().map(|(_, k)| k));
+                send(&self.id, req, &secrets(keys, &self.redact)).await?;
             }
-            Ok(())
+            if alert.teams.is_empty() {
+                missed.push(String::from("the line names no team"));
+            }
+            if missed.is_empty() {
+                return Ok(());
+            }
+            Err(NotifyError {
+                notifier: self.id.clone(),
+                kind: NotifyErrorKind::Config,
+                reason: "team_not_carried",
+                message: format!(
+                    "not paged for {}: check the sink's teams, routing_keys and [[escalation]]",
+                    missed.join(", ")
+                ),
+                retry_after: None,
+            })
         })
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{post_label, send};
+use super::{secrets, send, text};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
 use crate::alert::truncate_chars;
 use crate::config::{Secret, SinkKind, SinkSettings};
@@ -14,11 +14,16 @@ use crate::domain::Severity;
 
 /// Slack's limit on a section block's text.
 const SECTION_CHARS: usize = 3000;
+/// Slack's limit on a section field's text.
+const FIELD_CHARS: usize = 1900;
+/// Most characters of one top post's label.
+const POST_CHARS: usize = 200;
 
 pub struct SlackSink {
     id: String,
     teams: Vec<String>,
     webhook_url: Secret,
+    redact: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -42,11 +47,15 @@ impl SlackSink {
             id: s.id.clone(),
             teams: s.teams.clone(),
             webhook_url,
+            redact: s.redact.clone(),
             client,
         }
     }
 
-    /// The Block Kit message for one alert line.
+    /// The Block Kit message for one alert line. Every text that can hold what the public
+    /// wrote (the summary quotes a post; top posts, authors and URLs are theirs) is escaped
+    /// for mrkdwn ([`text::mrkdwn`], [`text::slack_link`]); mrkdwn objects are `verbatim`, so
+    /// Slack auto-links nothing either.
     pub fn message(alert: &AlertRecord) -> Value {
         let (icon, what) = match alert.action {
             Action::Trigger => (
@@ -62,45 +71,66 @@ impl SlackSink {
         };
         let sev = alert.severity.as_str().to_uppercase();
         let header = truncate_chars(
-            &format!("{icon} {what} {sev} · {} · {}", alert.brand, alert.incident),
+            &text::plain(&format!(
+                "{icon} {what} {sev} · {} · {}",
+                alert.brand, alert.incident
+            )),
             150,
         );
+        let md = |t: String| json!({"type": "mrkdwn", "text": t, "verbatim": true});
         let m = &alert.metrics;
+        let teams = if alert.teams.is_empty() {
+            String::from("none")
+        } else {
+            alert.teams.join(", ")
+        };
         let mut fields = vec![
-            json!({"type": "mrkdwn", "text": format!("*Severity*\n{}", alert.severity)}),
-            json!({"type": "mrkdwn", "text": format!("*Category*\n{}", alert.category)}),
-            json!({"type": "mrkdwn", "text": format!("*Mentions*\n{} ({:.1}/min, baseline {:.1}/min)", m.mentions, m.rate_per_min, m.baseline_per_min)}),
-            json!({"type": "mrkdwn", "text": format!("*Negative*\n{:.0}%", m.negative_share * 100.0)}),
-            json!({"type": "mrkdwn", "text": format!("*Reach*\n{}", m.reach)}),
-            json!({"type": "mrkdwn", "text": format!("*Teams*\n{}", if alert.teams.is_empty() { String::from("none") } else { alert.teams.join(", ") })}),
+            md(format!("*Severity*\n{}", alert.severity)),
+            md(format!("*Category*\n{}", alert.category)),
+            md(format!(
+                "*Mentions*\n{} ({:.1}/min, baseline {:.1}/min)",
+                m.mentions, m.rate_per_min, m.baseline_per_min
+            )),
+            md(format!("*Negative*\n{:.0}%", m.negative_share * 100.0)),
+            md(format!("*Reach*\n{}", m.reach)),
+            md(format!("*Teams*\n{}", text::entities(&teams, FIELD_CHARS))),
         ];
         if let Some(d) = m.doubling_time_s {
-            fields.push(
-                json!({"type": "mrkdwn", "text": format!("*Doubling every*\n{:.0} min", d / 60.0)}),
-            );
+            fields.push(md(format!("*Doubling every*\n{:.0} min", d / 60.0)));
         }
         let mut blocks = vec![
             json!({"type": "header", "text": {"type": "plain_text", "text": header}}),
-            json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate_chars(&alert.summary, SECTION_CHARS)}}),
+            json!({"type": "section", "text": md(text::mrkdwn(&alert.summary, SECTION_CHARS))}),
             json!({"type": "section", "fields": fields}),
         ];
         if alert.action != Action::Resolve && !alert.top_posts.is_empty() {
-            let lines: Vec<String> = alert
-                .top_posts
-                .iter()
-                .map(|p| match &p.url {
-                    Some(u) => format!(
-                        "• <{u}|{}>",
-                        post_label(p, 200).replace(['<', '>', '|'], "")
-                    ),
-                    None => format!("• {}", post_label(p, 200)),
-                })
-                .collect();
-            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate_chars(&format!("*Top posts*\n{}", lines.join("\n")), SECTION_CHARS)}}));
+            // Whole lines only, so a cut never leaves half a link.
+            let mut posts = String::from("*Top posts*");
+            for p in &alert.top_posts {
+                let label = format!("{}: {}", p.author, p.text);
+                let line = p
+                    .url
+                    .as_deref()
+                    .and_then(|u| text::slack_link(u, &label, POST_CHARS))
+                    .unwrap_or_else(|| text::mrkdwn(&label, POST_CHARS));
+                if posts.chars().count() + 3 + line.chars().count() > SECTION_CHARS {
+                    break;
+                }
+                posts.push_str("\n• ");
+                posts.push_str(&line);
+            }
+            blocks.push(json!({"type": "section", "text": md(posts)}));
         }
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("incident `{}` · {} · event time {}", alert.incident, alert.action.as_str(), alert.at)}]}));
+        blocks.push(json!({"type": "context", "elements": [md(format!(
+            "incident `{}` · {} · event time {}",
+            text::entities(&alert.incident, 300),
+            alert.action.as_str(),
+            text::entities(&alert.at, 100)
+        ))]}));
+        let lead = format!("{what} {sev} {}: ", text::entities(&alert.incident, 300));
+        let room = SECTION_CHARS.saturating_sub(lead.chars().count());
         json!({
-            "text": truncate_chars(&format!("{what} {sev} {}: {}", alert.incident, alert.summary), SECTION_CHARS),
+            "text": format!("{lead}{}", text::mrkdwn(&alert.summary, room)),
             "blocks": blocks,
         })
     }
@@ -119,7 +149,7 @@ impl Notifier for SlackSink {
                 .client
                 .post(self.webhook_url.expose())
                 .json(&SlackSink::message(alert));
-            send(&self.id, req, &[&self.webhook_url]).await
+            send(&self.id, req, &secrets([&self.webhook_url], &self.redact)).await
         })
     }
 }

@@ -12,7 +12,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::send;
+use super::{secrets, send};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
 use crate::config::{Secret, SinkKind, SinkSettings};
 use crate::domain::alert::AlertRecord;
@@ -25,6 +25,7 @@ pub struct WebhookSink {
     teams: Vec<String>,
     url: String,
     secret: Secret,
+    redact: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -62,6 +63,7 @@ impl WebhookSink {
             teams: s.teams.clone(),
             url,
             secret,
+            redact: s.redact.clone(),
             client,
         }
     }
@@ -89,7 +91,7 @@ impl Notifier for WebhookSink {
                 .header(TIMESTAMP_HEADER, ts.to_string())
                 .header(SIGNATURE_HEADER, sign(&self.secret, ts, body.as_bytes()))
                 .body(body);
-            send(&self.id, req, &[&self.secret]).await
+            send(&self.id, req, &secrets([&self.secret], &self.redact)).await
         })
     }
 }
