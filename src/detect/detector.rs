@@ -669,7 +669,7 @@ impl Detector {
         for (g, sum) in last_hour.iter_mut().enumerate() {
             *sum = (minute - 59..=minute).map(|k| st.pane_group(k, g)).sum();
         }
-        for g in 0..GROUPS {
+        for (g, &hour) in last_hour.iter().enumerate() {
             let c = st.pane_group(minute, g);
             let open = st
                 .incidents
@@ -687,7 +687,7 @@ impl Detector {
             let anomalous = gs.cusum >= CUSUM_THRESHOLD || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
-                gs.baseline.rebase(last_hour[g] / 60.0);
+                gs.baseline.rebase(hour / 60.0);
                 gs.cusum = 0.0;
             }
             let learn = learn_rate(anomalous, gs.anomalous_run);

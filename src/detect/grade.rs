@@ -95,8 +95,10 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
     // read positive to a lexicon but state a service failure.
     // ... and clearly more negative than the brand usually is: a busy hour of a brand whose
     // chatter is always 40 % negative is not a crisis.
-    let negative =
-        s.negative_share >= 0.35_f64.max(s.usual_negative_share + 0.15) || s.complaint_share >= 0.5;
+    // Mixed reactions (about as many positive as negative) are not a crisis either.
+    let negative = (s.negative_share >= 0.35_f64.max(s.usual_negative_share + 0.15)
+        && s.negative_share >= 1.5 * s.positive_share)
+        || s.complaint_share >= 0.5;
     // A category group's complaint stream rising on its own (its CUSUM over threshold) is
     // negative by construction: complaints from several people page without a volume spike.
     let group_alarm = s.group.is_some_and(|g| g.alarm);

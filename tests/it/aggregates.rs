@@ -99,14 +99,16 @@ fn aggregates_negative_surge_opens_an_incident() {
         "{:?}",
         trigger.metrics
     );
-    // The complaint stream may open the incident before the volume test does; the surge's
-    // full rate shows on the incident's later lines.
-    let peak = alerts
+    // The complaint stream opens the incident before the volume test would (at 2/min of
+    // complaints); the surge's diffuse spike then widens it to the brand-wide story, whose
+    // resolve counts the whole surge.
+    let total = alerts
         .iter()
         .filter(|a| a.incident == trigger.incident)
-        .map(|a| a.metrics.rate_per_min)
-        .fold(0.0f64, f64::max);
-    assert!(peak > 10.0, "peak {peak}: {alerts:#?}");
+        .map(|a| a.metrics.mentions)
+        .max()
+        .unwrap_or(0);
+    assert!(total > 1000, "{total}: {alerts:#?}");
     assert!(trigger.metrics.reach > 0);
     assert!(
         alerts.iter().any(|a| a.action == Action::Resolve),
