@@ -1,6 +1,6 @@
 //! `fp_category` through the entry point the Arroyo host calls (`__run` with FFI arrays).
 
-use flashpoint::detect::classify::{Classifier, KeywordClassifier};
+use flashpoint::score::classify::{Classifier, KeywordClassifier};
 use flashpoint_udf::ffi::{call_text, INVALID_UTF8};
 
 #[test]
