@@ -21,10 +21,15 @@
 //!
 //! `flashpoint eval families` ([`runner::run_cli`]) prints one row per family.
 
+pub mod generate;
+pub mod params;
 pub mod phrases;
 
 #[cfg(test)]
 mod tests;
+
+pub use generate::{generate, Generated, Label};
+pub use params::{draw, Limits, RunParams};
 
 use serde::Serialize;
 
@@ -107,6 +112,14 @@ impl Family {
                 | Family::SarcasmWave
                 | Family::TwoIncidents
         )
+    }
+
+    /// A salt that makes the same seed draw differently in each family.
+    fn salt(self) -> u64 {
+        // FNV-1a over the name: stable across builds and platforms.
+        self.name().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
     }
 }
 

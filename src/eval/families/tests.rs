@@ -1,8 +1,13 @@
 //! Unit tests of the families harness: pool disjointness (and that the checks can say no), no
-//! copies of the demo generator's word banks, and disjoint seed ranges.
+//! copies of the demo generator's word banks, seed ranges, draws that never panic and always
+//! configure.
 
+use super::generate::{brand_configs, poisson, truth};
+use super::params::{draw, Cascade, Limits, Wave, DAY};
 use super::phrases::{copied_phrases, phrases_of, shared_phrases, Phrases, TEST, TUNE};
 use super::{Family, Pool};
+use crate::config::Config;
+use rand::SeedableRng;
 
 const SYNTH_TEXTS: &str = include_str!("../../synth/texts.rs");
 
@@ -96,4 +101,81 @@ fn families_seed_ranges_are_disjoint() {
     for f in Family::ALL {
         assert_eq!(Family::parse(f.name()), Some(f));
     }
+}
+
+#[test]
+fn families_draws_never_panic_and_always_configure() {
+    let cap = Limits {
+        rate_cap: Some(0.5),
+    };
+    for f in Family::ALL {
+        for pool in [Pool::Tune, Pool::Test] {
+            for i in (0..400).chain([u32::MAX - 1, u32::MAX]) {
+                for limits in [Limits::default(), cap] {
+                    let p = draw(f, pool.seed(i), pool, &limits);
+                    assert!(p.end_ms > p.start_ms);
+                    for b in &p.brands {
+                        assert!(b.rate.is_finite() && b.rate > 0.0);
+                        assert!((0.0..=1.0).contains(&b.complaint_share));
+                        assert!((b.repost + b.quote + b.reply - 1.0).abs() < 1e-9);
+                    }
+                    for s in &p.stories {
+                        assert!(s.duration_min().is_finite() && s.duration_min() > 0.0);
+                        assert!(s.onset_ms() >= p.start_ms + 2 * DAY && s.onset_ms() < p.end_ms);
+                    }
+                    let cfg = Config::with_brands(brand_configs(&p));
+                    assert!(cfg.is_ok(), "{f} {i}: {:?}", cfg.err());
+                    let t = truth(&p);
+                    assert_eq!(t.brands.len(), p.brands.len());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn families_rates_and_counts_stay_finite() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    for l in [
+        f64::NAN,
+        f64::INFINITY,
+        -1.0,
+        0.0,
+        1e-300,
+        0.5,
+        29.9,
+        30.1,
+        1e9,
+    ] {
+        let n = poisson(&mut rng, l);
+        assert!(f64::from(n) <= 1e6 + 1e4, "{l} → {n}");
+    }
+    let c = Cascade {
+        start_rate: 0.5,
+        doubling_min: 4.0,
+        peak_rate: 40.0,
+        growth_cap_min: 240.0,
+        decay_min: 30.0,
+        repost: 0.3,
+        quote: 0.1,
+        reply: 0.5,
+        unbranded_share: 0.8,
+        reply_to_reply: 0.1,
+        root_followers: 100,
+        root: 0,
+    };
+    assert!((c.peak_min() - 4.0 * 80f64.log2()).abs() < 1e-9);
+    assert!((c.rate_at(c.peak_min()) - 40.0).abs() < 1e-6);
+    assert!((c.rate_at(8.0) / c.rate_at(4.0) - 2.0).abs() < 1e-9);
+    let w = Wave {
+        peak_rate: 5.0,
+        rise_min: 10.0,
+        hold_min: 20.0,
+        decay_min: 15.0,
+        question_share: 0.1,
+        reply_share: 0.1,
+    };
+    assert_eq!(w.rate_at(-1.0), 0.0);
+    assert_eq!(w.rate_at(15.0), 5.0);
+    assert!(w.rate_at(w.duration_min()) < 0.3);
 }
