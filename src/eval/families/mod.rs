@@ -22,14 +22,18 @@
 //! `flashpoint eval families` ([`runner::run_cli`]) prints one row per family.
 
 pub mod generate;
+pub mod judge;
 pub mod params;
 pub mod phrases;
+pub mod runner;
 
 #[cfg(test)]
 mod tests;
 
 pub use generate::{generate, Generated, Label};
+pub use judge::{judge, FamilySummary, Report, RunOutcome};
 pub use params::{draw, Limits, RunParams};
+pub use runner::{evaluate, run_cli, run_one, FamiliesArgs, FamiliesError, Options};
 
 use serde::Serialize;
 

@@ -1,12 +1,14 @@
 //! Unit tests of the families harness: pool disjointness (and that the checks can say no), no
 //! copies of the demo generator's word banks, seed ranges, draws that never panic and always
-//! configure.
+//! configure, and the judge's counting on hand-written alert lines.
 
 use super::generate::{brand_configs, poisson, truth};
-use super::params::{draw, Cascade, Limits, Wave, DAY};
+use super::judge::judge;
+use super::params::{draw, Cascade, Limits, Wave, DAY, MINUTE};
 use super::phrases::{copied_phrases, phrases_of, shared_phrases, Phrases, TEST, TUNE};
 use super::{Family, Pool};
 use crate::config::Config;
+use crate::domain::alert::AlertRecord;
 use rand::SeedableRng;
 
 const SYNTH_TEXTS: &str = include_str!("../../synth/texts.rs");
@@ -178,4 +180,118 @@ fn families_rates_and_counts_stay_finite() {
     assert_eq!(w.rate_at(-1.0), 0.0);
     assert_eq!(w.rate_at(15.0), 5.0);
     assert!(w.rate_at(w.duration_min()) < 0.3);
+}
+
+fn line(at: &str, action: &str, severity: &str, category: &str, teams: &[&str]) -> AlertRecord {
+    let teams: Vec<String> = teams.iter().map(|t| format!("{t:?}")).collect();
+    serde_json::from_str(&format!(
+        r#"{{"at":"{at}","action":"{action}","incident":"x-1","brand":"BRAND","severity":"{severity}",
+        "category":"{category}","teams":[{}],"summary":"s","metrics":{{"mentions":1,"rate_per_min":1.0,
+        "baseline_per_min":1.0,"doubling_time_s":null,"negative_share":0.0,"reach":0,"unique_authors":1}},
+        "top_posts":[],"terms":[],"dedup_key":"k"}}"#,
+        teams.join(",")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn families_judge_counts_false_pages_wrong_teams_and_deadlines() {
+    let mut p = draw(
+        Family::Misconduct,
+        Pool::Test.seed(0),
+        Pool::Test,
+        &Limits::default(),
+    );
+    let super::params::Story::Misconduct {
+        ref mut onset_ms,
+        ref mut cascade,
+        ..
+    } = p.stories[0]
+    else {
+        panic!("misconduct draws a misconduct story");
+    };
+    // Onset 2026-01-08T10:00Z; deadline 60 min (doubling 10 min).
+    let onset = super::params::EPOCH_MS + 3 * DAY + 10 * 60 * MINUTE;
+    *onset_ms = onset;
+    cascade.doubling_min = 10.0;
+    p.start_ms = super::params::EPOCH_MS;
+    p.end_ms = onset + 10 * 60 * MINUTE;
+    let t = truth(&p);
+    let brand = t.brands[0].id.clone();
+    let mut alerts = vec![
+        // Background: a false page and a false watch.
+        line(
+            "2026-01-06T12:00:00Z",
+            "trigger",
+            "warning",
+            "outage",
+            &["support"],
+        ),
+        line(
+            "2026-01-07T09:00:00Z",
+            "trigger",
+            "info",
+            "safety",
+            &["field-ops", "support"],
+        ),
+        // The story: a watch, a warning (below the minimum), the error page at +30 min.
+        line(
+            "2026-01-08T10:00:00Z",
+            "trigger",
+            "info",
+            "conduct",
+            &["field-ops", "support"],
+        ),
+        line(
+            "2026-01-08T10:10:00Z",
+            "escalate",
+            "warning",
+            "conduct",
+            &["field-ops", "support"],
+        ),
+        line(
+            "2026-01-08T10:30:00Z",
+            "escalate",
+            "error",
+            "conduct",
+            &["field-ops", "support"],
+        ),
+        // A page to marketing after the onset: wrong team.
+        line(
+            "2026-01-08T11:00:00Z",
+            "trigger",
+            "warning",
+            "positive",
+            &["marketing"],
+        ),
+        line(
+            "2026-01-08T15:00:00Z",
+            "resolve",
+            "critical",
+            "conduct",
+            &["field-ops"],
+        ),
+    ];
+    for a in &mut alerts {
+        a.brand = brand.clone();
+    }
+    let o = judge(&p, &t, &alerts, 10);
+    assert_eq!(o.false_pages, 1);
+    assert_eq!(o.false_watches, 1);
+    assert_eq!(o.event_pages, 3);
+    assert_eq!(o.wrong_team_pages, 1);
+    assert_eq!(o.expectations.len(), 1);
+    assert_eq!(o.expectations[0].delay_min, Some(30.0));
+    assert!(o.expectations[0].met && o.ok);
+    assert_eq!(o.max_severity, Some(crate::domain::Severity::Error));
+    assert!((o.background_brand_days - 3.0 - 10.0 / 24.0).abs() < 1e-9);
+    // The same page after the deadline is late: measured, not met.
+    alerts[4].at = String::from("2026-01-08T11:30:00Z");
+    let late = judge(&p, &t, &alerts, 10);
+    assert_eq!(late.expectations[0].delay_min, Some(90.0));
+    assert!(!late.expectations[0].met && !late.ok);
+    // Another brand's page is not this story's page.
+    alerts[4].brand = String::from("someone-else");
+    let other = judge(&p, &t, &alerts, 10);
+    assert_eq!(other.expectations[0].delay_min, None);
 }
