@@ -8,6 +8,7 @@ mod cli;
 mod config_examples;
 mod dashboards;
 mod detection;
+mod families;
 mod incident_api;
 mod ingest_mastodon;
 mod ingest_push;
