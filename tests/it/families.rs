@@ -416,3 +416,33 @@ fn families_small_slice_runs_and_reports_sane_numbers() {
     let two = evaluate(&Options { jobs: 2, ..few }).unwrap();
     assert_eq!(one, two);
 }
+
+#[test]
+fn families_written_runs_replay_as_config_and_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        families: vec![Family::BotBurst],
+        seeds: 1,
+        limits: SMALL,
+        write_runs: Some(dir.path().to_path_buf()),
+        ..Options::new(Pool::Test, 1)
+    };
+    let report = evaluate(&opts).unwrap();
+    let folder = dir.path().join(format!("bot_burst-{}", Pool::Test.seed(0)));
+    let cfg = flashpoint::config::load(&folder.join("config.toml")).unwrap();
+    let p = &report.runs[0].params;
+    assert_eq!(cfg.brands.len(), p.brands.len());
+    assert_eq!(cfg.brands[0].id.as_str(), p.brands[0].id);
+    let stream = std::fs::read(folder.join("mentions.ndjson")).unwrap();
+    let mut n = 0;
+    for line in stream.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        flashpoint::domain::codec::decode(line).unwrap();
+        n += 1;
+    }
+    assert_eq!(n, report.runs[0].mentions);
+    let alerts = std::fs::read_to_string(folder.join("alerts.ndjson")).unwrap();
+    assert_eq!(alerts.lines().count(), report.runs[0].alerts);
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("truth.json")).unwrap()).unwrap();
+    assert_eq!(truth["truth"]["family"], "bot_burst");
+}

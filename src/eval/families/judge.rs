@@ -54,6 +54,8 @@ pub struct RunOutcome {
     pub max_severity: Option<Severity>,
     pub background_brand_days: f64,
     pub false_pages: usize,
+    /// Of which in the first day of the brand's stream (cold start: no baseline yet).
+    pub false_pages_first_day: usize,
     pub false_watches: usize,
     pub mentions: usize,
     pub alerts: usize,
@@ -80,6 +82,7 @@ pub fn judge(
 ) -> RunOutcome {
     let brand_of = |a: &AlertRecord| truth.brands.iter().position(|b| b.id == a.brand);
     let mut false_pages = 0;
+    let mut first_day = 0;
     let mut false_watches = 0;
     let mut event_pages = 0;
     let mut wrong_team_pages = 0;
@@ -94,6 +97,7 @@ pub fn judge(
         if t >= from && (t < to || stories.is_empty()) {
             if is_page(a) {
                 false_pages += 1;
+                first_day += usize::from(t < from + DAY);
             }
             if a.action == Action::Trigger
                 && matches!(a.category, Category::Conduct | Category::Safety)
@@ -171,6 +175,7 @@ pub fn judge(
         max_severity,
         background_brand_days: background_ms as f64 / DAY as f64,
         false_pages,
+        false_pages_first_day: first_day,
         false_watches,
         mentions,
         alerts: alerts.len(),
@@ -248,6 +253,8 @@ pub struct FamilySummary {
     pub event_pages: usize,
     pub background_brand_days: f64,
     pub false_pages: usize,
+    /// Of which in the first day of a brand's stream (cold start).
+    pub false_pages_first_day: usize,
     pub false_watches: usize,
     pub false_pages_per_brand_day: f64,
     pub false_watches_per_brand_day: f64,
@@ -298,6 +305,7 @@ pub fn summarise(family: Family, runs: &[&RunOutcome]) -> FamilySummary {
     let mut sev = SeverityCounts::default();
     let (mut ok, mut wrong_runs, mut wrong, mut event, mut fp, mut fw, mut mentions) =
         (0, 0, 0, 0, 0, 0, 0);
+    let mut fp_first = 0;
     let mut days = 0.0;
     let mut met = 0;
     let (mut low, mut high) = ((0, 0), (0, 0));
@@ -319,6 +327,7 @@ pub fn summarise(family: Family, runs: &[&RunOutcome]) -> FamilySummary {
         wrong += r.wrong_team_pages;
         event += r.event_pages;
         fp += r.false_pages;
+        fp_first += r.false_pages_first_day;
         fw += r.false_watches;
         days += r.background_brand_days;
         mentions += r.mentions;
@@ -345,6 +354,7 @@ pub fn summarise(family: Family, runs: &[&RunOutcome]) -> FamilySummary {
         event_pages: event,
         background_brand_days: days,
         false_pages: fp,
+        false_pages_first_day: fp_first,
         false_watches: fw,
         false_pages_per_brand_day: per_day(fp, days),
         false_watches_per_brand_day: per_day(fw, days),
@@ -359,6 +369,8 @@ pub struct Global {
     pub ok: usize,
     pub background_brand_days: f64,
     pub false_pages: usize,
+    /// Of which in the first day of a brand's stream (cold start).
+    pub false_pages_first_day: usize,
     pub false_watches: usize,
     pub false_pages_per_brand_day: f64,
     pub false_watches_per_brand_day: f64,
@@ -397,12 +409,14 @@ impl Report {
         }
         let days: f64 = families.iter().map(|f| f.background_brand_days).sum();
         let fp = families.iter().map(|f| f.false_pages).sum();
+        let fp_first = families.iter().map(|f| f.false_pages_first_day).sum();
         let fw = families.iter().map(|f| f.false_watches).sum();
         let global = Global {
             runs: runs.len(),
             ok: runs.iter().filter(|r| r.ok).count(),
             background_brand_days: days,
             false_pages: fp,
+            false_pages_first_day: fp_first,
             false_watches: fw,
             false_pages_per_brand_day: per_day(fp, days),
             false_watches_per_brand_day: per_day(fw, days),
@@ -492,9 +506,11 @@ impl Report {
         let g = &self.global;
         let _w = writeln!(
             t,
-            "all families: {} false pages and {} false watches on {:.1} background brand-days: \
-             {:.3} false pages and {:.3} false watches per brand-day; {} mentions",
+            "all families: {} false pages ({} in a brand's first day) and {} false watches on \
+             {:.1} background brand-days: {:.3} false pages and {:.3} false watches per \
+             brand-day; {} mentions",
             g.false_pages,
+            g.false_pages_first_day,
             g.false_watches,
             g.background_brand_days,
             g.false_pages_per_brand_day,

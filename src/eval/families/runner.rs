@@ -8,6 +8,7 @@
 //! independent, so they run on several threads and are collected by index: the report is the
 //! same for any number of threads.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -18,6 +19,7 @@ use super::{Family, Pool};
 use crate::app::Engine;
 use crate::config::Config;
 use crate::domain::alert::AlertRecord;
+use crate::domain::codec::encode;
 use crate::domain::EventTime;
 use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
@@ -41,6 +43,11 @@ pub enum FamiliesError {
     Config(String),
     #[error("cannot build the engine: {0}")]
     Engine(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Arguments of `flashpoint eval families`.
@@ -68,6 +75,11 @@ pub struct FamiliesArgs {
     /// evaluation draws 0.05–50.
     #[arg(long)]
     pub rate_cap: Option<f64>,
+    /// Also write every run here, one folder each (`<family>-<seed>/`: `config.toml`,
+    /// `mentions.ndjson`, `alerts.ndjson`, `truth.json`), to replay a miss with
+    /// `flashpoint replay --report`. Large: use it with `--family` and few seeds.
+    #[arg(long)]
+    pub write_runs: Option<PathBuf>,
 }
 
 /// What to evaluate.
@@ -80,6 +92,8 @@ pub struct Options {
     pub model: Option<String>,
     pub jobs: usize,
     pub limits: Limits,
+    /// Where to write each run's configuration, stream, alert lines and truth, if anywhere.
+    pub write_runs: Option<PathBuf>,
 }
 
 impl Options {
@@ -92,6 +106,7 @@ impl Options {
             model: None,
             jobs: 1,
             limits: Limits::default(),
+            write_runs: None,
         }
     }
 
@@ -129,6 +144,7 @@ impl Options {
             limits: Limits {
                 rate_cap: a.rate_cap,
             },
+            write_runs: a.write_runs.clone(),
         })
     }
 }
@@ -195,6 +211,80 @@ pub fn run_one(
     })
 }
 
+/// The run's brands as a configuration file (`[[brand]]` tables only).
+pub fn config_toml(g: &Generated) -> String {
+    let strings = |xs: &[String]| {
+        toml::Value::Array(xs.iter().map(|x| toml::Value::String(x.clone())).collect())
+    };
+    let brands: Vec<toml::Value> = g
+        .brands
+        .iter()
+        .map(|b| {
+            let mut t = toml::Table::new();
+            t.insert("id".into(), toml::Value::String(b.id.clone()));
+            t.insert("name".into(), toml::Value::String(b.name.clone()));
+            t.insert("terms".into(), strings(&b.terms));
+            t.insert("handles".into(), strings(&b.handles));
+            t.insert("hashtags".into(), strings(&b.hashtags));
+            if !b.exclude.is_empty() {
+                t.insert("exclude".into(), strings(&b.exclude));
+            }
+            toml::Value::Table(t)
+        })
+        .collect();
+    let mut root = toml::Table::new();
+    root.insert("brand".into(), toml::Value::Array(brands));
+    format!(
+        "# flashpoint eval families: {} seed {} ({} pool)\n{}",
+        g.params.family,
+        g.params.seed,
+        g.params.pool,
+        toml::to_string(&root).unwrap_or_default()
+    )
+}
+
+/// Writes one run's configuration, stream, alert lines and truth under `dir`.
+fn write_run(dir: &Path, r: &Run) -> Result<(), FamiliesError> {
+    let p = &r.generated.params;
+    let folder = dir.join(format!("{}-{}", p.family, p.seed));
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| FamiliesError::Write { path, source }
+    };
+    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+    let mut mentions = Vec::with_capacity(r.generated.mentions.len() * 300);
+    for m in &r.generated.mentions {
+        encode(m, &mut mentions);
+    }
+    let alerts: String = r.alerts.iter().map(|a| a.to_json_line() + "\n").collect();
+    #[derive(serde::Serialize)]
+    struct RunFile<'a> {
+        truth: &'a super::generate::Truth,
+        params: &'a super::params::RunParams,
+        outcome: &'a RunOutcome,
+    }
+    let truth = RunFile {
+        truth: &r.generated.truth,
+        params: p,
+        outcome: &r.outcome,
+    };
+    for (name, bytes) in [
+        ("config.toml", config_toml(&r.generated).into_bytes()),
+        ("mentions.ndjson", mentions),
+        ("alerts.ndjson", alerts.into_bytes()),
+        (
+            "truth.json",
+            serde_json::to_string_pretty(&truth)
+                .unwrap_or_default()
+                .into_bytes(),
+        ),
+    ] {
+        let path = folder.join(name);
+        std::fs::write(&path, bytes).map_err(io(&path))?;
+    }
+    Ok(())
+}
+
 /// Evaluates every (family, seed) of `opts` and summarises them.
 pub fn evaluate(opts: &Options) -> Result<Report, FamiliesError> {
     let model = model_name(opts.model.as_deref());
@@ -213,7 +303,12 @@ pub fn evaluate(opts: &Options) -> Result<Report, FamiliesError> {
         let Some(&(family, seed)) = work.get(i) else {
             break;
         };
-        let r = run_one(family, seed, opts.pool, Some(&model), &opts.limits).map(|r| r.outcome);
+        let r = run_one(family, seed, opts.pool, Some(&model), &opts.limits).and_then(|r| {
+            if let Some(dir) = &opts.write_runs {
+                write_run(dir, &r)?;
+            }
+            Ok(r.outcome)
+        });
         if let Ok(mut slots) = results.lock() {
             slots[i] = Some(r);
         }

@@ -277,6 +277,7 @@ fn families_judge_counts_false_pages_wrong_teams_and_deadlines() {
     }
     let o = judge(&p, &t, &alerts, 10);
     assert_eq!(o.false_pages, 1);
+    assert_eq!(o.false_pages_first_day, 0, "2026-01-06T12:00Z is day two");
     assert_eq!(o.false_watches, 1);
     assert_eq!(o.event_pages, 3);
     assert_eq!(o.wrong_team_pages, 1);
