@@ -12,7 +12,7 @@
 //! | weekly shape | weekend factor 0.4–1.6 |
 //! | history before the onset | 4 days under 0.5/min, 3 under 5/min, else 2 (quiet weeks: 7) |
 //! | onset | a random minute, daytime (07–21 UTC) four times in five |
-//! | cascade doubling time | log-uniform 4–60 min |
+//! | cascade doubling time | log-uniform 4–60 min, peak 8–40/min or 0.5–2x the brand's rate |
 //! | complaint share (background) | 3–30 % (slow burn: derived from its ratios) |
 //! | reactions | 10–45 % of background; repost/quote/reply mix and unbranded share drawn |
 //! | audience | log-normal followers (median 20–500, σ 0.8–2.4), 0–8 % new accounts, 0–6 % bots |
@@ -522,7 +522,9 @@ fn draw_brand(
     }
 }
 
-fn draw_cascade(rng: &mut ChaCha8Rng, roots: usize, misconduct: bool) -> Cascade {
+/// A cascade on a brand with background `brand_rate`: a story about a big brand reaches more
+/// people, so the peak is at least half to twice the brand's usual rate (8–40/min otherwise).
+fn draw_cascade(rng: &mut ChaCha8Rng, roots: usize, misconduct: bool, brand_rate: f64) -> Cascade {
     let repost = uniform(rng, 0.2, 0.5);
     let quote = uniform(rng, 0.05, 0.2);
     let branded = uniform(rng, 0.03, 0.12);
@@ -530,7 +532,9 @@ fn draw_cascade(rng: &mut ChaCha8Rng, roots: usize, misconduct: bool) -> Cascade
     Cascade {
         start_rate: uniform(rng, 0.2, 1.0),
         doubling_min: log_uniform(rng, 4.0, 60.0),
-        peak_rate: log_uniform(rng, 8.0, 40.0),
+        peak_rate: log_uniform(rng, 8.0, 40.0)
+            .max(brand_rate * uniform(rng, 0.5, 2.0))
+            .min(150.0),
         growth_cap_min: 240.0,
         decay_min: uniform(rng, 30.0, 90.0),
         repost,
@@ -586,12 +590,12 @@ fn draw_story(
         Family::Misconduct | Family::TwoIncidents | Family::QuietWeeks => Story::Misconduct {
             brand,
             onset_ms,
-            cascade: draw_cascade(rng, ph.misconduct_root.len(), true),
+            cascade: draw_cascade(rng, ph.misconduct_root.len(), true, rate),
         },
         Family::PositiveViral => Story::PositiveViral {
             brand,
             onset_ms,
-            cascade: draw_cascade(rng, ph.viral_root.len(), false),
+            cascade: draw_cascade(rng, ph.viral_root.len(), false, rate),
         },
         Family::SlowBurnOutage => {
             let complaint_ratio = uniform(rng, 10.0, 20.0);
