@@ -149,8 +149,15 @@ pub(crate) fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
 }
 
 impl Gen<'_> {
+    /// True with probability `p`; a `p` outside `[0, 1]` is clamped (NaN counts as 0) instead
+    /// of panicking, and the random stream advances exactly as `gen_bool` does.
+    fn chance(&mut self, p: f64) -> bool {
+        let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+        self.rng.gen_bool(p)
+    }
+
     fn source(&mut self) -> &'static str {
-        if self.rng.gen_bool(0.7) {
+        if self.chance(0.7) {
             "bluesky"
         } else {
             "x"
@@ -217,7 +224,7 @@ impl Gen<'_> {
     /// A template filled for brand `b`: `{b}` a way of naming it, `{x}` a product, `{s}` a
     /// staff role; sometimes a typo, an opener and a tail.
     fn fill(&mut self, template: &str, b: usize, decorate: bool) -> String {
-        let template = if self.rng.gen_bool(self.p.typo_rate.clamp(0.0, 1.0)) {
+        let template = if self.chance(self.p.typo_rate) {
             self.typo(template)
         } else {
             template.to_string()
@@ -269,7 +276,7 @@ impl Gen<'_> {
         let prefix = if source == "bluesky" { "bsky" } else { "x" };
         let id = format!("{prefix}-f{:07}", self.seq);
         // 3 % arrive up to 2.5 minutes late (the default allowed lateness is 5 minutes).
-        let arrival = if self.rng.gen_bool(0.03) {
+        let arrival = if self.chance(0.03) {
             at + self.rng.gen_range(5_000..150_000)
         } else {
             at
@@ -312,7 +319,7 @@ impl Gen<'_> {
                     brand: tag,
                     ..Label::default()
                 };
-                if !recent.is_empty() && self.rng.gen_bool(brand.reaction_share) {
+                if !recent.is_empty() && self.chance(brand.reaction_share) {
                     let parent = recent[self.rng.gen_range(0..recent.len())].clone();
                     let at = at.max(parent.at + 1_000);
                     let author = self.person();
@@ -338,7 +345,7 @@ impl Gen<'_> {
                     } else {
                         MentionKind::Reply
                     };
-                    let (text, names) = if self.rng.gen_bool(brand.unbranded_share) {
+                    let (text, names) = if self.chance(brand.unbranded_share) {
                         (pick(&mut self.rng, ph.bg_reply).to_string(), false)
                     } else {
                         let t = pick(&mut self.rng, ph.bg_branded_reply);
@@ -368,7 +375,7 @@ impl Gen<'_> {
                 };
                 let t = pick(&mut self.rng, group);
                 let text = self.fill(t, b, true);
-                let author = if self.rng.gen_bool(self.p.bot_share.clamp(0.0, 1.0)) {
+                let author = if self.chance(self.p.bot_share) {
                     self.bot(at, 20)
                 } else {
                     self.person()
@@ -480,19 +487,17 @@ impl Gen<'_> {
                     );
                 } else if r < c.repost + c.quote + c.reply {
                     let is_quote = r < c.repost + c.quote;
-                    let (text, names) = if self.rng.gen_bool(c.unbranded_share) {
+                    let (text, names) = if self.chance(c.unbranded_share) {
                         (self.fill_pick(reactions, b, false), false)
                     } else {
                         (self.fill_pick(branded, b, false), true)
                     };
-                    let parent = if !is_quote
-                        && !replies.is_empty()
-                        && self.rng.gen_bool(c.reply_to_reply)
-                    {
-                        replies[self.rng.gen_range(0..replies.len())].clone()
-                    } else {
-                        root.clone()
-                    };
+                    let parent =
+                        if !is_quote && !replies.is_empty() && self.chance(c.reply_to_reply) {
+                            replies[self.rng.gen_range(0..replies.len())].clone()
+                        } else {
+                            root.clone()
+                        };
                     let at = at.max(parent.at + 1_000);
                     let kind = if is_quote {
                         MentionKind::Quote
@@ -566,7 +571,7 @@ impl Gen<'_> {
                 let at = t0 + self.rng.gen_range(0..MINUTE);
                 let author = self.person();
                 let complaint = i < n_complaints;
-                if complaint && !posts.is_empty() && self.rng.gen_bool(reply_share) {
+                if complaint && !posts.is_empty() && self.chance(reply_share) {
                     let parent = posts[self.rng.gen_range(0..posts.len())].clone();
                     let text = pick(&mut self.rng, ph.complaint_reply).to_string();
                     self.push(
@@ -797,7 +802,7 @@ impl Gen<'_> {
                 + i64::from(i) * span / i64::from(posts.max(1))
                 + self.rng.gen_range(0..3_000);
             let author = self.bot(at, max_followers);
-            if !earlier.is_empty() && self.rng.gen_bool(repost_share.clamp(0.0, 1.0)) {
+            if !earlier.is_empty() && self.chance(repost_share) {
                 let parent = earlier[self.rng.gen_range(0..earlier.len())].clone();
                 self.push(
                     at.max(parent.at + 1_000),

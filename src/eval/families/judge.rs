@@ -128,8 +128,10 @@ pub fn judge(
     }
     let mut expectations = Vec::new();
     for (i, s) in truth.stories.iter().enumerate() {
-        let Some(e) = &s.expect else { continue };
-        let id = &truth.brands[s.brand].id;
+        let (Some(e), Some(brand)) = (&s.expect, truth.brands.get(s.brand)) else {
+            continue;
+        };
+        let id = &brand.id;
         let first = alerts
             .iter()
             .filter(|a| {

@@ -296,3 +296,22 @@ fn families_judge_counts_false_pages_wrong_teams_and_deadlines() {
     let other = judge(&p, &t, &alerts, 10);
     assert_eq!(other.expectations[0].delay_min, None);
 }
+
+#[test]
+fn families_generate_survives_out_of_range_parameters() {
+    let mut p = draw(
+        Family::Misconduct,
+        Pool::Test.seed(0),
+        Pool::Test,
+        &Limits::default(),
+    );
+    p.end_ms = p.start_ms + 6 * 60 * 60_000;
+    p.stories.clear();
+    p.typo_rate = f64::NAN;
+    p.bot_share = 7.0;
+    p.brands[0].rate = 0.2;
+    p.brands[0].reaction_share = -1.0;
+    p.brands[0].unbranded_share = f64::NAN;
+    let g = super::generate::generate(&p);
+    assert_eq!(g.mentions.len(), g.labels.len());
+}
