@@ -221,6 +221,9 @@ pub enum EvalCommand {
         #[arg(long, default_value = "balanced")]
         profile: String,
     },
+    /// Run the randomized scenario families (invented brands, held-out wording and seeds);
+    /// prints one row per family and exits 0.
+    Families(crate::eval::families::FamiliesArgs),
 }
 
 /// Runs a parsed command and returns the process exit code.
@@ -241,6 +244,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Eval {
             what: EvalCommand::Scenarios { dir, profile },
         } => crate::eval::commands::scenarios(&dir, &profile),
+        Command::Eval {
+            what: EvalCommand::Families(args),
+        } => crate::eval::families::run_cli(&args),
         Command::Eval {
             what:
                 EvalCommand::Sentiment {

@@ -9,6 +9,7 @@ mod config_examples;
 mod dashboards;
 mod detection;
 mod detection_defects;
+mod families;
 mod incident_api;
 mod ingest_event_time;
 mod ingest_mastodon;
