@@ -40,9 +40,11 @@ pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "bert"];
 #[cfg(feature = "onnx")]
 pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "onnx", "bert"];
 
-/// Default `[pipeline] sentiment_model`: the trained n-gram model (macro-recall 0.673 on
-/// SemEval-2017 against the lexicon's 0.570; docs/models.md). `lexicon` stays selectable.
-pub const DEFAULT_SENTIMENT_MODEL: &str = "linear";
+/// Default `[pipeline] sentiment_model`: the VADER lexicon. `linear` scores better on
+/// SemEval-2017 (macro-recall 0.673 against 0.570; docs/models.md) but, on the held-out wording
+/// of the randomized families, it read benign stories as negative and tripled false pages
+/// (docs/evaluation.md), so it is selectable, not the default, until that is fixed.
+pub const DEFAULT_SENTIMENT_MODEL: &str = "lexicon";
 
 /// Default `[detect] complaint_threshold`: the complaint model's probability from which a
 /// mention counts as a stated complaint.

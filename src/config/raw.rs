@@ -72,9 +72,8 @@ pub struct PipelineConfig {
     pub parent_capacity: usize,
     /// Capacity of each bounded channel between stages, in mentions.
     pub channel_capacity: usize,
-    /// Sentiment model for every matched mention: "linear" (trained n-gram logistic
-    /// regression, the default) or "lexicon" (VADER). `--model` on `replay`/`run` overrides
-    /// it.
+    /// Sentiment model for every matched mention: "lexicon" (VADER, the default) or "linear"
+    /// (trained n-gram logistic regression). `--model` on `replay`/`run` overrides it.
     pub sentiment_model: String,
     /// Second sentiment model (e.g. "bert") for mentions of brands with a candidate incident
     /// (open, or a spike persisting towards one); other mentions keep `sentiment_model`'s
