@@ -801,23 +801,17 @@ impl Detector {
         );
         let signals = incident_signals(&inc, st, minute, expected);
         let route = cfg.routing.route(category);
-        let mut severity = grade(category, &signals, d).min(route.max_severity);
-        if st.baseline.minutes_observed() < COLD_START_DAY_MINUTES {
-            severity = severity.min(Severity::Warning);
-        }
-        inc.severity = severity;
-        inc.id = st.ids.next_id(cfg.brand(b).id.as_str(), at);
-        let ev = incident_event(
+        inc.severity = grade(category, &signals, d).min(route.max_severity);
+        trigger(
             &cfg,
             d,
             &*self.key_terms,
-            &mut inc,
-            Action::Trigger,
+            &mut self.events,
+            st,
+            inc,
             at,
             &signals,
         );
-        self.events.push(ev);
-        st.incidents.push(inc);
     }
 
     fn open_volume_incident(&mut self, b: BrandIdx, minute: i64, expected: f64, spike: u32) {
@@ -865,7 +859,6 @@ impl Detector {
             }
         };
         let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
-        let brand = cfg.brand(b);
         let mut inc = Incident::open(
             String::new(),
             b,
@@ -922,18 +915,16 @@ impl Detector {
         let route = cfg.routing.route(category);
         inc.category = category;
         inc.severity = grade(category, &signals, d).min(route.max_severity);
-        inc.id = st.ids.next_id(brand.id.as_str(), at);
-        let ev = incident_event(
+        trigger(
             &cfg,
             d,
             &*self.key_terms,
-            &mut inc,
-            Action::Trigger,
+            &mut self.events,
+            st,
+            inc,
             at,
             &signals,
         );
-        self.events.push(ev);
-        st.incidents.push(inc);
     }
 
     /// Everything learned so far (baselines, windows, clusters, open incidents), for a
@@ -1093,6 +1084,35 @@ fn incident_active(inc: &Incident, s: &Signals, brand_p: f64) -> bool {
                 || (s.mentions_15 >= 3.0 && g.rate_per_min >= 2.0 * g.baseline_per_min)
         }),
     }
+}
+
+/// Opens `inc` (a volume or complaint-stream incident, graded already): caps it at warning
+/// during the brand's first day, gives it its id and emits its trigger.
+#[allow(clippy::too_many_arguments)]
+fn trigger(
+    cfg: &Config,
+    d: &DetectConfig,
+    key_terms: &dyn KeyTerms,
+    events: &mut Vec<IncidentEvent>,
+    st: &mut BrandState,
+    mut inc: Incident,
+    at: EventTime,
+    signals: &Signals,
+) {
+    if st.baseline.minutes_observed() < COLD_START_DAY_MINUTES {
+        inc.severity = inc.severity.min(Severity::Warning);
+    }
+    inc.id = st.ids.next_id(cfg.brand(inc.brand).id.as_str(), at);
+    events.push(incident_event(
+        cfg,
+        d,
+        key_terms,
+        &mut inc,
+        Action::Trigger,
+        at,
+        signals,
+    ));
+    st.incidents.push(inc);
 }
 
 /// One sentence saying which signal crossed what.
