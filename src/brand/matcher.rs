@@ -10,7 +10,8 @@
 //!
 //! # Case folding
 //!
-//! Patterns are lowercased char by char (`char::to_lowercase`). The automaton is built with
+//! Patterns are lowercased char by char (`char::to_lowercase`, plus the length-changing
+//! foldings `ß`/`ẞ` → `ss`, `İ` → `i`, `ς` → `σ`, see `lower_into`). The automaton is built with
 //! `ascii_case_insensitive(true)`:
 //!
 //! * **ASCII text** (the common case) is searched as is, with no copy: ASCII case-insensitivity
@@ -23,7 +24,9 @@
 //!
 //! # Matching rules (docs/contracts.md §2)
 //!
-//! A *word char* is `char::is_alphanumeric`, `_`, or a combining diacritical mark.
+//! A *word char* is `char::is_alphanumeric`, `_`, or a combining diacritical mark. Scripts
+//! written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar) ask no boundary: a term edge
+//! in such a script needs none, and such a char next to a term does not glue to it.
 //!
 //! * **Terms** are whole-word: when a term starts (ends) with a word char, the char before
 //!   (after) it must not be a word char. A term directly preceded by `@` or `#` does not count:
@@ -172,8 +175,8 @@ impl BrandMatcher {
             patterns.push(PatternInfo {
                 first,
                 end: entries.len() as u32,
-                word_start: s.chars().next().is_some_and(is_word),
-                word_end: s.chars().next_back().is_some_and(is_word),
+                word_start: s.chars().next().is_some_and(is_spaced_word),
+                word_end: s.chars().next_back().is_some_and(is_spaced_word),
             });
         }
 
@@ -327,8 +330,8 @@ impl Context {
     }
 
     fn word_bounded(&self) -> bool {
-        let glued_before = self.word_start && self.prev.is_some_and(is_word);
-        let glued_after = self.word_end && self.next.is_some_and(is_word);
+        let glued_before = self.word_start && self.prev.is_some_and(is_spaced_word);
+        let glued_after = self.word_end && self.next.is_some_and(is_spaced_word);
         !(glued_before || glued_after)
     }
 
@@ -365,15 +368,42 @@ fn is_word(c: char) -> bool {
             | '\u{fe20}'..='\u{fe2f}')
 }
 
-/// Lowercases char by char (the same folding as patterns get) into `buf`.
+/// A word char of a script written with spaces between words. Han, kana, Thai, Lao, Khmer and
+/// Myanmar text has no spaces between words, so a boundary cannot be asked of it: a term
+/// whose edge is such a char needs no boundary there, and such a char next to a term is not
+/// glued to it ("Brightlineの技術者" names Brightline).
+fn is_spaced_word(c: char) -> bool {
+    is_word(c) && !is_unspaced_script(c)
+}
+
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{0e00}'..='\u{0eff}'      // Thai, Lao
+        | '\u{1000}'..='\u{109f}'    // Myanmar
+        | '\u{1780}'..='\u{17ff}'    // Khmer
+        | '\u{3040}'..='\u{30ff}'    // Hiragana, Katakana
+        | '\u{31f0}'..='\u{31ff}'    // Katakana extensions
+        | '\u{3400}'..='\u{4dbf}'    // CJK extension A
+        | '\u{4e00}'..='\u{9fff}'    // CJK unified ideographs
+        | '\u{f900}'..='\u{faff}'    // CJK compatibility ideographs
+        | '\u{ff66}'..='\u{ff9f}'    // half-width Katakana
+        | '\u{20000}'..='\u{2fa1f}') // CJK extensions B–F, compatibility supplement
+}
+
+/// Lowercases char by char into `buf`, with the full case foldings that change length or
+/// differ by language: `ß`/`ẞ` → `ss`, `İ` → `i` (not `i` + combining dot), final `ς` → `σ`.
+/// Patterns and text get the same folding, so "STRASSE" matches "straße" and "İSTANBUL"
+/// matches "istanbul".
 fn lower_into(text: &str, buf: &mut String) {
     buf.clear();
     buf.reserve(text.len());
     for c in text.chars() {
-        if c.is_ascii() {
-            buf.push(c.to_ascii_lowercase());
-        } else {
-            buf.extend(c.to_lowercase());
+        match c {
+            _ if c.is_ascii() => buf.push(c.to_ascii_lowercase()),
+            'ß' | 'ẞ' => buf.push_str("ss"),
+            'İ' => buf.push('i'),
+            'ς' => buf.push('σ'),
+            _ => buf.extend(c.to_lowercase()),
         }
     }
 }
@@ -532,6 +562,32 @@ mod tests {
         let mut out = vec![BrandIdx(99)];
         m.match_text(text, &mut out);
         out.into_iter().map(|b| b.0).collect()
+    }
+
+    #[test]
+    fn unspaced_scripts_match_without_spaces_around_terms() {
+        let m = matcher(vec![
+            brand("bl", &["ブライトライン", "brightline"], &[], &[], &[]),
+            brand("hx", &["华夏银行"], &[], &[], &[]),
+        ]);
+        // Japanese and Chinese are written without spaces between words.
+        assert_eq!(hits(&m, "ブライトラインの技術者が酔っていた"), [0]);
+        assert_eq!(hits(&m, "Brightlineの技術者が酔っていた"), [0]);
+        assert_eq!(hits(&m, "今天华夏银行的网站打不开"), [1]);
+        // A Latin term glued to Latin letters is still no match.
+        assert!(hits(&m, "brightlines are fine").is_empty());
+    }
+
+    #[test]
+    fn case_folding_handles_dotted_i_and_sharp_s() {
+        let m = matcher(vec![
+            brand("ist", &["istanbul kebab"], &[], &[], &[]),
+            brand("str", &["straße"], &[], &[], &[]),
+        ]);
+        assert_eq!(hits(&m, "İSTANBUL KEBAB is closed"), [0]);
+        assert_eq!(hits(&m, "the STRASSE app is down"), [1]);
+        assert_eq!(hits(&m, "die Straße App geht nicht"), [1]);
+        assert_eq!(hits(&m, "DIE STRAẞE APP"), [1]);
     }
 
     #[test]
