@@ -359,4 +359,27 @@ impl Clusterer {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_top_terms_track_frequent_terms() {
+        let mut cl = Cluster {
+            id: 1,
+            first_seen: EventTime(0),
+            last_seen: EventTime(0),
+            members: 0,
+            roots: Ring::new(),
+            hashes: Ring::new(),
+            terms: [(0, 0); MAX_TERMS],
+            n_terms: 0,
+        };
+        for i in 0..100u64 {
+            cl.add_term(42);
+            cl.add_term(1000 + i);
+        }
+        assert_eq!(cl.terms[0], (42, 100));
+        assert_eq!(usize::from(cl.n_terms), MAX_TERMS);
+        assert!(cl.terms.windows(2).all(|w| w[0].1 >= w[1].1));
+    }
+}

@@ -5,6 +5,7 @@ mod aggregates;
 mod alert_sinks;
 mod checkpoint;
 mod cli;
+mod cluster;
 mod config_examples;
 mod dashboards;
 mod detection;

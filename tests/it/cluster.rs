@@ -1,8 +1,11 @@
-//! Unit tests of the clusterer (and of the SimHash it compares).
+//! The clusterer (and the SimHash it compares), fed as the engine feeds it: each text's
+//! SimHash and key terms computed by `score` first. Here rather than in `detect` because
+//! `detect` never imports `score`, not even in its unit tests.
 
-use super::*;
-use crate::score::simhash::{simhash, simhash_counted};
-use crate::score::terms::{key_terms, Ignore};
+use flashpoint::detect::cluster::*;
+use flashpoint::domain::EventTime;
+use flashpoint::score::simhash::{simhash, simhash_counted};
+use flashpoint::score::terms::{key_terms, Ignore};
 
 const T0: EventTime = EventTime(1_772_445_600_000);
 
@@ -209,25 +212,4 @@ fn cluster_memory_is_bounded() {
     assert_eq!(c.len(), 4);
     assert!(c.approx_bytes() <= before.max(std::mem::size_of::<Clusterer>() + 64 * 4 * 8));
     assert!(c.approx_bytes() < 8 * 1024);
-}
-
-#[test]
-fn cluster_top_terms_track_frequent_terms() {
-    let mut cl = Cluster {
-        id: 1,
-        first_seen: T0,
-        last_seen: T0,
-        members: 0,
-        roots: Ring::new(),
-        hashes: Ring::new(),
-        terms: [(0, 0); MAX_TERMS],
-        n_terms: 0,
-    };
-    for i in 0..100u64 {
-        cl.add_term(42);
-        cl.add_term(1000 + i);
-    }
-    assert_eq!(cl.terms[0], (42, 100));
-    assert_eq!(usize::from(cl.n_terms), MAX_TERMS);
-    assert!(cl.terms.windows(2).all(|w| w[0].1 >= w[1].1));
 }
