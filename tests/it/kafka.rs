@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flashpoint::app::kafka::topology::{
-    Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions,
+    checkpoint_path, Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions,
 };
 use flashpoint::config::kafka::{KafkaClient, KafkaSourceConfig};
 use flashpoint::synth::{generate, SynthSpec};
@@ -133,6 +133,12 @@ fn kafka_takeover_after_a_crash_equals_the_single_process_alert_log() {
         }
     }
     let a_parts = a.partitions();
+    // A partition whose first message came after a's last checkpoint has no file yet; its
+    // new owner reads it from the start instead, which is just as right.
+    let a_checkpointed = a_parts
+        .iter()
+        .filter(|p| checkpoint_path(dir.path(), "mentions", **p).exists())
+        .count() as u64;
     let a_bad: u64 = a.stats().bad.values().sum();
     eprintln!(
         "killing worker a: partitions {a_parts:?}, {} messages not checkpointed",
@@ -153,8 +159,8 @@ fn kafka_takeover_after_a_crash_equals_the_single_process_alert_log() {
     let sb = b.close().unwrap();
     eprintln!("survivor: {sb:?}");
     assert!(
-        sb.restored >= a_parts.len() as u64,
-        "took over from checkpoints"
+        a_checkpointed >= 1 && sb.restored >= a_checkpointed,
+        "took over from checkpoints: {a_checkpointed} of {a_parts:?} checkpointed"
     );
     // The malformed record was counted by whoever read it last, and skipped: the offsets
     // above reached the end of partition 0 past it.
