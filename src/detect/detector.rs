@@ -168,8 +168,12 @@ fn groups_of(s: &Scored) -> [bool; GROUPS] {
 /// otherwise a negative story does not collect praise and a positive one does not collect
 /// complaints (they mention the brand in the same window but are another story).
 fn belongs(inc: &Incident, root: u64, s: &Scored) -> bool {
-    if inc.root != 0 && root == inc.root {
-        return true;
+    if inc.root != 0 {
+        // A story opened on one risky post: its thread, and posts elsewhere that speak of
+        // conduct or danger (a quote, "boycotting X after this"), never the brand's other
+        // chatter that happens to share the post's words.
+        return root == inc.root
+            || (groups_of(s)[1] && s.sentiment != SentimentLabel::Positive);
     }
     let complaint = s.complained || is_complaint(&s.category_scores);
     match inc.category {
@@ -549,12 +553,10 @@ impl Detector {
             } else {
                 Category::Conduct
             };
-            let evidence = st
-                .clusters
-                .iter()
-                .find(|c| c.id == cluster)
-                .map(|c| c.evidence.clone())
-                .unwrap_or_else(|| Evidence::new(m.created_at));
+            // The story starts with this post alone: the cluster it joined may hold the
+            // brand's other chatter on the same words.
+            let mut evidence = Evidence::new(m.created_at);
+            evidence.add(m, &scored);
             let brand = cfg.brand(b);
             let id = st.ids.next_id(brand.id.as_str(), m.created_at);
             let mut inc = Incident::open(
@@ -699,6 +701,13 @@ impl Detector {
         let cold = st.baseline.minutes_observed() < COLD_START_DAY_MINUTES;
         let mut i = 0;
         while i < st.incidents.len() {
+            // A watch opened on a post newer than this minute is not judged yet: its first
+            // grade comes once the watermark reaches it, so no step is stamped before its
+            // trigger.
+            if st.incidents[i].opened_at > end {
+                i += 1;
+                continue;
+            }
             let signals = incident_signals(&st.incidents[i], st, minute, expected);
             let inc = &st.incidents[i];
             let fallback = inc.category;
