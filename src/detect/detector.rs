@@ -104,6 +104,8 @@ const CUSUM_CAP: f64 = 2.0 * CUSUM_THRESHOLD;
 /// prior (worth an hour).
 const GROUP_FLOOR_PER_MIN: f64 = 0.02;
 const GROUP_PRIOR_PER_MIN: f64 = 0.05;
+/// Pseudo-mentions that shrink a complaint stream's "the brand is busier" ratio towards 1.
+const OTHERS_PRIOR_MENTIONS: f64 = 5.0;
 /// The usual negative share starts at this prior, worth this many mentions, and learns with
 /// this step per normal minute (memory about a day).
 const USUAL_NEGATIVE_PRIOR: f64 = 0.2;
@@ -172,8 +174,7 @@ fn belongs(inc: &Incident, root: u64, s: &Scored) -> bool {
         // A story opened on one risky post: its thread, and posts elsewhere that speak of
         // conduct or danger (a quote, "boycotting X after this"), never the brand's other
         // chatter that happens to share the post's words.
-        return root == inc.root
-            || (groups_of(s)[1] && s.sentiment != SentimentLabel::Positive);
+        return root == inc.root || (groups_of(s)[1] && s.sentiment != SentimentLabel::Positive);
     }
     let complaint = s.complained || is_complaint(&s.category_scores);
     match inc.category {
@@ -666,13 +667,14 @@ impl Detector {
         st.baseline_through = Some(minute);
 
         // Each category group's complaint stream: a Poisson CUSUM against its own baseline.
-        let total_now = st.pane_weighted(minute);
+        let total_5: f64 = (minute - 4..=minute).map(|k| st.pane_weighted(k)).sum();
         let mut last_hour = [0.0f64; GROUPS];
         for (g, sum) in last_hour.iter_mut().enumerate() {
             *sum = (minute - 59..=minute).map(|k| st.pane_group(k, g)).sum();
         }
         for (g, &hour) in last_hour.iter().enumerate() {
             let c = st.pane_group(minute, g);
+            let group_5: f64 = (minute - 4..=minute).map(|k| st.pane_group(k, g)).sum();
             let open = st
                 .incidents
                 .iter()
@@ -682,8 +684,19 @@ impl Detector {
             // total volume when the brand is simply busier (a weekend, a launch): the test is
             // on complaints rising beyond what the brand's own volume explains.
             let mu_group = gs.baseline.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
+            // The brand's other mentions (everything but this group's complaints, over the
+            // last 5 minutes) say how much busier it is; the complaints themselves must not
+            // raise their own expectation, or a surge that is most of the new volume hides.
+            // The ratio is shrunk towards 1 by a few pseudo-mentions, so a quiet brand's
+            // chance pair of posts does not double what its complaints are held to.
+            let others_expected = (expected - mu_group).max(COLD_START_FLOOR_PER_MIN);
+            let others_now = (total_5 - group_5).max(0.0);
+            let busier = (others_now + OTHERS_PRIOR_MENTIONS)
+                / (5.0 * others_expected + OTHERS_PRIOR_MENTIONS);
+            // A brand whose whole chatter shifts towards complaints at some hours (weekend
+            // shoppers) is held to its usual share of everything it says as well.
             let share = (mu_group / expected.max(COLD_START_FLOOR_PER_MIN)).min(1.0);
-            let mu = mu_group.max(share * total_now);
+            let mu = mu_group.max(mu_group * busier).max(share * total_5 / 5.0);
             let llr = c * CUSUM_RATIO.ln() - mu * (CUSUM_RATIO - 1.0);
             gs.cusum = (gs.cusum + llr).clamp(0.0, CUSUM_CAP);
             let anomalous = gs.cusum >= CUSUM_THRESHOLD || open;
