@@ -24,6 +24,7 @@ pub use raw::{
 };
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
+    SHUTDOWN_BUDGET,
 };
 pub use source::{SourceConfig, SourceKind};
 pub use types::{HumanDuration, Secret};
@@ -69,6 +70,10 @@ pub struct Config {
     pub detect: DetectConfig,
     pub routing: RouteTable,
     pub server_listen: Option<String>,
+    /// `[server] public_url` without a trailing `/`: pages link to the incident API under it.
+    pub public_url: Option<String>,
+    /// `[grafana] url` without a trailing `/`: pages link to the brand dashboard there.
+    pub grafana_url: Option<String>,
     /// `[server]` timeouts and connection cap (defaults without a `[server]` table).
     pub server_limits: ServerLimits,
     pub alert_log_path: Option<String>,

@@ -308,6 +308,24 @@ pub(super) fn validate(
             err("server.listen".into(), format!("{l:?} is not host:port"));
         }
     }
+    let mut web_url = |key: &str, v: Option<&String>| -> Option<String> {
+        let v = v?;
+        let ok = (v.starts_with("http://") || v.starts_with("https://"))
+            && !v.contains(char::is_whitespace)
+            && v.len() > "https://".len();
+        if !ok {
+            err(
+                key.into(),
+                format!("{v:?} must be an http:// or https:// URL without spaces"),
+            );
+        }
+        Some(v.trim_end_matches('/').to_string())
+    };
+    let public_url = web_url(
+        "server.public_url",
+        raw.server.as_ref().and_then(|s| s.public_url.as_ref()),
+    );
+    let grafana_url = web_url("grafana.url", raw.grafana.as_ref().map(|g| &g.url));
     let server_limits = raw
         .server
         .as_ref()
@@ -393,8 +411,13 @@ pub(super) fn validate(
         }
     }
     let dl = &raw.delivery;
-    if dl.outbox_dir.is_empty() {
-        err("delivery.outbox_dir".into(), "must not be empty".into());
+    for (key, v) in [
+        ("delivery.outbox_dir", &dl.outbox_dir),
+        ("delivery.state_dir", &dl.state_dir),
+    ] {
+        if v.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            err(key.into(), "must not be empty".into());
+        }
     }
     if dl.backoff_initial.0.is_zero() {
         err("delivery.backoff_initial".into(), "must be positive".into());
@@ -459,6 +482,8 @@ pub(super) fn validate(
         detect: raw.detect,
         routing,
         server_listen: listen,
+        public_url,
+        grafana_url,
         server_limits,
         alert_log_path: raw.alert_log.map(|a| a.path),
         archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
