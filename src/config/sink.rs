@@ -396,6 +396,9 @@ impl<'a> Options<'a, '_> {
             let key = self.key(k);
             // The value may be a credential (Slack webhook): never echo it.
             (self.err)(key, "must start with http:// or https://".into());
+        } else if s.contains(char::is_whitespace) {
+            let key = self.key(k);
+            (self.err)(key, "must not contain spaces (percent-encode them)".into());
         }
         Some(s.trim_end_matches('/').to_string())
     }
