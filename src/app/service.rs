@@ -190,7 +190,9 @@ async fn live(
         }
         let code = run_role(&role, Arc::clone(&cfg), metrics, shutdown, notifiers, model).await;
         if let Some(d) = delivery {
-            finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+            // The role returned after the signal: the same budget as a single process.
+            let left = config::SHUTDOWN_BUDGET.min(cfg.delivery.drain_timeout.0);
+            finish_delivery(&d, left).await;
         }
         return code;
     }
