@@ -451,3 +451,41 @@ async fn issue_19_pagerduty_pages_from_warning_once_per_key_with_links() {
     );
     d.stop();
 }
+
+/// Issue 19.1: the demo calls the first page-level line of the misconduct incident (a watch
+/// that escalated to warning) PAGE, not ESCALATE; it ends with who was paged, how often, for
+/// what; `--help` explains the verbs.
+#[test]
+fn issue_19_demo_labels_the_first_page_and_ends_with_who_was_paged() {
+    let out = crate::support::flashpoint()
+        .args(["demo", "--speed", "max", "--no-metrics"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains(
+            "PAGE     WARNING  2026-03-03T10:27:00Z  brightline-20260303-0001 [conduct] → field-ops, support"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("ESCALATE WARNING"),
+        "a first page is not an escalation: {stdout}"
+    );
+    assert!(
+        stderr.contains("field-ops: 1 page (1 warning), 2 escalations")
+            && stderr.contains("support: 2 pages (2 warning), 3 escalations")
+            && stderr.contains("    northwind-20260304-0001 [outage] warning"),
+        "{stderr}"
+    );
+    let help = crate::support::flashpoint()
+        .args(["demo", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for verb in ["PAGE ", "ESCALATE ", "NOTIFY ", "NOTED ", "RESOLVED "] {
+        assert!(help.contains(verb), "--help lacks {verb}: {help}");
+    }
+}
