@@ -489,3 +489,42 @@ fn issue_19_demo_labels_the_first_page_and_ends_with_who_was_paged() {
         assert!(help.contains(verb), "--help lacks {verb}: {help}");
     }
 }
+
+/// Issue 18.5: a resolve that is dead-lettered without ever being attempted (older than
+/// `max_age` when the delivery restarts) still takes its incident out of the Alertmanager
+/// active set, so it is not re-posted forever.
+#[tokio::test(start_paused = true)]
+async fn issue_18_a_resolve_dead_lettered_unsent_leaves_the_alertmanager_active_set() {
+    let server = MockServer::start().await;
+    let rx = Recorder::mount(&server, "/api/v2/alerts", |_| 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let d = am_delivery(dir.path(), &server.uri());
+        d.notify(&line("a", Action::Trigger, Severity::Error, &["support"]))
+            .await
+            .unwrap();
+        d.drain().await;
+        d.stop();
+    }
+    // A resolve persisted long ago (as if the process had been down past max_age).
+    let resolve = line("a", Action::Resolve, Severity::Error, &["support"]);
+    let record = serde_json::json!({"op": "enqueue", "seq": 1000, "sink": "am",
+        "enqueued_at_ms": 0, "alert": serde_json::to_value(&resolve).unwrap()});
+    let log = dir.path().join(flashpoint::alert::outbox::LOG_FILE);
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str(&format!("{record}\n"));
+    std::fs::write(&log, text).unwrap();
+    rx.take();
+    let d = am_delivery(dir.path(), &server.uri());
+    pass(&d, Duration::from_secs(130)).await;
+    let snap = Outbox::read(dir.path()).unwrap();
+    assert_eq!(snap.dead.len(), 1);
+    assert_eq!(snap.dead[0].reason, "max_age");
+    let posted = rx.take();
+    assert!(
+        posted
+            .iter()
+            .all(|b| !incidents(b).contains(&"a".to_string())),
+        "the incident whose resolve was dead-lettered is re-posted: {posted:?}"
+    );
+}
