@@ -23,11 +23,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What the console's first column means (`demo`, and `run` on a terminal).
+const CONSOLE_VERBS: &str = "Console lines start with a verb:
+  PAGE      an incident's first line at warning or above: its teams are paged now
+  ESCALATE  a paged incident got worse (severity raised or teams added)
+  NOTIFY    an info line (a watch on a risky post, praise): teams are told, not paged
+  NOTED     a line for no team (spam, or a category routed to nobody)
+  RESOLVED  the incident has been quiet for [detect] resolve_after
+The run ends with a summary: who was paged, how often, for what.";
+
 // Parsed once per process: boxing the large variant would only add noise.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay the bundled sample stream through the whole pipeline and print pages.
+    #[command(after_help = CONSOLE_VERBS)]
     Demo {
         /// "max" or how many times faster than real time to replay.
         #[arg(long, default_value = "20000")]
@@ -98,6 +108,7 @@ pub enum Command {
         command: OutboxCommand,
     },
     /// The live service: sources, pipeline, archive, alert log, /metrics, until SIGINT/SIGTERM.
+    #[command(after_help = CONSOLE_VERBS)]
     Run {
         #[arg(long)]
         config: PathBuf,

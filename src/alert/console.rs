@@ -1,10 +1,14 @@
-//! A notifier that prints pages to the terminal: the demo's "pager".
+//! A notifier that prints pages to the terminal: the demo's "pager". Each line starts with
+//! its verb ([`Verb`]): `PAGE` (an incident's first line at warning or above), `ESCALATE`,
+//! `NOTIFY` (info: told, not paged), `NOTED` (no team), `RESOLVED`; [`ConsoleNotifier::summary`]
+//! says at the end who was paged, how often, for what.
 
 use std::io::{IsTerminal, Write};
 
 use owo_colors::OwoColorize;
 
 use super::dispatch::{Notifier, NotifyFuture};
+use super::pages::{PageLedger, Verb};
 use crate::domain::alert::{Action, AlertRecord};
 use crate::domain::Severity;
 
@@ -12,25 +16,46 @@ use crate::domain::Severity;
 pub struct ConsoleNotifier {
     color: bool,
     teams: Vec<String>,
+    pages: PageLedger,
 }
 
 impl ConsoleNotifier {
+    /// A console pager on stdout (coloured on a terminal).
     pub fn new() -> ConsoleNotifier {
         ConsoleNotifier {
             color: std::io::stdout().is_terminal(),
             teams: Vec::new(),
+            pages: PageLedger::new(),
         }
     }
 
-    /// Renders one alert the way the demo shows it.
+    /// Records `alert` and renders it with its verb (`PAGE` for an incident's first line at
+    /// warning or above).
+    pub fn show(&self, alert: &AlertRecord) -> String {
+        let verb = self.pages.record(alert);
+        ConsoleNotifier::render_as(verb, alert, self.color)
+    }
+
+    /// Who was paged, how often, for what (so far).
+    pub fn summary(&self) -> String {
+        self.pages.summary()
+    }
+
+    /// Renders one alert on its own (a trigger at warning or above is its page).
     pub fn render(alert: &AlertRecord, color: bool) -> String {
-        let label = match (alert.action, alert.teams.is_empty()) {
-            (Action::Resolve, _) => "RESOLVED",
-            (_, true) => "NOTED",
-            (Action::Trigger, false) if alert.severity == Severity::Info => "NOTIFY",
-            (Action::Trigger, false) => "PAGE",
-            (Action::Escalate, false) => "ESCALATE",
+        let verb = match (alert.action, alert.teams.is_empty()) {
+            (Action::Resolve, _) => Verb::Resolved,
+            (_, true) => Verb::Noted,
+            (_, false) if alert.severity == Severity::Info => Verb::Notify,
+            (Action::Trigger, false) => Verb::Page,
+            (Action::Escalate, false) => Verb::Escalate,
         };
+        ConsoleNotifier::render_as(verb, alert, color)
+    }
+
+    /// Renders one alert the way the demo shows it, with the verb given.
+    pub fn render_as(verb: Verb, alert: &AlertRecord, color: bool) -> String {
+        let label = verb.label();
         let sev = alert.severity.as_str().to_uppercase();
         let head = format!("{label:<8} {sev:<8}");
         let head = if !color {
@@ -58,7 +83,7 @@ impl ConsoleNotifier {
             category = alert.category,
             summary = clean(&alert.summary),
         );
-        if alert.action == Action::Trigger {
+        if alert.action == Action::Trigger || verb == Verb::Page {
             if let Some(p) = alert.top_posts.first() {
                 let text: String = clean(&p.text).chars().take(140).collect();
                 s.push_str(&format!(
@@ -89,7 +114,7 @@ impl Notifier for ConsoleNotifier {
         true
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
-        let text = ConsoleNotifier::render(alert, self.color);
+        let text = self.show(alert);
         Box::pin(async move {
             let mut out = std::io::stdout().lock();
             // A closed stdout (e.g. `| head`) must not fail the pipeline.
@@ -119,5 +144,33 @@ mod tests {
         assert!(!s.contains('\u{7}') && !s.contains('\u{202E}'), "{s:?}");
         assert!(s.contains("gas kael next"), "{s:?}");
         assert_eq!(s.lines().count(), 3, "one line per field: {s:?}");
+    }
+
+    #[test]
+    fn console_labels_the_first_page_level_line_page() {
+        let c = ConsoleNotifier {
+            color: false,
+            teams: Vec::new(),
+            pages: PageLedger::new(),
+        };
+        let mut watch = AlertRecord::sample("w-20260303-0001");
+        watch.teams = vec!["support".into()];
+        watch.severity = Severity::Info;
+        assert!(
+            c.show(&watch).starts_with("NOTIFY   INFO"),
+            "{}",
+            c.show(&watch)
+        );
+        let mut warn = watch.clone();
+        warn.action = Action::Escalate;
+        warn.severity = Severity::Warning;
+        let shown = c.show(&warn);
+        assert!(shown.starts_with("PAGE     WARNING"), "{shown}");
+        let mut crit = warn.clone();
+        crit.severity = Severity::Critical;
+        assert!(c.show(&crit).starts_with("ESCALATE CRITICAL"));
+        assert!(c
+            .summary()
+            .contains("support: 1 page (1 warning), 1 escalation"));
     }
 }

@@ -196,6 +196,7 @@ impl Delivery {
                 .map(|s| SinkRoute {
                     id: s.id().to_string(),
                     teams: s.teams().to_vec(),
+                    min_severity: s.min_severity(),
                 })
                 .collect(),
             opts.escalation,
@@ -236,11 +237,13 @@ impl Delivery {
         let _ignored = rx.wait_for(|n| *n == 0).await;
     }
 
-    /// Stops the workers now; pending entries stay in the outbox.
+    /// Stops the workers now; pending entries stay in the outbox, whose directory is given
+    /// up for the next owner.
     pub fn stop(&self) {
         if let Ok(mut t) = self.tasks.lock() {
             t.abort_all();
         }
+        self.outbox.release();
     }
 
     async fn accept(&self, alert: &AlertRecord) -> Result<(), NotifyError> {
@@ -512,7 +515,9 @@ impl Worker {
         let mut rx = rx.lock().await;
         let mut open = true;
         let interval = self.seed.sink.tick_interval();
-        let mut next_tick = interval.and_then(|i| Instant::now().checked_add(i));
+        // The first tick at once: state restored after a restart (Alertmanager's active
+        // set) is re-posted before the receiver can time it out.
+        let mut next_tick = interval.map(|_| Instant::now());
         loop {
             if !open && self.queued == 0 {
                 break;
@@ -632,6 +637,7 @@ impl Worker {
                 tracing::error!(sink = %id, seq = job.entry.seq, error = %e, "cannot record a dead letter in the outbox");
             }
             tracing::error!(sink = %id, incident, action = job.entry.alert.action.as_str(), seq = job.entry.seq, reason, error, "notification dead-lettered (see `flashpoint outbox list`)");
+            self.seed.sink.abandoned(&job.entry.alert);
         }
         self.seed
             .metrics

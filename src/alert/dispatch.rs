@@ -68,6 +68,14 @@ pub trait Notifier: Send + Sync {
     fn tick(&self) -> NotifyFuture<'_> {
         Box::pin(async { Ok(()) })
     }
+    /// The delivery layer gave `alert` up (dead letter: rejected, too old, …) without it
+    /// necessarily reaching [`Notifier::notify`]: drop any state kept for it.
+    fn abandoned(&self, _alert: &AlertRecord) {}
+    /// The least severe line this sink is sent by default (no `[[escalation]]` row for the
+    /// team): PagerDuty pages at warning and above, chat and webhooks take everything.
+    fn min_severity(&self) -> crate::domain::Severity {
+        crate::domain::Severity::Info
+    }
 }
 
 /// Counts of delivery outcomes, reported when the dispatcher drains.

@@ -14,6 +14,7 @@ mod log;
 mod metered;
 pub mod outbox;
 mod output;
+pub mod pages;
 pub mod policy;
 pub mod render;
 
@@ -30,3 +31,4 @@ pub use dispatch::{blackhole, Dispatcher, Notifier, NotifyError, NotifyErrorKind
 pub use log::AlertLog;
 pub use metered::Metered;
 pub use output::AlertOutput;
+pub use pages::{PageLedger, Verb};

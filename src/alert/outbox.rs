@@ -23,7 +23,12 @@
 //!
 //! Why our own log rather than redb or SQLite: the write pattern is tiny and append-only
 //! (a few records per page), the file is readable with `cat`/`jq` during an incident, it
-//! adds no dependency, and the recovery rule is ten lines. One process owns a directory.
+//! adds no dependency, and the recovery rule is ten lines.
+//!
+//! One process owns a directory: [`Outbox::open`] takes an exclusive lock on [`LOCK_FILE`]
+//! (an OS file lock, released by the kernel when the process dies, so a crash leaves no stale
+//! lock) and writes its pid there; a second opener gets [`OutboxLockedError`] naming the
+//! directory and the holder's pid.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -38,6 +43,8 @@ use crate::domain::alert::AlertRecord;
 
 /// The log file inside the outbox directory.
 pub const LOG_FILE: &str = "outbox.ndjson";
+/// The lock file inside the outbox directory; it holds the owner's pid.
+pub const LOCK_FILE: &str = "outbox.lock";
 /// Where unreadable log lines are copied, one per line, when the log is compacted.
 pub const REJECTED_FILE: &str = "outbox.rejected";
 /// Dead letters kept across compactions (the newest).
@@ -96,6 +103,52 @@ pub struct Outbox {
     dir: PathBuf,
     path: PathBuf,
     inner: Mutex<Inner>,
+    /// The locked [`LOCK_FILE`] while this process owns the directory.
+    lock: Mutex<Option<File>>,
+}
+
+/// Another process (or another open outbox in this one) holds the directory.
+#[derive(Debug, thiserror::Error)]
+#[error("the outbox directory {dir} is in use by another flashpoint process (pid {holder}); stop it, or give this one its own [delivery] state_dir")]
+pub struct OutboxLockedError {
+    /// The outbox directory.
+    pub dir: String,
+    /// The holder's pid as written in the lock file (`unknown` when unreadable).
+    pub holder: String,
+}
+
+/// Takes the directory's lock without waiting and records our pid in it.
+fn lock_dir(dir: &Path) -> io::Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| String::from("unknown"));
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                OutboxLockedError {
+                    dir: dir.display().to_string(),
+                    holder,
+                },
+            ));
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(e),
+    }
+    f.set_len(0)?;
+    io::Seek::seek(&mut f, io::SeekFrom::Start(0))?;
+    writeln!(f, "{}", std::process::id())?;
+    f.sync_data()?;
+    Ok(f)
 }
 
 #[derive(Debug)]
@@ -259,8 +312,11 @@ fn compact_dir(dir: &Path) -> io::Result<(Parsed, File)> {
 
 impl Outbox {
     /// Opens (creating) the outbox in `dir`, compacts it, and returns what is still pending.
+    /// Fails with an [`OutboxLockedError`] (kind `WouldBlock`) while another process holds
+    /// the directory.
     pub fn open(dir: &Path) -> io::Result<(Outbox, Snapshot)> {
         fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir)?;
         let path = dir.join(LOG_FILE);
         let (parsed, file) = compact_dir(dir)?;
         Ok((
@@ -276,6 +332,7 @@ impl Outbox {
                     compact_every: DEFAULT_COMPACT_INTERVAL,
                     rejected: 0,
                 }),
+                lock: Mutex::new(Some(lock)),
             },
             parsed.snap,
         ))
@@ -413,8 +470,23 @@ impl Outbox {
         inner.file.sync_data()
     }
 
+    /// The log file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The outbox directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Gives the directory up (the owner stopped): another process or a restarted delivery
+    /// may open it, even while tasks of this one are still being torn down.
+    pub fn release(&self) {
+        if let Ok(mut l) = self.lock.lock() {
+            // Closing the file drops the OS lock.
+            l.take();
+        }
     }
 }
 
@@ -485,6 +557,24 @@ mod tests {
             enqueued_at_ms: now_ms(),
             alert: a,
         })
+    }
+
+    #[test]
+    fn outbox_a_second_owner_is_refused_naming_dir_and_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Outbox::open(dir.path()).unwrap();
+        let err = Outbox::open(dir.path()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        let msg = err.to_string();
+        assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        // Reading (`outbox list`) needs no lock; releasing lets the next owner in.
+        assert!(Outbox::read(dir.path()).is_ok());
+        first.release();
+        assert!(Outbox::open(dir.path()).is_ok());
     }
 
     #[test]

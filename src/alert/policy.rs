@@ -37,6 +37,9 @@ pub struct SinkRoute {
     pub id: String,
     /// Teams it carries; empty = every team.
     pub teams: Vec<String>,
+    /// The least severe line it gets for a team without an `[[escalation]]` row
+    /// ([`crate::alert::Notifier::min_severity`]: PagerDuty warning, others info).
+    pub min_severity: Severity,
 }
 
 impl SinkRoute {
@@ -126,7 +129,7 @@ impl Router {
             None => self
                 .sinks
                 .iter()
-                .filter(|s| s.carries(team))
+                .filter(|s| s.carries(team) && alert.severity >= s.min_severity)
                 .map(|s| s.id.clone())
                 .collect(),
         }
@@ -364,6 +367,15 @@ fn digest(alert: &AlertRecord, team: &str, max: usize, of: Option<&str>) -> Aler
     }
 }
 
+/// Whether `alert` is a flood digest (incident `<first held>-flood-<team>`, built by the
+/// router): it has no resolve of its own.
+pub fn is_digest(alert: &AlertRecord) -> bool {
+    alert
+        .teams
+        .iter()
+        .any(|t| alert.incident.ends_with(&format!("-flood-{t}")))
+}
+
 fn event_ms(at: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(at)
         .ok()
@@ -390,10 +402,12 @@ mod tests {
                 SinkRoute {
                     id: "pd".into(),
                     teams: vec!["support".into()],
+                    min_severity: Severity::Warning,
                 },
                 SinkRoute {
                     id: "slack".into(),
                     teams: vec!["support".into()],
+                    min_severity: Severity::Info,
                 },
             ],
             &[EscalationConfig {

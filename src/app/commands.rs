@@ -351,4 +351,10 @@ pub fn print_summary(s: &ReplaySummary) {
             r.refined, r.batches, r.skipped
         );
     }
+    // Who the alert log pages, how often, for what (the console's PAGE lines, per team).
+    let pages = crate::alert::PageLedger::new();
+    for a in &s.alerts {
+        pages.record(a);
+    }
+    eprint!("{}", pages.summary());
 }

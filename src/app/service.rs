@@ -61,14 +61,20 @@ pub fn start_delivery(
         eprintln!("no paging [[sink]] configured: alerts go to the alert log only");
         return Ok(None);
     }
+    let dir = cfg
+        .delivery
+        .outbox_path(&|k| std::env::var(k).ok())
+        .map_err(anyhow::Error::msg)?;
+    let ctx = crate::alert::sink::SinkContext::for_config(cfg, Some(dir.clone()));
     let mut sinks = Vec::new();
     for s in paging() {
-        sinks.push(crate::alert::sink::build(s)?);
+        sinks.push(crate::alert::sink::build_with(s, &ctx)?);
     }
+    tracing::info!(dir = %dir.display(), "delivery state (outbox)");
     let d = crate::alert::Delivery::start(
         sinks,
         crate::alert::DeliveryOptions {
-            outbox_dir: std::path::Path::new(&cfg.delivery.outbox_dir),
+            outbox_dir: &dir,
             delivery: &cfg.delivery,
             escalation: &cfg.escalation,
             flood: cfg.flood_control.clone(),
@@ -184,7 +190,9 @@ async fn live(
         }
         let code = run_role(&role, Arc::clone(&cfg), metrics, shutdown, notifiers, model).await;
         if let Some(d) = delivery {
-            finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+            // The role returned after the signal: the same budget as a single process.
+            let left = config::SHUTDOWN_BUDGET.min(cfg.delivery.drain_timeout.0);
+            finish_delivery(&d, left).await;
         }
         return code;
     }
@@ -194,32 +202,65 @@ async fn live(
     opts.incident_model = incident_model;
     opts.board = Some(board);
     opts.notifiers.extend(direct);
+    tokio::select! {
+        code = serve(cfg, opts, delivery) => code,
+        _ = forced.cancelled() => {
+            eprintln!("second signal: exiting without draining");
+            1
+        }
+    }
+}
+
+/// Runs the pipeline with `delivery` as a notifier until `opts.shutdown` fires, then gives
+/// pending deliveries what is left of [`config::SHUTDOWN_BUDGET`] (counted from the
+/// shutdown signal; at most `[delivery] drain_timeout`): a sink that is down cannot hold
+/// shutdown up, and what it did not take stays in the outbox for the next start. Returns the
+/// exit code.
+pub async fn serve(
+    cfg: Arc<Config>,
+    mut opts: super::RunOptions,
+    delivery: Option<Arc<crate::alert::Delivery>>,
+) -> u8 {
     if let Some(d) = &delivery {
         opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
     }
+    let pages = Arc::new(crate::alert::PageLedger::new());
+    opts.notifiers.push(Arc::clone(&pages) as Arc<dyn Notifier>);
+    // When the shutdown began, for the budget.
+    let signalled = {
+        let token = opts.shutdown.clone();
+        tokio::spawn(async move {
+            token.cancelled().await;
+            tokio::time::Instant::now()
+        })
+    };
     let drain = cfg.delivery.drain_timeout.0;
-    let code = tokio::select! {
-        r = super::run(cfg, opts) => match r {
-            Ok(s) => {
-                eprintln!(
-                    "stopped: {} mentions, {} matched, {} alerts, {} archived; frame→scored p99 {} µs",
-                    s.engine.received, s.engine.matched, s.alerts, s.archived, s.latency_us.1
-                );
-                0
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                1
-            }
-        },
-        _ = forced.cancelled() => {
-            eprintln!("second signal: exiting without draining");
-            return 1;
+    let code = match super::run(cfg, opts).await {
+        Ok(s) => {
+            eprintln!(
+                "stopped: {} mentions, {} matched, {} alerts, {} archived; frame→scored p99 {} µs",
+                s.engine.received, s.engine.matched, s.alerts, s.archived, s.latency_us.1
+            );
+            eprint!("{}", pages.summary());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
         }
     };
     if let Some(d) = delivery {
+        let since = if signalled.is_finished() {
+            signalled.await.ok()
+        } else {
+            // The run ended by itself (its sources ended): the budget starts now.
+            signalled.abort();
+            None
+        };
+        let spent = since.map_or(std::time::Duration::ZERO, |t| t.elapsed());
+        let left = config::SHUTDOWN_BUDGET.saturating_sub(spent).min(drain);
         // Pending notifications stay in the outbox and resume on the next start.
-        finish_delivery(&d, drain).await;
+        finish_delivery(&d, left).await;
     }
     code
 }

@@ -7,6 +7,7 @@
 
 pub mod component;
 pub mod kafka;
+pub mod locate;
 pub mod raw;
 pub mod sink;
 pub mod source;
@@ -24,6 +25,7 @@ pub use raw::{
 };
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,
+    SHUTDOWN_BUDGET,
 };
 pub use source::{SourceConfig, SourceKind};
 pub use types::{HumanDuration, Secret};
@@ -69,6 +71,10 @@ pub struct Config {
     pub detect: DetectConfig,
     pub routing: RouteTable,
     pub server_listen: Option<String>,
+    /// `[server] public_url` without a trailing `/`: pages link to the incident API under it.
+    pub public_url: Option<String>,
+    /// `[grafana] url` without a trailing `/`: pages link to the brand dashboard there.
+    pub grafana_url: Option<String>,
     /// `[server]` timeouts and connection cap (defaults without a `[server]` table).
     pub server_limits: ServerLimits,
     pub alert_log_path: Option<String>,
@@ -182,13 +188,20 @@ impl RouteTable {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
     pub file: String,
+    /// The 1-based line of the key in the file (or of its table), when known.
+    pub line: Option<usize>,
     pub key: String,
     pub reason: String,
 }
 
 impl fmt::Display for ConfigError {
+    /// `file:line: key: reason` (compilers' form, so editors jump to it); without a line,
+    /// `file: key: reason`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.file, self.key, self.reason)
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}: {}", self.file, self.key, self.reason),
+            None => write!(f, "{}: {}: {}", self.file, self.key, self.reason),
+        }
     }
 }
 
@@ -198,7 +211,9 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration ({} errors):", self.0.len())?;
+        let n = self.0.len();
+        let s = if n == 1 { "" } else { "s" };
+        writeln!(f, "invalid configuration ({n} error{s}):")?;
         for e in &self.0 {
             writeln!(f, "  {e}")?;
         }
@@ -223,6 +238,7 @@ pub fn load_with_env(
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: file.clone(),
+            line: None,
             key: String::from("-"),
             reason: format!("cannot read file: {e}"),
         }])
@@ -230,24 +246,34 @@ pub fn load_with_env(
     parse_str(&text, &file, env)
 }
 
-/// Parses and validates configuration text; `file` names it in errors.
+/// Parses and validates configuration text; `file` names it in errors. Every error is listed,
+/// type errors included, each with its line in `text`.
 pub fn parse_str(
     text: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let one = |key: String, reason: String| {
-        ConfigErrors(vec![ConfigError {
-            file: file.to_string(),
-            key,
-            reason,
-        }])
+    let lines = locate::Lines::scan(text);
+    let error = |key: String, reason: String| ConfigError {
+        file: file.to_string(),
+        line: lines.line(&key),
+        key,
+        reason,
     };
     let mut value: toml::Value = toml::from_str(text).map_err(|e| {
-        one(
-            String::from("-"),
-            e.message().to_string() + &span_hint(text, e.span()),
-        )
+        // A syntax error stops the parser: it is the only error there is to list.
+        let line = e
+            .span()
+            .map(|r| text[..r.start.min(text.len())].matches('\n').count() + 1);
+        let key = line
+            .and_then(|l| key_at(text, l))
+            .unwrap_or_else(|| "-".into());
+        ConfigErrors(vec![ConfigError {
+            file: file.to_string(),
+            line,
+            key,
+            reason: e.message().trim().replace('\n', "; "),
+        }])
     })?;
     let mut errors = Vec::new();
     let mut expanded = validate::Expanded::new();
@@ -255,34 +281,59 @@ pub fn parse_str(
         &mut value,
         "",
         env,
-        &mut |key, reason| {
-            errors.push(ConfigError {
-                file: file.to_string(),
-                key,
-                reason,
-            })
-        },
+        &mut |key, reason| errors.push(error(key, reason)),
         &mut expanded,
     );
-    let raw: raw::RawConfig = value
-        .try_into()
-        .map_err(|e: toml::de::Error| one(String::from("-"), e.message().to_string()))?;
+    let (type_errors, salvaged) = locate::type_errors(&value);
+    errors.extend(type_errors.into_iter().map(|(k, r)| error(k, r)));
+    let raw: raw::RawConfig = match salvaged.try_into() {
+        Ok(raw) => raw,
+        Err(e) => {
+            // What is left cannot be read (a required key was the one with a wrong type):
+            // the errors so far are the list.
+            if errors.is_empty() {
+                errors.push(error("-".into(), e.message().trim().to_string()));
+            }
+            return Err(ConfigErrors(errors));
+        }
+    };
     match validate::validate(raw, file, &expanded) {
         Ok(cfg) if errors.is_empty() => Ok(cfg),
         Ok(_) => Err(ConfigErrors(errors)),
-        Err(mut more) => {
-            errors.append(&mut more.0);
+        Err(more) => {
+            errors.extend(more.0.into_iter().map(|e| error(e.key, e.reason)));
             Err(ConfigErrors(errors))
         }
     }
 }
 
-fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    match span {
-        Some(r) => {
-            let line = text[..r.start.min(text.len())].matches('\n').count() + 1;
-            format!(" (line {line})")
+/// The key a syntax error on line `line` of `text` is about: the nearest `key =` at or above
+/// it (`table.key`), or the table header above it.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let upto = line.min(lines.len());
+    let mut key = None;
+    for l in lines[..upto].iter().rev() {
+        let l = l.trim();
+        let header = l
+            .strip_prefix("[[")
+            .and_then(|r| r.split("]]").next())
+            .or_else(|| l.strip_prefix('[').and_then(|r| r.split(']').next()));
+        if let Some(h) = header {
+            let h = h.trim();
+            return Some(match key {
+                Some(k) => format!("{h}.{k}"),
+                None => h.to_string(),
+            });
         }
-        None => String::new(),
+        if key.is_none() {
+            if let Some((k, _)) = l.split_once('=') {
+                let k = k.trim();
+                if !k.is_empty() && !k.contains(char::is_whitespace) && !k.starts_with('#') {
+                    key = Some(k.to_string());
+                }
+            }
+        }
     }
+    key
 }

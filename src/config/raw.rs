@@ -37,6 +37,8 @@ pub struct RawConfig {
     pub escalation: Vec<EscalationConfig>,
     /// `[topology]`: Kafka topics and groups of a partitioned deployment (feature `kafka`).
     pub topology: Option<super::kafka::TopologyConfig>,
+    /// `[grafana]`: the dashboards pages link to.
+    pub grafana: Option<GrafanaConfig>,
 }
 
 /// One `[[brand]]` table (docs/contracts.md §2).
@@ -239,6 +241,18 @@ pub struct ServerConfig {
     /// Most connections open at once; more are answered 503 and closed.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// The address people reach this listener at (`https://flashpoint.example.org`): pages
+    /// link to the incident API under it.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+/// `[grafana]`: where the dashboards are, so pages can link to them.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GrafanaConfig {
+    /// Grafana's base URL (`https://grafana.example.org`).
+    pub url: String,
 }
 
 fn default_header_read_timeout() -> HumanDuration {

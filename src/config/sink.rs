@@ -40,8 +40,11 @@ pub enum SinkKind {
         routing_keys: BTreeMap<String, Secret>,
         /// Events per minute per routing key (PagerDuty allows 120).
         rate_limit_per_minute: u32,
-        /// `payload.source`.
+        /// `payload.source`; empty = the brand and the channels its top posts came from.
         source: String,
+        /// The least severe line sent here for a team without an `[[escalation]]` row
+        /// (default warning: info goes to chat and webhooks, not to the pager).
+        min_severity: Severity,
     },
     Slack {
         /// The incoming-webhook URL (itself a credential).
@@ -79,8 +82,12 @@ impl SinkKind {
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {
-    /// Directory of the outbox log.
-    pub outbox_dir: String,
+    /// The delivery state directory: the outbox (`<state_dir>/outbox`) and each
+    /// Alertmanager sink's active set live here. Default: [`DeliveryConfig::outbox_path`].
+    pub state_dir: Option<String>,
+    /// Directory of the outbox log, when it should not be `<state_dir>/outbox` (kept for
+    /// configurations written before `state_dir`).
+    pub outbox_dir: Option<String>,
     /// First retry delay bound (full jitter: the delay is uniform in [0, bound]).
     pub backoff_initial: HumanDuration,
     /// Largest retry delay bound.
@@ -88,7 +95,8 @@ pub struct DeliveryConfig {
     /// Age after which an undelivered notification goes to the dead-letter list.
     pub max_age: HumanDuration,
     /// How long `replay --deliver` waits for pending deliveries before exiting (they stay in
-    /// the outbox and resume on the next start).
+    /// the outbox and resume on the next start). `run` waits at most this, and never beyond
+    /// its shutdown budget ([`SHUTDOWN_BUDGET`]).
     pub drain_timeout: HumanDuration,
     /// Notifications held in memory per sink; beyond it, producers wait (Block).
     pub queue_capacity: usize,
@@ -100,13 +108,63 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            outbox_dir: String::from("outbox"),
+            state_dir: None,
+            outbox_dir: None,
             backoff_initial: HumanDuration::from_secs(1),
             backoff_max: HumanDuration::from_secs(300),
             max_age: HumanDuration::from_secs(24 * 3600),
             drain_timeout: HumanDuration::from_secs(30),
             queue_capacity: 1024,
             compact_interval: HumanDuration::from_secs(600),
+        }
+    }
+}
+
+/// The longest a graceful shutdown of `flashpoint run` takes, sinks down or not: pending
+/// notifications that do not go out in time stay in the outbox for the next start.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
+
+/// The sub-directory of the state directory that holds the outbox.
+pub const OUTBOX_SUBDIR: &str = "outbox";
+
+impl DeliveryConfig {
+    /// The state directory: `state_dir` when set; else `$STATE_DIRECTORY` (systemd's
+    /// `StateDirectory=`), `$XDG_STATE_HOME/flashpoint` or `$HOME/.local/state/flashpoint`,
+    /// the first that is set. `env` reads the environment (injected in tests).
+    pub fn state_path(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<std::path::PathBuf, String> {
+        use std::path::PathBuf;
+        let set = |k: &str| env(k).filter(|v| !v.is_empty());
+        if let Some(d) = &self.state_dir {
+            return Ok(PathBuf::from(d));
+        }
+        if let Some(d) = set("STATE_DIRECTORY") {
+            // systemd may list several, separated by ':'; the first is ours.
+            let first = d.split(':').next().unwrap_or_default();
+            return Ok(PathBuf::from(first));
+        }
+        if let Some(d) = set("XDG_STATE_HOME") {
+            return Ok(PathBuf::from(d).join("flashpoint"));
+        }
+        if let Some(h) = set("HOME") {
+            return Ok(PathBuf::from(h).join(".local/state/flashpoint"));
+        }
+        Err(String::from(
+            "no state directory: set [delivery] state_dir (or $STATE_DIRECTORY, $XDG_STATE_HOME or $HOME)",
+        ))
+    }
+
+    /// The outbox directory: `outbox_dir` when set, else `<state dir>/outbox`
+    /// ([`DeliveryConfig::state_path`]). Alertmanager sinks keep their active set there too.
+    pub fn outbox_path(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<std::path::PathBuf, String> {
+        match &self.outbox_dir {
+            Some(d) => Ok(std::path::PathBuf::from(d)),
+            None => Ok(self.state_path(env)?.join(OUTBOX_SUBDIR)),
         }
     }
 }
@@ -217,13 +275,24 @@ pub fn parse_sink(
                 }
             }
             let rate = o.int("rate_limit_per_minute", 120);
-            let source = o.string("source", Some("flashpoint")).unwrap_or_default();
+            let source = o.string("source", Some("")).unwrap_or_default();
+            let min_severity = match o.string("min_severity", Some("warning")) {
+                Some(v) => Severity::parse(&v).unwrap_or_else(|| {
+                    (o.err)(
+                        key("min_severity"),
+                        format!("unknown severity {v:?} (info, warning, error, critical)"),
+                    );
+                    Severity::Warning
+                }),
+                None => Severity::Warning,
+            };
             SinkKind::PagerDuty {
                 url: url.unwrap_or_default(),
                 routing_key,
                 routing_keys,
                 rate_limit_per_minute: u32::try_from(rate.max(1)).unwrap_or(u32::MAX),
                 source,
+                min_severity,
             }
         }
         "slack" => {
@@ -327,6 +396,9 @@ impl<'a> Options<'a, '_> {
             let key = self.key(k);
             // The value may be a credential (Slack webhook): never echo it.
             (self.err)(key, "must start with http:// or https://".into());
+        } else if s.contains(char::is_whitespace) {
+            let key = self.key(k);
+            (self.err)(key, "must not contain spaces (percent-encode them)".into());
         }
         Some(s.trim_end_matches('/').to_string())
     }

@@ -251,6 +251,9 @@ impl<'a> Options<'a> {
                 key.into(),
                 format!("{u:?} must start with {}", schemes.join("://, ") + "://"),
             ));
+        } else if u.contains(char::is_whitespace) {
+            self.errors
+                .push((key.into(), "must not contain spaces".into()));
         }
         u
     }

@@ -80,6 +80,7 @@ pub(super) fn validate(
     let mut err = |key: String, reason: String| {
         errors.push(ConfigError {
             file: file.to_string(),
+            line: None,
             key,
             reason,
         })
@@ -304,10 +305,31 @@ pub(super) fn validate(
 
     let listen = raw.server.as_ref().map(|s| s.listen.clone());
     if let Some(l) = &listen {
-        if l.parse::<std::net::SocketAddr>().is_err() {
-            err("server.listen".into(), format!("{l:?} is not host:port"));
+        if listen_host(l).is_none() {
+            err(
+                "server.listen".into(),
+                format!("{l:?} is not host:port (e.g. 127.0.0.1:9464, localhost:9464, [::1]:9464)"),
+            );
         }
     }
+    let mut web_url = |key: &str, v: Option<&String>| -> Option<String> {
+        let v = v?;
+        let ok = (v.starts_with("http://") || v.starts_with("https://"))
+            && !v.contains(char::is_whitespace)
+            && v.len() > "https://".len();
+        if !ok {
+            err(
+                key.into(),
+                format!("{v:?} must be an http:// or https:// URL without spaces"),
+            );
+        }
+        Some(v.trim_end_matches('/').to_string())
+    };
+    let public_url = web_url(
+        "server.public_url",
+        raw.server.as_ref().and_then(|s| s.public_url.as_ref()),
+    );
+    let grafana_url = web_url("grafana.url", raw.grafana.as_ref().map(|g| &g.url));
     let server_limits = raw
         .server
         .as_ref()
@@ -333,13 +355,21 @@ pub(super) fn validate(
     for (i, s) in raw.source.iter().enumerate() {
         let loopback = listen
             .as_deref()
-            .and_then(|l| l.parse::<std::net::SocketAddr>().ok())
-            .is_none_or(|a| a.ip().is_loopback());
-        if s.kind == "http" && !s.options.contains_key("token") && !loopback {
-            err(
-                format!("source[{i}].token"),
-                "an http source on a non-loopback listener needs a token".into(),
-            );
+            .and_then(listen_host)
+            .is_none_or(|h| is_loopback(&h));
+        let token = s.options.get("token").map(|t| t.as_str().map(str::trim));
+        if s.kind == "http" && !loopback {
+            match token {
+                None => err(
+                    format!("source[{i}].token"),
+                    "an http source on a non-loopback listener needs a token".into(),
+                ),
+                Some(Some("")) => err(
+                    format!("source[{i}].token"),
+                    "empty: an http source on a non-loopback listener needs a token (is its ${VAR} set to nothing?)".into(),
+                ),
+                Some(_) => {}
+            }
         }
     }
     let mut sink_settings = Vec::with_capacity(raw.sink.len());
@@ -393,8 +423,13 @@ pub(super) fn validate(
         }
     }
     let dl = &raw.delivery;
-    if dl.outbox_dir.is_empty() {
-        err("delivery.outbox_dir".into(), "must not be empty".into());
+    for (key, v) in [
+        ("delivery.outbox_dir", &dl.outbox_dir),
+        ("delivery.state_dir", &dl.state_dir),
+    ] {
+        if v.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            err(key.into(), "must not be empty".into());
+        }
     }
     if dl.backoff_initial.0.is_zero() {
         err("delivery.backoff_initial".into(), "must be positive".into());
@@ -449,6 +484,7 @@ pub(super) fn validate(
     }
 
     check_pageable(&raw, &routing, &sink_settings, &mut err);
+    check_team_names(&raw, &routing, &sink_settings, &mut err);
 
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -459,6 +495,8 @@ pub(super) fn validate(
         detect: raw.detect,
         routing,
         server_listen: listen,
+        public_url,
+        grafana_url,
         server_limits,
         alert_log_path: raw.alert_log.map(|a| a.path),
         archive_dir: raw.archive.as_ref().map(|a| a.dir.clone()),
@@ -533,6 +571,71 @@ fn check_pageable(
                         missing.join(", ")
                     ),
                 );
+            }
+        }
+    }
+}
+
+/// The host of a `[server] listen` value (`127.0.0.1:9464`, `localhost:9464`,
+/// `[::1]:9464`), `None` when it is not host:port.
+fn listen_host(l: &str) -> Option<String> {
+    if let Ok(a) = l.parse::<std::net::SocketAddr>() {
+        return Some(a.ip().to_string());
+    }
+    let (host, port) = l.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then(|| host.to_ascii_lowercase())
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Team names must be ones the routing table or an `[[escalation]]` row can send: a sink
+/// carrying `"suport"` would never receive anything, and a `routing_keys` entry for a team
+/// the sink does not carry (or nobody routes) is a key that never pages.
+fn check_team_names(
+    raw: &RawConfig,
+    routing: &RouteTable,
+    sinks: &[super::SinkSettings],
+    err: &mut dyn FnMut(String, String),
+) {
+    let known: BTreeSet<&str> = Category::ALL
+        .iter()
+        .flat_map(|c| routing.route(*c).teams.iter().map(String::as_str))
+        .chain(raw.escalation.iter().map(|e| e.team.as_str()))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let list = known.iter().copied().collect::<Vec<_>>().join(", ");
+    for (i, c) in raw.sink.iter().enumerate() {
+        let Some(s) = sinks.iter().find(|s| s.id == c.id) else {
+            continue;
+        };
+        for (j, t) in s.teams.iter().enumerate() {
+            if !known.contains(t.as_str()) {
+                err(
+                    format!("sink[{i}].teams[{j}]"),
+                    format!("unknown team {t:?}: nothing is routed to it (known teams: {list})"),
+                );
+            }
+        }
+        if let super::SinkKind::PagerDuty { routing_keys, .. } = &s.kind {
+            for team in routing_keys.keys() {
+                let carried = s.teams.is_empty() || s.teams.contains(team);
+                if !known.contains(team.as_str()) || !carried {
+                    err(
+                        format!("sink[{i}].routing_keys.{team}"),
+                        format!("a key for team {team:?}, which this sink never pages (its teams: {}; known teams: {list})",
+                            if s.teams.is_empty() { String::from("every team") } else { s.teams.join(", ") }),
+                    );
+                }
             }
         }
     }
@@ -614,9 +717,11 @@ routing_key = "${MISSING_VAR}"
         ] {
             assert!(keys.contains(&want), "missing {want} in {keys:?}");
         }
-        assert!(errs
-            .to_string()
-            .contains("bad.toml: version: unsupported version 3"));
+        assert!(
+            errs.to_string()
+                .contains("bad.toml:2: version: unsupported version 3"),
+            "{errs}"
+        );
     }
 
     #[test]
@@ -727,5 +832,71 @@ type = "carrier-pigeon"
         let errs = parse_str(&foreign, "t.toml", &env).unwrap_err();
         assert_eq!(errs.0.len(), 1, "{errs}");
         assert_eq!(errs.0[0].key, "escalation[0].error[0]");
+    }
+
+    /// Issue 18.7: one type error no longer hides the others; each error has its line;
+    /// unknown team names, keys for teams never paged, empty tokens on a public listener and
+    /// URLs with spaces are errors; `localhost:PORT` is a fine listen address.
+    #[test]
+    fn issue_18_check_config_lists_type_and_team_errors_with_lines() {
+        let text = r#"[[brand]]
+id = "a"
+terms = ["a"]
+[pipeline]
+channel_capacity = "big"
+[detect]
+min_mentions = "twelve"
+[delivery]
+max_age = 5
+[server]
+listen = "0.0.0.0:9464"
+[[source]]
+id = "push"
+type = "http"
+token = ""
+[[sink]]
+id = "pd"
+type = "pagerduty"
+teams = ["suport"]
+url = "https://events.pagerduty.com/v2 x"
+routing_key = "k"
+routing_keys = { marketing = "m" }
+"#;
+        let errs = parse_str(text, "t.toml", &env).unwrap_err();
+        let got: Vec<(Option<usize>, &str)> =
+            errs.0.iter().map(|e| (e.line, e.key.as_str())).collect();
+        for want in [
+            (Some(5), "pipeline.channel_capacity"),
+            (Some(7), "detect.min_mentions"),
+            (Some(9), "delivery.max_age"),
+            (Some(15), "source[0].token"),
+            (Some(19), "sink[0].teams[0]"),
+            (Some(20), "sink[0].url"),
+            (Some(22), "sink[0].routing_keys.marketing"),
+        ] {
+            assert!(got.contains(&want), "missing {want:?} in {got:?}\n{errs}");
+        }
+        assert!(
+            errs.to_string()
+                .contains("t.toml:5: pipeline.channel_capacity: invalid type"),
+            "{errs}"
+        );
+        assert!(
+            errs.to_string().contains("unknown team \"suport\""),
+            "{errs}"
+        );
+        // A syntax error names its line and key.
+        let errs =
+            parse_str("[[brand]]\nid = \"a\"\nterms = [\"a\"\n", "s.toml", &env).unwrap_err();
+        assert_eq!(errs.0.len(), 1);
+        assert_eq!(errs.0[0].key, "brand.terms", "{errs}");
+        assert!(errs.0[0].line.is_some(), "{errs}");
+        // localhost:PORT is accepted, and counts as loopback (no token needed).
+        let ok = "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[server]\nlisten = \"localhost:9464\"\n\
+                  [[source]]\nid = \"push\"\ntype = \"http\"\n";
+        parse_str(ok, "t.toml", &env).unwrap();
+        let bad = ok.replace("localhost:9464", "localhost:port");
+        let errs = parse_str(&bad, "t.toml", &env).unwrap_err();
+        assert_eq!(errs.0[0].key, "server.listen", "{errs}");
     }
 }

@@ -66,6 +66,7 @@ fn pd_settings(url: &str) -> SinkSettings {
             routing_keys: BTreeMap::new(),
             rate_limit_per_minute: 120,
             source: "flashpoint".into(),
+            min_severity: Severity::Warning,
         },
     }
 }

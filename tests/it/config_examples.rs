@@ -44,7 +44,8 @@ fn config_wrong_fixture_lists_every_error() {
     let errs = config::load_with_env(&path, &|_| None).unwrap_err();
     assert!(errs.0.len() >= 4, "{errs}");
     let text = errs.to_string();
-    assert!(text.contains("invalid.toml: brand[0].id"), "{text}");
+    // file:line: key: reason, the line of the key in the file.
+    assert!(text.contains("invalid.toml:3: brand[0].id"), "{text}");
     assert!(text.contains("brand[2].id: duplicate brand id"), "{text}");
     assert!(text.contains("detect.spike_p_value"), "{text}");
     assert!(text.contains("routing[0].max_severity"), "{text}");

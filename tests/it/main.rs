@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod config_examples;
 mod dashboards;
+mod delivery_state;
 mod detection;
 mod detection_defects;
 mod families;

@@ -40,16 +40,77 @@ use crate::config::{Secret, SinkKind, SinkSettings};
 /// Most characters of a receiver's error body kept in a message.
 const ERROR_BODY_CHARS: usize = 300;
 
-/// Builds the notifier for one configured sink.
+/// What a sink needs from outside its own `[[sink]]` table.
+#[derive(Debug, Clone, Default)]
+pub struct SinkContext {
+    /// Where a sink keeps state across restarts (the outbox directory: Alertmanager's active
+    /// set); `None` = in memory only.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// `[server] public_url`: PagerDuty events link to the incident API under it.
+    pub public_url: Option<String>,
+    /// `[grafana] url`: pages link to the brand dashboard there.
+    pub grafana_url: Option<String>,
+}
+
+impl SinkContext {
+    /// The context a configuration gives its sinks, state kept in `state_dir`.
+    pub fn for_config(cfg: &crate::config::Config, state_dir: Option<std::path::PathBuf>) -> Self {
+        SinkContext {
+            state_dir,
+            public_url: cfg.public_url.clone(),
+            grafana_url: cfg.grafana_url.clone(),
+        }
+    }
+
+    /// The incident's page in the incident API, when `public_url` is set.
+    pub fn incident_url(&self, incident: &str) -> Option<String> {
+        let base = self.public_url.as_deref()?;
+        Some(format!("{base}/api/incidents/{}", url_segment(incident)))
+    }
+
+    /// The brand's Grafana dashboard ("Brand overview"), when `[grafana] url` is set.
+    pub fn dashboard_url(&self, brand: &str) -> Option<String> {
+        let base = self.grafana_url.as_deref()?;
+        Some(format!(
+            "{base}/d/{GRAFANA_BRAND_DASHBOARD}?var-brand={}",
+            url_segment(brand)
+        ))
+    }
+}
+
+/// The uid of `dashboards/grafana/brand-overview.json`.
+pub const GRAFANA_BRAND_DASHBOARD: &str = "flashpoint-brand-overview";
+
+/// Ids (brand, incident: `[a-z0-9_-]`, but never trusted) as one URL segment or query value.
+fn url_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Builds the notifier for one configured sink, with no state directory and no links.
 pub fn build(s: &SinkSettings) -> Result<Arc<dyn Notifier>, NotifyError> {
+    build_with(s, &SinkContext::default())
+}
+
+/// Builds the notifier for one configured sink in `ctx`.
+pub fn build_with(s: &SinkSettings, ctx: &SinkContext) -> Result<Arc<dyn Notifier>, NotifyError> {
     if let SinkKind::Kafka(k) = &s.kind {
         return kafka(s, k);
     }
     let client = client(s)?;
     Ok(match &s.kind {
-        SinkKind::PagerDuty { .. } => Arc::new(PagerDutySink::new(s, client)),
-        SinkKind::Slack { .. } => Arc::new(SlackSink::new(s, client)),
-        SinkKind::Alertmanager { .. } => Arc::new(AlertmanagerSink::new(s, client)),
+        SinkKind::PagerDuty { .. } => Arc::new(PagerDutySink::new(s, client).with_context(ctx)),
+        SinkKind::Slack { .. } => Arc::new(SlackSink::new(s, client).with_context(ctx)),
+        SinkKind::Alertmanager { .. } => {
+            Arc::new(AlertmanagerSink::new(s, client).with_state_dir(ctx.state_dir.as_deref()))
+        }
         SinkKind::Webhook { .. } => Arc::new(WebhookSink::new(s, client)),
         SinkKind::Kafka(k) => return kafka(s, k),
     })

@@ -1,6 +1,13 @@
-//! PagerDuty Events API v2: `POST {url}/v2/enqueue`, one event per team the sink carries,
-//! with that team's routing key. trigger/escalate → `trigger`, resolve → `resolve`, both with
-//! the alert's `dedup_key`, so PagerDuty folds every line of an incident into one incident.
+//! PagerDuty Events API v2: `POST {url}/v2/enqueue`, one event per **routing key** the line's
+//! teams map to (teams that share a key share one event: one page, not one per team).
+//! trigger/escalate → `trigger`, resolve → `resolve`, both with the alert's `dedup_key`, so
+//! PagerDuty folds every line of an incident into one incident.
+//!
+//! By default the sink is sent lines at warning and above (`min_severity`; the router applies
+//! it, an `[[escalation]]` row overrides it per team). `payload.source` names the brand and the
+//! channels its top posts came from unless `source` is configured; with `[server] public_url`
+//! the event carries `client_url` (the incident in the incident API) and `links` to it and, with
+//! `[grafana] url`, to the brand dashboard.
 //!
 //! Rate limit: a token bucket per routing key (`rate_limit_per_minute`, PagerDuty allows 120);
 //! when empty, the send waits for a token rather than draw a 429.
@@ -12,12 +19,14 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::{post_label, secrets, send, text};
+use super::{post_label, secrets, send, text, SinkContext};
 use crate::alert::dispatch::{Notifier, NotifyError, NotifyErrorKind, NotifyFuture};
 use crate::alert::{truncate_chars, MAX_SUMMARY_CHARS};
 use crate::config::{Secret, SinkKind, SinkSettings};
 use crate::domain::alert::{Action, AlertRecord};
+use crate::domain::Severity;
 
+/// The PagerDuty sink.
 pub struct PagerDutySink {
     id: String,
     teams: Vec<String>,
@@ -26,6 +35,8 @@ pub struct PagerDutySink {
     keys: Vec<(String, Secret)>,
     source: String,
     per_minute: u32,
+    min_severity: Severity,
+    links: SinkContext,
     buckets: Mutex<HashMap<String, Bucket>>,
     redact: Vec<Secret>,
     client: reqwest::Client,
@@ -50,14 +61,16 @@ struct Bucket {
 }
 
 impl PagerDutySink {
+    /// The sink for `s` (a `pagerduty` sink's settings).
     pub fn new(s: &SinkSettings, client: reqwest::Client) -> PagerDutySink {
-        let (url, default_key, keys, per_minute, source) = match &s.kind {
+        let (url, default_key, keys, per_minute, source, min_severity) = match &s.kind {
             SinkKind::PagerDuty {
                 url,
                 routing_key,
                 routing_keys,
                 rate_limit_per_minute,
                 source,
+                min_severity,
             } => (
                 url.clone(),
                 routing_key.clone(),
@@ -67,8 +80,16 @@ impl PagerDutySink {
                     .collect(),
                 *rate_limit_per_minute,
                 source.clone(),
+                *min_severity,
             ),
-            _ => (String::new(), None, Vec::new(), 120, String::new()),
+            _ => (
+                String::new(),
+                None,
+                Vec::new(),
+                120,
+                String::new(),
+                Severity::Warning,
+            ),
         };
         PagerDutySink {
             id: s.id.clone(),
@@ -78,9 +99,50 @@ impl PagerDutySink {
             keys,
             source,
             per_minute: per_minute.max(1),
+            min_severity,
+            links: SinkContext::default(),
             buckets: Mutex::new(HashMap::new()),
             redact: s.redact.clone(),
             client,
+        }
+    }
+
+    /// Events link to the incident API (`[server] public_url`) and the brand dashboard
+    /// (`[grafana] url`) when they are configured.
+    pub fn with_context(mut self, ctx: &SinkContext) -> PagerDutySink {
+        self.links = SinkContext {
+            state_dir: None,
+            ..ctx.clone()
+        };
+        self
+    }
+
+    /// `payload.source`: the configured `source`, else the brand and the channels (hosts) its
+    /// top posts came from, e.g. `brightline via bsky.app, mastodon.social`.
+    pub fn source_for(&self, alert: &AlertRecord) -> String {
+        if !self.source.is_empty() {
+            return self.source.clone();
+        }
+        let mut hosts: Vec<String> = Vec::new();
+        for p in &alert.top_posts {
+            let host = p
+                .url
+                .as_deref()
+                .and_then(text::web_url)
+                .and_then(|u| reqwest::Url::parse(u).ok())
+                .and_then(|u| u.host_str().map(str::to_string));
+            if let Some(h) = host {
+                let h = h.strip_prefix("www.").unwrap_or(&h).to_string();
+                if !hosts.contains(&h) {
+                    hosts.push(h);
+                }
+            }
+        }
+        let brand = text::plain(&alert.brand);
+        if hosts.is_empty() {
+            brand
+        } else {
+            truncate_chars(&format!("{brand} via {}", hosts.join(", ")), 255)
         }
     }
 
@@ -115,24 +177,30 @@ impl PagerDutySink {
         }
     }
 
-    /// The Events API v2 body for one team.
-    pub fn event(&self, alert: &AlertRecord, team: &str, key: &Secret) -> Value {
+    /// The Events API v2 body for the teams `group` (the teams that share `key`).
+    pub fn event(&self, alert: &AlertRecord, group: &str, key: &Secret) -> Value {
         let action = match alert.action {
             Action::Trigger | Action::Escalate => "trigger",
             Action::Resolve => "resolve",
         };
         // Links only to the web (a `javascript:` URL in a post is not a link), and no text
         // that reorders itself: PagerDuty shows these to the on-call as they are.
-        let links: Vec<Value> = alert
-            .top_posts
-            .iter()
-            .filter_map(|p| {
-                p.url
-                    .as_deref()
-                    .and_then(text::web_url)
-                    .map(|u| json!({"href": u, "text": text::plain(&post_label(p, 200))}))
-            })
-            .collect();
+        let incident_url = self.links.incident_url(&alert.incident);
+        let mut links: Vec<Value> = Vec::new();
+        if let Some(u) = &incident_url {
+            links.push(
+                json!({"href": u, "text": format!("Incident {}", text::plain(&alert.incident))}),
+            );
+        }
+        if let Some(u) = self.links.dashboard_url(&alert.brand) {
+            links.push(json!({"href": u, "text": format!("Grafana: {} brand dashboard", text::plain(&alert.brand))}));
+        }
+        links.extend(alert.top_posts.iter().filter_map(|p| {
+            p.url
+                .as_deref()
+                .and_then(text::web_url)
+                .map(|u| json!({"href": u, "text": text::plain(&post_label(p, 200))}))
+        }));
         let top_posts: Vec<Value> = alert
             .top_posts
             .iter()
@@ -146,18 +214,18 @@ impl PagerDutySink {
                 })
             })
             .collect();
-        json!({
+        let mut event = json!({
             "routing_key": key.expose(),
             "event_action": action,
             "dedup_key": alert.dedup_key,
             "client": "flashpoint",
             "payload": {
                 "summary": truncate_chars(&text::plain(&alert.summary), MAX_SUMMARY_CHARS),
-                "source": self.source,
+                "source": self.source_for(alert),
                 "severity": alert.severity.as_str(),
                 "timestamp": alert.at,
                 "component": alert.brand,
-                "group": team,
+                "group": group,
                 "class": alert.category,
                 "custom_details": {
                     "incident": alert.incident,
@@ -169,7 +237,11 @@ impl PagerDutySink {
                 },
             },
             "links": links,
-        })
+        });
+        if let Some(u) = incident_url {
+            event["client_url"] = json!(u);
+        }
+        event
     }
 
     fn carries(&self, team: &str) -> bool {
@@ -184,11 +256,16 @@ impl Notifier for PagerDutySink {
     fn teams(&self) -> &[String] {
         &self.teams
     }
+    fn min_severity(&self) -> Severity {
+        self.min_severity
+    }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
             // Delivered only when every team of the line got its event: a team this sink
             // does not carry, or has no key for, is a failure, never a silent success.
             let mut missed = Vec::new();
+            // One event per routing key: teams sharing a key share the page.
+            let mut events: Vec<(&Secret, Vec<&str>)> = Vec::new();
             for team in &alert.teams {
                 if !self.carries(team) {
                     missed.push(format!("{team} (not carried by this sink)"));
@@ -198,11 +275,17 @@ impl Notifier for PagerDutySink {
                     missed.push(format!("{team} (no routing key)"));
                     continue;
                 };
+                match events.iter_mut().find(|(k, _)| k.expose() == key.expose()) {
+                    Some((_, teams)) => teams.push(team),
+                    None => events.push((key, vec![team])),
+                }
+            }
+            for (key, teams) in events {
                 let wait = self.reserve(key);
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
-                let body = self.event(alert, team, key);
+                let body = self.event(alert, &teams.join(", "), key);
                 let req = self.client.post(&self.endpoint).json(&body);
                 let keys = self
                     .default_key

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{secrets, send, text};
+use super::{secrets, send, text, SinkContext};
 use crate::alert::dispatch::{Notifier, NotifyFuture};
 use crate::alert::truncate_chars;
 use crate::config::{Secret, SinkKind, SinkSettings};
@@ -19,11 +19,13 @@ const FIELD_CHARS: usize = 1900;
 /// Most characters of one top post's label.
 const POST_CHARS: usize = 200;
 
+/// The Slack sink (incoming webhook).
 pub struct SlackSink {
     id: String,
     teams: Vec<String>,
     webhook_url: Secret,
     redact: Vec<Secret>,
+    links: SinkContext,
     client: reqwest::Client,
 }
 
@@ -48,15 +50,33 @@ impl SlackSink {
             teams: s.teams.clone(),
             webhook_url,
             redact: s.redact.clone(),
+            links: SinkContext::default(),
             client,
         }
+    }
+
+    /// Messages link to Grafana (`[grafana] url`) and the incident API (`[server]
+    /// public_url`) when they are configured.
+    pub fn with_context(mut self, ctx: &SinkContext) -> SlackSink {
+        self.links = SinkContext {
+            state_dir: None,
+            ..ctx.clone()
+        };
+        self
+    }
+
+    /// [`SlackSink::message_with`] without links.
+    pub fn message(alert: &AlertRecord) -> Value {
+        SlackSink::message_with(alert, &SinkContext::default())
     }
 
     /// The Block Kit message for one alert line. Every text that can hold what the public
     /// wrote (the summary quotes a post; top posts, authors and URLs are theirs) is escaped
     /// for mrkdwn ([`text::mrkdwn`], [`text::slack_link`]); mrkdwn objects are `verbatim`, so
     /// Slack auto-links nothing either.
-    pub fn message(alert: &AlertRecord) -> Value {
+    /// With `[grafana] url` (`links`), a line "Open in Grafana" links to the brand's
+    /// dashboard; with `[server] public_url`, another to the incident in the incident API.
+    pub fn message_with(alert: &AlertRecord, links: &SinkContext) -> Value {
         let (icon, what) = match alert.action {
             Action::Trigger => (
                 match alert.severity {
@@ -121,6 +141,22 @@ impl SlackSink {
             }
             blocks.push(json!({"type": "section", "text": md(posts)}));
         }
+        let mut open = Vec::new();
+        if let Some(l) = links
+            .dashboard_url(&alert.brand)
+            .and_then(|u| text::slack_link(&u, "Open in Grafana", 100))
+        {
+            open.push(l);
+        }
+        if let Some(l) = links
+            .incident_url(&alert.incident)
+            .and_then(|u| text::slack_link(&u, "Incident details", 100))
+        {
+            open.push(l);
+        }
+        if !open.is_empty() {
+            blocks.push(json!({"type": "section", "text": md(open.join(" · "))}));
+        }
         blocks.push(json!({"type": "context", "elements": [md(format!(
             "incident `{}` · {} · event time {}",
             text::entities(&alert.incident, 300),
@@ -148,7 +184,7 @@ impl Notifier for SlackSink {
             let req = self
                 .client
                 .post(self.webhook_url.expose())
-                .json(&SlackSink::message(alert));
+                .json(&SlackSink::message_with(alert, &self.links));
             send(&self.id, req, &secrets([&self.webhook_url], &self.redact)).await
         })
     }
