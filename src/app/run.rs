@@ -104,19 +104,40 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let bounds = ingest::EventTimeBounds::from_config(&cfg.pipeline);
     let checkpoint = cfg.checkpoint.clone();
     if let Some(c) = &checkpoint {
-        match super::checkpoint::load(&mut engine, std::path::Path::new(&c.path)) {
-            Ok(true) if engine.max_seen() > bounds.ceiling() => {
+        let path = std::path::Path::new(&c.path);
+        // A damaged or unusable newest file falls back to the one it replaced, else fresh.
+        let restored = super::checkpoint::load_or_previous(&mut engine, path, &build_engine)?;
+        for why in &restored.rejected {
+            tracing::error!(error = %why, "checkpoint refused");
+        }
+        let unusable = restored.rejected.len() as u64 - restored.damaged;
+        for (reason, n) in [("damaged", restored.damaged), ("unusable", unusable)] {
+            if n > 0 {
+                metrics
+                    .checkpoint_rejected_total
+                    .with_label_values(&[reason])
+                    .inc_by(n);
+            }
+        }
+        match restored.from {
+            Some(from) if engine.max_seen() > bounds.ceiling() => {
                 // Saved by a build without the bound: its watermark would make every live
                 // mention too late. Its learned state is dated in the future too.
-                tracing::warn!(path = %c.path, watermark = %engine.max_seen(),
+                tracing::warn!(path = %from.display(), watermark = %engine.max_seen(),
                     "ignoring the checkpoint: its event time is ahead of the wall clock; starting fresh");
+                metrics
+                    .checkpoint_rejected_total
+                    .with_label_values(&["future"])
+                    .inc();
                 engine = build_engine()?;
             }
-            Ok(true) => tracing::info!(path = %c.path, "restored the learned state"),
-            Ok(false) => tracing::info!(path = %c.path, "no checkpoint yet: starting fresh"),
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "ignoring the checkpoint: starting fresh")
+            Some(from) if from != path => tracing::warn!(path = %from.display(),
+                "restored the learned state from the previous checkpoint"),
+            Some(from) => tracing::info!(path = %from.display(), "restored the learned state"),
+            None if restored.rejected.is_empty() => {
+                tracing::info!(path = %c.path, "no checkpoint yet: starting fresh")
             }
+            None => tracing::warn!(path = %c.path, "no usable checkpoint: starting fresh"),
         }
     }
     let log = match &cfg.alert_log_path {

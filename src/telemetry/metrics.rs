@@ -81,6 +81,10 @@ pub struct Metrics {
     pub http_connections_open: IntGauge,
     /// Connections the `[server]` listener closed or refused, by reason ([`HTTP_CLOSE_REASONS`]).
     pub http_connections_closed_total: IntCounterVec,
+    /// Checkpoint files `run` refused at start, by reason (`damaged`: checksum or length
+    /// mismatch; `unusable`: undecodable, another version or other brands; `future`: event time
+    /// ahead of the wall clock).
+    pub checkpoint_rejected_total: IntCounterVec,
 }
 
 /// Reasons of `flashpoint_http_connections_closed_total`: the request head did not arrive in
@@ -477,6 +481,16 @@ impl Metrics {
                     opts(
                         "http_connections_closed_total",
                         "Connections the [server] listener closed or refused, by reason (header_timeout, idle_timeout, body_timeout, over_capacity)."
+                    ),
+                    &["reason"]
+                )
+            ),
+            checkpoint_rejected_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "checkpoint_rejected_total",
+                        "Checkpoint files refused at start (damaged, unusable, future), by reason."
                     ),
                     &["reason"]
                 )
