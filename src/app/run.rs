@@ -32,6 +32,7 @@ use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
 use crate::config::{Config, SourceKind};
 use crate::ingest::{self, Ingested, SourceCtx};
+use crate::replay::writer::ArchiveHealth;
 use crate::replay::ArchiveWriter;
 use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
@@ -286,6 +287,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut alerts = 0u64;
         let mut archive_errors = 0u64;
+        let mut archive_seen = ArchiveHealth::default();
         let mut last_checkpoint = std::time::Instant::now();
         let mut aggregates_open = true;
         loop {
@@ -306,6 +308,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                         if let Err(e) = a.tick(tokio::time::Instant::now()) {
                             archive_error(&mut archive_errors, &e);
                         }
+                        publish_archive(a.health(), &mut archive_seen, &engine_metrics);
                     }
                     engine_metrics.publish_latency();
                     if !refining {
@@ -334,6 +337,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             if let Some(a) = archive.as_mut() {
                 if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
                     archive_error(&mut archive_errors, &e);
+                    publish_archive(a.health(), &mut archive_seen, &engine_metrics);
                 }
             }
             engine.process(&mention);
@@ -364,10 +368,26 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             .pipeline_queue_depth
             .with_label_values(&["ingest"])
             .set(0.0);
+        // An archive that cannot be closed (disk still full) is reported and counted, but the
+        // alert log and the notifiers are still flushed and drained.
         let archived = match archive {
-            Some(a) => a.close().context("closing the archive")?,
+            Some(a) => {
+                publish_archive(a.health(), &mut archive_seen, &engine_metrics);
+                let waiting = a.pending();
+                match a.close() {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(error = %e, mentions = waiting,
+                            "closing the archive failed: its last buffered mentions are not archived");
+                        engine_metrics.archive_write_failures_total.inc();
+                        engine_metrics.archive_dropped_total.inc_by(waiting);
+                        0
+                    }
+                }
+            }
             None => 0,
         };
+        engine_metrics.archive_paused.set(0);
         output.flush()?;
         output.close().await?;
         anyhow::Ok(RunSummary {
@@ -429,8 +449,20 @@ async fn apply_aggregate(
 fn archive_error(count: &mut u64, e: &std::io::Error) {
     *count += 1;
     if *count <= 10 || *count % 1000 == 0 {
-        tracing::error!(error = %e, count = *count, "archive write failed; detection continues");
+        tracing::error!(error = %e, count = *count, "archive write failed: archive paused (retrying with backoff), detection continues");
     }
+}
+
+/// Moves the archive's counters into the metrics (by their growth since `seen`).
+fn publish_archive(h: ArchiveHealth, seen: &mut ArchiveHealth, metrics: &Metrics) {
+    metrics
+        .archive_write_failures_total
+        .inc_by(h.write_failures.saturating_sub(seen.write_failures));
+    metrics
+        .archive_dropped_total
+        .inc_by(h.dropped.saturating_sub(seen.dropped));
+    metrics.archive_paused.set(i64::from(h.paused));
+    *seen = h;
 }
 
 /// Hands the alerts the engine decided to `output`; returns how many. `received`: when the

@@ -85,6 +85,13 @@ pub struct Metrics {
     /// mismatch; `unusable`: undecodable, another version or other brands; `future`: event time
     /// ahead of the wall clock).
     pub checkpoint_rejected_total: IntCounterVec,
+    /// Archive writes (flush, segment create or close) that failed; each pauses the archive.
+    pub archive_write_failures_total: IntCounter,
+    /// Mentions accepted by `run` but never archived (oldest dropped while the archive was
+    /// paused beyond its memory bound, or unwritable at shutdown).
+    pub archive_dropped_total: IntCounter,
+    /// 1 while the archive is paused by a failed write (retrying with backoff), else 0.
+    pub archive_paused: IntGauge,
 }
 
 /// Reasons of `flashpoint_http_connections_closed_total`: the request head did not arrive in
@@ -494,6 +501,27 @@ impl Metrics {
                     ),
                     &["reason"]
                 )
+            ),
+            archive_write_failures_total: register!(
+                r,
+                IntCounter::with_opts(opts(
+                    "archive_write_failures_total",
+                    "Archive writes that failed (disk full, IO error); each pauses the archive and is retried with backoff."
+                ))
+            ),
+            archive_dropped_total: register!(
+                r,
+                IntCounter::with_opts(opts(
+                    "archive_dropped_total",
+                    "Mentions never archived: oldest dropped while the archive was paused beyond its memory bound."
+                ))
+            ),
+            archive_paused: register!(
+                r,
+                IntGauge::with_opts(opts(
+                    "archive_paused",
+                    "1 while the archive is paused by a failed write (detection continues), else 0."
+                ))
             ),
             registry: r,
             labelled,
