@@ -11,8 +11,11 @@
 //! Shutdown protocol: the `shutdown` token stops the sources (which persist their cursors) and
 //! the server; when the last queue sender is gone the engine drains what is queued, then the
 //! archive and alert log are flushed and closed and the dispatcher drains. All of that must end
-//! within [`RunOptions::drain_deadline`] or `run` fails. A source that fails cancels the whole
-//! run. Without a push route, `run` also ends by itself once every source has ended.
+//! within [`RunOptions::drain_deadline`] or `run` fails. Every source task is supervised
+//! ([`sources::supervise`]): one that fails or panics is counted, shown down in `/readyz` and
+//! restarted with backoff, or, with `[pipeline] on_source_failure = "exit"` (and always for a
+//! `file` source), cancels the whole run, which then fails. Without a push route, `run` also
+//! ends by itself once every source has ended.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +33,7 @@ use super::engine::{Engine, EngineStats};
 use super::refine::Refiner;
 use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, SourceFailurePolicy, SourceKind};
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::replay::writer::ArchiveHealth;
 use crate::replay::ArchiveWriter;
@@ -184,11 +187,12 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let failed = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let mut push_state = None;
+    let policy = cfg.pipeline.on_source_failure;
     for s in &cfg.sources {
         let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
             .with_event_time_bounds(bounds.for_source(&s.kind));
         let id = s.id.clone();
-        let task = match sources::start(s, ctx, Some(&agg_tx))? {
+        let task = match sources::start(s, ctx.clone(), Some(&agg_tx))? {
             Started::Task(task) => task,
             Started::Push(state) => {
                 push_state = Some(
@@ -199,13 +203,30 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 continue;
             }
         };
+        // A file source would read its file again from the start: never restarted.
+        let restart: Option<sources::Restart> = match (&s.kind, policy) {
+            (SourceKind::File(_), _) | (_, SourceFailurePolicy::Exit) => None,
+            (_, SourceFailurePolicy::Restart) => {
+                let source = s.clone();
+                let agg = agg_tx.clone();
+                Some(Box::new(move || {
+                    match sources::start(&source, ctx.clone(), Some(&agg))? {
+                        Started::Task(task) => Ok(task),
+                        Started::Push(_) => anyhow::bail!("a push route is not a task"),
+                    }
+                }))
+            }
+        };
         let failed = Arc::clone(&failed);
         let cancel_all = shutdown.clone();
+        let supervisor_metrics = Arc::clone(&metrics);
         tracker.spawn(async move {
-            match task.await {
-                Ok(()) => tracing::info!(source = %id, "source stopped"),
-                Err(e) => {
-                    tracing::error!(source = %id, error = %format!("{e:#}"), "source failed; stopping the run");
+            let ended =
+                sources::supervise(&id, task, restart, supervisor_metrics, cancel_all.clone())
+                    .await;
+            match ended {
+                sources::Ended::Finished => tracing::info!(source = %id, "source stopped"),
+                sources::Ended::Failed(_) => {
                     failed.store(true, Ordering::Release);
                     cancel_all.cancel();
                 }

@@ -92,6 +92,13 @@ pub struct Metrics {
     pub archive_dropped_total: IntCounter,
     /// 1 while the archive is paused by a failed write (retrying with backoff), else 0.
     pub archive_paused: IntGauge,
+    /// Source tasks that failed (returned an error or panicked), by source and reason
+    /// (`error`, `panic`).
+    pub source_failures_total: IntCounterVec,
+    /// Source tasks restarted after a failure, by source.
+    pub source_restarts_total: IntCounterVec,
+    /// 1 while a source's task runs, 0 while it is dead and waiting to restart, by source.
+    pub source_task_up: IntGaugeVec,
 }
 
 /// Reasons of `flashpoint_http_connections_closed_total`: the request head did not arrive in
@@ -523,6 +530,36 @@ impl Metrics {
                     "1 while the archive is paused by a failed write (detection continues), else 0."
                 ))
             ),
+            source_failures_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "source_failures_total",
+                        "Source tasks that failed, by source and reason (error, panic)."
+                    ),
+                    &["source", "reason"]
+                )
+            ),
+            source_restarts_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "source_restarts_total",
+                        "Source tasks restarted after a failure, by source."
+                    ),
+                    &["source"]
+                )
+            ),
+            source_task_up: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "source_task_up",
+                        "1 while the source's task runs, 0 while it is dead and waiting to restart."
+                    ),
+                    &["source"]
+                )
+            ),
             registry: r,
             labelled,
             latency: Mutex::new(latency),
@@ -611,6 +648,26 @@ impl Metrics {
         for reason in failure_reasons {
             self.sink_failed_total.with_label_values(&[sink, reason]);
         }
+    }
+
+    /// Sources whose task is down (`flashpoint_source_task_up` = 0), sorted.
+    pub fn source_tasks_down(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let mut down: Vec<String> = self
+            .source_task_up
+            .collect()
+            .iter()
+            .flat_map(|mf| mf.get_metric())
+            .filter(|m| m.get_gauge().get_value() == 0.0)
+            .filter_map(|m| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == "source")
+                    .map(|l| l.value().to_string())
+            })
+            .collect();
+        down.sort();
+        down
     }
 
     /// Sinks whose delivery worker is down (`flashpoint_sink_worker_up` = 0), sorted.
