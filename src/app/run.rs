@@ -341,7 +341,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     continue;
                 }
             };
-            let Some(Ingested { mention, received }) = item else {
+            let Some(ingested) = item else {
                 // Mention sources and the push route are done; aggregate sources may go on.
                 if aggregates_open {
                     while let Some(item) = agg_rx.recv().await {
@@ -351,17 +351,20 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
                 break;
             };
+            let (mention, received) = (&ingested.mention, ingested.received);
             engine_metrics
                 .pipeline_queue_depth
                 .with_label_values(&["ingest"])
                 .set(rx.len() as f64);
             if let Some(a) = archive.as_mut() {
-                if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
+                if let Err(e) = a.write(mention, tokio::time::Instant::now()) {
                     archive_error(&mut archive_errors, &e);
                     publish_archive(a.health(), &mut archive_seen, &engine_metrics);
                 }
             }
-            engine.process(&mention);
+            engine.process(mention);
+            // The source may now persist its cursor past this mention.
+            ingested.processed();
             engine_metrics.pipeline_mentions_processed_total.inc();
             let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
             latency.saturating_record(micros.max(1));
