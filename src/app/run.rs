@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::engine::{Engine, EngineStats};
+use super::reconcile::LoggedAlerts;
 use super::refine::Refiner;
 use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
@@ -178,7 +179,25 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     if console {
         notifiers.push(Arc::new(ConsoleNotifier::new()));
     }
-    let mut output = AlertOutput::dispatching(log, Some(Arc::clone(&metrics)), notifiers);
+    // What the alert log already holds: after a crash, decisions made again from an older
+    // checkpoint are not written or paged twice (see `reconcile`).
+    let logged = match &cfg.alert_log_path {
+        Some(path) => {
+            LoggedAlerts::read(path).with_context(|| format!("cannot read alert log {path}"))?
+        }
+        None => LoggedAlerts::default(),
+    };
+    if !logged.is_empty() {
+        tracing::info!(
+            lines = logged.len(),
+            "alert log read: lines already written are not emitted again"
+        );
+    }
+    let mut output = Guarded {
+        inner: AlertOutput::dispatching(log, Some(Arc::clone(&metrics)), notifiers),
+        logged,
+        metrics: Arc::clone(&metrics),
+    };
 
     let (tx, mut rx) = mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
     // Aggregate rows (`arroyo-aggregates` sources) reach the engine on their own bounded queue.
@@ -412,8 +431,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             None => 0,
         };
         engine_metrics.archive_paused.set(0);
-        output.flush()?;
-        output.close().await?;
+        output.inner.flush()?;
+        output.inner.close().await?;
         anyhow::Ok(RunSummary {
             engine: engine.stats().clone(),
             archived,
@@ -458,7 +477,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
 async fn apply_aggregate(
     engine: &mut Engine,
     item: &ingest::aggregates::AggregateItem,
-    output: &mut AlertOutput,
+    output: &mut Guarded,
     metrics: &Metrics,
 ) -> anyhow::Result<u64> {
     if let Err(e) = engine.ingest_aggregate(&item.row) {
@@ -495,12 +514,29 @@ fn publish_archive(h: ArchiveHealth, seen: &mut ArchiveHealth, metrics: &Metrics
 async fn emit_alerts(
     engine: &mut Engine,
     received: Option<std::time::Instant>,
-    output: &mut AlertOutput,
+    output: &mut Guarded,
 ) -> anyhow::Result<u64> {
     let mut n = 0;
     for alert in engine.drain_alerts() {
-        output.emit(Arc::new(alert), received).await?;
+        if output.logged.already_logged(&alert) {
+            tracing::warn!(incident = %alert.incident, action = alert.action.as_str(),
+                "decided again after a restart but already in the alert log: not emitted twice");
+            output
+                .metrics
+                .alerts_suppressed_total
+                .with_label_values(&["already_logged"])
+                .inc();
+            continue;
+        }
+        output.inner.emit(Arc::new(alert), received).await?;
         n += 1;
     }
     Ok(n)
+}
+
+/// The alert output behind the crash-consistency check against the alert log.
+struct Guarded {
+    inner: AlertOutput,
+    logged: LoggedAlerts,
+    metrics: Arc<Metrics>,
 }

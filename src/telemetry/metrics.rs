@@ -99,6 +99,9 @@ pub struct Metrics {
     pub source_restarts_total: IntCounterVec,
     /// 1 while a source's task runs, 0 while it is dead and waiting to restart, by source.
     pub source_task_up: IntGaugeVec,
+    /// Alerts decided again after a restart but not emitted, by reason (`already_logged`: the
+    /// same incident, action and severity is already in the alert log).
+    pub alerts_suppressed_total: IntCounterVec,
 }
 
 /// Reasons of `flashpoint_http_connections_closed_total`: the request head did not arrive in
@@ -558,6 +561,16 @@ impl Metrics {
                         "1 while the source's task runs, 0 while it is dead and waiting to restart."
                     ),
                     &["source"]
+                )
+            ),
+            alerts_suppressed_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "alerts_suppressed_total",
+                        "Alerts decided again after a restart but not emitted (already in the alert log), by reason."
+                    ),
+                    &["reason"]
                 )
             ),
             registry: r,
