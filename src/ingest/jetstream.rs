@@ -277,6 +277,10 @@ fn sync_parent(_path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How long a stopping source waits for the engine to process what it queued before its last
+/// cursor write.
+const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
+
 /// Runs the source until `ctx.cancel` fires; persists the cursor before returning.
 pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     let mut cursor = match cfg.cursor_file.as_deref() {
@@ -411,6 +415,11 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         }
         ctx.set_connected(false);
         persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
+    }
+    // Stopping: the engine drains the queue; wait (bounded) so the last cursor covers it and
+    // a graceful restart reads nothing twice.
+    if !ctx.progress.wait_processed(SHUTDOWN_CURSOR_WAIT).await {
+        tracing::warn!(source = %ctx.id, "queued mentions not processed in time: the cursor stays before them");
     }
     persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
     Ok(())

@@ -75,6 +75,7 @@ impl Ingested {
     pub fn processed(&self) {
         if let Some(p) = &self.progress {
             p.processed.fetch_add(1, Ordering::Release);
+            p.caught_up.notify_waiters();
         }
     }
 }
@@ -85,6 +86,7 @@ impl Ingested {
 pub struct Progress {
     queued: AtomicU64,
     processed: AtomicU64,
+    caught_up: tokio::sync::Notify,
 }
 
 impl Progress {
@@ -96,6 +98,24 @@ impl Progress {
     /// Mentions of the source the consumer has processed so far.
     pub fn processed(&self) -> u64 {
         self.processed.load(Ordering::Acquire)
+    }
+
+    /// Waits (at most `limit`) until every mention queued so far is processed: at shutdown the
+    /// engine drains the queue, and a source that waits for it persists a cursor that covers
+    /// everything it read. Returns whether it caught up.
+    pub async fn wait_processed(&self, limit: Duration) -> bool {
+        let target = self.queued();
+        tokio::time::timeout(limit, async {
+            loop {
+                let notified = self.caught_up.notified();
+                if self.processed() >= target {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .is_ok()
     }
 }
 
