@@ -75,7 +75,10 @@ fn latency(_c: &mut Criterion) {
             .expect("engine");
             let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
                 .expect("histogram");
-            while let Some(Ingested { mention, received }) = rx.recv().await {
+            while let Some(Ingested {
+                mention, received, ..
+            }) = rx.recv().await
+            {
                 engine.process(&mention);
                 black_box(engine.drain_alerts());
                 h.saturating_record((received.elapsed().as_micros() as u64).max(1));
@@ -90,12 +93,7 @@ fn latency(_c: &mut Criterion) {
                     // Each round is a later copy of the window, with its own ids.
                     mention.created_at = EventTime(mention.created_at.0 + round * span_ms);
                     mention.id.push_str(&format!("#{round}"));
-                    let _sent = tx
-                        .send(Ingested {
-                            mention: *mention,
-                            received,
-                        })
-                        .await;
+                    let _sent = tx.send(Ingested::new(*mention, received)).await;
                 }
                 if i % 5 == 4 {
                     tokio::time::sleep(Duration::from_millis(1)).await;

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod engine;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod reconcile;
 pub mod refine;
 pub mod replay;
 mod report;

@@ -11,8 +11,11 @@
 //! Shutdown protocol: the `shutdown` token stops the sources (which persist their cursors) and
 //! the server; when the last queue sender is gone the engine drains what is queued, then the
 //! archive and alert log are flushed and closed and the dispatcher drains. All of that must end
-//! within [`RunOptions::drain_deadline`] or `run` fails. A source that fails cancels the whole
-//! run. Without a push route, `run` also ends by itself once every source has ended.
+//! within [`RunOptions::drain_deadline`] or `run` fails. Every source task is supervised
+//! ([`sources::supervise`]): one that fails or panics is counted, shown down in `/readyz` and
+//! restarted with backoff, or, with `[pipeline] on_source_failure = "exit"` (and always for a
+//! `file` source), cancels the whole run, which then fails. Without a push route, `run` also
+//! ends by itself once every source has ended.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,11 +30,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::engine::{Engine, EngineStats};
+use super::reconcile::LoggedAlerts;
 use super::refine::Refiner;
 use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, SourceFailurePolicy, SourceKind};
 use crate::ingest::{self, Ingested, SourceCtx};
+use crate::replay::writer::ArchiveHealth;
 use crate::replay::ArchiveWriter;
 use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
@@ -104,19 +109,40 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let bounds = ingest::EventTimeBounds::from_config(&cfg.pipeline);
     let checkpoint = cfg.checkpoint.clone();
     if let Some(c) = &checkpoint {
-        match super::checkpoint::load(&mut engine, std::path::Path::new(&c.path)) {
-            Ok(true) if engine.max_seen() > bounds.ceiling() => {
+        let path = std::path::Path::new(&c.path);
+        // A damaged or unusable newest file falls back to the one it replaced, else fresh.
+        let restored = super::checkpoint::load_or_previous(&mut engine, path, &build_engine)?;
+        for why in &restored.rejected {
+            tracing::error!(error = %why, "checkpoint refused");
+        }
+        let unusable = restored.rejected.len() as u64 - restored.damaged;
+        for (reason, n) in [("damaged", restored.damaged), ("unusable", unusable)] {
+            if n > 0 {
+                metrics
+                    .checkpoint_rejected_total
+                    .with_label_values(&[reason])
+                    .inc_by(n);
+            }
+        }
+        match restored.from {
+            Some(from) if engine.max_seen() > bounds.ceiling() => {
                 // Saved by a build without the bound: its watermark would make every live
                 // mention too late. Its learned state is dated in the future too.
-                tracing::warn!(path = %c.path, watermark = %engine.max_seen(),
+                tracing::warn!(path = %from.display(), watermark = %engine.max_seen(),
                     "ignoring the checkpoint: its event time is ahead of the wall clock; starting fresh");
+                metrics
+                    .checkpoint_rejected_total
+                    .with_label_values(&["future"])
+                    .inc();
                 engine = build_engine()?;
             }
-            Ok(true) => tracing::info!(path = %c.path, "restored the learned state"),
-            Ok(false) => tracing::info!(path = %c.path, "no checkpoint yet: starting fresh"),
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "ignoring the checkpoint: starting fresh")
+            Some(from) if from != path => tracing::warn!(path = %from.display(),
+                "restored the learned state from the previous checkpoint"),
+            Some(from) => tracing::info!(path = %from.display(), "restored the learned state"),
+            None if restored.rejected.is_empty() => {
+                tracing::info!(path = %c.path, "no checkpoint yet: starting fresh")
             }
+            None => tracing::warn!(path = %c.path, "no usable checkpoint: starting fresh"),
         }
     }
     let log = match &cfg.alert_log_path {
@@ -153,7 +179,25 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     if console {
         notifiers.push(Arc::new(ConsoleNotifier::new()));
     }
-    let mut output = AlertOutput::dispatching(log, Some(Arc::clone(&metrics)), notifiers);
+    // What the alert log already holds: after a crash, decisions made again from an older
+    // checkpoint are not written or paged twice (see `reconcile`).
+    let logged = match &cfg.alert_log_path {
+        Some(path) => {
+            LoggedAlerts::read(path).with_context(|| format!("cannot read alert log {path}"))?
+        }
+        None => LoggedAlerts::default(),
+    };
+    if !logged.is_empty() {
+        tracing::info!(
+            lines = logged.len(),
+            "alert log read: lines already written are not emitted again"
+        );
+    }
+    let mut output = Guarded {
+        inner: AlertOutput::dispatching(log, Some(Arc::clone(&metrics)), notifiers),
+        logged,
+        metrics: Arc::clone(&metrics),
+    };
 
     let (tx, mut rx) = mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
     // Aggregate rows (`arroyo-aggregates` sources) reach the engine on their own bounded queue.
@@ -162,11 +206,12 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let failed = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let mut push_state = None;
+    let policy = cfg.pipeline.on_source_failure;
     for s in &cfg.sources {
         let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
             .with_event_time_bounds(bounds.for_source(&s.kind));
         let id = s.id.clone();
-        let task = match sources::start(s, ctx, Some(&agg_tx))? {
+        let task = match sources::start(s, ctx.clone(), Some(&agg_tx))? {
             Started::Task(task) => task,
             Started::Push(state) => {
                 push_state = Some(
@@ -177,13 +222,30 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 continue;
             }
         };
+        // A file source would read its file again from the start: never restarted.
+        let restart: Option<sources::Restart> = match (&s.kind, policy) {
+            (SourceKind::File(_), _) | (_, SourceFailurePolicy::Exit) => None,
+            (_, SourceFailurePolicy::Restart) => {
+                let source = s.clone();
+                let agg = agg_tx.clone();
+                Some(Box::new(move || {
+                    match sources::start(&source, ctx.clone(), Some(&agg))? {
+                        Started::Task(task) => Ok(task),
+                        Started::Push(_) => anyhow::bail!("a push route is not a task"),
+                    }
+                }))
+            }
+        };
         let failed = Arc::clone(&failed);
         let cancel_all = shutdown.clone();
+        let supervisor_metrics = Arc::clone(&metrics);
         tracker.spawn(async move {
-            match task.await {
-                Ok(()) => tracing::info!(source = %id, "source stopped"),
-                Err(e) => {
-                    tracing::error!(source = %id, error = %format!("{e:#}"), "source failed; stopping the run");
+            let ended =
+                sources::supervise(&id, task, restart, supervisor_metrics, cancel_all.clone())
+                    .await;
+            match ended {
+                sources::Ended::Finished => tracing::info!(source = %id, "source stopped"),
+                sources::Ended::Failed(_) => {
                     failed.store(true, Ordering::Release);
                     cancel_all.cancel();
                 }
@@ -265,6 +327,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut alerts = 0u64;
         let mut archive_errors = 0u64;
+        let mut archive_seen = ArchiveHealth::default();
         let mut last_checkpoint = std::time::Instant::now();
         let mut aggregates_open = true;
         loop {
@@ -285,6 +348,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                         if let Err(e) = a.tick(tokio::time::Instant::now()) {
                             archive_error(&mut archive_errors, &e);
                         }
+                        publish_archive(a.health(), &mut archive_seen, &engine_metrics);
                     }
                     engine_metrics.publish_latency();
                     if !refining {
@@ -296,7 +360,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     continue;
                 }
             };
-            let Some(Ingested { mention, received }) = item else {
+            let Some(ingested) = item else {
                 // Mention sources and the push route are done; aggregate sources may go on.
                 if aggregates_open {
                     while let Some(item) = agg_rx.recv().await {
@@ -306,16 +370,20 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
                 break;
             };
+            let (mention, received) = (&ingested.mention, ingested.received);
             engine_metrics
                 .pipeline_queue_depth
                 .with_label_values(&["ingest"])
                 .set(rx.len() as f64);
             if let Some(a) = archive.as_mut() {
-                if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
+                if let Err(e) = a.write(mention, tokio::time::Instant::now()) {
                     archive_error(&mut archive_errors, &e);
+                    publish_archive(a.health(), &mut archive_seen, &engine_metrics);
                 }
             }
-            engine.process(&mention);
+            engine.process(mention);
+            // The source may now persist its cursor past this mention.
+            ingested.processed();
             engine_metrics.pipeline_mentions_processed_total.inc();
             let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
             latency.saturating_record(micros.max(1));
@@ -343,12 +411,28 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             .pipeline_queue_depth
             .with_label_values(&["ingest"])
             .set(0.0);
+        // An archive that cannot be closed (disk still full) is reported and counted, but the
+        // alert log and the notifiers are still flushed and drained.
         let archived = match archive {
-            Some(a) => a.close().context("closing the archive")?,
+            Some(a) => {
+                publish_archive(a.health(), &mut archive_seen, &engine_metrics);
+                let waiting = a.pending();
+                match a.close() {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(error = %e, mentions = waiting,
+                            "closing the archive failed: its last buffered mentions are not archived");
+                        engine_metrics.archive_write_failures_total.inc();
+                        engine_metrics.archive_dropped_total.inc_by(waiting);
+                        0
+                    }
+                }
+            }
             None => 0,
         };
-        output.flush()?;
-        output.close().await?;
+        engine_metrics.archive_paused.set(0);
+        output.inner.flush()?;
+        output.inner.close().await?;
         anyhow::Ok(RunSummary {
             engine: engine.stats().clone(),
             archived,
@@ -393,7 +477,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
 async fn apply_aggregate(
     engine: &mut Engine,
     item: &ingest::aggregates::AggregateItem,
-    output: &mut AlertOutput,
+    output: &mut Guarded,
     metrics: &Metrics,
 ) -> anyhow::Result<u64> {
     if let Err(e) = engine.ingest_aggregate(&item.row) {
@@ -408,8 +492,20 @@ async fn apply_aggregate(
 fn archive_error(count: &mut u64, e: &std::io::Error) {
     *count += 1;
     if *count <= 10 || *count % 1000 == 0 {
-        tracing::error!(error = %e, count = *count, "archive write failed; detection continues");
+        tracing::error!(error = %e, count = *count, "archive write failed: archive paused (retrying with backoff), detection continues");
     }
+}
+
+/// Moves the archive's counters into the metrics (by their growth since `seen`).
+fn publish_archive(h: ArchiveHealth, seen: &mut ArchiveHealth, metrics: &Metrics) {
+    metrics
+        .archive_write_failures_total
+        .inc_by(h.write_failures.saturating_sub(seen.write_failures));
+    metrics
+        .archive_dropped_total
+        .inc_by(h.dropped.saturating_sub(seen.dropped));
+    metrics.archive_paused.set(i64::from(h.paused));
+    *seen = h;
 }
 
 /// Hands the alerts the engine decided to `output`; returns how many. `received`: when the
@@ -418,12 +514,29 @@ fn archive_error(count: &mut u64, e: &std::io::Error) {
 async fn emit_alerts(
     engine: &mut Engine,
     received: Option<std::time::Instant>,
-    output: &mut AlertOutput,
+    output: &mut Guarded,
 ) -> anyhow::Result<u64> {
     let mut n = 0;
     for alert in engine.drain_alerts() {
-        output.emit(Arc::new(alert), received).await?;
+        if output.logged.already_logged(&alert) {
+            tracing::warn!(incident = %alert.incident, action = alert.action.as_str(),
+                "decided again after a restart but already in the alert log: not emitted twice");
+            output
+                .metrics
+                .alerts_suppressed_total
+                .with_label_values(&["already_logged"])
+                .inc();
+            continue;
+        }
+        output.inner.emit(Arc::new(alert), received).await?;
         n += 1;
     }
     Ok(n)
+}
+
+/// The alert output behind the crash-consistency check against the alert log.
+struct Guarded {
+    inner: AlertOutput,
+    logged: LoggedAlerts,
+    metrics: Arc<Metrics>,
 }

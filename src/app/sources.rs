@@ -10,10 +10,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::ingest::aggregates::AggregateTx;
 use crate::ingest::{self, SourceCtx};
+use crate::telemetry::Metrics;
 
 /// A source's reader: runs until its input ends, it fails, or its context is cancelled.
 pub type SourceTask = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
@@ -60,4 +65,253 @@ pub fn start(
         }
     };
     Ok(Started::Task(task))
+}
+
+/// How a supervised source task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Its input ended (or it stopped on cancellation) without an error.
+    Finished,
+    /// It failed or panicked and is not restarted (policy `exit`, or a source that cannot
+    /// resume): the message says why. The caller stops the run.
+    Failed(String),
+}
+
+/// Builds a fresh task for a source after a failure (it resumes from its own cursor).
+pub type Restart = Box<dyn FnMut() -> anyhow::Result<SourceTask> + Send>;
+
+/// First wait before a restart; doubles up to [`MAX_RESTART_BACKOFF`], and starts over once
+/// a task ran for [`MAX_RESTART_BACKOFF`] without failing.
+pub const FIRST_RESTART_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest wait before a restart.
+pub const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Runs source `id`'s task, spawned on its own so that a panic is caught (as a failure, not
+/// a silently vanished task). A failure (error or panic) is logged, counted in
+/// `flashpoint_source_failures_total{source,reason}`, marks `flashpoint_source_connected` 0
+/// and `flashpoint_source_task_up` 0 (so `/readyz` answers 503) and, with `restart`, starts a
+/// new task after a backoff (counted in `flashpoint_source_restarts_total`); without
+/// `restart` it returns [`Ended::Failed`]. Cancellation of `cancel` ends the wait and the
+/// supervision.
+pub async fn supervise(
+    id: &str,
+    first: SourceTask,
+    mut restart: Option<Restart>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) -> Ended {
+    let up = metrics.source_task_up.with_label_values(&[id]);
+    up.set(1);
+    let mut task = first;
+    let mut backoff = FIRST_RESTART_BACKOFF;
+    loop {
+        let started = tokio::time::Instant::now();
+        let (reason, why) = match tokio::spawn(task).await {
+            Ok(Ok(())) => return Ended::Finished,
+            Ok(Err(e)) => ("error", format!("{e:#}")),
+            Err(j) if j.is_panic() => ("panic", panic_message(j.into_panic())),
+            Err(_) => return Ended::Finished,
+        };
+        metrics
+            .source_failures_total
+            .with_label_values(&[id, reason])
+            .inc();
+        metrics.source_connected.with_label_values(&[id]).set(0.0);
+        let Some(make) = restart.as_mut() else {
+            tracing::error!(source = %id, reason, error = %why, "source failed; stopping the run");
+            return Ended::Failed(format!("source {id} failed ({reason}): {why}"));
+        };
+        if cancel.is_cancelled() {
+            tracing::warn!(source = %id, reason, error = %why, "source failed while stopping");
+            return Ended::Finished;
+        }
+        up.set(0);
+        if started.elapsed() >= MAX_RESTART_BACKOFF {
+            backoff = FIRST_RESTART_BACKOFF;
+        }
+        tracing::error!(source = %id, reason, error = %why, retry_in = ?backoff,
+            "source failed; restarting it after a backoff");
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = cancel.cancelled() => return Ended::Finished,
+            }
+            backoff = (backoff * 2).min(MAX_RESTART_BACKOFF);
+            match make() {
+                Ok(t) => {
+                    task = t;
+                    break;
+                }
+                Err(e) => tracing::error!(source = %id, error = %format!("{e:#}"),
+                    retry_in = ?backoff, "cannot restart the source; trying again"),
+            }
+        }
+        metrics.source_restarts_total.with_label_values(&[id]).inc();
+        up.set(1);
+        tracing::warn!(source = %id, "source restarted");
+    }
+}
+
+/// The text of a panic payload.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        return format!("panicked: {s}");
+    }
+    if let Some(s) = payload.downcast_ref::<String>() {
+        return format!("panicked: {s}");
+    }
+    String::from("panicked")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    /// Lets the other tasks run; on the paused clock an idle runtime jumps to the next timer
+    /// (a supervisor's backoff), so this takes no real time.
+    async fn idle() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    fn metrics() -> Arc<Metrics> {
+        Arc::new(Metrics::new(&[], 0))
+    }
+
+    /// A source that panics on its first two runs, then reads until cancelled.
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_source_is_counted_shown_down_and_restarted_with_backoff() {
+        let m = metrics();
+        let cancel = CancellationToken::new();
+        let runs = Arc::new(AtomicU32::new(0));
+        let make = {
+            let runs = Arc::clone(&runs);
+            let cancel = cancel.clone();
+            move || -> anyhow::Result<SourceTask> {
+                let n = runs.fetch_add(1, Ordering::SeqCst);
+                let cancel = cancel.clone();
+                Ok(Box::pin(async move {
+                    if n < 2 {
+                        panic!("byte index 3 is not a char boundary");
+                    }
+                    cancel.cancelled().await;
+                    Ok(())
+                }))
+            }
+        };
+        let mut restart: Restart = Box::new(make);
+        let first = restart().unwrap();
+        let sup = tokio::spawn(supervise(
+            "masto",
+            first,
+            Some(restart),
+            Arc::clone(&m),
+            cancel.clone(),
+        ));
+        // Paused time: the supervisor's backoff sleeps advance the clock by themselves.
+        let t0 = tokio::time::Instant::now();
+        while runs.load(Ordering::SeqCst) < 3 {
+            idle().await;
+        }
+        let failures = m
+            .source_failures_total
+            .with_label_values(&["masto", "panic"])
+            .get();
+        assert_eq!(failures, 2);
+        // Backoffs of 1 s then 2 s before the second restart.
+        assert!(t0.elapsed() >= Duration::from_secs(3), "{:?}", t0.elapsed());
+        assert_eq!(
+            m.source_restarts_total.with_label_values(&["masto"]).get(),
+            2
+        );
+        cancel.cancel();
+        assert_eq!(sup.await.unwrap(), Ended::Finished);
+        assert!(m.source_tasks_down().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_source_waiting_for_its_restart_is_down_until_it_runs_again() {
+        let m = metrics();
+        let cancel = CancellationToken::new();
+        let first: SourceTask = Box::pin(async { anyhow::bail!("stream closed by the server") });
+        let started = Arc::new(AtomicU32::new(0));
+        let restart: Restart = {
+            let started = Arc::clone(&started);
+            let cancel = cancel.clone();
+            Box::new(move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                let cancel = cancel.clone();
+                Ok(Box::pin(async move {
+                    cancel.cancelled().await;
+                    Ok(())
+                }) as SourceTask)
+            })
+        };
+        let t0 = tokio::time::Instant::now();
+        let sup = tokio::spawn(supervise(
+            "js",
+            first,
+            Some(restart),
+            Arc::clone(&m),
+            cancel.clone(),
+        ));
+        // Let the first task fail; the supervisor now waits for its backoff.
+        while m
+            .source_failures_total
+            .with_label_values(&["js", "error"])
+            .get()
+            == 0
+        {
+            idle().await;
+        }
+        assert_eq!(m.source_tasks_down(), vec![String::from("js")]);
+        assert_eq!(started.load(Ordering::SeqCst), 0);
+        while started.load(Ordering::SeqCst) == 0 {
+            idle().await;
+        }
+        assert!(
+            t0.elapsed() >= FIRST_RESTART_BACKOFF,
+            "restarted before the backoff"
+        );
+        while !m.source_tasks_down().is_empty() {
+            idle().await;
+        }
+        cancel.cancel();
+        assert_eq!(sup.await.unwrap(), Ended::Finished);
+    }
+
+    #[tokio::test]
+    async fn without_restart_a_failure_ends_the_supervision_as_failed() {
+        let m = metrics();
+        let first: SourceTask = Box::pin(async { panic!("boom") });
+        let ended = supervise("f", first, None, Arc::clone(&m), CancellationToken::new()).await;
+        assert!(
+            matches!(&ended, Ended::Failed(why) if why.contains("panic") && why.contains("boom")),
+            "{ended:?}"
+        );
+        assert_eq!(
+            m.source_failures_total
+                .with_label_values(&["f", "panic"])
+                .get(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_source_that_ends_is_finished_not_restarted() {
+        let m = metrics();
+        let first: SourceTask = Box::pin(async { Ok(()) });
+        let restart: Restart = Box::new(|| anyhow::bail!("must not restart"));
+        let ended = supervise(
+            "f",
+            first,
+            Some(restart),
+            Arc::clone(&m),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(ended, Ended::Finished);
+        assert_eq!(m.source_restarts_total.with_label_values(&["f"]).get(), 0);
+    }
 }

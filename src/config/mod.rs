@@ -21,7 +21,7 @@ use std::path::Path;
 pub use component::ComponentConfig;
 pub use raw::{
     ArchiveConfig, BrandConfig, CheckpointConfig, DetectConfig, PipelineConfig, Profile,
-    ServerLimits,
+    ServerLimits, SourceFailurePolicy,
 };
 pub use sink::{
     DeliveryConfig, EscalationConfig, FloodControlConfig, SinkKind, SinkSettings, PAGERDUTY_URL,

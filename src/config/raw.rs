@@ -94,6 +94,22 @@ pub struct PipelineConfig {
     /// (`stale_event_time`); at the start of a replay, a mention this far (or ten median
     /// deviations) from the median of the first mentions is an outlier.
     pub max_event_age: HumanDuration,
+    /// What `run` does when a source task fails or panics: restart it with backoff (the
+    /// default) or stop the run with a non-zero exit.
+    pub on_source_failure: SourceFailurePolicy,
+}
+
+/// `[pipeline] on_source_failure`: what `run` does when a source task fails or panics.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFailurePolicy {
+    /// Count it, mark the source down in `/readyz` and restart it after a backoff (1 s,
+    /// doubling to 60 s). A `file` source is never restarted (it would read its file again):
+    /// its failure stops the run.
+    #[default]
+    Restart,
+    /// Stop the whole run, which exits non-zero.
+    Exit,
 }
 
 impl Default for PipelineConfig {
@@ -109,6 +125,7 @@ impl Default for PipelineConfig {
             incident_sentiment_queue: crate::config::incident_sentiment::DEFAULT_QUEUE,
             max_future_skew: HumanDuration::from_secs(300),
             max_event_age: HumanDuration::from_secs(7 * 86_400),
+            on_source_failure: SourceFailurePolicy::Restart,
         }
     }
 }

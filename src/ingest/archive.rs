@@ -9,7 +9,9 @@
 //! (a segment created and never flushed). Input: paths, read in the given order. Output: batches of at most `batch`
 //! mentions handed to a callback that may stop the read by returning `false` (the consumer
 //! went away). A bad line is reported to `on_error` with its path, line number and reason and
-//! skipped; only IO failures (a missing file, a truncated compressed stream) end the read.
+//! skipped. A compressed stream that breaks off part-way (a torn frame) skips the rest of that
+//! file, counted as `damaged_tail`, and [`read_batches`] goes on with the next file; a file
+//! that cannot be opened or has a damaged header ends the read.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -186,7 +188,15 @@ fn sniff(
     })
 }
 
-/// Reads every archive in order; see [`read_batches_from`].
+/// The `reason` of a [`ReadError`] for a file whose compressed stream breaks off (a torn or
+/// damaged frame): what came before is read, the rest of that file is skipped.
+pub const DAMAGED_TAIL: &str = "damaged_tail";
+
+/// Reads every archive in order; see [`read_batches_from`]. A file whose compressed stream
+/// breaks off part-way (a torn last frame after a crash, a damaged block) is not the end of
+/// the read: every line before the damage is delivered, the damage is reported to `on_error`
+/// as [`DAMAGED_TAIL`] (counted in [`DecodeStats::errors`]) and the next file is read. A file
+/// that cannot be opened or whose header is damaged still ends the read with an error.
 pub fn read_batches(
     paths: &[String],
     batch: usize,
@@ -196,37 +206,71 @@ pub fn read_batches(
     let mut total = DecodeStats::default();
     for path in paths {
         let reader = open(path)?;
-        let s = read_batches_from(reader, path, batch, on_error, on_batch)?;
+        let (s, err) = read_lines(reader, path, batch, on_error, on_batch);
         total.lines += s.lines;
         total.decoded += s.decoded;
         for (reason, n) in s.errors {
             *total.errors.entry(reason).or_default() += n;
         }
+        match err {
+            None => {}
+            Some(ArchiveError::Read { path, line, source }) => {
+                *total.errors.entry(DAMAGED_TAIL).or_default() += 1;
+                on_error(&ReadError {
+                    path,
+                    line,
+                    reason: DAMAGED_TAIL,
+                    message: format!("the rest of the file is unreadable and skipped: {source}"),
+                });
+            }
+            Some(e) => return Err(e),
+        }
     }
     Ok(total)
 }
 
-/// Decodes `reader` line by line into batches of at most `batch` mentions.
+/// Decodes `reader` line by line into batches of at most `batch` mentions. An IO error ends
+/// the read with an error, after the lines decoded before it were handed on.
 pub fn read_batches_from(
-    mut reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn BufRead + Send>,
     name: &str,
     batch: usize,
     on_error: &mut dyn FnMut(&ReadError),
     on_batch: &mut dyn FnMut(Vec<Mention>) -> bool,
 ) -> Result<DecodeStats, ArchiveError> {
+    match read_lines(reader, name, batch, on_error, on_batch) {
+        (stats, None) => Ok(stats),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// [`read_batches_from`], returning what was read together with the error that ended it.
+fn read_lines(
+    mut reader: Box<dyn BufRead + Send>,
+    name: &str,
+    batch: usize,
+    on_error: &mut dyn FnMut(&ReadError),
+    on_batch: &mut dyn FnMut(Vec<Mention>) -> bool,
+) -> (DecodeStats, Option<ArchiveError>) {
     let batch = batch.max(1);
     let mut stats = DecodeStats::default();
     let mut line = Vec::with_capacity(1024);
     let mut out = Vec::with_capacity(batch);
+    let mut failure = None;
     loop {
         line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|source| ArchiveError::Read {
-                path: name.to_string(),
-                line: stats.lines + 1,
-                source,
-            })?;
+        let n = match reader.read_until(b'\n', &mut line) {
+            Ok(n) => n,
+            Err(source) => {
+                // A partial line before the damage is not a line: dropped with the tail.
+                failure = Some(ArchiveError::Read {
+                    path: name.to_string(),
+                    line: stats.lines + 1,
+                    source,
+                });
+                break;
+            }
+        };
         if n == 0 {
             break;
         }
@@ -245,7 +289,7 @@ pub fn read_batches_from(
                 if out.len() == batch {
                     let full = std::mem::replace(&mut out, Vec::with_capacity(batch));
                     if !on_batch(full) {
-                        return Ok(stats);
+                        return (stats, None);
                     }
                 }
             }
@@ -263,7 +307,7 @@ pub fn read_batches_from(
     if !out.is_empty() {
         on_batch(out);
     }
-    Ok(stats)
+    (stats, failure)
 }
 
 #[cfg(test)]
@@ -409,5 +453,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("cut.zst"), "{err}");
+    }
+
+    #[test]
+    fn a_torn_file_keeps_its_good_lines_and_the_next_files_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two frames, the second torn (as a crash leaves a segment), then an intact file.
+        let line = format!("{GOOD}\n");
+        let mut torn = zstd::encode_all(line.repeat(3).as_bytes(), 1).unwrap();
+        let second = zstd::encode_all(line.repeat(50).as_bytes(), 1).unwrap();
+        torn.extend_from_slice(&second[..second.len() / 2]);
+        let first = write_file(dir.path(), "a.ndjson.zst", &torn);
+        let intact = zstd::encode_all(line.repeat(4).as_bytes(), 1).unwrap();
+        let next = write_file(dir.path(), "b.ndjson.zst", &intact);
+        let mut reasons = Vec::new();
+        let mut decoded = 0;
+        let stats = read_batches(
+            &[first, next],
+            10,
+            &mut |e| reasons.push((e.path.clone(), e.reason)),
+            &mut |b| {
+                decoded += b.len();
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(stats.errors.get(DAMAGED_TAIL), Some(&1), "{stats:?}");
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert_eq!(stats.errors.len(), 1, "no other bad lines: {stats:?}");
+        assert!(reasons[0].0.ends_with("a.ndjson.zst"));
+        // The first frame's 3 lines and the second file's 4 at least; nothing after the damage.
+        assert!((7..57).contains(&decoded), "{decoded}");
+        assert_eq!(decoded as u64, stats.decoded);
     }
 }

@@ -259,7 +259,7 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
             .with_label_values(&[&s.id])
             .inc_by(good.len() as u64);
         for (permit, mention) in permits.zip(good.iter().cloned()) {
-            permit.send(Ingested { mention, received });
+            permit.send(Ingested::new(mention, received));
         }
     }
     let result = PushResult {

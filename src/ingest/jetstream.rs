@@ -5,8 +5,11 @@
 //!   quoted post's `at://` URI; reposts become `repost` with the subject's URI. Mention ids are
 //!   the record's own `at://did/collection/rkey` URI, so parents and children share one id space.
 //!   Event time is the server's `time_us` (monotonic per connection, immune to client clocks).
-//! * Resumption: the newest `time_us` is the cursor, persisted atomically to `cursor_file`
-//!   (every second and on shutdown). A reconnect resumes from the cursor minus `cursor_safety`;
+//! * Resumption: the newest `time_us` is the cursor, persisted atomically and durably (fsync of
+//!   the file and its directory) to `cursor_file` every second and on shutdown, but only up to
+//!   the newest event whose mentions the engine has processed ([`super::CommitCursor`]): a
+//!   crash never skips mentions that were only queued. A missing file starts live; an empty or
+//!   garbled one is an error. A reconnect resumes from the cursor minus `cursor_safety`;
 //!   the replayed overlap is dropped by a bounded recent-id set, so nothing is lost or doubled.
 //! * Reconnects back off exponentially with jitter ([`super::reconnect`]). Connecting (TCP,
 //!   TLS, handshake) must finish within `connect_timeout`; a ping goes out every
@@ -222,21 +225,71 @@ pub fn subscribe_url(cfg: &JetstreamConfig, cursor: Option<i64>) -> String {
     url
 }
 
-/// Reads the persisted cursor; a missing or unreadable file means "start live".
-pub fn load_cursor(path: &str) -> Option<i64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+/// Reads the persisted cursor: `Ok(None)` when there is no file yet (start live). A file that
+/// exists but cannot be read, is empty or holds no number is an error, never a silent "start
+/// live" (which would skip everything since the last run).
+pub fn load_cursor(path: &str) -> anyhow::Result<Option<i64>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read the jetstream cursor file {path}: {e}"),
+    };
+    let t = text.trim();
+    anyhow::ensure!(
+        !t.is_empty(),
+        "the jetstream cursor file {path} is empty (a torn write?): fix or delete it to start live"
+    );
+    let c: i64 = t.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "the jetstream cursor file {path} holds {:?}, not a cursor: fix or delete it to start live",
+            t.chars().take(40).collect::<String>()
+        )
+    })?;
+    Ok(Some(c))
 }
 
-/// Writes the cursor atomically (temporary file, then rename).
+/// Writes the cursor atomically and durably: a temporary file, fsync, rename, fsync of the
+/// directory (so neither an empty file nor a lost rename survives a power loss).
 pub fn store_cursor(path: &str, cursor: i64) -> std::io::Result<()> {
+    use std::io::Write;
     let tmp = format!("{path}.tmp");
-    std::fs::write(&tmp, format!("{cursor}\n"))?;
-    std::fs::rename(&tmp, path)
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(format!("{cursor}\n").as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_parent(std::path::Path::new(path))
 }
+
+/// Fsyncs the directory holding `path`.
+#[cfg(unix)]
+fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_parent(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// How long a stopping source waits for the engine to process what it queued before its last
+/// cursor write.
+const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
 
 /// Runs the source until `ctx.cancel` fires; persists the cursor before returning.
 pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
-    let mut cursor = cfg.cursor_file.as_deref().and_then(load_cursor);
+    let mut cursor = match cfg.cursor_file.as_deref() {
+        Some(path) => load_cursor(path)?,
+        None => None,
+    };
+    // `cursor` is how far this task has read (a reconnect resumes there); what is persisted
+    // is only how far the engine has processed.
+    let mut commit = super::CommitCursor::new(cursor);
     let mut recent = RecentIds::new(cfg.dedup_capacity);
     let mut backoff = Backoff::new(&cfg.backoff);
     let profiles = cfg.appview_url.as_ref().map(|url| {
@@ -319,6 +372,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 if let Ok(TimeOnly { time_us }) = serde_json::from_slice(frame) {
                     if !ctx.is_future(EventTime(time_us.div_euclid(1000))) {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                        commit.read(ctx.progress.queued(), time_us);
                     }
                 }
                 continue;
@@ -329,6 +383,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                     // everything up to it after a reconnect: it never becomes the cursor.
                     if !ctx.is_future(EventTime(time_us.div_euclid(1000))) {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                        commit.read(ctx.progress.queued(), time_us);
                     }
                 }
                 Ok(Decoded::Mention {
@@ -347,20 +402,26 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                     }
                     if !future {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
+                        commit.read(ctx.progress.queued(), time_us);
                         ctx.set_cursor_age(time_us);
                     }
                 }
                 Err(reason) => ctx.bad_input(reason, &String::from_utf8_lossy(frame)),
             }
             if last_persist.elapsed() >= CURSOR_PERSIST_EVERY {
-                persist(&cfg, &ctx, cursor);
+                persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
                 last_persist = Instant::now();
             }
         }
         ctx.set_connected(false);
-        persist(&cfg, &ctx, cursor);
+        persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
     }
-    persist(&cfg, &ctx, cursor);
+    // Stopping: the engine drains the queue; wait (bounded) so the last cursor covers it and
+    // a graceful restart reads nothing twice.
+    if !ctx.progress.wait_processed(SHUTDOWN_CURSOR_WAIT).await {
+        tracing::warn!(source = %ctx.id, "queued mentions not processed in time: the cursor stays before them");
+    }
+    persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
     Ok(())
 }
 
@@ -633,5 +694,23 @@ mod tests {
             subscribe_url(&j, Some(42)),
             "ws://h/subscribe?wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.repost&cursor=42"
         );
+    }
+
+    #[test]
+    fn a_missing_cursor_file_starts_live_but_an_empty_or_garbled_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cursor").display().to_string();
+        assert_eq!(load_cursor(&path).unwrap(), None);
+        store_cursor(&path, 1_772_000_000_000_000).unwrap();
+        assert_eq!(load_cursor(&path).unwrap(), Some(1_772_000_000_000_000));
+        assert!(!std::path::Path::new(&format!("{path}.tmp"))
+            .try_exists()
+            .unwrap());
+        std::fs::write(&path, "").unwrap();
+        let err = load_cursor(&path).unwrap_err().to_string();
+        assert!(err.contains("empty"), "{err}");
+        std::fs::write(&path, "17720000\u{0}garbage").unwrap();
+        let err = load_cursor(&path).unwrap_err().to_string();
+        assert!(err.contains("not a cursor"), "{err}");
     }
 }

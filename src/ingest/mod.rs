@@ -54,6 +54,111 @@ use tokio_tungstenite::tungstenite::Message;
 pub struct Ingested {
     pub mention: Mention,
     pub received: Instant,
+    /// The source's count of mentions processed, which the consumer advances with
+    /// [`Ingested::processed`] once the mention is through the engine (a source persists its
+    /// cursor only up to processed mentions); `None` when nobody tracks it.
+    pub progress: Option<Arc<Progress>>,
+}
+
+impl Ingested {
+    /// A mention nobody tracks the processing of.
+    pub fn new(mention: Mention, received: Instant) -> Ingested {
+        Ingested {
+            mention,
+            received,
+            progress: None,
+        }
+    }
+
+    /// Tells the source this mention went through the engine (mentions of one source are
+    /// processed in the order they were queued).
+    pub fn processed(&self) {
+        if let Some(p) = &self.progress {
+            p.processed.fetch_add(1, Ordering::Release);
+            p.caught_up.notify_waiters();
+        }
+    }
+}
+
+/// How far the consumer got with one source's mentions: sequence numbers of mentions queued
+/// and processed (shared by every task of the source, so a restarted task keeps counting).
+#[derive(Debug, Default)]
+pub struct Progress {
+    queued: AtomicU64,
+    processed: AtomicU64,
+    caught_up: tokio::sync::Notify,
+}
+
+impl Progress {
+    /// Mentions of the source queued so far (the sequence number of the newest).
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Mentions of the source the consumer has processed so far.
+    pub fn processed(&self) -> u64 {
+        self.processed.load(Ordering::Acquire)
+    }
+
+    /// Waits (at most `limit`) until every mention queued so far is processed: at shutdown the
+    /// engine drains the queue, and a source that waits for it persists a cursor that covers
+    /// everything it read. Returns whether it caught up.
+    pub async fn wait_processed(&self, limit: Duration) -> bool {
+        let target = self.queued();
+        tokio::time::timeout(limit, async {
+            loop {
+                let notified = self.caught_up.notified();
+                if self.processed() >= target {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .is_ok()
+    }
+}
+
+/// A source's read position that may be persisted only once every mention queued before it
+/// was processed: positions are recorded with the sequence number of the last mention queued
+/// at that point, and [`CommitCursor::committed`] returns the newest position whose mentions
+/// are all processed. Holds at most one entry per mention in the queue (bounded by the queue
+/// capacity) plus one.
+#[derive(Debug, Default)]
+pub struct CommitCursor {
+    waiting: VecDeque<(u64, i64)>,
+    committed: Option<i64>,
+}
+
+impl CommitCursor {
+    /// Starts at the position already persisted (if any).
+    pub fn new(committed: Option<i64>) -> CommitCursor {
+        CommitCursor {
+            waiting: VecDeque::new(),
+            committed,
+        }
+    }
+
+    /// Records that the source has read up to `position`, with `queued` mentions queued by
+    /// then (this frame's included).
+    pub fn read(&mut self, queued: u64, position: i64) {
+        match self.waiting.back_mut() {
+            Some((q, p)) if *q == queued => *p = (*p).max(position),
+            _ => self.waiting.push_back((queued, position)),
+        }
+    }
+
+    /// The newest position whose mentions are all processed.
+    pub fn committed(&mut self, processed: u64) -> Option<i64> {
+        while let Some(&(q, p)) = self.waiting.front() {
+            if q > processed {
+                break;
+            }
+            self.committed = Some(self.committed.map_or(p, |c| c.max(p)));
+            self.waiting.pop_front();
+        }
+        self.committed
+    }
 }
 
 /// The sending side of the pipeline queue; capacity is counted in mentions.
@@ -192,6 +297,8 @@ pub struct SourceCtx {
     pub cancel: CancellationToken,
     /// Event-time window of the mentions queued (`None`: every event time passes).
     pub bounds: Option<EventTimeBounds>,
+    /// Mentions of this source queued and processed ([`Ingested::processed`]).
+    pub progress: Arc<Progress>,
     bad: Arc<AtomicU64>,
 }
 
@@ -203,6 +310,7 @@ impl SourceCtx {
             metrics,
             cancel,
             bounds: None,
+            progress: Arc::new(Progress::default()),
             bad: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -242,11 +350,23 @@ impl SourceCtx {
             return true;
         }
         self.decoded();
-        let item = Ingested { mention, received };
-        tokio::select! {
+        let item = self.ingested(mention, received);
+        let sent = tokio::select! {
             biased;
             r = self.tx.send(item) => r.is_ok(),
             _ = self.cancel.cancelled() => false,
+        };
+        if sent {
+            self.progress.queued.fetch_add(1, Ordering::Release);
+        }
+        sent
+    }
+
+    fn ingested(&self, mention: Mention, received: Instant) -> Ingested {
+        Ingested {
+            mention,
+            received,
+            progress: Some(Arc::clone(&self.progress)),
         }
     }
 
@@ -256,11 +376,15 @@ impl SourceCtx {
             return !self.cancel.is_cancelled();
         }
         self.decoded();
-        !self.cancel.is_cancelled()
+        let sent = !self.cancel.is_cancelled()
             && self
                 .tx
-                .blocking_send(Ingested { mention, received })
-                .is_ok()
+                .blocking_send(self.ingested(mention, received))
+                .is_ok();
+        if sent {
+            self.progress.queued.fetch_add(1, Ordering::Release);
+        }
+        sent
     }
 
     /// Counts one record decoded (and about to be queued).

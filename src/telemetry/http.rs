@@ -1,6 +1,6 @@
 //! The telemetry HTTP endpoint: `GET /metrics` (Prometheus text format), `GET /healthz`
-//! (the process is up) and `GET /readyz` (the pipeline is ready and no sink's delivery worker
-//! is down: 200, else 503).
+//! (the process is up) and `GET /readyz` (the pipeline is ready, no sink's delivery worker and
+//! no source's task is down: 200, else 503).
 //!
 //! Runs until the cancellation token fires, then finishes in-flight requests and returns.
 //!
@@ -297,15 +297,25 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     }
     // A sink whose delivery worker is dead (restarting) cannot page anyone right now.
     let down = s.metrics.sink_workers_down();
-    if down.is_empty() {
-        (StatusCode::OK, String::from("ready\n"))
-    } else {
-        (
+    if !down.is_empty() {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "not ready: delivery worker down for sink {}\n",
                 down.join(", ")
             ),
-        )
+        );
     }
+    // A source whose task died (waiting to restart) reads nothing right now.
+    let down = s.metrics.source_tasks_down();
+    if !down.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: source task down for source {}\n",
+                down.join(", ")
+            ),
+        );
+    }
+    (StatusCode::OK, String::from("ready\n"))
 }

@@ -81,6 +81,27 @@ pub struct Metrics {
     pub http_connections_open: IntGauge,
     /// Connections the `[server]` listener closed or refused, by reason ([`HTTP_CLOSE_REASONS`]).
     pub http_connections_closed_total: IntCounterVec,
+    /// Checkpoint files `run` refused at start, by reason (`damaged`: checksum or length
+    /// mismatch; `unusable`: undecodable, another version or other brands; `future`: event time
+    /// ahead of the wall clock).
+    pub checkpoint_rejected_total: IntCounterVec,
+    /// Archive writes (flush, segment create or close) that failed; each pauses the archive.
+    pub archive_write_failures_total: IntCounter,
+    /// Mentions accepted by `run` but never archived (oldest dropped while the archive was
+    /// paused beyond its memory bound, or unwritable at shutdown).
+    pub archive_dropped_total: IntCounter,
+    /// 1 while the archive is paused by a failed write (retrying with backoff), else 0.
+    pub archive_paused: IntGauge,
+    /// Source tasks that failed (returned an error or panicked), by source and reason
+    /// (`error`, `panic`).
+    pub source_failures_total: IntCounterVec,
+    /// Source tasks restarted after a failure, by source.
+    pub source_restarts_total: IntCounterVec,
+    /// 1 while a source's task runs, 0 while it is dead and waiting to restart, by source.
+    pub source_task_up: IntGaugeVec,
+    /// Alerts decided again after a restart but not emitted, by reason (`already_logged`: the
+    /// same incident, action and severity is already in the alert log).
+    pub alerts_suppressed_total: IntCounterVec,
 }
 
 /// Reasons of `flashpoint_http_connections_closed_total`: the request head did not arrive in
@@ -481,6 +502,77 @@ impl Metrics {
                     &["reason"]
                 )
             ),
+            checkpoint_rejected_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "checkpoint_rejected_total",
+                        "Checkpoint files refused at start (damaged, unusable, future), by reason."
+                    ),
+                    &["reason"]
+                )
+            ),
+            archive_write_failures_total: register!(
+                r,
+                IntCounter::with_opts(opts(
+                    "archive_write_failures_total",
+                    "Archive writes that failed (disk full, IO error); each pauses the archive and is retried with backoff."
+                ))
+            ),
+            archive_dropped_total: register!(
+                r,
+                IntCounter::with_opts(opts(
+                    "archive_dropped_total",
+                    "Mentions never archived: oldest dropped while the archive was paused beyond its memory bound."
+                ))
+            ),
+            archive_paused: register!(
+                r,
+                IntGauge::with_opts(opts(
+                    "archive_paused",
+                    "1 while the archive is paused by a failed write (detection continues), else 0."
+                ))
+            ),
+            source_failures_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "source_failures_total",
+                        "Source tasks that failed, by source and reason (error, panic)."
+                    ),
+                    &["source", "reason"]
+                )
+            ),
+            source_restarts_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "source_restarts_total",
+                        "Source tasks restarted after a failure, by source."
+                    ),
+                    &["source"]
+                )
+            ),
+            source_task_up: register!(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "source_task_up",
+                        "1 while the source's task runs, 0 while it is dead and waiting to restart."
+                    ),
+                    &["source"]
+                )
+            ),
+            alerts_suppressed_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "alerts_suppressed_total",
+                        "Alerts decided again after a restart but not emitted (already in the alert log), by reason."
+                    ),
+                    &["reason"]
+                )
+            ),
             registry: r,
             labelled,
             latency: Mutex::new(latency),
@@ -569,6 +661,26 @@ impl Metrics {
         for reason in failure_reasons {
             self.sink_failed_total.with_label_values(&[sink, reason]);
         }
+    }
+
+    /// Sources whose task is down (`flashpoint_source_task_up` = 0), sorted.
+    pub fn source_tasks_down(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let mut down: Vec<String> = self
+            .source_task_up
+            .collect()
+            .iter()
+            .flat_map(|mf| mf.get_metric())
+            .filter(|m| m.get_gauge().get_value() == 0.0)
+            .filter_map(|m| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == "source")
+                    .map(|l| l.value().to_string())
+            })
+            .collect();
+        down.sort();
+        down
     }
 
     /// Sinks whose delivery worker is down (`flashpoint_sink_worker_up` = 0), sorted.

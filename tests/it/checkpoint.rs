@@ -189,3 +189,71 @@ async fn checkpoint_run_restart_neither_forgets_nor_repages() {
     assert!(straight.lines().count() > 10);
     assert_eq!(straight, restarted, "a restart changed the alert log");
 }
+
+/// A flipped bit in the newest checkpoint is caught by its checksum: `run` refuses it
+/// (counted as `damaged`), restores the previous good checkpoint it kept, and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoint_run_refuses_a_flipped_bit_and_restores_the_previous_one() {
+    use flashpoint::app::{checkpoint, run, RunOptions};
+    use flashpoint::telemetry::Metrics;
+    use tokio_util::sync::CancellationToken;
+
+    let dir = tempfile::tempdir().unwrap();
+    let stream = generate(&SynthSpec::demo()).mentions;
+    let ckpt = dir.path().join("state.ckpt");
+    let mut e = engine(demo_config());
+    let mut sink = Vec::new();
+    lines(&mut e, &stream[..1_000], &mut sink);
+    checkpoint::save(&e, &ckpt).unwrap();
+    lines(&mut e, &stream[1_000..3_000], &mut sink);
+    checkpoint::save(&e, &ckpt).unwrap();
+    // The newest file's body loses one bit (a bad sector, a torn page).
+    let mut bytes = std::fs::read(&ckpt).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x10;
+    std::fs::write(&ckpt, &bytes).unwrap();
+    let err = checkpoint::load(&mut engine(demo_config()), &ckpt).unwrap_err();
+    assert!(format!("{err:#}").contains("checksum mismatch"), "{err:#}");
+
+    let input = dir.path().join("next.ndjson");
+    let mut buf = Vec::new();
+    for m in &stream[3_000..3_010] {
+        flashpoint::domain::codec::encode(m, &mut buf);
+    }
+    std::fs::write(&input, buf).unwrap();
+    let text = format!(
+        "{}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n[checkpoint]\npath = {:?}\n",
+        flashpoint::app::demo::DEMO_CONFIG,
+        input.display().to_string(),
+        ckpt.display().to_string(),
+    );
+    let cfg = Arc::new(flashpoint::config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let mut o = RunOptions::new(Arc::clone(&metrics), CancellationToken::new());
+    o.console = Some(false);
+    let summary = run(cfg, o).await.unwrap();
+    // The previous checkpoint (1,000 mentions) plus the 10 read now.
+    assert_eq!(summary.engine.received, 1_010, "{:?}", summary.engine);
+    let text = metrics.encode_text();
+    assert!(
+        text.contains("flashpoint_checkpoint_rejected_total{reason=\"damaged\"} 1"),
+        "{text}"
+    );
+    // The run's own final checkpoint is whole again.
+    checkpoint::load(&mut engine(demo_config()), &ckpt).unwrap();
+}
+
+/// A checkpoint written before checksums (a bare engine checkpoint) still loads.
+#[test]
+fn checkpoint_without_a_checksum_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let stream = generate(&SynthSpec::demo()).mentions;
+    let mut e = engine(demo_config());
+    let mut sink = Vec::new();
+    lines(&mut e, &stream[..500], &mut sink);
+    let path = dir.path().join("old.ckpt");
+    std::fs::write(&path, e.checkpoint().unwrap()).unwrap();
+    let mut restored = engine(demo_config());
+    assert!(flashpoint::app::checkpoint::load(&mut restored, &path).unwrap());
+    assert_eq!(restored.stats().received, 500);
+}

@@ -159,6 +159,56 @@ async fn ingest_run_jetstream_and_push_until_shutdown() {
 async fn ingest_run_restart_appends_to_the_alert_log() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.ndjson");
+    // Each run reads another day, so its watch is a new incident (a decision already in the
+    // log would not be written again: `ingest_run_restart_never_writes_a_logged_alert_twice`).
+    let day = |d: u32| {
+        let mut lines: String = (0..20)
+            .map(|i| {
+                let t = format!("2026-03-{d:02}T10:{i:02}:00Z");
+                crate::ingest_push::line_at(&format!("n{d}-{i}"), "acme vans came on time", &t)
+                    + "\n"
+            })
+            .collect();
+        lines.push_str(
+            &(crate::ingest_push::line_at(
+                &format!("risky{d}"),
+                "acme technician was drunk in our kitchen and left the gas leaking",
+                &format!("2026-03-{d:02}T10:21:00Z"),
+            ) + "\n"),
+        );
+        lines
+    };
+    let log = dir.path().join("alerts.ndjson");
+    let text = format!(
+        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[alert_log]\npath = {:?}\n\
+         [[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
+        log.display().to_string(),
+        input.display().to_string(),
+    );
+    let cfg = Arc::new(config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    let mut runs = Vec::new();
+    for d in [2, 3] {
+        std::fs::write(&input, day(d)).unwrap();
+        let metrics = Arc::new(Metrics::new(&["acme"], 10));
+        let opts = quiet(RunOptions::new(metrics, CancellationToken::new()));
+        let summary = run(Arc::clone(&cfg), opts).await.unwrap();
+        assert!(summary.alerts > 0, "the risky post opens a watch");
+        runs.push(std::fs::read_to_string(&log).unwrap());
+    }
+    let (first, second) = (&runs[0], &runs[1]);
+    assert!(
+        second.starts_with(first.as_str()),
+        "the second run truncated the first run's lines"
+    );
+    assert_eq!(second.lines().count(), 2 * first.lines().count());
+}
+
+/// Issue 17, finding 3: a restart that decides again what it already decided (from an older
+/// checkpoint, or none) writes and pages nothing twice: no incident id is triggered twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_run_restart_never_writes_a_logged_alert_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
     let mut lines: String = (0..20)
         .map(|i| {
             let t = format!("2026-03-02T10:{i:02}:00Z");
@@ -181,18 +231,30 @@ async fn ingest_run_restart_appends_to_the_alert_log() {
         input.display().to_string(),
     );
     let cfg = Arc::new(config::parse_str(&text, "live.toml", &|_| None).unwrap());
-    let mut runs = Vec::new();
+    let mut logs = Vec::new();
+    let mut suppressed = Vec::new();
     for _ in 0..2 {
         let metrics = Arc::new(Metrics::new(&["acme"], 10));
-        let opts = quiet(RunOptions::new(metrics, CancellationToken::new()));
-        let summary = run(Arc::clone(&cfg), opts).await.unwrap();
-        assert!(summary.alerts > 0, "the risky post opens a watch");
-        runs.push(std::fs::read_to_string(&log).unwrap());
+        let opts = quiet(RunOptions::new(
+            Arc::clone(&metrics),
+            CancellationToken::new(),
+        ));
+        run(Arc::clone(&cfg), opts).await.unwrap();
+        logs.push(std::fs::read_to_string(&log).unwrap());
+        suppressed.push(
+            metrics
+                .alerts_suppressed_total
+                .with_label_values(&["already_logged"])
+                .get(),
+        );
     }
-    let (first, second) = (&runs[0], &runs[1]);
-    assert!(
-        second.starts_with(first.as_str()),
-        "the second run truncated the first run's lines"
-    );
-    assert_eq!(second.lines().count(), 2 * first.lines().count());
+    assert!(!logs[0].is_empty(), "the risky post opens a watch");
+    assert_eq!(logs[1], logs[0], "the restart wrote a logged alert again");
+    assert_eq!(suppressed[0], 0);
+    assert_eq!(suppressed[1] as usize, logs[0].lines().count());
+    let triggers: Vec<&str> = logs[1]
+        .lines()
+        .filter(|l| l.contains("\"action\":\"trigger\""))
+        .collect();
+    assert_eq!(triggers.len(), 1, "{triggers:?}");
 }

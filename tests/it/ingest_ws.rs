@@ -152,7 +152,10 @@ async fn ingest_ws_jetstream_reconnects_from_cursor_exactly_once() {
     let mut got = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), async {
         while got.len() < want.len() {
-            got.push(rx.recv().await.unwrap().mention);
+            let item = rx.recv().await.unwrap();
+            // As the engine task does: the cursor may move past a processed mention only.
+            item.processed();
+            got.push(item.mention);
         }
     })
     .await
@@ -228,6 +231,50 @@ async fn ingest_ws_jetstream_reconnects_from_cursor_exactly_once() {
     assert_eq!(
         metrics.source_connected.with_label_values(&["bsky"]).get(),
         0.0
+    );
+}
+
+/// Issue 17, finding 4: the persisted cursor covers only mentions the engine processed, not
+/// every mention that entered the queue (a crash used to skip up to 65,536 queued mentions).
+#[tokio::test]
+async fn ingest_ws_jetstream_cursor_persists_only_processed_mentions() {
+    let (addr, _) = jetstream_server(usize::MAX, Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cursor_file = dir.path().join("bsky.cursor").display().to_string();
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = mpsc::channel::<Ingested>(1_000);
+    let ctx = SourceCtx::new("bsky", tx, Arc::clone(&metrics), cancel.clone());
+    let task = tokio::spawn(jetstream::run(jetstream_config(addr, &cursor_file), ctx));
+    let want = wanted_ids().len();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while got.len() < want {
+            got.push(rx.recv().await.unwrap());
+        }
+    })
+    .await
+    .expect("every wanted event is queued");
+    // The engine got through the first 10 only, then the process stops.
+    for item in &got[..10] {
+        item.processed();
+    }
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    let persisted: i64 = std::fs::read_to_string(&cursor_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let ms = |i: usize| got[i].mention.created_at.millis();
+    assert!(
+        persisted >= ms(9) * 1000,
+        "cursor {persisted} covers the processed mentions"
+    );
+    assert!(
+        persisted < ms(10) * 1000,
+        "cursor {persisted} is past the unprocessed mention at {} ms",
+        ms(10)
     );
 }
 

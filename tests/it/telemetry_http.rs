@@ -70,3 +70,30 @@ async fn readiness_fails_while_a_sink_worker_is_down() {
     shutdown.cancel();
     server.await.unwrap().unwrap();
 }
+
+/// Issue 17: a source task that died (panicked, waiting for its restart) is visible in /readyz
+/// too: 503 naming the source until its task runs again.
+#[tokio::test]
+async fn readiness_fails_while_a_source_task_is_down() {
+    let metrics = Arc::new(Metrics::new(&["acme"], 10));
+    let ready = Arc::new(AtomicBool::new(true));
+    let shutdown = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve(
+        listener,
+        Arc::clone(&metrics),
+        Arc::clone(&ready),
+        shutdown.clone(),
+    ));
+    metrics.source_task_up.with_label_values(&["masto"]).set(1);
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    metrics.source_task_up.with_label_values(&["masto"]).set(0);
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("source task down for source masto"), "{body}");
+    metrics.source_task_up.with_label_values(&["masto"]).set(1);
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}

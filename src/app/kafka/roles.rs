@@ -67,6 +67,8 @@ pub async fn run_role(
                     for o in out.drain(..) {
                         publisher.send(&o)?;
                     }
+                    // Handed to the producer: the source may persist its cursor past it.
+                    item.processed();
                 }
                 publisher.flush()?;
                 anyhow::Ok(router.stats().clone())
