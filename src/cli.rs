@@ -7,11 +7,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 
 use crate::app::commands::{self, exit_code, ReplayArgs};
 use crate::app::{demo, service};
+use crate::telemetry::logging::LogFormat;
 
+/// The parsed command line: one subcommand and the global flags.
 #[derive(Debug, Parser)]
 #[command(
     name = "flashpoint",
@@ -21,6 +24,30 @@ use crate::app::{demo, service};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log line format on stderr (the level is set by FLASHPOINT_LOG, e.g. "info").
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `--model`'s accepted values: the one list of sentiment model names
+/// ([`crate::config::MODEL_NAMES`]), shared by help, parsing and errors.
+fn model_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(crate::config::MODEL_NAMES)
+}
+
+/// `--incident-model`'s accepted values: the model names and `none`.
+fn incident_model_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(crate::config::MODEL_NAMES.iter().copied().chain(["none"]))
+}
+
+/// A folder the command reads: one that does not exist is bad usage (exit 2), not an empty
+/// result.
+fn existing_dir(s: &str) -> Result<PathBuf, String> {
+    match std::fs::metadata(s) {
+        Ok(m) if m.is_dir() => Ok(PathBuf::from(s)),
+        Ok(_) => Err(format!("{s} is not a folder")),
+        Err(e) => Err(format!("folder {s}: {e}")),
+    }
 }
 
 // Parsed once per process: boxing the large variant would only add noise.
@@ -48,6 +75,7 @@ pub enum Command {
     },
     /// Replay archives in event time.
     Replay {
+        /// The configuration file (TOML; brands, detection, sinks).
         #[arg(long)]
         config: PathBuf,
         /// "max" or how many times faster than real time to replay.
@@ -77,12 +105,12 @@ pub enum Command {
         /// Save the learned state here at the end.
         #[arg(long)]
         checkpoint_out: Option<String>,
-        /// Sentiment model ("lexicon", "linear", "onnx" with feature onnx); default: `[pipeline] sentiment_model`.
-        #[arg(long)]
+        /// Sentiment model; default: `[pipeline] sentiment_model`.
+        #[arg(long, value_parser = model_names())]
         model: Option<String>,
         /// Second sentiment model for mentions of brands with a candidate incident ("none" =
         /// off); default: `[pipeline] incident_sentiment_model`.
-        #[arg(long)]
+        #[arg(long, value_parser = incident_model_names())]
         incident_model: Option<String>,
         /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
         #[arg(required = true)]
@@ -99,10 +127,11 @@ pub enum Command {
     },
     /// The live service: sources, pipeline, archive, alert log, /metrics, until SIGINT/SIGTERM.
     Run {
+        /// The configuration file (TOML; brands, sources, sinks, server).
         #[arg(long)]
         config: PathBuf,
-        /// Sentiment model ("lexicon", "linear", "onnx" with feature onnx); default: `[pipeline] sentiment_model`.
-        #[arg(long)]
+        /// Sentiment model; default: `[pipeline] sentiment_model`.
+        #[arg(long, value_parser = model_names())]
         model: Option<String>,
         /// One role of the partitioned topology (`[topology]`, feature `kafka`): `ingest`,
         /// `detect` or `alert`; default: the whole pipeline in this process.
@@ -110,14 +139,18 @@ pub enum Command {
         role: Option<String>,
         /// Second sentiment model for mentions of brands with a candidate incident ("none" =
         /// off); default: `[pipeline] incident_sentiment_model`.
-        #[arg(long)]
+        #[arg(long, value_parser = incident_model_names())]
         incident_model: Option<String>,
     },
     /// Validate a configuration file and list every error.
-    CheckConfig { file: PathBuf },
+    CheckConfig {
+        /// The configuration file to check.
+        file: PathBuf,
+    },
     /// Score one text per stdin line; one JSON line per text on stdout.
     Sentiment {
-        #[arg(long, default_value = crate::config::DEFAULT_SENTIMENT_MODEL)]
+        /// Sentiment model.
+        #[arg(long, default_value = crate::config::DEFAULT_SENTIMENT_MODEL, value_parser = model_names())]
         model: String,
     },
     /// Train a model.
@@ -133,7 +166,7 @@ pub enum Command {
     /// Run the volume detector over NAB's realTweets series and score it the way NAB does.
     Nab {
         /// Folder with Twitter_volume_*.csv and combined_windows_realTweets.json.
-        #[arg(long)]
+        #[arg(long, value_parser = existing_dir)]
         data: PathBuf,
         /// Folder for the result CSVs (NAB's results format).
         #[arg(long)]
@@ -141,11 +174,14 @@ pub enum Command {
     },
     /// Write a deterministic synthetic stream (the demo sample is seed 7, 4 days).
     Synth {
+        /// The archive to write (.ndjson, .ndjson.gz or .ndjson.zst, by name).
         #[arg(long)]
         out: PathBuf,
+        /// Random seed: the same seed and days give the same bytes.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        #[arg(long, default_value_t = 4)]
+        /// Days of event time to generate.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
         days: u32,
     },
 }
@@ -155,7 +191,7 @@ pub enum OutboxCommand {
     /// List pending notifications and the dead-letter list, one JSON line each.
     List {
         /// The outbox directory (`[delivery] outbox_dir`).
-        #[arg(long)]
+        #[arg(long, value_parser = existing_dir)]
         dir: PathBuf,
     },
 }
@@ -204,8 +240,8 @@ pub enum EvalCommand {
         /// The `sentiment` data folder (semeval2017/, tweeteval/, vader/).
         #[arg(long, default_value = "../shared/data/sentiment")]
         data: PathBuf,
-        /// Models to evaluate.
-        #[arg(long, value_delimiter = ',', default_value = "lexicon,linear")]
+        /// Models to evaluate (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "lexicon,linear", value_parser = model_names())]
         models: Vec<String>,
         /// VADER's non-tweet rated sets (dev sets of `linear`'s score blend): Pearson columns
         /// per model, and the blend weight they choose. Skipped with a note when absent.
@@ -215,10 +251,10 @@ pub enum EvalCommand {
     /// Run the scenario suite (generated streams with expected outcomes); exits 1 on a failure.
     Scenarios {
         /// Folder of scenario files.
-        #[arg(long, default_value = "tests/scenarios")]
+        #[arg(long, default_value = "tests/scenarios", value_parser = existing_dir)]
         dir: PathBuf,
-        /// Sensitivity profile for every brand: fewer, balanced, more.
-        #[arg(long, default_value = "balanced")]
+        /// Sensitivity profile for every brand.
+        #[arg(long, default_value = "balanced", value_parser = ["fewer", "balanced", "more"])]
         profile: String,
     },
     /// Run the randomized scenario families (invented brands, held-out wording and seeds);

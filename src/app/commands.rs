@@ -15,17 +15,59 @@ use super::service::{finish_delivery, incident_model_choice, runtime, start_deli
 use super::{ReplayOptions, ReplaySummary, Speed};
 use crate::alert::Notifier;
 use crate::config;
+use crate::domain::plural;
 use crate::telemetry::Metrics;
 
-/// A command's result as its exit code: 0, or 1 with the error on stderr.
+/// An error in what the user asked for (a flag's value, an input that does not exist): the
+/// command exits 2, not 1. Fix the command line and run it again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// A command's result as its exit code: 0; 2 with the error on stderr for bad usage or
+/// configuration ([`UsageError`], [`config::ConfigErrors`], a model name this build cannot
+/// provide); 1 with the error on stderr for anything else.
 pub fn exit_code(result: anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
-            1
+            if is_usage(&e) {
+                2
+            } else {
+                1
+            }
         }
     }
+}
+
+/// Whether `e` (or an error in its chain) is bad usage or configuration.
+fn is_usage(e: &anyhow::Error) -> bool {
+    use crate::score::sentiment::UnknownModel;
+    e.chain().any(|c| {
+        c.is::<UsageError>()
+            || c.is::<config::ConfigErrors>()
+            || matches!(
+                c.downcast_ref::<UnknownModel>(),
+                Some(UnknownModel::Unknown { .. } | UnknownModel::NotBuilt { .. })
+            )
+    })
+}
+
+/// Checks that every input path (other than `-`, stdin) is a file before the replay starts:
+/// a mistyped path is bad usage, reported before any work.
+fn check_inputs<'a>(
+    what: &str,
+    paths: impl IntoIterator<Item = &'a String>,
+) -> Result<(), UsageError> {
+    for p in paths.into_iter().filter(|p| p.as_str() != "-") {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Err(UsageError(format!("{what} {p} is not a file"))),
+            Err(e) => return Err(UsageError(format!("{what} {p}: {e}"))),
+        }
+    }
+    Ok(())
 }
 
 /// What `flashpoint replay` was asked to do (its flags, unparsed).
@@ -84,6 +126,12 @@ pub fn replay(args: ReplayArgs) -> u8 {
     let (Ok(from), Ok(to)) = (time(from, "from"), time(to, "to")) else {
         return 2;
     };
+    let inputs = check_inputs("archive", &archives)
+        .and_then(|()| check_inputs("--checkpoint-in", &checkpoint_in));
+    if let Err(e) = inputs {
+        eprintln!("error: {e}");
+        return 2;
+    }
     let cfg = match &brand {
         None => cfg,
         Some(id) => match cfg.restrict_to(id) {
@@ -128,7 +176,8 @@ pub fn replay(args: ReplayArgs) -> u8 {
                 if left > 0 {
                     // Not a success: pages the analyst asked for have not arrived.
                     anyhow::bail!(
-                        "replay --deliver: {left} notifications still pending (see `flashpoint outbox list`)"
+                        "replay --deliver: {} still pending (see `flashpoint outbox list`)",
+                        plural(left as u64, "notification")
                     );
                 }
             }
@@ -141,7 +190,11 @@ pub fn replay(args: ReplayArgs) -> u8 {
 pub fn check_config(file: &std::path::Path) -> u8 {
     match config::load(file) {
         Ok(cfg) => {
-            println!("{}: ok ({} brands)", file.display(), cfg.brands.len());
+            println!(
+                "{}: ok ({})",
+                file.display(),
+                plural(cfg.brands.len() as u64, "brand")
+            );
             0
         }
         Err(errs) => {
@@ -154,6 +207,9 @@ pub fn check_config(file: &std::path::Path) -> u8 {
 /// `flashpoint outbox list`: pending notifications and the dead-letter list, one JSON line
 /// each.
 pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
+    if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Err(UsageError(format!("outbox folder {} does not exist", dir.display())).into());
+    }
     let snap = crate::alert::outbox::Outbox::read(dir)?;
     if snap.rejected > 0 {
         eprintln!(

@@ -198,7 +198,11 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration ({} errors):", self.0.len())?;
+        writeln!(
+            f,
+            "invalid configuration ({}):",
+            crate::domain::plural(self.0.len() as u64, "error")
+        )?;
         for e in &self.0 {
             writeln!(f, "  {e}")?;
         }

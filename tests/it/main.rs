@@ -7,6 +7,7 @@ mod checkpoint;
 mod cli;
 mod cluster;
 mod config_examples;
+mod conventions;
 mod dashboards;
 mod detection;
 mod detection_defects;
