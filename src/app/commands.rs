@@ -142,6 +142,11 @@ pub fn replay(args: ReplayArgs) -> u8 {
             }
         },
     };
+    let outputs = Outputs {
+        alerts: alerts.clone(),
+        report: report.clone(),
+        report_json: report_json.clone(),
+    };
     let opts = ReplayOptions {
         alerts,
         report,
@@ -159,9 +164,10 @@ pub fn replay(args: ReplayArgs) -> u8 {
         rt.block_on(async {
             let cfg = Arc::new(cfg);
             let mut opts = opts;
+            let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+            let delivery_metrics = Arc::new(Metrics::new(&ids, 1000));
             let delivery = if deliver {
-                let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
-                let d = start_delivery(&cfg, Arc::new(Metrics::new(&ids, 1000)))?;
+                let d = start_delivery(&cfg, Arc::clone(&delivery_metrics))?;
                 if let Some(d) = &d {
                     opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
                 }
@@ -171,8 +177,13 @@ pub fn replay(args: ReplayArgs) -> u8 {
             };
             let s = super::replay(Arc::clone(&cfg), Input::Paths(archives), opts, None).await?;
             print_summary(&s);
+            let mut delivered = None;
             if let Some(d) = delivery {
                 let left = finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+                delivered = Some((sent_total(&delivery_metrics), left));
+            }
+            eprintln!("{}", outputs.result_line(s.alerts.len(), delivered));
+            if let Some((_, left)) = delivered {
                 if left > 0 {
                     // Not a success: pages the analyst asked for have not arrived.
                     anyhow::bail!(
@@ -184,6 +195,50 @@ pub fn replay(args: ReplayArgs) -> u8 {
             Ok(())
         })
     }))
+}
+
+/// Where a replay wrote its results, for the one-line result at the end.
+struct Outputs {
+    alerts: Option<String>,
+    report: Option<String>,
+    report_json: Option<String>,
+}
+
+impl Outputs {
+    /// `done: 12 alerts written to alerts.ndjson; report report.html; deliveries: 5 sent, 0
+    /// pending` (the parts that apply).
+    fn result_line(&self, alerts: usize, delivered: Option<(u64, usize)>) -> String {
+        let alerts = plural(alerts as u64, "alert");
+        let mut line = match self.alerts.as_deref() {
+            Some("-") => format!("done: {alerts} written to stdout"),
+            Some(path) => format!("done: {alerts} written to {path}"),
+            None => format!("done: {alerts} (not written: no --alerts)"),
+        };
+        match (&self.report, &self.report_json) {
+            (Some(h), Some(j)) => line.push_str(&format!("; report {h} (JSON {j})")),
+            (Some(h), None) => line.push_str(&format!("; report {h}")),
+            (None, Some(j)) => line.push_str(&format!("; JSON report {j}")),
+            (None, None) => {}
+        }
+        match delivered {
+            Some((sent, pending)) => {
+                line.push_str(&format!("; deliveries: {sent} sent, {pending} pending"))
+            }
+            None => line.push_str("; nothing delivered (no --deliver)"),
+        }
+        line
+    }
+}
+
+/// Notifications the sinks accepted, summed over sinks.
+fn sent_total(m: &Metrics) -> u64 {
+    use prometheus::core::Collector;
+    m.sink_sent_total
+        .collect()
+        .iter()
+        .flat_map(|f| f.get_metric())
+        .map(|c| c.get_counter().get_value() as u64)
+        .sum()
 }
 
 /// `flashpoint check-config`: validates `file` and lists every error (exit 2).
@@ -297,8 +352,31 @@ pub fn synth(out: &std::path::Path, seed: u64, days: u32) -> anyhow::Result<()> 
         days,
         ..crate::synth::SynthSpec::demo()
     };
-    crate::synth::write_archive(&spec, out)?;
-    eprintln!("wrote {}", out.display());
+    use crate::synth::SynthProgress;
+    let generating = super::progress::start(true, "synth: generating", None);
+    let mut writing = None;
+    let mentions = crate::synth::write_archive_with(&spec, out, &mut |p| match p {
+        SynthProgress::Generated { mentions } => {
+            if let Some(g) = &generating {
+                g.finish_and_clear();
+            }
+            writing = super::progress::start(true, "synth: writing", Some(mentions));
+        }
+        SynthProgress::Written { mentions } => {
+            if let Some(w) = &writing {
+                w.set_position(mentions);
+            }
+        }
+    })?;
+    if let Some(w) = writing {
+        w.finish_and_clear();
+    }
+    eprintln!(
+        "done: {} ({}, seed {seed}) written to {}",
+        plural(mentions, "mention"),
+        plural(u64::from(days), "day"),
+        out.display()
+    );
     Ok(())
 }
 

@@ -23,6 +23,7 @@ mod input;
 mod kafka;
 mod layers;
 mod nab;
+mod progress;
 mod refine;
 mod replay_golden;
 mod report;
