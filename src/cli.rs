@@ -90,6 +90,12 @@ pub enum Command {
         /// Write the report's content as JSON here (for tools).
         #[arg(long)]
         report_json: Option<String>,
+        /// Write the report's per-minute series per brand as CSV here.
+        #[arg(long)]
+        report_csv: Option<String>,
+        /// Show the HTML report's times at this offset from UTC ("UTC", "+02:00", "-05:30").
+        #[arg(long, default_value = "UTC", value_parser = crate::app::report::parse_timezone)]
+        timezone: chrono::FixedOffset,
         /// Replay only mentions at or after this event time (RFC 3339).
         #[arg(long)]
         from: Option<String>,
@@ -324,6 +330,8 @@ pub fn run(cli: Cli) -> u8 {
             alerts,
             report,
             report_json,
+            report_csv,
+            timezone,
             from,
             to,
             brand,
@@ -339,6 +347,8 @@ pub fn run(cli: Cli) -> u8 {
             alerts,
             report,
             report_json,
+            report_csv,
+            timezone,
             from,
             to,
             brand,

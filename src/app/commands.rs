@@ -78,6 +78,8 @@ pub struct ReplayArgs {
     pub alerts: Option<String>,
     pub report: Option<String>,
     pub report_json: Option<String>,
+    pub report_csv: Option<String>,
+    pub timezone: chrono::FixedOffset,
     pub from: Option<String>,
     pub to: Option<String>,
     pub brand: Option<String>,
@@ -97,6 +99,8 @@ pub fn replay(args: ReplayArgs) -> u8 {
         alerts,
         report,
         report_json,
+        report_csv,
+        timezone,
         from,
         to,
         brand,
@@ -114,6 +118,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
             return 2;
         }
     };
+    let report_meta = report_meta(&config, &archives, timezone);
     let Ok(speed) = Speed::parse(&speed).map_err(|e| eprintln!("error: {e}")) else {
         return 2;
     };
@@ -146,11 +151,14 @@ pub fn replay(args: ReplayArgs) -> u8 {
         alerts: alerts.clone(),
         report: report.clone(),
         report_json: report_json.clone(),
+        report_csv: report_csv.clone(),
     };
     let opts = ReplayOptions {
         alerts,
         report,
         report_json,
+        report_csv,
+        report_meta,
         progress: true,
         sentiment_model: model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone()),
         incident_model: incident_model_choice(incident_model, &cfg),
@@ -197,11 +205,44 @@ pub fn replay(args: ReplayArgs) -> u8 {
     }))
 }
 
+/// The report's provenance: archive file names, the configuration's name and sha256.
+fn report_meta(
+    config: &std::path::Path,
+    archives: &[String],
+    timezone: chrono::FixedOffset,
+) -> super::report::ReportMeta {
+    use sha2::Digest;
+    let name = |p: &std::path::Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    super::report::ReportMeta {
+        archives: archives
+            .iter()
+            .map(|a| {
+                if a == "-" {
+                    String::from("stdin")
+                } else {
+                    name(std::path::Path::new(a))
+                }
+            })
+            .collect(),
+        config: std::fs::read(config)
+            .ok()
+            .map(|bytes| (name(config), hex::encode(sha2::Sha256::digest(bytes)))),
+        timezone,
+        generated_at: String::new(),
+    }
+}
+
 /// Where a replay wrote its results, for the one-line result at the end.
 struct Outputs {
     alerts: Option<String>,
     report: Option<String>,
     report_json: Option<String>,
+    report_csv: Option<String>,
 }
 
 impl Outputs {
@@ -219,6 +260,9 @@ impl Outputs {
             (Some(h), None) => line.push_str(&format!("; report {h}")),
             (None, Some(j)) => line.push_str(&format!("; JSON report {j}")),
             (None, None) => {}
+        }
+        if let Some(c) = &self.report_csv {
+            line.push_str(&format!("; CSV {c}"));
         }
         match delivered {
             Some((sent, pending)) => {

@@ -24,11 +24,12 @@ pub mod kafka;
 pub mod progress;
 pub mod refine;
 pub mod replay;
-mod report;
+pub mod report;
 pub mod run;
 pub mod service;
 pub mod sources;
 mod summary;
+pub mod tally;
 
 pub use engine::{Engine, EngineStats};
 

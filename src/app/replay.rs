@@ -80,6 +80,10 @@ pub struct ReplayOptions {
     pub incident_model: Option<String>,
     /// Machine-readable report destination (the HTML report's content as JSON).
     pub report_json: Option<String>,
+    /// The report's per-minute series as CSV.
+    pub report_csv: Option<String>,
+    /// The report's provenance and timezone.
+    pub report_meta: super::report::ReportMeta,
     /// Only mentions with event time in `[from, to)` are replayed (an analyst's slice; the
     /// slice starts without history, so start it early enough for baselines to learn).
     pub from: Option<EventTime>,
@@ -102,6 +106,8 @@ impl ReplayOptions {
             sentiment_model: String::from(crate::config::DEFAULT_SENTIMENT_MODEL),
             incident_model: None,
             report_json: None,
+            report_csv: None,
+            report_meta: super::report::ReportMeta::default(),
             from: None,
             to: None,
             checkpoint_in: None,
@@ -143,7 +149,7 @@ pub async fn replay(
     // No wall clock to check event times against: single outliers are dropped by the
     // watermark's guard instead (`replay::watermark`).
     engine.guard_event_times();
-    if opts.report.is_some() || opts.report_json.is_some() {
+    if opts.report.is_some() || opts.report_json.is_some() || opts.report_csv.is_some() {
         engine.record_series(REPORT_STEP_MINUTES);
     }
     let log = match &opts.alerts {
@@ -242,14 +248,19 @@ pub async fn replay(
         alerts,
         wall: wall_started.elapsed(),
         series: engine.take_series(),
+        tally: engine.take_tally(),
         refine: engine.refine_stats(),
     };
     if let Some(path) = &opts.report {
-        super::report::write(path, &cfg, &summary)
+        super::report::write(path, &cfg, &summary, &opts.report_meta)
             .with_context(|| format!("cannot write report {path}"))?;
     }
+    if let Some(path) = &opts.report_csv {
+        super::report::write_csv(path, &summary)
+            .with_context(|| format!("cannot write report CSV {path}"))?;
+    }
     if let Some(path) = &opts.report_json {
-        super::report::write_json(path, &summary)
+        super::report::write_json(path, &cfg, &summary, &opts.report_meta)
             .with_context(|| format!("cannot write report {path}"))?;
     }
     Ok(summary)
