@@ -208,7 +208,7 @@ pub enum TrainCommand {
     /// deduplicated by id; 2016dev + 2016devtest held out to choose hyper-parameters).
     Sentiment {
         /// Folder with the SemEval-2017 twitter-201*.tsv files.
-        #[arg(long, default_value = "../shared/data/sentiment/semeval2017")]
+        #[arg(long, default_value = "../shared/data/sentiment/semeval2017", value_parser = existing_dir)]
         data: PathBuf,
         /// Where to write the weights file.
         #[arg(long, default_value = "models/linear/weights.bin")]
@@ -230,7 +230,7 @@ pub enum TrainCommand {
     /// (cue-phrase rules, see `score::sentiment::complaint`).
     Complaint {
         /// Folder with the SemEval-2017 twitter-201*.tsv files.
-        #[arg(long, default_value = "../shared/data/sentiment/semeval2017")]
+        #[arg(long, default_value = "../shared/data/sentiment/semeval2017", value_parser = existing_dir)]
         data: PathBuf,
         /// Where to write the weights file.
         #[arg(long, default_value = "models/complaint/weights.bin")]
@@ -244,7 +244,7 @@ pub enum EvalCommand {
     /// tweets; prints a Markdown table.
     Sentiment {
         /// The `sentiment` data folder (semeval2017/, tweeteval/, vader/).
-        #[arg(long, default_value = "../shared/data/sentiment")]
+        #[arg(long, default_value = "../shared/data/sentiment", value_parser = existing_dir)]
         data: PathBuf,
         /// Models to evaluate (comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "lexicon,linear", value_parser = model_names())]

@@ -312,8 +312,8 @@ pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
     let snap = crate::alert::outbox::Outbox::read(dir)?;
     if snap.rejected > 0 {
         eprintln!(
-            "{} unreadable outbox lines skipped (they are set aside in {} when the outbox next opens)",
-            snap.rejected,
+            "{} skipped (they are set aside in {} when the outbox next opens)",
+            plural(snap.rejected as u64, "unreadable outbox line"),
             crate::alert::outbox::REJECTED_FILE
         );
     }
@@ -513,15 +513,15 @@ pub fn print_summary(s: &ReplaySummary) {
     let e = &s.engine;
     let errors: u64 = s.decode.errors.values().sum();
     eprintln!(
-        "\nreplayed {} lines in {:.2}s: {} decoded, {} skipped as malformed, {} matched, {} late, {} too late, {} alerts",
-        s.decode.lines,
+        "\nreplayed {} in {:.2}s: {} decoded, {} skipped as malformed, {} matched, {} late, {} too late, {}",
+        plural(s.decode.lines, "line"),
         s.wall.as_secs_f64(),
         s.decode.decoded,
         errors,
         e.matched,
         e.late,
         e.too_late,
-        s.alerts.len()
+        plural(s.alerts.len() as u64, "alert")
     );
     if let Some(r) = &s.refine {
         eprintln!(
