@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 
 use crate::app::commands::{self, exit_code, ReplayArgs};
@@ -31,13 +30,65 @@ pub struct Cli {
 
 /// `--model`'s accepted values: the one list of sentiment model names
 /// ([`crate::config::MODEL_NAMES`]), shared by help, parsing and errors.
-fn model_names() -> PossibleValuesParser {
-    PossibleValuesParser::new(crate::config::MODEL_NAMES)
+fn model_names() -> ModelName {
+    ModelName { extra: &[] }
 }
 
 /// `--incident-model`'s accepted values: the model names and `none`.
-fn incident_model_names() -> PossibleValuesParser {
-    PossibleValuesParser::new(crate::config::MODEL_NAMES.iter().copied().chain(["none"]))
+fn incident_model_names() -> ModelName {
+    ModelName { extra: &["none"] }
+}
+
+/// Parses a model name against [`crate::config::MODEL_NAMES`] (plus `extra`), listing them in
+/// `--help`; a rejected name gets the model registry's own error (the list, or the cargo
+/// feature to rebuild with), and exit 2.
+#[derive(Debug, Clone, Copy)]
+struct ModelName {
+    extra: &'static [&'static str],
+}
+
+impl clap::builder::TypedValueParser for ModelName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let s = value.to_string_lossy();
+        if crate::config::MODEL_NAMES.contains(&s.as_ref()) || self.extra.contains(&s.as_ref()) {
+            return Ok(s.into_owned());
+        }
+        let why = match crate::score::sentiment::model_by_name(&s) {
+            Err(e) => e.to_string(),
+            Ok(_) => format!("unknown sentiment model {s:?}"),
+        };
+        let flag = arg
+            .and_then(clap::Arg::get_long)
+            .map_or_else(String::new, |l| format!("--{l}: "));
+        let mut cmd = cmd.clone();
+        let also = if self.extra.is_empty() {
+            String::new()
+        } else {
+            format!("; also accepted: {}", self.extra.join(", "))
+        };
+        Err(cmd.error(
+            clap::error::ErrorKind::InvalidValue,
+            format!("{flag}{why}{also}"),
+        ))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::config::MODEL_NAMES
+                .iter()
+                .chain(self.extra)
+                .map(|n| clap::builder::PossibleValue::new(*n)),
+        ))
+    }
 }
 
 /// A folder the command reads: one that does not exist is bad usage (exit 2), not an empty

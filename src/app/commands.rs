@@ -313,7 +313,7 @@ pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
     if snap.rejected > 0 {
         eprintln!(
             "{} skipped (they are set aside in {} when the outbox next opens)",
-            plural(snap.rejected as u64, "unreadable outbox line"),
+            plural(snap.rejected, "unreadable outbox line"),
             crate::alert::outbox::REJECTED_FILE
         );
     }

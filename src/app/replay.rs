@@ -4,7 +4,7 @@
 //! paused time; the engine itself never sees a clock, so the alert log is identical at any
 //! speed.
 
-use std::io::{BufRead, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,7 +166,10 @@ pub async fn replay(
     // far the engine is, not how far the reader ran ahead.
     let (tx, mut rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
     let reader_metrics = metrics.clone();
-    let plan = opts.progress.then(|| progress_plan(&input)).flatten();
+    // Measured only when a bar will be drawn (the plan samples a compressed archive).
+    let plan = (opts.progress && std::io::stderr().is_terminal())
+        .then(|| progress_plan(&input))
+        .flatten();
     let progress = progress::start(
         opts.progress,
         "replay",

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::stats;
 use super::ReportMeta;
+use crate::alert::Action;
 use crate::app::summary::ReplaySummary;
 use crate::config::Config;
 use crate::domain::EventTime;
@@ -32,7 +33,7 @@ pub fn to_json(cfg: &Config, s: &ReplaySummary, meta: &ReportMeta) -> serde_json
                 "opened": first.at,
                 "first_page": first_page.map(|a| a.at.clone()),
                 "first_page_delay_s": first_page.map(|a| (stats::millis(a) - i.start_ms) / 1000),
-                "resolved": i.end_ms.map(|e| EventTime(e).to_rfc3339()),
+                "resolved": i.lines.iter().find(|a| a.action == Action::Resolve).map(|a| a.at.clone()),
                 "lines": i.lines,
                 "top_authors": keys(&i.top_authors),
                 "top_hashtags": keys(&i.top_hashtags),
