@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand};
 
 use crate::app::commands::{self, exit_code, ReplayArgs};
 use crate::app::{demo, service};
+use crate::telemetry::logging::LogFormat;
 
+/// The parsed command line: one subcommand and the global flags.
 #[derive(Debug, Parser)]
 #[command(
     name = "flashpoint",
@@ -21,6 +23,82 @@ use crate::app::{demo, service};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log line format on stderr (the level is set by FLASHPOINT_LOG, e.g. "info").
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `--model`'s accepted values: the one list of sentiment model names
+/// ([`crate::config::MODEL_NAMES`]), shared by help, parsing and errors.
+fn model_names() -> ModelName {
+    ModelName { extra: &[] }
+}
+
+/// `--incident-model`'s accepted values: the model names and `none`.
+fn incident_model_names() -> ModelName {
+    ModelName { extra: &["none"] }
+}
+
+/// Parses a model name against [`crate::config::MODEL_NAMES`] (plus `extra`), listing them in
+/// `--help`; a rejected name gets the model registry's own error (the list, or the cargo
+/// feature to rebuild with), and exit 2.
+#[derive(Debug, Clone, Copy)]
+struct ModelName {
+    extra: &'static [&'static str],
+}
+
+impl clap::builder::TypedValueParser for ModelName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let s = value.to_string_lossy();
+        if crate::config::MODEL_NAMES.contains(&s.as_ref()) || self.extra.contains(&s.as_ref()) {
+            return Ok(s.into_owned());
+        }
+        let why = match crate::score::sentiment::model_by_name(&s) {
+            Err(e) => e.to_string(),
+            Ok(_) => format!("unknown sentiment model {s:?}"),
+        };
+        let flag = arg
+            .and_then(clap::Arg::get_long)
+            .map_or_else(String::new, |l| format!("--{l}: "));
+        let mut cmd = cmd.clone();
+        let also = if self.extra.is_empty() {
+            String::new()
+        } else {
+            format!("; also accepted: {}", self.extra.join(", "))
+        };
+        Err(cmd.error(
+            clap::error::ErrorKind::InvalidValue,
+            format!("{flag}{why}{also}"),
+        ))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::config::MODEL_NAMES
+                .iter()
+                .chain(self.extra)
+                .map(|n| clap::builder::PossibleValue::new(*n)),
+        ))
+    }
+}
+
+/// A folder the command reads: one that does not exist is bad usage (exit 2), not an empty
+/// result.
+fn existing_dir(s: &str) -> Result<PathBuf, String> {
+    match std::fs::metadata(s) {
+        Ok(m) if m.is_dir() => Ok(PathBuf::from(s)),
+        Ok(_) => Err(format!("{s} is not a folder")),
+        Err(e) => Err(format!("folder {s}: {e}")),
+    }
 }
 
 /// What the console's first column means (`demo`, and `run` on a terminal).
@@ -58,6 +136,7 @@ pub enum Command {
     },
     /// Replay archives in event time.
     Replay {
+        /// The configuration file (TOML; brands, detection, sinks).
         #[arg(long)]
         config: PathBuf,
         /// "max" or how many times faster than real time to replay.
@@ -72,6 +151,12 @@ pub enum Command {
         /// Write the report's content as JSON here (for tools).
         #[arg(long)]
         report_json: Option<String>,
+        /// Write the report's per-minute series per brand as CSV here.
+        #[arg(long)]
+        report_csv: Option<String>,
+        /// Show the HTML report's times at this offset from UTC ("UTC", "+02:00", "-05:30").
+        #[arg(long, default_value = "UTC", value_parser = crate::app::report::parse_timezone)]
+        timezone: chrono::FixedOffset,
         /// Replay only mentions at or after this event time (RFC 3339).
         #[arg(long)]
         from: Option<String>,
@@ -87,12 +172,12 @@ pub enum Command {
         /// Save the learned state here at the end.
         #[arg(long)]
         checkpoint_out: Option<String>,
-        /// Sentiment model ("lexicon", "linear", "onnx" with feature onnx); default: `[pipeline] sentiment_model`.
-        #[arg(long)]
+        /// Sentiment model; default: `[pipeline] sentiment_model`.
+        #[arg(long, value_parser = model_names())]
         model: Option<String>,
         /// Second sentiment model for mentions of brands with a candidate incident ("none" =
         /// off); default: `[pipeline] incident_sentiment_model`.
-        #[arg(long)]
+        #[arg(long, value_parser = incident_model_names())]
         incident_model: Option<String>,
         /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
         #[arg(required = true)]
@@ -110,10 +195,11 @@ pub enum Command {
     /// The live service: sources, pipeline, archive, alert log, /metrics, until SIGINT/SIGTERM.
     #[command(after_help = CONSOLE_VERBS)]
     Run {
+        /// The configuration file (TOML; brands, sources, sinks, server).
         #[arg(long)]
         config: PathBuf,
-        /// Sentiment model ("lexicon", "linear", "onnx" with feature onnx); default: `[pipeline] sentiment_model`.
-        #[arg(long)]
+        /// Sentiment model; default: `[pipeline] sentiment_model`.
+        #[arg(long, value_parser = model_names())]
         model: Option<String>,
         /// One role of the partitioned topology (`[topology]`, feature `kafka`): `ingest`,
         /// `detect` or `alert`; default: the whole pipeline in this process.
@@ -121,14 +207,18 @@ pub enum Command {
         role: Option<String>,
         /// Second sentiment model for mentions of brands with a candidate incident ("none" =
         /// off); default: `[pipeline] incident_sentiment_model`.
-        #[arg(long)]
+        #[arg(long, value_parser = incident_model_names())]
         incident_model: Option<String>,
     },
     /// Validate a configuration file and list every error.
-    CheckConfig { file: PathBuf },
+    CheckConfig {
+        /// The configuration file to check.
+        file: PathBuf,
+    },
     /// Score one text per stdin line; one JSON line per text on stdout.
     Sentiment {
-        #[arg(long, default_value = crate::config::DEFAULT_SENTIMENT_MODEL)]
+        /// Sentiment model.
+        #[arg(long, default_value = crate::config::DEFAULT_SENTIMENT_MODEL, value_parser = model_names())]
         model: String,
     },
     /// Train a model.
@@ -144,7 +234,7 @@ pub enum Command {
     /// Run the volume detector over NAB's realTweets series and score it the way NAB does.
     Nab {
         /// Folder with Twitter_volume_*.csv and combined_windows_realTweets.json.
-        #[arg(long)]
+        #[arg(long, value_parser = existing_dir)]
         data: PathBuf,
         /// Folder for the result CSVs (NAB's results format).
         #[arg(long)]
@@ -152,11 +242,14 @@ pub enum Command {
     },
     /// Write a deterministic synthetic stream (the demo sample is seed 7, 4 days).
     Synth {
+        /// The archive to write (.ndjson, .ndjson.gz or .ndjson.zst, by name).
         #[arg(long)]
         out: PathBuf,
+        /// Random seed: the same seed and days give the same bytes.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        #[arg(long, default_value_t = 4)]
+        /// Days of event time to generate.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
         days: u32,
     },
 }
@@ -166,7 +259,7 @@ pub enum OutboxCommand {
     /// List pending notifications and the dead-letter list, one JSON line each.
     List {
         /// The outbox directory (`[delivery] outbox_dir`).
-        #[arg(long)]
+        #[arg(long, value_parser = existing_dir)]
         dir: PathBuf,
     },
 }
@@ -177,7 +270,7 @@ pub enum TrainCommand {
     /// deduplicated by id; 2016dev + 2016devtest held out to choose hyper-parameters).
     Sentiment {
         /// Folder with the SemEval-2017 twitter-201*.tsv files.
-        #[arg(long, default_value = "../shared/data/sentiment/semeval2017")]
+        #[arg(long, default_value = "../shared/data/sentiment/semeval2017", value_parser = existing_dir)]
         data: PathBuf,
         /// Where to write the weights file.
         #[arg(long, default_value = "models/linear/weights.bin")]
@@ -199,7 +292,7 @@ pub enum TrainCommand {
     /// (cue-phrase rules, see `score::sentiment::complaint`).
     Complaint {
         /// Folder with the SemEval-2017 twitter-201*.tsv files.
-        #[arg(long, default_value = "../shared/data/sentiment/semeval2017")]
+        #[arg(long, default_value = "../shared/data/sentiment/semeval2017", value_parser = existing_dir)]
         data: PathBuf,
         /// Where to write the weights file.
         #[arg(long, default_value = "models/complaint/weights.bin")]
@@ -213,10 +306,10 @@ pub enum EvalCommand {
     /// tweets; prints a Markdown table.
     Sentiment {
         /// The `sentiment` data folder (semeval2017/, tweeteval/, vader/).
-        #[arg(long, default_value = "../shared/data/sentiment")]
+        #[arg(long, default_value = "../shared/data/sentiment", value_parser = existing_dir)]
         data: PathBuf,
-        /// Models to evaluate.
-        #[arg(long, value_delimiter = ',', default_value = "lexicon,linear")]
+        /// Models to evaluate (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "lexicon,linear", value_parser = model_names())]
         models: Vec<String>,
         /// VADER's non-tweet rated sets (dev sets of `linear`'s score blend): Pearson columns
         /// per model, and the blend weight they choose. Skipped with a note when absent.
@@ -226,10 +319,10 @@ pub enum EvalCommand {
     /// Run the scenario suite (generated streams with expected outcomes); exits 1 on a failure.
     Scenarios {
         /// Folder of scenario files.
-        #[arg(long, default_value = "tests/scenarios")]
+        #[arg(long, default_value = "tests/scenarios", value_parser = existing_dir)]
         dir: PathBuf,
-        /// Sensitivity profile for every brand: fewer, balanced, more.
-        #[arg(long, default_value = "balanced")]
+        /// Sensitivity profile for every brand.
+        #[arg(long, default_value = "balanced", value_parser = ["fewer", "balanced", "more"])]
         profile: String,
     },
     /// Run the randomized scenario families (invented brands, held-out wording and seeds);
@@ -299,6 +392,8 @@ pub fn run(cli: Cli) -> u8 {
             alerts,
             report,
             report_json,
+            report_csv,
+            timezone,
             from,
             to,
             brand,
@@ -314,6 +409,8 @@ pub fn run(cli: Cli) -> u8 {
             alerts,
             report,
             report_json,
+            report_csv,
+            timezone,
             from,
             to,
             brand,

@@ -1,18 +1,11 @@
-//! The `flashpoint` binary: parse the command line, run it, exit with its code.
+//! The `flashpoint` binary: parse the command line, set up logging, run it, exit with its code.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use flashpoint::telemetry::logging;
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLASHPOINT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     let cli = match flashpoint::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -21,5 +14,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let filter = std::env::var(logging::LOG_ENV).ok();
+    if let Err(e) = logging::init(cli.log_format, filter.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     ExitCode::from(flashpoint::cli::run(cli))
 }

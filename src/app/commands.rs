@@ -15,17 +15,59 @@ use super::service::{finish_delivery, incident_model_choice, runtime, start_deli
 use super::{ReplayOptions, ReplaySummary, Speed};
 use crate::alert::Notifier;
 use crate::config;
+use crate::domain::plural;
 use crate::telemetry::Metrics;
 
-/// A command's result as its exit code: 0, or 1 with the error on stderr.
+/// An error in what the user asked for (a flag's value, an input that does not exist): the
+/// command exits 2, not 1. Fix the command line and run it again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// A command's result as its exit code: 0; 2 with the error on stderr for bad usage or
+/// configuration ([`UsageError`], [`config::ConfigErrors`], a model name this build cannot
+/// provide); 1 with the error on stderr for anything else.
 pub fn exit_code(result: anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
-            1
+            if is_usage(&e) {
+                2
+            } else {
+                1
+            }
         }
     }
+}
+
+/// Whether `e` (or an error in its chain) is bad usage or configuration.
+fn is_usage(e: &anyhow::Error) -> bool {
+    use crate::score::sentiment::UnknownModel;
+    e.chain().any(|c| {
+        c.is::<UsageError>()
+            || c.is::<config::ConfigErrors>()
+            || matches!(
+                c.downcast_ref::<UnknownModel>(),
+                Some(UnknownModel::Unknown { .. } | UnknownModel::NotBuilt { .. })
+            )
+    })
+}
+
+/// Checks that every input path (other than `-`, stdin) is a file before the replay starts:
+/// a mistyped path is bad usage, reported before any work.
+fn check_inputs<'a>(
+    what: &str,
+    paths: impl IntoIterator<Item = &'a String>,
+) -> Result<(), UsageError> {
+    for p in paths.into_iter().filter(|p| p.as_str() != "-") {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Err(UsageError(format!("{what} {p} is not a file"))),
+            Err(e) => return Err(UsageError(format!("{what} {p}: {e}"))),
+        }
+    }
+    Ok(())
 }
 
 /// What `flashpoint replay` was asked to do (its flags, unparsed).
@@ -36,6 +78,8 @@ pub struct ReplayArgs {
     pub alerts: Option<String>,
     pub report: Option<String>,
     pub report_json: Option<String>,
+    pub report_csv: Option<String>,
+    pub timezone: chrono::FixedOffset,
     pub from: Option<String>,
     pub to: Option<String>,
     pub brand: Option<String>,
@@ -55,6 +99,8 @@ pub fn replay(args: ReplayArgs) -> u8 {
         alerts,
         report,
         report_json,
+        report_csv,
+        timezone,
         from,
         to,
         brand,
@@ -72,6 +118,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
             return 2;
         }
     };
+    let report_meta = report_meta(&config, &archives, timezone);
     let Ok(speed) = Speed::parse(&speed).map_err(|e| eprintln!("error: {e}")) else {
         return 2;
     };
@@ -84,6 +131,12 @@ pub fn replay(args: ReplayArgs) -> u8 {
     let (Ok(from), Ok(to)) = (time(from, "from"), time(to, "to")) else {
         return 2;
     };
+    let inputs = check_inputs("archive", &archives)
+        .and_then(|()| check_inputs("--checkpoint-in", &checkpoint_in));
+    if let Err(e) = inputs {
+        eprintln!("error: {e}");
+        return 2;
+    }
     let cfg = match &brand {
         None => cfg,
         Some(id) => match cfg.restrict_to(id) {
@@ -94,10 +147,18 @@ pub fn replay(args: ReplayArgs) -> u8 {
             }
         },
     };
+    let outputs = Outputs {
+        alerts: alerts.clone(),
+        report: report.clone(),
+        report_json: report_json.clone(),
+        report_csv: report_csv.clone(),
+    };
     let opts = ReplayOptions {
         alerts,
         report,
         report_json,
+        report_csv,
+        report_meta,
         progress: true,
         sentiment_model: model.unwrap_or_else(|| cfg.pipeline.sentiment_model.clone()),
         incident_model: incident_model_choice(incident_model, &cfg),
@@ -111,9 +172,10 @@ pub fn replay(args: ReplayArgs) -> u8 {
         rt.block_on(async {
             let cfg = Arc::new(cfg);
             let mut opts = opts;
+            let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+            let delivery_metrics = Arc::new(Metrics::new(&ids, 1000));
             let delivery = if deliver {
-                let ids: Vec<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
-                let d = start_delivery(&cfg, Arc::new(Metrics::new(&ids, 1000)))?;
+                let d = start_delivery(&cfg, Arc::clone(&delivery_metrics))?;
                 if let Some(d) = &d {
                     opts.notifiers.push(Arc::clone(d) as Arc<dyn Notifier>);
                 }
@@ -123,12 +185,18 @@ pub fn replay(args: ReplayArgs) -> u8 {
             };
             let s = super::replay(Arc::clone(&cfg), Input::Paths(archives), opts, None).await?;
             print_summary(&s);
+            let mut delivered = None;
             if let Some(d) = delivery {
                 let left = finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
+                delivered = Some((sent_total(&delivery_metrics), left));
+            }
+            eprintln!("{}", outputs.result_line(s.alerts.len(), delivered));
+            if let Some((_, left)) = delivered {
                 if left > 0 {
                     // Not a success: pages the analyst asked for have not arrived.
                     anyhow::bail!(
-                        "replay --deliver: {left} notifications still pending (see `flashpoint outbox list`)"
+                        "replay --deliver: {} still pending (see `flashpoint outbox list`)",
+                        plural(left as u64, "notification")
                     );
                 }
             }
@@ -137,11 +205,95 @@ pub fn replay(args: ReplayArgs) -> u8 {
     }))
 }
 
+/// The report's provenance: archive file names, the configuration's name and sha256.
+fn report_meta(
+    config: &std::path::Path,
+    archives: &[String],
+    timezone: chrono::FixedOffset,
+) -> super::report::ReportMeta {
+    use sha2::Digest;
+    let name = |p: &std::path::Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    super::report::ReportMeta {
+        archives: archives
+            .iter()
+            .map(|a| {
+                if a == "-" {
+                    String::from("stdin")
+                } else {
+                    name(std::path::Path::new(a))
+                }
+            })
+            .collect(),
+        config: std::fs::read(config)
+            .ok()
+            .map(|bytes| (name(config), hex::encode(sha2::Sha256::digest(bytes)))),
+        timezone,
+        generated_at: String::new(),
+    }
+}
+
+/// Where a replay wrote its results, for the one-line result at the end.
+struct Outputs {
+    alerts: Option<String>,
+    report: Option<String>,
+    report_json: Option<String>,
+    report_csv: Option<String>,
+}
+
+impl Outputs {
+    /// `done: 12 alerts written to alerts.ndjson; report report.html; deliveries: 5 sent, 0
+    /// pending` (the parts that apply).
+    fn result_line(&self, alerts: usize, delivered: Option<(u64, usize)>) -> String {
+        let alerts = plural(alerts as u64, "alert");
+        let mut line = match self.alerts.as_deref() {
+            Some("-") => format!("done: {alerts} written to stdout"),
+            Some(path) => format!("done: {alerts} written to {path}"),
+            None => format!("done: {alerts} (not written: no --alerts)"),
+        };
+        match (&self.report, &self.report_json) {
+            (Some(h), Some(j)) => line.push_str(&format!("; report {h} (JSON {j})")),
+            (Some(h), None) => line.push_str(&format!("; report {h}")),
+            (None, Some(j)) => line.push_str(&format!("; JSON report {j}")),
+            (None, None) => {}
+        }
+        if let Some(c) = &self.report_csv {
+            line.push_str(&format!("; CSV {c}"));
+        }
+        match delivered {
+            Some((sent, pending)) => {
+                line.push_str(&format!("; deliveries: {sent} sent, {pending} pending"))
+            }
+            None => line.push_str("; nothing delivered (no --deliver)"),
+        }
+        line
+    }
+}
+
+/// Notifications the sinks accepted, summed over sinks.
+fn sent_total(m: &Metrics) -> u64 {
+    use prometheus::core::Collector;
+    m.sink_sent_total
+        .collect()
+        .iter()
+        .flat_map(|f| f.get_metric())
+        .map(|c| c.get_counter().get_value() as u64)
+        .sum()
+}
+
 /// `flashpoint check-config`: validates `file` and lists every error (exit 2).
 pub fn check_config(file: &std::path::Path) -> u8 {
     match config::load(file) {
         Ok(cfg) => {
-            println!("{}: ok ({} brands)", file.display(), cfg.brands.len());
+            println!(
+                "{}: ok ({})",
+                file.display(),
+                plural(cfg.brands.len() as u64, "brand")
+            );
             0
         }
         Err(errs) => {
@@ -154,11 +306,14 @@ pub fn check_config(file: &std::path::Path) -> u8 {
 /// `flashpoint outbox list`: pending notifications and the dead-letter list, one JSON line
 /// each.
 pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
+    if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Err(UsageError(format!("outbox folder {} does not exist", dir.display())).into());
+    }
     let snap = crate::alert::outbox::Outbox::read(dir)?;
     if snap.rejected > 0 {
         eprintln!(
-            "{} unreadable outbox lines skipped (they are set aside in {} when the outbox next opens)",
-            snap.rejected,
+            "{} skipped (they are set aside in {} when the outbox next opens)",
+            plural(snap.rejected, "unreadable outbox line"),
             crate::alert::outbox::REJECTED_FILE
         );
     }
@@ -241,8 +396,31 @@ pub fn synth(out: &std::path::Path, seed: u64, days: u32) -> anyhow::Result<()> 
         days,
         ..crate::synth::SynthSpec::demo()
     };
-    crate::synth::write_archive(&spec, out)?;
-    eprintln!("wrote {}", out.display());
+    use crate::synth::SynthProgress;
+    let generating = super::progress::start(true, "synth: generating", None);
+    let mut writing = None;
+    let mentions = crate::synth::write_archive_with(&spec, out, &mut |p| match p {
+        SynthProgress::Generated { mentions } => {
+            if let Some(g) = &generating {
+                g.finish_and_clear();
+            }
+            writing = super::progress::start(true, "synth: writing", Some(mentions));
+        }
+        SynthProgress::Written { mentions } => {
+            if let Some(w) = &writing {
+                w.set_position(mentions);
+            }
+        }
+    })?;
+    if let Some(w) = writing {
+        w.finish_and_clear();
+    }
+    eprintln!(
+        "done: {} ({}, seed {seed}) written to {}",
+        plural(mentions, "mention"),
+        plural(u64::from(days), "day"),
+        out.display()
+    );
     Ok(())
 }
 
@@ -335,15 +513,15 @@ pub fn print_summary(s: &ReplaySummary) {
     let e = &s.engine;
     let errors: u64 = s.decode.errors.values().sum();
     eprintln!(
-        "\nreplayed {} lines in {:.2}s: {} decoded, {} skipped as malformed, {} matched, {} late, {} too late, {} alerts",
-        s.decode.lines,
+        "\nreplayed {} in {:.2}s: {} decoded, {} skipped as malformed, {} matched, {} late, {} too late, {}",
+        plural(s.decode.lines, "line"),
         s.wall.as_secs_f64(),
         s.decode.decoded,
         errors,
         e.matched,
         e.late,
         e.too_late,
-        s.alerts.len()
+        plural(s.alerts.len() as u64, "alert")
     );
     if let Some(r) = &s.refine {
         eprintln!(

@@ -43,23 +43,28 @@ async fn demo(
     let shutdown = CancellationToken::new();
     let mut server = None;
     if let Some(addr) = listen {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(listener) => {
-                let local = listener.local_addr()?;
-                eprintln!("serving metrics on http://{local}/metrics, incidents on http://{local}/api/incidents");
-                let ready = Arc::new(AtomicBool::new(true));
-                let app = crate::telemetry::http::router(Arc::clone(&metrics), ready)
-                    .merge(crate::telemetry::api_router(Arc::clone(&board)));
-                server = Some(tokio::spawn(crate::telemetry::serve_router(
-                    listener,
-                    app,
-                    shutdown.clone(),
-                )));
-            }
-            Err(e) => {
-                eprintln!("warning: cannot serve metrics on {addr}: {e} (continuing without)")
-            }
-        }
+        // A taken port is an error: continuing without would leave `curl :9464/metrics`
+        // reading whatever else listens there.
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot serve metrics on {addr} (port {}): {e}; choose another with --listen \
+                 (127.0.0.1:0 picks a free port) or run with --no-metrics",
+                addr.port()
+            )
+        })?;
+        // The chosen port, also when --listen asked for port 0.
+        let local = listener.local_addr()?;
+        eprintln!(
+            "serving metrics on http://{local}/metrics, incidents on http://{local}/api/incidents"
+        );
+        let ready = Arc::new(AtomicBool::new(true));
+        let app = crate::telemetry::http::router(Arc::clone(&metrics), ready)
+            .merge(crate::telemetry::api_router(Arc::clone(&board)));
+        server = Some(tokio::spawn(crate::telemetry::serve_router(
+            listener,
+            app,
+            shutdown.clone(),
+        )));
     }
     print_demo_intro(&cfg, speed);
     let console: Arc<dyn Notifier> = Arc::new(ConsoleNotifier::new());

@@ -146,6 +146,8 @@ pub struct Engine {
     metrics: Option<Arc<Metrics>>,
     stats: EngineStats,
     series: Option<SeriesRecorder>,
+    /// Counts, authors and hashtags per brand for the analyst report (with `series`).
+    tally: Option<super::tally::Tally>,
     /// Per-brand minute attribution of aggregate rows (not checkpointed: after a restart the
     /// first row of each brand is spread over its window, see `ingest::aggregates`).
     reconciler: crate::ingest::aggregates::Reconciler,
@@ -206,6 +208,7 @@ impl Engine {
             metrics,
             stats: EngineStats::default(),
             series: None,
+            tally: None,
             reconciler: Default::default(),
             aggregate_stats: AggregateStats::default(),
             refiner: None,
@@ -513,6 +516,11 @@ impl Engine {
     fn apply(&mut self, m: &Mention, brands: &[BrandIdx], root: u64, s: &Scored, terms: &[String]) {
         let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
         self.detector.on_mention(m, brands, root, s, &terms);
+        if let Some(t) = self.tally.as_mut() {
+            for &b in brands {
+                t.record(self.cfg.brand(b).id.as_str(), m, s.sentiment);
+            }
+        }
         if let Some(metrics) = &self.metrics {
             for &b in brands {
                 let id = self.cfg.brand(b).id.as_str();
@@ -660,6 +668,13 @@ impl Engine {
             last: None,
             points: std::collections::BTreeMap::new(),
         });
+        self.tally = Some(super::tally::Tally::default());
+    }
+
+    /// The report's counts, authors and hashtags (empty unless [`Engine::record_series`] was
+    /// called).
+    pub fn take_tally(&mut self) -> super::tally::Tally {
+        self.tally.take().unwrap_or_default()
     }
 
     /// The recorded samples by brand id (empty unless [`Engine::record_series`] was called).

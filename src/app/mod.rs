@@ -12,7 +12,8 @@
 //! docs). [`service`] wraps it for `flashpoint run` (signals, alert delivery start and drain),
 //! and `kafka` (feature `kafka`) splits it into the roles of the partitioned topology. Every
 //! wiring hands its decided alerts to `alert::AlertOutput`. [`commands`] and [`demo`] hold the
-//! bodies of the other commands, [`checkpoint`] every checkpoint file.
+//! bodies of the other commands, [`checkpoint`] every checkpoint file, [`progress`] the
+//! progress bars of `replay` and `synth`.
 
 pub mod checkpoint;
 pub mod commands;
@@ -21,13 +22,15 @@ pub mod engine;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod reconcile;
+pub mod progress;
 pub mod refine;
 pub mod replay;
-mod report;
+pub mod report;
 pub mod run;
 pub mod service;
 pub mod sources;
 mod summary;
+pub mod tally;
 
 pub use engine::{Engine, EngineStats};
 

@@ -4,7 +4,8 @@
 //! paused time; the engine itself never sees a clock, so the alert log is identical at any
 //! speed.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::engine::Engine;
+use super::progress::{self, ArchiveProgress};
 use super::refine::Refiner;
 pub use super::summary::ReplaySummary;
 use crate::alert::{AlertLog, AlertOutput, Notifier};
@@ -69,7 +71,7 @@ pub struct ReplayOptions {
     pub report: Option<String>,
     /// Notifiers that receive every alert (console in the demo, sinks with `--deliver`).
     pub notifiers: Vec<Arc<dyn Notifier>>,
-    /// Show a progress line on stderr (only when stderr is a terminal).
+    /// Show a progress bar (percentage, ETA) on stderr; only when stderr is a terminal.
     pub progress: bool,
     pub sentiment_model: String,
     /// Second sentiment model for mentions of brands with a candidate incident, scored in
@@ -78,6 +80,10 @@ pub struct ReplayOptions {
     pub incident_model: Option<String>,
     /// Machine-readable report destination (the HTML report's content as JSON).
     pub report_json: Option<String>,
+    /// The report's per-minute series as CSV.
+    pub report_csv: Option<String>,
+    /// The report's provenance and timezone.
+    pub report_meta: super::report::ReportMeta,
     /// Only mentions with event time in `[from, to)` are replayed (an analyst's slice; the
     /// slice starts without history, so start it early enough for baselines to learn).
     pub from: Option<EventTime>,
@@ -100,6 +106,8 @@ impl ReplayOptions {
             sentiment_model: String::from(crate::config::DEFAULT_SENTIMENT_MODEL),
             incident_model: None,
             report_json: None,
+            report_csv: None,
+            report_meta: super::report::ReportMeta::default(),
             from: None,
             to: None,
             checkpoint_in: None,
@@ -141,7 +149,7 @@ pub async fn replay(
     // No wall clock to check event times against: single outliers are dropped by the
     // watermark's guard instead (`replay::watermark`).
     engine.guard_event_times();
-    if opts.report.is_some() || opts.report_json.is_some() {
+    if opts.report.is_some() || opts.report_json.is_some() || opts.report_csv.is_some() {
         engine.record_series(REPORT_STEP_MINUTES);
     }
     let log = match &opts.alerts {
@@ -154,17 +162,27 @@ pub async fn replay(
     let mut output = AlertOutput::dispatching(log, metrics.clone(), opts.notifiers.clone());
 
     let capacity = (cfg.pipeline.channel_capacity / BATCH).max(1);
-    let (tx, mut rx) = mpsc::channel::<Vec<Mention>>(capacity);
+    // Each batch travels with the reader's progress position after it, so the bar shows how
+    // far the engine is, not how far the reader ran ahead.
+    let (tx, mut rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
     let reader_metrics = metrics.clone();
+    // Measured only when a bar will be drawn (the plan samples a compressed archive).
+    let plan = (opts.progress && std::io::stderr().is_terminal())
+        .then(|| progress_plan(&input))
+        .flatten();
+    let progress = progress::start(
+        opts.progress,
+        "replay",
+        plan.as_ref().map(ArchiveProgress::total),
+    );
     let reader = std::thread::Builder::new()
         .name(String::from("flashpoint-reader"))
-        .spawn(move || read_input(input, tx, reader_metrics))
+        .spawn(move || read_input(input, tx, reader_metrics, plan))
         .context("spawning the reader thread")?;
 
-    let progress = progress_bar(opts.progress);
     let mut first_event: Option<EventTime> = None;
     let mut alerts = Vec::new();
-    while let Some(batch) = rx.recv().await {
+    while let Some((batch, position)) = rx.recv().await {
         if let Some(m) = &metrics {
             m.pipeline_queue_depth
                 .with_label_values(&["reader"])
@@ -200,10 +218,10 @@ pub async fn replay(
         }
         if let Some(p) = &progress {
             let s = engine.stats();
+            p.set_position(position);
             p.set_message(format!(
-                "{} mentions, {} matched, {} alerts, event time {}",
+                "{} mentions, {} alerts, event time {}",
                 s.received,
-                s.matched,
                 s.alerts,
                 engine.watermark()
             ));
@@ -233,14 +251,19 @@ pub async fn replay(
         alerts,
         wall: wall_started.elapsed(),
         series: engine.take_series(),
+        tally: engine.take_tally(),
         refine: engine.refine_stats(),
     };
     if let Some(path) = &opts.report {
-        super::report::write(path, &cfg, &summary)
+        super::report::write(path, &cfg, &summary, &opts.report_meta)
             .with_context(|| format!("cannot write report {path}"))?;
     }
+    if let Some(path) = &opts.report_csv {
+        super::report::write_csv(path, &summary)
+            .with_context(|| format!("cannot write report CSV {path}"))?;
+    }
     if let Some(path) = &opts.report_json {
-        super::report::write_json(path, &summary)
+        super::report::write_json(path, &cfg, &summary, &opts.report_meta)
             .with_context(|| format!("cannot write report {path}"))?;
     }
     Ok(summary)
@@ -259,20 +282,103 @@ fn publish_lag(m: &Metrics, watermark: EventTime) {
 /// The archive reader as a source: connected while reading, with its cursor's age.
 const SOURCE: &str = "archive";
 
-fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
-    if !wanted || !std::io::stderr().is_terminal() {
-        return None;
+/// Decompressed bytes read to measure a compressed archive's ratio for the progress estimate.
+const RATIO_SAMPLE: u64 = 4 << 20;
+
+/// zstd's and gzip's magic numbers: the archive is compressed.
+fn compressed(head: &[u8]) -> bool {
+    head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) || head.starts_with(&[0x1f, 0x8b])
+}
+
+/// The progress plan of `input`: each archive's on-disk size and whether it is compressed,
+/// and the compression ratio of the first compressed one measured on a sample; `None` for
+/// stdin (no size to measure against: a spinner).
+fn progress_plan(input: &Input) -> Option<ArchiveProgress> {
+    match input {
+        Input::Bytes(b) => {
+            let packed = compressed(b);
+            let ratio = packed.then(|| sample_ratio(Box::new(*b))).flatten();
+            Some(ArchiveProgress::new(vec![(b.len() as u64, packed)], ratio))
+        }
+        Input::Paths(paths) => {
+            let mut files = Vec::with_capacity(paths.len());
+            let mut ratio = None;
+            for p in paths {
+                if p == "-" {
+                    return None;
+                }
+                let size = std::fs::metadata(p).ok()?.len();
+                let mut head = [0u8; 4];
+                let n = std::fs::File::open(p)
+                    .and_then(|mut f| f.read(&mut head))
+                    .ok()?;
+                let packed = compressed(&head[..n]);
+                if packed && ratio.is_none() {
+                    ratio = std::fs::File::open(p)
+                        .ok()
+                        .and_then(|f| sample_ratio(Box::new(f)));
+                }
+                files.push((size, packed));
+            }
+            Some(ArchiveProgress::new(files, ratio))
+        }
     }
-    let p = indicatif::ProgressBar::new_spinner();
-    p.enable_steady_tick(Duration::from_millis(120));
-    Some(p)
+}
+
+/// A compressed archive's ratio (decompressed / compressed bytes) over its first
+/// [`RATIO_SAMPLE`] decompressed bytes; `None` when unreadable. Only an estimate for the
+/// progress bar: the archive itself is read (and checked) by `ingest::archive`.
+fn sample_ratio(raw: Box<dyn Read + Send>) -> Option<f64> {
+    let consumed = Arc::new(AtomicU64::new(0));
+    let mut counted = Counted {
+        inner: Box::new(std::io::BufReader::new(raw)),
+        consumed: Arc::clone(&consumed),
+    };
+    let zstd = counted
+        .fill_buf()
+        .ok()?
+        .starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    let decoded: Box<dyn Read> = if zstd {
+        Box::new(zstd::Decoder::with_buffer(counted).ok()?)
+    } else {
+        Box::new(flate2::bufread::MultiGzDecoder::new(counted))
+    };
+    let out = std::io::copy(&mut decoded.take(RATIO_SAMPLE), &mut std::io::sink()).ok()?;
+    let raw = consumed.load(Ordering::Relaxed);
+    (out > 0 && raw > 0).then(|| out as f64 / raw as f64)
+}
+
+/// A decompressed archive stream that counts the bytes consumed from it.
+struct Counted {
+    inner: Box<dyn BufRead + Send>,
+    consumed: Arc<AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl BufRead for Counted {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.consumed.fetch_add(amt as u64, Ordering::Relaxed);
+        self.inner.consume(amt);
+    }
 }
 
 /// The reader thread: decodes archives into batches, blocking while the engine is behind.
 fn read_input(
     input: Input,
-    tx: mpsc::Sender<Vec<Mention>>,
+    tx: mpsc::Sender<(Vec<Mention>, u64)>,
     metrics: Option<Arc<Metrics>>,
+    plan: Option<ArchiveProgress>,
 ) -> anyhow::Result<DecodeStats> {
     if let Some(m) = &metrics {
         m.init_source(SOURCE);
@@ -296,7 +402,14 @@ fn read_input(
             tracing::warn!(path = %e.path, line = e.line, reason = e.reason, error = %e.message, "skipping bad line");
         }
     };
+    // Bytes decompressed from the current archive, for the progress estimate.
+    let consumed = Arc::new(AtomicU64::new(0));
+    let plan_cell = std::cell::RefCell::new(plan);
     let mut on_batch = |batch: Vec<Mention>| {
+        let position = plan_cell
+            .borrow()
+            .as_ref()
+            .map_or(0, |p| p.position(consumed.load(Ordering::Relaxed)));
         if let Some(m) = &metrics {
             m.ingest_decoded_total
                 .with_label_values(&["archive"])
@@ -310,12 +423,63 @@ fn read_input(
                     .set(age_ms as f64 / 1000.0);
             }
         }
-        tx.blocking_send(batch).is_ok()
+        tx.blocking_send((batch, position)).is_ok()
     };
+    let counted = |inner: Box<dyn BufRead + Send>| -> Box<dyn BufRead + Send> {
+        consumed.store(0, Ordering::Relaxed);
+        Box::new(Counted {
+            inner,
+            consumed: Arc::clone(&consumed),
+        })
+    };
+    let file_done = || {
+        if let Some(p) = plan_cell.borrow_mut().as_mut() {
+            p.file_done(consumed.load(Ordering::Relaxed));
+        }
+    };
+    // One archive at a time (as `archive::read_batches` does), so progress knows where each
+    // file ends.
     let read = match input {
-        Input::Paths(paths) => archive::read_batches(&paths, BATCH, &mut on_error, &mut on_batch),
+        Input::Paths(paths) => {
+            let mut total = DecodeStats::default();
+            let mut result = Ok(());
+            for path in &paths {
+                let s = archive::open(path).and_then(|reader| {
+                    archive::read_batches_from(
+                        counted(reader),
+                        path,
+                        BATCH,
+                        &mut on_error,
+                        &mut on_batch,
+                    )
+                });
+                match s {
+                    Ok(s) => {
+                        total.lines += s.lines;
+                        total.decoded += s.decoded;
+                        for (reason, n) in s.errors {
+                            *total.errors.entry(reason).or_default() += n;
+                        }
+                        file_done();
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            result.map(|()| total)
+        }
         Input::Bytes(bytes) => archive::open_bytes(bytes).and_then(|reader| {
-            archive::read_batches_from(reader, "demo", BATCH, &mut on_error, &mut on_batch)
+            let s = archive::read_batches_from(
+                counted(reader),
+                "demo",
+                BATCH,
+                &mut on_error,
+                &mut on_batch,
+            );
+            file_done();
+            s
         }),
     };
     if let Some(m) = &metrics {

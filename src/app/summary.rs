@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::engine::{BrandPoint, EngineStats};
 use super::refine::RefineStats;
+use super::tally::Tally;
 use crate::alert::AlertRecord;
 use crate::ingest::archive::DecodeStats;
 
@@ -19,4 +20,6 @@ pub struct ReplaySummary {
     pub series: std::collections::BTreeMap<String, Vec<BrandPoint>>,
     /// What the incident sentiment model did (`None` when it was off).
     pub refine: Option<RefineStats>,
+    /// Per-brand minute counts, authors and hashtags (only when a report is written).
+    pub tally: Tally,
 }

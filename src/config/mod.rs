@@ -211,9 +211,11 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        let s = if n == 1 { "" } else { "s" };
-        writeln!(f, "invalid configuration ({n} error{s}):")?;
+        writeln!(
+            f,
+            "invalid configuration ({}):",
+            crate::domain::plural(self.0.len() as u64, "error")
+        )?;
         for e in &self.0 {
             writeln!(f, "  {e}")?;
         }

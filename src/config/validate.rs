@@ -17,8 +17,9 @@ pub(super) type Expanded = Vec<(String, String)>;
 /// Shortest expanded value a sink scrubs from its messages.
 const MIN_REDACT: usize = 4;
 
-/// Replaces `${VAR}` in every string value with the variable's value; a missing variable is an
-/// error reported under the key that used it. Each expansion is recorded in `expanded`.
+/// Replaces `${VAR}` in every string value with the variable's value, and `${VAR:-default}`
+/// with the value or, when the variable is unset or empty, `default` (which cannot hold `}`);
+/// a missing variable without a default is an error reported under the key that used it. Each expansion is recorded in `expanded`.
 pub(super) fn expand_env(
     value: &mut toml::Value,
     key: &str,
@@ -36,15 +37,23 @@ pub(super) fn expand_env(
                     err(key.to_string(), String::from("unterminated ${...}"));
                     return;
                 };
-                let var = &rest[start + 2..start + end];
-                match env(var) {
-                    Some(v) => {
+                let spec = &rest[start + 2..start + end];
+                // `${VAR:-default}`: the default when VAR is unset or empty (as in sh).
+                let (var, default) = match spec.split_once(":-") {
+                    Some((var, default)) => (var, Some(default)),
+                    None => (spec, None),
+                };
+                match (env(var).filter(|v| default.is_none() || !v.is_empty()), default) {
+                    (Some(v), _) => {
                         out.push_str(&v);
                         expanded.push((key.to_string(), v));
                     }
-                    None => err(
+                    (None, Some(default)) => out.push_str(default),
+                    (None, None) => err(
                         key.to_string(),
-                        format!("environment variable {var} is not set"),
+                        format!(
+                            "environment variable {var} is not set (write ${{{var}:-default}} for a fallback)"
+                        ),
                     ),
                 }
                 rest = &rest[start + end + 1..];
@@ -789,6 +798,35 @@ type = "carrier-pigeon"
             cfg.sinks[0].options["routing_key"].as_str(),
             Some("secret-key")
         );
+    }
+
+    #[test]
+    fn config_env_default_applies_when_unset_or_empty() {
+        let env = |k: &str| match k {
+            "PD_KEY" => Some(String::from("secret-key")),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let cfg = parse_str(
+            "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[server]\nlisten = \"${FP_HOST:-127.0.0.1}:${EMPTY:-9100}\"\n[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = [\"support\"]\nrouting_key = \"${PD_KEY:-unused}\"\n",
+            "t.toml",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(cfg.server_listen.as_deref(), Some("127.0.0.1:9100"));
+        assert_eq!(
+            cfg.sinks[0].options["routing_key"].as_str(),
+            Some("secret-key")
+        );
+        // Plain ${VAR} keeps its meaning: unset is an error naming the variable.
+        let e = parse_str(
+            "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[server]\nlisten = \"${FP_LISTEN}\"\n",
+            "t.toml",
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("FP_LISTEN is not set"), "{e}");
     }
 
     #[test]

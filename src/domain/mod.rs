@@ -286,6 +286,18 @@ impl SentimentLabel {
     }
 }
 
+/// `n` and the noun, plural unless `n` is 1: `plural(1, "error")` is `"1 error"`, `plural(3,
+/// "error")` is `"3 errors"`. For the counts in messages people read (the noun must form its
+/// plural with `s`).
+pub fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n: u64 = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The key of a post (and the root hash of its thread): FxHash of `(source, id)`. Stable across
 /// runs and builds, so checkpoints and partitioned workers agree on it.
 pub fn post_key(source: &str, id: &str) -> u64 {
@@ -318,6 +330,13 @@ pub fn feature_hash(word: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plural_says_one_error_and_two_errors() {
+        assert_eq!(plural(0u32, "error"), "0 errors");
+        assert_eq!(plural(1u32, "error"), "1 error");
+        assert_eq!(plural(2u64, "alert"), "2 alerts");
+    }
 
     #[test]
     fn event_time_round_trips_rfc3339() {

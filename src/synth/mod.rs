@@ -817,8 +817,24 @@ fn stray_watch(g: &mut Gen, at: i64) -> ScenarioTruth {
 
 /// Writes `s` as canonical NDJSON, with the spec's malformed lines mixed in.
 pub fn write_ndjson(s: &Synth, out: &mut impl Write) -> io::Result<()> {
+    write_ndjson_with(s, out, &mut |_| {})
+}
+
+/// Mentions written between two calls of a progress callback.
+const PROGRESS_EVERY: usize = 4096;
+
+/// [`write_ndjson`], calling `written(n)` every few thousand mentions and at the end with
+/// how many mentions are written so far.
+pub fn write_ndjson_with(
+    s: &Synth,
+    out: &mut impl Write,
+    written: &mut dyn FnMut(u64),
+) -> io::Result<()> {
     let mut buf = Vec::with_capacity(512);
     for (i, m) in s.mentions.iter().enumerate() {
+        if i % PROGRESS_EVERY == 0 {
+            written(i as u64);
+        }
         if let Some(k) = s.malformed_at.iter().position(|&j| j == i) {
             let bad = match k % 3 {
                 0 => String::from("{\"id\": \"broken-1\", \"source\": \"x\", \"created_at\": \n"),
@@ -831,27 +847,56 @@ pub fn write_ndjson(s: &Synth, out: &mut impl Write) -> io::Result<()> {
         encode(m, &mut buf);
         out.write_all(&buf)?;
     }
+    written(s.mentions.len() as u64);
     Ok(())
+}
+
+/// What [`write_archive_with`] reports while it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthProgress {
+    /// The stream is generated: this many mentions are to be written.
+    Generated {
+        /// Mentions in the stream.
+        mentions: u64,
+    },
+    /// This many mentions are written (compressed) so far.
+    Written {
+        /// Mentions written.
+        mentions: u64,
+    },
 }
 
 /// Generates `spec` and writes it to `path`, compressed by extension (`.zst`, `.gz`).
 pub fn write_archive(spec: &SynthSpec, path: &Path) -> io::Result<()> {
+    write_archive_with(spec, path, &mut |_| {}).map(|_| ())
+}
+
+/// [`write_archive`], reporting progress to `progress`; returns how many mentions it wrote.
+pub fn write_archive_with(
+    spec: &SynthSpec,
+    path: &Path,
+    progress: &mut dyn FnMut(SynthProgress),
+) -> io::Result<u64> {
     let s = generate(spec);
+    let mentions = s.mentions.len() as u64;
+    progress(SynthProgress::Generated { mentions });
+    let mut written = |n| progress(SynthProgress::Written { mentions: n });
     let file = std::fs::File::create(path)?;
     let name = path.to_string_lossy();
     if name.ends_with(".zst") {
         let mut enc = zstd::Encoder::new(file, 19)?;
-        write_ndjson(&s, &mut enc)?;
-        enc.finish()?.sync_all()
+        write_ndjson_with(&s, &mut enc, &mut written)?;
+        enc.finish()?.sync_all()?;
     } else if name.ends_with(".gz") {
         let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::best());
-        write_ndjson(&s, &mut enc)?;
-        enc.finish()?.sync_all()
+        write_ndjson_with(&s, &mut enc, &mut written)?;
+        enc.finish()?.sync_all()?;
     } else {
         let mut w = io::BufWriter::new(file);
-        write_ndjson(&s, &mut w)?;
-        w.flush()
+        write_ndjson_with(&s, &mut w, &mut written)?;
+        w.flush()?;
     }
+    Ok(mentions)
 }
 
 #[cfg(test)]
@@ -863,6 +908,29 @@ mod tests {
             days: 2,
             ..SynthSpec::demo()
         }
+    }
+
+    #[test]
+    fn write_archive_reports_generation_then_rising_counts_to_the_total() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        let n = write_archive_with(&small(), &dir.path().join("s.ndjson"), &mut |p| {
+            seen.push(p)
+        })
+        .unwrap();
+        assert_eq!(seen[0], SynthProgress::Generated { mentions: n });
+        let written: Vec<u64> = seen[1..]
+            .iter()
+            .map(|p| match p {
+                SynthProgress::Written { mentions } => *mentions,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(
+            written.len() > 2 && written.windows(2).all(|w| w[0] < w[1]),
+            "{written:?}"
+        );
+        assert_eq!(written.last(), Some(&n));
     }
 
     #[test]

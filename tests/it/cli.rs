@@ -362,7 +362,8 @@ fn cli_sentiment_unknown_model_fails_with_the_list() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Bad usage (issue 19.5): exit 2, not 1.
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("linear"), "{err}");
 }

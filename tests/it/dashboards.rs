@@ -22,8 +22,13 @@ use crate::support::{demo_config, http_get, options};
 
 /// Series Prometheus adds itself, which no /metrics output holds.
 const SYNTHETIC: &[&str] = &["up"];
+/// The provisioned datasources' uids.
 const PROMETHEUS_UID: &str = "flashpoint-prometheus";
 const API_UID: &str = "flashpoint-api";
+/// What panels reference instead (issue 19.4): the dashboards' datasource variables, so they
+/// import into any Grafana without JSON edits.
+const PROMETHEUS_DS: &str = "${prometheus}";
+const API_DS: &str = "${api}";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -173,7 +178,7 @@ fn dashboard_exprs() -> Vec<(String, String)> {
             let panel_ds = p["datasource"]["uid"].as_str().unwrap_or_default();
             for t in p["targets"].as_array().into_iter().flatten() {
                 let ds = t["datasource"]["uid"].as_str().unwrap_or(panel_ds);
-                if ds == PROMETHEUS_UID {
+                if ds == PROMETHEUS_DS {
                     let expr = t["expr"].as_str().unwrap_or_else(|| {
                         panic!("{file}: panel {:?} target without expr", p["title"])
                     });
@@ -260,7 +265,7 @@ fn dashboards_have_the_fields_grafana_requires() {
             );
             let ds = p["datasource"]["uid"].as_str();
             assert!(
-                ds == Some(PROMETHEUS_UID) || ds == Some(API_UID),
+                ds == Some(PROMETHEUS_DS) || ds == Some(API_DS),
                 "{file}: {title}: datasource {ds:?}"
             );
             let targets = p["targets"]
@@ -400,7 +405,7 @@ fn api_panels_read_fields_the_api_returns() {
     for (file, d) in dashboards() {
         for p in panels(&d) {
             for t in p["targets"].as_array().into_iter().flatten() {
-                if t["datasource"]["uid"].as_str() != Some(API_UID) {
+                if t["datasource"]["uid"].as_str() != Some(API_DS) {
                     continue;
                 }
                 let url = t["url"].as_str().unwrap();
@@ -450,10 +455,18 @@ fn provisioning_points_grafana_at_the_dashboards_and_datasources() {
     let provider = &dash["providers"][0];
     assert_eq!(provider["type"].as_str(), Some("file"));
     assert!(provider["options"]["path"].as_str().is_some());
+    // Panels name datasource variables; provisioned, each resolves to the datasource of its
+    // plugin type that the provisioning adds.
     for (file, d) in dashboards() {
-        for p in panels(&d) {
-            let uid = p["datasource"]["uid"].as_str().unwrap();
-            assert!(uids.iter().any(|(u, _)| *u == uid), "{file}: {uid}");
+        for v in d["templating"]["list"].as_array().unwrap() {
+            if v["type"] == "datasource" {
+                let plugin = v["query"].as_str().unwrap();
+                assert!(
+                    uids.iter().any(|(_, t)| *t == plugin),
+                    "{file}: ${}: no provisioned {plugin} datasource",
+                    v["name"]
+                );
+            }
         }
     }
     let prom = yaml(&root().join("config/prometheus/prometheus.yml"));
@@ -653,4 +666,220 @@ async fn a_real_prometheus_scrapes_flashpoint_and_answers_a_query() {
     let _log = log.join();
     shutdown.cancel();
     server.await.unwrap().unwrap();
+}
+
+/// Every datasource reference in `v`, at any depth, with where it is.
+fn datasource_refs<'a>(v: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                if k == "datasource" {
+                    out.push((at.clone(), child));
+                } else {
+                    datasource_refs(child, format!("{at}.{k}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                datasource_refs(child, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Issue 19.4: each dashboard imports into an existing Grafana without JSON edits. It
+/// declares `__inputs` for its datasources and a datasource variable for each, and no panel,
+/// target, variable or annotation names a datasource uid directly.
+#[test]
+fn issue_19_dashboards_import_anywhere_through_datasource_variables() {
+    for (file, d) in dashboards() {
+        let inputs: Vec<(&str, &str)> = d["__inputs"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{file}: no __inputs"))
+            .iter()
+            .map(|i| {
+                assert_eq!(i["type"], "datasource", "{file}: {i}");
+                (i["name"].as_str().unwrap(), i["pluginId"].as_str().unwrap())
+            })
+            .collect();
+        let vars = d["templating"]["list"].as_array().unwrap();
+        let ds_var = |name: &str, plugin: &str| {
+            vars.iter()
+                .find(|v| v["type"] == "datasource" && v["name"] == name && v["query"] == plugin)
+        };
+        let mut refs = Vec::new();
+        datasource_refs(&d, file.clone(), &mut refs);
+        assert!(!refs.is_empty(), "{file}: no datasource references");
+        for (at, r) in refs {
+            let uid = r["uid"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{at}: datasource without uid"));
+            let plugin = match uid {
+                PROMETHEUS_DS => "prometheus",
+                API_DS => "yesoreyeram-infinity-datasource",
+                "-- Grafana --" => continue,
+                other => panic!("{at}: datasource uid {other:?} is hard-coded; use a variable"),
+            };
+            let name = &uid[2..uid.len() - 1];
+            let var = ds_var(name, plugin)
+                .unwrap_or_else(|| panic!("{file}: no datasource variable ${name} ({plugin})"));
+            let input = inputs
+                .iter()
+                .find(|(_, p)| *p == plugin)
+                .unwrap_or_else(|| panic!("{file}: no __inputs entry for {plugin}"));
+            assert_eq!(
+                var["current"]["value"].as_str(),
+                Some(format!("${{{}}}", input.0).as_str()),
+                "{file}: ${name} defaults to the imported datasource"
+            );
+        }
+    }
+}
+
+/// The side of a panel's axis (`custom.axisPlacement`; Grafana's `auto` is the left).
+fn placement(custom: Option<&str>) -> &str {
+    match custom {
+        None | Some("auto") | Some("left") => "left",
+        Some(other) => other,
+    }
+}
+
+/// Time units Grafana knows, for telling durations from other quantities.
+const TIME_UNITS: &[&str] = &[
+    "ns",
+    "µs",
+    "ms",
+    "s",
+    "m",
+    "h",
+    "d",
+    "dtdurations",
+    "dtdhms",
+];
+
+/// Issue 19.4: every panel has a unit, and no axis mixes units: a panel whose series have
+/// different units (a 0–1 share and a duration, counts and rates) puts each unit on its own
+/// axis through an override with `custom.axisPlacement`.
+#[test]
+fn issue_19_every_panel_has_a_unit_and_each_axis_one_unit() {
+    for (file, d) in dashboards() {
+        for p in panels(&d) {
+            let title = p["title"].as_str().unwrap_or_default();
+            let defaults = &p["fieldConfig"]["defaults"];
+            let unit = defaults["unit"]
+                .as_str()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| panic!("{file}: {title}: no unit"));
+            let mut axes: Vec<(&str, &str)> = vec![(
+                placement(defaults["custom"]["axisPlacement"].as_str()),
+                unit,
+            )];
+            for o in p["fieldConfig"]["overrides"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let prop = |id: &str| {
+                    o["properties"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|pr| pr["id"] == id)
+                        .and_then(|pr| pr["value"].as_str())
+                };
+                if let Some(u) = prop("unit") {
+                    axes.push((placement(prop("custom.axisPlacement")), u));
+                }
+            }
+            for (i, (side, u)) in axes.iter().enumerate() {
+                for (side2, u2) in &axes[i + 1..] {
+                    assert!(
+                        side != side2 || u == u2,
+                        "{file}: {title}: units {u} and {u2} share the {side} axis"
+                    );
+                }
+            }
+            // A share is never scaled into a duration's axis (the old `doubling / 3600` on a
+            // 0–1 share axis).
+            let shares = axes.iter().any(|(_, u)| *u == "percentunit");
+            let times = axes.iter().any(|(_, u)| TIME_UNITS.contains(u));
+            if shares && times {
+                assert!(
+                    axes.len() > 1,
+                    "{file}: {title}: share and time on one axis"
+                );
+            }
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let expr = t["expr"].as_str().unwrap_or_default();
+                assert!(
+                    !expr.contains("/ 3600"),
+                    "{file}: {title}: scale durations with a unit, not in PromQL: {expr}"
+                );
+            }
+        }
+    }
+}
+
+/// Issue 19.4: pipeline health has an `$instance` variable (several flashpoint processes
+/// behind one Prometheus) and every selector in every query is filtered by it.
+#[test]
+fn issue_19_pipeline_health_filters_every_query_by_instance() {
+    fn selectors(expr: &Expr, out: &mut Vec<promql_parser::parser::VectorSelector>) {
+        match expr {
+            Expr::Aggregate(a) => selectors(&a.expr, out),
+            Expr::Unary(u) => selectors(&u.expr, out),
+            Expr::Binary(b) => {
+                selectors(&b.lhs, out);
+                selectors(&b.rhs, out);
+            }
+            Expr::Paren(p) => selectors(&p.expr, out),
+            Expr::Subquery(s) => selectors(&s.expr, out),
+            Expr::VectorSelector(v) => out.push(v.clone()),
+            Expr::MatrixSelector(m) => out.push(m.vs.clone()),
+            Expr::Call(c) => c.args.args.iter().for_each(|a| selectors(a, out)),
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        }
+    }
+    let (file, d) = dashboards()
+        .into_iter()
+        .find(|(f, _)| f == "pipeline-health.json")
+        .unwrap();
+    let var = d["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "instance")
+        .unwrap_or_else(|| panic!("{file}: no $instance variable"));
+    assert_eq!(var["datasource"]["uid"], PROMETHEUS_DS);
+    assert_eq!(var["includeAll"], true);
+    let mut checked = 0;
+    for p in panels(&d) {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"].as_str().unwrap();
+            let parsed = parser::parse(
+                &expr
+                    .replace("$instance", "x")
+                    .replace("$__rate_interval", "5m"),
+            )
+            .unwrap_or_else(|e| panic!("{file}: {expr}: {e}"));
+            let mut vs = Vec::new();
+            selectors(&parsed, &mut vs);
+            for v in vs {
+                let ok = v
+                    .matchers
+                    .matchers
+                    .iter()
+                    .any(|m| m.name == "instance" && m.value == "x");
+                assert!(
+                    ok,
+                    "{file}: {:?}: {expr} does not filter by $instance",
+                    p["title"]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} selectors checked");
 }

@@ -23,7 +23,8 @@ fn onnx_without_the_feature_is_a_clear_error() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A model this build cannot provide is bad usage (issue 19.5): exit 2, with the fix.
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--features onnx"), "{err}");
 }

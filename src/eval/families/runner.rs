@@ -57,13 +57,13 @@ pub struct FamiliesArgs {
     #[arg(long, default_value_t = 20)]
     pub seeds: u32,
     /// Which side of the split: `tune` (tuning seeds and phrases) or `test` (held out).
-    #[arg(long, default_value = "test")]
+    #[arg(long, default_value = "test", value_parser = ["tune", "test"])]
     pub pool: String,
     /// Only this family (repeatable); default: all twelve.
     #[arg(long = "family")]
     pub family: Vec<String>,
     /// Sentiment model; default: the configuration's `[pipeline] sentiment_model`.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::config::MODEL_NAMES))]
     pub model: Option<String>,
     /// Print the report as JSON (every run included) instead of the table.
     #[arg(long)]
