@@ -20,6 +20,7 @@ pub mod demo;
 pub mod engine;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod prepare;
 pub mod refine;
 pub mod replay;
 mod report;

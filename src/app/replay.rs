@@ -12,6 +12,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::engine::Engine;
+use super::prepare::{self, Preparation};
 use super::refine::Refiner;
 pub use super::summary::ReplaySummary;
 use crate::alert::{AlertLog, AlertOutput, Notifier};
@@ -86,6 +87,9 @@ pub struct ReplayOptions {
     pub checkpoint_in: Option<String>,
     /// Save the learned state here at the end.
     pub checkpoint_out: Option<String>,
+    /// Threads that match and score mentions ahead of the engine ([`super::prepare`]); the
+    /// alert log is the same for any number. 0: the engine does it on its own thread.
+    pub prepare_workers: usize,
 }
 
 impl ReplayOptions {
@@ -104,8 +108,14 @@ impl ReplayOptions {
             to: None,
             checkpoint_in: None,
             checkpoint_out: None,
+            prepare_workers: default_prepare_workers(),
         }
     }
+}
+
+/// One preparing thread per core (the reader and the engine share them).
+pub fn default_prepare_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Replays `input` through the whole pipeline.
@@ -153,13 +163,29 @@ pub async fn replay(
     };
     let mut output = AlertOutput::dispatching(log, metrics.clone(), opts.notifiers.clone());
 
+    // `channel_capacity` mentions in all, split over the queues between reader, preparing
+    // workers and engine; every queue blocks when full.
     let capacity = (cfg.pipeline.channel_capacity / BATCH).max(1);
-    let (tx, mut rx) = mpsc::channel::<Vec<Mention>>(capacity);
     let reader_metrics = metrics.clone();
-    let reader = std::thread::Builder::new()
-        .name(String::from("flashpoint-reader"))
-        .spawn(move || read_input(input, tx, reader_metrics))
-        .context("spawning the reader thread")?;
+    let (mut rx, workers) = if opts.prepare_workers == 0 {
+        let (tx, rx) = mpsc::channel::<Vec<Mention>>(capacity);
+        let reader = std::thread::Builder::new()
+            .name(String::from("flashpoint-reader"))
+            .spawn(move || read_input(input, move |b| tx.blocking_send(b).is_ok(), reader_metrics))
+            .context("spawning the reader thread")?;
+        (Batches::Plain(rx), (reader, Vec::new()))
+    } else {
+        let per_queue = (capacity / (2 * opts.prepare_workers)).max(1);
+        let (mut dispatch, prepared, handles) =
+            prepare::spawn(&engine.preparer(), opts.prepare_workers, per_queue)
+                .context("spawning the preparing threads")?;
+        let reader = std::thread::Builder::new()
+            .name(String::from("flashpoint-reader"))
+            .spawn(move || read_input(input, move |b| dispatch.send(b), reader_metrics))
+            .context("spawning the reader thread")?;
+        (Batches::Prepared(prepared), (reader, handles))
+    };
+    let (reader, preparing) = workers;
 
     let progress = progress_bar(opts.progress);
     let mut first_event: Option<EventTime> = None;
@@ -170,7 +196,9 @@ pub async fn replay(
                 .with_label_values(&["reader"])
                 .set((rx.len() * BATCH) as f64);
         }
-        for mention in &batch {
+        let n = batch.len();
+        for (mention, prep) in batch {
+            let mention = &mention;
             let outside = opts.from.is_some_and(|f| mention.created_at < f)
                 || opts.to.is_some_and(|t| mention.created_at >= t);
             if outside {
@@ -185,15 +213,17 @@ pub async fn replay(
                 }
             }
             let t0 = std::time::Instant::now();
-            engine.process(mention);
+            match prep {
+                Some(prep) => engine.process_prepared(mention, prep),
+                None => engine.process(mention),
+            }
             for alert in engine.drain_alerts() {
                 output.emit(Arc::new(alert.clone()), Some(t0)).await?;
                 alerts.push(alert);
             }
         }
         if let Some(m) = &metrics {
-            m.pipeline_mentions_processed_total
-                .inc_by(batch.len() as u64);
+            m.pipeline_mentions_processed_total.inc_by(n as u64);
             m.publish_latency();
             m.publish_sink_latency();
             publish_lag(m, engine.watermark());
@@ -222,6 +252,10 @@ pub async fn replay(
     let decode = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    for h in preparing {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a preparing thread panicked"))?;
+    }
     output.flush()?;
     if let Some(path) = &opts.checkpoint_out {
         super::checkpoint::save(&engine, std::path::Path::new(path))?;
@@ -268,10 +302,40 @@ fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
     Some(p)
 }
 
+/// The engine's input: the reader's batches, straight or through the preparing workers.
+enum Batches {
+    Plain(mpsc::Receiver<Vec<Mention>>),
+    Prepared(prepare::Prepared),
+}
+
+impl Batches {
+    async fn recv(&mut self) -> Option<Vec<(Mention, Option<Preparation>)>> {
+        match self {
+            Batches::Plain(rx) => Some(rx.recv().await?.into_iter().map(|m| (m, None)).collect()),
+            Batches::Prepared(p) => Some(
+                p.recv()
+                    .await?
+                    .into_iter()
+                    .map(|(m, prep)| (m, Some(prep)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Batches waiting.
+    fn len(&self) -> usize {
+        match self {
+            Batches::Plain(rx) => rx.len(),
+            Batches::Prepared(p) => p.len(),
+        }
+    }
+}
+
 /// The reader thread: decodes archives into batches, blocking while the engine is behind.
+/// `send` hands one batch on (blocking while full); `false` stops the read.
 fn read_input(
     input: Input,
-    tx: mpsc::Sender<Vec<Mention>>,
+    mut send: impl FnMut(Vec<Mention>) -> bool,
     metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<DecodeStats> {
     if let Some(m) = &metrics {
@@ -310,7 +374,7 @@ fn read_input(
                     .set(age_ms as f64 / 1000.0);
             }
         }
-        tx.blocking_send(batch).is_ok()
+        send(batch)
     };
     let read = match input {
         Input::Paths(paths) => archive::read_batches(&paths, BATCH, &mut on_error, &mut on_batch),
