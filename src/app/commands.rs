@@ -347,46 +347,129 @@ pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// `flashpoint sentiment`: scores each stdin line with `model`, one JSON line each.
+///
+/// Every core scores: the input is cut into chunks of [`SENTIMENT_CHUNK`] lines, chunk `i` goes
+/// to worker `i mod N` (one per core) and the output is written from the workers' queues in the
+/// same rotation, so it is in input order, one line per input line, as on one thread. Queues
+/// are bounded (two chunks per worker) and block, so memory stays flat on any input size.
 pub fn sentiment(model: &str) -> anyhow::Result<()> {
-    let model = crate::score::sentiment::model_by_name(model)?;
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
+    let out = std::io::BufWriter::new(std::io::stdout());
+    sentiment_stream(model, workers, stdin, out)
+}
+
+/// Lines per chunk of `flashpoint sentiment` (batched models such as onnx are several times
+/// faster on chunks; output is flushed after each).
+pub const SENTIMENT_CHUNK: usize = 512;
+
+/// One `flashpoint sentiment` output line.
+#[derive(serde::Serialize)]
+struct SentimentLine<'a> {
+    // Field order = the order of the keys the command has always written (sorted).
+    complaint: f64,
+    label: &'a str,
+    score: f64,
+}
+
+/// [`sentiment`] over any input and output with `workers` scoring threads (at least one).
+pub fn sentiment_stream(
+    model: &str,
+    workers: usize,
+    input: impl BufRead,
+    mut out: impl Write + Send,
+) -> anyhow::Result<()> {
+    let model: Arc<dyn crate::score::sentiment::SentimentModel> =
+        Arc::from(crate::score::sentiment::model_by_name(model)?);
     let complaint = crate::score::sentiment::complaint::ComplaintModel::embedded()?;
-    let stdin = std::io::stdin().lock();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    // Lines are scored in chunks through `score_batch` (batched models such as onnx are several
-    // times faster that way); output order and one line per input line are unchanged.
-    const CHUNK: usize = 256;
-    let mut lines: Vec<String> = Vec::with_capacity(CHUNK);
-    let mut scored = Vec::with_capacity(CHUNK);
-    let mut emit = |lines: &mut Vec<String>,
-                    out: &mut std::io::BufWriter<_>|
-     -> anyhow::Result<()> {
-        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
-        model.score_batch(&texts, &mut scored);
-        for (s, text) in scored.iter().zip(&texts) {
-            let score = (f64::from(s.score) * 10_000.0).round() / 10_000.0;
-            let complaint = (f64::from(complaint.probability(text)) * 10_000.0).round() / 10_000.0;
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({
-                    "label": s.label.as_str(),
-                    "score": score,
-                    "complaint": complaint
-                })
-            )?;
+    let workers = workers.max(1);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let mut inputs = Vec::with_capacity(workers);
+        let mut outputs = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (in_tx, in_rx) = std::sync::mpsc::sync_channel::<Vec<String>>(2);
+            let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Vec<u8>>>(2);
+            let model = Arc::clone(&model);
+            scope.spawn(move || {
+                let mut scored = Vec::with_capacity(SENTIMENT_CHUNK);
+                while let Ok(lines) = in_rx.recv() {
+                    let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+                    model.score_batch(&texts, &mut scored);
+                    let mut buf = Vec::with_capacity(64 * texts.len());
+                    let mut result = Ok(());
+                    for (s, text) in scored.iter().zip(&texts) {
+                        let line = SentimentLine {
+                            complaint: (f64::from(complaint.probability(text)) * 10_000.0).round()
+                                / 10_000.0,
+                            label: s.label.as_str(),
+                            score: (f64::from(s.score) * 10_000.0).round() / 10_000.0,
+                        };
+                        result = serde_json::to_writer(&mut buf, &line);
+                        if result.is_err() {
+                            break;
+                        }
+                        buf.push(b'\n');
+                    }
+                    if out_tx
+                        .send(result.map(|()| buf).map_err(Into::into))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            inputs.push(in_tx);
+            outputs.push(out_rx);
         }
-        lines.clear();
-        out.flush()?;
+        // The writer: chunks in input order, from the workers in rotation.
+        let writer = scope.spawn(move || -> anyhow::Result<()> {
+            for i in 0.. {
+                let Some(rx) = outputs.get(i % workers) else {
+                    break;
+                };
+                let Ok(chunk) = rx.recv() else {
+                    break;
+                };
+                out.write_all(&chunk?)?;
+                out.flush()?;
+            }
+            Ok(())
+        });
+        let mut lines: Vec<String> = Vec::with_capacity(SENTIMENT_CHUNK);
+        let mut next = 0usize;
+        let mut read = Ok(());
+        for line in input.lines() {
+            match line {
+                Ok(l) => lines.push(l),
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
+            }
+            if lines.len() == SENTIMENT_CHUNK {
+                let chunk = std::mem::replace(&mut lines, Vec::with_capacity(SENTIMENT_CHUNK));
+                if inputs
+                    .get(next % workers)
+                    .is_none_or(|tx| tx.send(chunk).is_err())
+                {
+                    break;
+                }
+                next += 1;
+            }
+        }
+        if !lines.is_empty() {
+            if let Some(tx) = inputs.get(next % workers) {
+                // A closed queue means the writer failed; its error is reported below.
+                let _sent = tx.send(lines).is_ok();
+            }
+        }
+        drop(inputs);
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the sentiment writer panicked"))??;
+        read?;
         Ok(())
-    };
-    for line in stdin.lines() {
-        lines.push(line?);
-        if lines.len() == CHUNK {
-            emit(&mut lines, &mut out)?;
-        }
-    }
-    emit(&mut lines, &mut out)?;
-    Ok(())
+    })
 }
 
 /// `flashpoint synth`: writes the deterministic synthetic stream.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHasher;
 
+use super::prepare::{Preparation, Preparer, TextFeatures, TextScorer};
 use super::refine::{Entry, Item, Refiner};
 use crate::brand::{Attribution, Attributor};
 use crate::config::Config;
@@ -137,10 +138,9 @@ pub struct Engine {
     cfg: Arc<Config>,
     watermark: Watermark,
     attributor: Attributor,
-    sentiment: Box<dyn SentimentModel>,
-    classifier: Box<dyn Classifier>,
+    /// Sentiment, classifier, complaint model and key terms (shared with [`Preparer`]s).
+    scorer: TextScorer,
     detector: Detector,
-    ignore: Ignore,
     attribution: Attribution,
     terms: Vec<String>,
     metrics: Option<Arc<Metrics>>,
@@ -192,17 +192,23 @@ impl Engine {
             p.parent_retention.as_millis_i64(),
             p.parent_capacity,
         )?;
+        let ignore = Ignore::new(
+            cfg.brands
+                .iter()
+                .flat_map(|b| b.terms.iter().chain(&b.handles).chain(&b.hashtags)),
+        );
+        // `complaint_threshold = 1` switches the model off (and its cost with it).
+        let scorer = TextScorer::new(
+            Arc::from(sentiment),
+            Arc::from(classifier),
+            Arc::new(ignore),
+            cfg.detect.complaint_threshold < 1.0,
+        );
         Ok(Engine {
             watermark: Watermark::new(p.allowed_lateness.as_millis_i64()),
             attributor,
-            sentiment,
-            classifier,
+            scorer,
             detector: Detector::new(Arc::clone(&cfg), Arc::new(BrandKeyTerms(Arc::clone(&cfg)))),
-            ignore: Ignore::new(
-                cfg.brands
-                    .iter()
-                    .flat_map(|b| b.terms.iter().chain(&b.handles).chain(&b.hashtags)),
-            ),
             attribution: Attribution::default(),
             terms: Vec::new(),
             metrics,
@@ -233,15 +239,31 @@ impl Engine {
 
     /// Runs one mention through the pipeline.
     pub fn process(&mut self, m: &Mention) {
+        self.process_with(m, None);
+    }
+
+    /// What [`Engine::process_prepared`] needs computed ahead of it, on any thread: brand
+    /// matching and text features with this engine's matcher and models.
+    pub fn preparer(&self) -> Preparer {
+        Preparer::new(self.attributor.shared_matcher(), self.scorer.clone())
+    }
+
+    /// Like [`Engine::process`] for a mention that a [`Engine::preparer`] of this engine
+    /// already matched and scored; the result is the same, bit for bit.
+    pub fn process_prepared(&mut self, m: &Mention, prep: Preparation) {
+        self.process_with(m, Some(prep));
+    }
+
+    fn process_with(&mut self, m: &Mention, prep: Option<Preparation>) {
         let Some(guard) = self.guard.as_mut() else {
-            self.process_unguarded(m);
+            self.process_unguarded(m, prep);
             return;
         };
         let offered = guard.offer(m, self.watermark.started());
         let pass = offered.pass;
         self.apply_offered(offered);
         if pass {
-            self.process_unguarded(m);
+            self.process_unguarded(m, prep);
         }
     }
 
@@ -256,22 +278,23 @@ impl Engine {
             }
             tracing::debug!(id = %m.id, created_at = %m.created_at, reason = why.reason(), "event-time outlier dropped");
         }
+        // Released mentions lost their preparation: scored here (same functions).
         for m in &offered.release {
-            self.process_unguarded(m);
+            self.process_unguarded(m, None);
         }
     }
 
-    fn process_unguarded(&mut self, m: &Mention) {
+    fn process_unguarded(&mut self, m: &Mention, prep: Option<Preparation>) {
         if !self.admit(m) {
             return;
         }
         if self.refiner.is_some() {
-            self.process_refining(m);
+            self.process_refining(m, prep);
             return;
         }
         self.evaluate_to(self.watermark.max_seen());
-        self.attributor.attribute(m, &mut self.attribution);
-        if let Some(scored) = self.score_attributed(m) {
+        let features = self.attribute(m, prep);
+        if let Some(scored) = self.score_attributed(m, features) {
             self.apply_current(m, &scored);
         }
     }
@@ -288,7 +311,7 @@ impl Engine {
         self.attribution.brands.extend_from_slice(brands);
         self.attribution.via_thread = false;
         self.attribution.root = root;
-        if let Some(scored) = self.score_attributed(m) {
+        if let Some(scored) = self.score_attributed(m, None) {
             self.apply_current(m, &scored);
         }
     }
@@ -388,7 +411,7 @@ impl Engine {
         }
     }
 
-    fn process_refining(&mut self, m: &Mention) {
+    fn process_refining(&mut self, m: &Mention, prep: Option<Preparation>) {
         let max_seen = self.watermark.max_seen();
         let minute = max_seen.minute_index();
         if let Some(r) = self.refiner.as_mut() {
@@ -399,8 +422,8 @@ impl Engine {
         if idle {
             self.evaluate_to(max_seen);
         }
-        self.attributor.attribute(m, &mut self.attribution);
-        let item = match self.score_attributed(m) {
+        let features = self.attribute(m, prep);
+        let item = match self.score_attributed(m, features) {
             None if idle => return,
             None => None,
             Some(scored) => {
@@ -465,21 +488,39 @@ impl Engine {
         }
     }
 
+    /// Attributes `m` into `self.attribution` (text matches from `prep` when prepared) and
+    /// returns the prepared text features, if any.
+    fn attribute(&mut self, m: &Mention, prep: Option<Preparation>) -> Option<TextFeatures> {
+        match prep {
+            Some(p) => {
+                self.attributor
+                    .attribute_matched(m, &p.text_brands, &mut self.attribution);
+                p.features
+            }
+            None => {
+                self.attributor.attribute(m, &mut self.attribution);
+                None
+            }
+        }
+    }
+
     /// Scores the mention attributed in `self.attribution` when it matched a brand, with the
-    /// fast model and classifier, and collects its key terms (into `self.terms`).
-    fn score_attributed(&mut self, m: &Mention) -> Option<Scored> {
+    /// fast model and classifier (or takes `features` computed ahead by a [`Preparer`]), and
+    /// collects its key terms (into `self.terms`).
+    fn score_attributed(&mut self, m: &Mention, features: Option<TextFeatures>) -> Option<Scored> {
         if self.attribution.brands.is_empty() {
             self.stats.unmatched += 1;
             return None;
         }
         self.stats.matched += 1;
-        let sentiment = self.sentiment.score(&m.text);
-        let class = self.classifier.classify(&m.text);
-        let (simhash, words) = simhash_counted(&m.text);
+        let f = match features {
+            Some(f) => f,
+            None => self.scorer.score(&m.text),
+        };
         let scored = Scored {
-            sentiment: sentiment.label,
-            category_scores: class.scores,
-            risk: class.risk,
+            sentiment: f.sentiment.label,
+            category_scores: f.class.scores,
+            risk: f.class.risk,
             weight: bot_weight(
                 &m.author,
                 m.created_at,
@@ -487,19 +528,12 @@ impl Engine {
             ),
             duplicate: false,
             author_key: author_key(&m.author.id),
-            simhash,
-            simhash_words: words as u32,
-            // `complaint_threshold = 1` switches the model off (and its cost with it).
-            complaint: if self.cfg.detect.complaint_threshold < 1.0 {
-                crate::score::sentiment::complaint::complaint_probability(&m.text)
-            } else {
-                0.0
-            },
+            simhash: f.simhash,
+            simhash_words: f.simhash_words,
+            complaint: f.complaint,
             complained: false,
         };
-        self.terms.clear();
-        self.terms
-            .extend(key_terms(&m.text, &self.ignore).map(|t| t.into_owned()));
+        self.terms = f.terms;
         Some(scored)
     }
 

@@ -7,6 +7,9 @@
 //!                                      window, detect)
 //! ```
 //!
+//! A replay puts [`prepare`]'s threads between reader and engine (bounded, Block, ordered
+//! merge): they match and score, the engine attributes threads and detects.
+//!
 //! [`run`] is the live pipeline: source tasks (started by [`sources`]) feed the same engine
 //! through one bounded queue, and the engine task also writes the archive (see its module
 //! docs). [`service`] wraps it for `flashpoint run` (signals, alert delivery start and drain),
@@ -21,8 +24,9 @@ pub mod demo;
 pub mod engine;
 #[cfg(feature = "kafka")]
 pub mod kafka;
-pub mod reconcile;
+pub mod prepare;
 pub mod progress;
+pub mod reconcile;
 pub mod refine;
 pub mod replay;
 pub mod report;

@@ -13,6 +13,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::engine::Engine;
+use super::prepare::{self, Preparation};
 use super::progress::{self, ArchiveProgress};
 use super::refine::Refiner;
 pub use super::summary::ReplaySummary;
@@ -92,6 +93,9 @@ pub struct ReplayOptions {
     pub checkpoint_in: Option<String>,
     /// Save the learned state here at the end.
     pub checkpoint_out: Option<String>,
+    /// Threads that match and score mentions ahead of the engine ([`super::prepare`]); the
+    /// alert log is the same for any number. 0: the engine does it on its own thread.
+    pub prepare_workers: usize,
 }
 
 impl ReplayOptions {
@@ -112,8 +116,14 @@ impl ReplayOptions {
             to: None,
             checkpoint_in: None,
             checkpoint_out: None,
+            prepare_workers: default_prepare_workers(),
         }
     }
+}
+
+/// One preparing thread per core (the reader and the engine share them).
+pub fn default_prepare_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Replays `input` through the whole pipeline.
@@ -161,10 +171,12 @@ pub async fn replay(
     };
     let mut output = AlertOutput::dispatching(log, metrics.clone(), opts.notifiers.clone());
 
+    // `channel_capacity` mentions in all, split over the queues between reader, preparing
+    // workers and engine; every queue blocks when full.
     let capacity = (cfg.pipeline.channel_capacity / BATCH).max(1);
     // Each batch travels with the reader's progress position after it, so the bar shows how
-    // far the engine is, not how far the reader ran ahead.
-    let (tx, mut rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
+    // far the engine is, not how far the reader ran ahead (through the preparing workers, the
+    // reader's last position: a few batches ahead).
     let reader_metrics = metrics.clone();
     // Measured only when a bar will be drawn (the plan samples a compressed archive).
     let plan = (opts.progress && std::io::stderr().is_terminal())
@@ -175,10 +187,44 @@ pub async fn replay(
         "replay",
         plan.as_ref().map(ArchiveProgress::total),
     );
-    let reader = std::thread::Builder::new()
-        .name(String::from("flashpoint-reader"))
-        .spawn(move || read_input(input, tx, reader_metrics, plan))
-        .context("spawning the reader thread")?;
+    let (mut rx, workers) = if opts.prepare_workers == 0 {
+        let (tx, rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
+        let reader = std::thread::Builder::new()
+            .name(String::from("flashpoint-reader"))
+            .spawn(move || {
+                read_input(
+                    input,
+                    move |b, pos| tx.blocking_send((b, pos)).is_ok(),
+                    reader_metrics,
+                    plan,
+                )
+            })
+            .context("spawning the reader thread")?;
+        (Batches::Plain(rx), (reader, Vec::new()))
+    } else {
+        let per_queue = (capacity / (2 * opts.prepare_workers)).max(1);
+        let (mut dispatch, prepared, handles) =
+            prepare::spawn(&engine.preparer(), opts.prepare_workers, per_queue)
+                .context("spawning the preparing threads")?;
+        let read_to = Arc::new(AtomicU64::new(0));
+        let reader_pos = Arc::clone(&read_to);
+        let reader = std::thread::Builder::new()
+            .name(String::from("flashpoint-reader"))
+            .spawn(move || {
+                read_input(
+                    input,
+                    move |b, pos| {
+                        reader_pos.store(pos, Ordering::Relaxed);
+                        dispatch.send(b)
+                    },
+                    reader_metrics,
+                    plan,
+                )
+            })
+            .context("spawning the reader thread")?;
+        (Batches::Prepared(prepared, read_to), (reader, handles))
+    };
+    let (reader, preparing) = workers;
 
     let mut first_event: Option<EventTime> = None;
     let mut alerts = Vec::new();
@@ -188,7 +234,9 @@ pub async fn replay(
                 .with_label_values(&["reader"])
                 .set((rx.len() * BATCH) as f64);
         }
-        for mention in &batch {
+        let n = batch.len();
+        for (mention, prep) in batch {
+            let mention = &mention;
             let outside = opts.from.is_some_and(|f| mention.created_at < f)
                 || opts.to.is_some_and(|t| mention.created_at >= t);
             if outside {
@@ -203,15 +251,17 @@ pub async fn replay(
                 }
             }
             let t0 = std::time::Instant::now();
-            engine.process(mention);
+            match prep {
+                Some(prep) => engine.process_prepared(mention, prep),
+                None => engine.process(mention),
+            }
             for alert in engine.drain_alerts() {
                 output.emit(Arc::new(alert.clone()), Some(t0)).await?;
                 alerts.push(alert);
             }
         }
         if let Some(m) = &metrics {
-            m.pipeline_mentions_processed_total
-                .inc_by(batch.len() as u64);
+            m.pipeline_mentions_processed_total.inc_by(n as u64);
             m.publish_latency();
             m.publish_sink_latency();
             publish_lag(m, engine.watermark());
@@ -240,6 +290,10 @@ pub async fn replay(
     let decode = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    for h in preparing {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a preparing thread panicked"))?;
+    }
     output.flush()?;
     if let Some(path) = &opts.checkpoint_out {
         super::checkpoint::save(&engine, std::path::Path::new(path))?;
@@ -373,10 +427,50 @@ impl BufRead for Counted {
     }
 }
 
+/// The engine's input: the reader's batches, straight or through the preparing workers.
+enum Batches {
+    /// Batches with the reader's progress position after each.
+    Plain(mpsc::Receiver<(Vec<Mention>, u64)>),
+    /// Prepared batches, and the reader's latest progress position.
+    Prepared(prepare::Prepared, Arc<AtomicU64>),
+}
+
+/// One batch for the engine and the progress position to show after it.
+type Batch = (Vec<(Mention, Option<Preparation>)>, u64);
+
+impl Batches {
+    async fn recv(&mut self) -> Option<Batch> {
+        match self {
+            Batches::Plain(rx) => {
+                let (batch, position) = rx.recv().await?;
+                Some((batch.into_iter().map(|m| (m, None)).collect(), position))
+            }
+            Batches::Prepared(p, read_to) => {
+                let batch = p
+                    .recv()
+                    .await?
+                    .into_iter()
+                    .map(|(m, prep)| (m, Some(prep)))
+                    .collect();
+                Some((batch, read_to.load(Ordering::Relaxed)))
+            }
+        }
+    }
+
+    /// Batches waiting.
+    fn len(&self) -> usize {
+        match self {
+            Batches::Plain(rx) => rx.len(),
+            Batches::Prepared(p, _) => p.len(),
+        }
+    }
+}
+
 /// The reader thread: decodes archives into batches, blocking while the engine is behind.
+/// `send` hands one batch on (blocking while full); `false` stops the read.
 fn read_input(
     input: Input,
-    tx: mpsc::Sender<(Vec<Mention>, u64)>,
+    mut send: impl FnMut(Vec<Mention>, u64) -> bool,
     metrics: Option<Arc<Metrics>>,
     plan: Option<ArchiveProgress>,
 ) -> anyhow::Result<DecodeStats> {
@@ -423,7 +517,7 @@ fn read_input(
                     .set(age_ms as f64 / 1000.0);
             }
         }
-        tx.blocking_send((batch, position)).is_ok()
+        send(batch, position)
     };
     let counted = |inner: Box<dyn BufRead + Send>| -> Box<dyn BufRead + Send> {
         consumed.store(0, Ordering::Relaxed);

@@ -57,6 +57,12 @@ use crate::domain::BrandIdx;
 /// Up to this many distinct patterns the automaton is a full DFA (about 32 MiB at the limit).
 const DFA_MAX_PATTERNS: usize = 20_000;
 
+/// Above the DFA limit, patterns go into contiguous NFAs of at most this many patterns each.
+/// Building one first builds a non-contiguous NFA about four times its final size, so one
+/// automaton over 420,000 patterns (100,000 brands) peaked at 234 MiB to hold 55 MiB; in
+/// chunks the peak is one chunk's, for one more scan of the text per chunk.
+const NFA_CHUNK_PATTERNS: usize = 100_000;
+
 /// Building the brand automaton failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
@@ -117,7 +123,9 @@ thread_local! {
 /// Matches every configured brand against a text in one pass.
 #[derive(Debug, Clone)]
 pub struct BrandMatcher {
-    ac: AhoCorasick,
+    /// One automaton, or above [`DFA_MAX_PATTERNS`] one per chunk of patterns, each with the
+    /// index of its first pattern in `patterns`.
+    ac: Vec<(AhoCorasick, usize)>,
     patterns: Vec<PatternInfo>,
     entries: Vec<Entry>,
 }
@@ -125,6 +133,16 @@ pub struct BrandMatcher {
 impl BrandMatcher {
     /// Compiles all brands' terms, handles, hashtags and exclude phrases into one automaton.
     pub fn new(brands: &[Brand]) -> Result<BrandMatcher, MatcherError> {
+        BrandMatcher::build(brands, DFA_MAX_PATTERNS, NFA_CHUNK_PATTERNS)
+    }
+
+    /// [`BrandMatcher::new`] with the DFA limit and the NFA chunk size as parameters (tests
+    /// use small ones).
+    fn build(
+        brands: &[Brand],
+        dfa_max: usize,
+        chunk_patterns: usize,
+    ) -> Result<BrandMatcher, MatcherError> {
         let mut index: FxHashMap<String, usize> = FxHashMap::default();
         let mut strings: Vec<String> = Vec::new();
         let mut uses: Vec<Vec<Entry>> = Vec::new();
@@ -180,24 +198,32 @@ impl BrandMatcher {
             });
         }
 
-        let build = |kind: Option<AhoCorasickKind>| {
+        let build = |kind: Option<AhoCorasickKind>, strings: &[String]| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .ascii_case_insensitive(true)
                 .kind(kind)
-                .build(&strings)
+                .build(strings)
         };
         // A full DFA is the fastest scanner (~3x a contiguous NFA here) but costs ~1.6 KiB per
         // pattern (8 MiB for 1,000 brands × 5 patterns); above `DFA_MAX_PATTERNS`, or if the DFA
         // is refused, let the library choose (a contiguous NFA, ~10x smaller).
-        let dfa = if strings.len() <= DFA_MAX_PATTERNS {
-            build(Some(AhoCorasickKind::DFA)).ok()
+        let dfa = if strings.len() <= dfa_max {
+            build(Some(AhoCorasickKind::DFA), &strings).ok()
         } else {
             None
         };
         let ac = match dfa {
-            Some(ac) => ac,
-            None => build(None)?,
+            Some(ac) => vec![(ac, 0)],
+            None if strings.is_empty() => vec![(build(None, &strings)?, 0)],
+            None => {
+                let mut out = Vec::new();
+                let size = chunk_patterns.max(1);
+                for (i, chunk) in strings.chunks(size).enumerate() {
+                    out.push((build(None, chunk)?, i * size));
+                }
+                out
+            }
         };
         Ok(BrandMatcher {
             ac,
@@ -208,7 +234,10 @@ impl BrandMatcher {
 
     /// Heap bytes held by the automaton and its pattern tables.
     pub fn memory_usage(&self) -> usize {
-        self.ac.memory_usage()
+        self.ac
+            .iter()
+            .map(|(ac, _)| ac.memory_usage())
+            .sum::<usize>()
             + self.patterns.capacity() * std::mem::size_of::<PatternInfo>()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
     }
@@ -244,45 +273,51 @@ impl BrandMatcher {
             lower_into(text, lowered);
             lowered.as_str()
         };
-        let Ok(iter) = self.ac.try_find_overlapping_iter(Input::new(hay)) else {
-            return;
-        };
         terms.clear();
         excludes.clear();
-        for m in iter {
-            let Some(info) = self.patterns.get(m.pattern().as_usize()) else {
-                continue;
+        // Spans are resolved only after every automaton has been scanned, and `out` is sorted
+        // and deduplicated at the end, so the chunks' order does not matter.
+        for (ac, first) in &self.ac {
+            let Ok(iter) = ac.try_find_overlapping_iter(Input::new(hay)) else {
+                out.clear();
+                return;
             };
-            let (start, end) = (m.start(), m.end());
-            let Some(ctx) = Context::new(hay, start, end, info) else {
-                continue;
-            };
-            let list = self
-                .entries
-                .get(info.first as usize..info.end as usize)
-                .unwrap_or(&[]);
-            // Whether the occurrence is inside a URL or e-mail address: computed at most once.
-            let mut hidden: Option<bool> = None;
-            let mut is_hidden = || *hidden.get_or_insert_with(|| in_url_or_email(hay, start, end));
-            for e in list {
-                if !ctx.accepts(e.kind) {
+            for m in iter {
+                let Some(info) = self.patterns.get(first + m.pattern().as_usize()) else {
                     continue;
-                }
-                let span = Span {
-                    brand: e.brand,
-                    start,
-                    end,
                 };
-                match e.kind {
-                    Kind::Exclude => excludes.push(span),
-                    Kind::Term if e.excludable => {
-                        if !is_hidden() {
-                            terms.push(span);
-                        }
+                let (start, end) = (m.start(), m.end());
+                let Some(ctx) = Context::new(hay, start, end, info) else {
+                    continue;
+                };
+                let list = self
+                    .entries
+                    .get(info.first as usize..info.end as usize)
+                    .unwrap_or(&[]);
+                // Whether the occurrence is inside a URL or e-mail address: computed at most once.
+                let mut hidden: Option<bool> = None;
+                let mut is_hidden =
+                    || *hidden.get_or_insert_with(|| in_url_or_email(hay, start, end));
+                for e in list {
+                    if !ctx.accepts(e.kind) {
+                        continue;
                     }
-                    _ => {
-                        if !is_hidden() {
-                            out.push(BrandIdx(e.brand));
+                    let span = Span {
+                        brand: e.brand,
+                        start,
+                        end,
+                    };
+                    match e.kind {
+                        Kind::Exclude => excludes.push(span),
+                        Kind::Term if e.excludable => {
+                            if !is_hidden() {
+                                terms.push(span);
+                            }
+                        }
+                        _ => {
+                            if !is_hidden() {
+                                out.push(BrandIdx(e.brand));
+                            }
                         }
                     }
                 }
@@ -532,6 +567,84 @@ mod tests {
             exclude: v(excl),
             profile: None,
         }
+    }
+
+    /// Issue 20: above the DFA limit patterns are split over several automata; whatever the
+    /// chunk size, every text matches the same brands as with one automaton (exclusions
+    /// across chunks included).
+    #[test]
+    fn chunked_automata_match_exactly_as_one() {
+        let cfg = Config::with_brands(vec![
+            brand(
+                "brightline",
+                &["brightline plumbing", "brightline"],
+                &["@brightlineplumb"],
+                &["#brightline"],
+                &[
+                    "brightline train",
+                    "brightline trains",
+                    "brightline station",
+                ],
+            ),
+            brand(
+                "velora",
+                &["velora motors", "velora"],
+                &["@veloramotors"],
+                &["#velora"],
+                &[],
+            ),
+            brand(
+                "northwind",
+                &["northwind broadband", "northwind"],
+                &["@northwindhelp"],
+                &["#northwind"],
+                &["northwind traders"],
+            ),
+            brand(
+                "orchard",
+                &["orchard mobile", "orchard"],
+                &["@orchardmobile"],
+                &["#orchardmobile"],
+                &["apple orchard", "community orchard"],
+            ),
+            brand(
+                "lumen",
+                &["lumen energy", "lumen", "ルーメン"],
+                &["@lumenenergy"],
+                &["#lumen"],
+                &[],
+            ),
+        ])
+        .unwrap();
+        let one = BrandMatcher::build(&cfg.brands, 0, usize::MAX).unwrap();
+        assert_eq!(one.ac.len(), 1);
+        let texts = [
+            "brightline plumbing sent a guy drinking in his van @brightlineplumb",
+            "took the brightline train to miami, lovely",
+            "brightline train and brightline plumbing in one day",
+            "#velora and #northwind both down?? @veloramotors",
+            "northwind traders is not northwind broadband",
+            "picked apples at the community orchard, orchard mobile has no signal there",
+            "https://example.com/brightline is a link, mail me at x@velora.com",
+            "ÉNERGIE: Lumen Energy a coupé le courant",
+            "nothing to see",
+            "ルーメンの停電がひどい",
+            "Brightline Station was closed, BRIGHTLINE never came",
+            "@northwindhelp @orchardmobile #lumen #velora brightline",
+        ];
+        let mut matched = 0;
+        for chunk in [1, 2, 3, 7, 16] {
+            let many = BrandMatcher::build(&cfg.brands, 0, chunk).unwrap();
+            assert!(many.ac.len() > 1, "chunk {chunk}");
+            for text in texts {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                one.match_text(text, &mut a);
+                many.match_text(text, &mut b);
+                assert_eq!(a, b, "chunk {chunk}: {text:?}");
+                matched += usize::from(!a.is_empty());
+            }
+        }
+        assert_eq!(matched, 5 * 9, "nine of the texts name a brand");
     }
 
     fn matcher(brands: Vec<BrandConfig>) -> BrandMatcher {

@@ -12,6 +12,7 @@
 //! attribution does not depend on how often `evict` runs.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -143,7 +144,8 @@ impl ThreadIndex {
 /// Text matching plus thread attribution.
 #[derive(Debug)]
 pub struct Attributor {
-    matcher: BrandMatcher,
+    /// Shared with text-matching workers ahead of the engine (`app::prepare`).
+    matcher: Arc<BrandMatcher>,
     index: ThreadIndex,
     scratch: Scratch,
 }
@@ -157,7 +159,7 @@ impl Attributor {
         capacity: usize,
     ) -> Result<Attributor, MatcherError> {
         Ok(Attributor {
-            matcher: BrandMatcher::new(brands)?,
+            matcher: Arc::new(BrandMatcher::new(brands)?),
             index: ThreadIndex::new(retention_ms, capacity),
             scratch: Scratch::default(),
         })
@@ -177,12 +179,36 @@ impl Attributor {
         &self.matcher
     }
 
+    /// The matcher, for matching texts on other threads ([`Attributor::attribute_matched`]).
+    pub fn shared_matcher(&self) -> Arc<BrandMatcher> {
+        Arc::clone(&self.matcher)
+    }
+
     /// Fills `out` (cleared first) for one mention: its text matches plus, when its parent is in
     /// the index, the parent's brands. Mentions that end up with a brand are indexed.
     pub fn attribute(&mut self, m: &Mention, out: &mut Attribution) {
-        out.via_thread = false;
         self.matcher
             .match_with(&m.text, &mut self.scratch, &mut out.brands);
+        self.thread(m, out);
+    }
+
+    /// Like [`Attributor::attribute`] for a mention whose text was already matched (by this
+    /// attributor's [`Attributor::shared_matcher`], on another thread): `text_brands` is what
+    /// [`BrandMatcher::match_text`] gave. The result is the same as `attribute`'s.
+    pub fn attribute_matched(
+        &mut self,
+        m: &Mention,
+        text_brands: &[BrandIdx],
+        out: &mut Attribution,
+    ) {
+        out.brands.clear();
+        out.brands.extend_from_slice(text_brands);
+        self.thread(m, out);
+    }
+
+    /// Thread attribution and indexing after `out.brands` holds the text matches.
+    fn thread(&mut self, m: &Mention, out: &mut Attribution) {
+        out.via_thread = false;
         let own = post_key(&m.source, &m.id);
         out.root = match m.parent_id.as_deref() {
             Some(parent) => {

@@ -449,3 +449,43 @@ fn cli_replay_deliver_exits_1_when_notifications_stay_pending() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("pending"), "{err}");
 }
+
+/// Issue 20: `flashpoint sentiment` scores on every core; the output is the same bytes, in
+/// input order, whatever the number of threads (chunks cross worker boundaries here).
+#[test]
+fn sentiment_output_is_identical_for_any_number_of_threads() {
+    let texts = [
+        "the service was terrible and nobody called back",
+        "",
+        "love it, works great",
+        "meh",
+        "they charged me twice, still waiting for a refund",
+    ];
+    let n = 3 * flashpoint::app::commands::SENTIMENT_CHUNK + 7;
+    let input: String = (0..n)
+        .map(|i| format!("{} #{i}\n", texts[i % texts.len()]))
+        .collect();
+    for model in ["lexicon", "linear"] {
+        let mut outs = Vec::new();
+        for workers in [1, 2, 4] {
+            let mut out = Vec::new();
+            flashpoint::app::commands::sentiment_stream(model, workers, input.as_bytes(), &mut out)
+                .unwrap();
+            outs.push(out);
+        }
+        let first = String::from_utf8(outs[0].clone()).unwrap();
+        assert_eq!(first.lines().count(), n);
+        assert!(first.starts_with("{\"complaint\":"), "{first:.80}");
+        assert!(
+            outs.iter().all(|o| *o == outs[0]),
+            "{model}: outputs differ"
+        );
+        // Order: the negative texts stay where they were.
+        let labels: Vec<&str> = first
+            .lines()
+            .map(|l| if l.contains("\"negative\"") { "n" } else { "-" })
+            .collect();
+        assert_eq!(labels[0], "n");
+        assert_eq!(labels[n - 1 - (n - 1) % texts.len()], "n");
+    }
+}

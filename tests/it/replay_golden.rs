@@ -171,3 +171,40 @@ fn demo_sample_is_exactly_the_generator_output() {
         "data/demo/sample.ndjson.zst is stale: regenerate it with `flashpoint synth --out data/demo/sample.ndjson.zst`"
     );
 }
+
+/// Issue 20: matching and scoring on preparing threads ahead of the engine leaves the alert log
+/// byte for byte as the engine alone writes it, for any number of threads, with and without
+/// the incident sentiment model (whose reorder buffer also sees prepared mentions).
+#[tokio::test]
+async fn replay_is_byte_identical_for_any_number_of_preparing_threads() {
+    use flashpoint::app::replay::Input;
+    let dir = tempfile::tempdir().unwrap();
+    for incident_model in [None, Some("linear")] {
+        let mut logs = Vec::new();
+        for workers in [0, 1, 2, 4] {
+            let path = dir.path().join(format!("w{workers}.ndjson"));
+            let mut opts = crate::support::options(Speed::Max, Some(path.display().to_string()));
+            opts.prepare_workers = workers;
+            opts.incident_model = incident_model.map(String::from);
+            let s = flashpoint::app::replay(
+                crate::support::demo_config(),
+                Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
+                opts,
+                None,
+            )
+            .await
+            .unwrap();
+            assert!(s.engine.matched > 0);
+            logs.push((workers, s.engine.clone(), std::fs::read(&path).unwrap()));
+        }
+        let (_, stats0, log0) = &logs[0];
+        assert!(!log0.is_empty(), "the demo produced no alerts");
+        for (workers, stats, log) in &logs[1..] {
+            assert_eq!(stats, stats0, "{workers} threads, {incident_model:?}");
+            assert!(
+                log == log0,
+                "alert log differs with {workers} preparing threads ({incident_model:?})"
+            );
+        }
+    }
+}
