@@ -465,8 +465,10 @@ fn issue_19_demo_labels_the_first_page_and_ends_with_who_was_paged() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.lines().any(|l| l.starts_with("PAGE     WARNING  2026-03-03T10:")
-            && l.ends_with("brightline-20260303-0001 [conduct] → field-ops, support")),
+        stdout
+            .lines()
+            .any(|l| l.starts_with("PAGE     WARNING  2026-03-03T10:")
+                && l.ends_with("brightline-20260303-0001 [conduct] → field-ops, support")),
         "{stdout}"
     );
     assert!(
