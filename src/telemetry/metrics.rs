@@ -665,42 +665,12 @@ impl Metrics {
 
     /// Sources whose task is down (`flashpoint_source_task_up` = 0), sorted.
     pub fn source_tasks_down(&self) -> Vec<String> {
-        use prometheus::core::Collector;
-        let mut down: Vec<String> = self
-            .source_task_up
-            .collect()
-            .iter()
-            .flat_map(|mf| mf.get_metric())
-            .filter(|m| m.get_gauge().get_value() == 0.0)
-            .filter_map(|m| {
-                m.get_label()
-                    .iter()
-                    .find(|l| l.name() == "source")
-                    .map(|l| l.value().to_string())
-            })
-            .collect();
-        down.sort();
-        down
+        gauges_at_zero(&self.source_task_up, "source")
     }
 
     /// Sinks whose delivery worker is down (`flashpoint_sink_worker_up` = 0), sorted.
     pub fn sink_workers_down(&self) -> Vec<String> {
-        use prometheus::core::Collector;
-        let mut down: Vec<String> = self
-            .sink_worker_up
-            .collect()
-            .iter()
-            .flat_map(|mf| mf.get_metric())
-            .filter(|m| m.get_gauge().get_value() == 0.0)
-            .filter_map(|m| {
-                m.get_label()
-                    .iter()
-                    .find(|l| l.name() == "sink")
-                    .map(|l| l.value().to_string())
-            })
-            .collect();
-        down.sort();
-        down
+        gauges_at_zero(&self.sink_worker_up, "sink")
     }
 
     /// Sets every open-incident series seen so far to 0 (before the current ones are counted
@@ -812,6 +782,24 @@ fn summarise(f: &mut MetricFamily, stats: impl Fn(&[LabelPair]) -> (u64, f64)) {
         .collect();
     f.set_metric(metrics);
     f.set_field_type(MetricType::SUMMARY);
+}
+
+/// The `label` values of `gauge`'s series that read 0 (a task or worker that is down), sorted.
+fn gauges_at_zero(gauge: &impl prometheus::core::Collector, label: &str) -> Vec<String> {
+    let mut down: Vec<String> = gauge
+        .collect()
+        .iter()
+        .flat_map(|mf| mf.get_metric())
+        .filter(|m| m.get_gauge().get_value() == 0.0)
+        .filter_map(|m| {
+            m.get_label()
+                .iter()
+                .find(|l| l.name() == label)
+                .map(|l| l.value().to_string())
+        })
+        .collect();
+    down.sort();
+    down
 }
 
 #[cfg(test)]
