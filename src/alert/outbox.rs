@@ -49,6 +49,8 @@ pub const LOCK_FILE: &str = "outbox.lock";
 pub const REJECTED_FILE: &str = "outbox.rejected";
 /// Dead letters kept across compactions (the newest).
 pub const MAX_DEAD_KEPT: usize = 10_000;
+/// Identities of delivered entries kept across compactions (the newest).
+pub const MAX_SENT_KEPT: usize = 100_000;
 /// Appends after which the log is compacted whatever the interval.
 pub const COMPACT_AFTER_RECORDS: u64 = 10_000;
 /// The compaction interval unless [`Outbox::set_compact_interval`] says otherwise.
@@ -85,6 +87,32 @@ enum Record {
         reason: String,
         error: String,
     },
+    /// The identity of a delivered entry, kept by compaction so that a rerun (`replay
+    /// --deliver` over the same archive) never sends the same line to the same sink twice.
+    Sent {
+        key: String,
+    },
+}
+
+/// Identities a log remembers: delivered (kept) and pending.
+fn known_identities(snap: &Snapshot) -> std::collections::HashSet<String> {
+    snap.sent
+        .iter()
+        .cloned()
+        .chain(snap.pending.iter().map(|e| identity(&e.sink, &e.alert)))
+        .collect()
+}
+
+/// The identity of a notification: sink, incident, action, severity and the line's own time.
+/// Two entries with the same identity are the same page; the second is never sent.
+pub fn identity(sink: &str, alert: &AlertRecord) -> String {
+    format!(
+        "{sink} {} {} {} {}",
+        alert.incident,
+        alert.action.as_str(),
+        alert.severity.as_str(),
+        alert.at
+    )
 }
 
 /// What a log holds: pending entries in sequence order, and dead letters.
@@ -95,6 +123,8 @@ pub struct Snapshot {
     pub delivered: u64,
     /// Lines that could not be read and were skipped.
     pub rejected: u64,
+    /// Identities of delivered entries (oldest first, at most [`MAX_SENT_KEPT`]).
+    pub sent: Vec<String>,
 }
 
 /// The open outbox; appends are serialised by a mutex and never held across `.await`.
@@ -162,6 +192,8 @@ struct Inner {
     compact_every: Duration,
     /// Lines rejected by compactions since the last [`Outbox::take_rejected`].
     rejected: u64,
+    /// Identities pending or delivered: an entry with one of them is not enqueued again.
+    known: std::collections::HashSet<String>,
 }
 
 fn now_ms() -> i64 {
@@ -225,10 +257,12 @@ fn parse(bytes: &[u8]) -> Parsed {
             }
             Some(Record::Delivered { seq }) => {
                 max_seq = max_seq.max(seq);
-                if pending.remove(&seq).is_some() {
+                if let Some(e) = pending.remove(&seq) {
                     snap.delivered += 1;
+                    snap.sent.push(identity(&e.sink, &e.alert));
                 }
             }
+            Some(Record::Sent { key }) => snap.sent.push(key),
             Some(Record::Dead { seq, reason, error }) => {
                 max_seq = max_seq.max(seq);
                 if let Some(entry) = pending.remove(&seq) {
@@ -243,6 +277,8 @@ fn parse(bytes: &[u8]) -> Parsed {
         }
     }
     snap.pending = pending.into_values().collect();
+    let drop = snap.sent.len().saturating_sub(MAX_SENT_KEPT);
+    snap.sent.drain(..drop);
     snap.rejected = rejected.len() as u64;
     Parsed {
         snap,
@@ -294,6 +330,9 @@ fn compact_dir(dir: &Path) -> io::Result<(Parsed, File)> {
                 },
             )?;
         }
+        for key in &snap.sent {
+            write_record(&mut buf, &Record::Sent { key: key.clone() })?;
+        }
         for e in &snap.pending {
             write_record(&mut buf, &Record::Enqueue(e.clone()))?;
         }
@@ -331,6 +370,7 @@ impl Outbox {
                     appended: 0,
                     compact_every: DEFAULT_COMPACT_INTERVAL,
                     rejected: 0,
+                    known: known_identities(&parsed.snap),
                 }),
                 lock: Mutex::new(Some(lock)),
             },
@@ -365,6 +405,8 @@ impl Outbox {
 
     fn compact_locked(&self, inner: &mut Inner) -> io::Result<u64> {
         let (parsed, file) = compact_dir(&self.dir)?;
+        // What the log now remembers, so the set stays bounded however long the process runs.
+        inner.known = known_identities(&parsed.snap);
         inner.file = file;
         inner.torn = false;
         inner.appended = 0;
@@ -403,12 +445,17 @@ impl Outbox {
     }
 
     /// Persists one alert for each sink (one fsync) and returns the entries, in `sinks` order.
+    /// A sink's alert that is already pending or was delivered (same [`identity`]) is left
+    /// out: a rerun of the same replay sends nothing twice.
     pub fn enqueue(&self, sinks: &[(&str, AlertRecord)]) -> io::Result<Vec<OutboxEntry>> {
         let mut inner = self.lock()?;
         let at = now_ms();
         let mut out = Vec::with_capacity(sinks.len());
         let mut buf = Vec::new();
         for (sink, alert) in sinks {
+            if !inner.known.insert(identity(sink, alert)) {
+                continue;
+            }
             let e = OutboxEntry {
                 seq: inner.next_seq,
                 sink: sink.to_string(),
@@ -539,6 +586,48 @@ mod tests {
         assert_eq!(again.pending.len(), 2);
         assert_eq!(again.dead.len(), 1);
     }
+    #[test]
+    fn outbox_never_enqueues_a_pending_or_delivered_identity_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (ob, _) = Outbox::open(dir.path()).unwrap();
+            let es = ob
+                .enqueue(&[
+                    ("pd", alert("a")),
+                    ("slack", alert("a")),
+                    ("pd", alert("b")),
+                ])
+                .unwrap();
+            assert_eq!(es.len(), 3);
+            ob.mark_delivered(es[0].seq).unwrap();
+            // The same lines again in the same process: nothing new.
+            assert!(ob
+                .enqueue(&[("pd", alert("a")), ("pd", alert("b"))])
+                .unwrap()
+                .is_empty());
+            ob.compact().unwrap();
+        }
+        // A rerun after a restart (and a compaction): delivered and pending both remembered;
+        // a new incident, or the same one for another sink, still goes.
+        let (ob, snap) = Outbox::open(dir.path()).unwrap();
+        assert_eq!(snap.sent.len(), 1);
+        assert_eq!(snap.pending.len(), 2);
+        let es = ob
+            .enqueue(&[
+                ("pd", alert("a")),
+                ("slack", alert("a")),
+                ("pd", alert("b")),
+                ("webhook", alert("a")),
+                ("pd", alert("c")),
+            ])
+            .unwrap();
+        let got: Vec<(&str, &str)> = es
+            .iter()
+            .map(|e| (e.sink.as_str(), e.alert.incident.as_str()))
+            .collect();
+        assert_eq!(got, [("webhook", "a"), ("pd", "c")]);
+    }
+
     /// The log bytes of `records`, one JSON line each.
     fn log_of(records: &[Record]) -> Vec<u8> {
         let mut buf = Vec::new();

@@ -529,3 +529,48 @@ async fn issue_18_a_resolve_dead_lettered_unsent_leaves_the_alertmanager_active_
         "the incident whose resolve was dead-lettered is re-posted: {posted:?}"
     );
 }
+
+/// Issue 18.6: `replay --deliver` run twice over the same archive and outbox sends every
+/// page once: the second run finds each identity delivered and sends nothing.
+#[tokio::test]
+async fn issue_18_a_rerun_of_replay_deliver_sends_nothing_twice() {
+    let server = MockServer::start().await;
+    let hook = Recorder::mount(&server, "/hook", |_| 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("deliver.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[delivery]\nstate_dir = {:?}\ndrain_timeout = \"20s\"\n\
+             [[sink]]\nid = \"hook\"\ntype = \"webhook\"\nteams = [\"field-ops\", \"support\"]\n\
+             url = \"{}/hook\"\nsecret = \"k\"\n",
+            flashpoint::app::demo::DEMO_CONFIG,
+            dir.path().join("state").display().to_string(),
+            server.uri(),
+        ),
+    )
+    .unwrap();
+    let sample = format!("{}/data/demo/sample.ndjson.zst", env!("CARGO_MANIFEST_DIR"));
+    let mut sent = Vec::new();
+    for _ in 0..2 {
+        let (cfg, sample) = (cfg.clone(), sample.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            crate::support::flashpoint()
+                .args(["replay", "--deliver", "--config"])
+                .arg(&cfg)
+                .arg(&sample)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        sent.push(hook.bodies.lock().unwrap().len());
+    }
+    assert!(
+        sent[0] >= 3,
+        "the demo pages field-ops and support: {sent:?}"
+    );
+    assert_eq!(sent[1], sent[0], "the rerun sent again: {sent:?}");
+}
