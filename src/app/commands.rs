@@ -70,25 +70,123 @@ fn check_inputs<'a>(
     Ok(())
 }
 
-/// What `flashpoint replay` was asked to do (its flags, unparsed).
-#[derive(Debug, Clone)]
+/// What `flashpoint replay` was asked to do: its flags, parsed by clap (the `replay`
+/// subcommand's arguments), not yet checked.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ReplayArgs {
+    /// The configuration file (TOML; brands, detection, sinks).
+    #[arg(long)]
     pub config: PathBuf,
+    /// "max" or how many times faster than real time to replay.
+    #[arg(long, default_value = "max")]
     pub speed: String,
+    /// Write the alert log here ("-" = stdout).
+    #[arg(long)]
     pub alerts: Option<String>,
+    /// Write an HTML report here.
+    #[arg(long)]
     pub report: Option<String>,
+    /// Write the report's content as JSON here (for tools).
+    #[arg(long)]
     pub report_json: Option<String>,
+    /// Write the report's per-minute series per brand as CSV here.
+    #[arg(long)]
     pub report_csv: Option<String>,
+    /// Show the HTML report's times at this offset from UTC ("UTC", "+02:00", "-05:30").
+    #[arg(long, default_value = "UTC", value_parser = super::report::parse_timezone)]
     pub timezone: chrono::FixedOffset,
+    /// Replay only mentions at or after this event time (RFC 3339).
+    #[arg(long)]
     pub from: Option<String>,
+    /// Replay only mentions before this event time (RFC 3339).
+    #[arg(long)]
     pub to: Option<String>,
+    /// Replay for this brand only (the others are dropped from the configuration).
+    #[arg(long)]
     pub brand: Option<String>,
+    /// Start from this checkpoint (learned state of an earlier replay or run).
+    #[arg(long)]
     pub checkpoint_in: Option<String>,
+    /// Save the learned state here at the end.
+    #[arg(long)]
     pub checkpoint_out: Option<String>,
+    /// Sentiment model; default: `[pipeline] sentiment_model`.
+    #[arg(long, value_parser = model_names())]
     pub model: Option<String>,
+    /// Second sentiment model for mentions of brands with a candidate incident ("none" =
+    /// off); default: `[pipeline] incident_sentiment_model`.
+    #[arg(long, value_parser = incident_model_names())]
     pub incident_model: Option<String>,
+    /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
+    #[arg(required = true)]
     pub archives: Vec<String>,
+    /// Send the replay's notifications to the configured [[sink]]s (without it, a replay
+    /// never pages anyone).
+    #[arg(long)]
     pub deliver: bool,
+}
+
+/// `--model`'s accepted values: the one list of sentiment model names
+/// ([`crate::config::MODEL_NAMES`]), shared by help, parsing and errors.
+pub fn model_names() -> ModelName {
+    ModelName { extra: &[] }
+}
+
+/// `--incident-model`'s accepted values: the model names and `none`.
+pub fn incident_model_names() -> ModelName {
+    ModelName { extra: &["none"] }
+}
+
+/// Parses a model name against [`crate::config::MODEL_NAMES`] (plus `extra`), listing them in
+/// `--help`; a rejected name gets the model registry's own error (the list, or the cargo
+/// feature to rebuild with), and exit 2.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelName {
+    extra: &'static [&'static str],
+}
+
+impl clap::builder::TypedValueParser for ModelName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let s = value.to_string_lossy();
+        if crate::config::MODEL_NAMES.contains(&s.as_ref()) || self.extra.contains(&s.as_ref()) {
+            return Ok(s.into_owned());
+        }
+        let why = match crate::score::sentiment::model_by_name(&s) {
+            Err(e) => e.to_string(),
+            Ok(_) => format!("unknown sentiment model {s:?}"),
+        };
+        let flag = arg
+            .and_then(clap::Arg::get_long)
+            .map_or_else(String::new, |l| format!("--{l}: "));
+        let mut cmd = cmd.clone();
+        let also = if self.extra.is_empty() {
+            String::new()
+        } else {
+            format!("; also accepted: {}", self.extra.join(", "))
+        };
+        Err(cmd.error(
+            clap::error::ErrorKind::InvalidValue,
+            format!("{flag}{why}{also}"),
+        ))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::config::MODEL_NAMES
+                .iter()
+                .chain(self.extra)
+                .map(|n| clap::builder::PossibleValue::new(*n)),
+        ))
+    }
 }
 
 /// `flashpoint replay`: returns the process exit code.
