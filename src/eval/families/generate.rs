@@ -262,6 +262,12 @@ impl Gen<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// A new top-level post from `author`, on a source drawn now.
+    fn post(&mut self, at: i64, author: Author, text: String, label: Label) -> Parent {
+        let src = self.source();
+        self.push(at, src, author, MentionKind::Post, None, text, label)
+    }
+
     fn push(
         &mut self,
         at: i64,
@@ -380,13 +386,9 @@ impl Gen<'_> {
                 } else {
                     self.person()
                 };
-                let src = self.source();
-                let post = self.push(
+                let post = self.post(
                     at,
-                    src,
                     author,
-                    MentionKind::Post,
-                    None,
                     text,
                     Label {
                         complaint,
@@ -450,13 +452,9 @@ impl Gen<'_> {
         author.created_at = Some(EventTime(self.p.start_ms - 900 * DAY));
         let root_text = roots.get(c.root).copied().unwrap_or("");
         let text = self.fill(root_text, b, false);
-        let src = self.source();
-        let root = self.push(
+        let root = self.post(
             onset,
-            src,
             author,
-            MentionKind::Post,
-            None,
             text,
             Label {
                 names_brand: true,
@@ -521,13 +519,9 @@ impl Gen<'_> {
                     }
                 } else {
                     let text = self.fill_pick(branded, b, true);
-                    let src = self.source();
-                    self.push(
+                    self.post(
                         at,
-                        src,
                         author,
-                        MentionKind::Post,
-                        None,
                         text,
                         Label {
                             names_brand: true,
@@ -595,13 +589,9 @@ impl Gen<'_> {
                     ph.slow_question
                 };
                 let text = self.fill_pick(group, b, true);
-                let src = self.source();
-                let post = self.push(
+                let post = self.post(
                     at,
-                    src,
                     author,
-                    MentionKind::Post,
-                    None,
                     text,
                     Label {
                         complaint,
@@ -644,13 +634,9 @@ impl Gen<'_> {
                 let r: f64 = self.rng.gen();
                 if r < w.question_share && !questions.is_empty() {
                     let text = self.fill_pick(questions, b, true);
-                    let src = self.source();
-                    self.push(
+                    self.post(
                         at,
-                        src,
                         author,
-                        MentionKind::Post,
-                        None,
                         text,
                         Label {
                             names_brand: true,
@@ -681,13 +667,9 @@ impl Gen<'_> {
                     continue;
                 }
                 let text = self.fill_pick(main, b, true);
-                let src = self.source();
-                let post = self.push(
+                let post = self.post(
                     at,
-                    src,
                     author,
-                    MentionKind::Post,
-                    None,
                     text,
                     Label {
                         complaint,
