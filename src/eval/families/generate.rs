@@ -261,13 +261,13 @@ impl Gen<'_> {
         self.fill(t, b, decorate)
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// A new top-level post from `author`, on a source drawn now.
     fn post(&mut self, at: i64, author: Author, text: String, label: Label) -> Parent {
         let src = self.source();
         self.push(at, src, author, MentionKind::Post, None, text, label)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         at: i64,
