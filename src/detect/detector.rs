@@ -168,13 +168,14 @@ fn groups_of(s: &Scored) -> [bool; GROUPS] {
 
 /// Whether a mention belongs in an incident's evidence: the thread's own reactions always do;
 /// otherwise a negative story does not collect praise and a positive one does not collect
-/// complaints (they mention the brand in the same window but are another story).
-fn belongs(inc: &Incident, root: u64, s: &Scored) -> bool {
+/// complaints (they mention the brand in the same window but are another story). `conduct`
+/// is the mention's conduct/safety group membership ([`groups_of`]), already computed.
+fn belongs(inc: &Incident, root: u64, s: &Scored, conduct: bool) -> bool {
     if inc.root != 0 {
-        // A story opened on one risky post: its thread, and posts elsewhere that speak of
-        // conduct or danger (a quote, "boycotting X after this"), never the brand's other
-        // chatter that happens to share the post's words.
-        return root == inc.root || (groups_of(s)[1] && s.sentiment != SentimentLabel::Positive);
+        // A story opened on one risky post: its thread, and other posts of its cluster that
+        // speak of conduct or danger ("boycotting X after this"), never the brand's other
+        // chatter that the clusterer put beside it for sharing the post's words.
+        return root == inc.root || (conduct && s.sentiment != SentimentLabel::Positive);
     }
     let complaint = s.complained || is_complaint(&s.category_scores);
     match inc.category {
@@ -527,7 +528,7 @@ impl Detector {
         self.active.insert(b.0);
 
         if let Some(inc) = st.incidents.iter_mut().find(|i| i.covers(cluster)) {
-            if belongs(inc, root, &scored) {
+            if belongs(inc, root, &scored, groups[1]) {
                 inc.evidence.add(m, &scored);
                 terms.iter().for_each(|t| inc.terms.add(t));
             }
@@ -535,7 +536,7 @@ impl Detector {
         }
         for inc in st.incidents.iter_mut() {
             let take = match inc.scope {
-                Scope::Brand => belongs(inc, root, &scored),
+                Scope::Brand => belongs(inc, root, &scored, groups[1]),
                 Scope::Group(g) => groups.get(usize::from(g)).copied().unwrap_or(false),
                 Scope::Clusters(_) => false,
             };
