@@ -68,7 +68,7 @@ impl AggregateSkip {
 
 /// The checkpoint format's first field and version.
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
-const CHECKPOINT_VERSION: u32 = 2;
+const CHECKPOINT_VERSION: u32 = 3;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,13 @@
 //! 4. each category group's complaint stream ([`GROUPS`]: outage/billing/service complaints;
 //!    conduct/safety) has its own seasonal baseline and a Poisson CUSUM for a sustained rise
 //!    (see [`CUSUM_RATIO`], [`CUSUM_THRESHOLD`]); crossing it opens an incident on that
-//!    group's complaints, so a complaint surge pages even when total volume barely moves;
+//!    group's complaints, so a complaint surge pages even when total volume barely moves.
+//!    The CUSUM's expectation is the largest of the group's baseline, that baseline times how
+//!    much busier the brand's other mentions are than their own baseline, and the group's
+//!    usual share of the last five minutes' volume. Both baselines learn each minute
+//!    [`GROUP_LEARN_LAG_MINUTES`] after it happened (a guard band), so a rise that builds over
+//!    hours is held to the level before it; a stream with under [`COLD_START_MINUTES`] of
+//!    history only learns;
 //! 5. every open incident is re-graded; escalations need two consecutive higher grades; an
 //!    incident resolves after `detect.resolve_after` without activity, and volume alone cannot
 //!    open another for the brand during `detect.cooldown` after an incident that reached
@@ -113,25 +119,80 @@ const USUAL_PRIOR_MENTIONS: f64 = 20.0;
 const USUAL_STEP: f64 = 1.0 / 1440.0;
 /// A category group's evidence restarts after this long without a complaint of the group.
 const GROUP_EVIDENCE_IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
+/// A complaint stream's baseline learns each minute this long after it happened (a guard band,
+/// as in public-health surveillance): a rise that builds over hours is tested against what
+/// was normal before it, not against a level that has been following it up.
+pub const GROUP_LEARN_LAG_MINUTES: i64 = 120;
+/// Until its baseline has this much history (a brand's first day) a complaint stream learns
+/// each minute at once: a new brand's own complaint level is learnt before it can page.
+const GROUP_LAG_AFTER_MINUTES: u32 = 1440;
 
 /// One category group's complaint stream of a brand (see the module docs).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct GroupStream {
     baseline: SeasonalBaseline,
+    /// The brand's other mentions (everything but this group's complaints), learnt with the
+    /// same guard band: what "the brand is busier than usual" is measured against.
+    others: SeasonalBaseline,
     cusum: f64,
     anomalous_run: u32,
     /// The group's recent complaints (restarted after [`GROUP_EVIDENCE_IDLE_MS`] without one).
     evidence: Option<Evidence>,
+    /// Complaint and other counts of the minutes not learnt yet, by minute mod
+    /// [`GROUP_LEARN_LAG_MINUTES`] (NaN: nothing to learn for that minute), the newest being
+    /// `pending_through`.
+    pending: Vec<[f32; 2]>,
+    pending_through: i64,
 }
 
 impl GroupStream {
     fn new() -> GroupStream {
         GroupStream {
             baseline: SeasonalBaseline::with_prior(GROUP_PRIOR_PER_MIN, COLD_START_PRIOR_MINUTES),
+            others: SeasonalBaseline::with_prior(
+                COLD_START_FLOOR_PER_MIN,
+                COLD_START_PRIOR_MINUTES,
+            ),
             cusum: 0.0,
             anomalous_run: 0,
             evidence: None,
+            pending: Vec::new(),
+            pending_through: i64::MIN,
         }
+    }
+
+    /// Learns minute `minute`'s complaint count `count` and other mentions `others`
+    /// ([`GROUP_LEARN_LAG_MINUTES`] later once the stream is past its first day): the minute
+    /// that falls out of the guard band is learnt at `learn` of the normal step.
+    fn learn(&mut self, minute: i64, count: f64, others: f64, learn: f64) {
+        const LAG: i64 = GROUP_LEARN_LAG_MINUTES;
+        if self.baseline.minutes_observed() < GROUP_LAG_AFTER_MINUTES {
+            let at = EventTime(minute * EventTime::MINUTE_MS);
+            self.baseline.observe_minute_damped(at, count, learn);
+            self.others.observe_minute_damped(at, others, learn);
+            return;
+        }
+        if self.pending.len() != LAG as usize {
+            self.pending = vec![[f32::NAN; 2]; LAG as usize];
+        }
+        // Minutes skipped since the last one written (no-data gaps) hold nothing to learn.
+        let skipped = (minute - 1).saturating_sub(self.pending_through).min(LAG);
+        for k in minute - skipped..minute {
+            self.pending[k.rem_euclid(LAG) as usize] = [f32::NAN; 2];
+        }
+        let slot = &mut self.pending[minute.rem_euclid(LAG) as usize];
+        let [c, o] = std::mem::replace(slot, [count as f32, others as f32]);
+        let at = EventTime((minute - LAG) * EventTime::MINUTE_MS);
+        if c.is_nan() {
+            // Nothing to learn for the minute leaving the band (a no-data gap, or a first-day
+            // minute learnt at once): it still counts as observed time.
+            self.baseline.observe_minute_damped(at, 0.0, 0.0);
+            self.others.observe_minute_damped(at, 0.0, 0.0);
+        } else {
+            self.baseline.observe_minute_damped(at, f64::from(c), learn);
+            self.others.observe_minute_damped(at, f64::from(o), learn);
+        }
+        self.pending_through = minute;
     }
 }
 
@@ -622,9 +683,10 @@ impl Detector {
             let at = EventTime(k * EventTime::MINUTE_MS);
             let c = st.pane_weighted(k);
             st.baseline.observe_minute_damped(at, c, learn_now);
+            let total = st.pane_weighted(k);
             for g in 0..GROUPS {
                 let c = st.pane_group(k, g);
-                st.groups[g].baseline.observe_minute_damped(at, c, 1.0);
+                st.groups[g].learn(k, c, (total - c).max(0.0), 1.0);
             }
         }
 
@@ -669,6 +731,7 @@ impl Detector {
 
         // Each category group's complaint stream: a Poisson CUSUM against its own baseline.
         let total_5: f64 = (minute - 4..=minute).map(|k| st.pane_weighted(k)).sum();
+        let total_now = st.pane_weighted(minute);
         let mut last_hour = [0.0f64; GROUPS];
         for (g, sum) in last_hour.iter_mut().enumerate() {
             *sum = (minute - 59..=minute).map(|k| st.pane_group(k, g)).sum();
@@ -690,16 +753,26 @@ impl Detector {
             // raise their own expectation, or a surge that is most of the new volume hides.
             // The ratio is shrunk towards 1 by a few pseudo-mentions, so a quiet brand's
             // chance pair of posts does not double what its complaints are held to.
-            let others_expected = (expected - mu_group).max(COLD_START_FLOOR_PER_MIN);
+            // Both levels come from the same guard band, so a brand that is busier at an hour
+            // it has not seen yet (its first Saturday) holds its complaints to that.
+            let others_expected = gs.others.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
             let others_now = (total_5 - group_5).max(0.0);
             let busier = (others_now + OTHERS_PRIOR_MENTIONS)
                 / (5.0 * others_expected + OTHERS_PRIOR_MENTIONS);
             // A brand whose whole chatter shifts towards complaints at some hours (weekend
-            // shoppers) is held to its usual share of everything it says as well.
-            let share = (mu_group / expected.max(COLD_START_FLOOR_PER_MIN)).min(1.0);
+            // shoppers, a viral day) is held to its usual share of everything it says as well.
+            let share = mu_group / (mu_group + others_expected);
             let mu = mu_group.max(mu_group * busier).max(share * total_5 / 5.0);
             let llr = c * CUSUM_RATIO.ln() - mu * (CUSUM_RATIO - 1.0);
-            gs.cusum = (gs.cusum + llr).clamp(0.0, CUSUM_CAP);
+            // A stream with less than [`COLD_START_MINUTES`] of history is still learning its
+            // own level (a brand whose chatter is a third complaints is not a surge): it
+            // accumulates no evidence yet, as the volume test floors its expectation then.
+            let learning = gs.baseline.minutes_observed() < COLD_START_MINUTES;
+            gs.cusum = if learning {
+                0.0
+            } else {
+                (gs.cusum + llr).clamp(0.0, CUSUM_CAP)
+            };
             let anomalous = gs.cusum >= CUSUM_THRESHOLD || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
@@ -707,7 +780,7 @@ impl Detector {
                 gs.cusum = 0.0;
             }
             let learn = learn_rate(anomalous, gs.anomalous_run);
-            gs.baseline.observe_minute_damped(start, c, learn);
+            gs.learn(minute, c, (total_now - c).max(0.0), learn);
         }
 
         // Re-grade open incidents.
@@ -1254,5 +1327,71 @@ fn incident_event(
             reaction_rate_per_min: ev.share(ev.reactions) * s.rate_per_min,
             max_risk: s.max_risk,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = EventTime::MINUTE_MS;
+
+    fn expected(g: &GroupStream, minute: i64) -> f64 {
+        g.baseline.expected_per_min(EventTime(minute * MIN))
+    }
+
+    #[test]
+    fn a_complaint_stream_learns_behind_its_guard_band_once_past_its_first_day() {
+        let mut g = GroupStream::new();
+        let day = i64::from(GROUP_LAG_AFTER_MINUTES);
+        for m in 0..day {
+            g.learn(m, 0.2, 1.0, 1.0);
+        }
+        let before = expected(&g, day);
+        assert!((before - 0.2).abs() < 0.05, "learnt {before}");
+        // A rise that has lasted less than the guard band is not learnt at all...
+        for m in day..day + GROUP_LEARN_LAG_MINUTES - 1 {
+            g.learn(m, 3.0, 1.0, 1.0);
+        }
+        let during = expected(&g, day);
+        assert!(
+            (during - before).abs() < 1e-6,
+            "the rise leaked into the baseline: {before} -> {during}"
+        );
+        // ... and is learnt once it is older than the band.
+        for m in day + GROUP_LEARN_LAG_MINUTES - 1..day + 3 * GROUP_LEARN_LAG_MINUTES {
+            g.learn(m, 3.0, 1.0, 1.0);
+        }
+        let after = expected(&g, day);
+        assert!(after > 1.0, "a lasting level is learnt: {after}");
+    }
+
+    #[test]
+    fn a_complaint_stream_learns_its_first_day_at_once_and_nothing_across_a_gap() {
+        let mut g = GroupStream::new();
+        for m in 0..60 {
+            g.learn(m, 2.0, 1.0, 1.0);
+        }
+        assert!(
+            expected(&g, 60) > 0.5,
+            "a new brand's level is learnt at once"
+        );
+        let day = i64::from(GROUP_LAG_AFTER_MINUTES);
+        for m in 60..day {
+            g.learn(m, 2.0, 1.0, 1.0);
+        }
+        let level = expected(&g, day);
+        // Minutes written before a gap longer than the band are never learnt after it.
+        for m in day..day + 30 {
+            g.learn(m, 50.0, 1.0, 1.0);
+        }
+        for m in day + 30 + 2 * GROUP_LEARN_LAG_MINUTES..day + 30 + 3 * GROUP_LEARN_LAG_MINUTES {
+            g.learn(m, 2.0, 1.0, 1.0);
+        }
+        let later = expected(&g, day);
+        assert!(
+            (later - level).abs() < 0.05,
+            "stale minutes were learnt after the gap: {level} -> {later}"
+        );
     }
 }

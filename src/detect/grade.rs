@@ -108,7 +108,9 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
     if !warning {
         return Severity::Info;
     }
-    let fast = s.doubling_time_s.is_some_and(|d| d <= 1800.0);
+    // A risky story whose reactions double within the hour is growing on its own, whatever
+    // the brand's volume: six doublings from one post are 64 reactions.
+    let fast = s.doubling_time_s.is_some_and(|d| d <= 3600.0);
     let error = (s.ratio() >= 8.0 && s.mentions_60 >= 40.0 && s.rate_per_min >= 2.0)
         || (risky && s.mentions_60 >= 25.0 && fast);
     if !error {
