@@ -15,7 +15,7 @@ use super::refine::{Entry, Item, Refiner};
 use crate::brand::{Attribution, Attributor};
 use crate::config::Config;
 use crate::detect::detector::Detector;
-use crate::domain::scored::Scored;
+use crate::domain::scored::{Naming, Scored};
 use crate::domain::{BrandIdx, EventTime, Mention};
 use crate::replay::watermark::{Admit, Offered, OutlierGuard, Watermark};
 use crate::score::classify::Classifier;
@@ -532,9 +532,27 @@ impl Engine {
             simhash_words: f.simhash_words,
             complaint: f.complaint,
             complained: false,
+            naming: self.naming(m),
         };
         self.terms = f.terms;
         Some(scored)
+    }
+
+    /// How the mention just attributed names its brands: through its thread when attributed
+    /// by it, else distinctly if it names any of them distinctly.
+    fn naming(&self, m: &Mention) -> Naming {
+        if self.attribution.via_thread {
+            return Naming::Thread;
+        }
+        let plain =
+            self.attribution.brands.iter().all(|&b| {
+                crate::brand::naming::naming(self.cfg.brand(b), &m.text) == Naming::Plain
+            });
+        if plain {
+            Naming::Plain
+        } else {
+            Naming::Distinct
+        }
     }
 
     /// Feeds the mention just attributed and scored (`self.attribution`, `self.terms`).
@@ -611,6 +629,7 @@ impl Engine {
                 // Rows carry category counts, not texts: no complaint model reading.
                 complaint: 0.0,
                 complained: false,
+                naming: Default::default(),
             };
             self.detector
                 .on_mention(&s.mention, &brands, root, &scored, &[]);

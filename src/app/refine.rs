@@ -541,6 +541,7 @@ mod tests {
                         simhash_words: 0,
                         complaint: 0.0,
                         complained: false,
+                        naming: Default::default(),
                     },
                     Vec::new(),
                 )

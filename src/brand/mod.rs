@@ -14,8 +14,12 @@
 //!   `parent_id` points at a recently attributed mention inherits that mention's brands, through
 //!   chains of replies. Its [`ThreadIndex`] is bounded in time (retention, via
 //!   [`Attributor::evict`]) and in size (capacity, oldest first).
+//! * [`naming`] grades how plainly a mention names its brand (a handle or a capitalised proper
+//!   noun, or only an ordinary word), so that detection can tell a brand called "orchard" from
+//!   the orchards.
 
 pub mod matcher;
+pub mod naming;
 pub mod thread;
 
 pub use matcher::{BrandMatcher, MatcherError};

@@ -67,7 +67,7 @@ use super::cluster::Clusterer;
 use super::evidence::Evidence;
 use super::grade::{choose_category, grade, persistence_minutes, GroupSignal, Signals};
 use super::incident::{IdSequence, Incident, Scope};
-use crate::domain::scored::{category_slot, is_complaint, Scored, COMPLAINT_SCORE};
+use crate::domain::scored::{category_slot, is_complaint, Naming, Scored, COMPLAINT_SCORE};
 use crate::domain::SentimentLabel;
 
 /// Clusters per brand that keep evidence; the least recently active is dropped first.
@@ -117,6 +117,10 @@ const OTHERS_PRIOR_MENTIONS: f64 = 5.0;
 const USUAL_NEGATIVE_PRIOR: f64 = 0.2;
 const USUAL_PRIOR_MENTIONS: f64 = 20.0;
 const USUAL_STEP: f64 = 1.0 / 1440.0;
+/// The usual share of mentions naming a brand only as an ordinary word starts at this prior
+/// (worth [`USUAL_PRIOR_MENTIONS`]) and learns per mention with this memory.
+const USUAL_PLAIN_PRIOR: f64 = 0.3;
+const USUAL_NAMING_MEMORY: f64 = 2000.0;
 /// A category group's evidence restarts after this long without a complaint of the group.
 const GROUP_EVIDENCE_IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
 /// A complaint stream's baseline learns each minute this long after it happened (a guard band,
@@ -300,6 +304,10 @@ struct BrandState {
     /// their ratio is the brand's usual negative share.
     usual_negative: f64,
     usual_mentions: f64,
+    /// Exponentially weighted mentions naming the brand, and those naming it only as an
+    /// ordinary word (memory [`USUAL_NAMING_MEMORY`] mentions, learnt while not anomalous).
+    usual_plain: f64,
+    usual_named: f64,
     groups: [GroupStream; GROUPS],
 }
 
@@ -325,6 +333,8 @@ impl BrandState {
             anomalous_run: 0,
             usual_negative: USUAL_NEGATIVE_PRIOR * USUAL_PRIOR_MENTIONS,
             usual_mentions: USUAL_PRIOR_MENTIONS,
+            usual_plain: USUAL_PLAIN_PRIOR * USUAL_PRIOR_MENTIONS,
+            usual_named: USUAL_PRIOR_MENTIONS,
             groups: [GroupStream::new(), GroupStream::new()],
         }
     }
@@ -340,6 +350,10 @@ impl BrandState {
 
     fn usual_negative_share(&self) -> f64 {
         (self.usual_negative / self.usual_mentions.max(1e-9)).clamp(0.0, 1.0)
+    }
+
+    fn usual_plain_share(&self) -> f64 {
+        (self.usual_plain / self.usual_named.max(1e-9)).clamp(0.0, 1.0)
     }
 
     fn pane_group(&self, minute: i64, g: usize) -> f64 {
@@ -548,6 +562,15 @@ impl Detector {
             }
         }
         let groups = groups_of(&scored);
+        // How the brand is usually named, learnt outside anomalies (an ordinary-word surge must
+        // not teach the brand that it is usually the word).
+        let calm = st.spike_run == 0 && st.raw_spike_run == 0 && st.anomalous_run == 0;
+        if calm && scored.naming != Naming::Thread {
+            let keep = 1.0 - 1.0 / USUAL_NAMING_MEMORY;
+            st.usual_named = keep * st.usual_named + 1.0;
+            st.usual_plain =
+                keep * st.usual_plain + f64::from(u8::from(scored.naming == Naming::Plain));
+        }
         let obs = Observation {
             at: m.created_at,
             kind: m.kind,
@@ -1158,6 +1181,9 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         max_risk: f64::from(ev.max_risk),
         group,
         usual_negative_share: st.usual_negative_share(),
+        named: ev.named,
+        plain_share: ev.plain as f64 / ev.named.max(1) as f64,
+        usual_plain_share: st.usual_plain_share(),
     }
 }
 
@@ -1226,6 +1252,14 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
             },
             s.max_risk,
             d.single_post_risk
+        );
+    }
+    if s.ordinary_word() {
+        return format!(
+            "{:.0} % of its posts name the brand only as an ordinary word (usually {:.0} %): \
+             the word is trending, not the brand",
+            100.0 * s.plain_share,
+            100.0 * s.usual_plain_share
         );
     }
     if let Some(g) = s.group {

@@ -6,7 +6,7 @@
 //! Invariants: memory is bounded (top posts ≤ 5, author set capped, a 64-minute count ring).
 
 use crate::domain::alert::{truncate_chars, TopPost, MAX_TOP_POSTS};
-use crate::domain::scored::{category_slot, is_complaint, Scored};
+use crate::domain::scored::{category_slot, is_complaint, Naming, Scored};
 use crate::domain::{Category, EventTime, Mention, MentionKind, SentimentLabel};
 
 /// Longest post text kept as evidence.
@@ -38,6 +38,10 @@ pub struct Evidence {
     /// Mentions whose text states a complaint (a negative category scores at least
     /// [`crate::domain::scored::COMPLAINT_SCORE`]), whatever their sentiment words: "great job, 3 hours on hold".
     pub complaints: u64,
+    /// Mentions that name a brand in their own text, and of those the ones that name it only
+    /// through an ordinary-looking word ([`Naming::Plain`]).
+    pub named: u64,
+    pub plain: u64,
     pub reach: u64,
     pub reactions: u64,
     pub bots: u64,
@@ -65,6 +69,8 @@ impl Evidence {
             positive: 0,
             rated: 0,
             complaints: 0,
+            named: 0,
+            plain: 0,
             reach: 0,
             reactions: 0,
             bots: 0,
@@ -89,6 +95,14 @@ impl Evidence {
             if s.complained || is_complaint(&s.category_scores) {
                 self.complaints += 1;
             }
+        }
+        match s.naming {
+            Naming::Distinct => self.named += 1,
+            Naming::Plain => {
+                self.named += 1;
+                self.plain += 1;
+            }
+            Naming::Thread => {}
         }
         match s.sentiment {
             SentimentLabel::Negative => self.negative += 1,
@@ -188,6 +202,8 @@ impl Evidence {
         self.positive += other.positive;
         self.rated += other.rated;
         self.complaints += other.complaints;
+        self.named += other.named;
+        self.plain += other.plain;
         self.reach = self.reach.saturating_add(other.reach);
         self.reactions += other.reactions;
         self.bots += other.bots;
@@ -442,6 +458,7 @@ mod tests {
             simhash_words: 0,
             complaint: 0.0,
             complained: false,
+            naming: Default::default(),
         }
     }
 

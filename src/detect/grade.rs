@@ -40,6 +40,12 @@ pub struct Signals {
     pub group: Option<GroupSignal>,
     /// The brand's usual share of negative mentions (learnt over about a day).
     pub usual_negative_share: f64,
+    /// Mentions of the incident that name the brand in their own text, the share of them that
+    /// name it only as an ordinary-looking word, and the brand's usual share of such mentions
+    /// (`brand::naming`).
+    pub named: u64,
+    pub plain_share: f64,
+    pub usual_plain_share: f64,
 }
 
 /// A category group's complaint stream at one evaluation minute.
@@ -54,7 +60,23 @@ pub struct GroupSignal {
     pub alarm: bool,
 }
 
+/// Mentions naming the brand an incident needs before its plain share is judged.
+pub const ORDINARY_WORD_MIN_NAMED: u64 = 10;
+/// A surge is the ordinary word trending, not the brand, when at least this share of its
+/// mentions name the brand only as the word...
+pub const ORDINARY_WORD_SHARE: f64 = 0.8;
+/// ... and that share is this far above the brand's usual share.
+pub const ORDINARY_WORD_EXCESS: f64 = 0.3;
+
 impl Signals {
+    /// Whether the incident is mostly an ordinary word that the brand is named after ("apple
+    /// picking at the orchard"), much more so than the brand's own chatter: not the brand.
+    pub fn ordinary_word(&self) -> bool {
+        self.named >= ORDINARY_WORD_MIN_NAMED
+            && self.plain_share >= ORDINARY_WORD_SHARE
+            && self.plain_share >= self.usual_plain_share + ORDINARY_WORD_EXCESS
+    }
+
     /// Rate over baseline, with the baseline floored so a silent brand is not infinite.
     pub fn ratio(&self) -> f64 {
         self.rate_per_min / self.baseline_per_min.max(0.05)
@@ -88,6 +110,12 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
     let persistence = persistence_minutes(cfg);
     let risky = matches!(category, Category::Conduct | Category::Safety)
         && s.max_risk >= cfg.single_post_risk;
+    // "Orchard" the fruit farm trending is not Orchard the company: a surge that names the
+    // brand only as the ordinary word, far more than its chatter does, stays informational
+    // (a risky post names its staff, and keeps its own path).
+    if s.ordinary_word() && !risky {
+        return Severity::Info;
+    }
     let spike = s.p_value < cfg.spike_p_value
         && s.spike_run >= persistence
         && s.mentions_15 >= f64::from(cfg.min_mentions);
@@ -155,7 +183,42 @@ mod tests {
             max_risk: 0.0,
             group: None,
             usual_negative_share: 0.0,
+            named: 50,
+            plain_share: 0.2,
+            usual_plain_share: 0.2,
         }
+    }
+
+    #[test]
+    fn a_surge_of_the_ordinary_word_stays_informational() {
+        let cfg = DetectConfig::default();
+        let word = Signals {
+            plain_share: 0.95,
+            usual_plain_share: 0.3,
+            ..base()
+        };
+        assert!(word.ordinary_word());
+        assert_eq!(grade(Category::Outage, &word, &cfg), Severity::Info);
+        // A brand usually named plainly (an invented name people type in lower case) is not
+        // judged by it; nor is a surge with too few posts naming it.
+        let usual = Signals {
+            usual_plain_share: 0.8,
+            ..word.clone()
+        };
+        assert_eq!(grade(Category::Outage, &usual, &cfg), Severity::Warning);
+        let few = Signals {
+            named: 5,
+            ..word.clone()
+        };
+        assert_eq!(grade(Category::Outage, &few, &cfg), Severity::Warning);
+        // A risky post about the brand's staff keeps its own path.
+        let risky = Signals {
+            max_risk: 0.9,
+            mentions_60: 30.0,
+            doubling_time_s: Some(600.0),
+            ..word
+        };
+        assert_eq!(grade(Category::Conduct, &risky, &cfg), Severity::Error);
     }
 
     #[test]

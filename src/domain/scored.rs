@@ -22,6 +22,20 @@ pub struct Scored {
     /// Set by the detector when `complaint` reaches `[detect] complaint_threshold`: the
     /// mention counts as a stated complaint whatever its category scores.
     pub complained: bool,
+    /// How the mention names its brands (`brand::naming`); [`Naming::Thread`] when it was
+    /// attributed through its thread and names none.
+    pub naming: Naming,
+}
+
+/// How a mention names its brand: something only the brand is called (a handle, a hashtag, a
+/// multi-word name, a capitalised proper noun), only an ordinary-looking word, or nothing (it
+/// belongs to the brand through its thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Naming {
+    #[default]
+    Distinct,
+    Plain,
+    Thread,
 }
 
 /// Category score from which a text counts as a complaint (one strong phrase scores 0.63).

@@ -1,0 +1,163 @@
+//! How plainly a mention names its brand: the signal that tells "Orchard, the company" from
+//! "orchard" the place where apples grow.
+//!
+//! Role: a brand whose term is an ordinary word ("orchard", "maple", "lantern") is matched by
+//! every post that uses the word. The matcher cannot know which meaning a post has; what it
+//! can tell is *how* the post names the brand. This module grades that, per mention and brand:
+//!
+//! * [`Naming::Distinct`]: the post uses something only the brand is called: its `@handle`,
+//!   its `#hashtag`, a multi-word term or the brand's multi-word name ("orchard energy"), or a
+//!   single-word term capitalised inside a sentence ("my bill from Orchard"), as proper nouns
+//!   are written;
+//! * [`Naming::Plain`]: it names the brand only through single-word terms written in lower
+//!   case or at the start of a sentence ("orchard picking today", "Orchard trees...").
+//!
+//! The detector compares an incident's share of plain namings with the brand's usual share: a
+//! surge that is plain far more often than the brand's own chatter is the ordinary word
+//! trending, not the brand (see `detect::grade`). For a brand with an invented name both
+//! shares stay alike, so nothing changes for it.
+//!
+//! Inputs: the brand's configuration and the mention's text. Output: a [`Naming`]. Pure and
+//! allocation-light: ASCII-case-insensitive searches over the original text (non-ASCII terms
+//! are compared case-sensitively after Unicode lowercasing of both sides).
+
+use crate::config::Brand;
+use crate::domain::scored::Naming;
+
+/// How `text` names `brand` (which the matcher already found in it).
+pub fn naming(brand: &Brand, text: &str) -> Naming {
+    let lowered = text.to_lowercase();
+    let has = |needle: &str, prefix: char| {
+        let n = needle.trim().trim_start_matches(prefix).to_lowercase();
+        !n.is_empty() && lowered.contains(&format!("{prefix}{n}"))
+    };
+    if brand.handles.iter().any(|h| has(h, '@')) || brand.hashtags.iter().any(|h| has(h, '#')) {
+        return Naming::Distinct;
+    }
+    let multi = |t: &String| t.trim().contains(char::is_whitespace);
+    let contains_phrase = |t: &String| {
+        let t = t.trim().to_lowercase();
+        !t.is_empty() && lowered.contains(t.as_str())
+    };
+    if brand
+        .terms
+        .iter()
+        .chain(std::iter::once(&brand.name))
+        .any(|t| multi(t) && contains_phrase(t))
+    {
+        return Naming::Distinct;
+    }
+    let capitalised_inside = brand
+        .terms
+        .iter()
+        .filter(|t| !multi(t))
+        .any(|t| proper_noun_use(text, t.trim()));
+    if capitalised_inside {
+        Naming::Distinct
+    } else {
+        Naming::Plain
+    }
+}
+
+/// Whether `word` occurs in `text` with an upper-case first letter and the rest as written in
+/// lower case, whole-word, and not at the start of a sentence.
+fn proper_noun_use(text: &str, word: &str) -> bool {
+    let mut chars = word.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    if first.to_uppercase().eq(first.to_lowercase()) {
+        // A first char without case (digits, CJK): capitalisation says nothing.
+        return false;
+    }
+    let capitalised: String = first
+        .to_uppercase()
+        .chain(chars.flat_map(char::to_lowercase))
+        .collect();
+    let mut from = 0;
+    while let Some(pos) = text
+        .get(from..)
+        .and_then(|rest| rest.find(capitalised.as_str()))
+    {
+        let start = from + pos;
+        let end = start + capitalised.len();
+        let before = text.get(..start).unwrap_or("");
+        let after = text.get(end..).unwrap_or("");
+        let whole = !before
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+            && !after.chars().next().is_some_and(char::is_alphanumeric);
+        if whole && !sentence_start(before) {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+/// Whether a word right after `before` starts a sentence: nothing but spaces, quotes or
+/// brackets since the text's start or since a `.`, `!`, `?` or line break.
+fn sentence_start(before: &str) -> bool {
+    for c in before.chars().rev() {
+        match c {
+            '.' | '!' | '?' | '\n' | '\r' => return true,
+            c if c.is_whitespace()
+                || matches!(c, '"' | '\'' | '(' | '[' | '“' | '‘' | '*' | '-') => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Profile;
+    use crate::domain::BrandIdx;
+
+    fn orchard() -> Brand {
+        Brand {
+            idx: BrandIdx(0),
+            id: crate::domain::BrandId(std::sync::Arc::from("orchard")),
+            name: String::from("Orchard Energy"),
+            terms: vec![String::from("orchard"), String::from("orchard energy")],
+            handles: vec![String::from("@orchardenergy")],
+            hashtags: vec![String::from("#orchard")],
+            exclude: Vec::new(),
+            profile: Profile::default(),
+        }
+    }
+
+    #[test]
+    fn naming_tells_the_brand_from_the_ordinary_word() {
+        let b = orchard();
+        for t in [
+            "@OrchardEnergy my boiler is still broken",
+            "third outage this week #orchard",
+            "orchard energy charged me twice",
+            "switched to Orchard last year and regret it",
+            "my bill from Orchard doubled",
+        ] {
+            assert_eq!(naming(&b, t), Naming::Distinct, "{t}");
+        }
+        for t in [
+            "apple picking at the orchard today 🍎",
+            "Orchard trees are in full bloom",
+            "the old orchard behind the school. Orchard walks are the best",
+            "orchards and orchard cider",
+        ] {
+            assert_eq!(naming(&b, t), Naming::Plain, "{t}");
+        }
+    }
+
+    #[test]
+    fn naming_needs_the_whole_word_and_survives_odd_text() {
+        let b = orchard();
+        // "Orchardist" is another word; a sentence end before "Orchard" makes it plain.
+        assert_eq!(naming(&b, "ask an Orchardist about it"), Naming::Plain);
+        assert_eq!(naming(&b, "great day! Orchard was busy"), Naming::Plain);
+        assert_eq!(naming(&b, ""), Naming::Plain);
+        assert_eq!(naming(&b, "İ ß ς 日本 Orchard"), Naming::Distinct);
+    }
+}
