@@ -121,6 +121,10 @@ const USUAL_STEP: f64 = 1.0 / 1440.0;
 /// (worth [`USUAL_PRIOR_MENTIONS`]) and learns per mention with this memory.
 const USUAL_PLAIN_PRIOR: f64 = 0.3;
 const USUAL_NAMING_MEMORY: f64 = 2000.0;
+/// Risk from which a service complaint that also uses conduct or safety words counts in the
+/// conduct/safety stream too: the triage's "harm" level (a gas leak, a fire, an injury) or a
+/// staff noun beside misconduct (models/categories `[risk]`).
+const CONDUCT_BESIDE_SERVICE_RISK: f32 = 0.45;
 /// A category group's evidence restarts after this long without a complaint of the group.
 const GROUP_EVIDENCE_IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
 /// A complaint stream's baseline learns each minute this long after it happened (a guard band,
@@ -225,10 +229,13 @@ fn groups_of(s: &Scored) -> [bool; GROUPS] {
         cs.iter()
             .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
     };
-    [
-        s.complained || any(&[Category::Outage, Category::Billing, Category::Service]),
-        any(&[Category::Conduct, Category::Safety]),
-    ]
+    let service = s.complained || any(&[Category::Outage, Category::Billing, Category::Service]);
+    // A service complaint in alarmed words ("no power all night, this is dangerous") is a
+    // service complaint; it speaks of conduct or danger only with the risk triage's weight of
+    // harm or of staff behaving badly behind it.
+    let conduct = any(&[Category::Conduct, Category::Safety])
+        && (!service || s.risk >= CONDUCT_BESIDE_SERVICE_RISK);
+    [service, conduct]
 }
 
 /// Whether a mention belongs in an incident's evidence: the thread's own reactions always do;
@@ -350,6 +357,23 @@ impl BrandState {
 
     fn usual_negative_share(&self) -> f64 {
         (self.usual_negative / self.usual_mentions.max(1e-9)).clamp(0.0, 1.0)
+    }
+
+    /// Whether the brand's conduct/safety complaints of the last hour are a side of a service
+    /// story (an outage or billing wave with at least twice as many complaints, alarming or
+    /// already an incident): people without power or money write "dangerous" and "disgusting"
+    /// too, and that story is support's; a post that alleges misconduct or danger by itself
+    /// still opens its own watch.
+    fn conduct_is_part_of_a_service_story(&self, minute: i64) -> bool {
+        let hour =
+            |g: usize| -> f64 { (minute - 59..=minute).map(|k| self.pane_group(k, g)).sum() };
+        let service_story = self.groups[0].cusum >= CUSUM_THRESHOLD
+            || self.incidents.iter().any(|i| {
+                i.root == 0
+                    && (i.scope == Scope::Group(0) || group_of(i.category) == Some(0))
+                    && i.severity >= Severity::Warning
+            });
+        service_story && hour(0) >= 2.0 * hour(1)
     }
 
     fn usual_plain_share(&self) -> f64 {
@@ -898,6 +922,9 @@ impl Detector {
             .iter()
             .any(|i| i.scope == Scope::Group(g as u8) || group_of(i.category) == Some(g));
         if told {
+            return;
+        }
+        if g == 1 && st.conduct_is_part_of_a_service_story(minute) {
             return;
         }
         let Some(evidence) = st.groups[g].evidence.clone() else {

@@ -493,3 +493,48 @@ fn defect_a_complaint_surge_pages_support_without_a_volume_spike() {
         "an outage paged field-ops"
     );
 }
+
+/// An outage whose complaints also say "dangerous" or "disgusting" (people without power
+/// write that) is support's story: the conduct/safety stream rising beside a larger service
+/// surge opens no field-ops incident of its own.
+#[test]
+fn defect_an_outage_with_alarmed_words_does_not_page_field_ops() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
+    let start = T0;
+    for k in 0..240i64 {
+        let t = start + k * MINUTE;
+        let complaints = ((k as f64 / 120.0) * 6.0).min(6.0).round() as i64;
+        for j in 0..6 {
+            let text = if j < complaints && j % 3 == 0 {
+                format!("acme outage again, no power all night, this is dangerous and disgusting {k} {j}")
+            } else if j < complaints {
+                format!("acme payment failed again, cannot log in, site will not load {k} {j}")
+            } else {
+                format!("acme shop is ok {k} {j}")
+            };
+            s.post(
+                t + j * 10_000,
+                &format!("p{k}x{j}"),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    assert!(
+        s.pages()
+            .iter()
+            .any(|a| a.teams.iter().any(|t| t == "support")),
+        "the outage paged nobody: {}",
+        s.dump()
+    );
+    assert!(
+        s.pages()
+            .iter()
+            .all(|a| !a.teams.iter().any(|t| t == "field-ops")),
+        "an outage paged field-ops:\n{}",
+        s.dump()
+    );
+}
