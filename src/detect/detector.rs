@@ -33,9 +33,11 @@
 //! Baselines keep learning during an anomaly, at [`ANOMALY_LEARN`] of the normal rate; once an
 //! anomaly has lasted [`PLATEAU_MINUTES`] it is a level shift: the baseline restarts from the
 //! last hour's level, so a lasting new level (a busier brand, a new source) becomes the norm
-//! instead of an incident that never resolves. Cold start: during a brand's first day
-//! ([`COLD_START_DAY_MINUTES`] of history) volume and complaint streams alone cannot grade
-//! above warning; risky single posts still open watches and escalate on their thread.
+//! instead of an incident that never resolves. Cold start ([`cold_start_cap`]): during a
+//! brand's first six hours ([`COLD_START_MINUTES`]) volume pages (at warning) only when half
+//! an incident's posts state a complaint, and for the rest of its first day
+//! ([`COLD_START_DAY_MINUTES`] of history) nothing grades above warning; risky single posts
+//! still open watches and escalate on their thread.
 //!
 //! No data is not silence: when the whole stream stops for at least [`GAP_MINUTES`] while its
 //! brands' baselines expected at least [`GAP_EXPECTED_MENTIONS`] mentions in that time (a
@@ -201,6 +203,22 @@ impl GroupStream {
             self.others.observe_minute_damped(at, f64::from(o), learn);
         }
         self.pending_through = minute;
+    }
+}
+
+/// The most a brand's volume and complaint signals may grade while its baseline has
+/// `minutes` of history (cold start): in its first [`COLD_START_MINUTES`] the baseline is
+/// still mostly its prior, so a busy brand's ordinary traffic reads as a spike, and only an
+/// incident of which at least half the posts state a complaint (a new brand's sudden outage)
+/// may page, at warning; for the rest of its first day ([`COLD_START_DAY_MINUTES`]) nothing
+/// grades above warning. Risky posts are not capped.
+fn cold_start_cap(minutes: u32, complaint_share: f64) -> Option<Severity> {
+    if minutes < COLD_START_MINUTES && complaint_share < 0.5 {
+        Some(Severity::Info)
+    } else if minutes < COLD_START_DAY_MINUTES {
+        Some(Severity::Warning)
+    } else {
+        None
     }
 }
 
@@ -832,7 +850,7 @@ impl Detector {
 
         // Re-grade open incidents.
         let resolve_after = cfg.detect.resolve_after.as_millis_i64();
-        let cold = st.baseline.minutes_observed() < COLD_START_DAY_MINUTES;
+        let history = st.baseline.minutes_observed();
         let mut i = 0;
         while i < st.incidents.len() {
             // A watch opened on a post newer than this minute is not judged yet: its first
@@ -858,9 +876,9 @@ impl Detector {
             };
             let route = cfg.routing.route(category);
             let mut target = grade(category, &signals, d).min(route.max_severity);
-            if cold && !risky {
-                // A brand's first day: volume alone cannot page above warning.
-                target = target.min(Severity::Warning);
+            let cold = cold_start_cap(history, signals.complaint_share);
+            if let (Some(cap), false) = (cold, risky) {
+                target = target.min(cap);
             }
             let active = incident_active(inc, &signals, st.p_value);
             let inc = &mut st.incidents[i];
@@ -1061,6 +1079,12 @@ impl Detector {
         let route = cfg.routing.route(category);
         inc.category = category;
         inc.severity = grade(category, &signals, d).min(route.max_severity);
+        let risky = f64::from(inc.evidence.max_risk) >= d.single_post_risk
+            && matches!(category, Category::Conduct | Category::Safety);
+        let cold = cold_start_cap(st.baseline.minutes_observed(), signals.complaint_share);
+        if let (Some(cap), false) = (cold, risky) {
+            inc.severity = inc.severity.min(cap);
+        }
         trigger(
             &cfg,
             d,
@@ -1425,6 +1449,21 @@ mod tests {
         }
         let after = expected(&g, day);
         assert!(after > 1.0, "a lasting level is learnt: {after}");
+    }
+
+    #[test]
+    fn cold_start_caps_volume_pages_by_the_brands_history() {
+        let six_hours = COLD_START_MINUTES;
+        let day = COLD_START_DAY_MINUTES;
+        // First six hours: ordinary traffic against a prior is not a page...
+        assert_eq!(cold_start_cap(0, 0.2), Some(Severity::Info));
+        assert_eq!(cold_start_cap(six_hours - 1, 0.49), Some(Severity::Info));
+        // ... but a new brand's outage (half its posts state a complaint) pages at warning.
+        assert_eq!(cold_start_cap(10, 0.5), Some(Severity::Warning));
+        // The rest of the first day: warning at most; then no cap.
+        assert_eq!(cold_start_cap(six_hours, 0.0), Some(Severity::Warning));
+        assert_eq!(cold_start_cap(day - 1, 1.0), Some(Severity::Warning));
+        assert_eq!(cold_start_cap(day, 0.0), None);
     }
 
     #[test]
