@@ -6,7 +6,7 @@
 //! real server on 127.0.0.1 (port 0); a consumer task drains the queue as the engine would.
 //! The durable spool lives in a temporary directory, so the number depends on that file
 //! system's fsync (`fdatasync`) latency: run it on the disk the service will use
-//! (`TMPDIR=/var/lib/flashpoint cargo bench --bench push`).
+//! (`TMPDIR=<a directory on that disk> cargo bench --bench push`).
 //!
 //! Run: `cargo bench --bench push`
 
