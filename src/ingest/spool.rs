@@ -249,6 +249,11 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// Whether every record of segment `seq` (at `path`) lies at or before `c`.
+fn fully_covered(seq: u64, path: &Path, c: SpoolPos) -> io::Result<bool> {
+    Ok(seq < c.segment || (seq == c.segment && fs::metadata(path)?.len() <= c.offset))
+}
+
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:020}{SEGMENT_SUFFIX}"))
 }
@@ -326,7 +331,7 @@ impl Spool {
         for (seq, path) in segments(dir).map_err(|e| with_path(e, dir))? {
             last = seq;
             match covered {
-                Some(c) if seq < c.segment => {
+                Some(c) if fully_covered(seq, &path, c)? => {
                     fs::remove_file(&path).map_err(|e| with_path(e, &path))?;
                 }
                 Some(c) if seq == c.segment => pending.push_back((seq, path, c.offset)),
@@ -525,7 +530,7 @@ impl Writer {
         self.persisted = Some(c);
         let mut removed = false;
         for (seq, path) in segments(&self.dir)? {
-            if seq < c.segment && seq != self.seq {
+            if seq != self.seq && fully_covered(seq, &path, c)? {
                 fs::remove_file(&path)?;
                 removed = true;
             }
@@ -556,5 +561,70 @@ mod tests {
         let mut bare = Watermarks::new(false, false);
         bare.processed(p(3, 1));
         assert_eq!(bare.covered(), Some(p(3, 1)));
+    }
+
+    fn mention(id: &str) -> Mention {
+        let line = format!(
+            r#"{{"id":"{id}","source":"x","created_at":"2026-03-02T10:00:00Z","text":"hi","author":{{"id":"a","handle":"@a"}}}}"#
+        );
+        decode(line.as_bytes()).unwrap()
+    }
+
+    fn ids(recovery: Recovery) -> Vec<String> {
+        recovery.map(|r| r.unwrap().1.unwrap().id).collect()
+    }
+
+    /// Records up to the covered position are neither re-fed nor kept; the rest are, in order.
+    #[tokio::test]
+    async fn a_reopened_spool_re_feeds_only_what_is_not_covered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let (spool, handle, recovery) = Spool::open(dir.path(), tx).unwrap();
+        assert!(ids(recovery).is_empty());
+        handle
+            .append(vec![mention("a"), mention("b")], Instant::now())
+            .await
+            .unwrap();
+        handle
+            .append(vec![mention("c")], Instant::now())
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(rx.recv().await.unwrap());
+        }
+        assert_eq!(
+            got.iter()
+                .map(|i| i.mention.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        // The consumer covered "a" only (processed and durable elsewhere).
+        spool.coverage().cover(got[0].spool.unwrap());
+        drop(handle);
+        spool.finish().unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let (spool, handle, recovery) = Spool::open(dir.path(), tx).unwrap();
+        assert_eq!(ids(recovery), ["b", "c"]);
+        // Covering the last record of the first segment deletes it at the next open.
+        spool.coverage().cover(got[2].spool.unwrap());
+        drop(handle);
+        spool.finish().unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let (_spool, _handle, recovery) = Spool::open(dir.path(), tx).unwrap();
+        assert!(ids(recovery).is_empty());
+        assert!(!segment_path(dir.path(), 1).try_exists().unwrap());
+    }
+
+    #[test]
+    fn a_torn_last_record_is_skipped_and_the_rest_recovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = Vec::new();
+        encode(&mention("x"), &mut bytes);
+        bytes.extend_from_slice(b"{\"id\":\"torn");
+        fs::write(segment_path(dir.path(), 1), &bytes).unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let (_spool, _handle, recovery) = Spool::open(dir.path(), tx).unwrap();
+        assert_eq!(ids(recovery), ["x"]);
     }
 }

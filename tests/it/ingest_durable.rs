@@ -262,6 +262,8 @@ async fn ingest_durable_kill_9_loses_no_acknowledged_mention() {
         acked.len()
     );
     assert!(summary.engine.received >= acked.len() as u64);
+    // The graceful stop covered everything: no record is left to re-feed.
+    assert_eq!(spooled(&dir.path().join("spool")), "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
