@@ -212,10 +212,27 @@ fn start_child(cfg: &Path) -> (std::process::Child, SocketAddr) {
 /// start: every acknowledged mention is archived at least once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_durable_kill_9_loses_no_acknowledged_mention() {
+    kill_rounds(false).await;
+}
+
+/// The same with a `[checkpoint]`, whose coverage must be reached too before the spool lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_durable_kill_9_with_a_checkpoint_loses_no_acknowledged_mention() {
+    kill_rounds(true).await;
+}
+
+async fn kill_rounds(checkpoint: bool) {
     let dir = tempfile::tempdir().unwrap();
     // The archive flushes once an hour: without the spool every kill loses the lot.
     let cfg = dir.path().join("live.toml");
-    std::fs::write(&cfg, config(dir.path(), "durable", "1h")).unwrap();
+    let mut text = config(dir.path(), "durable", "1h");
+    if checkpoint {
+        text.push_str(&format!(
+            "[checkpoint]\npath = {:?}\ninterval = \"1s\"\n",
+            dir.path().join("state.ckpt").display().to_string()
+        ));
+    }
+    std::fs::write(&cfg, text).unwrap();
     let mut acked = BTreeSet::new();
     for round in 0..5 {
         let (mut child, addr) = start_child(&cfg);
