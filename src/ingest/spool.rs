@@ -40,7 +40,7 @@ use crate::domain::Mention;
 pub const REQUESTS: usize = 256;
 /// A segment that has grown past this is closed and a new one started.
 const SEGMENT_MAX_BYTES: u64 = 64 << 20;
-/// How often an idle writer looks at the coverage.
+/// How often the writer records the coverage (and how long an idle one waits for a batch).
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// The file that records how far the spool is covered.
 const COVERED_FILE: &str = "covered";
@@ -404,6 +404,8 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, rx: std_mpsc::Receiver<Request>) -> Writer {
+        // Recording the coverage costs two fsyncs: at most once per poll interval.
+        let mut recorded = Instant::now();
         loop {
             match rx.recv_timeout(IDLE_POLL) {
                 Ok(first) => {
@@ -419,6 +421,10 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            if recorded.elapsed() < IDLE_POLL {
+                continue;
+            }
+            recorded = Instant::now();
             if let Err(e) = self.apply_coverage() {
                 tracing::error!(error = %e, "spool: cannot record coverage; segments are kept");
             }
