@@ -324,6 +324,15 @@ impl Spool {
     /// Opens (creating) the spool in `dir`: drops segments already covered, returns the rest
     /// for recovery and starts the writer, which queues new batches on `tx`.
     pub fn open(dir: &Path, tx: MentionTx) -> io::Result<(Spool, SpoolHandle, Recovery)> {
+        Spool::open_sized(dir, tx, SEGMENT_MAX_BYTES)
+    }
+
+    /// [`Spool::open`] with segments closed past `segment_max_bytes`.
+    fn open_sized(
+        dir: &Path,
+        tx: MentionTx,
+        segment_max_bytes: u64,
+    ) -> io::Result<(Spool, SpoolHandle, Recovery)> {
         fs::create_dir_all(dir).map_err(|e| with_path(e, dir))?;
         let covered = read_covered(dir).map_err(|e| with_path(e, dir))?;
         let mut pending = VecDeque::new();
@@ -354,6 +363,7 @@ impl Spool {
             seq,
             len: 0,
             broken: false,
+            segment_max_bytes,
             tx: Some(tx),
             coverage: Arc::clone(&coverage),
             persisted: covered,
@@ -390,6 +400,15 @@ impl Spool {
     }
 }
 
+/// Answers every request of `batch` with `e` (a handler that gave up waiting needs nothing).
+fn refuse(batch: Vec<Request>, e: &io::Error) {
+    for r in batch {
+        r.done
+            .send(Err(io::Error::new(e.kind(), e.to_string())))
+            .ok();
+    }
+}
+
 struct Writer {
     dir: PathBuf,
     file: Option<File>,
@@ -397,6 +416,7 @@ struct Writer {
     len: u64,
     /// The last write failed: the next batch goes to a new segment.
     broken: bool,
+    segment_max_bytes: u64,
     tx: Option<MentionTx>,
     coverage: Arc<Coverage>,
     persisted: Option<SpoolPos>,
@@ -437,6 +457,14 @@ impl Writer {
     /// Writes every request of `batch`, syncs once, answers them all, then queues the
     /// mentions in spool order.
     fn commit(&mut self, batch: Vec<Request>) {
+        // Rotate first: the positions below are offsets in the segment written now.
+        if self.broken || self.len >= self.segment_max_bytes {
+            if let Err(e) = self.rotate() {
+                tracing::error!(error = %e, "spool: cannot start a new segment: the batch is refused (503)");
+                refuse(batch, &e);
+                return;
+            }
+        }
         let start = self.len;
         let mut buf = Vec::new();
         let mut ends = Vec::new();
@@ -449,12 +477,7 @@ impl Writer {
         let written = self.write(&buf);
         if let Err(e) = written {
             tracing::error!(error = %e, segment = self.seq, "spool write failed: the batch is refused (503)");
-            for r in batch {
-                // A handler that gave up waiting has nothing to answer.
-                r.done
-                    .send(Err(io::Error::new(e.kind(), e.to_string())))
-                    .ok();
-            }
+            refuse(batch, &e);
             return;
         }
         let mut ends = ends.into_iter();
@@ -483,9 +506,6 @@ impl Writer {
     }
 
     fn write(&mut self, buf: &[u8]) -> io::Result<()> {
-        if self.broken || self.len >= SEGMENT_MAX_BYTES {
-            self.rotate()?;
-        }
         let file = match &mut self.file {
             Some(f) => f,
             None => return Err(io::Error::other("spool closed")),
@@ -620,6 +640,34 @@ mod tests {
         let (_spool, _handle, recovery) = Spool::open(dir.path(), tx).unwrap();
         assert!(ids(recovery).is_empty());
         assert!(!segment_path(dir.path(), 1).try_exists().unwrap());
+    }
+
+    /// A batch after a rotation is placed in the new segment, from its start.
+    #[tokio::test]
+    async fn positions_after_a_rotation_are_offsets_in_the_new_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let (spool, handle, _) = Spool::open_sized(dir.path(), tx, 1).unwrap();
+        let mut got = Vec::new();
+        for id in ["a", "b", "c"] {
+            handle
+                .append(vec![mention(id)], Instant::now())
+                .await
+                .unwrap();
+            got.push(rx.recv().await.unwrap());
+        }
+        let mut line = Vec::new();
+        encode(&mention("b"), &mut line);
+        let len = line.len() as u64;
+        let pos: Vec<_> = got.iter().map(|i| i.spool.unwrap()).collect();
+        let p = |segment, offset| SpoolPos { segment, offset };
+        assert_eq!(pos, [p(1, len), p(2, len), p(3, len)]);
+        spool.coverage().cover(pos[1]);
+        drop(handle);
+        spool.finish().unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let (_spool, _handle, recovery) = Spool::open(dir.path(), tx).unwrap();
+        assert_eq!(ids(recovery), ["c"]);
     }
 
     #[test]
