@@ -16,6 +16,14 @@
 //! restarted with backoff, or, with `[pipeline] on_source_failure = "exit"` (and always for a
 //! `file` source), cancels the whole run, which then fails. Without a push route, `run` also
 //! ends by itself once every source has ended.
+//!
+//! Durable pushes (`ack = "durable"`, the default): the http source's spool
+//! ([`ingest::spool`]) is opened before anything runs; what it holds from before this start
+//! is processed first, before any queued input. The engine task keeps [`Watermarks`]: a
+//! spooled mention counts as covered once it is processed and, where configured, in a saved
+//! checkpoint and flushed to the archive; it publishes that through the spool's coverage,
+//! and the spool persists it and deletes the segments it covers. After the engine has
+//! drained, [`Spool::finish`] records the final coverage.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +42,9 @@ use super::reconcile::LoggedAlerts;
 use super::refine::Refiner;
 use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
+use crate::config::source::{AckMode, HttpPushConfig};
 use crate::config::{Config, SourceFailurePolicy, SourceKind};
+use crate::ingest::spool::{Recovery, Spool, Watermarks};
 use crate::ingest::{self, Ingested, SourceCtx};
 use crate::replay::writer::ArchiveHealth;
 use crate::replay::ArchiveWriter;
@@ -206,6 +216,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let failed = Arc::new(AtomicBool::new(false));
     let tracker = TaskTracker::new();
     let mut push_state = None;
+    // `ack = "durable"`: the spool, what it holds from before this start, and its source.
+    let mut spool: Option<(Spool, Recovery, String)> = None;
     let policy = cfg.pipeline.on_source_failure;
     for s in &cfg.sources {
         let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
@@ -214,11 +226,22 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         let task = match sources::start(s, ctx.clone(), Some(&agg_tx))? {
             Started::Task(task) => task,
             Started::Push(state) => {
-                push_state = Some(
-                    state
-                        .with_event_time_bounds(bounds)
-                        .with_body_read_timeout(cfg.server_limits.body_read_timeout),
-                );
+                let mut state = state
+                    .with_event_time_bounds(bounds)
+                    .with_body_read_timeout(cfg.server_limits.body_read_timeout);
+                if let SourceKind::Http(h) = &s.kind {
+                    if h.ack == AckMode::Durable && spool.is_none() {
+                        let dir = spool_dir(&cfg, &s.id, h)?;
+                        let (opened, handle, recovery) = Spool::open(&dir, tx.clone())
+                            .with_context(|| {
+                                format!("cannot open the push spool {}", dir.display())
+                            })?;
+                        tracing::info!(dir = %dir.display(), "push spool (durable acknowledgements)");
+                        state = state.with_spool(handle);
+                        spool = Some((opened, recovery, s.id.clone()));
+                    }
+                }
+                push_state = Some(state);
                 continue;
             }
         };
@@ -320,6 +343,12 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
 
     // The engine task: the single owner of the engine, the archive and the alert log.
     let engine_metrics = Arc::clone(&metrics);
+    let (spool, recovery) = match spool {
+        Some((sp, rec, id)) => (Some(sp), Some((rec, id))),
+        None => (None, None),
+    };
+    let coverage = spool.as_ref().map(Spool::coverage);
+    let mut marks = Watermarks::new(checkpoint.is_some(), archive.is_some());
     let engine_task = tokio::spawn(async move {
         let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
             .map_err(|e| anyhow::anyhow!("latency histogram: {e}"))?;
@@ -330,6 +359,38 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         let mut archive_seen = ArchiveHealth::default();
         let mut last_checkpoint = std::time::Instant::now();
         let mut aggregates_open = true;
+        // Spooled pushes not covered before this start go first, in spool order.
+        if let Some((recovery, id)) = recovery {
+            let mut n = 0u64;
+            for rec in recovery {
+                let (pos, decoded) = rec.context("reading the push spool")?;
+                marks.processed(pos);
+                let mention = match decoded {
+                    Ok(m) => m,
+                    Err(e) => {
+                        engine_metrics
+                            .ingest_decode_errors_total
+                            .with_label_values(&[&id, e.reason()])
+                            .inc();
+                        tracing::warn!(error = %e, "spool: a record that does not decode is skipped");
+                        continue;
+                    }
+                };
+                if let Some(a) = archive.as_mut() {
+                    if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
+                        archive_error(&mut archive_errors, &e);
+                    }
+                }
+                engine.process(&mention);
+                engine_metrics.pipeline_mentions_processed_total.inc();
+                alerts += emit_alerts(&mut engine, None, &mut output).await?;
+                n += 1;
+            }
+            if n > 0 {
+                tracing::warn!(source = %id, mentions = n,
+                    "push spool: re-fed mentions acknowledged before the last stop");
+            }
+        }
         loop {
             let item = tokio::select! {
                 biased;
@@ -349,6 +410,12 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                             archive_error(&mut archive_errors, &e);
                         }
                         publish_archive(a.health(), &mut archive_seen, &engine_metrics);
+                        if a.pending() == 0 {
+                            marks.archived();
+                        }
+                    }
+                    if let (Some(c), Some(covered)) = (&coverage, marks.covered()) {
+                        c.cover(covered);
                     }
                     engine_metrics.publish_latency();
                     if !refining {
@@ -384,6 +451,16 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             engine.process(mention);
             // The source may now persist its cursor past this mention.
             ingested.processed();
+            if let Some(pos) = ingested.spool {
+                marks.processed(pos);
+                // The tick may wait under load; a write that flushed counts too.
+                if archive.as_ref().is_some_and(|a| a.pending() == 0) {
+                    marks.archived();
+                }
+                if let (Some(c), Some(covered)) = (&coverage, marks.covered()) {
+                    c.cover(covered);
+                }
+            }
             engine_metrics.pipeline_mentions_processed_total.inc();
             let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
             latency.saturating_record(micros.max(1));
@@ -391,9 +468,11 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             if let Some(c) = &checkpoint {
                 if last_checkpoint.elapsed() >= c.interval.0 {
                     last_checkpoint = std::time::Instant::now();
-                    if let Err(e) = super::checkpoint::save(&engine, std::path::Path::new(&c.path))
-                    {
-                        tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues");
+                    match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
+                        Ok(_) => marks.checkpointed(),
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues")
+                        }
                     }
                 }
             }
@@ -403,7 +482,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         alerts += emit_alerts(&mut engine, None, &mut output).await?;
         if let Some(c) = &checkpoint {
             match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
-                Ok(n) => tracing::info!(path = %c.path, bytes = n, "saved the learned state"),
+                Ok(n) => {
+                    marks.checkpointed();
+                    tracing::info!(path = %c.path, bytes = n, "saved the learned state")
+                }
                 Err(e) => tracing::error!(error = %format!("{e:#}"), "final checkpoint failed"),
             }
         }
@@ -418,7 +500,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 publish_archive(a.health(), &mut archive_seen, &engine_metrics);
                 let waiting = a.pending();
                 match a.close() {
-                    Ok(n) => n,
+                    Ok(n) => {
+                        marks.archived();
+                        n
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, mentions = waiting,
                             "closing the archive failed: its last buffered mentions are not archived");
@@ -431,6 +516,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             None => 0,
         };
         engine_metrics.archive_paused.set(0);
+        if let (Some(c), Some(covered)) = (&coverage, marks.covered()) {
+            c.cover(covered);
+        }
         output.inner.flush()?;
         output.inner.close().await?;
         anyhow::Ok(RunSummary {
@@ -466,10 +554,36 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     if let Some(s) = server {
         s.await.context("the server task panicked")??;
     }
+    if let Some(sp) = spool {
+        // The writer ended before the engine did (it held a queue sender): this only records
+        // the final coverage and deletes what it covers.
+        tokio::task::spawn_blocking(move || sp.finish())
+            .await
+            .context("the spool writer panicked")?
+            .context("closing the push spool")?;
+    }
     if failed.load(Ordering::Acquire) {
         anyhow::bail!("a source failed (see the log)");
     }
     Ok(summary)
+}
+
+/// Where the push spool of http source `id` lives: its `spool_dir`, else
+/// `<[delivery] state dir>/spool/<id>`.
+fn spool_dir(cfg: &Config, id: &str, h: &HttpPushConfig) -> anyhow::Result<std::path::PathBuf> {
+    match &h.spool_dir {
+        Some(d) => Ok(std::path::PathBuf::from(d)),
+        None => Ok(cfg
+            .delivery
+            .state_path(&|k| std::env::var(k).ok())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "source {id}: ack = \"durable\" needs a spool: {e} (or set spool_dir)"
+                )
+            })?
+            .join("spool")
+            .join(id)),
+    }
 }
 
 /// Runs one aggregate row through the engine and hands its alerts on (like a mention's);

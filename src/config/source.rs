@@ -98,6 +98,22 @@ pub struct HttpPushConfig {
     pub max_body_bytes: usize,
     /// `Retry-After` sent with 503 when the pipeline queue is full.
     pub retry_after: Duration,
+    /// When a 200 is sent (`ack`, default `durable`).
+    pub ack: AckMode,
+    /// Where `ack = "durable"` keeps its spool (`spool_dir`); `None`: `<[delivery] state
+    /// dir>/spool/<source id>`.
+    pub spool_dir: Option<String>,
+}
+
+/// `ack` of an http source: what a 200 from `POST /v1/mentions` promises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AckMode {
+    /// `"durable"`: the accepted lines are in the fsynced spool before the 200; a crash after
+    /// it re-feeds them at the next start.
+    #[default]
+    Durable,
+    /// `"queued"`: the 200 only says the lines are on the in-memory queue (a kill loses them).
+    Queued,
 }
 
 /// `type = "file"`: replays (or tails) an NDJSON archive.
@@ -417,11 +433,32 @@ impl SourceConfig {
                 (SourceKind::Mastodon(cfg), o.errors)
             }
             "http" => {
-                let mut o = Options::new(&c.options, &["token", "max_body_bytes", "retry_after"]);
+                let mut o = Options::new(
+                    &c.options,
+                    &["token", "max_body_bytes", "retry_after", "ack", "spool_dir"],
+                );
+                let ack = match o.string("ack").as_deref() {
+                    None | Some("durable") => AckMode::Durable,
+                    Some("queued") => AckMode::Queued,
+                    Some(other) => {
+                        o.errors.push((
+                            "ack".into(),
+                            format!("{other:?} is not \"durable\" or \"queued\""),
+                        ));
+                        AckMode::Durable
+                    }
+                };
+                let spool_dir = o.string("spool_dir");
+                if spool_dir.as_deref().is_some_and(|d| d.trim().is_empty()) {
+                    o.errors
+                        .push(("spool_dir".into(), "must not be empty".into()));
+                }
                 let cfg = HttpPushConfig {
                     token: o.string("token").map(Secret::new),
                     max_body_bytes: o.positive("max_body_bytes", 4 << 20),
                     retry_after: o.duration("retry_after", Duration::from_secs(1)),
+                    ack,
+                    spool_dir,
                 };
                 (SourceKind::Http(cfg), o.errors)
             }

@@ -11,6 +11,12 @@
 //! never rejects its neighbours. Every refused request is counted in
 //! `flashpoint_ingest_push_rejected_total{source,reason}`. Slow and idle connections and the
 //! connection cap are the listener's business (`telemetry::http::serve_limited`).
+//!
+//! With a spool ([`PushState::with_spool`], `ack = "durable"`), the 200 is sent only once the
+//! good lines are fsynced in the spool ([`super::spool`]), which then queues them itself; a
+//! spool that cannot take the batch answers 503 (`spool_busy`: its request queue is full;
+//! `spool_write_failed`: the write or fsync failed) and nothing is acknowledged. Without
+//! one (`ack = "queued"`) the 200 only says the lines are on the in-memory queue.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +30,7 @@ use axum::Router;
 use serde::Serialize;
 use tokio::sync::mpsc::error::TrySendError;
 
+use super::spool::{AppendError, SpoolHandle};
 use super::{EventTimeBounds, Ingested, MentionTx};
 use crate::config::source::HttpPushConfig;
 use crate::domain::codec::decode;
@@ -44,6 +51,7 @@ pub struct PushState {
     metrics: Arc<Metrics>,
     bounds: Option<EventTimeBounds>,
     body_read_timeout: Duration,
+    spool: Option<SpoolHandle>,
 }
 
 impl PushState {
@@ -55,7 +63,15 @@ impl PushState {
             metrics,
             bounds: None,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            spool: None,
         }
+    }
+
+    /// Durable acknowledgements: batches go through `spool` (which queues them) and the 200
+    /// waits for its fsync.
+    pub fn with_spool(mut self, spool: SpoolHandle) -> PushState {
+        self.spool = Some(spool);
+        self
     }
 
     /// How long a request body may take to arrive in full (`[server] body_read_timeout`);
@@ -232,38 +248,30 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         )
             .into_response();
     }
-    if !good.is_empty() {
-        let permits = match s.tx.try_reserve_many(good.len()) {
-            Ok(p) => p,
-            Err(e) => {
-                let reason = match e {
-                    TrySendError::Full(()) => "queue_full",
-                    TrySendError::Closed(()) => "shutting_down",
-                };
-                m.ingest_dropped_total
-                    .with_label_values(&[&s.id, reason])
-                    .inc_by(good.len() as u64);
-                s.rejected(reason);
-                let mut r = error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "pipeline queue is full; retry the whole batch later",
-                );
-                let secs = s.cfg.retry_after.as_secs().max(1).to_string();
-                if let Ok(v) = header::HeaderValue::from_str(&secs) {
-                    r.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                return r;
-            }
+    let n = good.len();
+    if n > 0 {
+        let refused = match &s.spool {
+            Some(spool) => spooled(&s, spool, good, received).await,
+            None => queued(&s, good.into_iter(), received),
         };
+        if let Some((reason, message)) = refused {
+            m.ingest_dropped_total
+                .with_label_values(&[&s.id, reason])
+                .inc_by(n as u64);
+            s.rejected(reason);
+            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, message);
+            let secs = s.cfg.retry_after.as_secs().max(1).to_string();
+            if let Ok(v) = header::HeaderValue::from_str(&secs) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
         m.ingest_decoded_total
             .with_label_values(&[&s.id])
-            .inc_by(good.len() as u64);
-        for (permit, mention) in permits.zip(good.iter().cloned()) {
-            permit.send(Ingested::new(mention, received));
-        }
+            .inc_by(n as u64);
     }
     let result = PushResult {
-        accepted: good.len(),
+        accepted: n,
         rejected: errors.len(),
         errors: errors.into_iter().take(MAX_LISTED_ERRORS).collect(),
     };
@@ -273,6 +281,66 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         serde_json::to_string(&result).unwrap_or_default(),
     )
         .into_response()
+}
+
+/// A 503's reason label and message.
+type Refusal = (&'static str, &'static str);
+
+const QUEUE_FULL: Refusal = (
+    "queue_full",
+    "pipeline queue is full; retry the whole batch later",
+);
+const SHUTTING_DOWN: Refusal = (
+    "shutting_down",
+    "shutting down; retry the whole batch later",
+);
+
+/// `ack = "queued"`: puts every mention on the queue, or none when it cannot take them all.
+fn queued(
+    s: &PushState,
+    good: impl ExactSizeIterator<Item = Mention>,
+    received: Instant,
+) -> Option<Refusal> {
+    let permits = match s.tx.try_reserve_many(good.len()) {
+        Ok(p) => p,
+        Err(TrySendError::Full(())) => return Some(QUEUE_FULL),
+        Err(TrySendError::Closed(())) => return Some(SHUTTING_DOWN),
+    };
+    for (permit, mention) in permits.zip(good) {
+        permit.send(Ingested::new(mention, received));
+    }
+    None
+}
+
+/// `ack = "durable"`: spools the batch (the spool queues it after its fsync); refused when the
+/// queue has no room for all of it now, so a full pipeline still answers 503 at once.
+async fn spooled(
+    s: &PushState,
+    spool: &SpoolHandle,
+    good: Vec<Mention>,
+    received: Instant,
+) -> Option<Refusal> {
+    if s.tx.is_closed() {
+        return Some(SHUTTING_DOWN);
+    }
+    if s.tx.capacity() < good.len() {
+        return Some(QUEUE_FULL);
+    }
+    match spool.append(good, received).await {
+        Ok(()) => None,
+        Err(AppendError::Busy) => Some((
+            "spool_busy",
+            "the spool has too many batches waiting; retry the whole batch later",
+        )),
+        Err(AppendError::Failed(e)) => {
+            tracing::error!(source = %s.id, error = %e, "spool write failed: batch refused with 503");
+            Some((
+                "spool_write_failed",
+                "cannot store the batch durably; nothing was accepted, retry it later",
+            ))
+        }
+        Err(AppendError::Closed) => Some(SHUTTING_DOWN),
+    }
 }
 
 /// Splits a body into decoded mentions with their 1-based line (array element) numbers and

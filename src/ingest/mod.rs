@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | [`jetstream`] | Bluesky Jetstream (WebSocket, `time_us` cursor) | stop reading: the server buffers |
 //! | [`mastodon`] | Mastodon streaming API (WebSocket) + REST backfill | stop reading: the server buffers |
-//! | [`http`] | `POST /v1/mentions` | answer 503 with `Retry-After`, nothing queued |
+//! | [`http`] | `POST /v1/mentions` (with `ack = "durable"` through the [`spool`]) | answer 503 with `Retry-After`, nothing queued |
 //! | [`file`] | an NDJSON archive, replayed or tailed | block |
 //! | [`aggregates`] | per-brand window rows from Arroyo (NDJSON file; Kafka at merge) | block |
 //! | `kafka` | canonical NDJSON from a Kafka topic (feature `kafka`) | block: stop polling |
@@ -32,6 +32,7 @@ pub mod jetstream;
 pub mod kafka;
 pub mod mastodon;
 pub mod reconnect;
+pub mod spool;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +59,9 @@ pub struct Ingested {
     /// [`Ingested::processed`] once the mention is through the engine (a source persists its
     /// cursor only up to processed mentions); `None` when nobody tracks it.
     pub progress: Option<Arc<Progress>>,
+    /// Where the mention lies in the push spool (`ack = "durable"`), so the consumer can say
+    /// how far the spool is covered ([`spool::Coverage`]); `None` for every other source.
+    pub spool: Option<spool::SpoolPos>,
 }
 
 impl Ingested {
@@ -67,6 +71,7 @@ impl Ingested {
             mention,
             received,
             progress: None,
+            spool: None,
         }
     }
 
@@ -367,6 +372,7 @@ impl SourceCtx {
             mention,
             received,
             progress: Some(Arc::clone(&self.progress)),
+            spool: None,
         }
     }
 

@@ -113,9 +113,10 @@ fn live_config(dir: &std::path::Path, checkpoint: bool) -> Arc<config::Config> {
     let mut text = format!(
         "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[server]\nlisten = \"127.0.0.1:0\"\n\
          [alert_log]\npath = {:?}\n[archive]\ndir = {:?}\nsegment_max_age = \"1h\"\n\
-         [[source]]\nid = \"push\"\ntype = \"http\"\n",
+         [[source]]\nid = \"push\"\ntype = \"http\"\nspool_dir = {:?}\n",
         dir.join("alerts.ndjson").display().to_string(),
         dir.join("archive").display().to_string(),
+        dir.join("spool").display().to_string(),
     );
     if checkpoint {
         text.push_str(&format!(

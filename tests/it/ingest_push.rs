@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flashpoint::config::source::HttpPushConfig;
+use flashpoint::config::source::{AckMode, HttpPushConfig};
 use flashpoint::config::Secret;
 use flashpoint::ingest::http::{router, PushState};
 use flashpoint::ingest::Ingested;
@@ -30,6 +30,8 @@ async fn serve(capacity: usize) -> (SocketAddr, mpsc::Receiver<Ingested>, Arc<Me
         token: Some(Secret::new("s3cret")),
         max_body_bytes: 2048,
         retry_after: Duration::from_secs(3),
+        ack: AckMode::Queued,
+        spool_dir: None,
     };
     let app = router(PushState::new("push", cfg, tx, Arc::clone(&metrics)));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -223,6 +225,8 @@ async fn serve_with(limits: ServerLimits) -> (SocketAddr, Arc<Metrics>, mpsc::Re
         token: Some(Secret::new("s3cret")),
         max_body_bytes: 2048,
         retry_after: Duration::from_secs(3),
+        ack: AckMode::Queued,
+        spool_dir: None,
     };
     let push = PushState::new("push", cfg, tx, Arc::clone(&metrics))
         .with_body_read_timeout(limits.body_read_timeout);
@@ -423,7 +427,7 @@ async fn ingest_push_server_caps_concurrent_connections() {
 async fn ingest_push_run_applies_the_server_limits() {
     let text = "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n\
         [server]\nlisten = \"127.0.0.1:0\"\nheader_read_timeout = \"400ms\"\nbody_read_timeout = \"400ms\"\nidle_timeout = \"200ms\"\nmax_connections = 64\n\
-        [[source]]\nid = \"push\"\ntype = \"http\"\n";
+        [[source]]\nid = \"push\"\ntype = \"http\"\nack = \"queued\"\n";
     let cfg = Arc::new(flashpoint::config::parse_str(text, "run.toml", &|_| None).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -84,9 +84,10 @@ async fn ingest_run_jetstream_and_push_until_shutdown() {
     let text = format!(
         "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[pipeline]\nmax_event_age = \"3650d\"\n[server]\nlisten = \"127.0.0.1:0\"\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n\
          [[source]]\nid = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://{ws_addr}/subscribe\"\ncursor_file = {:?}\ncursor_safety = \"100ms\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n\
-         [[source]]\nid = \"push\"\ntype = \"http\"\ntoken = \"${{PUSH_TOKEN}}\"\n",
+         [[source]]\nid = \"push\"\ntype = \"http\"\ntoken = \"${{PUSH_TOKEN}}\"\nspool_dir = {:?}\n",
         archive.display().to_string(),
         cursor.display().to_string(),
+        dir.path().join("spool").display().to_string(),
     );
     let env = |k: &str| (k == "PUSH_TOKEN").then(|| String::from("tok"));
     let cfg = Arc::new(config::parse_str(&text, "run.toml", &env).unwrap());

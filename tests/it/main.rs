@@ -14,6 +14,7 @@ mod detection;
 mod detection_defects;
 mod families;
 mod incident_api;
+mod ingest_durable;
 mod ingest_event_time;
 mod ingest_mastodon;
 mod ingest_push;
