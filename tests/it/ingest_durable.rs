@@ -115,6 +115,13 @@ async fn ingest_durable_200_means_the_lines_are_in_the_spool_file() {
 #[cfg(unix)]
 #[tokio::test]
 async fn ingest_durable_spool_write_failure_answers_503_and_counts_it() {
+    if !std::path::Path::new("/dev/full")
+        .try_exists()
+        .unwrap_or(false)
+    {
+        eprintln!("skipped: this system has no /dev/full to stand in for a full disk");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // The first segment the spool writes is a device that refuses every write (ENOSPC).
     std::os::unix::fs::symlink("/dev/full", dir.path().join(format!("{:020}.ndjson", 1))).unwrap();
