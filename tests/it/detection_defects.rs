@@ -453,34 +453,14 @@ fn defect_results_do_not_depend_on_arrival_order_within_lateness() {
 /// mentions go from almost none to most of a steady stream.
 #[test]
 fn defect_a_complaint_surge_pages_support_without_a_volume_spike() {
-    let mut s = Stream::new(config());
-    s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
-    // Same total (6/min), but a growing share states a failure: ~0 → 6/min over two hours.
-    let start = T0;
-    for k in 0..240i64 {
-        let t = start + k * MINUTE;
-        let complaints = ((k as f64 / 120.0) * 6.0).min(6.0).round() as i64;
-        for j in 0..6 {
-            let text = if j < complaints {
-                format!("acme payment failed again, cannot log in, site will not load {k} {j}")
-            } else {
-                format!("acme shop is ok {k} {j}")
-            };
-            s.post(
-                t + j * 10_000,
-                &format!("p{k}x{j}"),
-                MentionKind::Post,
-                None,
-                &text,
-            );
-        }
-        s.tick(t, t + MINUTE);
-    }
+    let s = complaint_surge(|k, j| {
+        format!("acme payment failed again, cannot log in, site will not load {k} {j}")
+    });
     let page = s
         .pages()
         .into_iter()
         .find(|a| a.teams.iter().any(|t| t == "support"))
-        .map(|a| (at(a) - start) / MINUTE);
+        .map(|a| (at(a) - T0) / MINUTE);
     assert!(
         page.is_some_and(|d| d <= 60),
         "complaint surge paged support after {page:?} min: {:#?}",
@@ -494,22 +474,17 @@ fn defect_a_complaint_surge_pages_support_without_a_volume_spike() {
     );
 }
 
-/// An outage whose complaints also say "dangerous" or "disgusting" (people without power
-/// write that) is support's story: the conduct/safety stream rising beside a larger service
-/// surge opens no field-ops incident of its own.
-#[test]
-fn defect_an_outage_with_alarmed_words_does_not_page_field_ops() {
+/// Three days of 6 ordinary mentions a minute, then four hours at the same total in which a
+/// growing share (~0 → 6/min over two hours) are complaints worded by `complaint(k, j)`.
+fn complaint_surge(complaint: impl Fn(i64, i64) -> String) -> Stream {
     let mut s = Stream::new(config());
     s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
-    let start = T0;
     for k in 0..240i64 {
-        let t = start + k * MINUTE;
+        let t = T0 + k * MINUTE;
         let complaints = ((k as f64 / 120.0) * 6.0).min(6.0).round() as i64;
         for j in 0..6 {
-            let text = if j < complaints && j % 3 == 0 {
-                format!("acme outage again, no power all night, this is dangerous and disgusting {k} {j}")
-            } else if j < complaints {
-                format!("acme payment failed again, cannot log in, site will not load {k} {j}")
+            let text = if j < complaints {
+                complaint(k, j)
             } else {
                 format!("acme shop is ok {k} {j}")
             };
@@ -523,6 +498,23 @@ fn defect_an_outage_with_alarmed_words_does_not_page_field_ops() {
         }
         s.tick(t, t + MINUTE);
     }
+    s
+}
+
+/// An outage whose complaints also say "dangerous" or "disgusting" (people without power
+/// write that) is support's story: the conduct/safety stream rising beside a larger service
+/// surge opens no field-ops incident of its own.
+#[test]
+fn defect_an_outage_with_alarmed_words_does_not_page_field_ops() {
+    let s = complaint_surge(|k, j| {
+        if j % 3 == 0 {
+            format!(
+                "acme outage again, no power all night, this is dangerous and disgusting {k} {j}"
+            )
+        } else {
+            format!("acme payment failed again, cannot log in, site will not load {k} {j}")
+        }
+    });
     assert!(
         s.pages()
             .iter()
