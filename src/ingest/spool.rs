@@ -20,7 +20,8 @@
 //! [`Spool::open`] deletes what the `covered` file says is done, returns the rest as a
 //! [`Recovery`] to be processed before new input, and writes new batches to a fresh segment.
 //! A crash between processing and the next `covered` update re-feeds those mentions: delivery
-//! is at least once.
+//! is at least once. One process owns a spool directory: [`Spool::open`] takes an exclusive
+//! lock on [`LOCK_FILE`] and a second process is refused with an error naming the holder.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -44,6 +45,10 @@ const SEGMENT_MAX_BYTES: u64 = 64 << 20;
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// The file that records how far the spool is covered.
 const COVERED_FILE: &str = "covered";
+/// The file a process holds an exclusive lock on while it owns the spool directory (it holds
+/// the owner's pid): two processes sharing one spool would interleave and delete each other's
+/// segments, so the second one refuses to start.
+pub const LOCK_FILE: &str = "spool.lock";
 const SEGMENT_SUFFIX: &str = ".ndjson";
 
 /// A place in the spool: the end (exclusive byte offset) of one record in segment `segment`.
@@ -187,6 +192,8 @@ impl Watermarks {
 pub struct Spool {
     coverage: Arc<Coverage>,
     thread: std::thread::JoinHandle<Writer>,
+    /// The locked [`LOCK_FILE`], held for the life of the spool.
+    _lock: File,
 }
 
 /// Spooled mentions not yet covered when the spool was opened, in spool order: to be
@@ -300,6 +307,41 @@ fn read_covered(dir: &Path) -> io::Result<Option<SpoolPos>> {
     }
 }
 
+/// Takes the spool directory's lock without waiting and records our pid in it; another
+/// process holding it is an error that names the directory and that process.
+fn lock_dir(dir: &Path) -> io::Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| with_path(e, &path))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| String::from("unknown"));
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "the spool {} is in use by another flashpoint process (pid {holder}); give \
+                     each process its own spool_dir",
+                    dir.display()
+                ),
+            ));
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(with_path(e, &path)),
+    }
+    f.set_len(0)?;
+    write!(f, "{}", std::process::id())?;
+    Ok(f)
+}
+
 /// Fsyncs directory `dir` so that files created, renamed or removed in it survive a power loss.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
@@ -334,6 +376,7 @@ impl Spool {
         segment_max_bytes: u64,
     ) -> io::Result<(Spool, SpoolHandle, Recovery)> {
         fs::create_dir_all(dir).map_err(|e| with_path(e, dir))?;
+        let lock = lock_dir(dir)?;
         let covered = read_covered(dir).map_err(|e| with_path(e, dir))?;
         let mut pending = VecDeque::new();
         let mut last = 0;
@@ -377,7 +420,11 @@ impl Spool {
             line: Vec::new(),
         };
         Ok((
-            Spool { coverage, thread },
+            Spool {
+                coverage,
+                thread,
+                _lock: lock,
+            },
             SpoolHandle { tx: req_tx },
             recovery,
         ))
@@ -598,6 +645,30 @@ mod tests {
 
     fn ids(recovery: Recovery) -> Vec<String> {
         recovery.map(|r| r.unwrap().1.unwrap().id).collect()
+    }
+
+    /// A spool directory has one owner; the lock goes with it.
+    #[tokio::test]
+    async fn a_second_process_cannot_open_a_spool_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let (spool, handle, _recovery) = Spool::open(dir.path(), tx).unwrap();
+        let (tx2, _rx2) = tokio::sync::mpsc::channel(16);
+        let err = Spool::open(dir.path(), tx2)
+            .err()
+            .expect("a spool in use was opened twice");
+        assert!(err.to_string().contains("in use"), "{err}");
+        assert!(
+            err.to_string().contains(&std::process::id().to_string()),
+            "{err}"
+        );
+        drop(handle);
+        spool.finish().unwrap();
+        // Released when the owner finishes.
+        let (tx3, _rx3) = tokio::sync::mpsc::channel(16);
+        let (spool, handle, _) = Spool::open(dir.path(), tx3).unwrap();
+        drop(handle);
+        spool.finish().unwrap();
     }
 
     /// Records up to the covered position are neither re-fed nor kept; the rest are, in order.
