@@ -539,20 +539,21 @@ impl Engine {
     }
 
     /// How the mention just attributed names its brands: through its thread when attributed
-    /// by it, else distinctly if it names any of them distinctly.
+    /// by it; else distinctly if it names any of them distinctly, plainly if it names any
+    /// only as an ordinary word.
     fn naming(&self, m: &Mention) -> Naming {
         if self.attribution.via_thread {
             return Naming::Thread;
         }
-        let plain =
-            self.attribution.brands.iter().all(|&b| {
-                crate::brand::naming::naming(self.cfg.brand(b), &m.text) == Naming::Plain
-            });
-        if plain {
-            Naming::Plain
-        } else {
-            Naming::Distinct
+        let mut out = Naming::Thread;
+        for &b in &self.attribution.brands {
+            match crate::brand::naming::naming(self.cfg.brand(b), &m.text) {
+                Naming::Distinct => return Naming::Distinct,
+                Naming::Plain => out = Naming::Plain,
+                Naming::Thread => {}
+            }
         }
+        out
     }
 
     /// Feeds the mention just attributed and scored (`self.attribution`, `self.terms`).

@@ -10,7 +10,9 @@
 //!   single-word term capitalised inside a sentence ("my bill from Orchard"), as proper nouns
 //!   are written;
 //! * [`Naming::Plain`]: it names the brand only through single-word terms written in lower
-//!   case or at the start of a sentence ("orchard picking today", "Orchard trees...").
+//!   case or at the start of a sentence ("orchard picking today", "Orchard trees...");
+//! * [`Naming::Thread`]: it does not name the brand at all (a reply attributed through its
+//!   thread).
 //!
 //! The detector compares an incident's share of plain namings with the brand's usual share: a
 //! surge that is plain far more often than the brand's own chatter is the ordinary word
@@ -47,16 +49,39 @@ pub fn naming(brand: &Brand, text: &str) -> Naming {
     {
         return Naming::Distinct;
     }
-    let capitalised_inside = brand
-        .terms
-        .iter()
-        .filter(|t| !multi(t))
-        .any(|t| proper_noun_use(text, t.trim()));
-    if capitalised_inside {
+    let single = || brand.terms.iter().filter(|t| !multi(t));
+    if single().any(|t| proper_noun_use(text, t.trim())) {
         Naming::Distinct
-    } else {
+    } else if single().any(|t| whole_word_in(&lowered, &t.trim().to_lowercase())) {
         Naming::Plain
+    } else {
+        // The text does not name the brand itself (a reply it belongs to through its thread).
+        Naming::Thread
     }
+}
+
+/// Whether `word` (lower case) occurs in `lowered` as a whole word.
+fn whole_word_in(lowered: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(pos) = lowered.get(from..).and_then(|rest| rest.find(word)) {
+        let start = from + pos;
+        let end = start + word.len();
+        let before = lowered.get(..start).unwrap_or("");
+        let after = lowered.get(end..).unwrap_or("");
+        if !before
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+            && !after.chars().next().is_some_and(char::is_alphanumeric)
+        {
+            return true;
+        }
+        from = end;
+    }
+    false
 }
 
 /// Whether `word` occurs in `text` with an upper-case first letter and the rest as written in
@@ -154,10 +179,13 @@ mod tests {
     #[test]
     fn naming_needs_the_whole_word_and_survives_odd_text() {
         let b = orchard();
-        // "Orchardist" is another word; a sentence end before "Orchard" makes it plain.
-        assert_eq!(naming(&b, "ask an Orchardist about it"), Naming::Plain);
+        // "Orchardist" is another word (the text does not name the brand); a sentence end
+        // before "Orchard" makes it plain.
+        assert_eq!(naming(&b, "ask an Orchardist about it"), Naming::Thread);
         assert_eq!(naming(&b, "great day! Orchard was busy"), Naming::Plain);
-        assert_eq!(naming(&b, ""), Naming::Plain);
+        assert_eq!(naming(&b, ""), Naming::Thread);
+        // A reply that names nothing belongs through its thread, whatever it says.
+        assert_eq!(naming(&b, "report him, this is horrible"), Naming::Thread);
         assert_eq!(naming(&b, "İ ß ς 日本 Orchard"), Naming::Distinct);
     }
 }

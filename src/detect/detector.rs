@@ -1305,7 +1305,9 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
             d.single_post_risk
         );
     }
-    if s.ordinary_word() {
+    let risky = matches!(inc.category, Category::Conduct | Category::Safety)
+        && s.max_risk >= d.single_post_risk;
+    if s.ordinary_word() && !risky {
         return format!(
             "{:.0} % of its posts name the brand only as an ordinary word (usually {:.0} %): \
              the word is trending, not the brand",

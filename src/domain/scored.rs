@@ -22,8 +22,8 @@ pub struct Scored {
     /// Set by the detector when `complaint` reaches `[detect] complaint_threshold`: the
     /// mention counts as a stated complaint whatever its category scores.
     pub complained: bool,
-    /// How the mention names its brands (`brand::naming`); [`Naming::Thread`] when it was
-    /// attributed through its thread and names none.
+    /// How the mention names its brands (`brand::naming`); [`Naming::Thread`] when its own
+    /// text names none of them (it belongs through its thread).
     pub naming: Naming,
 }
 
