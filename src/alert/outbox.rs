@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::state::{self, DirLock};
 use crate::domain::alert::AlertRecord;
 
 /// The log file inside the outbox directory.
@@ -149,36 +150,16 @@ pub struct OutboxLockedError {
 
 /// Takes the directory's lock without waiting and records our pid in it.
 fn lock_dir(dir: &Path) -> io::Result<File> {
-    let path = dir.join(LOCK_FILE);
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)?;
-    match f.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
-            let holder = fs::read_to_string(&path)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| String::from("unknown"));
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                OutboxLockedError {
-                    dir: dir.display().to_string(),
-                    holder,
-                },
-            ));
-        }
-        Err(fs::TryLockError::Error(e)) => return Err(e),
+    match state::lock_dir(dir, LOCK_FILE)? {
+        DirLock::Held(f) => Ok(f),
+        DirLock::Busy { holder } => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            OutboxLockedError {
+                dir: dir.display().to_string(),
+                holder,
+            },
+        )),
     }
-    f.set_len(0)?;
-    io::Seek::seek(&mut f, io::SeekFrom::Start(0))?;
-    writeln!(f, "{}", std::process::id())?;
-    f.sync_data()?;
-    Ok(f)
 }
 
 #[derive(Debug)]
@@ -342,10 +323,8 @@ fn compact_dir(dir: &Path) -> io::Result<(Parsed, File)> {
     }
     let append = OpenOptions::new().append(true).open(&tmp)?;
     fs::rename(&tmp, &path)?;
-    if let Ok(d) = File::open(dir) {
-        // Persist the rename; not every platform can fsync a directory.
-        let _ignored = d.sync_all();
-    }
+    // Persist the rename; not every platform can fsync a directory.
+    let _ignored = state::sync_dir(dir);
     Ok((parsed, append))
 }
 

@@ -25,6 +25,7 @@ use anyhow::Context;
 use sha2::Digest;
 
 use super::engine::Engine;
+use crate::config::state::sync_dir;
 
 /// The first bytes of a checksummed checkpoint.
 const SEAL_MAGIC: &[u8; 8] = b"FPCKSUM1";
@@ -150,18 +151,6 @@ pub fn sync_parent(path: &Path) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     sync_dir(dir)
-}
-
-/// Fsyncs directory `dir`, so a rename or a file created in it survives a power loss.
-#[cfg(unix)]
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-/// Fsyncs directory `dir` (not possible on this platform: a no-op).
-#[cfg(not(unix))]
-pub fn sync_dir(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// The whole file at `path`; `Ok(None)` when there is none yet.

@@ -11,6 +11,7 @@ pub mod locate;
 pub mod raw;
 pub mod sink;
 pub mod source;
+pub mod state;
 pub mod types;
 mod validate;
 

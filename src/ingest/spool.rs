@@ -34,6 +34,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::{Ingested, MentionTx};
+use crate::config::state;
+use crate::config::state::{sync_dir, DirLock};
 use crate::domain::codec::{decode, encode, DecodeError};
 use crate::domain::Mention;
 
@@ -310,45 +312,17 @@ fn read_covered(dir: &Path) -> io::Result<Option<SpoolPos>> {
 /// Takes the spool directory's lock without waiting and records our pid in it; another
 /// process holding it is an error that names the directory and that process.
 fn lock_dir(dir: &Path) -> io::Result<File> {
-    let path = dir.join(LOCK_FILE);
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| with_path(e, &path))?;
-    match f.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
-            let holder = fs::read_to_string(&path)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| String::from("unknown"));
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                format!(
-                    "the spool {} is in use by another flashpoint process (pid {holder}); give \
-                     each process its own spool_dir",
-                    dir.display()
-                ),
-            ));
-        }
-        Err(fs::TryLockError::Error(e)) => return Err(with_path(e, &path)),
+    match state::lock_dir(dir, LOCK_FILE).map_err(|e| with_path(e, &dir.join(LOCK_FILE)))? {
+        DirLock::Held(f) => Ok(f),
+        DirLock::Busy { holder } => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!(
+                "the spool {} is in use by another flashpoint process (pid {holder}); give \
+                 each process its own spool_dir",
+                dir.display()
+            ),
+        )),
     }
-    f.set_len(0)?;
-    write!(f, "{}", std::process::id())?;
-    Ok(f)
-}
-
-/// Fsyncs directory `dir` so that files created, renamed or removed in it survive a power loss.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 fn write_covered(dir: &Path, pos: SpoolPos) -> io::Result<()> {

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::config::state::sync_dir;
 use crate::config::ArchiveConfig;
 use crate::domain::codec::encode;
 use crate::domain::{EventTime, Mention};
@@ -87,17 +88,6 @@ pub type SegmentOpener = Box<dyn Fn(&Path) -> io::Result<Box<dyn SegmentFile>> +
 fn open_new(path: &Path) -> io::Result<Box<dyn SegmentFile>> {
     let f = OpenOptions::new().write(true).create_new(true).open(path)?;
     Ok(Box::new(f))
-}
-
-/// Fsyncs directory `dir`, so a file created or renamed in it survives a power loss.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 struct Segment {
