@@ -16,9 +16,9 @@
 //! 3. a single post alleging staff misconduct or danger (risk ≥ `detect.single_post_risk`)
 //!    opens a watch incident at once, at info, for the teams of its category;
 //! 4. each category group's complaint stream ([`GROUPS`]: outage/billing/service complaints;
-//!    conduct/safety) has its own seasonal baseline and a Poisson CUSUM for a sustained rise
-//!    (see [`CUSUM_RATIO`], [`CUSUM_THRESHOLD`]); crossing it opens an incident on that
-//!    group's complaints, so a complaint surge pages even when total volume barely moves.
+//!    conduct/safety) has its own seasonal baseline and two Poisson CUSUMs for a sustained
+//!    rise (see [`CUSUM_RATIO`], [`CUSUM_SLOW_RATIO`], [`CUSUM_THRESHOLD`]); crossing one
+//!    opens an incident on that group's complaints, so a complaint surge pages even when total volume barely moves.
 //!    The CUSUM's expectation is the largest of the group's baseline, that baseline times how
 //!    much busier the brand's other mentions are than their own baseline, and the group's
 //!    usual share of the last five minutes' volume. Both baselines learn each minute
@@ -46,9 +46,11 @@
 //!
 //! False-alarm budget per brand and day (Bonferroni over the three signals that can page on
 //! volume alone): the 15-minute volume test (`spike_p_value` with `persistence`, unchanged),
-//! and one CUSUM per category group with threshold `ln(1440 / 0.005)`: by Wald's bound its
-//! in-control average run length under the Poisson baseline is at least 288,000 minutes, so
-//! each group stream spends at most 0.005 false alarms per brand-day.
+//! and two CUSUMs per category group (a rise to [`CUSUM_RATIO`] and a slower one to
+//! [`CUSUM_SLOW_RATIO`] times the expectation) with threshold `ln(2 · 1440 / 0.005)`: by
+//! Wald's bound each one's in-control average run length under the Poisson baseline is at
+//! least 576,000 minutes, so each group stream spends at most 0.005 false alarms per
+//! brand-day.
 //!
 //! Invariants: brands are evaluated in index order and incidents in opening order, so the same
 //! input order always yields the same alerts; per-brand state is bounded (windows are rings,
@@ -104,8 +106,13 @@ pub const GAP_EXPECTED_MENTIONS: f64 = 20.0;
 const MAX_GAPS: usize = 32;
 /// The CUSUM of a group stream tests its rate against `CUSUM_RATIO` times its baseline.
 pub const CUSUM_RATIO: f64 = 3.0;
-/// CUSUM alarm threshold: `ln(1440 / 0.005)` (see the module docs).
-pub const CUSUM_THRESHOLD: f64 = 12.57;
+/// A second CUSUM of each group stream tests for a smaller rise, `CUSUM_SLOW_RATIO` times the
+/// baseline: it accumulates from about 1.2x instead of 1.8x, so a rise that builds over hours
+/// (complaints doubling every hour) is seen while it is still small on a busy brand.
+pub const CUSUM_SLOW_RATIO: f64 = 1.5;
+/// CUSUM alarm threshold, shared by both CUSUMs of a stream: `ln(2 · 1440 / 0.005)` (see the
+/// module docs).
+pub const CUSUM_THRESHOLD: f64 = 13.26;
 /// The statistic is capped so that an alarm ends soon after the surge does.
 const CUSUM_CAP: f64 = 2.0 * CUSUM_THRESHOLD;
 /// Smallest baseline of a group stream (one complaint every 50 minutes), and its cold-start
@@ -144,7 +151,13 @@ struct GroupStream {
     /// The brand's other mentions (everything but this group's complaints), learnt with the
     /// same guard band: what "the brand is busier than usual" is measured against.
     others: SeasonalBaseline,
+    /// The larger of the two CUSUMs (both share [`CUSUM_THRESHOLD`]).
     cusum: f64,
+    /// The CUSUM against [`CUSUM_RATIO`] and the one against [`CUSUM_SLOW_RATIO`].
+    #[serde(default)]
+    cusum_sharp: f64,
+    #[serde(default)]
+    cusum_slow: f64,
     anomalous_run: u32,
     /// The group's recent complaints (restarted after [`GROUP_EVIDENCE_IDLE_MS`] without one).
     evidence: Option<Evidence>,
@@ -164,6 +177,8 @@ impl GroupStream {
                 COLD_START_PRIOR_MINUTES,
             ),
             cusum: 0.0,
+            cusum_sharp: 0.0,
+            cusum_slow: 0.0,
             anomalous_run: 0,
             evidence: None,
             pending: Vec::new(),
@@ -828,21 +843,28 @@ impl Detector {
             // shoppers, a viral day) is held to its usual share of everything it says as well.
             let share = mu_group / (mu_group + others_expected);
             let mu = mu_group.max(mu_group * busier).max(share * total_5 / 5.0);
-            let llr = c * CUSUM_RATIO.ln() - mu * (CUSUM_RATIO - 1.0);
+            let llr = |ratio: f64| c * ratio.ln() - mu * (ratio - 1.0);
             // A stream with less than [`COLD_START_MINUTES`] of history is still learning its
             // own level (a brand whose chatter is a third complaints is not a surge): it
             // accumulates no evidence yet, as the volume test floors its expectation then.
             let learning = gs.baseline.minutes_observed() < COLD_START_MINUTES;
-            gs.cusum = if learning {
-                0.0
-            } else {
-                (gs.cusum + llr).clamp(0.0, CUSUM_CAP)
+            let step = |stat: f64, ratio: f64| {
+                if learning {
+                    0.0
+                } else {
+                    (stat + llr(ratio)).clamp(0.0, CUSUM_CAP)
+                }
             };
+            gs.cusum_sharp = step(gs.cusum_sharp, CUSUM_RATIO);
+            gs.cusum_slow = step(gs.cusum_slow, CUSUM_SLOW_RATIO);
+            gs.cusum = gs.cusum_sharp.max(gs.cusum_slow);
             let anomalous = gs.cusum >= CUSUM_THRESHOLD || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
                 gs.baseline.rebase(hour / 60.0);
                 gs.cusum = 0.0;
+                gs.cusum_sharp = 0.0;
+                gs.cusum_slow = 0.0;
             }
             let learn = learn_rate(anomalous, gs.anomalous_run);
             gs.learn(minute, c, (total_now - c).max(0.0), learn);

@@ -28,7 +28,7 @@ fn risk(text: &str) -> f32 {
 #[test]
 fn classify_embedded_model_is_valid() {
     let m = model();
-    assert_eq!(m.version(), "2026.03.1");
+    assert_eq!(m.version(), "2026.12.1");
     assert!(m.phrase_count() > 300);
     assert_eq!(m.name(), "keyword");
 }
@@ -230,6 +230,37 @@ fn classify_risk_high_for_staff_with_misconduct_or_danger() {
         assert!(c.risk >= RISK_HIGH, "{t:?}: {c:?}");
         assert_eq!(c.risk_level(), RiskLevel::High);
         assert!(!c.risk_terms.is_empty());
+    }
+}
+
+/// Misconduct told by kind of harm rather than by the phrases the lexicon grew up with (2026.12.1):
+/// other sectors' staff, and violence, abuse, confinement, theft, privacy, intoxication,
+/// driving, negligence and hygiene words.
+#[test]
+fn classify_risk_high_for_misconduct_in_other_words_and_sectors() {
+    for t in [
+        "the cab driver was speeding the whole way, on his phone at every light",
+        "hotel porter let himself in while we were asleep",
+        "our care worker pocketed the cash in the kitchen drawer",
+        "the cleaner was going through my things and took photos of my passport",
+        "the chef had no gloves and there were mouse droppings behind the fryer",
+        "the installer tackled my teenage son in the hallway",
+        "someone from the store followed me to the car park and tried to kiss me",
+        "the removals crew were hammered by lunchtime",
+    ] {
+        let c = model().classify(t);
+        assert!(c.risk >= RISK_WATCH, "{t:?}: {c:?}");
+    }
+    // Everyday words for the same places and people stay below a watch.
+    for t in [
+        "the cab driver was lovely and helped with the bags",
+        "our cleaner is a legend",
+        "social security office was closed",
+        "the chef recommended the risotto",
+        "the installer was running late again",
+    ] {
+        let c = model().classify(t);
+        assert!(c.risk < RISK_WATCH, "{t:?}: {c:?}");
     }
 }
 
