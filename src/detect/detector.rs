@@ -186,6 +186,13 @@ impl GroupStream {
         }
     }
 
+    /// Forgets the evidence of both CUSUMs.
+    fn reset_cusum(&mut self) {
+        self.cusum = 0.0;
+        self.cusum_sharp = 0.0;
+        self.cusum_slow = 0.0;
+    }
+
     /// Learns minute `minute`'s complaint count `count` and other mentions `others`
     /// ([`GROUP_LEARN_LAG_MINUTES`] later once the stream is past its first day): the minute
     /// that falls out of the guard band is learnt at `learn` of the normal step.
@@ -862,9 +869,7 @@ impl Detector {
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
                 gs.baseline.rebase(hour / 60.0);
-                gs.cusum = 0.0;
-                gs.cusum_sharp = 0.0;
-                gs.cusum_slow = 0.0;
+                gs.reset_cusum();
             }
             let learn = learn_rate(anomalous, gs.anomalous_run);
             gs.learn(minute, c, (total_now - c).max(0.0), learn);
@@ -911,6 +916,17 @@ impl Detector {
                 self.events.push(ev);
                 if action == Action::Resolve {
                     let reached_page = inc.severity >= Severity::Warning;
+                    // The story its complaint stream was telling is over: the stream's
+                    // evidence, piled up while the incident was open, is spent with it, or
+                    // the CUSUM (decaying by its small expectation a minute) would open a new
+                    // incident on no complaints once the cool-down ends.
+                    let told = match inc.scope {
+                        Scope::Group(g) => Some(usize::from(g)),
+                        _ => group_of(inc.category),
+                    };
+                    if let Some(gs) = told.and_then(|g| st.groups.get_mut(g)) {
+                        gs.reset_cusum();
+                    }
                     st.incidents.remove(i);
                     if reached_page {
                         st.quiet_until = end.plus_ms(cfg.detect.cooldown.as_millis_i64());

@@ -8,7 +8,9 @@
 //!   several authors; or a risky conduct/safety post whose reactions are building.
 //! - **error**: warning plus a large excess over baseline (rate ≥ 8× baseline and ≥ 40
 //!   mentions in the last hour), or a conduct/safety incident growing fast (≥ 25 mentions in
-//!   the hour, doubling in ≤ 30 min).
+//!   the hour, doubling in ≤ 60 min) that began with a risky post or whose conduct/safety
+//!   complaint stream runs at ≥ [`CONDUCT_STORY_RATIO`] times its baseline (≥ 40 mentions in
+//!   the hour is enough for the latter).
 //! - **critical**: error plus massive volume (≥ 400 mentions in the hour at ≥ 25× baseline) or
 //!   massive reach (≥ 5M followers reached with ≥ 150 mentions).
 
@@ -59,6 +61,10 @@ pub struct GroupSignal {
     pub cusum: f64,
     pub alarm: bool,
 }
+
+/// How far above its baseline a conduct/safety complaint stream must run for its incident to
+/// escalate like a risky post's story ([`grade`]).
+pub const CONDUCT_STORY_RATIO: f64 = 10.0;
 
 /// Mentions naming the brand an incident needs before its plain share is judged.
 pub const ORDINARY_WORD_MIN_NAMED: u64 = 10;
@@ -139,8 +145,16 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
     // A risky story whose reactions double within the hour is growing on its own, whatever
     // the brand's volume: six doublings from one post are 64 reactions.
     let fast = s.doubling_time_s.is_some_and(|d| d <= 3600.0);
+    // Conduct or danger alleged by many people at once, far beyond the brand's usual level of
+    // such talk (its conduct/safety stream at ten times its baseline), is the same story told
+    // without one post the triage recognised: it escalates the same way.
+    let alleged = matches!(category, Category::Conduct | Category::Safety)
+        && s.group.is_some_and(|g| {
+            g.alarm && g.rate_per_min >= CONDUCT_STORY_RATIO * g.baseline_per_min.max(0.02)
+        });
     let error = (s.ratio() >= 8.0 && s.mentions_60 >= 40.0 && s.rate_per_min >= 2.0)
-        || (risky && s.mentions_60 >= 25.0 && fast);
+        || ((risky || alleged) && s.mentions_60 >= 25.0 && fast)
+        || (alleged && s.mentions_60 >= 40.0);
     if !error {
         return Severity::Warning;
     }
@@ -187,6 +201,39 @@ mod tests {
             plain_share: 0.2,
             usual_plain_share: 0.2,
         }
+    }
+
+    #[test]
+    fn a_conduct_stream_far_above_its_baseline_escalates_like_a_risky_story() {
+        let cfg = DetectConfig::default();
+        let stream = |rate: f64| Signals {
+            mentions_60: 45.0,
+            rate_per_min: 0.8,
+            baseline_per_min: 0.5,
+            p_value: 1.0,
+            spike_run: 0,
+            group: Some(GroupSignal {
+                rate_per_min: rate,
+                baseline_per_min: 0.02,
+                cusum: 20.0,
+                alarm: true,
+            }),
+            ..base()
+        };
+        assert_eq!(
+            grade(Category::Conduct, &stream(0.8), &cfg),
+            Severity::Error
+        );
+        // Five times its baseline: a warning, as before.
+        assert_eq!(
+            grade(Category::Conduct, &stream(0.1), &cfg),
+            Severity::Warning
+        );
+        // A service stream at the same level is not a conduct story.
+        assert_eq!(
+            grade(Category::Outage, &stream(0.8), &cfg),
+            Severity::Warning
+        );
     }
 
     #[test]

@@ -530,3 +530,60 @@ fn defect_an_outage_with_alarmed_words_does_not_page_field_ops() {
         s.dump()
     );
 }
+
+/// Staff misconduct alleged by many people, none of whose posts the single-post triage
+/// recognises (no staff noun beside a hazard), is still field-ops' crisis: the conduct/safety
+/// stream at tens of times its usual level escalates to error like a risky post's story. Once
+/// it resolves, the evidence its stream piled up is spent: no incident opens afterwards on no
+/// complaints.
+#[test]
+fn defect_a_conduct_story_without_a_risky_post_escalates_and_ends() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
+    // Two hours in which allegations grow from one to eight a minute beside the usual chatter.
+    for k in 0..120i64 {
+        let t = T0 + k * MINUTE;
+        let allegations = 1 + k / 17;
+        for j in 0..allegations {
+            s.post(
+                t + j * 5_000,
+                &format!("a{k}x{j}"),
+                MentionKind::Post,
+                None,
+                &format!("disgraceful behaviour from acme today, aggressive and abusive {k} {j}"),
+            );
+        }
+        for j in 0..6 {
+            s.post(
+                t + 30_000 + j * 4_000,
+                &format!("p{k}x{j}"),
+                MentionKind::Post,
+                None,
+                &format!("acme shop is ok {k} {j}"),
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    s.chatter(T0 + 2 * HOUR, T0 + 14 * HOUR, 6, "acme shop is ok");
+    let error = s
+        .pages()
+        .into_iter()
+        .find(|a| a.severity >= Severity::Error && a.teams.iter().any(|t| t == "field-ops"));
+    assert!(
+        error.is_some_and(|a| at(a) - T0 <= 90 * MINUTE),
+        "the conduct story never reached field-ops at error in time:\n{}",
+        s.dump()
+    );
+    assert!(
+        s.alerts.iter().any(|a| a.action == Action::Resolve),
+        "the story never resolved:\n{}",
+        s.dump()
+    );
+    assert!(
+        s.alerts
+            .iter()
+            .all(|a| a.action != Action::Trigger || at(a) < T0 + 2 * HOUR),
+        "an incident opened after the story:\n{}",
+        s.dump()
+    );
+}
