@@ -134,6 +134,8 @@ const USUAL_NAMING_MEMORY: f64 = 2000.0;
 /// conduct/safety stream too: the triage's "harm" level (a gas leak, a fire, an injury) or a
 /// staff noun beside misconduct (models/categories `[risk]`).
 const CONDUCT_BESIDE_SERVICE_RISK: f32 = 0.45;
+/// Fewest complaints of a group in the last 15 minutes for its CUSUM alarm to open an incident.
+const GROUP_OPEN_MIN_RECENT: f64 = 3.0;
 /// A category group's evidence restarts after this long without a complaint of the group.
 const GROUP_EVIDENCE_IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
 /// A complaint stream's baseline learns each minute this long after it happened (a guard band,
@@ -916,17 +918,13 @@ impl Detector {
                 self.events.push(ev);
                 if action == Action::Resolve {
                     let reached_page = inc.severity >= Severity::Warning;
-                    // The story its complaint stream was telling is over: the stream's
-                    // evidence, piled up while the incident was open, is spent with it, or
-                    // the CUSUM (decaying by its small expectation a minute) would open a new
-                    // incident on no complaints once the cool-down ends.
-                    let told = match inc.scope {
-                        Scope::Group(g) => Some(usize::from(g)),
-                        _ => group_of(inc.category),
-                    };
-                    if let Some(gs) = told.and_then(|g| st.groups.get_mut(g)) {
-                        gs.reset_cusum();
-                    }
+                    // The story is over: the evidence the complaint streams piled up while
+                    // it was open is spent with it, or a CUSUM (decaying by its small
+                    // expectation a minute) would open a new incident on no complaints once
+                    // the cool-down ends.
+                    // Every stream's: a conduct stream held back as part of a service story
+                    // belongs to that story too.
+                    st.groups.iter_mut().for_each(GroupStream::reset_cusum);
                     st.incidents.remove(i);
                     if reached_page {
                         st.quiet_until = end.plus_ms(cfg.detect.cooldown.as_millis_i64());
@@ -981,6 +979,18 @@ impl Detector {
             return;
         }
         if g == 1 && st.conduct_is_part_of_a_service_story(minute) {
+            return;
+        }
+        // The statistic remembers; the incident needs complaints now: at least
+        // [`GROUP_OPEN_MIN_RECENT`] in the last 15 minutes, above the slow CUSUM's ratio of
+        // the stream's baseline (an alarm left over from a story that has ended opens nothing).
+        let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
+        let start = EventTime(minute * EventTime::MINUTE_MS);
+        let usual = st.groups[g]
+            .baseline
+            .expected_per_min(start)
+            .max(GROUP_FLOOR_PER_MIN);
+        if recent < GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * usual) {
             return;
         }
         let Some(evidence) = st.groups[g].evidence.clone() else {

@@ -503,10 +503,10 @@ fn complaint_surge(complaint: impl Fn(i64, i64) -> String) -> Stream {
 
 /// An outage whose complaints also say "dangerous" or "disgusting" (people without power
 /// write that) is support's story: the conduct/safety stream rising beside a larger service
-/// surge opens no field-ops incident of its own.
+/// surge opens no field-ops incident of its own, during the outage or after it resolves.
 #[test]
 fn defect_an_outage_with_alarmed_words_does_not_page_field_ops() {
-    let s = complaint_surge(|k, j| {
+    let mut s = complaint_surge(|k, j| {
         if j % 3 == 0 {
             format!(
                 "acme outage again, no power all night, this is dangerous and disgusting {k} {j}"
@@ -515,6 +515,17 @@ fn defect_an_outage_with_alarmed_words_does_not_page_field_ops() {
             format!("acme payment failed again, cannot log in, site will not load {k} {j}")
         }
     });
+    // Long after: the conduct/safety evidence held back as part of the outage must not open
+    // an incident of its own once the outage resolves and the cool-down ends.
+    // The brand's ordinary conduct grumbles go on (one every half hour), as they do on any brand.
+    for h in 0..24i64 {
+        let from = T0 + 4 * HOUR + h * 30 * MINUTE;
+        s.chatter(from, from + 30 * MINUTE, 6, "acme shop is ok");
+        s.say(
+            from + 29 * MINUTE,
+            "acme staff were rude and aggressive at the till",
+        );
+    }
     assert!(
         s.pages()
             .iter()
