@@ -415,9 +415,20 @@ async fn supervise(seed: Seed, initial: Vec<OutboxEntry>) {
                 panics.remove(&seq);
                 let error =
                     format!("the delivery worker died {MAX_PANICS} times sending it: {panic}");
+                // The line itself, so the sink can drop what it keeps for it (Alertmanager's
+                // active set) as for any other dead letter.
+                let alert = seed
+                    .outbox
+                    .pending_for(&id)
+                    .ok()
+                    .and_then(|(list, _)| list.into_iter().find(|e| e.seq == seq))
+                    .map(|e| e.alert);
                 match seed.outbox.mark_dead(seq, "worker_panic", &error) {
                     Ok(()) => {
                         tracing::error!(sink = %id, seq, reason = "worker_panic", error, "notification dead-lettered (see `flashpoint outbox list`)");
+                        if let Some(alert) = &alert {
+                            seed.sink.abandoned(alert);
+                        }
                         seed.metrics
                             .sink_dead_letters_total
                             .with_label_values(&[&id])
@@ -710,6 +721,7 @@ mod tests {
         teams: Vec<String>,
         panics: std::sync::atomic::AtomicU32,
         accepted: std::sync::atomic::AtomicU32,
+        abandoned: std::sync::Mutex<Vec<String>>,
     }
 
     impl Notifier for Panicky {
@@ -731,6 +743,11 @@ mod tests {
                 Ok(())
             })
         }
+        fn abandoned(&self, alert: &AlertRecord) {
+            if let Ok(mut a) = self.abandoned.lock() {
+                a.push(alert.incident.clone());
+            }
+        }
     }
 
     fn panicky(panics: u32) -> Arc<Panicky> {
@@ -738,6 +755,7 @@ mod tests {
             teams: vec!["support".into()],
             panics: std::sync::atomic::AtomicU32::new(panics),
             accepted: std::sync::atomic::AtomicU32::new(0),
+            abandoned: std::sync::Mutex::default(),
         })
     }
 
@@ -794,7 +812,8 @@ mod tests {
     async fn a_notification_that_keeps_killing_the_worker_is_dead_lettered() {
         let dir = tempfile::tempdir().unwrap();
         let metrics = Arc::new(Metrics::new(&["b"], 10));
-        let d = start_with(panicky(u32::MAX), dir.path(), &metrics);
+        let sink = panicky(u32::MAX);
+        let d = start_with(Arc::clone(&sink), dir.path(), &metrics);
         d.notify(&AlertRecord::sample("poison")).await.unwrap();
         tokio::time::timeout(Duration::from_secs(3600), d.drain())
             .await
@@ -802,6 +821,9 @@ mod tests {
         let snap = super::super::outbox::Outbox::read(dir.path()).unwrap();
         assert_eq!(snap.dead.len(), 1);
         assert_eq!(snap.dead[0].reason, "worker_panic");
+        // Given up like any dead letter: the sink drops its state for it (issue 18: an
+        // Alertmanager incident whose line killed the worker must leave the active set).
+        assert_eq!(*sink.abandoned.lock().unwrap(), ["poison"]);
         assert_eq!(
             metrics
                 .sink_dead_letters_total
