@@ -11,6 +11,7 @@ use std::sync::Arc;
 use rustc_hash::FxHasher;
 
 use super::prepare::{Preparation, Preparer, TextFeatures, TextScorer};
+use super::recent_ids::RecentIds;
 use super::refine::{Entry, Item, Refiner};
 use crate::brand::{Attribution, Attributor};
 use crate::config::Config;
@@ -33,6 +34,8 @@ pub struct EngineStats {
     pub too_late: u64,
     pub matched: u64,
     pub unmatched: u64,
+    /// Matched mentions dropped because the same `(source, id)` was taken in already.
+    pub duplicates: u64,
     pub alerts: u64,
 }
 
@@ -68,7 +71,9 @@ impl AggregateSkip {
 
 /// The checkpoint format's first field and version.
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
-const CHECKPOINT_VERSION: u32 = 3;
+/// 4: each complaint stream keeps two CUSUMs (issue 16, fourth round), and the engine the ids
+/// it took in ([`RecentIds`]).
+const CHECKPOINT_VERSION: u32 = 4;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +96,7 @@ struct CheckpointRef<'a> {
     watermark: &'a Watermark,
     index: &'a crate::brand::ThreadIndex,
     stats: &'a EngineStats,
+    recent: &'a RecentIds,
     detector: crate::detect::detector::DetectorStateRef<'a>,
 }
 
@@ -108,6 +114,7 @@ struct Checkpoint {
     watermark: Watermark,
     index: crate::brand::ThreadIndex,
     stats: EngineStats,
+    recent: RecentIds,
     detector: crate::detect::detector::DetectorState,
 }
 
@@ -145,6 +152,8 @@ pub struct Engine {
     terms: Vec<String>,
     metrics: Option<Arc<Metrics>>,
     stats: EngineStats,
+    /// Matched mentions taken in within the allowed lateness (duplicates are dropped).
+    recent: RecentIds,
     series: Option<SeriesRecorder>,
     /// Counts, authors and hashtags per brand for the analyst report (with `series`).
     tally: Option<super::tally::Tally>,
@@ -213,6 +222,7 @@ impl Engine {
             terms: Vec::new(),
             metrics,
             stats: EngineStats::default(),
+            recent: RecentIds::default(),
             series: None,
             tally: None,
             reconciler: Default::default(),
@@ -512,6 +522,22 @@ impl Engine {
             self.stats.unmatched += 1;
             return None;
         }
+        // The same mention twice (a retried push, a reconnect's overlap, a restart re-reading
+        // what the checkpoint already holds) is counted once.
+        let horizon = self
+            .watermark
+            .max_seen()
+            .plus_ms(-self.cfg.pipeline.allowed_lateness.as_millis_i64());
+        if !self.recent.first_time(m, horizon) {
+            self.stats.duplicates += 1;
+            if let Some(metrics) = &self.metrics {
+                metrics
+                    .ingest_dropped_total
+                    .with_label_values(&[m.source.as_str(), "duplicate"])
+                    .inc();
+            }
+            return None;
+        }
         self.stats.matched += 1;
         let f = match features {
             Some(f) => f,
@@ -674,6 +700,7 @@ impl Engine {
             watermark: &self.watermark,
             index: self.attributor.index(),
             stats: &self.stats,
+            recent: &self.recent,
             detector: self.detector.state(),
         };
         let raw = bincode::serialize(&state).map_err(|e| CheckpointError::Encode(e.to_string()))?;
@@ -711,6 +738,7 @@ impl Engine {
         self.watermark = c.watermark;
         self.attributor.set_index(c.index);
         self.stats = c.stats;
+        self.recent = c.recent;
         Ok(())
     }
 

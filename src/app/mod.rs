@@ -26,6 +26,7 @@ pub mod engine;
 pub mod kafka;
 pub mod prepare;
 pub mod progress;
+pub mod recent_ids;
 pub mod reconcile;
 pub mod refine;
 pub mod replay;

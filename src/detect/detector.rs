@@ -156,9 +156,7 @@ struct GroupStream {
     /// The larger of the two CUSUMs (both share [`CUSUM_THRESHOLD`]).
     cusum: f64,
     /// The CUSUM against [`CUSUM_RATIO`] and the one against [`CUSUM_SLOW_RATIO`].
-    #[serde(default)]
     cusum_sharp: f64,
-    #[serde(default)]
     cusum_slow: f64,
     anomalous_run: u32,
     /// The group's recent complaints (restarted after [`GROUP_EVIDENCE_IDLE_MS`] without one).

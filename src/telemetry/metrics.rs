@@ -180,7 +180,7 @@ impl Metrics {
             ingest_dropped_total: register!(r, IntCounterVec::new(
                 opts(
                     "ingest_dropped_total",
-                    "Decoded mentions dropped before scoring, by reason (too_late, queue_full, future_event_time, stale_event_time)."
+                    "Decoded mentions dropped before scoring, by reason (too_late, duplicate, queue_full, future_event_time, stale_event_time)."
                 ),
                 &["source", "reason"]
             )),
