@@ -89,6 +89,9 @@ pub struct MastodonConfig {
     pub dedup_capacity: usize,
     /// Most REST pages (40 statuses each) fetched to fill one outage.
     pub backfill_pages: usize,
+    /// Where the newest processed status id is persisted, so a restart backfills what it
+    /// missed; `None` = start live each time.
+    pub cursor_file: Option<String>,
 }
 
 /// `type = "http"`: `POST /v1/mentions` on the `[server]` listener.
@@ -392,6 +395,7 @@ impl SourceConfig {
                     "list",
                     "token",
                     "backfill_pages",
+                    "cursor_file",
                 ]);
                 let mut o = Options::new(&c.options, &known);
                 let stream = o.string("stream").unwrap_or_else(|| String::from("public"));
@@ -429,6 +433,7 @@ impl SourceConfig {
                     max_message_bytes: o.positive("max_message_bytes", 1 << 20),
                     dedup_capacity: o.positive("dedup_capacity", 100_000),
                     backfill_pages: o.positive("backfill_pages", 25),
+                    cursor_file: o.string("cursor_file"),
                 };
                 (SourceKind::Mastodon(cfg), o.errors)
             }

@@ -49,7 +49,7 @@ pub const SOURCE: &str = "bluesky";
 const PROFILE_BATCH: usize = 25;
 /// Queued profile lookups; more are dropped (and retried on the author's next post).
 const PROFILE_QUEUE: usize = 4096;
-const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
+pub(super) const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
 
 /// The cursor of a frame that is otherwise skipped.
 #[derive(Deserialize)]
@@ -225,20 +225,12 @@ pub fn subscribe_url(cfg: &JetstreamConfig, cursor: Option<i64>) -> String {
     url
 }
 
-/// Reads the persisted cursor: `Ok(None)` when there is no file yet (start live). A file that
-/// exists but cannot be read, is empty or holds no number is an error, never a silent "start
-/// live" (which would skip everything since the last run).
+/// Reads the persisted cursor: `None` when the file does not exist (start live); an empty
+/// or garbled file is an error (see [`super::load_cursor_file`]).
 pub fn load_cursor(path: &str) -> anyhow::Result<Option<i64>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => anyhow::bail!("cannot read the jetstream cursor file {path}: {e}"),
+    let Some(t) = super::load_cursor_file(path, "jetstream")? else {
+        return Ok(None);
     };
-    let t = text.trim();
-    anyhow::ensure!(
-        !t.is_empty(),
-        "the jetstream cursor file {path} is empty (a torn write?): fix or delete it to start live"
-    );
     let c: i64 = t.parse().map_err(|_| {
         anyhow::anyhow!(
             "the jetstream cursor file {path} holds {:?}, not a cursor: fix or delete it to start live",
@@ -248,38 +240,14 @@ pub fn load_cursor(path: &str) -> anyhow::Result<Option<i64>> {
     Ok(Some(c))
 }
 
-/// Writes the cursor atomically and durably: a temporary file, fsync, rename, fsync of the
-/// directory (so neither an empty file nor a lost rename survives a power loss).
+/// Writes the cursor atomically and durably ([`super::store_cursor_file`]).
 pub fn store_cursor(path: &str, cursor: i64) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = format!("{path}.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(format!("{cursor}\n").as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    sync_parent(std::path::Path::new(path))
-}
-
-/// Fsyncs the directory holding `path`.
-#[cfg(unix)]
-fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    std::fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_parent(_path: &std::path::Path) -> std::io::Result<()> {
-    Ok(())
+    super::store_cursor_file(path, &cursor.to_string())
 }
 
 /// How long a stopping source waits for the engine to process what it queued before its last
 /// cursor write.
-const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
+pub(super) const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
 
 /// Runs the source until `ctx.cancel` fires; persists the cursor before returning.
 pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {

@@ -130,14 +130,14 @@ impl Progress {
 /// are all processed. Holds at most one entry per mention in the queue (bounded by the queue
 /// capacity) plus one.
 #[derive(Debug, Default)]
-pub struct CommitCursor {
-    waiting: VecDeque<(u64, i64)>,
-    committed: Option<i64>,
+pub struct CommitCursor<P = i64> {
+    waiting: VecDeque<(u64, P)>,
+    committed: Option<P>,
 }
 
-impl CommitCursor {
+impl<P: Ord + Clone> CommitCursor<P> {
     /// Starts at the position already persisted (if any).
-    pub fn new(committed: Option<i64>) -> CommitCursor {
+    pub fn new(committed: Option<P>) -> CommitCursor<P> {
         CommitCursor {
             waiting: VecDeque::new(),
             committed,
@@ -146,24 +146,76 @@ impl CommitCursor {
 
     /// Records that the source has read up to `position`, with `queued` mentions queued by
     /// then (this frame's included).
-    pub fn read(&mut self, queued: u64, position: i64) {
+    pub fn read(&mut self, queued: u64, position: P) {
         match self.waiting.back_mut() {
-            Some((q, p)) if *q == queued => *p = (*p).max(position),
+            Some((q, p)) if *q == queued => {
+                if position > *p {
+                    *p = position;
+                }
+            }
             _ => self.waiting.push_back((queued, position)),
         }
     }
 
     /// The newest position whose mentions are all processed.
-    pub fn committed(&mut self, processed: u64) -> Option<i64> {
-        while let Some(&(q, p)) = self.waiting.front() {
-            if q > processed {
+    pub fn committed(&mut self, processed: u64) -> Option<P> {
+        while self.waiting.front().is_some_and(|(q, _)| *q <= processed) {
+            let Some((_, p)) = self.waiting.pop_front() else {
                 break;
-            }
-            self.committed = Some(self.committed.map_or(p, |c| c.max(p)));
-            self.waiting.pop_front();
+            };
+            self.committed = Some(match self.committed.take() {
+                Some(c) if c >= p => c,
+                _ => p,
+            });
         }
-        self.committed
+        self.committed.clone()
     }
+}
+
+/// Reads a source's persisted cursor file (one line): `None` when the file does not exist
+/// (start live); an empty file (a torn write) or one that cannot be read is an error naming
+/// the file, so a damaged cursor never silently means "start live".
+pub fn load_cursor_file(path: &str, source: &str) -> anyhow::Result<Option<String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read the {source} cursor file {path}: {e}"),
+    };
+    let t = text.trim();
+    anyhow::ensure!(
+        !t.is_empty(),
+        "the {source} cursor file {path} is empty (a torn write?): fix or delete it to start live"
+    );
+    Ok(Some(t.to_owned()))
+}
+
+/// Writes a cursor file atomically and durably: a temporary file, fsync, rename, fsync of the
+/// directory (so neither an empty file nor a lost rename survives a power loss).
+pub fn store_cursor_file(path: &str, cursor: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = format!("{path}.tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(format!("{cursor}\n").as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_parent(std::path::Path::new(path))
+}
+
+/// Fsyncs the directory holding `path`.
+#[cfg(unix)]
+fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_parent(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// The sending side of the pipeline queue; capacity is counted in mentions.

@@ -251,3 +251,81 @@ async fn ingest_mastodon_backfills_the_outage_exactly_once() {
             >= 1
     );
 }
+
+/// A stream that sends `ids` on every connection and stays open.
+async fn steady_stream(ids: std::ops::RangeInclusive<u64>) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let ids = ids.clone();
+            tokio::spawn(async move {
+                let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                let (mut tx, mut rx) = ws.split();
+                for id in ids {
+                    tx.send(update(id)).await.unwrap();
+                }
+                while let Some(Ok(_)) = rx.next().await {}
+            });
+        }
+    });
+    addr
+}
+
+/// Issue 17: with `cursor_file` the newest status the engine processed survives a restart, and
+/// the next start backfills from it: the statuses posted while the process was down arrive, in
+/// order, once; at the stop the file holds the newest processed id.
+#[tokio::test]
+async fn ingest_mastodon_backfills_across_a_restart_from_its_cursor_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cursor = dir.path().join("fedi.cursor");
+    // The previous run processed up to status 3; 4, 5 and 6 were posted while it was down.
+    std::fs::write(&cursor, "110000000000000003\n").unwrap();
+    let min_ids = Arc::new(Mutex::new(Vec::new()));
+    let rest = rest_server(Arc::default(), Arc::clone(&min_ids)).await;
+    let ws = steady_stream(7..=8).await;
+    let text = format!(
+        "id = \"fedi\"\ntype = \"mastodon\"\nurl = \"http://{rest}\"\nstreaming_url = \"ws://{ws}\"\n\
+         stream = \"hashtag\"\ntag = \"brightline\"\ncursor_file = {:?}\n",
+        cursor.display().to_string()
+    );
+    let value: toml::Value = toml::from_str(&text).unwrap();
+    let SourceKind::Mastodon(cfg) = SourceConfig::parse(&value.try_into().unwrap())
+        .unwrap()
+        .kind
+    else {
+        unreachable!()
+    };
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = mpsc::channel::<Ingested>(16);
+    let ctx = SourceCtx::new("fedi", tx, metrics, cancel.clone());
+    let task = tokio::spawn(mastodon::run(cfg, ctx));
+    let mut ids = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while ids.len() < 5 {
+            let got = rx.recv().await.unwrap();
+            ids.push(got.mention.id.parse::<u64>().unwrap() - 110_000_000_000_000_000);
+            // The engine has taken it in.
+            got.processed();
+        }
+    })
+    .await
+    .expect("the missed statuses and the live ones arrive");
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(
+        ids,
+        [4, 5, 6, 7, 8],
+        "missed ones backfilled, in order, once"
+    );
+    assert_eq!(
+        min_ids.lock().unwrap().first().map(String::as_str),
+        Some("110000000000000003")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&cursor).unwrap().trim(),
+        "110000000000000008",
+        "the cursor holds the newest processed status"
+    );
+}
