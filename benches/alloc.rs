@@ -71,7 +71,8 @@ fn main() {
     let matched = engine.stats().matched - matched_before;
 
     let n = measured.len() as f64;
-    let blocks = |a: &dhat::HeapStats, b: &dhat::HeapStats| (b.total_blocks - a.total_blocks) as f64;
+    let blocks =
+        |a: &dhat::HeapStats, b: &dhat::HeapStats| (b.total_blocks - a.total_blocks) as f64;
     let bytes = |a: &dhat::HeapStats, b: &dhat::HeapStats| (b.total_bytes - a.total_bytes) as f64;
     println!("allocations per mention, demo sample after a one-day warm-up ({} mentions, {matched} matched, {alerts} alert lines, {decoded} lines decoded)", measured.len());
     println!("| stage | allocations / mention | bytes / mention | allocations / matched mention |");
