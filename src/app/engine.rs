@@ -359,18 +359,23 @@ impl Engine {
         self.watermark.max_seen()
     }
 
+    /// Counts `m` in `flashpoint_ingest_dropped_total{source, reason}`.
+    fn count_dropped(&self, m: &Mention, reason: &str) {
+        if let Some(metrics) = &self.metrics {
+            metrics
+                .ingest_dropped_total
+                .with_label_values(&[m.source.as_str(), reason])
+                .inc();
+        }
+    }
+
     /// Watermark admission and minute evaluation; `false` when the mention is too late.
     fn admit(&mut self, m: &Mention) -> bool {
         self.stats.received += 1;
         match self.watermark.observe(m.created_at) {
             Admit::TooLate => {
                 self.stats.too_late += 1;
-                if let Some(metrics) = &self.metrics {
-                    metrics
-                        .ingest_dropped_total
-                        .with_label_values(&[m.source.as_str(), "too_late"])
-                        .inc();
-                }
+                self.count_dropped(m, "too_late");
                 return false;
             }
             Admit::Late => self.stats.late += 1,
@@ -530,12 +535,7 @@ impl Engine {
             .plus_ms(-self.cfg.pipeline.allowed_lateness.as_millis_i64());
         if !self.recent.first_time(m, horizon) {
             self.stats.duplicates += 1;
-            if let Some(metrics) = &self.metrics {
-                metrics
-                    .ingest_dropped_total
-                    .with_label_values(&[m.source.as_str(), "duplicate"])
-                    .inc();
-            }
+            self.count_dropped(m, "duplicate");
             return None;
         }
         self.stats.matched += 1;

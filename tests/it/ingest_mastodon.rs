@@ -162,6 +162,17 @@ async fn rest_server(
     addr
 }
 
+/// A `[[source]]` table of type mastodon, parsed.
+fn mastodon_config(value: toml::Value) -> flashpoint::config::source::MastodonConfig {
+    let SourceKind::Mastodon(cfg) = SourceConfig::parse(&value.try_into().unwrap())
+        .unwrap()
+        .kind
+    else {
+        unreachable!()
+    };
+    cfg
+}
+
 #[tokio::test]
 async fn ingest_mastodon_backfills_the_outage_exactly_once() {
     let ws_auth = Arc::new(Mutex::new(Vec::new()));
@@ -174,12 +185,7 @@ async fn ingest_mastodon_backfills_the_outage_exactly_once() {
     );
     let mut value: toml::Value = toml::from_str(&text).unwrap();
     value["token"] = toml::Value::String(String::from("tok-123"));
-    let SourceKind::Mastodon(cfg) = SourceConfig::parse(&value.try_into().unwrap())
-        .unwrap()
-        .kind
-    else {
-        unreachable!()
-    };
+    let cfg = mastodon_config(value);
     let metrics = Arc::new(Metrics::new(&[], 0));
     let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel::<Ingested>(2);
@@ -289,13 +295,7 @@ async fn ingest_mastodon_backfills_across_a_restart_from_its_cursor_file() {
          stream = \"hashtag\"\ntag = \"brightline\"\ncursor_file = {:?}\n",
         cursor.display().to_string()
     );
-    let value: toml::Value = toml::from_str(&text).unwrap();
-    let SourceKind::Mastodon(cfg) = SourceConfig::parse(&value.try_into().unwrap())
-        .unwrap()
-        .kind
-    else {
-        unreachable!()
-    };
+    let cfg = mastodon_config(toml::from_str(&text).unwrap());
     let metrics = Arc::new(Metrics::new(&[], 0));
     let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel::<Ingested>(16);
