@@ -69,7 +69,9 @@ use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 
 use super::cluster::Clusterer;
 use super::evidence::Evidence;
-use super::grade::{choose_category, grade, persistence_minutes, GroupSignal, Signals};
+use super::grade::{
+    choose_category, grade, persistence_minutes, risky_story, GroupSignal, Signals,
+};
 use super::incident::{IdSequence, Incident, Scope};
 use crate::domain::scored::{category_slot, is_complaint, Naming, Scored, COMPLAINT_SCORE};
 use crate::domain::SentimentLabel;
@@ -153,9 +155,8 @@ struct GroupStream {
     /// The brand's other mentions (everything but this group's complaints), learnt with the
     /// same guard band: what "the brand is busier than usual" is measured against.
     others: SeasonalBaseline,
-    /// The larger of the two CUSUMs (both share [`CUSUM_THRESHOLD`]).
-    cusum: f64,
-    /// The CUSUM against [`CUSUM_RATIO`] and the one against [`CUSUM_SLOW_RATIO`].
+    /// The CUSUM against [`CUSUM_RATIO`] and the one against [`CUSUM_SLOW_RATIO`] (both
+    /// share [`CUSUM_THRESHOLD`]; [`GroupStream::cusum`] is the larger).
     cusum_sharp: f64,
     cusum_slow: f64,
     anomalous_run: u32,
@@ -176,7 +177,6 @@ impl GroupStream {
                 COLD_START_FLOOR_PER_MIN,
                 COLD_START_PRIOR_MINUTES,
             ),
-            cusum: 0.0,
             cusum_sharp: 0.0,
             cusum_slow: 0.0,
             anomalous_run: 0,
@@ -186,9 +186,13 @@ impl GroupStream {
         }
     }
 
+    /// The stream's alarm statistic: the larger of its two CUSUMs.
+    fn cusum(&self) -> f64 {
+        self.cusum_sharp.max(self.cusum_slow)
+    }
+
     /// Forgets the evidence of both CUSUMs.
     fn reset_cusum(&mut self) {
-        self.cusum = 0.0;
         self.cusum_sharp = 0.0;
         self.cusum_slow = 0.0;
     }
@@ -407,7 +411,7 @@ impl BrandState {
     fn conduct_is_part_of_a_service_story(&self, minute: i64) -> bool {
         let hour =
             |g: usize| -> f64 { (minute - 59..=minute).map(|k| self.pane_group(k, g)).sum() };
-        let service_story = self.groups[0].cusum >= CUSUM_THRESHOLD
+        let service_story = self.groups[0].cusum() >= CUSUM_THRESHOLD
             || self.incidents.iter().any(|i| {
                 i.root == 0
                     && (i.scope == Scope::Group(0) || group_of(i.category) == Some(0))
@@ -864,8 +868,7 @@ impl Detector {
             };
             gs.cusum_sharp = step(gs.cusum_sharp, CUSUM_RATIO);
             gs.cusum_slow = step(gs.cusum_slow, CUSUM_SLOW_RATIO);
-            gs.cusum = gs.cusum_sharp.max(gs.cusum_slow);
-            let anomalous = gs.cusum >= CUSUM_THRESHOLD || open;
+            let anomalous = gs.cusum() >= CUSUM_THRESHOLD || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
                 gs.baseline.rebase(hour / 60.0);
@@ -894,8 +897,7 @@ impl Detector {
             // watch opened on one risky post keeps its category until then, and a story whose
             // post alleges misconduct or danger keeps it whatever its reactions sound like.
             let settled = inc.evidence.mentions >= u64::from(d.min_mentions);
-            let risky = f64::from(inc.evidence.max_risk) >= d.single_post_risk
-                && matches!(inc.category, Category::Conduct | Category::Safety);
+            let risky = risky_story(inc.category, f64::from(inc.evidence.max_risk), d);
             let category = if inc.severity == Severity::Info && settled && !risky {
                 choose_category(&signals, fallback)
             } else {
@@ -966,7 +968,7 @@ impl Detector {
             return;
         };
         let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
-        if st.groups[g].cusum < CUSUM_THRESHOLD || at < st.quiet_until {
+        if st.groups[g].cusum() < CUSUM_THRESHOLD || at < st.quiet_until {
             return;
         }
         let told = st
@@ -1125,8 +1127,7 @@ impl Detector {
         let route = cfg.routing.route(category);
         inc.category = category;
         inc.severity = grade(category, &signals, d).min(route.max_severity);
-        let risky = f64::from(inc.evidence.max_risk) >= d.single_post_risk
-            && matches!(category, Category::Conduct | Category::Safety);
+        let risky = risky_story(category, f64::from(inc.evidence.max_risk), d);
         let cold = cold_start_cap(st.baseline.minutes_observed(), signals.complaint_share);
         if let (Some(cap), false) = (cold, risky) {
             inc.severity = inc.severity.min(cap);
@@ -1254,8 +1255,8 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
             GroupSignal {
                 rate_per_min: m15 / 15.0,
                 baseline_per_min: gs.baseline.expected_per_min(at).max(GROUP_FLOOR_PER_MIN),
-                cusum: gs.cusum,
-                alarm: gs.cusum >= CUSUM_THRESHOLD,
+                cusum: gs.cusum(),
+                alarm: gs.cusum() >= CUSUM_THRESHOLD,
             }
         }),
         _ => None,
@@ -1351,9 +1352,7 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
             d.single_post_risk
         );
     }
-    let risky = matches!(inc.category, Category::Conduct | Category::Safety)
-        && s.max_risk >= d.single_post_risk;
-    if s.ordinary_word() && !risky {
+    if s.ordinary_word() && !risky_story(inc.category, s.max_risk, d) {
         return format!(
             "{:.0} % of its posts name the brand only as an ordinary word (usually {:.0} %): \
              the word is trending, not the brand",
@@ -1427,8 +1426,7 @@ fn incident_event(
         .unwrap_or_default();
     let watch = action == Action::Trigger
         && inc.severity == Severity::Info
-        && matches!(inc.category, Category::Conduct | Category::Safety)
-        && s.max_risk >= d.single_post_risk
+        && risky_story(inc.category, s.max_risk, d)
         && s.mentions_60 < f64::from(d.min_mentions);
     let why = why(inc, action, s, d, watch);
     IncidentEvent {

@@ -74,6 +74,13 @@ pub const ORDINARY_WORD_SHARE: f64 = 0.8;
 /// ... and that share is this far above the brand's usual share.
 pub const ORDINARY_WORD_EXCESS: f64 = 0.3;
 
+/// Whether a `category` story with `max_risk` began with (or holds) one post alleging staff
+/// misconduct or danger: such a story keeps its category, is not capped by cold start or the
+/// ordinary-word rule, and grades on its own thread.
+pub fn risky_story(category: Category, max_risk: f64, cfg: &DetectConfig) -> bool {
+    matches!(category, Category::Conduct | Category::Safety) && max_risk >= cfg.single_post_risk
+}
+
 impl Signals {
     /// Whether the incident is mostly an ordinary word that the brand is named after ("apple
     /// picking at the orchard"), much more so than the brand's own chatter: not the brand.
@@ -114,8 +121,7 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
         return Severity::Info;
     }
     let persistence = persistence_minutes(cfg);
-    let risky = matches!(category, Category::Conduct | Category::Safety)
-        && s.max_risk >= cfg.single_post_risk;
+    let risky = risky_story(category, s.max_risk, cfg);
     // "Orchard" the fruit farm trending is not Orchard the company: a surge that names the
     // brand only as the ordinary word, far more than its chatter does, stays informational
     // (a risky post names its staff, and keeps its own path).
