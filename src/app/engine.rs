@@ -529,11 +529,7 @@ impl Engine {
         }
         // The same mention twice (a retried push, a reconnect's overlap, a restart re-reading
         // what the checkpoint already holds) is counted once.
-        let horizon = self
-            .watermark
-            .max_seen()
-            .plus_ms(-self.cfg.pipeline.allowed_lateness.as_millis_i64());
-        if !self.recent.first_time(m, horizon) {
+        if !self.recent.first_time(m, self.watermark.current()) {
             self.stats.duplicates += 1;
             self.count_dropped(m, "duplicate");
             return None;
