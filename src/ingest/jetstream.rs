@@ -49,7 +49,6 @@ pub const SOURCE: &str = "bluesky";
 const PROFILE_BATCH: usize = 25;
 /// Queued profile lookups; more are dropped (and retried on the author's next post).
 const PROFILE_QUEUE: usize = 4096;
-pub(super) const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
 
 /// The cursor of a frame that is otherwise skipped.
 #[derive(Deserialize)]
@@ -240,15 +239,6 @@ pub fn load_cursor(path: &str) -> anyhow::Result<Option<i64>> {
     Ok(Some(c))
 }
 
-/// Writes the cursor atomically and durably ([`super::store_cursor_file`]).
-pub fn store_cursor(path: &str, cursor: i64) -> std::io::Result<()> {
-    super::store_cursor_file(path, &cursor.to_string())
-}
-
-/// How long a stopping source waits for the engine to process what it queued before its last
-/// cursor write.
-pub(super) const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
-
 /// Runs the source until `ctx.cancel` fires; persists the cursor before returning.
 pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     let mut cursor = match cfg.cursor_file.as_deref() {
@@ -376,7 +366,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
                 Err(reason) => ctx.bad_input(reason, &String::from_utf8_lossy(frame)),
             }
-            if last_persist.elapsed() >= CURSOR_PERSIST_EVERY {
+            if last_persist.elapsed() >= super::CURSOR_PERSIST_EVERY {
                 persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
                 last_persist = Instant::now();
             }
@@ -384,21 +374,16 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         ctx.set_connected(false);
         persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
     }
-    // Stopping: the engine drains the queue; wait (bounded) so the last cursor covers it and
-    // a graceful restart reads nothing twice.
-    if !ctx.progress.wait_processed(SHUTDOWN_CURSOR_WAIT).await {
-        tracing::warn!(source = %ctx.id, "queued mentions not processed in time: the cursor stays before them");
-    }
+    ctx.wait_for_engine().await;
     persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
     Ok(())
 }
 
 fn persist(cfg: &JetstreamConfig, ctx: &SourceCtx, cursor: Option<i64>) {
-    if let (Some(path), Some(c)) = (&cfg.cursor_file, cursor) {
-        if let Err(e) = store_cursor(path, c) {
-            tracing::warn!(source = %ctx.id, path = %path, error = %e, "cannot persist cursor");
-        }
-    }
+    ctx.persist_cursor(
+        cfg.cursor_file.as_deref(),
+        cursor.map(|c| c.to_string()).as_deref(),
+    );
 }
 
 /// An author's profile as the AppView reports it.
@@ -669,7 +654,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cursor").display().to_string();
         assert_eq!(load_cursor(&path).unwrap(), None);
-        store_cursor(&path, 1_772_000_000_000_000).unwrap();
+        super::super::store_cursor_file(&path, &1_772_000_000_000_000i64.to_string()).unwrap();
         assert_eq!(load_cursor(&path).unwrap(), Some(1_772_000_000_000_000));
         assert!(!std::path::Path::new(&format!("{path}.tmp"))
             .try_exists()

@@ -289,15 +289,11 @@ impl State {
 
     /// Persists the newest status id whose mentions the engine has processed, if configured.
     fn persist(&mut self, cfg: &MastodonConfig, ctx: &SourceCtx) {
-        let (Some(path), Some(id)) = (
-            &cfg.cursor_file,
-            self.commit.committed(ctx.progress.processed()),
-        ) else {
-            return;
-        };
-        if let Err(e) = super::store_cursor_file(path, &id.0) {
-            tracing::warn!(source = %ctx.id, path = %path, error = %e, "cannot persist cursor");
-        }
+        let id = self.commit.committed(ctx.progress.processed());
+        ctx.persist_cursor(
+            cfg.cursor_file.as_deref(),
+            id.as_ref().map(|i| i.0.as_str()),
+        );
     }
 }
 
@@ -405,7 +401,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             if !state.take(&ctx, status, received).await {
                 break;
             }
-            if last_persist.elapsed() >= super::jetstream::CURSOR_PERSIST_EVERY {
+            if last_persist.elapsed() >= super::CURSOR_PERSIST_EVERY {
                 state.persist(&cfg, &ctx);
                 last_persist = Instant::now();
             }
@@ -413,14 +409,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         ctx.set_connected(false);
         state.persist(&cfg, &ctx);
     }
-    // Let the engine take what is queued, so a graceful restart backfills nothing twice.
-    if !ctx
-        .progress
-        .wait_processed(super::jetstream::SHUTDOWN_CURSOR_WAIT)
-        .await
-    {
-        tracing::warn!(source = %ctx.id, "queued mentions not processed in time: the cursor stays before them");
-    }
+    ctx.wait_for_engine().await;
     state.persist(&cfg, &ctx);
     Ok(())
 }

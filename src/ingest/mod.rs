@@ -359,7 +359,33 @@ pub struct SourceCtx {
     bad: Arc<AtomicU64>,
 }
 
+/// How often a source with a cursor file persists it.
+pub const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
+/// How long a stopping source waits for the engine to process what it queued before its last
+/// cursor write.
+pub const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
+
 impl SourceCtx {
+    /// Writes `cursor` to the cursor file at `path` ([`store_cursor_file`]) when both are
+    /// given; a failed write is logged and the source goes on (the next write retries).
+    pub fn persist_cursor(&self, path: Option<&str>, cursor: Option<&str>) {
+        let (Some(path), Some(cursor)) = (path, cursor) else {
+            return;
+        };
+        if let Err(e) = store_cursor_file(path, cursor) {
+            tracing::warn!(source = %self.id, path = %path, error = %e, "cannot persist cursor");
+        }
+    }
+
+    /// Stopping: waits (at most [`SHUTDOWN_CURSOR_WAIT`]) for the engine to process what this
+    /// source queued, so the last cursor write covers it and a graceful restart reads nothing
+    /// twice.
+    pub async fn wait_for_engine(&self) {
+        if !self.progress.wait_processed(SHUTDOWN_CURSOR_WAIT).await {
+            tracing::warn!(source = %self.id, "queued mentions not processed in time: the cursor stays before them");
+        }
+    }
+
     pub fn new(id: &str, tx: MentionTx, metrics: Arc<Metrics>, cancel: CancellationToken) -> Self {
         SourceCtx {
             id: Arc::from(id),
