@@ -142,9 +142,14 @@ mod with_feature {
         // int8 MiniLM labels this one positive (P(pos) − P(neg) ≈ 0.49). What must hold is the
         // order: it reads warmer than a complaint and cooler than plain praise.
         let news = m.score("Apple will announce the new iPad on Tuesday").score;
-        let praise = m.score("I love this phone, best purchase of the year!").score;
+        let praise = m
+            .score("I love this phone, best purchase of the year!")
+            .score;
         let complaint = m.score("worst customer service ever, I'm furious").score;
-        assert!(complaint < news && news < praise, "{complaint} < {news} < {praise}");
+        assert!(
+            complaint < news && news < praise,
+            "{complaint} < {news} < {praise}"
+        );
         assert_eq!(m.errors(), 0);
     }
 
