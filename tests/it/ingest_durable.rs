@@ -1,8 +1,9 @@
 //! Durable acknowledgements (`ack = "durable"`, issue 17): a 200 from `POST /v1/mentions`
 //! means the lines are fsynced in the spool; a `flashpoint run` killed with SIGKILL re-feeds
-//! every acknowledged mention at its next start (not yet tested here, see the report of
-//! issue 17); `ack = "queued"` keeps the old promise; a spool
-//! that cannot write answers 503 and counts it. Real servers on 127.0.0.1 port 0, no sleeps.
+//! every acknowledged mention at its next start (five kills in a row, with and without a
+//! checkpoint); `ack = "queued"` keeps the old promise; a spool that cannot write answers 503
+//! and counts it; a real file-size limit on a running `flashpoint run` pauses its archive while
+//! detection goes on. Real servers on 127.0.0.1 port 0, no sleeps.
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
@@ -179,9 +180,14 @@ fn archived_ids(dir: &Path) -> BTreeSet<String> {
 
 /// Runs `flashpoint run` on `cfg` until it serves; returns it and its address.
 fn start_child(cfg: &Path) -> (std::process::Child, SocketAddr) {
-    let mut child = crate::support::flashpoint()
-        .args(["run", "--config"])
-        .arg(cfg)
+    let mut cmd = crate::support::flashpoint();
+    cmd.args(["run", "--config"]).arg(cfg);
+    spawn_ready(cmd)
+}
+
+/// Spawns `cmd` (a `flashpoint run`) and waits until it serves; returns it and its address.
+fn spawn_ready(mut cmd: std::process::Command) -> (std::process::Child, SocketAddr) {
+    let mut child = cmd
         .env("FLASHPOINT_LOG", "info")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -288,6 +294,137 @@ async fn kill_rounds(checkpoint: bool) {
     assert!(summary.engine.received >= acked.len() as u64);
     // The graceful stop covered everything: no record is left to re-feed.
     assert_eq!(spooled(&dir.path().join("spool")), "");
+}
+
+/// One value of the Prometheus text exposition at `addr` (0 when absent).
+async fn scrape(addr: SocketAddr, name: &str) -> f64 {
+    let body = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Disk full, for real: `flashpoint run` under a 64 KiB file-size limit (`ulimit -f`, with
+/// SIGXFSZ ignored, so a write past it fails with EFBIG as a full disk fails with ENOSPC). The
+/// archive's writes fail, are counted and pause it; pushes are still acknowledged and detection
+/// goes on; what is on disk is only complete frames of mentions that were pushed, each once; a
+/// start with the space back recovers the segment left open.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_durable_a_full_disk_pauses_the_archive_and_detection_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("live.toml");
+    std::fs::write(&cfg, config(dir.path(), "queued", "100ms")).unwrap();
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["-c", "trap '' XFSZ; ulimit -f 64 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_flashpoint"))
+        .args(["run", "--config"])
+        .arg(&cfg);
+    let (mut child, addr) = spawn_ready(cmd);
+    // Mentions whose text barely compresses (xorshift hex), 64 KiB of segment in about 1,500.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut hex = move || {
+        (0..4)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{x:016x}")
+            })
+            .collect::<String>()
+    };
+    let mut pushed = BTreeSet::new();
+    let mut batch = 0;
+    let failures = "flashpoint_archive_write_failures_total";
+    let processed = "flashpoint_pipeline_mentions_processed_total";
+    // At most 40 batches of 200 (8,000 mentions, about 350 KiB compressed): the limit is
+    // crossed well before.
+    while scrape(addr, failures).await == 0.0 {
+        assert!(batch < 40, "no archive write failed after {batch} batches");
+        let body: String = (0..200)
+            .map(|i| {
+                let id = format!("f{batch}-{i}");
+                let text = format!("acme is down again {}", hex());
+                pushed.insert(id.clone());
+                fresh(&id, &text) + "\n"
+            })
+            .collect();
+        let r = push(addr, body).await;
+        assert_eq!(r.status(), 200, "batch {batch}");
+        batch += 1;
+        // Let the archive's 100 ms flush see this batch before the next one is pushed.
+        let seen = tokio::time::timeout(Duration::from_secs(30), async {
+            while scrape(addr, processed).await < pushed.len() as f64 {}
+        })
+        .await;
+        assert!(seen.is_ok(), "batch {batch} was not processed");
+    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while scrape(addr, "flashpoint_archive_paused").await != 1.0 {}
+    })
+    .await
+    .expect("a failed write pauses the archive");
+    // Paused, the run still acknowledges and processes what arrives.
+    let before = scrape(addr, processed).await;
+    let body: String = (0..50)
+        .map(|i| fresh(&format!("after-{i}"), "acme is down again") + "\n")
+        .collect();
+    assert_eq!(push(addr, body).await.status(), 200);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while scrape(addr, processed).await < before + 50.0 {}
+    })
+    .await
+    .expect("detection goes on while the archive is paused");
+    let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(
+        ready.status(),
+        200,
+        "a paused archive is not a failed service"
+    );
+    for i in 0..50 {
+        pushed.insert(format!("after-{i}"));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a full disk does not fail the stop");
+    // Every file under the limit holds whole frames of pushed mentions, none twice.
+    let archive = dir.path().join("archive");
+    let mut seen = BTreeSet::new();
+    for e in std::fs::read_dir(&archive).unwrap() {
+        let p = e.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(
+            bytes.len() <= 64 << 10,
+            "{} is {} bytes",
+            p.display(),
+            bytes.len()
+        );
+        let text = zstd::decode_all(bytes.as_slice())
+            .unwrap_or_else(|e| panic!("{} holds a torn frame: {e}", p.display()));
+        for l in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let id = flashpoint::domain::codec::decode(l).unwrap().id;
+            assert!(pushed.contains(&id), "{id} was never pushed");
+            assert!(seen.insert(id.clone()), "{id} archived twice");
+        }
+    }
+    assert!(
+        !seen.is_empty(),
+        "nothing was archived before the disk filled"
+    );
+    // The space is back: a new start closes whatever was left open, and it reads back.
+    let (mut child, _addr) = start_child(&cfg);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(archived_ids(&archive).is_superset(&seen));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
