@@ -1295,10 +1295,16 @@ fn incident_active(inc: &Incident, s: &Signals, brand_p: f64) -> bool {
         // A volume cluster: while it alone runs clearly above the brand's usual rate.
         Scope::Clusters(_) => s.mentions_15 >= 3.0 && s.rate_per_min >= 1.5 * s.baseline_per_min,
         Scope::Brand => brand_p < 1e-3,
-        Scope::Group(_) => s.group.is_some_and(|g| {
-            g.cusum >= 0.5 * CUSUM_THRESHOLD
-                || (s.mentions_15 >= 3.0 && g.rate_per_min >= 2.0 * g.baseline_per_min)
-        }),
+        // A complaint stream's story: while its complaints still come (three in 15 minutes)
+        // and either its CUSUM still holds half the alarm's evidence or they run at twice
+        // their usual rate. The CUSUM alone would hold a quiet stream's story open for hours
+        // after its last complaint: it falls by only `mu · (ratio − 1)` a minute.
+        Scope::Group(_) => {
+            s.mentions_15 >= 3.0
+                && s.group.is_some_and(|g| {
+                    g.cusum >= 0.5 * CUSUM_THRESHOLD || g.rate_per_min >= 2.0 * g.baseline_per_min
+                })
+        }
     }
 }
 

@@ -598,3 +598,90 @@ fn defect_a_conduct_story_without_a_risky_post_escalates_and_ends() {
         s.dump()
     );
 }
+
+/// An outage on a brand whose complaints are usually rare (its complaint stream's baseline at
+/// the floor) resolves about `resolve_after` after its complaints stop, not hours later: the
+/// stream's CUSUM, which falls by only its small expectation a minute, does not hold the story
+/// open on its own (it did, until the six-hour plateau reset it: resolved at 470 min for an
+/// outage over at 90). Afterwards, a handful of ordinary grumbles about staff (a third of the
+/// outage's complaints were about staff too) open nothing.
+#[test]
+fn defect_a_quiet_streams_outage_resolves_once_its_complaints_stop() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
+    // Ninety minutes in which complaints grow to all six mentions a minute.
+    for k in 0..90i64 {
+        let t = T0 + k * MINUTE;
+        let complaints = (k / 10).min(6);
+        for j in 0..6 {
+            let text = if j >= complaints {
+                format!("acme shop is ok {k} {j}")
+            } else if j % 3 == 0 {
+                format!("acme staff at the till were rude and aggressive again {k} {j}")
+            } else {
+                format!("acme payment failed again, cannot log in, site will not load {k} {j}")
+            };
+            s.post(
+                t + j * 10_000,
+                &format!("p{k}x{j}"),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    // Ordinary chatter until the outage has resolved, then through the cool-down.
+    let mut t = T0 + 90 * MINUTE;
+    while !s.alerts.iter().any(|a| a.action == Action::Resolve) {
+        assert!(
+            t < T0 + 12 * HOUR,
+            "the outage never resolved:\n{}",
+            s.dump()
+        );
+        s.chatter(t, t + 10 * MINUTE, 6, "acme shop is ok");
+        t += 10 * MINUTE;
+    }
+    let resolved = t;
+    let resolve = s
+        .alerts
+        .iter()
+        .find(|a| a.action == Action::Resolve)
+        .map(|a| (at(a) - T0) / MINUTE);
+    assert!(
+        resolve.is_some_and(|m| m <= 90 + 90 + 30),
+        "the outage ended at 90 min and resolved at {resolve:?} min:\n{}",
+        s.dump()
+    );
+    s.chatter(t, t + 40 * MINUTE, 6, "acme shop is ok");
+    t += 40 * MINUTE;
+    // Four grumbles about staff within ten minutes, among the usual chatter.
+    for k in 0..10i64 {
+        let m = t + k * MINUTE;
+        if k % 3 == 0 {
+            s.say(
+                m + 20_000,
+                &format!("acme staff were rude and aggressive at the till {k}"),
+            );
+        }
+        s.chatter(m, m + MINUTE, 6, "acme shop is ok");
+    }
+    s.chatter(t + 10 * MINUTE, t + 2 * HOUR, 6, "acme shop is ok");
+    assert!(
+        s.pages()
+            .iter()
+            .any(|a| a.teams.iter().any(|t| t == "support")),
+        "the outage paged nobody:\n{}",
+        s.dump()
+    );
+    let after: Vec<_> = s
+        .alerts
+        .iter()
+        .filter(|a| a.action == Action::Trigger && at(a) >= resolved)
+        .collect();
+    assert!(
+        after.is_empty(),
+        "an incident opened after the outage:\n{}",
+        s.dump()
+    );
+}
