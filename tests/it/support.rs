@@ -112,3 +112,14 @@ pub fn sentiment_lines(mut cmd: std::process::Command, input: &[u8]) -> Vec<serd
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Waits for `d` to deliver everything with the clock running in real time. Under paused time
+/// the runtime jumps the clock to the next timer whenever it waits on a socket, so a slow
+/// local receiver (a loaded machine) would look like a sink timeout and retries would run
+/// past `max_age` or send an entry twice; a real-time drain keeps those outcomes about the
+/// receiver's answers.
+pub async fn drain_in_real_time(d: &flashpoint::alert::Delivery) {
+    tokio::time::resume();
+    d.drain().await;
+    tokio::time::pause();
+}
