@@ -479,11 +479,27 @@ fn defect_a_complaint_surge_pages_support_without_a_volume_spike() {
 fn complaint_surge(complaint: impl Fn(i64, i64) -> String) -> Stream {
     let mut s = Stream::new(config());
     s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
-    for k in 0..240i64 {
+    surge(
+        &mut s,
+        240,
+        |k| ((k as f64 / 120.0) * 6.0).min(6.0).round() as i64,
+        complaint,
+    );
+    s
+}
+
+/// `minutes` minutes from T0 of six mentions a minute, `complaints(k)` of minute `k`'s worded
+/// by `complaint(k, j)` and the rest ordinary.
+fn surge(
+    s: &mut Stream,
+    minutes: i64,
+    complaints: impl Fn(i64) -> i64,
+    complaint: impl Fn(i64, i64) -> String,
+) {
+    for k in 0..minutes {
         let t = T0 + k * MINUTE;
-        let complaints = ((k as f64 / 120.0) * 6.0).min(6.0).round() as i64;
         for j in 0..6 {
-            let text = if j < complaints {
+            let text = if j < complaints(k) {
                 complaint(k, j)
             } else {
                 format!("acme shop is ok {k} {j}")
@@ -498,7 +514,6 @@ fn complaint_surge(complaint: impl Fn(i64, i64) -> String) -> Stream {
         }
         s.tick(t, t + MINUTE);
     }
-    s
 }
 
 /// An outage whose complaints also say "dangerous" or "disgusting" (people without power
@@ -610,27 +625,18 @@ fn defect_a_quiet_streams_outage_resolves_once_its_complaints_stop() {
     let mut s = Stream::new(config());
     s.chatter(T0 - 3 * DAY, T0, 6, "acme shop is ok");
     // Ninety minutes in which complaints grow to all six mentions a minute.
-    for k in 0..90i64 {
-        let t = T0 + k * MINUTE;
-        let complaints = (k / 10).min(6);
-        for j in 0..6 {
-            let text = if j >= complaints {
-                format!("acme shop is ok {k} {j}")
-            } else if j % 3 == 0 {
+    surge(
+        &mut s,
+        90,
+        |k| (k / 10).min(6),
+        |k, j| {
+            if j % 3 == 0 {
                 format!("acme staff at the till were rude and aggressive again {k} {j}")
             } else {
                 format!("acme payment failed again, cannot log in, site will not load {k} {j}")
-            };
-            s.post(
-                t + j * 10_000,
-                &format!("p{k}x{j}"),
-                MentionKind::Post,
-                None,
-                &text,
-            );
-        }
-        s.tick(t, t + MINUTE);
-    }
+            }
+        },
+    );
     // Ordinary chatter until the outage has resolved, then through the cool-down.
     let mut t = T0 + 90 * MINUTE;
     while !s.alerts.iter().any(|a| a.action == Action::Resolve) {
