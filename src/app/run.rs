@@ -24,6 +24,11 @@
 //! checkpoint and flushed to the archive; it publishes that through the spool's coverage,
 //! and the spool persists it and deletes the segments it covers. After the engine has
 //! drained, [`Spool::finish`] records the final coverage.
+//!
+//! Cursor sources (Jetstream, Mastodon) are held to the same rule: the engine task tells a
+//! source that a mention is processed (so its cursor may move past it) only once the mention is
+//! in a saved checkpoint and flushed to the archive, where configured ([`Durability`]), so a
+//! kill -9 never leaves the cursor ahead of what the archive and the restored state hold.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,8 +49,8 @@ use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
 use crate::config::source::{AckMode, HttpPushConfig};
 use crate::config::{Config, SourceFailurePolicy, SourceKind};
-use crate::ingest::spool::{Recovery, Spool, Watermarks};
-use crate::ingest::{self, Ingested, SourceCtx};
+use crate::ingest::spool::{Coverage, Recovery, Spool, SpoolPos, Watermarks};
+use crate::ingest::{self, Ingested, Progress, SourceCtx};
 use crate::replay::writer::ArchiveHealth;
 use crate::replay::ArchiveWriter;
 use crate::score::classify::KeywordClassifier;
@@ -348,7 +353,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         None => (None, None),
     };
     let coverage = spool.as_ref().map(Spool::coverage);
-    let mut marks = Watermarks::new(checkpoint.is_some(), archive.is_some());
+    let mut marks = Durability::new(checkpoint.is_some(), archive.is_some(), coverage);
+    let stopping = shutdown.clone();
     let engine_task = tokio::spawn(async move {
         let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
             .map_err(|e| anyhow::anyhow!("latency histogram: {e}"))?;
@@ -359,12 +365,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         let mut archive_seen = ArchiveHealth::default();
         let mut last_checkpoint = std::time::Instant::now();
         let mut aggregates_open = true;
+        let mut stop_seen = false;
         // Spooled pushes not covered before this start go first, in spool order.
         if let Some((recovery, id)) = recovery {
             let mut n = 0u64;
             for rec in recovery {
                 let (pos, decoded) = rec.context("reading the push spool")?;
-                marks.processed(pos);
+                marks.spooled(pos);
                 let mention = match decoded {
                     Ok(m) => m,
                     Err(e) => {
@@ -404,6 +411,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     }
                     continue;
                 }
+                _ = stopping.cancelled(), if !stop_seen => {
+                    // Stopping: the sources wait for their mentions to be told processed
+                    // before their last cursor write; make what was processed durable now.
+                    stop_seen = true;
+                    make_durable(&mut archive, checkpoint.as_ref(), &engine, &mut marks, &mut archive_errors);
+                    continue;
+                }
                 _ = tick.tick() => {
                     if let Some(a) = archive.as_mut() {
                         if let Err(e) = a.tick(tokio::time::Instant::now()) {
@@ -414,9 +428,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                             marks.archived();
                         }
                     }
-                    if let (Some(c), Some(covered)) = (&coverage, marks.covered()) {
-                        c.cover(covered);
-                    }
+                    marks.publish();
                     engine_metrics.publish_latency();
                     if !refining {
                         continue;
@@ -449,17 +461,26 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
             }
             engine.process(mention);
-            // The source may now persist its cursor past this mention.
-            ingested.processed();
+            // The source may persist its cursor past this mention once it is durable.
+            if let Some(p) = &ingested.progress {
+                marks.cursored(p);
+            }
             if let Some(pos) = ingested.spool {
-                marks.processed(pos);
-                // The tick may wait under load; a write that flushed counts too.
-                if archive.as_ref().is_some_and(|a| a.pending() == 0) {
-                    marks.archived();
-                }
-                if let (Some(c), Some(covered)) = (&coverage, marks.covered()) {
-                    c.cover(covered);
-                }
+                marks.spooled(pos);
+            }
+            // The tick may wait under load; a write that flushed counts too.
+            if archive.as_ref().is_some_and(|a| a.pending() == 0) {
+                marks.archived();
+            }
+            marks.publish();
+            if stop_seen && rx.is_empty() {
+                make_durable(
+                    &mut archive,
+                    checkpoint.as_ref(),
+                    &engine,
+                    &mut marks,
+                    &mut archive_errors,
+                );
             }
             engine_metrics.pipeline_mentions_processed_total.inc();
             let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -469,7 +490,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 if last_checkpoint.elapsed() >= c.interval.0 {
                     last_checkpoint = std::time::Instant::now();
                     match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
-                        Ok(_) => marks.checkpointed(),
+                        Ok(_) => {
+                            marks.checkpointed();
+                            marks.publish();
+                        }
                         Err(e) => {
                             tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues")
                         }
@@ -516,9 +540,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             None => 0,
         };
         engine_metrics.archive_paused.set(0);
-        if let (Some(c), Some(covered)) = (&coverage, marks.covered()) {
-            c.cover(covered);
-        }
+        marks.publish();
         output.inner.flush()?;
         output.inner.close().await?;
         anyhow::Ok(RunSummary {
@@ -653,4 +675,156 @@ struct Guarded {
     inner: AlertOutput,
     logged: LoggedAlerts,
     metrics: Arc<Metrics>,
+}
+
+/// Flushes the archive and saves a checkpoint (where configured) so that everything processed
+/// so far is durable, and tells the spool and the cursor sources ([`Durability::publish`]).
+/// Failures are logged and counted as on the regular path; what they leave uncovered stays so.
+fn make_durable(
+    archive: &mut Option<ArchiveWriter>,
+    checkpoint: Option<&crate::config::CheckpointConfig>,
+    engine: &Engine,
+    marks: &mut Durability,
+    archive_errors: &mut u64,
+) {
+    if let Some(a) = archive.as_mut() {
+        match a.flush(tokio::time::Instant::now()) {
+            Ok(()) if a.pending() == 0 => marks.archived(),
+            Ok(()) => {}
+            Err(e) => archive_error(archive_errors, &e),
+        }
+    }
+    if let Some(c) = checkpoint {
+        match super::checkpoint::save(engine, std::path::Path::new(&c.path)) {
+            Ok(_) => marks.checkpointed(),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues")
+            }
+        }
+    }
+    marks.publish();
+}
+
+/// The engine task's durability bookkeeping: where the push spool's processed mentions and the
+/// cursor sources' processed mentions stood at the last saved checkpoint and the last complete
+/// archive flush ([`Watermarks`]), and the cursor sources' processed mentions not yet covered,
+/// told to their sources by [`Durability::publish`] once they are.
+struct Durability {
+    spool: Watermarks<SpoolPos>,
+    coverage: Option<Arc<Coverage>>,
+    cursors: Watermarks<u64>,
+    /// Sequence number of the newest cursor-source mention processed.
+    seq: u64,
+    /// Processed cursor-source mentions not yet told, as runs `(first, last, source)` of
+    /// consecutive sequence numbers from one source (one run while a single source feeds).
+    held: std::collections::VecDeque<(u64, u64, Arc<Progress>)>,
+}
+
+impl Durability {
+    fn new(needs_checkpoint: bool, needs_archive: bool, coverage: Option<Arc<Coverage>>) -> Self {
+        Durability {
+            spool: Watermarks::new(needs_checkpoint, needs_archive),
+            coverage,
+            cursors: Watermarks::new(needs_checkpoint, needs_archive),
+            seq: 0,
+            held: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// A spooled push went through the engine.
+    fn spooled(&mut self, pos: SpoolPos) {
+        self.spool.processed(pos);
+    }
+
+    /// A mention of the cursor source that `progress` tracks went through the engine.
+    fn cursored(&mut self, progress: &Arc<Progress>) {
+        self.seq += 1;
+        match self.held.back_mut() {
+            Some((_, last, p)) if Arc::ptr_eq(p, progress) => *last = self.seq,
+            _ => self
+                .held
+                .push_back((self.seq, self.seq, Arc::clone(progress))),
+        }
+        self.cursors.processed(self.seq);
+    }
+
+    fn archived(&mut self) {
+        self.spool.archived();
+        self.cursors.archived();
+    }
+
+    fn checkpointed(&mut self) {
+        self.spool.checkpointed();
+        self.cursors.checkpointed();
+    }
+
+    /// Tells the spool and the cursor sources how far a crash can no longer lose anything.
+    fn publish(&mut self) {
+        if let (Some(c), Some(covered)) = (&self.coverage, self.spool.covered()) {
+            c.cover(covered);
+        }
+        let Some(covered) = self.cursors.covered() else {
+            return;
+        };
+        while let Some((first, last, p)) = self.held.front_mut() {
+            if *first > covered {
+                break;
+            }
+            let upto = (*last).min(covered);
+            p.mark_processed(upto - *first + 1);
+            if upto == *last {
+                self.held.pop_front();
+            } else {
+                *first = upto + 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_sources_hear_of_a_mention_only_once_archive_and_checkpoint_hold_it() {
+        let (a, b) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
+        let mut d = Durability::new(true, true, None);
+        for p in [&a, &a, &b, &a] {
+            d.cursored(p);
+        }
+        d.publish();
+        assert_eq!(
+            (a.processed(), b.processed()),
+            (0, 0),
+            "nothing durable yet"
+        );
+        d.archived();
+        d.publish();
+        assert_eq!((a.processed(), b.processed()), (0, 0), "no checkpoint yet");
+        d.checkpointed();
+        d.publish();
+        assert_eq!((a.processed(), b.processed()), (3, 1));
+        // Processed after the checkpoint: held until the next one, whatever the archive does.
+        d.cursored(&b);
+        d.cursored(&b);
+        d.archived();
+        d.publish();
+        assert_eq!(b.processed(), 1);
+        d.checkpointed();
+        d.publish();
+        assert_eq!(b.processed(), 3);
+        assert!(d.held.is_empty());
+    }
+
+    #[test]
+    fn without_archive_or_checkpoint_a_processed_mention_is_told_at_once() {
+        let p = Arc::new(Progress::default());
+        let mut d = Durability::new(false, false, None);
+        d.cursored(&p);
+        d.cursored(&p);
+        d.publish();
+        assert_eq!(p.processed(), 2);
+        // One run per stretch of a single source: held state stays small.
+        assert!(d.held.is_empty());
+    }
 }

@@ -79,8 +79,7 @@ impl Ingested {
     /// processed in the order they were queued).
     pub fn processed(&self) {
         if let Some(p) = &self.progress {
-            p.processed.fetch_add(1, Ordering::Release);
-            p.caught_up.notify_waiters();
+            p.mark_processed(1);
         }
     }
 }
@@ -103,6 +102,13 @@ impl Progress {
     /// Mentions of the source the consumer has processed so far.
     pub fn processed(&self) -> u64 {
         self.processed.load(Ordering::Acquire)
+    }
+
+    /// The consumer processed `n` more of the source's mentions, in queue order (a consumer
+    /// that archives or checkpoints says so only once they are durable there).
+    pub fn mark_processed(&self, n: u64) {
+        self.processed.fetch_add(n, Ordering::Release);
+        self.caught_up.notify_waiters();
     }
 
     /// Waits (at most `limit`) until every mention queued so far is processed: at shutdown the

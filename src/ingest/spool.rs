@@ -141,29 +141,32 @@ impl Coverage {
     }
 }
 
-/// The consumer's bookkeeping: the spool position processed, and where it stood at the last
-/// durable checkpoint and the last complete archive flush. What is covered is the oldest of
-/// the ones that apply (just the processed one when the run keeps neither).
-#[derive(Debug, Default)]
-pub struct Watermarks {
-    processed: Option<SpoolPos>,
-    checkpointed: Option<SpoolPos>,
-    archived: Option<SpoolPos>,
+/// The consumer's bookkeeping: the position processed (in the spool, or any other sequence of
+/// processed mentions), and where it stood at the last durable checkpoint and the last complete
+/// archive flush. What is covered is the oldest of the ones that apply (just the processed one
+/// when the run keeps neither).
+#[derive(Debug)]
+pub struct Watermarks<P = SpoolPos> {
+    processed: Option<P>,
+    checkpointed: Option<P>,
+    archived: Option<P>,
     needs_checkpoint: bool,
     needs_archive: bool,
 }
 
-impl Watermarks {
-    pub fn new(needs_checkpoint: bool, needs_archive: bool) -> Watermarks {
+impl<P: Copy + Ord> Watermarks<P> {
+    pub fn new(needs_checkpoint: bool, needs_archive: bool) -> Watermarks<P> {
         Watermarks {
+            processed: None,
+            checkpointed: None,
+            archived: None,
             needs_checkpoint,
             needs_archive,
-            ..Watermarks::default()
         }
     }
 
-    /// A spooled mention went through the engine (in spool order).
-    pub fn processed(&mut self, pos: SpoolPos) {
+    /// A mention went through the engine (in order).
+    pub fn processed(&mut self, pos: P) {
         self.processed = Some(pos);
     }
 
@@ -178,7 +181,7 @@ impl Watermarks {
     }
 
     /// The newest position that a crash cannot lose any more.
-    pub fn covered(&self) -> Option<SpoolPos> {
+    pub fn covered(&self) -> Option<P> {
         let mut c = self.processed;
         if self.needs_checkpoint {
             c = c.min(self.checkpointed);

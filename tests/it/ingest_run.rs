@@ -259,3 +259,70 @@ async fn ingest_run_restart_never_writes_a_logged_alert_twice() {
         .collect();
     assert_eq!(triggers.len(), 1, "{triggers:?}");
 }
+
+/// A Jetstream cursor moves past a mention only once the archive and the checkpoint hold it
+/// (a kill -9 must not leave it ahead of them), and a stopping run makes everything durable at
+/// once: with an archive that flushes hourly and an hourly checkpoint, a graceful stop still
+/// ends with the cursor past every event and the archive holding each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_run_a_stop_makes_the_jetstream_cursor_durable_at_once() {
+    let (ws_addr, _cursors) = crate::ingest_ws::jetstream_server(usize::MAX, Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let cursor = dir.path().join("bsky.cursor");
+    let text = format!(
+        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[pipeline]\nmax_event_age = \"3650d\"\n\
+         [archive]\ndir = {:?}\nretention_max_age = \"3650d\"\nflush_interval = \"1h\"\n\
+         [checkpoint]\npath = {:?}\ninterval = \"1h\"\n\
+         [[source]]\nid = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://{ws_addr}/subscribe\"\ncursor_file = {:?}\ncursor_safety = \"100ms\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n",
+        archive.display().to_string(),
+        dir.path().join("state.ckpt").display().to_string(),
+        cursor.display().to_string(),
+    );
+    let cfg = Arc::new(config::parse_str(&text, "run.toml", &|_| None).unwrap());
+    let metrics = Arc::new(Metrics::new(&["acme"], 10));
+    let shutdown = CancellationToken::new();
+    let opts = quiet(RunOptions::new(Arc::clone(&metrics), shutdown.clone()));
+    let running = tokio::spawn(run(cfg, opts));
+    let wanted = crate::ingest_ws::wanted_ids();
+    let want = wanted.len() as u64;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while metrics.pipeline_mentions_processed_total.get() < want {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("every Jetstream event is processed");
+    // Nothing is durable yet (no flush, no checkpoint): the cursor has not moved past any of it.
+    let wanted_times: Vec<i64> = crate::ingest_ws::frames()
+        .into_iter()
+        .filter(|(_, l)| {
+            wanted
+                .iter()
+                .any(|id| l.contains(id.rsplit('/').next().unwrap()))
+        })
+        .map(|(t, _)| t)
+        .collect();
+    let oldest_wanted = *wanted_times.iter().min().unwrap();
+    let newest_wanted = *wanted_times.iter().max().unwrap();
+    // The cursor may pass frames that carry no mention, never a mention not yet durable.
+    if let Ok(c) = std::fs::read_to_string(&cursor) {
+        let c: i64 = c.trim().parse().unwrap();
+        assert!(
+            c < oldest_wanted,
+            "cursor {c} passed mentions not yet archived"
+        );
+    }
+    shutdown.cancel();
+    let summary = running.await.unwrap().unwrap();
+    assert_eq!(summary.archived, want);
+    let c: i64 = std::fs::read_to_string(&cursor)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        c >= newest_wanted,
+        "the stop left the cursor at {c}, before the last event at {newest_wanted}"
+    );
+}
