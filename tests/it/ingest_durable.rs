@@ -3,7 +3,9 @@
 //! every acknowledged mention at its next start (five kills in a row, with and without a
 //! checkpoint); `ack = "queued"` keeps the old promise; a spool that cannot write answers 503
 //! and counts it; a real file-size limit on a running `flashpoint run` pauses its archive while
-//! detection goes on. Real servers on 127.0.0.1 port 0, no sleeps.
+//! detection goes on; five SIGKILLs part-way through a paced stream from a Jetstream stand-in
+//! lose no event the cursor passed. Real servers on 127.0.0.1 port 0; the stand-in paces its
+//! frames as a live firehose does, and the tests wait on conditions, never on time.
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
@@ -465,5 +467,154 @@ fn ingest_durable_check_config_refuses_a_bad_ack_with_its_line() {
     assert!(
         err.contains("spool_dir") && err.contains("live.toml:8"),
         "{err}"
+    );
+}
+
+/// Frames of a generated Jetstream stream: `n` posts naming acme, 1 ms of event time apart,
+/// the first an hour before now (inside a live run's event-time bounds); `(time_us, id, frame)`.
+fn generated_jetstream(n: usize) -> Vec<(i64, String, String)> {
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    (0..n)
+        .map(|i| {
+            let at = start + chrono::Duration::milliseconds(i as i64);
+            let t = at.timestamp_micros();
+            let did = format!("did:plc:kill{i:05}");
+            let rkey = format!("k{i:05}");
+            let frame = serde_json::json!({
+                "did": did,
+                "time_us": t,
+                "kind": "commit",
+                "commit": {
+                    "rev": format!("r{i}"),
+                    "operation": "create",
+                    "collection": "app.bsky.feed.post",
+                    "rkey": rkey,
+                    "record": {
+                        "$type": "app.bsky.feed.post",
+                        "createdAt": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        "text": format!("acme delivery {i}"),
+                    },
+                },
+            });
+            let id = format!("at://{did}/app.bsky.feed.post/{rkey}");
+            (t, id, frame.to_string())
+        })
+        .collect()
+}
+
+/// A Jetstream stand-in on 127.0.0.1 that serves `frames` from each connection's cursor, one
+/// every 2 ms (a live firehose, not a dump), and keeps the connection open after the last.
+async fn paced_jetstream(frames: Arc<Vec<(i64, String, String)>>) -> SocketAddr {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let frames = Arc::clone(&frames);
+            tokio::spawn(async move {
+                let mut cursor = None;
+                #[allow(clippy::result_large_err)] // tungstenite's handshake callback type
+                let callback = |req: &Request, resp: Response| {
+                    cursor = req.uri().query().and_then(|q| {
+                        q.split('&')
+                            .find_map(|kv| kv.strip_prefix("cursor="))
+                            .and_then(|c| c.parse::<i64>().ok())
+                    });
+                    Ok(resp)
+                };
+                let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
+                    return;
+                };
+                let (mut tx, mut rx) = ws.split();
+                let from = cursor.unwrap_or(i64::MIN);
+                for (t, _, frame) in frames.iter() {
+                    if *t < from {
+                        continue;
+                    }
+                    if tx.send(Message::text(frame.clone())).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                while let Some(Ok(_)) = rx.next().await {}
+            });
+        }
+    });
+    addr
+}
+
+/// The fault loop of issue 17 over a Jetstream stand-in: five SIGKILLs of `flashpoint run`
+/// part-way through a paced stream, each restart resuming from the persisted cursor, then a
+/// run to the end and a graceful stop. With an archive that never flushes on its own, a cursor
+/// that ran ahead of the archive lost everything it passed; now every event is archived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_durable_kill_9_over_jetstream_loses_no_event_the_cursor_passed() {
+    let frames = Arc::new(generated_jetstream(2_000));
+    let ws = paced_jetstream(Arc::clone(&frames)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("live.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n\
+             [archive]\ndir = {:?}\nflush_interval = \"1h\"\n\
+             [[source]]\nid = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://{ws}/subscribe\"\n\
+             cursor_file = {:?}\ncursor_safety = \"1ms\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n",
+            dir.path().join("archive").display().to_string(),
+            dir.path().join("bsky.cursor").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let processed = |addr: SocketAddr, want: f64| async move {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while scrape(addr, "flashpoint_pipeline_mentions_processed_total").await < want {}
+        })
+        .await
+        .is_ok()
+    };
+    // Frames a start will read: those at or after the persisted cursor.
+    let cursor_file = dir.path().join("bsky.cursor");
+    let remaining = || {
+        let from = std::fs::read_to_string(&cursor_file)
+            .ok()
+            .and_then(|c| c.trim().parse::<i64>().ok())
+            .unwrap_or(i64::MIN);
+        frames.iter().filter(|(t, _, _)| *t >= from).count()
+    };
+    for round in 0..5 {
+        let left = remaining();
+        let (mut child, addr) = start_child(&cfg);
+        // Killed at a different depth each round, past at least one cursor write (every 1 s)
+        // where the stream left allows.
+        let depth = (600 + 150 * round).min(left.saturating_sub(50)).max(1);
+        assert!(processed(addr, depth as f64).await, "round {round} stalled");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    // To the end of the stream, then a graceful stop.
+    let left = remaining();
+    let (mut child, addr) = start_child(&cfg);
+    assert!(processed(addr, left as f64).await, "the last run stalled");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let archived = archived_ids(&dir.path().join("archive"));
+    let lost: Vec<&String> = frames
+        .iter()
+        .map(|(_, id, _)| id)
+        .filter(|id| !archived.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} events never archived (first: {:?})",
+        lost.len(),
+        frames.len(),
+        lost.first()
     );
 }
