@@ -25,7 +25,7 @@ use anyhow::Context;
 use sha2::Digest;
 
 use super::engine::Engine;
-use crate::config::state::sync_dir;
+use crate::config::state::sync_parent;
 
 /// The first bytes of a checksummed checkpoint.
 const SEAL_MAGIC: &[u8; 8] = b"FPCKSUM1";
@@ -142,15 +142,6 @@ fn keep_previous(path: &Path) {
             tracing::warn!(path = %prev.display(), error = %e, "cannot keep the previous checkpoint");
         }
     }
-}
-
-/// Fsyncs the directory holding `path` (a no-op where directories cannot be opened).
-pub fn sync_parent(path: &Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    sync_dir(dir)
 }
 
 /// The whole file at `path`; `Ok(None)` when there is none yet.

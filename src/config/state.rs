@@ -6,7 +6,8 @@
 //!   the owner's pid there; when another process (or another open handle in this one) holds
 //!   it, the caller gets that holder's pid to put in its own error.
 //! * [`sync_dir`] fsyncs a directory, so that files created, renamed or removed in it are
-//!   durable (a no-op where the platform cannot fsync a directory).
+//!   durable (a no-op where the platform cannot fsync a directory); [`sync_parent`] the
+//!   directory holding a file.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -60,6 +61,15 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+/// Fsyncs the directory holding `path` (the current directory for a bare file name).
+pub fn sync_parent(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    sync_dir(dir)
 }
 
 #[cfg(test)]

@@ -206,22 +206,7 @@ pub fn store_cursor_file(path: &str, cursor: &str) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
-    sync_parent(std::path::Path::new(path))
-}
-
-/// Fsyncs the directory holding `path`.
-#[cfg(unix)]
-fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    std::fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_parent(_path: &std::path::Path) -> std::io::Result<()> {
-    Ok(())
+    crate::config::state::sync_parent(std::path::Path::new(path))
 }
 
 /// The sending side of the pipeline queue; capacity is counted in mentions.
