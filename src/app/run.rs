@@ -489,15 +489,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             if let Some(c) = &checkpoint {
                 if last_checkpoint.elapsed() >= c.interval.0 {
                     last_checkpoint = std::time::Instant::now();
-                    match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
-                        Ok(_) => {
-                            marks.checkpointed();
-                            marks.publish();
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues")
-                        }
-                    }
+                    save_checkpoint(&engine, c, &mut marks);
+                    marks.publish();
                 }
             }
         }
@@ -695,14 +688,20 @@ fn make_durable(
         }
     }
     if let Some(c) = checkpoint {
-        match super::checkpoint::save(engine, std::path::Path::new(&c.path)) {
-            Ok(_) => marks.checkpointed(),
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues")
-            }
-        }
+        save_checkpoint(engine, c, marks);
     }
     marks.publish();
+}
+
+/// Saves a checkpoint while the run goes on: a failure is logged and detection continues (what
+/// it would have covered stays uncovered).
+fn save_checkpoint(engine: &Engine, c: &crate::config::CheckpointConfig, marks: &mut Durability) {
+    match super::checkpoint::save(engine, std::path::Path::new(&c.path)) {
+        Ok(_) => marks.checkpointed(),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "checkpoint failed; detection continues")
+        }
+    }
 }
 
 /// The engine task's durability bookkeeping: where the push spool's processed mentions and the
