@@ -189,6 +189,12 @@ impl GroupStream {
         self.cusum_sharp.max(self.cusum_slow)
     }
 
+    /// The complaints a minute the stream usually has at `at` (its seasonal baseline, never
+    /// below [`GROUP_FLOOR_PER_MIN`]).
+    fn usual_per_min(&self, at: EventTime) -> f64 {
+        self.baseline.expected_per_min(at).max(GROUP_FLOOR_PER_MIN)
+    }
+
     /// Forgets the evidence of both CUSUMs.
     fn reset_cusum(&mut self) {
         self.cusum_sharp = 0.0;
@@ -845,7 +851,7 @@ impl Detector {
             // shrinking it by 5 pseudo-mentions paged on everyday background complaints (8
             // false pages in 1,913 brand-days, none without), its tolerance for chance being
             // what the estimated baselines' own error needs.
-            let mu_group = gs.baseline.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
+            let mu_group = gs.usual_per_min(start);
             let others_expected = gs.others.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
             let others_now = (total_5 - group_5).max(0.0);
             let busier = (others_now / (5.0 * others_expected)).max(1.0);
@@ -982,10 +988,7 @@ impl Detector {
         // the stream's baseline (an alarm left over from a story that has ended opens nothing).
         let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
         let start = EventTime(minute * EventTime::MINUTE_MS);
-        let usual = st.groups[g]
-            .baseline
-            .expected_per_min(start)
-            .max(GROUP_FLOOR_PER_MIN);
+        let usual = st.groups[g].usual_per_min(start);
         if recent < GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * usual) {
             return;
         }
@@ -1250,7 +1253,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
             let at = EventTime(minute * EventTime::MINUTE_MS);
             GroupSignal {
                 rate_per_min: m15 / 15.0,
-                baseline_per_min: gs.baseline.expected_per_min(at).max(GROUP_FLOOR_PER_MIN),
+                baseline_per_min: gs.usual_per_min(at),
                 cusum: gs.cusum(),
                 alarm: gs.cusum() >= CUSUM_THRESHOLD,
             }
