@@ -21,6 +21,8 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::support::{drain_in_real_time, pass};
+
 const PD_KEY: &str = "PDKEY-SECRET-0123456789";
 
 fn line(incident: &str, action: Action) -> AlertRecord {
@@ -214,17 +216,6 @@ fn assert_once_in_order(accepted: &[(String, String)], sent: &[AlertRecord]) {
     }
 }
 
-/// Lets `total` of paused time pass in 1 s steps, each taken only when no request is on the
-/// wire: a real HTTP round trip must not look like a jump of the paused clock.
-async fn pass(d: &Delivery, total: Duration) {
-    let step = Duration::from_secs(1);
-    let until = tokio::time::Instant::now() + total;
-    while tokio::time::Instant::now() < until {
-        d.wait_idle().await;
-        tokio::time::sleep(step).await;
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn pagerduty_down_ten_minutes_delivers_each_once_in_order() {
     let up = Arc::new(AtomicBool::new(false));
@@ -369,9 +360,7 @@ async fn restart_mid_retries_delivers_each_once() {
         }
         // "a" delivered, with the clock running: under paused time a slow local answer (a
         // loaded machine) would read as a sink timeout and "a" would be sent twice.
-        tokio::time::resume();
-        d.wait_pending(4).await;
-        tokio::time::pause();
+        crate::support::in_real_time(d.wait_pending(4)).await;
         pass(&d, Duration::from_secs(45)).await;
         assert!(
             rx.requests_for("b") >= 2,
@@ -394,7 +383,7 @@ async fn restart_mid_retries_delivers_each_once() {
     let metrics = Arc::new(Metrics::new(&["brightline"], 10));
     let d = start(dir.path(), &[pd_settings(&server.uri())], &metrics);
     assert_eq!(d.pending(), 4);
-    crate::support::drain_in_real_time(&d).await;
+    drain_in_real_time(&d).await;
     assert_once_in_order(&rx.accepted(), &sent);
     assert!(Outbox::read(dir.path()).unwrap().pending.is_empty());
 }

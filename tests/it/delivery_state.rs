@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::support::{drain_in_real_time, pass};
+
 fn line(incident: &str, action: Action, severity: Severity, teams: &[&str]) -> AlertRecord {
     AlertRecord {
         at: "2026-03-03T10:52:40Z".into(),
@@ -83,16 +85,6 @@ impl Recorder {
 
     fn take(&self) -> Vec<Value> {
         std::mem::take(&mut *self.bodies.lock().unwrap())
-    }
-}
-
-/// Lets `total` of paused time pass in 1 s steps, each taken only when no request is on the
-/// wire (a real round trip must not look like a jump of the clock).
-async fn pass(d: &Delivery, total: Duration) {
-    let until = tokio::time::Instant::now() + total;
-    while tokio::time::Instant::now() < until {
-        d.wait_idle().await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -174,7 +166,7 @@ async fn issue_18_alertmanager_active_set_survives_a_restart_and_lets_go_of_the_
         ] {
             d.notify(&l).await.unwrap();
         }
-        crate::support::drain_in_real_time(&d).await;
+        drain_in_real_time(&d).await;
         let posted = rx.take();
         let digest = posted
             .iter()
@@ -201,7 +193,7 @@ async fn issue_18_alertmanager_active_set_survives_a_restart_and_lets_go_of_the_
     let mut r = line("a", Action::Resolve, Severity::Error, &support);
     r.at = "2026-03-03T11:00:00Z".into();
     d.notify(&r).await.unwrap();
-    crate::support::drain_in_real_time(&d).await;
+    drain_in_real_time(&d).await;
     assert_eq!(Outbox::read(dir.path()).unwrap().dead.len(), 1);
     rx.take();
     pass(&d, Duration::from_secs(130)).await;
@@ -273,7 +265,7 @@ async fn issue_18_shutdown_within_ten_seconds_with_a_hanging_sink_and_pages_resu
     let cfg = pd_config(state.path(), &server.uri(), "0s");
     let metrics = Arc::new(Metrics::new(&["brightline"], 10));
     let d = service::start_delivery(&cfg, metrics).unwrap().unwrap();
-    crate::support::drain_in_real_time(&d).await;
+    drain_in_real_time(&d).await;
     let sent = rx.take();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["dedup_key"], "flashpoint/brightline/p");
@@ -386,7 +378,7 @@ async fn issue_19_pagerduty_pages_from_warning_once_per_key_with_links() {
     );
     praise.category = Category::Positive;
     d.notify(&praise).await.unwrap();
-    crate::support::drain_in_real_time(&d).await;
+    drain_in_real_time(&d).await;
 
     let events = pd.take();
     let mut summary: Vec<(String, String, String)> = events
@@ -504,7 +496,7 @@ async fn issue_18_a_resolve_dead_lettered_unsent_leaves_the_alertmanager_active_
         d.notify(&line("a", Action::Trigger, Severity::Error, &["support"]))
             .await
             .unwrap();
-        crate::support::drain_in_real_time(&d).await;
+        drain_in_real_time(&d).await;
         d.stop();
     }
     // A resolve persisted long ago (as if the process had been down past max_age).

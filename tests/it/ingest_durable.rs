@@ -506,7 +506,6 @@ fn generated_jetstream(n: usize) -> Vec<(i64, String, String)> {
 /// every 2 ms (a live firehose, not a dump), and keeps the connection open after the last.
 async fn paced_jetstream(frames: Arc<Vec<(i64, String, String)>>) -> SocketAddr {
     use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
     use tokio_tungstenite::tungstenite::Message;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -514,17 +513,7 @@ async fn paced_jetstream(frames: Arc<Vec<(i64, String, String)>>) -> SocketAddr 
         while let Ok((tcp, _)) = listener.accept().await {
             let frames = Arc::clone(&frames);
             tokio::spawn(async move {
-                let mut cursor = None;
-                #[allow(clippy::result_large_err)] // tungstenite's handshake callback type
-                let callback = |req: &Request, resp: Response| {
-                    cursor = req.uri().query().and_then(|q| {
-                        q.split('&')
-                            .find_map(|kv| kv.strip_prefix("cursor="))
-                            .and_then(|c| c.parse::<i64>().ok())
-                    });
-                    Ok(resp)
-                };
-                let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
+                let Ok((ws, cursor)) = crate::ingest_ws::accept_jetstream(tcp).await else {
                     return;
                 };
                 let (mut tx, mut rx) = ws.split();

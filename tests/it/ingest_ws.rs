@@ -54,7 +54,30 @@ pub fn wanted_ids() -> BTreeSet<String> {
         .collect()
 }
 
+/// Accepts a Jetstream client's WebSocket on `tcp`, with the `cursor` its URL asked for.
 #[allow(clippy::result_large_err)] // the handshake callback's error type is tungstenite's
+pub async fn accept_jetstream(
+    tcp: tokio::net::TcpStream,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+        Option<i64>,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    let mut cursor = None;
+    let ws = tokio_tungstenite::accept_hdr_async(tcp, |req: &Request, resp: Response| {
+        cursor = req.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("cursor="))
+                .and_then(|c| c.parse::<i64>().ok())
+        });
+        Ok(resp)
+    })
+    .await?;
+    Ok((ws, cursor))
+}
+
 /// A Jetstream stand-in: serves frames with `time_us >= cursor`; the first connection is cut
 /// after `drop_after` frames (no close frame), later ones stay open. Records each cursor asked
 /// for; `extra` frames (bad input) go first on the first connection.
@@ -70,17 +93,7 @@ pub async fn jetstream_server(
         let mut n = 0;
         while let Ok((tcp, _)) = listener.accept().await {
             n += 1;
-            let mut cursor = None;
-            let ws = tokio_tungstenite::accept_hdr_async(tcp, |req: &Request, resp: Response| {
-                cursor = req.uri().query().and_then(|q| {
-                    q.split('&')
-                        .find_map(|kv| kv.strip_prefix("cursor="))
-                        .and_then(|c| c.parse::<i64>().ok())
-                });
-                Ok(resp)
-            })
-            .await
-            .unwrap();
+            let (ws, cursor) = accept_jetstream(tcp).await.unwrap();
             seen.lock().unwrap().push(cursor);
             let (mut tx, mut rx) = ws.split();
             if n == 1 {
@@ -572,18 +585,7 @@ async fn ingest_ws_jetstream_oversize_frame_in_the_stream_is_skipped_not_retried
     let (addr, n) = counting_server(move |tcp| {
         let all = Arc::clone(&all);
         async move {
-            let mut cursor = None;
-            let Ok(ws) =
-                tokio_tungstenite::accept_hdr_async(tcp, |req: &Request, resp: Response| {
-                    cursor = req.uri().query().and_then(|q| {
-                        q.split('&')
-                            .find_map(|kv| kv.strip_prefix("cursor="))
-                            .and_then(|c| c.parse::<i64>().ok())
-                    });
-                    Ok(resp)
-                })
-                .await
-            else {
+            let Ok((ws, cursor)) = accept_jetstream(tcp).await else {
                 return;
             };
             let (mut tx, mut rx) = ws.split();

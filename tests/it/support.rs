@@ -113,13 +113,29 @@ pub fn sentiment_lines(mut cmd: std::process::Command, input: &[u8]) -> Vec<serd
         .collect()
 }
 
-/// Waits for `d` to deliver everything with the clock running in real time. Under paused time
+/// Runs `f` with tokio's clock running in real time, then pauses it again. Under paused time
 /// the runtime jumps the clock to the next timer whenever it waits on a socket, so a slow
 /// local receiver (a loaded machine) would look like a sink timeout and retries would run
-/// past `max_age` or send an entry twice; a real-time drain keeps those outcomes about the
+/// past `max_age` or send an entry twice; in real time those outcomes stay about the
 /// receiver's answers.
-pub async fn drain_in_real_time(d: &flashpoint::alert::Delivery) {
+pub async fn in_real_time<F: std::future::Future>(f: F) -> F::Output {
     tokio::time::resume();
-    d.drain().await;
+    let out = f.await;
     tokio::time::pause();
+    out
+}
+
+/// Waits for `d` to deliver everything, in real time ([`in_real_time`]).
+pub async fn drain_in_real_time(d: &flashpoint::alert::Delivery) {
+    in_real_time(d.drain()).await;
+}
+
+/// Lets `total` of paused time pass in 1 s steps, each taken only when no request is on the
+/// wire: a real HTTP round trip must not look like a jump of the paused clock.
+pub async fn pass(d: &flashpoint::alert::Delivery, total: std::time::Duration) {
+    let until = tokio::time::Instant::now() + total;
+    while tokio::time::Instant::now() < until {
+        d.wait_idle().await;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
