@@ -117,6 +117,10 @@ pub struct ReplayArgs {
     /// off); default: `[pipeline] incident_sentiment_model`.
     #[arg(long, value_parser = incident_model_names())]
     pub incident_model: Option<String>,
+    /// Threads to split detection over, brands partitioned among them (0 = one per core);
+    /// the alert log is the same for any number. Default: `[pipeline] shards`.
+    #[arg(long)]
+    pub shards: Option<usize>,
     /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
     #[arg(required = true)]
     pub archives: Vec<String>,
@@ -206,6 +210,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
         checkpoint_out,
         model,
         incident_model,
+        shards,
         archives,
         deliver,
     } = args;
@@ -264,6 +269,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
         to,
         checkpoint_in,
         checkpoint_out,
+        shards: super::replay::shard_count(shards.unwrap_or(cfg.pipeline.shards)),
         ..ReplayOptions::new(speed)
     };
     exit_code(runtime().and_then(|rt| {

@@ -134,10 +134,54 @@ pub struct BrandPoint {
 const MAX_POINTS_PER_BRAND: usize = 10_000;
 
 /// Per-brand samples every `step` minutes of event time.
-struct SeriesRecorder {
+/// Samples of every active brand's gauges every `step` minutes of event time.
+pub struct SeriesRecorder {
     step: i64,
     last: Option<i64>,
     points: std::collections::BTreeMap<u32, Vec<BrandPoint>>,
+}
+
+impl SeriesRecorder {
+    pub(crate) fn step(&self) -> i64 {
+        self.step
+    }
+
+    pub(crate) fn new(step_minutes: i64) -> SeriesRecorder {
+        SeriesRecorder {
+            step: step_minutes.max(1),
+            last: None,
+            points: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Samples `detector`'s active brands at the end of `minute` when a step has passed.
+    pub(crate) fn sample(&mut self, detector: &mut Detector, minute: i64) {
+        if self.last.is_some_and(|l| minute < l + self.step) {
+            return;
+        }
+        self.last = Some(minute - minute.rem_euclid(self.step));
+        let brands: Vec<BrandIdx> = detector.active_brands().collect();
+        for b in brands {
+            let Some(g) = detector.brand_gauges(b, minute) else {
+                continue;
+            };
+            let v = self.points.entry(b.0).or_default();
+            if v.len() < MAX_POINTS_PER_BRAND {
+                v.push(BrandPoint {
+                    minute,
+                    rate_per_min: g.rate_per_min,
+                    baseline_per_min: g.baseline_per_min,
+                    negative_share: g.negative_share_60m,
+                    positive_share: g.positive_share_60m,
+                });
+            }
+        }
+    }
+
+    /// Adds another recorder's samples (of other brands: an engine shard's).
+    pub(crate) fn absorb(&mut self, other: SeriesRecorder) {
+        self.points.extend(other.points);
+    }
 }
 
 /// The per-mention pipeline, owned by one task.
@@ -165,6 +209,8 @@ pub struct Engine {
     refiner: Option<Refiner>,
     /// Event-time outlier guard in front of the watermark (replays; off unless enabled).
     guard: Option<OutlierGuard>,
+    /// Detection split by brand over threads ([`Engine::shard`]); `detector` is unused then.
+    shards: Option<Box<super::shard::Shards>>,
 }
 
 /// Key terms of an evidence post for the detector, the brand's own words ignored.
@@ -229,6 +275,7 @@ impl Engine {
             aggregate_stats: AggregateStats::default(),
             refiner: None,
             guard: None,
+            shards: None,
             cfg,
         })
     }
@@ -424,6 +471,35 @@ impl Engine {
         if max_seen > EventTime::MIN {
             self.evaluate_through(max_seen, max_seen);
         }
+        if let Some(shards) = self.shards.as_mut() {
+            for rec in shards.finish() {
+                if let Some(mine) = self.series.as_mut() {
+                    mine.absorb(rec);
+                }
+            }
+        }
+    }
+
+    /// Splits detection by brand over `n` threads ([`super::shard`]); the alert lines, their
+    /// order and the report's series are the same as with one. Call it on a new engine, after
+    /// [`Engine::record_series`] and before the first mention; `n ≤ 1` changes nothing. An
+    /// engine that refines sentiment is not sharded (it asks the detector which brands are hot,
+    /// mention by mention), and a sharded engine cannot be checkpointed. After
+    /// [`Engine::finish`] a sharded engine takes no more mentions. Returns the shard count.
+    pub fn shard(&mut self, n: usize) -> std::io::Result<usize> {
+        if n <= 1 || self.refiner.is_some() || self.shards.is_some() {
+            return Ok(self.shards.as_ref().map_or(1, |s| s.count()));
+        }
+        let shards = super::shard::Shards::start(
+            &self.cfg,
+            n,
+            Arc::new(BrandKeyTerms(Arc::clone(&self.cfg))),
+            self.series.as_ref().map(SeriesRecorder::step),
+            self.metrics.clone(),
+        )?;
+        let count = shards.count();
+        self.shards = Some(Box::new(shards));
+        Ok(count)
     }
 
     fn process_refining(&mut self, m: &Mention, prep: Option<Preparation>) {
@@ -496,7 +572,11 @@ impl Engine {
     }
 
     fn evaluate_through(&mut self, watermark: EventTime, max_seen: EventTime) {
-        if let Some(minute) = self.detector.advance(watermark, max_seen) {
+        let completed = match self.shards.as_mut() {
+            Some(s) => s.advance(watermark, max_seen),
+            None => self.detector.advance(watermark, max_seen),
+        };
+        if let Some(minute) = completed {
             self.attributor.evict(self.watermark.current());
             self.publish_minute(minute);
             self.sample_series(minute);
@@ -589,8 +669,13 @@ impl Engine {
 
     /// Feeds one scored mention to the detector.
     fn apply(&mut self, m: &Mention, brands: &[BrandIdx], root: u64, s: &Scored, terms: &[String]) {
-        let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
-        self.detector.on_mention(m, brands, root, s, &terms);
+        match self.shards.as_mut() {
+            Some(shards) => shards.on_mention(m, brands, root, s, terms),
+            None => {
+                let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+                self.detector.on_mention(m, brands, root, s, &terms);
+            }
+        }
         if let Some(t) = self.tally.as_mut() {
             for &b in brands {
                 t.record(self.cfg.brand(b).id.as_str(), m, s.sentiment);
@@ -676,11 +761,23 @@ impl Engine {
     /// Alerts decided since the last call, in decision order.
     pub fn drain_alerts(&mut self) -> Vec<crate::alert::AlertRecord> {
         let cfg = &self.cfg;
-        let out: Vec<_> = self
-            .detector
-            .drain_events()
-            .map(|e| crate::alert::render::render(cfg, &e))
-            .collect();
+        let out: Vec<_> = match self.shards.as_mut() {
+            Some(shards) => {
+                if let (Some(open), Some(m)) = (shards.take_open_incidents(), &self.metrics) {
+                    publish_open_incidents(m, cfg, &open);
+                }
+                shards
+                    .drain_events()
+                    .iter()
+                    .map(|e| crate::alert::render::render(cfg, e))
+                    .collect()
+            }
+            None => self
+                .detector
+                .drain_events()
+                .map(|e| crate::alert::render::render(cfg, &e))
+                .collect(),
+        };
         self.stats.alerts += out.len() as u64;
         out
     }
@@ -689,6 +786,11 @@ impl Engine {
     /// baselines, clusters and open incidents), as a versioned, zstd-compressed bincode
     /// blob. Take it between mentions, after draining alerts.
     pub fn checkpoint(&self) -> Result<Vec<u8>, CheckpointError> {
+        if self.shards.is_some() {
+            return Err(CheckpointError::Encode(String::from(
+                "a sharded engine cannot be checkpointed (its state lives on the shards)",
+            )));
+        }
         let state = CheckpointRef {
             magic: CHECKPOINT_MAGIC,
             version: CHECKPOINT_VERSION,
@@ -741,11 +843,7 @@ impl Engine {
     /// Keeps a sample of every active brand's rate, baseline and sentiment every
     /// `step_minutes` of event time (for the analyst report); see [`Engine::take_series`].
     pub fn record_series(&mut self, step_minutes: i64) {
-        self.series = Some(SeriesRecorder {
-            step: step_minutes.max(1),
-            last: None,
-            points: std::collections::BTreeMap::new(),
-        });
+        self.series = Some(SeriesRecorder::new(step_minutes));
         self.tally = Some(super::tally::Tally::default());
     }
 
@@ -767,28 +865,12 @@ impl Engine {
     }
 
     fn sample_series(&mut self, minute: i64) {
-        let Some(rec) = self.series.as_mut() else {
-            return;
-        };
-        if rec.last.is_some_and(|l| minute < l + rec.step) {
+        // Sharded: each shard samples its own brands (merged in `finish`).
+        if self.shards.is_some() {
             return;
         }
-        rec.last = Some(minute - minute.rem_euclid(rec.step));
-        let brands: Vec<BrandIdx> = self.detector.active_brands().collect();
-        for b in brands {
-            let Some(g) = self.detector.brand_gauges(b, minute) else {
-                continue;
-            };
-            let v = rec.points.entry(b.0).or_default();
-            if v.len() < MAX_POINTS_PER_BRAND {
-                v.push(BrandPoint {
-                    minute,
-                    rate_per_min: g.rate_per_min,
-                    baseline_per_min: g.baseline_per_min,
-                    negative_share: g.negative_share_60m,
-                    positive_share: g.positive_share_60m,
-                });
-            }
+        if let Some(rec) = self.series.as_mut() {
+            rec.sample(&mut self.detector, minute);
         }
     }
 
@@ -806,65 +888,90 @@ impl Engine {
         };
         let wm = self.watermark.current().millis() as f64 / 1000.0;
         metrics.pipeline_watermark_timestamp_seconds.set(wm);
-        let brands: Vec<_> = self.detector.active_brands().collect();
-        for b in brands {
-            let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
-            if label == crate::telemetry::OTHER_BRAND {
-                // Gauges do not add up across brands: only labelled brands get them.
-                continue;
-            }
-            let Some(g) = self.detector.brand_gauges(b, minute) else {
-                continue;
-            };
-            metrics
-                .brand_rate_per_minute
-                .with_label_values(&[label])
-                .set(g.rate_per_min);
-            metrics
-                .brand_baseline_per_minute
-                .with_label_values(&[label])
-                .set(g.baseline_per_min);
-            for (window, neg, pos) in [
-                ("5m", g.negative_share_5m, g.positive_share_5m),
-                ("60m", g.negative_share_60m, g.positive_share_60m),
-            ] {
-                let neutral = (1.0 - neg - pos).max(0.0);
-                for (l, v) in [("negative", neg), ("neutral", neutral), ("positive", pos)] {
-                    metrics
-                        .brand_sentiment_share
-                        .with_label_values(&[label, window, l])
-                        .set(v);
-                }
-            }
-            metrics
-                .brand_reach
-                .with_label_values(&[label, "5m"])
-                .set(g.reach_5m as f64);
-            metrics
-                .brand_reach
-                .with_label_values(&[label, "60m"])
-                .set(g.reach_60m as f64);
-            metrics
-                .brand_reactions_per_minute
-                .with_label_values(&[label])
-                .set(g.reactions_per_min_5m);
-            metrics
-                .brand_unique_authors
-                .with_label_values(&[label, "60m"])
-                .set(f64::from(g.unique_authors_60m));
-            metrics
-                .brand_doubling_time_seconds
-                .with_label_values(&[label])
-                .set(g.doubling_time_s.unwrap_or(0.0));
+        // Sharded: each shard publishes its brands' gauges; the open incidents come back with
+        // the shards' results (`drain_alerts`).
+        if self.shards.is_some() {
+            return;
         }
-        metrics.zero_incidents_active();
-        for (b, c, s) in self.detector.open_incidents() {
-            let label = metrics.brand_label(self.cfg.brand(b).id.as_str());
-            metrics
-                .incidents_active
-                .with_label_values(&[label, c.as_str(), s.as_str()])
-                .inc();
+        publish_brand_gauges(&metrics, &self.cfg, &mut self.detector, minute);
+        let open = self.detector.open_incidents();
+        publish_open_incidents(&metrics, &self.cfg, &open);
+    }
+}
+
+/// Sets every labelled active brand's gauges of `detector` at the end of `minute`.
+pub(crate) fn publish_brand_gauges(
+    metrics: &Metrics,
+    cfg: &Config,
+    detector: &mut Detector,
+    minute: i64,
+) {
+    let brands: Vec<_> = detector.active_brands().collect();
+    for b in brands {
+        let label = metrics.brand_label(cfg.brand(b).id.as_str());
+        if label == crate::telemetry::OTHER_BRAND {
+            // Gauges do not add up across brands: only labelled brands get them.
+            continue;
         }
+        let Some(g) = detector.brand_gauges(b, minute) else {
+            continue;
+        };
+        metrics
+            .brand_rate_per_minute
+            .with_label_values(&[label])
+            .set(g.rate_per_min);
+        metrics
+            .brand_baseline_per_minute
+            .with_label_values(&[label])
+            .set(g.baseline_per_min);
+        for (window, neg, pos) in [
+            ("5m", g.negative_share_5m, g.positive_share_5m),
+            ("60m", g.negative_share_60m, g.positive_share_60m),
+        ] {
+            let neutral = (1.0 - neg - pos).max(0.0);
+            for (l, v) in [("negative", neg), ("neutral", neutral), ("positive", pos)] {
+                metrics
+                    .brand_sentiment_share
+                    .with_label_values(&[label, window, l])
+                    .set(v);
+            }
+        }
+        metrics
+            .brand_reach
+            .with_label_values(&[label, "5m"])
+            .set(g.reach_5m as f64);
+        metrics
+            .brand_reach
+            .with_label_values(&[label, "60m"])
+            .set(g.reach_60m as f64);
+        metrics
+            .brand_reactions_per_minute
+            .with_label_values(&[label])
+            .set(g.reactions_per_min_5m);
+        metrics
+            .brand_unique_authors
+            .with_label_values(&[label, "60m"])
+            .set(f64::from(g.unique_authors_60m));
+        metrics
+            .brand_doubling_time_seconds
+            .with_label_values(&[label])
+            .set(g.doubling_time_s.unwrap_or(0.0));
+    }
+}
+
+/// Sets the open-incident gauge to `open` (brand, category, severity).
+fn publish_open_incidents(
+    metrics: &Metrics,
+    cfg: &Config,
+    open: &[(BrandIdx, crate::domain::Category, crate::domain::Severity)],
+) {
+    metrics.zero_incidents_active();
+    for (b, c, s) in open {
+        let label = metrics.brand_label(cfg.brand(*b).id.as_str());
+        metrics
+            .incidents_active
+            .with_label_values(&[label, c.as_str(), s.as_str()])
+            .inc();
     }
 }
 
@@ -967,5 +1074,82 @@ mod refine_tests {
         assert_eq!((stats.refined, stats.skipped), (3, 0));
         assert_eq!(engine.stats().received, 8);
         assert_eq!(engine.stats().unmatched, 1);
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+    use crate::score::classify::KeywordClassifier;
+    use crate::score::sentiment::model_by_name;
+
+    fn engine(cfg: &Arc<Config>) -> Engine {
+        Engine::new(
+            Arc::clone(cfg),
+            model_by_name("lexicon").unwrap(),
+            Box::new(KeywordClassifier::embedded()),
+            None,
+        )
+        .unwrap()
+    }
+
+    /// A no-data gap is decided over every brand: here no brand alone expected enough mentions
+    /// in the 200 silent minutes, the three together did. With one brand per shard, only the
+    /// front's query over all shards sees that; the baselines after the gap (which would
+    /// otherwise have learnt 200 empty minutes) must be the same to the bit.
+    #[test]
+    fn a_gap_is_decided_over_the_brands_of_every_shard() {
+        let cfg = Arc::new(
+            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
+                .unwrap(),
+        );
+        let names = ["brightline", "velora", "northwind"];
+        let mut one = engine(&cfg);
+        let mut three = engine(&cfg);
+        assert_eq!(three.shard(3).unwrap(), 3);
+        let t0 = 1_700_000_000_000_i64;
+        let minute = EventTime::MINUTE_MS;
+        let feed = |from: i64, to: i64, one: &mut Engine, three: &mut Engine| {
+            // One mention of each brand every five minutes: 0.2 per minute each.
+            for k in (from..to).step_by(5) {
+                for (i, name) in names.iter().enumerate() {
+                    let m = Mention {
+                        id: format!("{name}-{k}"),
+                        source: String::from("test"),
+                        created_at: EventTime(t0 + k * minute + i as i64 * 1_000),
+                        text: format!("{name} is fine today"),
+                        ..Mention::default()
+                    };
+                    one.process(&m);
+                    three.process(&m);
+                }
+            }
+        };
+        let day = 24 * 60;
+        feed(0, 2 * day, &mut one, &mut three);
+        feed(2 * day + 200, 2 * day + 300, &mut one, &mut three);
+        let at = EventTime(t0 + (2 * day + 20) * minute);
+        let gaps: Vec<_> = one.detector.no_data_gaps().collect();
+        assert_eq!(gaps.len(), 1, "one detector saw {gaps:?}");
+        let alone: Vec<(BrandIdx, f64)> = one.detector.expected_per_min_by_brand(at).collect();
+        assert_eq!(alone.len(), 3);
+        for (b, e) in &alone {
+            assert!(
+                !crate::detect::detector::is_no_data_gap(*e, gaps[0].0, gaps[0].1),
+                "{b:?} alone ({e}/min) would decide the gap"
+            );
+        }
+        let shards = three.shards.as_mut().unwrap();
+        let sharded = shards.expected_by_brand(at);
+        assert_eq!(sharded.len(), 3);
+        for ((b1, e1), (b3, e3)) in alone.iter().zip(&sharded) {
+            assert_eq!(b1, b3);
+            assert_eq!(e1.to_bits(), e3.to_bits(), "{b1:?}: {e1} vs {e3}");
+        }
+        assert_eq!(
+            one.drain_alerts().len(),
+            three.drain_alerts().len(),
+            "alerts differ"
+        );
     }
 }

@@ -33,6 +33,7 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod service;
+pub mod shard;
 pub mod sources;
 mod summary;
 pub mod tally;

@@ -96,6 +96,10 @@ pub struct ReplayOptions {
     /// Threads that match and score mentions ahead of the engine ([`super::prepare`]); the
     /// alert log is the same for any number. 0: the engine does it on its own thread.
     pub prepare_workers: usize,
+    /// Detection split by brand over this many threads ([`super::shard`]); the alert log is
+    /// the same for any number. 1: detection on the engine's thread. Replays that refine
+    /// sentiment or read or write a checkpoint use one.
+    pub shards: usize,
 }
 
 impl ReplayOptions {
@@ -117,7 +121,17 @@ impl ReplayOptions {
             checkpoint_in: None,
             checkpoint_out: None,
             prepare_workers: default_prepare_workers(),
+            shards: 1,
         }
+    }
+}
+
+/// Engine shards for `[pipeline] shards` / `--shards`: 0 means one per core.
+pub fn shard_count(configured: usize) -> usize {
+    if configured == 0 {
+        default_prepare_workers()
+    } else {
+        configured
     }
 }
 
@@ -161,6 +175,11 @@ pub async fn replay(
     engine.guard_event_times();
     if opts.report.is_some() || opts.report_json.is_some() || opts.report_csv.is_some() {
         engine.record_series(REPORT_STEP_MINUTES);
+    }
+    if opts.checkpoint_in.is_none() && opts.checkpoint_out.is_none() {
+        engine
+            .shard(opts.shards)
+            .context("starting the engine shards")?;
     }
     let log = match &opts.alerts {
         Some(path) => Some(

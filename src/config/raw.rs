@@ -97,6 +97,9 @@ pub struct PipelineConfig {
     /// What `run` does when a source task fails or panics: restart it with backoff (the
     /// default) or stop the run with a non-zero exit.
     pub on_source_failure: SourceFailurePolicy,
+    /// Threads that `replay` splits detection over, brands partitioned among them (`app::shard`);
+    /// the alert log is byte-identical for any number. 0: one per core. `--shards` overrides it.
+    pub shards: usize,
 }
 
 /// `[pipeline] on_source_failure`: what `run` does when a source task fails or panics.
@@ -126,6 +129,7 @@ impl Default for PipelineConfig {
             max_future_skew: HumanDuration::from_secs(300),
             max_event_age: HumanDuration::from_secs(7 * 86_400),
             on_source_failure: SourceFailurePolicy::Restart,
+            shards: 1,
         }
     }
 }

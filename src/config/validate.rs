@@ -17,6 +17,9 @@ pub(super) type Expanded = Vec<(String, String)>;
 /// Shortest expanded value a sink scrubs from its messages.
 const MIN_REDACT: usize = 4;
 
+/// Most `[pipeline] shards`: more threads than this buy nothing but queues.
+pub const MAX_SHARDS: usize = 256;
+
 /// Replaces `${VAR}` in every string value with the variable's value, and `${VAR:-default}`
 /// with the value or, when the variable is unset or empty, `default` (which cannot hold `}`);
 /// a missing variable without a default is an error reported under the key that used it. Each expansion is recorded in `expanded`.
@@ -174,6 +177,12 @@ pub(super) fn validate(
         err(
             "pipeline.parent_capacity".into(),
             "must be at least 1".into(),
+        );
+    }
+    if p.shards > MAX_SHARDS {
+        err(
+            "pipeline.shards".into(),
+            format!("must be at most {MAX_SHARDS} (0 = one per core)"),
         );
     }
     if p.channel_capacity == 0 {

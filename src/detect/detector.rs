@@ -533,57 +533,63 @@ impl Detector {
     ///
     /// Returns the last minute evaluated (for gauges), if any minute was.
     pub fn advance(&mut self, watermark: EventTime, newest: EventTime) -> Option<i64> {
-        self.note_newest(newest.minute_index());
-        let current = watermark.minute_index();
-        let Some(done) = self.evaluated_through else {
-            self.evaluated_through = Some(current - 1);
-            return None;
-        };
-        if current - 1 <= done {
-            return None;
+        if let Some((g0, g1)) = gap_candidate(&mut self.newest_minute, newest.minute_index()) {
+            let at = EventTime(g0 * EventTime::MINUTE_MS);
+            let expected: f64 = self.expected_per_min_by_brand(at).map(|(_, e)| e).sum();
+            if is_no_data_gap(expected, g0, g1) {
+                self.open_gap(g0, g1);
+            }
         }
-        let mut from = (done + 1).max(current - MAX_CATCH_UP_MINUTES);
+        self.evaluate_until(watermark)
+    }
+
+    /// [`Detector::advance`] without its no-data gap check: evaluates every minute completed
+    /// before the minute of `watermark`. For a detector that holds only some of the brands (an
+    /// engine shard, `app::shard`), whose gaps are decided over every brand by
+    /// [`Detector::open_gap`].
+    pub fn evaluate_until(&mut self, watermark: EventTime) -> Option<i64> {
+        let (minutes, completed) = self.minutes_until(watermark)?;
+        for minute in minutes {
+            self.evaluate_minute(minute);
+        }
+        Some(completed)
+    }
+
+    /// Moves the minute clock to `watermark` ([`step_minute_clock`]) and returns the minutes
+    /// to evaluate with [`Detector::evaluate_minute`], oldest first, with the last completed
+    /// minute; `None` when none completed. [`Detector::evaluate_until`] is this plus the loop.
+    pub fn minutes_until(&mut self, watermark: EventTime) -> Option<(std::ops::Range<i64>, i64)> {
+        let done = self.evaluated_through;
+        let completed = step_minute_clock(&mut self.evaluated_through, watermark)?;
+        let current = completed + 1;
+        let mut from = done
+            .map_or(current, |d| d + 1)
+            .max(current - MAX_CATCH_UP_MINUTES);
         // Minutes inside a no-data gap are not evaluated (nothing to learn, nothing resolves).
         if let Some(&(g0, g1)) = self.gaps.back() {
             if from >= g0 && from <= g1 {
                 from = g1 + 1;
             }
         }
-        for minute in from..current {
-            self.evaluate_minute(minute);
-        }
-        self.evaluated_through = Some(current - 1);
-        Some(current - 1)
+        Some((from..current, completed))
     }
 
-    /// Records the newest minute seen; a jump of at least [`GAP_MINUTES`] over which the
-    /// brands expected at least [`GAP_EXPECTED_MENTIONS`] mentions is a no-data gap: open
-    /// incidents are paused across it and no baseline learns its minutes.
-    fn note_newest(&mut self, minute: i64) {
-        let Some(prev) = self.newest_minute else {
-            self.newest_minute = Some(minute);
-            return;
-        };
-        if minute <= prev {
-            return;
-        }
-        self.newest_minute = Some(minute);
-        let (g0, g1) = (prev + 1, minute - 1);
-        let len = g1 - g0 + 1;
-        if len < GAP_MINUTES {
-            return;
-        }
-        let at = EventTime(g0 * EventTime::MINUTE_MS);
-        let expected_per_min: f64 = self
-            .brands
-            .iter()
-            .flatten()
-            .map(|st| st.baseline.expected_per_min(at))
-            .sum();
-        if expected_per_min * len as f64 <= GAP_EXPECTED_MENTIONS {
-            return;
-        }
-        let pause = len * EventTime::MINUTE_MS;
+    /// What each brand with state expects per minute at `at`, in brand order (summed in that
+    /// order, it decides a no-data gap).
+    pub fn expected_per_min_by_brand(
+        &self,
+        at: EventTime,
+    ) -> impl Iterator<Item = (BrandIdx, f64)> + '_ {
+        self.brands.iter().enumerate().filter_map(move |(i, st)| {
+            let st = st.as_deref()?;
+            Some((BrandIdx(i as u32), st.baseline.expected_per_min(at)))
+        })
+    }
+
+    /// Records the inclusive minute range `[g0, g1]` as a no-data gap: open incidents are
+    /// paused across it and no baseline learns its minutes.
+    pub fn open_gap(&mut self, g0: i64, g1: i64) {
+        let pause = (g1 - g0 + 1) * EventTime::MINUTE_MS;
         for st in self.brands.iter_mut().flatten() {
             for inc in &mut st.incidents {
                 inc.last_active = inc.last_active.plus_ms(pause);
@@ -596,6 +602,12 @@ impl Detector {
             self.gaps.pop_front();
         }
         self.gaps.push_back((g0, g1));
+    }
+
+    /// The no-data gaps recorded (inclusive minute ranges, oldest first; the last
+    /// [`MAX_GAPS`]).
+    pub fn no_data_gaps(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.gaps.iter().copied()
     }
 
     /// Whether `minute` lies in a recorded no-data gap.
@@ -743,7 +755,8 @@ impl Detector {
         }
     }
 
-    fn evaluate_minute(&mut self, minute: i64) {
+    /// Evaluates every active brand at the end of `minute`, in brand order.
+    pub fn evaluate_minute(&mut self, minute: i64) {
         let brands: Vec<u32> = self.active.iter().copied().collect();
         for b in brands {
             let idle = self.evaluate_brand(BrandIdx(b), minute);
@@ -1229,6 +1242,46 @@ impl Detector {
     pub fn brand_count_with_state(&self) -> usize {
         self.brands.iter().flatten().count()
     }
+}
+
+/// The minute clock of [`Detector::evaluate_until`]: given the last minute evaluated and the
+/// watermark, moves it to the minute before the watermark's. Returns that minute when minutes
+/// completed (to be evaluated); `None` when nothing completed, or on the first call, which
+/// only starts the clock. A front that drives detectors on other threads runs the same clock
+/// to know when they evaluate.
+pub fn step_minute_clock(evaluated_through: &mut Option<i64>, watermark: EventTime) -> Option<i64> {
+    let completed = watermark.minute_index() - 1;
+    let Some(done) = *evaluated_through else {
+        *evaluated_through = Some(completed);
+        return None;
+    };
+    if completed <= done {
+        return None;
+    }
+    *evaluated_through = Some(completed);
+    Some(completed)
+}
+
+/// Records `minute` as the newest seen; a jump of at least [`GAP_MINUTES`] returns the
+/// minutes it skipped (inclusive), a candidate no-data gap for [`is_no_data_gap`].
+pub fn gap_candidate(newest_minute: &mut Option<i64>, minute: i64) -> Option<(i64, i64)> {
+    let Some(prev) = *newest_minute else {
+        *newest_minute = Some(minute);
+        return None;
+    };
+    if minute <= prev {
+        return None;
+    }
+    *newest_minute = Some(minute);
+    let (g0, g1) = (prev + 1, minute - 1);
+    (g1 - g0 + 1 >= GAP_MINUTES).then_some((g0, g1))
+}
+
+/// Whether a candidate gap `[g0, g1]` is a no-data gap: the brands expected more than
+/// [`GAP_EXPECTED_MENTIONS`] mentions in it, `expected_per_min` in all (the sum of
+/// [`Detector::expected_per_min_by_brand`] in brand order).
+pub fn is_no_data_gap(expected_per_min: f64, g0: i64, g1: i64) -> bool {
+    expected_per_min * (g1 - g0 + 1) as f64 > GAP_EXPECTED_MENTIONS
 }
 
 fn profile_slot(p: Profile) -> usize {

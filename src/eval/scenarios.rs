@@ -206,10 +206,34 @@ pub fn run(s: &ScenarioFile) -> Result<Outcome, ScenarioError> {
 
 /// Generates and runs one scenario with every brand at sensitivity `profile`.
 pub fn run_with(s: &ScenarioFile, profile: Profile) -> Result<Outcome, ScenarioError> {
-    let invalid = |message: String| ScenarioError::Invalid {
+    let (cfg, stream, starts) = generate(s, profile)?;
+    let alerts = replay_in_memory(&cfg, &stream.mentions, None).map_err(|m| invalid(s, m))?;
+    judge(s, &starts, alerts)
+}
+
+/// Every alert line of one scenario (balanced sensitivity) to the end of its stream, with
+/// detection split over `shards` threads (`app::shard`): the lines must not depend on it.
+pub fn alerts_with_shards(
+    s: &ScenarioFile,
+    shards: usize,
+) -> Result<Vec<AlertRecord>, ScenarioError> {
+    let (cfg, stream, _) = generate(s, Profile::Balanced)?;
+    replay_in_memory(&cfg, &stream.mentions, Some(shards)).map_err(|m| invalid(s, m))
+}
+
+fn invalid(s: &ScenarioFile, message: String) -> ScenarioError {
+    ScenarioError::Invalid {
         path: s.name.clone(),
         message,
-    };
+    }
+}
+
+/// The scenario's configuration, stream and plant start times.
+fn generate(
+    s: &ScenarioFile,
+    profile: Profile,
+) -> Result<(Arc<Config>, crate::synth::Synth, Vec<EventTime>), ScenarioError> {
+    let invalid = |message: String| invalid(s, message);
     let mut cfg = config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
         .map_err(|e| invalid(e.to_string()))?;
     for b in &mut cfg.brands {
@@ -235,16 +259,17 @@ pub fn run_with(s: &ScenarioFile, profile: Profile) -> Result<Outcome, ScenarioE
         let when = b.at(p.day, h, m);
         starts.push(b.plant(kind, when).start);
     }
-    let stream = b.finish();
-    let alerts = replay_in_memory(&cfg, &stream.mentions).map_err(invalid)?;
-    judge(s, &starts, alerts)
+    Ok((cfg, b.finish(), starts))
 }
 
 /// The stream through a fresh engine; a model or matcher that cannot be built is an error,
-/// never an empty alert list that would read as "nobody paged".
+/// never an empty alert list that would read as "nobody paged". With `shards` the detection is
+/// split over that many threads and the input is finished (its last minutes decided, and a
+/// sharded engine's last alerts collected).
 fn replay_in_memory(
     cfg: &Arc<Config>,
     mentions: &[crate::domain::Mention],
+    shards: Option<usize>,
 ) -> Result<Vec<AlertRecord>, String> {
     let sentiment = model_by_name(&cfg.pipeline.sentiment_model).map_err(|e| e.to_string())?;
     let mut engine = Engine::new(
@@ -254,9 +279,16 @@ fn replay_in_memory(
         None,
     )
     .map_err(|e| e.to_string())?;
+    if let Some(n) = shards {
+        engine.shard(n).map_err(|e| e.to_string())?;
+    }
     let mut alerts = Vec::new();
     for m in mentions {
         engine.process(m);
+        alerts.extend(engine.drain_alerts());
+    }
+    if shards.is_some() {
+        engine.finish();
         alerts.extend(engine.drain_alerts());
     }
     Ok(alerts)

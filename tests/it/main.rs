@@ -32,5 +32,6 @@ mod report;
 mod scenarios;
 mod sentiment_eval;
 mod sentiment_onnx;
+mod shards;
 mod support;
 mod telemetry_http;
