@@ -23,7 +23,7 @@ use crate::domain::{BrandIdx, Mention, Sentiment};
 use crate::score::classify::{Classification, Classifier};
 use crate::score::sentiment::SentimentModel;
 use crate::score::simhash::simhash_counted;
-use crate::score::terms::{key_terms, Ignore};
+use crate::score::terms::{key_terms_of, Ignore, Words};
 
 /// The text features of one mention (everything [`crate::domain::scored::Scored`] takes from
 /// the text, plus its key terms).
@@ -66,7 +66,9 @@ impl TextScorer {
     /// Every text feature of `text`.
     pub fn score(&self, text: &str) -> TextFeatures {
         let sentiment = self.sentiment.score(text);
-        let class = self.classifier.classify(text);
+        // One tokenisation for the classifier and the key terms (the same words).
+        let tokens = Words::of(text);
+        let class = self.classifier.classify_words(text, &tokens);
         let (simhash, words) = simhash_counted(text);
         let complaint = if self.complaint {
             crate::score::sentiment::complaint::complaint_probability(text)
@@ -79,8 +81,8 @@ impl TextScorer {
             simhash,
             simhash_words: words as u32,
             complaint,
-            terms: key_terms(text, &self.ignore)
-                .map(|t| t.into_owned())
+            terms: key_terms_of(&tokens, &self.ignore)
+                .map(str::to_owned)
                 .collect(),
         }
     }

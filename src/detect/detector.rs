@@ -809,8 +809,11 @@ impl Detector {
         st.spike_run = if spike { st.spike_run + 1 } else { 0 };
         // The same test on raw counts: a burst that only the bot discount explains away is
         // still opened (as an info incident, usually spam) so analysts see what was ignored.
-        let p_raw = negbin_upper_tail(f64::from(view.mentions), 15.0 * expected, DISPERSION);
-        let raw_only = !spike && p_raw < d.spike_p_value && view.mentions >= d.min_mentions;
+        // Only computed when it can decide (the tail is the costliest step of a quiet minute).
+        let raw_only = !spike
+            && view.mentions >= d.min_mentions
+            && negbin_upper_tail(f64::from(view.mentions), 15.0 * expected, DISPERSION)
+                < d.spike_p_value;
         st.raw_spike_run = if raw_only { st.raw_spike_run + 1 } else { 0 };
         st.p_value = p;
         let anomalous = spike
@@ -840,11 +843,7 @@ impl Detector {
         // Each category group's complaint stream: a Poisson CUSUM against its own baseline.
         let total_5: f64 = (minute - 4..=minute).map(|k| st.pane_weighted(k)).sum();
         let total_now = st.pane_weighted(minute);
-        let mut last_hour = [0.0f64; GROUPS];
-        for (g, sum) in last_hour.iter_mut().enumerate() {
-            *sum = (minute - 59..=minute).map(|k| st.pane_group(k, g)).sum();
-        }
-        for (g, &hour) in last_hour.iter().enumerate() {
+        for g in 0..GROUPS {
             let c = st.pane_group(minute, g);
             let group_5: f64 = (minute - 4..=minute).map(|k| st.pane_group(k, g)).sum();
             let open = st
@@ -886,9 +885,13 @@ impl Detector {
             let anomalous = gs.cusum() >= CUSUM_THRESHOLD || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
+                // The last hour's complaints (summed only here: a quiet minute needs none).
+                let hour: f64 = (minute - 59..=minute).map(|k| st.pane_group(k, g)).sum();
+                let gs = &mut st.groups[g];
                 gs.baseline.rebase(hour / 60.0);
                 gs.reset_cusum();
             }
+            let gs = &mut st.groups[g];
             let learn = learn_rate(anomalous, gs.anomalous_run);
             gs.learn(minute, c, (total_now - c).max(0.0), learn);
         }

@@ -37,7 +37,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 
-use super::terms::{push_normalized, raw_words};
+use super::terms::{push_normalized, raw_words, Words};
 use crate::domain::Category;
 
 #[cfg(test)]
@@ -115,6 +115,12 @@ pub trait Classifier: Send + Sync {
     fn name(&self) -> &'static str;
     /// Classifies one text; never fails (an empty text gives an all-zero result).
     fn classify(&self, text: &str) -> Classification;
+    /// [`Classifier::classify`] given the text's words already tokenised (`words` is
+    /// [`Words::of`] `text`); the same result. The default ignores them.
+    fn classify_words(&self, text: &str, words: &Words) -> Classification {
+        let _ = words;
+        self.classify(text)
+    }
 }
 
 /// Why a category model was rejected. Not retryable: fix the model file and restart.
@@ -227,19 +233,6 @@ pub struct KeywordClassifier {
     levels: Levels,
 }
 
-/// Normalises a phrase or text into the padded form the automaton runs on.
-fn canonical(text: &str, out: &mut String, starts: Option<&mut Vec<usize>>) {
-    let mut starts = starts;
-    for raw in raw_words(text) {
-        if let Some(s) = starts.as_deref_mut() {
-            s.push(out.len());
-        }
-        out.push(' ');
-        push_normalized(raw, out);
-        out.push(' ');
-    }
-}
-
 /// Accumulates model-building problems so that every one is reported at once.
 struct Builder {
     index: FxHashMap<String, usize>,
@@ -255,8 +248,8 @@ const LIST_HARM: u8 = 10;
 impl Builder {
     /// The phrase slot for `raw`, created on first sight, and whether `list` held it already.
     fn slot(&mut self, raw: &str, list: u8, what: &str) -> Option<usize> {
-        let mut pattern = String::new();
-        canonical(raw, &mut pattern, None);
+        // The padded form the automaton runs on, as texts are tokenised.
+        let pattern = Words::of(raw).canon;
         if pattern.is_empty() {
             self.problems
                 .push(format!("{what}: phrase {raw:?} has no words"));
@@ -394,8 +387,7 @@ impl KeywordClassifier {
             }
         }
         for p in &raw.shadow.phrases {
-            let mut pattern = String::new();
-            canonical(p, &mut pattern, None);
+            let pattern = Words::of(p).canon;
             if b.index.contains_key(&pattern) {
                 b.problems.push(format!(
                     "shadow: phrase {p:?} is also listed elsewhere (a shadow carries nothing)"
@@ -504,17 +496,22 @@ impl Classifier for KeywordClassifier {
     }
 
     fn classify(&self, text: &str) -> Classification {
+        if self.automaton.is_none() {
+            return Classification::default();
+        }
+        self.classify_words(text, &Words::of(text))
+    }
+
+    fn classify_words(&self, _text: &str, words: &Words) -> Classification {
         let Some(automaton) = &self.automaton else {
             return Classification::default();
         };
-        let mut canon = String::with_capacity(text.len() + text.len() / 2 + 8);
-        let mut starts = Vec::with_capacity(text.len() / 4 + 1);
-        canonical(text, &mut canon, Some(&mut starts));
+        let (canon, starts) = (&words.canon, &words.starts);
 
         let mut seen: Vec<usize> = Vec::new();
         let mut sums = [0.0f32; 8];
         let (mut staff, mut hazard, mut harm, mut conduct) = (false, 0.0f32, 0u32, false);
-        for m in automaton.find_iter(&canon) {
+        for m in automaton.find_iter(canon.as_str()) {
             let id = m.pattern().as_usize();
             let Some(phrase) = self.phrases.get(id) else {
                 continue;
@@ -523,7 +520,7 @@ impl Classifier for KeywordClassifier {
                 continue;
             }
             let token = starts.binary_search(&m.start()).unwrap_or(0);
-            if self.negated(&canon, &starts, token) {
+            if self.negated(canon, starts, token) {
                 continue;
             }
             seen.push(id);

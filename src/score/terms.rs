@@ -136,7 +136,16 @@ pub fn push_normalized(raw: &str, out: &mut String) {
 
 /// The normalised form of a raw word, borrowed when it is already normal.
 pub fn normalize_word(raw: &str) -> Cow<'_, str> {
-    let normal = !raw.chars().any(|c| c.is_uppercase() || is_apostrophe(c));
+    // Normal: nothing [`push_normalized`] would change (no apostrophe, and every character its
+    // own lowercase, titlecase letters such as `ǅ` included).
+    let normal = !raw.chars().any(|c| {
+        is_apostrophe(c)
+            || if c.is_ascii() {
+                c.is_ascii_uppercase()
+            } else {
+                c.to_lowercase().ne(std::iter::once(c))
+            }
+    });
     if normal {
         Cow::Borrowed(raw)
     } else {
@@ -205,15 +214,63 @@ impl Ignore {
     }
 }
 
+/// A text's words as the keyword classifier and the key terms read them, tokenised once
+/// ([`raw_words`], each [`push_normalized`]): `canon` holds them padded with spaces
+/// (`" w1  w2 "`, the form the classifier's automaton runs on) and `starts` the byte offset of
+/// each word's leading space.
+#[derive(Debug, Clone, Default)]
+pub struct Words {
+    pub canon: String,
+    pub starts: Vec<usize>,
+}
+
+impl Words {
+    pub fn of(text: &str) -> Words {
+        let mut w = Words {
+            canon: String::with_capacity(text.len() + text.len() / 2 + 8),
+            starts: Vec::with_capacity(text.len() / 4 + 1),
+        };
+        for raw in raw_words(text) {
+            w.starts.push(w.canon.len());
+            w.canon.push(' ');
+            push_normalized(raw, &mut w.canon);
+            w.canon.push(' ');
+        }
+        w
+    }
+
+    /// The normalised words, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let ends = self
+            .starts
+            .iter()
+            .skip(1)
+            .copied()
+            .chain(std::iter::once(self.canon.len()));
+        self.starts
+            .iter()
+            .zip(ends)
+            .map(|(&s, e)| &self.canon[s + 1..e - 1])
+    }
+}
+
+/// [`key_terms`] of words already tokenised.
+pub fn key_terms_of<'a>(words: &'a Words, ignore: &'a Ignore) -> impl Iterator<Item = &'a str> {
+    words.iter().filter(move |&w| is_key_term(w, ignore))
+}
+
+fn is_key_term(w: &str, ignore: &Ignore) -> bool {
+    w.chars().nth(1).is_some() && !is_number(w) && !is_stopword(w) && !ignore.contains(w)
+}
+
 /// The key terms of `text`, in order of appearance (repeats included).
 ///
 /// Yields borrowed slices for words already in normal form, so a lowercase text costs no
 /// allocation per word.
 pub fn key_terms<'a>(text: &'a str, ignore: &'a Ignore) -> impl Iterator<Item = Cow<'a, str>> {
-    raw_words(text).map(normalize_word).filter(move |w| {
-        let w = w.as_ref();
-        w.chars().nth(1).is_some() && !is_number(w) && !is_stopword(w) && !ignore.contains(w)
-    })
+    raw_words(text)
+        .map(normalize_word)
+        .filter(move |w| is_key_term(w, ignore))
 }
 
 #[cfg(test)]
@@ -237,6 +294,24 @@ mod tests {
             &Ignore::empty(),
         );
         assert_eq!(got, ["plumber", "sent", "drinking", "van", "time"]);
+    }
+
+    #[test]
+    fn key_terms_of_tokenised_words_are_the_key_terms_of_the_text() {
+        let ignore = Ignore::new(["Brightline Plumbing", "@brightlineplumb"]);
+        for text in [
+            "",
+            "So the PLUMBER they sent is drinking in his van @brightlineplumb https://t.co/x",
+            "the engineer's van, the ENGINEER\u{2019}S tools; it's 3rd time!! 42 #GasLeak",
+            "ǅemal's ǈubljana ᾈ İstanbul STRAẞE ΣΊΣΥΦΟΣ don\u{02BC}t",
+            "a@b.com www.x.org ' '' rock'n'roll",
+        ] {
+            let words = Words::of(text);
+            let of: Vec<&str> = key_terms_of(&words, &ignore).collect();
+            let direct: Vec<String> = terms(text, &ignore);
+            assert_eq!(of, direct, "{text:?}");
+            assert_eq!(words.iter().count(), raw_words(text).count(), "{text:?}");
+        }
     }
 
     #[test]
