@@ -13,6 +13,7 @@ use rustc_hash::FxHasher;
 use super::prepare::{Preparation, Preparer, TextFeatures, TextScorer};
 use super::recent_ids::RecentIds;
 use super::refine::{Entry, Item, Refiner};
+use crate::brand::naming::Needles;
 use crate::brand::{Attribution, Attributor};
 use crate::config::Config;
 use crate::detect::detector::Detector;
@@ -211,6 +212,8 @@ pub struct Engine {
     guard: Option<OutlierGuard>,
     /// Detection split by brand over threads ([`Engine::shard`]); `detector` is unused then.
     shards: Option<Box<super::shard::Shards>>,
+    /// Each mentioned brand's names prepared for [`crate::brand::naming`], by brand index.
+    needles: Vec<Option<Box<Needles>>>,
 }
 
 /// Key terms of an evidence post for the detector, the brand's own words ignored.
@@ -276,6 +279,7 @@ impl Engine {
             refiner: None,
             guard: None,
             shards: None,
+            needles: vec![None; cfg.brands.len()],
             cfg,
         })
     }
@@ -643,13 +647,16 @@ impl Engine {
     /// How the mention just attributed names its brands: through its thread when attributed
     /// by it; else distinctly if it names any of them distinctly, plainly if it names any
     /// only as an ordinary word.
-    fn naming(&self, m: &Mention) -> Naming {
+    fn naming(&mut self, m: &Mention) -> Naming {
         if self.attribution.via_thread {
             return Naming::Thread;
         }
         let mut out = Naming::Thread;
         for &b in &self.attribution.brands {
-            match crate::brand::naming::naming(self.cfg.brand(b), &m.text) {
+            // Prepared on a brand's first mention (brands never mentioned cost nothing).
+            let needles = self.needles[b.index()]
+                .get_or_insert_with(|| Box::new(Needles::new(self.cfg.brand(b))));
+            match needles.naming(&m.text) {
                 Naming::Distinct => return Naming::Distinct,
                 Naming::Plain => out = Naming::Plain,
                 Naming::Thread => {}

@@ -28,35 +28,76 @@ use crate::domain::scored::Naming;
 
 /// How `text` names `brand` (which the matcher already found in it).
 pub fn naming(brand: &Brand, text: &str) -> Naming {
-    let lowered = text.to_lowercase();
-    let has = |needle: &str, prefix: char| {
-        let n = needle.trim().trim_start_matches(prefix).to_lowercase();
-        !n.is_empty() && lowered.contains(&format!("{prefix}{n}"))
-    };
-    if brand.handles.iter().any(|h| has(h, '@')) || brand.hashtags.iter().any(|h| has(h, '#')) {
-        return Naming::Distinct;
+    Needles::new(brand).naming(text)
+}
+
+/// A brand's names prepared for [`naming`]: trimmed, lower-cased and prefixed once, not per
+/// mention.
+#[derive(Debug, Clone)]
+pub struct Needles {
+    /// Lower-cased `@handle`s, `#hashtag`s and multi-word terms (and the name, when it has
+    /// several words): any of them in the lower-cased text names the brand distinctly.
+    distinct: Vec<String>,
+    /// Single-word terms capitalised as proper nouns are written (`Orchard`); terms whose first
+    /// character has no case are left out (capitalisation says nothing about them).
+    proper: Vec<String>,
+    /// Single-word terms in lower case.
+    plain: Vec<String>,
+}
+
+impl Needles {
+    pub fn new(brand: &Brand) -> Needles {
+        let prefixed = |needle: &String, prefix: char| {
+            let n = needle.trim().trim_start_matches(prefix).to_lowercase();
+            (!n.is_empty()).then(|| format!("{prefix}{n}"))
+        };
+        let multi = |t: &String| t.trim().contains(char::is_whitespace);
+        let mut distinct: Vec<String> = brand
+            .handles
+            .iter()
+            .filter_map(|h| prefixed(h, '@'))
+            .chain(brand.hashtags.iter().filter_map(|h| prefixed(h, '#')))
+            .collect();
+        distinct.extend(
+            brand
+                .terms
+                .iter()
+                .chain(std::iter::once(&brand.name))
+                .filter(|t| multi(t))
+                .map(|t| t.trim().to_lowercase())
+                .filter(|t| !t.is_empty()),
+        );
+        let single: Vec<&str> = brand
+            .terms
+            .iter()
+            .filter(|t| !multi(t))
+            .map(|t| t.trim())
+            .collect();
+        Needles {
+            distinct,
+            proper: single.iter().filter_map(|t| capitalised(t)).collect(),
+            plain: single
+                .iter()
+                .map(|t| t.to_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        }
     }
-    let multi = |t: &String| t.trim().contains(char::is_whitespace);
-    let contains_phrase = |t: &String| {
-        let t = t.trim().to_lowercase();
-        !t.is_empty() && lowered.contains(t.as_str())
-    };
-    if brand
-        .terms
-        .iter()
-        .chain(std::iter::once(&brand.name))
-        .any(|t| multi(t) && contains_phrase(t))
-    {
-        return Naming::Distinct;
-    }
-    let single = || brand.terms.iter().filter(|t| !multi(t));
-    if single().any(|t| proper_noun_use(text, t.trim())) {
-        Naming::Distinct
-    } else if single().any(|t| whole_word_in(&lowered, &t.trim().to_lowercase())) {
-        Naming::Plain
-    } else {
-        // The text does not name the brand itself (a reply it belongs to through its thread).
-        Naming::Thread
+
+    /// How `text` names the brand (which the matcher already found in it).
+    pub fn naming(&self, text: &str) -> Naming {
+        let lowered = text.to_lowercase();
+        if self.distinct.iter().any(|n| lowered.contains(n.as_str())) {
+            return Naming::Distinct;
+        }
+        if self.proper.iter().any(|c| proper_noun_in(text, c)) {
+            Naming::Distinct
+        } else if self.plain.iter().any(|w| whole_word_in(&lowered, w)) {
+            Naming::Plain
+        } else {
+            // The text does not name the brand itself (a reply it belongs to through its thread).
+            Naming::Thread
+        }
     }
 }
 
@@ -84,26 +125,27 @@ fn whole_word_in(lowered: &str, word: &str) -> bool {
     false
 }
 
-/// Whether `word` occurs in `text` with an upper-case first letter and the rest as written in
-/// lower case, whole-word, and not at the start of a sentence.
-fn proper_noun_use(text: &str, word: &str) -> bool {
+/// `word` with an upper-case first letter and the rest in lower case, as a proper noun is
+/// written; `None` when it is empty or its first character has no case.
+fn capitalised(word: &str) -> Option<String> {
     let mut chars = word.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
+    let first = chars.next()?;
     if first.to_uppercase().eq(first.to_lowercase()) {
-        // A first char without case (digits, CJK): capitalisation says nothing.
-        return false;
+        return None;
     }
-    let capitalised: String = first
-        .to_uppercase()
-        .chain(chars.flat_map(char::to_lowercase))
-        .collect();
+    Some(
+        first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
+    )
+}
+
+/// Whether `capitalised` ([`capitalised`]) occurs in `text` whole-word and not at the start of
+/// a sentence.
+fn proper_noun_in(text: &str, capitalised: &str) -> bool {
     let mut from = 0;
-    while let Some(pos) = text
-        .get(from..)
-        .and_then(|rest| rest.find(capitalised.as_str()))
-    {
+    while let Some(pos) = text.get(from..).and_then(|rest| rest.find(capitalised)) {
         let start = from + pos;
         let end = start + capitalised.len();
         let before = text.get(..start).unwrap_or("");

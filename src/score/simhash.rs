@@ -56,11 +56,20 @@ pub fn simhash_counted(text: &str) -> (u64, usize) {
             continue;
         }
         word.clear();
-        for c in tok.chars().filter(|c| c.is_alphanumeric()) {
-            word.extend(c.to_lowercase());
-        }
-        if !word.chars().any(char::is_alphabetic) {
-            continue;
+        if tok.is_ascii() {
+            for b in tok.bytes().filter(u8::is_ascii_alphanumeric) {
+                word.push(char::from(b.to_ascii_lowercase()));
+            }
+            if !word.bytes().any(|b| b.is_ascii_alphabetic()) {
+                continue;
+            }
+        } else {
+            for c in tok.chars().filter(|c| c.is_alphanumeric()) {
+                word.extend(c.to_lowercase());
+            }
+            if !word.chars().any(char::is_alphabetic) {
+                continue;
+            }
         }
         let h = feature_hash(&word);
         for (j, p) in packed.iter_mut().enumerate() {
