@@ -362,6 +362,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut alerts = 0u64;
         let mut archive_errors = 0u64;
+        // Ids archived within the allowed lateness (not persisted: after a restart, what the
+        // sources send again may be archived a second time; a replay drops it as the engine
+        // does).
+        let mut archived_ids = super::recent_ids::RecentIds::default();
         let mut archive_seen = ArchiveHealth::default();
         let mut last_checkpoint = std::time::Instant::now();
         let mut aggregates_open = true;
@@ -384,8 +388,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     }
                 };
                 if let Some(a) = archive.as_mut() {
-                    if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
-                        archive_error(&mut archive_errors, &e);
+                    if archived_ids.first_time(&mention, engine.watermark()) {
+                        if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
+                            archive_error(&mut archive_errors, &e);
+                        }
                     }
                 }
                 engine.process(&mention);
@@ -455,9 +461,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 .with_label_values(&["ingest"])
                 .set(rx.len() as f64);
             if let Some(a) = archive.as_mut() {
-                if let Err(e) = a.write(mention, tokio::time::Instant::now()) {
-                    archive_error(&mut archive_errors, &e);
-                    publish_archive(a.health(), &mut archive_seen, &engine_metrics);
+                // A mention read again within the allowed lateness (a reconnect's overlap, a
+                // retried push) is archived once.
+                if archived_ids.first_time(mention, engine.watermark()) {
+                    if let Err(e) = a.write(mention, tokio::time::Instant::now()) {
+                        archive_error(&mut archive_errors, &e);
+                        publish_archive(a.health(), &mut archive_seen, &engine_metrics);
+                    }
                 }
             }
             engine.process(mention);

@@ -71,6 +71,60 @@ async fn ingest_run_archive_replays_to_the_same_alert_log() {
     );
 }
 
+/// Issue 17: a mention read twice (a reconnect's overlap, a retried push) within the allowed
+/// lateness is archived once, matched or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_run_a_mention_read_twice_is_archived_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = zstd::decode_all(flashpoint::app::demo::DEMO_SAMPLE).unwrap();
+    let lines: Vec<&[u8]> = sample
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(3000)
+        .collect();
+    // Every line twice in a row: the second copy arrives within the allowed lateness.
+    let mut doubled = Vec::new();
+    for l in &lines {
+        for _ in 0..2 {
+            doubled.extend_from_slice(l);
+            doubled.push(b'\n');
+        }
+    }
+    let input = dir.path().join("doubled.ndjson");
+    std::fs::write(&input, doubled).unwrap();
+    let archive = dir.path().join("archive");
+    let text = format!(
+        "{}\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
+        flashpoint::app::demo::DEMO_CONFIG,
+        archive.display().to_string(),
+        input.display().to_string(),
+    );
+    let cfg = Arc::new(config::parse_str(&text, "dup.toml", &|_| None).unwrap());
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let summary = run(
+        cfg,
+        quiet(RunOptions::new(metrics, CancellationToken::new())),
+    )
+    .await
+    .unwrap();
+    let e = &summary.engine;
+    assert_eq!(e.received, 2 * lines.len() as u64);
+    assert!(e.duplicates > 1000, "the engine drops them too: {e:?}");
+    assert_eq!(summary.archived, lines.len() as u64, "{e:?}");
+    let mut seen = std::collections::HashMap::<String, u32>::new();
+    for seg in ArchiveWriter::segments(&archive).unwrap() {
+        let bytes = zstd::decode_all(std::fs::File::open(&seg).unwrap()).unwrap();
+        for l in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            *seen
+                .entry(flashpoint::domain::codec::decode(l).unwrap().id)
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(seen.len(), lines.len(), "every mention is archived");
+    let twice: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).collect();
+    assert!(twice.is_empty(), "archived more than once: {twice:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_run_jetstream_and_push_until_shutdown() {
     let (ws_addr, _cursors) = crate::ingest_ws::jetstream_server(40, Vec::new()).await;
