@@ -8,7 +8,9 @@
 //! ```
 //!
 //! A replay puts [`prepare`]'s threads between reader and engine (bounded, Block, ordered
-//! merge): they match and score, the engine attributes threads and detects.
+//! merge): they match and score, the engine attributes threads and detects; with
+//! `[pipeline] shards` > 1, [`shard`] splits its detection by brand over threads (bounded, Block,
+//! events merged in one detector's order).
 //!
 //! [`run`] is the live pipeline: source tasks (started by [`sources`]) feed the same engine
 //! through one bounded queue, and the engine task also writes the archive (see its module
