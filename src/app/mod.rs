@@ -34,6 +34,7 @@ pub mod refine;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod series;
 pub mod service;
 pub mod shard;
 pub mod sources;

@@ -46,7 +46,7 @@ use crate::domain::scored::Scored;
 use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 use crate::telemetry::Metrics;
 
-use super::engine::{publish_brand_gauges, SeriesRecorder};
+use super::series::{publish_brand_gauges, SeriesRecorder};
 
 /// Messages per shard batch before the front sends it.
 pub const FLUSH_MESSAGES: usize = 512;

@@ -177,7 +177,6 @@ fn demo_sample_is_exactly_the_generator_output() {
 /// the incident sentiment model (whose reorder buffer also sees prepared mentions).
 #[tokio::test]
 async fn replay_is_byte_identical_for_any_number_of_preparing_threads() {
-    use flashpoint::app::replay::Input;
     let dir = tempfile::tempdir().unwrap();
     for incident_model in [None, Some("linear")] {
         let mut logs = Vec::new();
@@ -186,14 +185,7 @@ async fn replay_is_byte_identical_for_any_number_of_preparing_threads() {
             let mut opts = crate::support::options(Speed::Max, Some(path.display().to_string()));
             opts.prepare_workers = workers;
             opts.incident_model = incident_model.map(String::from);
-            let s = flashpoint::app::replay(
-                crate::support::demo_config(),
-                Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
-                opts,
-                None,
-            )
-            .await
-            .unwrap();
+            let s = crate::support::replay_demo_with(opts).await;
             assert!(s.engine.matched > 0);
             logs.push((workers, s.engine.clone(), std::fs::read(&path).unwrap()));
         }

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use flashpoint::app::replay::Input;
 use flashpoint::app::Speed;
 use flashpoint::eval::scenarios;
 
@@ -20,14 +19,7 @@ async fn the_demo_replay_is_byte_identical_for_any_number_of_shards() {
         opts.prepare_workers = workers;
         // A report makes every shard sample its brands' series, merged at the end.
         opts.report_json = Some(report.display().to_string());
-        let s = flashpoint::app::replay(
-            crate::support::demo_config(),
-            Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
-            opts,
-            None,
-        )
-        .await
-        .unwrap();
+        let s = crate::support::replay_demo_with(opts).await;
         runs.push((shards, workers, s, std::fs::read(&log).unwrap()));
     }
     let (_, _, one, log1) = &runs[0];

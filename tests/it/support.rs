@@ -19,10 +19,15 @@ pub fn options(speed: Speed, alerts: Option<String>) -> ReplayOptions {
 }
 
 pub async fn replay_demo(speed: Speed, alerts: Option<String>) -> ReplaySummary {
+    replay_demo_with(options(speed, alerts)).await
+}
+
+/// The bundled demo sample replayed with `opts`.
+pub async fn replay_demo_with(opts: ReplayOptions) -> ReplaySummary {
     replay(
         demo_config(),
         Input::Bytes(flashpoint::app::demo::DEMO_SAMPLE),
-        options(speed, alerts),
+        opts,
         None,
     )
     .await
