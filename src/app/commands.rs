@@ -250,6 +250,13 @@ pub fn replay(args: ReplayArgs) -> u8 {
             }
         },
     };
+    if let Some(n) = shards.filter(|&n| n > config::MAX_SHARDS) {
+        eprintln!(
+            "error: --shards {n} is more than {} (0 = one per core)",
+            config::MAX_SHARDS
+        );
+        return 2;
+    }
     let outputs = Outputs {
         alerts: alerts.clone(),
         report: report.clone(),

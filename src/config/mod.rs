@@ -30,6 +30,7 @@ pub use sink::{
 };
 pub use source::{SourceConfig, SourceKind};
 pub use types::{HumanDuration, Secret};
+pub use validate::MAX_SHARDS;
 
 use crate::domain::{BrandId, BrandIdx, Category, Severity};
 

@@ -17,8 +17,9 @@ pub(super) type Expanded = Vec<(String, String)>;
 /// Shortest expanded value a sink scrubs from its messages.
 const MIN_REDACT: usize = 4;
 
-/// Most `[pipeline] shards`: more threads than this buy nothing but queues.
-pub const MAX_SHARDS: usize = 256;
+/// Most `[pipeline] shards` (and `replay --shards`): each shard holds a slot for every
+/// configured brand, so with 100,000 brands 64 shards already cost ~50 MB before any state.
+pub const MAX_SHARDS: usize = 64;
 
 /// Replaces `${VAR}` in every string value with the variable's value, and `${VAR:-default}`
 /// with the value or, when the variable is unset or empty, `default` (which cannot hold `}`);
@@ -807,6 +808,24 @@ type = "carrier-pigeon"
             cfg.sinks[0].options["routing_key"].as_str(),
             Some("secret-key")
         );
+    }
+
+    #[test]
+    fn config_bounds_the_shard_count() {
+        let with = |n: usize| {
+            parse_str(
+                &format!("[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[pipeline]\nshards = {n}\n"),
+                "t.toml",
+                &env,
+            )
+        };
+        assert_eq!(with(0).unwrap().pipeline.shards, 0);
+        assert_eq!(
+            with(super::MAX_SHARDS).unwrap().pipeline.shards,
+            super::MAX_SHARDS
+        );
+        let e = with(super::MAX_SHARDS + 1).unwrap_err().to_string();
+        assert!(e.contains("pipeline.shards"), "{e}");
     }
 
     #[test]

@@ -48,6 +48,16 @@ fn cli_bad_usage_exits_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // A thread per shard, each with a slot per brand: an absurd count is refused up front.
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/sample.ndjson.zst");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml");
+    let out = flashpoint()
+        .args(["replay", "--config", config, "--shards", "100000", sample])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--shards 100000 is more than"), "{err}");
 }
 
 #[test]
