@@ -1018,7 +1018,7 @@ mod shard_tests {
         assert_eq!(alone.len(), 3);
         for (b, e) in &alone {
             assert!(
-                !crate::detect::detector::is_no_data_gap(*e, gaps[0].0, gaps[0].1),
+                !crate::detect::detector::is_no_data_gap([(*b, *e)], gaps[0].0, gaps[0].1),
                 "{b:?} alone ({e}/min) would decide the gap"
             );
         }

@@ -388,11 +388,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     }
                 };
                 if let Some(a) = archive.as_mut() {
-                    if archived_ids.first_time(&mention, engine.watermark()) {
-                        if let Err(e) = a.write(&mention, tokio::time::Instant::now()) {
-                            archive_error(&mut archive_errors, &e);
-                        }
-                    }
+                    archive_once(a, &mut archived_ids, &mention, &engine, &mut archive_errors);
                 }
                 engine.process(&mention);
                 engine_metrics.pipeline_mentions_processed_total.inc();
@@ -461,13 +457,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 .with_label_values(&["ingest"])
                 .set(rx.len() as f64);
             if let Some(a) = archive.as_mut() {
-                // A mention read again within the allowed lateness (a reconnect's overlap, a
-                // retried push) is archived once.
-                if archived_ids.first_time(mention, engine.watermark()) {
-                    if let Err(e) = a.write(mention, tokio::time::Instant::now()) {
-                        archive_error(&mut archive_errors, &e);
-                        publish_archive(a.health(), &mut archive_seen, &engine_metrics);
-                    }
+                if !archive_once(a, &mut archived_ids, mention, &engine, &mut archive_errors) {
+                    publish_archive(a.health(), &mut archive_seen, &engine_metrics);
                 }
             }
             engine.process(mention);
@@ -678,6 +669,28 @@ struct Guarded {
     inner: AlertOutput,
     logged: LoggedAlerts,
     metrics: Arc<Metrics>,
+}
+
+/// Writes `m` to the archive unless `archived` already holds its id: a mention read again within
+/// the allowed lateness (a reconnect's overlap, a retried push) is archived once. `false` when
+/// the write failed (logged and counted).
+fn archive_once(
+    archive: &mut ArchiveWriter,
+    archived: &mut super::recent_ids::RecentIds,
+    m: &crate::domain::Mention,
+    engine: &Engine,
+    archive_errors: &mut u64,
+) -> bool {
+    if !archived.first_time(m, engine.watermark()) {
+        return true;
+    }
+    match archive.write(m, tokio::time::Instant::now()) {
+        Ok(()) => true,
+        Err(e) => {
+            archive_error(archive_errors, &e);
+            false
+        }
+    }
 }
 
 /// Flushes the archive and saves a checkpoint (where configured) so that everything processed

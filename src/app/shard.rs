@@ -113,6 +113,8 @@ pub struct Shards {
     in_flight: usize,
     partial: Vec<Option<Out>>,
     ready: Vec<IncidentEvent>,
+    /// Answers to an [`Msg::Expected`] query, until [`Shards::expected_by_brand`] takes them.
+    expected: Vec<(BrandIdx, f64)>,
     open: Option<Vec<(BrandIdx, Category, Severity)>>,
     seq: u64,
     evaluated_through: Option<i64>,
@@ -169,6 +171,7 @@ impl Shards {
             in_flight: 0,
             partial: (0..n).map(|_| None).collect(),
             ready: Vec::new(),
+            expected: Vec::new(),
             open: None,
             seq: 0,
             evaluated_through: None,
@@ -185,8 +188,8 @@ impl Shards {
     pub fn advance(&mut self, watermark: EventTime, newest: EventTime) -> Option<i64> {
         if let Some((g0, g1)) = gap_candidate(&mut self.newest_minute, newest.minute_index()) {
             let at = EventTime(g0 * EventTime::MINUTE_MS);
-            if is_no_data_gap(self.expected_per_min(at), g0, g1) {
-                self.broadcast(|_| Msg::Gap { g0, g1 });
+            if is_no_data_gap(self.expected_by_brand(at), g0, g1) {
+                self.broadcast(|| Msg::Gap { g0, g1 });
             }
         }
         let before = self.evaluated_through;
@@ -194,7 +197,7 @@ impl Shards {
         if self.evaluated_through != before {
             self.seq += 1;
             let seq = self.seq;
-            self.broadcast(|_| Msg::Advance { seq, watermark });
+            self.broadcast(|| Msg::Advance { seq, watermark });
         }
         completed
     }
@@ -274,41 +277,19 @@ impl Shards {
         series
     }
 
-    /// Every brand's expected mentions per minute at `at`, summed in brand order as one
-    /// detector sums them. Waits for the shards to catch up first.
-    fn expected_per_min(&mut self, at: EventTime) -> f64 {
-        self.expected_by_brand(at).into_iter().map(|(_, e)| e).sum()
-    }
-
-    /// [`Detector::expected_per_min_by_brand`] over every shard, in brand order.
+    /// [`Detector::expected_per_min_by_brand`] over every shard, in brand order. Waits for the
+    /// shards to catch up first (the query is the last message of their last batch).
     pub(crate) fn expected_by_brand(&mut self, at: EventTime) -> Vec<(BrandIdx, f64)> {
-        self.broadcast(|_| Msg::Expected { at });
-        self.flush();
-        let mut by_brand = Vec::new();
-        while self.in_flight > 0 {
-            let last = self.in_flight == 1;
-            let n = self.outputs.len();
-            // Only the last batch answers the query; earlier ones carry events.
-            for shard in 0..n {
-                if self.partial[shard].is_none() {
-                    let out = self.recv(shard, true);
-                    self.partial[shard] = out;
-                }
-            }
-            if last {
-                for p in self.partial.iter_mut().flatten() {
-                    by_brand.append(&mut p.expected);
-                }
-            }
-            self.merge();
-        }
+        self.broadcast(|| Msg::Expected { at });
+        self.sync();
+        let mut by_brand = std::mem::take(&mut self.expected);
         by_brand.sort_by_key(|(b, _)| *b);
         by_brand
     }
 
-    fn broadcast(&mut self, msg: impl Fn(usize) -> Msg) {
-        for (shard, p) in self.pending.iter_mut().enumerate() {
-            p.push(msg(shard));
+    fn broadcast(&mut self, msg: impl Fn() -> Msg) {
+        for p in &mut self.pending {
+            p.push(msg());
         }
         self.pending_len += 1;
         if self.pending_len >= FLUSH_MESSAGES {
@@ -350,13 +331,14 @@ impl Shards {
         true
     }
 
-    /// Merges the complete results of the oldest batch into `ready`.
+    /// Merges the complete results of the oldest batch into `ready` (and `expected`).
     fn merge(&mut self) {
         let mut events = Vec::new();
         let mut open: Option<Vec<_>> = None;
         for p in &mut self.partial {
             let Some(out) = p.take() else { continue };
             events.extend(out.events);
+            self.expected.extend(out.expected);
             if let Some(o) = out.open {
                 open.get_or_insert_with(Vec::new).extend(o);
             }

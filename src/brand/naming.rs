@@ -26,12 +26,7 @@
 use crate::config::Brand;
 use crate::domain::scored::Naming;
 
-/// How `text` names `brand` (which the matcher already found in it).
-pub fn naming(brand: &Brand, text: &str) -> Naming {
-    Needles::new(brand).naming(text)
-}
-
-/// A brand's names prepared for [`naming`]: trimmed, lower-cased and prefixed once, not per
+/// A brand's names prepared for [`Needles::naming`]: trimmed, lower-cased and prefixed once, not per
 /// mention.
 #[derive(Debug, Clone)]
 pub struct Needles {
@@ -180,6 +175,10 @@ fn sentence_start(before: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn naming(brand: &Brand, text: &str) -> Naming {
+        Needles::new(brand).naming(text)
+    }
     use crate::config::Profile;
     use crate::domain::BrandIdx;
 

@@ -535,19 +535,10 @@ impl Detector {
     pub fn advance(&mut self, watermark: EventTime, newest: EventTime) -> Option<i64> {
         if let Some((g0, g1)) = gap_candidate(&mut self.newest_minute, newest.minute_index()) {
             let at = EventTime(g0 * EventTime::MINUTE_MS);
-            let expected: f64 = self.expected_per_min_by_brand(at).map(|(_, e)| e).sum();
-            if is_no_data_gap(expected, g0, g1) {
+            if is_no_data_gap(self.expected_per_min_by_brand(at), g0, g1) {
                 self.open_gap(g0, g1);
             }
         }
-        self.evaluate_until(watermark)
-    }
-
-    /// [`Detector::advance`] without its no-data gap check: evaluates every minute completed
-    /// before the minute of `watermark`. For a detector that holds only some of the brands (an
-    /// engine shard, `app::shard`), whose gaps are decided over every brand by
-    /// [`Detector::open_gap`].
-    pub fn evaluate_until(&mut self, watermark: EventTime) -> Option<i64> {
         let (minutes, completed) = self.minutes_until(watermark)?;
         for minute in minutes {
             self.evaluate_minute(minute);
@@ -557,7 +548,9 @@ impl Detector {
 
     /// Moves the minute clock to `watermark` ([`step_minute_clock`]) and returns the minutes
     /// to evaluate with [`Detector::evaluate_minute`], oldest first, with the last completed
-    /// minute; `None` when none completed. [`Detector::evaluate_until`] is this plus the loop.
+    /// minute; `None` when none completed. [`Detector::advance`] is this plus the loop, after
+    /// its gap check; an engine shard (`app::shard`), whose gaps are decided over every brand
+    /// ([`Detector::open_gap`]), runs the loop itself.
     pub fn minutes_until(&mut self, watermark: EventTime) -> Option<(std::ops::Range<i64>, i64)> {
         let done = self.evaluated_through;
         let completed = step_minute_clock(&mut self.evaluated_through, watermark)?;
@@ -1247,7 +1240,7 @@ impl Detector {
     }
 }
 
-/// The minute clock of [`Detector::evaluate_until`]: given the last minute evaluated and the
+/// The minute clock of [`Detector::advance`]: given the last minute evaluated and the
 /// watermark, moves it to the minute before the watermark's. Returns that minute when minutes
 /// completed (to be evaluated); `None` when nothing completed, or on the first call, which
 /// only starts the clock. A front that drives detectors on other threads runs the same clock
@@ -1281,9 +1274,15 @@ pub fn gap_candidate(newest_minute: &mut Option<i64>, minute: i64) -> Option<(i6
 }
 
 /// Whether a candidate gap `[g0, g1]` is a no-data gap: the brands expected more than
-/// [`GAP_EXPECTED_MENTIONS`] mentions in it, `expected_per_min` in all (the sum of
-/// [`Detector::expected_per_min_by_brand`] in brand order).
-pub fn is_no_data_gap(expected_per_min: f64, g0: i64, g1: i64) -> bool {
+/// [`GAP_EXPECTED_MENTIONS`] mentions in it. `by_brand` is every brand's expectation per minute
+/// ([`Detector::expected_per_min_by_brand`]), in brand order: summed in that order, one
+/// detector and the shards of one (`app::shard`) decide alike to the bit.
+pub fn is_no_data_gap(
+    by_brand: impl IntoIterator<Item = (BrandIdx, f64)>,
+    g0: i64,
+    g1: i64,
+) -> bool {
+    let expected_per_min: f64 = by_brand.into_iter().map(|(_, e)| e).sum();
     expected_per_min * (g1 - g0 + 1) as f64 > GAP_EXPECTED_MENTIONS
 }
 

@@ -481,10 +481,9 @@ impl KeywordClassifier {
     }
 
     /// Whether any of the `window` words before token `i` is a negation cue.
-    fn negated(&self, canon: &str, starts: &[usize], i: usize) -> bool {
+    fn negated(&self, words: &Words, i: usize) -> bool {
         (i.saturating_sub(self.window)..i).any(|j| {
-            let end = starts.get(j + 1).copied().unwrap_or(canon.len());
-            let word = canon.get(starts[j] + 1..end - 1).unwrap_or("");
+            let word = words.word(j);
             self.cues.iter().any(|c| **c == *word)
         })
     }
@@ -520,7 +519,7 @@ impl Classifier for KeywordClassifier {
                 continue;
             }
             let token = starts.binary_search(&m.start()).unwrap_or(0);
-            if self.negated(canon, starts, token) {
+            if self.negated(words, token) {
                 continue;
             }
             seen.push(id);

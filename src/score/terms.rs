@@ -239,18 +239,27 @@ impl Words {
         w
     }
 
+    /// How many words.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// The `i`-th normalised word ("" past the end).
+    pub fn word(&self, i: usize) -> &str {
+        let Some(&start) = self.starts.get(i) else {
+            return "";
+        };
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.canon.len());
+        self.canon.get(start + 1..end - 1).unwrap_or("")
+    }
+
     /// The normalised words, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        let ends = self
-            .starts
-            .iter()
-            .skip(1)
-            .copied()
-            .chain(std::iter::once(self.canon.len()));
-        self.starts
-            .iter()
-            .zip(ends)
-            .map(|(&s, e)| &self.canon[s + 1..e - 1])
+        (0..self.len()).map(|i| self.word(i))
     }
 }
 
