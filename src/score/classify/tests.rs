@@ -28,7 +28,7 @@ fn risk(text: &str) -> f32 {
 #[test]
 fn classify_embedded_model_is_valid() {
     let m = model();
-    assert_eq!(m.version(), "2026.12.1");
+    assert_eq!(m.version(), "2026.12.2");
     assert!(m.phrase_count() > 300);
     assert_eq!(m.name(), "keyword");
 }
@@ -261,6 +261,72 @@ fn classify_risk_high_for_misconduct_in_other_words_and_sectors() {
     ] {
         let c = model().classify(t);
         assert!(c.risk < RISK_WATCH, "{t:?}: {c:?}");
+    }
+}
+
+/// Watches opened on one development set (`models/categories/dev/`): (opened, posts).
+fn watches(set: &str) -> (usize, usize) {
+    let path = format!(
+        "{}/models/categories/dev/{set}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let posts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let opened = posts.iter().filter(|t| risk(t) >= RISK_WATCH).count();
+    (opened, posts.len())
+}
+
+/// The development sets' numbers (models/categories/dev/README.md) as floors and ceilings: the
+/// misconduct the lexicon was widened on keeps its recall, the blind set (written after)
+/// keeps what it caught, and praise, complaints and neutral posts about the same staff stay
+/// below a watch.
+#[test]
+fn classify_dev_sets_hold_their_recall() {
+    let (tune, n) = watches("tune_risky");
+    assert!(
+        tune * 100 >= n * 90,
+        "tuning misconduct: {tune} of {n} open a watch"
+    );
+    let (blind, n) = watches("blind_risky");
+    assert!(
+        blind * 100 >= n * 45,
+        "blind misconduct: {blind} of {n} open a watch"
+    );
+    for set in ["tune_benign", "blind_benign"] {
+        let (opened, n) = watches(set);
+        assert!(opened * 100 <= n * 4, "{set}: {opened} of {n} open a watch");
+    }
+}
+
+/// Version 2026.12.2 widened the triage by kind of harm; the words that read as something
+/// else in ordinary posts about the same services stay out (measured on the development
+/// sets and on 26,568 SemEval/TweetEval tweets).
+#[test]
+fn classify_risk_ignores_everyday_senses_of_new_hazards() {
+    for t in [
+        "the engineer said the app crashed and my signal dropped again",
+        "the bank manager froze our joint account",
+        "please alight at the next stop, said the driver",
+        "the store was rammed, the cashier was run off her feet",
+        "the technician had us in stitches, lovely guy",
+        "the rep said my bill went up because of the new tariff",
+        "my parcel was left outside by the courier again",
+        "the agent kept messaging me about an upgrade",
+        "the engineer smashed it, wifi is flying now",
+        "the courier posted my parcel through the letterbox",
+        "the driver said the deal fell through",
+    ] {
+        assert!(risk(t) < RISK_WATCH, "{t:?}: {:?}", model().classify(t));
+    }
+    for t in [
+        "the delivery driver was doing 80mph down our road with kids playing",
+        "their engineer left the manhole open and my dad fell down the hole",
+        "the carer left my nan in soaked sheets all night",
+        "the pharmacist gave my son the wrong dose and he ended up in hospital",
+        "the gym instructor kept putting his hands on my sister",
+        "the installer cut a gas pipe and left it uncapped",
+    ] {
+        assert!(risk(t) >= RISK_WATCH, "{t:?}: {:?}", model().classify(t));
     }
 }
 
