@@ -76,7 +76,7 @@ impl AggregateSkip {
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
 /// 4: each complaint stream keeps two CUSUMs (issue 16, fourth round), and the engine the ids
 /// it took in ([`RecentIds`]).
-const CHECKPOINT_VERSION: u32 = 4;
+const CHECKPOINT_VERSION: u32 = 5;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]

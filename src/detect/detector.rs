@@ -73,6 +73,7 @@ use super::grade::{
     choose_category, grade, persistence_minutes, risky_story, GroupSignal, Signals,
 };
 use super::incident::{IdSequence, Incident, Scope};
+use super::threads::Threads;
 use crate::domain::scored::{category_slot, is_complaint, Naming, Scored, COMPLAINT_SCORE};
 use crate::domain::SentimentLabel;
 
@@ -364,6 +365,8 @@ struct BrandState {
     usual_plain: f64,
     usual_named: f64,
     groups: [GroupStream; GROUPS],
+    /// The brand's busiest threads (a story told without a post the triage recognised).
+    threads: Threads,
 }
 
 impl BrandState {
@@ -391,6 +394,7 @@ impl BrandState {
             usual_plain: USUAL_PLAIN_PRIOR * USUAL_PRIOR_MENTIONS,
             usual_named: USUAL_PRIOR_MENTIONS,
             groups: [GroupStream::new(), GroupStream::new()],
+            threads: Threads::default(),
         }
     }
 
@@ -685,6 +689,14 @@ impl Detector {
             )
             .0;
         st.cluster_mut(cluster, m.created_at).add(m, &scored);
+        st.threads.observe(
+            root,
+            cluster,
+            m.created_at,
+            scored.author_key,
+            &scored.category_scores,
+            m.kind == crate::domain::MentionKind::Post,
+        );
         st.last_mention_minute = st.last_mention_minute.max(m.created_at.minute_index());
         self.active.insert(b.0);
 
@@ -908,7 +920,7 @@ impl Detector {
             // watch opened on one risky post keeps its category until then, and a story whose
             // post alleges misconduct or danger keeps it whatever its reactions sound like.
             let settled = inc.evidence.mentions >= u64::from(d.min_mentions);
-            let risky = risky_story(inc.category, f64::from(inc.evidence.max_risk), d);
+            let risky = risky_story(inc.category, f64::from(inc.evidence.max_risk), d) || inc.story;
             let category = if inc.severity == Severity::Info && settled && !risky {
                 choose_category(&signals, fallback)
             } else {
@@ -954,6 +966,7 @@ impl Detector {
         for g in 0..GROUPS {
             self.open_group_incident(b, g, minute, expected);
         }
+        self.open_thread_stories(b, minute, expected);
 
         let st = match self.brands[b.index()].as_deref_mut() {
             Some(st) => st,
@@ -1032,6 +1045,79 @@ impl Detector {
             at,
             &signals,
         );
+    }
+
+    /// A thread that grew into a story about conduct or danger (`detect::threads`) and that no
+    /// incident follows yet becomes one, graded on its own growth as a risky post's story is:
+    /// the brand's open conduct/safety incident that no thread owns takes it over (the same
+    /// story, found by volume or by its complaint stream, then judged on diluted evidence),
+    /// else a new incident opens on the thread's cluster. Like a risky post's watch, it is not
+    /// held back by a cool-down.
+    fn open_thread_stories(&mut self, b: BrandIdx, minute: i64, expected: f64) {
+        let cfg = Arc::clone(&self.cfg);
+        let detect = Arc::clone(&self.detect);
+        let d = &detect[profile_slot(cfg.brand(b).profile)];
+        let Some(st) = self.brands[b.index()].as_deref_mut() else {
+            return;
+        };
+        let stories: Vec<(u64, u64)> = st
+            .threads
+            .stories(minute)
+            .iter()
+            .map(|t| (t.root, t.cluster))
+            .collect();
+        let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
+        for (root, cluster) in stories {
+            // Told once: an incident follows it now (or did, and resolved).
+            st.threads.mark_told(root);
+            if st.incidents.iter().any(|i| i.root == root) {
+                continue;
+            }
+            if let Some(inc) = st
+                .incidents
+                .iter_mut()
+                .find(|i| i.root == 0 && group_of(i.category) == Some(1))
+            {
+                inc.root = root;
+                inc.story = true;
+                continue;
+            }
+            let Some(evidence) = st
+                .clusters
+                .iter()
+                .find(|c| c.id == cluster)
+                .map(|c| c.evidence.clone())
+            else {
+                continue;
+            };
+            let category = evidence
+                .leading_category(&[Category::Conduct, Category::Safety])
+                .unwrap_or(Category::Conduct);
+            let mut inc = Incident::open(
+                String::new(),
+                b,
+                Scope::Clusters(vec![cluster]),
+                category,
+                Severity::Info,
+                at,
+                evidence,
+            );
+            inc.root = root;
+            inc.story = true;
+            let signals = incident_signals(&inc, st, minute, expected);
+            let route = cfg.routing.route(category);
+            inc.severity = grade(category, &signals, d).min(route.max_severity);
+            trigger(
+                &cfg,
+                d,
+                &*self.key_terms,
+                &mut self.events,
+                st,
+                inc,
+                at,
+                &signals,
+            );
+        }
     }
 
     fn open_volume_incident(&mut self, b: BrandIdx, minute: i64, expected: f64, spike: u32) {
@@ -1315,6 +1401,13 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         }),
         _ => None,
     };
+    // A thread's story grows at its thread's own pace (its evidence may hold the brand's other
+    // chatter, taken before the thread was recognised).
+    let thread = inc.story.then(|| st.threads.get(inc.root)).flatten();
+    let doubling_time_s = match thread {
+        Some(t) => t.doubling_time_s(minute),
+        None => growth(counts).doubling_time_s,
+    };
     Signals {
         mentions_15: m15,
         mentions_60: ev.recent(minute, 60) as f64,
@@ -1322,7 +1415,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         baseline_per_min: baseline,
         p_value: st.p_value,
         spike_run: st.spike_run,
-        doubling_time_s: growth(counts).doubling_time_s,
+        doubling_time_s,
         negative_share: ev.sentiment_share(ev.negative),
         positive_share: ev.sentiment_share(ev.positive),
         complaint_share: ev.sentiment_share(ev.complaints),
@@ -1336,6 +1429,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         named: ev.named,
         plain_share: ev.plain as f64 / ev.named.max(1) as f64,
         usual_plain_share: st.usual_plain_share(),
+        story: inc.story,
     }
 }
 
@@ -1418,6 +1512,23 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
              the word is trending, not the brand",
             100.0 * s.plain_share,
             100.0 * s.usual_plain_share
+        );
+    }
+    if inc.story {
+        let doubling = s
+            .doubling_time_s
+            .map(|t| format!(", doubling every {:.0} min", t / 60.0))
+            .unwrap_or_default();
+        return format!(
+            "one post's thread grew into a story about {} with {:.0} posts in 60 min from {} people{}",
+            if inc.category == Category::Safety {
+                "danger"
+            } else {
+                "conduct"
+            },
+            s.mentions_60,
+            s.unique_authors,
+            doubling
         );
     }
     if let Some(g) = s.group {

@@ -48,6 +48,9 @@ pub struct Signals {
     pub named: u64,
     pub plain_share: f64,
     pub usual_plain_share: f64,
+    /// The incident is a thread's story about conduct or danger (`detect::threads`): it is
+    /// graded as a risky post's story is, on its own growth.
+    pub story: bool,
 }
 
 /// A category group's complaint stream at one evaluation minute.
@@ -121,7 +124,7 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
         return Severity::Info;
     }
     let persistence = persistence_minutes(cfg);
-    let risky = risky_story(category, s.max_risk, cfg);
+    let risky = risky_story(category, s.max_risk, cfg) || s.story;
     // "Orchard" the fruit farm trending is not Orchard the company: a surge that names the
     // brand only as the ordinary word, far more than its chatter does, stays informational
     // (a risky post names its staff, and keeps its own path).
@@ -206,6 +209,7 @@ mod tests {
             named: 50,
             plain_share: 0.2,
             usual_plain_share: 0.2,
+            story: false,
         }
     }
 
@@ -342,6 +346,15 @@ mod tests {
             ..fast
         };
         assert_eq!(grade(Category::Service, &plain, &cfg), Severity::Info);
+        // A thread's story about conduct (`detect::threads`) grades the same way without a
+        // risky post; a thread of praise stays informational whatever its growth.
+        let story = Signals {
+            story: true,
+            ..plain.clone()
+        };
+        assert_eq!(grade(Category::Conduct, &story, &cfg), Severity::Error);
+        assert_eq!(grade(Category::Conduct, &plain, &cfg), Severity::Info);
+        assert_eq!(grade(Category::Positive, &story, &cfg), Severity::Info);
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct Incident {
     /// Event time spent in stream-wide no-data gaps while open (not counted as quiet time
     /// nor as duration).
     pub paused_ms: i64,
+    /// Graded as a story on its own thread's growth (`detect::threads`): set when the
+    /// thread of `root` grew into a story about conduct or danger.
+    pub story: bool,
     pending: Option<(Severity, u32)>,
 }
 
@@ -80,6 +83,7 @@ impl Incident {
             root: 0,
             peak_15: 0.0,
             paused_ms: 0,
+            story: false,
             pending: None,
         }
     }

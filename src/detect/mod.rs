@@ -3,7 +3,7 @@
 //! [`window`] keeps per-brand minute panes, [`baseline`] the seasonal expectation,
 //! [`virality`] the count tails, growth fit and near-duplicate tracker, [`cluster`] groups
 //! related posts, [`evidence`] accumulates bounded evidence, [`term_counts`] an incident's key
-//! terms, [`grade`] turns signals into a severity, [`incident`] runs one incident's life and
+//! terms, [`threads`] each brand's busiest threads, [`grade`] turns signals into a severity, [`incident`] runs one incident's life and
 //! [`detector`] owns every brand's state and the per-minute evaluation, emitting incident
 //! events for `alert` to render.
 
@@ -14,5 +14,6 @@ pub mod evidence;
 pub mod grade;
 pub mod incident;
 pub mod term_counts;
+pub mod threads;
 pub mod virality;
 pub mod window;

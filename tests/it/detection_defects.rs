@@ -691,3 +691,95 @@ fn defect_a_quiet_streams_outage_resolves_once_its_complaints_stop() {
         s.dump()
     );
 }
+
+/// A busy brand's story told in a thread: a root post the single-post triage does not
+/// recognise (no staff noun, no hazard) whose unbranded replies double every six minutes.
+/// `reaction(k)` words the k-th reply. Returns the root's event time.
+fn thread_story(s: &mut Stream, reaction: impl Fn(i64) -> &'static str) -> i64 {
+    s.chatter(T0 - 3 * DAY, T0, 10, "acme shop is ok");
+    let root = s.say(
+        T0,
+        "acme sent someone round today who did something unspeakable in our kitchen, i am shaking",
+    );
+    let mut replies = 0i64;
+    for k in 0..60i64 {
+        let t = T0 + k * MINUTE;
+        let n = (2f64.powf(k as f64 / 6.0).round() as i64).min(40);
+        for j in 0..n {
+            replies += 1;
+            s.post(
+                t + 1_000 + j * (50_000 / n),
+                &format!("r{replies}"),
+                MentionKind::Reply,
+                Some(&root),
+                reaction(replies),
+            );
+        }
+        for j in 0..10 {
+            s.post(
+                t + 500 + j * 5_000,
+                &format!("c{}", (k * 10 + j) % 5000),
+                MentionKind::Post,
+                None,
+                "acme shop is ok",
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    s.chatter(T0 + HOUR, T0 + 8 * HOUR, 10, "acme shop is ok");
+    T0
+}
+
+/// A story about conduct that the triage cannot see in its root post is still field-ops'
+/// crisis once its own thread grows like one: on a brand busy enough that the thread is a
+/// small part of its volume, the thread (replies doubling every six minutes, in words the
+/// category model reads as conduct but too weakly for the conduct complaint stream) pages field-ops at error within 45 minutes, says why in the
+/// thread's own numbers, and once it resolves it does not open again. The same thread in
+/// praise pages nobody.
+#[test]
+fn defect_an_unrecognised_root_posts_conduct_thread_is_graded_on_its_own_growth() {
+    let mut s = Stream::new(config());
+    let t0 = thread_story(&mut s, |k| match k % 3 {
+        0 => "that is so inappropriate, report them",
+        1 => "absolutely disrespectful, this is not ok",
+        _ => "what on earth, sharing this everywhere",
+    });
+    let error = s
+        .pages()
+        .into_iter()
+        .find(|a| a.severity >= Severity::Error && a.teams.iter().any(|t| t == "field-ops"))
+        .cloned();
+    assert!(
+        error.as_ref().is_some_and(|a| at(a) - t0 <= 45 * MINUTE),
+        "the thread's story never reached field-ops at error within 45 minutes:\n{}",
+        s.dump()
+    );
+    assert!(
+        error.as_ref().is_some_and(|a| a.why.contains("thread")),
+        "the page does not say it is the thread's story: {:?}",
+        error.map(|a| a.why)
+    );
+    let field_ops_triggers = s
+        .alerts
+        .iter()
+        .filter(|a| a.action == Action::Trigger && a.teams.iter().any(|t| t == "field-ops"))
+        .count();
+    assert_eq!(
+        field_ops_triggers,
+        1,
+        "one story, one incident:\n{}",
+        s.dump()
+    );
+
+    let mut praise = Stream::new(config());
+    thread_story(&mut praise, |k| match k % 3 {
+        0 => "what a legend, amazing",
+        1 => "love this so much, brilliant",
+        _ => "sharing this everywhere",
+    });
+    assert!(
+        praise.pages().is_empty(),
+        "a thread of praise paged:\n{}",
+        praise.dump()
+    );
+}
