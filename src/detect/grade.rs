@@ -8,7 +8,8 @@
 //!   several authors; or a risky conduct/safety post whose reactions are building.
 //! - **error**: warning plus a large excess over baseline (rate ≥ 8× baseline and ≥ 40
 //!   mentions in the last hour), or a conduct/safety incident growing fast (≥ 25 mentions in
-//!   the hour, doubling in ≤ 60 min) that began with a risky post or whose conduct/safety
+//!   the hour, doubling in ≤ 60 min) that began with a risky post, that is a thread's story
+//!   about conduct or danger (`detect::threads`), or whose conduct/safety
 //!   complaint stream runs at ≥ [`CONDUCT_STORY_RATIO`] times its baseline (≥ 40 mentions in
 //!   the hour is enough for the latter).
 //! - **critical**: error plus massive volume (≥ 400 mentions in the hour at ≥ 25× baseline) or
