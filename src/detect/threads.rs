@@ -141,12 +141,13 @@ impl Thread {
 
     /// Whether the thread is a story about conduct or danger at `minute` (module docs).
     pub fn is_story(&self, minute: i64) -> bool {
+        // Cheapest first: most threads are one post that said nothing about conduct.
         !self.told
-            && self.recent(minute, 60) >= STORY_MIN_MENTIONS
-            && self.authors() >= STORY_MIN_AUTHORS
             && self.conduct >= STORY_MIN_CONDUCT
             && self.conduct > self.service
             && self.conduct > self.praise
+            && self.authors() >= STORY_MIN_AUTHORS
+            && self.recent(minute, 60) >= STORY_MIN_MENTIONS
             && self
                 .doubling_time_s(minute)
                 .is_some_and(|d| d <= STORY_MAX_DOUBLING_S)
