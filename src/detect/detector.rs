@@ -693,14 +693,7 @@ impl Detector {
             )
             .0;
         st.cluster_mut(cluster, m.created_at).add(m, &scored);
-        st.threads.observe(
-            root,
-            cluster,
-            m.created_at,
-            scored.author_key,
-            &scored.category_scores,
-            m.kind == crate::domain::MentionKind::Post,
-        );
+        st.threads.observe(root, cluster, m, &scored);
         st.last_mention_minute = st.last_mention_minute.max(m.created_at.minute_index());
         self.active.insert(b.0);
 
@@ -1064,36 +1057,39 @@ impl Detector {
         let Some(st) = self.brands[b.index()].as_deref_mut() else {
             return;
         };
-        let stories: Vec<(u64, u64)> = st
+        let stories: Vec<(u64, u64, Evidence)> = st
             .threads
             .stories(minute)
             .iter()
-            .map(|t| (t.root, t.cluster))
+            .filter(|t| !st.incidents.iter().any(|i| i.root == t.root))
+            .filter_map(|t| Some((t.root, t.cluster, t.evidence()?.clone())))
             .collect();
         let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
-        for (root, cluster) in stories {
-            // Told once: an incident follows it now (or did, and resolved).
-            st.threads.mark_told(root);
-            if st.incidents.iter().any(|i| i.root == root) {
-                continue;
-            }
+        // Told once: an incident follows each now (or did, and resolved).
+        for t in st
+            .threads
+            .stories(minute)
+            .iter()
+            .map(|t| t.root)
+            .collect::<Vec<_>>()
+        {
+            st.threads.mark_told(t);
+        }
+        for (root, cluster, evidence) in stories {
             if let Some(inc) = st
                 .incidents
                 .iter_mut()
                 .find(|i| i.root == 0 && group_of(i.category) == Some(1))
             {
+                // From now on its evidence is the thread's (its top posts the story's own,
+                // not the brand's chatter it was first found among), judged on its own peak.
                 inc.root = root;
                 inc.story = true;
+                inc.scope = Scope::Clusters(vec![cluster]);
+                inc.evidence = evidence;
+                inc.peak_15 = 0.0;
                 continue;
             }
-            let Some(evidence) = st
-                .clusters
-                .iter()
-                .find(|c| c.id == cluster)
-                .map(|c| c.evidence.clone())
-            else {
-                continue;
-            };
             let category = evidence
                 .leading_category(&[Category::Conduct, Category::Safety])
                 .unwrap_or(Category::Conduct);

@@ -56,6 +56,8 @@ pub struct Evidence {
     ring_count: [u32; RING],
     top: Vec<Post>,
     risk_post: Option<TopPost>,
+    /// A post shown before all others (a thread story's root post: what the story is).
+    lead: Option<TopPost>,
 }
 
 impl Evidence {
@@ -82,6 +84,7 @@ impl Evidence {
             ring_count: [0; RING],
             top: Vec::new(),
             risk_post: None,
+            lead: None,
         }
     }
 
@@ -276,11 +279,22 @@ impl Evidence {
         }
     }
 
-    /// The top posts by reach, riskiest post first when it is not among them.
+    /// Shows `post` before every other post (a thread story's root post).
+    pub fn set_lead(&mut self, post: TopPost) {
+        self.lead = Some(post);
+    }
+
+    /// The top posts by reach: the lead post first, then the riskiest when it is not among
+    /// them.
     pub fn top_posts(&self) -> Vec<TopPost> {
         let mut out: Vec<TopPost> = Vec::with_capacity(MAX_TOP_POSTS);
+        if let Some(l) = &self.lead {
+            out.push(l.clone());
+        }
         if let Some(r) = &self.risk_post {
-            out.push(r.clone());
+            if !out.iter().any(|o| o.id == r.id) {
+                out.push(r.clone());
+            }
         }
         for p in &self.top {
             if out.len() >= MAX_TOP_POSTS {
@@ -415,7 +429,8 @@ fn slot_of(minute: i64) -> usize {
     minute.rem_euclid(RING as i64) as usize
 }
 
-fn to_top_post(m: &Mention) -> TopPost {
+/// The post as an alert's evidence shows it.
+pub fn to_top_post(m: &Mention) -> TopPost {
     TopPost {
         id: m.id.clone(),
         text: truncate_chars(&m.text, EVIDENCE_TEXT_CHARS),

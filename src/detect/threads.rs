@@ -9,9 +9,10 @@
 //! it on evidence diluted by the brand's other chatter; [`Threads`] lets the detector find
 //! the thread itself and grade the story as it grades a risky post's.
 //!
-//! Inputs, per mention of the brand: its thread root key, event time, author key, category
-//! scores and whether it is the root post itself. Outputs: [`Threads::stories`], the roots of
-//! threads that are such a story at an evaluation minute, and each thread's own growth.
+//! Inputs, per mention of the brand: its thread root key, the cluster it joined, the mention
+//! and its scores. Outputs: [`Threads::stories`], the threads that are such a story at an
+//! evaluation minute, each with its own growth and its own evidence (only its posts: the
+//! page of a story lists the story, not the brand's chatter that shares its words).
 //!
 //! A thread is a story ([`Thread::is_story`]) when, over the last hour, it has at least
 //! [`STORY_MIN_MENTIONS`] mentions from at least [`STORY_MIN_AUTHORS`] people, it doubles
@@ -19,17 +20,23 @@
 //! conduct and safety scores of its posts (the root post's counted [`ROOT_WEIGHT`] times)
 //! reach [`STORY_MIN_CONDUCT`] and exceed both the service-failure and the praise sums.
 //!
-//! Invariants: at most [`MAX_THREADS`] threads per brand (fixed-size counters, no text); when
+//! Invariants: at most [`MAX_THREADS`] threads per brand (counters and the root post each),
+//! of which at most [`MAX_EVIDENCE`] with a reaction keep a bounded [`Evidence`]; when
 //! full, a thread idle for an hour goes first, else the one with the fewest mentions; no
 //! clocks, no randomness.
 
-use crate::domain::scored::category_slot;
-use crate::domain::{Category, EventTime};
+use crate::domain::scored::{category_slot, Scored};
+use crate::domain::{Category, EventTime, Mention, MentionKind};
 
+use super::evidence::{to_top_post, Evidence};
 use super::virality::growth;
+use crate::domain::alert::TopPost;
 
-/// Threads tracked per brand.
-pub const MAX_THREADS: usize = 8;
+/// Threads tracked per brand: a busy brand's story root must outlast the posts that follow it
+/// until its first reactions come.
+pub const MAX_THREADS: usize = 64;
+/// Threads that keep evidence (those with reactions, busiest first).
+pub const MAX_EVIDENCE: usize = 8;
 /// Minutes of per-minute counts a thread keeps.
 const MINUTES: usize = 60;
 /// A thread is a story only with this many mentions in the last hour ...
@@ -70,6 +77,11 @@ pub struct Thread {
     praise: f32,
     /// An incident has taken this thread's story: it is never opened again.
     told: bool,
+    /// The root post, as a page shows it (when seen, with text).
+    lead: Option<TopPost>,
+    /// The thread's own posts from its first reaction on, for the page of its story (led by
+    /// the root post); `None` for a post nobody has reacted to yet.
+    evidence: Option<Box<Evidence>>,
 }
 
 impl Thread {
@@ -87,10 +99,30 @@ impl Thread {
             service: 0.0,
             praise: 0.0,
             told: false,
+            lead: None,
+            evidence: None,
         }
     }
 
-    fn add(&mut self, at: EventTime, cluster: u64, author_key: u64, scores: &[f32; 8], root: bool) {
+    fn add(&mut self, cluster: u64, m: &Mention, s: &Scored) {
+        let (at, author_key, scores) = (m.created_at, s.author_key, &s.category_scores);
+        let root = m.kind == MentionKind::Post;
+        if root && !m.text.trim().is_empty() {
+            self.lead = Some(to_top_post(m));
+        }
+        if let Some(e) = self.evidence.as_deref_mut() {
+            e.add(m, s);
+            if let Some(lead) = self.lead.as_ref().filter(|_| root) {
+                e.set_lead(lead.clone());
+            }
+        } else if !root || self.mentions > 0 {
+            let mut e = Evidence::new(self.first_at.min(at));
+            if let Some(lead) = &self.lead {
+                e.set_lead(lead.clone());
+            }
+            e.add(m, s);
+            self.evidence = Some(Box::new(e));
+        }
         let minute = at.minute_index();
         if minute > self.newest {
             let clear = (minute - self.newest).min(MINUTES as i64);
@@ -134,6 +166,11 @@ impl Thread {
         growth(&counts).doubling_time_s
     }
 
+    /// The thread's evidence (its root post first), once it has a reaction.
+    pub fn evidence(&self) -> Option<&Evidence> {
+        self.evidence.as_deref()
+    }
+
     /// Distinct authors seen (a lower bound).
     pub fn authors(&self) -> u32 {
         self.authors.count_ones()
@@ -161,16 +198,9 @@ pub struct Threads {
 }
 
 impl Threads {
-    /// Counts one mention of thread `root` (`root_post`: the mention is the root itself).
-    pub fn observe(
-        &mut self,
-        root: u64,
-        cluster: u64,
-        at: EventTime,
-        author_key: u64,
-        scores: &[f32; 8],
-        root_post: bool,
-    ) {
+    /// Counts mention `m` of thread `root` (it joined `cluster`); a post is its thread's root.
+    pub fn observe(&mut self, root: u64, cluster: u64, m: &Mention, s: &Scored) {
+        let at = m.created_at;
         if root == 0 {
             return;
         }
@@ -193,7 +223,21 @@ impl Threads {
                 self.list.len() - 1
             }
         };
-        self.list[pos].add(at, cluster, author_key, scores, root_post);
+        self.list[pos].add(cluster, m, s);
+        // Evidence only for the busiest threads: a told or quiet one gives its evidence up.
+        if self.list[pos].evidence.is_some() {
+            let kept = self.list.iter().filter(|t| t.evidence.is_some()).count();
+            if kept > MAX_EVIDENCE {
+                if let Some(t) = self
+                    .list
+                    .iter_mut()
+                    .filter(|t| t.evidence.is_some() && t.root != root)
+                    .min_by_key(|t| (!t.told, t.mentions, t.last_at, t.root))
+                {
+                    t.evidence = None;
+                }
+            }
+        }
     }
 
     /// The thread of `root`, if tracked.
@@ -232,6 +276,56 @@ mod tests {
     };
     const NOTHING: [f32; 8] = [0.0; 8];
 
+    trait Observe {
+        fn see(
+            &mut self,
+            root: u64,
+            cluster: u64,
+            at: EventTime,
+            author: u64,
+            scores: &[f32; 8],
+            post: bool,
+        );
+    }
+
+    impl Observe for Threads {
+        fn see(
+            &mut self,
+            root: u64,
+            cluster: u64,
+            at: EventTime,
+            author: u64,
+            scores: &[f32; 8],
+            post: bool,
+        ) {
+            let m = Mention {
+                id: format!("{root}-{author}"),
+                created_at: at,
+                text: "words".into(),
+                kind: if post {
+                    MentionKind::Post
+                } else {
+                    MentionKind::Reply
+                },
+                ..Default::default()
+            };
+            let s = Scored {
+                sentiment: crate::domain::SentimentLabel::Neutral,
+                category_scores: *scores,
+                risk: 0.0,
+                weight: 1.0,
+                duplicate: false,
+                author_key: author,
+                simhash: 0,
+                simhash_words: 0,
+                complaint: 0.0,
+                complained: false,
+                naming: crate::domain::scored::Naming::Thread,
+            };
+            self.observe(root, cluster, &m, &s);
+        }
+    }
+
     fn at(minute: i64, second: i64) -> EventTime {
         EventTime(minute * EventTime::MINUTE_MS + second * 1000)
     }
@@ -239,13 +333,13 @@ mod tests {
     /// A thread whose reactions double every `doubling` minutes for `minutes` minutes, each
     /// reaction from a new author with `scores`; returns the last minute.
     fn cascade(t: &mut Threads, root: u64, doubling: f64, minutes: i64, scores: &[f32; 8]) -> i64 {
-        t.observe(root, 7, at(0, 0), 1, &NOTHING, true);
+        t.see(root, 7, at(0, 0), 1, &NOTHING, true);
         let mut author = 100;
         for m in 0..minutes {
             let n = (0.5 * 2f64.powf(m as f64 / doubling)).round() as i64;
             for k in 0..n {
                 author += 1;
-                t.observe(root, 7, at(m, k % 60), author, scores, false);
+                t.see(root, 7, at(m, k % 60), author, scores, false);
             }
         }
         minutes - 1
@@ -267,11 +361,33 @@ mod tests {
     }
 
     #[test]
+    fn a_story_keeps_its_own_posts_led_by_its_root() {
+        let mut t = Threads::default();
+        let last = cascade(&mut t, 42, 6.0, 40, &CONDUCT);
+        // Other threads of the brand come and go beside it.
+        for k in 0..200u64 {
+            t.see(5_000 + k, 3, at(last, 0), 9_000 + k, &NOTHING, true);
+        }
+        let th = t.get(42).unwrap();
+        let e = th
+            .evidence()
+            .expect("a thread with reactions keeps evidence");
+        assert_eq!(e.top_posts()[0].id, "42-1");
+        assert_eq!(
+            e.mentions,
+            u64::from(th.mentions) - 1,
+            "every reaction, nothing else"
+        );
+        assert!(t.list.iter().filter(|t| t.evidence.is_some()).count() <= MAX_EVIDENCE);
+        assert!(t.list.len() <= MAX_THREADS);
+    }
+
+    #[test]
     fn a_steady_or_small_thread_is_not_a_story() {
         // Steady: one reaction a minute for an hour (no doubling).
         let mut t = Threads::default();
         for m in 0..60 {
-            t.observe(9, 1, at(m, 0), m as u64, &CONDUCT, m == 0);
+            t.see(9, 1, at(m, 0), m as u64, &CONDUCT, m == 0);
         }
         assert!(t.stories(59).is_empty());
         // Growing but small: a dozen reactions.
@@ -284,10 +400,10 @@ mod tests {
     #[test]
     fn a_busy_brand_keeps_its_growing_thread_while_others_come_and_go() {
         let mut t = Threads::default();
-        t.observe(1, 1, at(0, 0), 1, &CONDUCT, true);
+        t.see(1, 1, at(0, 0), 1, &CONDUCT, true);
         for m in 0..30 {
             for k in 0..5u64 {
-                t.observe(
+                t.see(
                     1,
                     1,
                     at(m, k as i64),
@@ -298,7 +414,7 @@ mod tests {
             }
             // Twenty new one-post threads a minute.
             for k in 0..20u64 {
-                t.observe(10_000 + m as u64 * 20 + k, 2, at(m, 30), k, &NOTHING, true);
+                t.see(10_000 + m as u64 * 20 + k, 2, at(m, 30), k, &NOTHING, true);
             }
         }
         assert!(t.get(1).is_some_and(|th| th.recent(29, 60) >= 150));
@@ -308,13 +424,13 @@ mod tests {
     #[test]
     fn counts_roll_over_the_hour() {
         let mut t = Threads::default();
-        t.observe(5, 1, at(0, 0), 1, &NOTHING, true);
-        t.observe(5, 1, at(61, 0), 2, &NOTHING, false);
+        t.see(5, 1, at(0, 0), 1, &NOTHING, true);
+        t.see(5, 1, at(61, 0), 2, &NOTHING, false);
         let th = t.get(5).unwrap();
         assert_eq!(th.recent(61, 60), 1);
         assert_eq!(th.recent(61, 1), 1);
         // A mention from before the kept hour still counts in totals, not in minutes.
-        t.observe(5, 1, at(0, 30), 3, &NOTHING, false);
+        t.see(5, 1, at(0, 30), 3, &NOTHING, false);
         assert_eq!(t.get(5).unwrap().recent(61, 60), 1);
     }
 }

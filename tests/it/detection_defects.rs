@@ -759,6 +759,19 @@ fn defect_an_unrecognised_root_posts_conduct_thread_is_graded_on_its_own_growth(
         "the page does not say it is the thread's story: {:?}",
         error.map(|a| a.why)
     );
+    // The page shows the story: its root post first, none of the brand's other chatter.
+    let posts: Vec<&str> = error
+        .as_ref()
+        .map(|a| a.top_posts.iter().map(|p| p.text.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        posts.first().is_some_and(|p| p.contains("unspeakable")),
+        "the root post does not lead the page: {posts:?}"
+    );
+    assert!(
+        posts.iter().all(|p| !p.contains("shop is ok")),
+        "the page lists the brand's other chatter: {posts:?}"
+    );
     let field_ops_triggers = s
         .alerts
         .iter()
