@@ -1057,25 +1057,14 @@ impl Detector {
         let Some(st) = self.brands[b.index()].as_deref_mut() else {
             return;
         };
-        let stories: Vec<(u64, u64, Evidence)> = st
-            .threads
-            .stories(minute)
-            .iter()
-            .filter(|t| !st.incidents.iter().any(|i| i.root == t.root))
-            .filter_map(|t| Some((t.root, t.cluster, t.evidence()?.clone())))
-            .collect();
-        let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
         // Told once: an incident follows each now (or did, and resolved).
-        for t in st
-            .threads
-            .stories(minute)
-            .iter()
-            .map(|t| t.root)
-            .collect::<Vec<_>>()
-        {
-            st.threads.mark_told(t);
-        }
+        let stories = st.threads.take_stories(minute);
+        let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
         for (root, cluster, evidence) in stories {
+            let Some(evidence) = evidence.filter(|_| !st.incidents.iter().any(|i| i.root == root))
+            else {
+                continue;
+            };
             if let Some(inc) = st
                 .incidents
                 .iter_mut()

@@ -67,7 +67,8 @@ pub struct Thread {
     mentions: u32,
     /// Mentions per minute, indexed by minute modulo [`MINUTES`]; `newest` is the latest
     /// minute counted (older slots are zeroed as it advances).
-    counts: Vec<u16>,
+    #[serde(with = "serde_big_array::BigArray")]
+    counts: [u16; MINUTES],
     newest: i64,
     /// Distinct authors, as a 64-bit sketch (a lower bound, exact while small).
     authors: u64,
@@ -92,7 +93,7 @@ impl Thread {
             first_at: at,
             last_at: at,
             mentions: 0,
-            counts: vec![0; MINUTES],
+            counts: [0; MINUTES],
             newest: at.minute_index(),
             authors: 0,
             conduct: 0.0,
@@ -195,6 +196,13 @@ impl Thread {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Threads {
     list: Vec<Thread>,
+    /// `list[i].root`, scanned for each mention (a dense array of keys).
+    roots: Vec<u64>,
+    /// Threads holding evidence.
+    with_evidence: usize,
+    /// Some thread may be a story (conduct enough, not told): the per-minute check is skipped
+    /// otherwise.
+    hot: bool,
 }
 
 impl Threads {
@@ -204,7 +212,7 @@ impl Threads {
         if root == 0 {
             return;
         }
-        let pos = match self.list.iter().position(|t| t.root == root) {
+        let pos = match self.roots.iter().position(|&r| r == root) {
             Some(i) => i,
             None => {
                 if self.list.len() >= MAX_THREADS {
@@ -216,18 +224,24 @@ impl Threads {
                         .min_by_key(|(_, t)| (!idle(t), t.mentions, t.last_at, t.root))
                         .map(|(i, _)| i);
                     if let Some(i) = victim {
-                        self.list.swap_remove(i);
+                        let gone = self.list.swap_remove(i);
+                        self.roots.swap_remove(i);
+                        self.with_evidence -= usize::from(gone.evidence.is_some());
                     }
                 }
                 self.list.push(Thread::new(root, cluster, at));
+                self.roots.push(root);
                 self.list.len() - 1
             }
         };
-        self.list[pos].add(cluster, m, s);
+        let t = &mut self.list[pos];
+        let had = t.evidence.is_some();
+        t.add(cluster, m, s);
+        self.hot |= t.conduct >= STORY_MIN_CONDUCT && !t.told;
         // Evidence only for the busiest threads: a told or quiet one gives its evidence up.
-        if self.list[pos].evidence.is_some() {
-            let kept = self.list.iter().filter(|t| t.evidence.is_some()).count();
-            if kept > MAX_EVIDENCE {
+        if !had && t.evidence.is_some() {
+            self.with_evidence += 1;
+            if self.with_evidence > MAX_EVIDENCE {
                 if let Some(t) = self
                     .list
                     .iter_mut()
@@ -235,6 +249,7 @@ impl Threads {
                     .min_by_key(|t| (!t.told, t.mentions, t.last_at, t.root))
                 {
                     t.evidence = None;
+                    self.with_evidence -= 1;
                 }
             }
         }
@@ -242,7 +257,8 @@ impl Threads {
 
     /// The thread of `root`, if tracked.
     pub fn get(&self, root: u64) -> Option<&Thread> {
-        self.list.iter().find(|t| t.root == root)
+        let i = self.roots.iter().position(|&r| r == root)?;
+        self.list.get(i)
     }
 
     /// Marks the thread of `root` as told: an incident follows its story.
@@ -250,6 +266,27 @@ impl Threads {
         if let Some(t) = self.list.iter_mut().find(|t| t.root == root) {
             t.told = true;
         }
+    }
+
+    /// The threads that are a story at `minute`, oldest first, as (root, cluster, a copy of
+    /// its evidence), each marked told: it is never a story again.
+    pub fn take_stories(&mut self, minute: i64) -> Vec<(u64, u64, Option<Evidence>)> {
+        if !self.hot {
+            return Vec::new();
+        }
+        let out: Vec<(u64, u64, Option<Evidence>)> = self
+            .stories(minute)
+            .iter()
+            .map(|t| (t.root, t.cluster, t.evidence().cloned()))
+            .collect();
+        for (root, _, _) in &out {
+            self.mark_told(*root);
+        }
+        self.hot = self
+            .list
+            .iter()
+            .any(|t| t.conduct >= STORY_MIN_CONDUCT && !t.told);
+        out
     }
 
     /// Threads that are a story at `minute`, oldest first.
