@@ -14,11 +14,11 @@
 //!    burst significant only on raw counts (the bot discount explains it away) opens one too,
 //!    which grading keeps at info (it is usually spam: routed to nobody);
 //! 3. a single post alleging staff misconduct or danger (risk ≥ `detect.single_post_risk`)
-//!    opens a watch incident at once, at info, for the teams of its category;
-//! 3b. a thread that grows into a story about conduct or danger ([`super::threads`]: fast,
-//!    from many people, in conduct or danger words) is graded like such a watch, on its own
-//!    growth, whatever its root post said: it takes over the brand's open conduct/safety
-//!    incident that no thread owns, or opens one on the thread's cluster (once per thread);
+//!    opens a watch incident at once, at info, for the teams of its category; a thread that
+//!    grows into a story about conduct or danger ([`super::threads`]: fast, from many
+//!    people, in conduct or danger words) is graded like such a watch, on its own growth,
+//!    whatever its root post said: it takes over the brand's open conduct/safety incident
+//!    that no thread owns, or opens one on the thread's cluster (once per thread);
 //! 4. each category group's complaint stream ([`GROUPS`]: outage/billing/service complaints;
 //!    conduct/safety) has its own seasonal baseline and two Poisson CUSUMs for a sustained
 //!    rise (see [`CUSUM_RATIO`], [`CUSUM_SLOW_RATIO`], [`CUSUM_THRESHOLD`]); crossing one
