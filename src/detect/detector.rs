@@ -1020,7 +1020,7 @@ impl Detector {
             &[Category::Conduct, Category::Safety]
         };
         let category = evidence.leading_category(members).unwrap_or(members[0]);
-        let mut inc = Incident::open(
+        let inc = Incident::open(
             String::new(),
             b,
             Scope::Group(g as u8),
@@ -1029,18 +1029,15 @@ impl Detector {
             at,
             evidence,
         );
-        let signals = incident_signals(&inc, st, minute, expected);
-        let route = cfg.routing.route(category);
-        inc.severity = grade(category, &signals, d).min(route.max_severity);
-        trigger(
+        trigger_graded(
             &cfg,
             d,
             &*self.key_terms,
             &mut self.events,
             st,
             inc,
-            at,
-            &signals,
+            minute,
+            expected,
         );
     }
 
@@ -1093,18 +1090,15 @@ impl Detector {
             );
             inc.root = root;
             inc.story = true;
-            let signals = incident_signals(&inc, st, minute, expected);
-            let route = cfg.routing.route(category);
-            inc.severity = grade(category, &signals, d).min(route.max_severity);
-            trigger(
+            trigger_graded(
                 &cfg,
                 d,
                 &*self.key_terms,
                 &mut self.events,
                 st,
                 inc,
-                at,
-                &signals,
+                minute,
+                expected,
             );
         }
     }
@@ -1476,6 +1470,26 @@ fn trigger(
         signals,
     ));
     st.incidents.push(inc);
+}
+
+/// Grades `inc` (opened at the end of `minute`) on its signals, capped by its category's
+/// route, and opens it ([`trigger`]).
+#[allow(clippy::too_many_arguments)]
+fn trigger_graded(
+    cfg: &Config,
+    d: &DetectConfig,
+    key_terms: &dyn KeyTerms,
+    events: &mut Vec<IncidentEvent>,
+    st: &mut BrandState,
+    mut inc: Incident,
+    minute: i64,
+    expected: f64,
+) {
+    let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
+    let signals = incident_signals(&inc, st, minute, expected);
+    let route = cfg.routing.route(inc.category);
+    inc.severity = grade(inc.category, &signals, d).min(route.max_severity);
+    trigger(cfg, d, key_terms, events, st, inc, at, &signals);
 }
 
 /// One sentence saying which signal crossed what.
