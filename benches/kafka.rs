@@ -82,7 +82,7 @@ fn main() {
         group_id: "bench-source".into(),
     };
     let (mut n, mut first) = (0usize, None);
-    flashpoint::ingest::kafka::consume(&src, &cancel, |p| {
+    flashpoint::ingest::kafka_source::consume(&src, &cancel, |p| {
         first.get_or_insert_with(Instant::now);
         if let Some(p) = p {
             if flashpoint::domain::codec::decode(p.strip_suffix(b"\n").unwrap_or(p)).is_ok() {

@@ -33,7 +33,7 @@ use flashpoint::config::source::{AckMode, HttpPushConfig, SourceKind};
 use flashpoint::config::Config;
 use flashpoint::domain::codec::{decode, encode};
 use flashpoint::domain::{EventTime, Mention};
-use flashpoint::ingest::http::{router, PushState};
+use flashpoint::ingest::push::{router, PushState};
 use flashpoint::ingest::{Ingested, SourceCtx};
 use flashpoint::score::classify::KeywordClassifier;
 use flashpoint::score::sentiment::model_by_name;

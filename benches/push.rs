@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flashpoint::config::source::{AckMode, HttpPushConfig};
-use flashpoint::ingest::http::{router, PushState};
+use flashpoint::ingest::push::{router, PushState};
 use flashpoint::ingest::spool::Spool;
 use flashpoint::telemetry::Metrics;
 

@@ -1,5 +1,5 @@
 //! The command line (docs/contracts.md §4): argument parsing and dispatch to the command
-//! bodies (`app::service` for `run`, `app::demo`, `app::commands`, `eval::commands`).
+//! bodies (`app::service` for `run`, `app::demo`, `app::commands`, `eval::entry`).
 //!
 //! Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration. Only `main` exits;
 //! every command returns its code.
@@ -233,7 +233,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Synth { out, seed, days } => exit_code(commands::synth(&out, seed, days)),
         Command::Eval {
             what: EvalCommand::Scenarios { dir, profile },
-        } => crate::eval::commands::scenarios(&dir, &profile),
+        } => crate::eval::entry::scenarios(&dir, &profile),
         Command::Eval {
             what: EvalCommand::Families(args),
         } => crate::eval::families::run_cli(&args),
@@ -244,7 +244,7 @@ pub fn run(cli: Cli) -> u8 {
                     models,
                     snippets,
                 },
-        } => exit_code(crate::eval::commands::sentiment(&data, &models, &snippets)),
+        } => exit_code(crate::eval::entry::sentiment(&data, &models, &snippets)),
         Command::Train {
             what:
                 TrainCommand::Sentiment {
@@ -264,7 +264,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Train {
             what: TrainCommand::Complaint { data, out },
         } => exit_code(commands::train_complaint(&data, &out)),
-        Command::Nab { data, out } => exit_code(crate::eval::commands::nab(&data, &out)),
+        Command::Nab { data, out } => exit_code(crate::eval::entry::nab(&data, &out)),
         Command::Demo {
             speed,
             listen,

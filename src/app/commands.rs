@@ -1,6 +1,6 @@
 //! The bodies of the one-shot commands: `check-config`, `outbox list`, `replay`, `sentiment`,
 //! `train sentiment|complaint` and `synth`. The live service is [`super::service`], the demo
-//! [`super::demo`]; `eval` and `nab` live in `eval::commands` (they sit above `app`).
+//! [`super::demo`]; `eval` and `nab` live in `eval::entry` (they sit above `app`).
 //!
 //! Each command prints its own output and errors and returns the process exit code (0 success,
 //! 1 runtime failure, 2 bad usage or configuration), or an error that [`exit_code`] turns into

@@ -299,7 +299,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let server = listener.map(|l| {
         let mut router = crate::telemetry::http::router(Arc::clone(&metrics), Arc::clone(&ready));
         if let Some(state) = push_state.take() {
-            router = router.merge(ingest::http::router(state));
+            router = router.merge(ingest::push::router(state));
         }
         if let Some(board) = &board {
             router = router.merge(crate::telemetry::api_router(Arc::clone(board)));

@@ -28,7 +28,7 @@ pub enum Started {
     /// A reader task, for the caller to spawn and supervise.
     Task(SourceTask),
     /// `type = "http"`: the state of `POST /v1/mentions`, for the caller to serve.
-    Push(ingest::http::PushState),
+    Push(ingest::push::PushState),
 }
 
 /// Starts `source` over `ctx`. `aggregates`: the queue for `arroyo-aggregates` rows; `None`
@@ -44,7 +44,7 @@ pub fn start(
         SourceKind::Mastodon(c) => Box::pin(ingest::mastodon::run(c.clone(), ctx)),
         SourceKind::File(c) => Box::pin(ingest::file::run(c.clone(), ctx)),
         #[cfg(feature = "kafka")]
-        SourceKind::Kafka(c) => Box::pin(ingest::kafka::run(c.clone(), ctx)),
+        SourceKind::Kafka(c) => Box::pin(ingest::kafka_source::run(c.clone(), ctx)),
         #[cfg(not(feature = "kafka"))]
         SourceKind::Kafka(_) => anyhow::bail!(crate::config::kafka::NO_FEATURE),
         SourceKind::ArroyoAggregates(c) => match aggregates {
@@ -56,7 +56,7 @@ pub fn start(
             ),
         },
         SourceKind::Http(c) => {
-            return Ok(Started::Push(ingest::http::PushState::new(
+            return Ok(Started::Push(ingest::push::PushState::new(
                 &source.id,
                 c.clone(),
                 ctx.tx,

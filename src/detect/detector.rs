@@ -76,7 +76,7 @@ use super::evidence::Evidence;
 use super::grade::{
     choose_category, grade, persistence_minutes, risky_story, GroupSignal, Signals,
 };
-use super::incident::{IdSequence, Incident, Scope};
+use super::lifecycle::{IdSequence, Incident, Scope};
 use super::threads::Threads;
 use crate::domain::scored::{category_slot, is_complaint, Naming, Scored, COMPLAINT_SCORE};
 use crate::domain::SentimentLabel;

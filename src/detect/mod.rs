@@ -3,7 +3,7 @@
 //! [`window`] keeps per-brand minute panes, [`baseline`] the seasonal expectation,
 //! [`virality`] the count tails, growth fit and near-duplicate tracker, [`cluster`] groups
 //! related posts, [`evidence`] accumulates bounded evidence, [`term_counts`] an incident's key
-//! terms, [`threads`] each brand's busiest threads, [`grade`] turns signals into a severity, [`incident`] runs one incident's life and
+//! terms, [`threads`] each brand's busiest threads, [`grade`] turns signals into a severity, [`lifecycle`] runs one incident's life and
 //! [`detector`] owns every brand's state and the per-minute evaluation, emitting incident
 //! events for `alert` to render.
 
@@ -12,7 +12,7 @@ pub mod cluster;
 pub mod detector;
 pub mod evidence;
 pub mod grade;
-pub mod incident;
+pub mod lifecycle;
 pub mod term_counts;
 pub mod threads;
 pub mod virality;

@@ -4,7 +4,7 @@
 //! held-out wording and seeds) and [`sentiment`] (sentiment models on SemEval-2017,
 //! TweetEval and VADER's rated tweets).
 
-pub mod commands;
+pub mod entry;
 pub mod families;
 pub mod nab;
 pub mod scenarios;

@@ -504,7 +504,7 @@ pub async fn run(
             ctx.set_connected(true);
             let c = ctx.clone();
             let result = tokio::task::spawn_blocking(move || {
-                super::kafka::consume(&k, &c.cancel.clone(), |payload| {
+                super::kafka_source::consume(&k, &c.cancel.clone(), |payload| {
                     deliver_rows(&c, &tx, payload)
                 })
             })

@@ -39,7 +39,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::reconnect::Backoff;
-use super::{RecentIds, SourceCtx};
+use super::{SeenIds, SourceCtx};
 use crate::config::source::JetstreamConfig;
 use crate::domain::{Author, EventTime, Mention, MentionKind};
 
@@ -248,7 +248,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     // `cursor` is how far this task has read (a reconnect resumes there); what is persisted
     // is only how far the engine has processed.
     let mut commit = super::CommitCursor::new(cursor);
-    let mut recent = RecentIds::new(cfg.dedup_capacity);
+    let mut recent = SeenIds::new(cfg.dedup_capacity);
     let mut backoff = Backoff::new(&cfg.backoff);
     let profiles = cfg.appview_url.as_ref().map(|url| {
         let (p, task) = Profiles::new(url, &cfg, ctx.cancel.clone());

@@ -29,7 +29,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::reconnect::Backoff;
-use super::{RecentIds, SourceCtx};
+use super::{SeenIds, SourceCtx};
 use crate::config::source::MastodonConfig;
 use crate::domain::{Author, EventTime, Mention, MentionKind};
 
@@ -254,7 +254,7 @@ fn timeline_url(cfg: &MastodonConfig) -> String {
 
 struct State {
     newest: Option<String>,
-    recent: RecentIds,
+    recent: SeenIds,
     /// How far the engine has processed (what `cursor_file` may say).
     commit: super::CommitCursor<StatusId>,
 }
@@ -310,7 +310,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     let mut state = State {
         commit: super::CommitCursor::new(newest.clone().map(StatusId)),
         newest,
-        recent: RecentIds::new(cfg.dedup_capacity),
+        recent: SeenIds::new(cfg.dedup_capacity),
     };
     let mut last_persist = Instant::now();
     let mut backoff = Backoff::new(&cfg.backoff);

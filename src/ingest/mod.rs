@@ -5,13 +5,13 @@
 //! |---|---|---|
 //! | [`jetstream`] | Bluesky Jetstream (WebSocket, `time_us` cursor) | stop reading: the server buffers |
 //! | [`mastodon`] | Mastodon streaming API (WebSocket) + REST backfill | stop reading: the server buffers |
-//! | [`http`] | `POST /v1/mentions` (with `ack = "durable"` through the [`spool`]) | answer 503 with `Retry-After`, nothing queued |
+//! | [`push`] | `POST /v1/mentions` (with `ack = "durable"` through the [`spool`]) | answer 503 with `Retry-After`, nothing queued |
 //! | [`file`] | an NDJSON archive, replayed or tailed | block |
 //! | [`aggregates`] | per-brand window rows from Arroyo (NDJSON file; Kafka at merge) | block |
 //! | `kafka` | canonical NDJSON from a Kafka topic (feature `kafka`) | block: stop polling |
 //!
 //! Shared pieces: [`SourceCtx`] (the queue, metrics, cancellation, bad-input accounting),
-//! [`RecentIds`] (the bounded duplicate filter) and [`reconnect`] (backoff with jitter).
+//! [`SeenIds`] (the bounded duplicate filter) and [`reconnect`] (backoff with jitter).
 //! Invariants: the queue is bounded and counted in mentions; bad input is counted by reason
 //! and sampled into the log, never a crash; a source stops reading when cancelled and persists
 //! its cursor before it returns.
@@ -26,11 +26,11 @@
 pub mod aggregates;
 pub mod archive;
 pub mod file;
-pub mod http;
 pub mod jetstream;
 #[cfg(feature = "kafka")]
-pub mod kafka;
+pub mod kafka_source;
 pub mod mastodon;
+pub mod push;
 pub mod reconnect;
 pub mod spool;
 
@@ -532,15 +532,15 @@ impl SourceCtx {
 /// A bounded set of recently seen ids: the duplicate filter behind at-least-once resumption.
 /// When full, the oldest id is forgotten first.
 #[derive(Debug)]
-pub struct RecentIds {
+pub struct SeenIds {
     set: HashSet<Arc<str>>,
     order: VecDeque<Arc<str>>,
     capacity: usize,
 }
 
-impl RecentIds {
-    pub fn new(capacity: usize) -> RecentIds {
-        RecentIds {
+impl SeenIds {
+    pub fn new(capacity: usize) -> SeenIds {
+        SeenIds {
             set: HashSet::new(),
             order: VecDeque::new(),
             capacity: capacity.max(1),
@@ -751,7 +751,7 @@ mod tests {
 
     #[test]
     fn recent_ids_drop_duplicates_and_stay_bounded() {
-        let mut r = RecentIds::new(3);
+        let mut r = SeenIds::new(3);
         assert!(r.insert("a"));
         assert!(!r.insert("a"));
         for id in ["b", "c", "d"] {

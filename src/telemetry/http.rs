@@ -10,7 +10,7 @@
 //! while waiting for the next request); a connection on which no byte moves for
 //! `idle_timeout` is closed (an [`IdleTimeout`] around the socket); at most `max_connections`
 //! are open, and one more is answered 503 and closed at once. The push route bounds its body
-//! read itself (`ingest::http`). Each is counted in
+//! read itself (`ingest::push`). Each is counted in
 //! `flashpoint_http_connections_closed_total{reason}`; open connections in
 //! `flashpoint_http_connections_open`.
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flashpoint::config::source::{AckMode, HttpPushConfig};
-use flashpoint::ingest::http::{router, PushState};
+use flashpoint::ingest::push::{router, PushState};
 use flashpoint::ingest::spool::{Recovery, Spool};
 use flashpoint::ingest::Ingested;
 use flashpoint::telemetry::Metrics;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use flashpoint::config::source::{AckMode, HttpPushConfig};
 use flashpoint::config::Secret;
-use flashpoint::ingest::http::{router, PushState};
+use flashpoint::ingest::push::{router, PushState};
 use flashpoint::ingest::Ingested;
 use flashpoint::telemetry::Metrics;
 use tokio::net::TcpListener;

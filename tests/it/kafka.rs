@@ -257,7 +257,7 @@ async fn kafka_source_counts_and_skips_malformed_messages() {
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let cancel = tokio_util::sync::CancellationToken::new();
     let ctx = flashpoint::ingest::SourceCtx::new("k", tx, Arc::clone(&metrics), cancel.clone());
-    let task = tokio::spawn(flashpoint::ingest::kafka::run(cfg, ctx));
+    let task = tokio::spawn(flashpoint::ingest::kafka_source::run(cfg, ctx));
     let mut ids = Vec::new();
     for _ in 0..4 {
         let item = tokio::time::timeout(DEADLINE, rx.recv())

@@ -13,12 +13,12 @@
 //! Secrets (routing keys, webhook URLs, HMAC keys) are held as [`Secret`] and scrubbed from
 //! every error message, so neither logs nor `Debug` output can carry them.
 //!
-//! `type = "kafka"` (feature `kafka`, file `kafka.rs`) is not an HTTP sink: it mirrors every
+//! `type = "kafka"` (feature `kafka`, file `kafka_sink.rs`) is not an HTTP sink: it mirrors every
 //! alert line onto a topic; without the feature, building it is a configuration error.
 
 mod alertmanager;
 #[cfg(feature = "kafka")]
-mod kafka;
+mod kafka_sink;
 mod pagerduty;
 mod slack;
 pub(crate) mod text;
@@ -29,7 +29,7 @@ use std::time::Duration;
 
 pub use alertmanager::AlertmanagerSink;
 #[cfg(feature = "kafka")]
-pub use kafka::KafkaAlertSink;
+pub use kafka_sink::KafkaAlertSink;
 pub use pagerduty::PagerDutySink;
 pub use slack::SlackSink;
 pub use webhook::{sign, WebhookSink, SIGNATURE_HEADER, TIMESTAMP_HEADER};

@@ -5,7 +5,7 @@
 //! Inputs: `[topology]` ([`crate::config::kafka::TopologyConfig`]) and, for the ingest role,
 //! the `[[source]]` tables. Outputs: brand-keyed mentions and alert lines onto topics, the alert
 //! log and deliveries. The Kafka mention source lives with the other sources
-//! (`ingest::kafka`), the alert-line sink with the other sinks (`alert::sink`), and the
+//! (`ingest::kafka_source`), the alert-line sink with the other sinks (`alert::sink`), and the
 //! librdkafka client settings they share in [`crate::config::kafka`].
 //!
 //! Crate: `rdkafka` 0.39, the maintained binding of librdkafka, built from its bundled source

@@ -725,7 +725,7 @@ pub struct AlerterStats {
 /// dropped by identity, each new line handed to a callback before its offset is stored.
 pub struct Alerter {
     consumer: BaseConsumer,
-    seen: crate::ingest::RecentIds,
+    seen: crate::ingest::SeenIds,
     stats: AlerterStats,
 }
 
@@ -749,7 +749,7 @@ impl Alerter {
             .with_context(|| format!("subscribing to {topic}"))?;
         Ok(Alerter {
             consumer,
-            seen: crate::ingest::RecentIds::new(remember),
+            seen: crate::ingest::SeenIds::new(remember),
             stats: AlerterStats::default(),
         })
     }

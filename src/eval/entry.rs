@@ -1,4 +1,4 @@
-//! The bodies of `flashpoint eval sentiment`, `flashpoint eval scenarios` and `flashpoint nab`:
+//! The entry points of `flashpoint eval sentiment`, `flashpoint eval scenarios` and `flashpoint nab`:
 //! run an evaluation and print its tables (Markdown on stdout, notes on stderr).
 
 /// `flashpoint nab`: runs the volume detector over NAB's realTweets series and prints the
