@@ -101,7 +101,7 @@ async fn report_escapes_post_text() {
         line(
             "2",
             "2026-03-03T10:05:00Z",
-            "the brightline technician was drunk <script>alert(1)</script> & rude #brightline<b>",
+            "the brightline technician was drunk <script>alert(1)</script> & rude #brightline<b> \\u001b[2J\\u202egnp.exe",
         )
         .replace(
             r#""followers":50}"#,
@@ -127,6 +127,9 @@ async fn report_escapes_post_text() {
     assert!(!html.contains("href=\"javascript"), "unsafe link");
     assert!(!html.contains("<img src=x>") && html.contains("@a2&lt;img src=x&gt;"));
     assert!(!html.contains("<b>)") && html.contains("#brightline (1)"));
+    // Terminal escapes and a right-to-left override never reach the page.
+    assert!(!html.contains('\u{1b}') && !html.contains('\u{202e}'));
+    assert!(html.contains("[2Jgnp.exe"), "the rest of the text is kept");
 }
 
 /// Issue 19.2: the report rendered by a real browser. The screenshot goes to

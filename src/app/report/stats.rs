@@ -12,7 +12,8 @@ use crate::domain::{EventTime, Severity};
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub(super) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    crate::alert::sink::text::plain(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
