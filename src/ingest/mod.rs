@@ -500,7 +500,7 @@ impl SourceCtx {
         let n = self.bad.fetch_add(1, Ordering::Relaxed) + 1;
         if n <= LOG_FIRST || n % LOG_EVERY == 0 {
             let sample: String = detail.chars().take(200).collect();
-            tracing::warn!(source = %self.id, reason, count = n, sample = %sample, "skipping bad input");
+            tracing::warn!(source = %self.id, reason, count = n, sample = ?sample, "skipping bad input");
         }
     }
 

@@ -454,45 +454,11 @@ async fn pagerduty_400_dead_letters_without_retry() {
     assert_eq!(dead[0]["reason"], "rejected");
 }
 
-/// Collects formatted log output in memory.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The process-wide log capture. A thread-local subscriber can lose events to the callsite
-/// interest cache of tests running beside it; this one sees every test's logs, which only
-/// widens the checks made on it.
-fn log_capture() -> Capture {
-    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let capture = Capture::default();
-            let writer = capture.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            capture
-        })
-        .clone()
-}
-
 #[tokio::test(start_paused = true)]
 async fn secrets_never_appear_in_logs_or_debug() {
     let slack_secret = "SLACKSECRET-T000-B000-XXXX";
     let hmac_secret = "WEBHOOK-HMAC-SECRET-0001";
-    let capture = log_capture();
+    let capture = crate::support::log_capture();
 
     // Every receiver fails first with 503, then 400, echoing the request (with its secrets).
     let rx = Receiver::new(|_, n| if n < 3 { (503, None) } else { (400, None) });
@@ -549,7 +515,7 @@ timeout = "0s"
             .get(),
         1
     );
-    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let out = capture.text();
     assert!(out.contains("dead-lettered"), "logs were captured: {out}");
     assert!(
         out.contains("will retry"),
@@ -929,7 +895,7 @@ impl Respond for EchoPath {
 
 #[tokio::test(start_paused = true)]
 async fn secret_parts_of_urls_are_scrubbed_when_the_receiver_echoes_the_path() {
-    let capture = log_capture();
+    let capture = crate::support::log_capture();
     let slack_part = "XSLACKPARTX0123456789abcdef";
     let token = "XHOOKTOKENX9876543210";
     let server = MockServer::start().await;
@@ -983,7 +949,7 @@ timeout = "0s"
     d.notify(&line("echo", Action::Trigger)).await.unwrap();
     pass(&d, Duration::from_secs(30)).await;
     d.stop();
-    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let out = capture.text();
     assert!(
         out.contains("slack-echo") && out.contains("hook-echo") && out.contains("will retry"),
         "the retries were logged: {out}"

@@ -653,3 +653,36 @@ async fn ingest_ws_mastodon_silent_stream_is_left_for_a_new_connection() {
     cancel.cancel();
     task.await.unwrap().unwrap();
 }
+
+/// A frame that cannot be decoded is sampled into the log as an escaped value: a newline in
+/// it (a WebSocket frame may hold raw newlines) cannot fake a log line of its own, and no
+/// terminal escape reaches whoever tails the log. Every source counts bad input through
+/// `SourceCtx`, so this is the one place to hold it.
+#[tokio::test]
+async fn bad_input_samples_cannot_forge_log_lines() {
+    let capture = crate::support::log_capture();
+    let (tx, _rx) = mpsc::channel(1);
+    let ctx = SourceCtx::new(
+        "forge",
+        tx,
+        Arc::new(Metrics::new(&[], 0)),
+        CancellationToken::new(),
+    );
+    let forged = "FORGED-7c1e level=ERROR rotate the token now";
+    ctx.bad_input(
+        "invalid_json",
+        &format!("{{\"kind\":\"commit\"\r\n{forged}\n{forged}\u{1b}[2J\u{1b}]0;pwned\u{7}"),
+    );
+    let log = capture.text();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("FORGED-7c1e")).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "the sample spans several log lines: {lines:?}"
+    );
+    assert!(lines[0].contains("skipping bad input") && lines[0].contains("source=forge"));
+    assert!(
+        !log.contains('\u{1b}') && !log.contains('\u{7}'),
+        "a terminal escape reached the log"
+    );
+}

@@ -144,3 +144,44 @@ pub async fn pass(d: &flashpoint::alert::Delivery, total: std::time::Duration) {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
+
+/// Collects formatted log output in memory.
+#[derive(Clone, Default)]
+pub struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Everything logged so far, by every test of this binary.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The process-wide log capture. A thread-local subscriber can lose events to the callsite
+/// interest cache of tests running beside it; this one sees every test's logs, which only
+/// widens the checks made on it.
+pub fn log_capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            capture
+        })
+        .clone()
+}

@@ -620,7 +620,7 @@ impl DetectWorker {
         let n: u64 = self.stats.bad.values().sum();
         if n <= 10 || n % 1000 == 0 {
             let sample: String = detail.chars().take(200).collect();
-            tracing::warn!(reason, count = n, sample = %sample, "skipping bad message");
+            tracing::warn!(reason, count = n, sample = ?sample, "skipping bad message");
         }
     }
 
