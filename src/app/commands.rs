@@ -717,6 +717,13 @@ pub fn print_summary(s: &ReplaySummary) {
         e.too_late,
         plural(s.alerts.len() as u64, "alert")
     );
+    if e.outliers > 0 {
+        eprintln!(
+            "{} dropped as event-time outliers (flashpoint_ingest_dropped_total, reasons \
+             future_event_time and stale_event_time)",
+            plural(e.outliers, "mention")
+        );
+    }
     if let Some(r) = &s.refine {
         eprintln!(
             "incident sentiment model: {} mentions re-scored in {} batches, {} kept the fast score",

@@ -39,6 +39,10 @@ pub struct EngineStats {
     pub unmatched: u64,
     /// Matched mentions dropped because the same `(source, id)` was taken in already.
     pub duplicates: u64,
+    /// Mentions the replay guard dropped as event-time outliers
+    /// ([`crate::replay::watermark`]).
+    #[serde(default)]
+    pub outliers: u64,
     pub alerts: u64,
 }
 
@@ -220,8 +224,8 @@ impl Engine {
         })
     }
 
-    /// Puts the replay guard in front of the watermark: single event-time outliers (a record
-    /// dated 9999-12-31, or year 1 at the start) are dropped instead of moving it, by the rule
+    /// Puts the replay guard in front of the watermark: event-time outliers (a record dated
+    /// 9999-12-31, year 1 at the start, a run of records from a broken clock) are dropped instead of moving it, by the rule
     /// in [`crate::replay::watermark`] (`[pipeline] max_future_skew`, `max_event_age`). For
     /// replays, whose input has no wall clock to be checked against; live sources bound event
     /// time on the way in instead. Call [`Engine::finish`] at the end of the input.
@@ -266,6 +270,7 @@ impl Engine {
 
     /// Counts the guard's outliers and processes the mentions it released.
     fn apply_offered(&mut self, offered: Offered) {
+        self.stats.outliers += offered.dropped.len() as u64;
         for (m, why) in &offered.dropped {
             if let Some(metrics) = &self.metrics {
                 metrics
@@ -398,7 +403,8 @@ impl Engine {
     /// scored first; worker: batches still in flight keep the fast score). Call it before the
     /// last [`Engine::drain_alerts`] and before a final checkpoint.
     pub fn finish(&mut self) {
-        if let Some(offered) = self.guard.as_mut().map(OutlierGuard::finish) {
+        let started = self.watermark.started();
+        if let Some(offered) = self.guard.as_mut().map(|g| g.finish(started)) {
             self.apply_offered(offered);
         }
         if let Some(r) = self.refiner.as_mut() {

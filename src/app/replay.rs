@@ -170,7 +170,7 @@ pub async fn replay(
             anyhow::bail!("checkpoint {path} does not exist");
         }
     }
-    // No wall clock to check event times against: single outliers are dropped by the
+    // No wall clock to check event times against: outliers are dropped by the
     // watermark's guard instead (`replay::watermark`).
     engine.guard_event_times();
     if opts.report.is_some() || opts.report_json.is_some() || opts.report_csv.is_some() {

@@ -21,16 +21,28 @@
 //!   in arrival order. With fewer than 3 mentions in all, nothing can be judged and they are
 //!   processed as they are.
 //! * **Jumps.** Once started, a mention more than `max_future_skew` ahead of the newest event
-//!   time seen is held as a *candidate*. The next mention decides: if it is not older than the
-//!   candidate minus the allowed lateness, the stream really moved on (a quiet gap in the data):
-//!   the candidate is processed, and the next mention is judged against it by the same rule.
-//!   Otherwise the candidate is dropped (`future_event_time`) and the next mention is judged on
-//!   its own. A candidate still held at the end of the input is dropped.
+//!   time seen starts a *jump*: it and every later mention not older than it minus the allowed
+//!   lateness are held. Mentions older than that (on the stream's old timeline) are processed
+//!   as they come and counted as *returns*. The stream decides:
+//!   - **confirmed** once [`CONFIRM_MENTIONS`] held mentions span [`CONFIRM_SPAN_MS`] of event
+//!     time, or [`CONFIRM_ANYWAY`] are held: a stream that really moved on (a quiet gap in
+//!     the data) keeps moving. The held mentions are processed in arrival order, each judged
+//!     against the one before it, so a lone outlier inside the run is still dropped;
+//!   - **refuted** once the returns are as many as the held mentions: the held run is
+//!     dropped (`future_event_time`). A run of poisoned records that agree with each other
+//!     (a source with a broken clock for a while) is refuted this way.
 //!
-//! So a single outlier anywhere never moves the watermark, and a clean stream, gaps included,
-//! is processed exactly as without the guard. The cost: the last mention of a replay is
-//! dropped when it comes more than `max_future_skew` after everything before it, and two
-//! consecutive records far in the future confirm each other. Mentions held by the guard are
+//!   At the end of the input a jump of at least two mentions is taken, one alone is dropped.
+//!
+//! So outliers anywhere, alone or in a run of up to [`CONFIRM_ANYWAY`] records within
+//! [`CONFIRM_SPAN_MS`], never move the watermark, and a clean stream, gaps included, is
+//! processed exactly as without the guard (in a clean stream nothing returns, so every jump is
+//! taken, in arrival order). The costs: after a gap the mentions are held until the jump is
+//! confirmed (in a paced replay they show up that much later; the alert log is the same); the
+//! last mention of a replay is dropped when it comes more than `max_future_skew` after
+//! everything before it; a run at the very start, longer than half of [`START_SAMPLE`], wins
+//! the start rule; a run of poisoned records that spans
+//! [`CONFIRM_SPAN_MS`] or reaches [`CONFIRM_ANYWAY`] is taken. Mentions held by the guard are
 //! not part of a checkpoint.
 
 use crate::domain::{EventTime, Mention};
@@ -97,6 +109,13 @@ impl Watermark {
 pub const START_SAMPLE: usize = 16;
 /// How many median absolute deviations from the median make a start outlier.
 const OUTLIER_DEVIATIONS: i64 = 10;
+/// A jump is taken once this many mentions agree with it and they span [`CONFIRM_SPAN_MS`]
+/// of event time: a stream that moved on keeps moving.
+const CONFIRM_MENTIONS: usize = 16;
+/// See [`CONFIRM_MENTIONS`].
+const CONFIRM_SPAN_MS: i64 = 15 * 60_000;
+/// A jump is taken once this many mentions agree with it, whatever their span.
+pub const CONFIRM_ANYWAY: usize = 1024;
 
 /// Why the [`OutlierGuard`] dropped a mention (the stable `reason` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +144,24 @@ pub struct Offered {
     pub pass: bool,
 }
 
-/// Keeps single event-time outliers away from a [`Watermark`] in replays; see the module docs.
+/// Mentions since a jump, held until the stream confirms or refutes it.
+#[derive(Debug)]
+struct Jump {
+    /// In arrival order; the first is the one that jumped.
+    held: Vec<Mention>,
+    /// Newest event time held.
+    newest: EventTime,
+    /// Mentions since the jump that stayed on the old timeline.
+    returns: usize,
+}
+
+impl Jump {
+    fn start(&self) -> EventTime {
+        self.held[0].created_at
+    }
+}
+
+/// Keeps event-time outliers away from a [`Watermark`] in replays; see the module docs.
 #[derive(Debug)]
 pub struct OutlierGuard {
     max_future_skew_ms: i64,
@@ -133,8 +169,8 @@ pub struct OutlierGuard {
     lateness_ms: i64,
     /// Mentions read before the watermark started (at most [`START_SAMPLE`]).
     sample: Vec<Mention>,
-    /// A mention far ahead of the watermark, waiting for the next one to confirm it.
-    candidate: Option<Mention>,
+    /// Mentions far ahead of the watermark, waiting for the stream to confirm them.
+    jump: Option<Jump>,
 }
 
 impl OutlierGuard {
@@ -144,13 +180,13 @@ impl OutlierGuard {
             max_event_age_ms: max_event_age_ms.max(0),
             lateness_ms: lateness_ms.max(0),
             sample: Vec::new(),
-            candidate: None,
+            jump: None,
         }
     }
 
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.sample.is_empty() && self.candidate.is_none()
+        self.sample.is_empty() && self.jump.is_none()
     }
 
     /// Judges `m`, arriving now; `max_seen` is the watermark's newest event time (`None`
@@ -165,33 +201,100 @@ impl OutlierGuard {
             return out;
         };
         let t = m.created_at;
-        let mut newest = max_seen;
-        if let Some(c) = self.candidate.take() {
-            if t >= c.created_at.plus_ms(-self.lateness_ms) {
-                // Confirmed: the candidate goes first; `m` is judged against it in turn.
-                newest = newest.max(c.created_at);
-                out.release.push(c);
-            } else {
-                out.dropped.push((c, Outlier::Future));
+        let Some(jump) = self.jump.as_mut() else {
+            self.judge(m, max_seen, &mut out);
+            return out;
+        };
+        if t >= jump.start().plus_ms(-self.lateness_ms) {
+            jump.held.push(m.clone());
+            jump.newest = jump.newest.max(t);
+            let span = jump.newest.millis().saturating_sub(jump.start().millis());
+            let n = jump.held.len();
+            if n >= CONFIRM_ANYWAY || (n >= CONFIRM_MENTIONS && span >= CONFIRM_SPAN_MS) {
+                let held = self.jump.take().map(|j| j.held).unwrap_or_default();
+                self.confirm(held, max_seen, &mut out);
             }
+            return out;
         }
-        if t > newest.plus_ms(self.max_future_skew_ms) {
-            self.candidate = Some(m.clone());
+        // `m` stays on the old timeline: as many of those as the jump holds refute it.
+        jump.returns += 1;
+        if jump.returns >= jump.held.len() {
+            let held = self.jump.take().map(|j| j.held).unwrap_or_default();
+            out.dropped
+                .extend(held.into_iter().map(|h| (h, Outlier::Future)));
+        }
+        if t > max_seen.plus_ms(self.max_future_skew_ms) && self.jump.is_some() {
+            // Ahead of the old timeline and behind the held one: on neither.
+            out.dropped.push((m.clone(), Outlier::Future));
         } else {
-            out.pass = true;
+            self.judge(m, max_seen, &mut out);
         }
         out
     }
 
-    /// End of input: the start sample is judged with what there is; a candidate nobody
-    /// confirmed is dropped.
-    pub fn finish(&mut self) -> Offered {
+    /// `m` with nothing held: on time, or the start of a jump.
+    fn judge(&mut self, m: &Mention, newest: EventTime, out: &mut Offered) {
+        if m.created_at > newest.plus_ms(self.max_future_skew_ms) {
+            self.jump = Some(Jump {
+                held: vec![m.clone()],
+                newest: m.created_at,
+                returns: 0,
+            });
+        } else {
+            out.pass = true;
+        }
+    }
+
+    /// Releases a confirmed jump's mentions in arrival order, each judged against the one
+    /// before it (so one outlier inside the held run is still dropped); a last one far ahead
+    /// of the others starts a new jump.
+    fn confirm(&mut self, held: Vec<Mention>, mut newest: EventTime, out: &mut Offered) {
+        let mut candidate: Option<Mention> = None;
+        for h in held {
+            let t = h.created_at;
+            if let Some(c) = candidate.take() {
+                if t >= c.created_at.plus_ms(-self.lateness_ms) {
+                    newest = newest.max(c.created_at);
+                    out.release.push(c);
+                } else {
+                    out.dropped.push((c, Outlier::Future));
+                }
+            }
+            if t > newest.plus_ms(self.max_future_skew_ms) {
+                candidate = Some(h);
+            } else {
+                newest = newest.max(t);
+                out.release.push(h);
+            }
+        }
+        if let Some(c) = candidate {
+            self.jump = Some(Jump {
+                newest: c.created_at,
+                held: vec![c],
+                returns: 0,
+            });
+        }
+    }
+
+    /// End of input: the start sample is judged with what there is; a jump is taken if at
+    /// least two mentions agree with it, else dropped.
+    pub fn finish(&mut self, max_seen: Option<EventTime>) -> Offered {
         let mut out = Offered::default();
         if !self.sample.is_empty() {
             self.decide_start(&mut out);
         }
-        if let Some(c) = self.candidate.take() {
-            out.dropped.push((c, Outlier::Future));
+        if let Some(jump) = self.jump.take() {
+            if jump.held.len() >= 2 {
+                let newest = max_seen.unwrap_or(EventTime::MIN);
+                self.confirm(jump.held, newest, &mut out);
+            } else {
+                out.dropped
+                    .extend(jump.held.into_iter().map(|h| (h, Outlier::Future)));
+            }
+            if let Some(j) = self.jump.take() {
+                out.dropped
+                    .extend(j.held.into_iter().map(|h| (h, Outlier::Future)));
+            }
         }
         out
     }
@@ -284,7 +387,7 @@ mod tests {
             let o = g.offer(m, w.started());
             apply(o, Some(m), &mut w);
         }
-        let o = g.finish();
+        let o = g.finish(w.started());
         apply(o, None, &mut w);
         (done, dropped)
     }
@@ -341,6 +444,38 @@ mod tests {
         let (done, dropped) = guarded(&stream);
         assert_eq!(dropped, [(String::from("far"), "future_event_time")]);
         assert_eq!(done.len(), 25);
+    }
+
+    #[test]
+    fn guard_refutes_a_run_of_outliers_and_keeps_a_real_jump() {
+        // 30 records a century ahead, all within a minute: the next 30 on the stream's own
+        // timeline refute them.
+        let mut stream: Vec<Mention> = (0..80).map(|i| at(&format!("a{i}"), i)).collect();
+        let far = 100 * 365 * 1440;
+        let run: Vec<Mention> = (0..30).map(|i| at(&format!("far{i}"), far)).collect();
+        stream.splice(20..20, run);
+        let (done, dropped) = guarded(&stream);
+        let want: Vec<String> = (0..80).map(|i| format!("a{i}")).collect();
+        assert_eq!(done, want);
+        assert_eq!(dropped.len(), 30);
+        assert!(dropped
+            .iter()
+            .all(|(id, r)| id.starts_with("far") && *r == "future_event_time"));
+
+        // A real jump (a day without data) with a straggler from before it: the stream goes
+        // on at the new time, so the jump is taken, the outlier inside it is not.
+        let mut stream: Vec<Mention> = (0..40).map(|i| at(&format!("a{i}"), i)).collect();
+        stream.extend((0..30).map(|i| at(&format!("b{i}"), 1440 + i)));
+        stream.insert(45, at("straggler", 39));
+        stream.insert(50, with_time("far-inside", FAR));
+        let (done, dropped) = guarded(&stream);
+        assert_eq!(done.len(), 71, "{dropped:?}");
+        assert_eq!(dropped, [(String::from("far-inside"), "future_event_time")]);
+        let pos = |id: &str| done.iter().position(|d| d == id).unwrap();
+        assert!(
+            pos("b0") < pos("b1") && pos("b28") < pos("b29"),
+            "arrival order kept"
+        );
     }
 
     #[test]

@@ -85,6 +85,43 @@ async fn ingest_event_time_outliers_leave_the_demo_alert_log_unchanged() {
     assert!(dropped(&metrics, "x", "too_late") >= 1);
 }
 
+/// A run of poisoned records that agree with each other (an archive written by a source with
+/// a broken clock for a while) is refuted once as many later mentions stay on the stream's
+/// own timeline; before, two consecutive ones confirmed each other and every later mention
+/// was too late (7 alerts instead of 16 on the demo).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_event_time_a_run_of_future_records_is_refuted_by_the_stream() {
+    let clean = demo_lines();
+    let straight = replay_lines(&clean, None).await;
+    let mut polluted = clean.clone();
+    let third = polluted.len() / 3;
+    // 40 praise posts dated 2099 within one minute, then 300 in 2027 spread over 5 minutes.
+    let late: Vec<String> = (0..300)
+        .map(|i| {
+            let t = format!("2027-06-01T00:{:02}:{:02}Z", i / 60, i % 60);
+            line_at(&format!("y{i}"), "brightline is great", &t)
+        })
+        .collect();
+    polluted.splice(2 * third..2 * third, late);
+    let far: Vec<String> = (0..40)
+        .map(|i| {
+            let t = format!("2099-06-01T00:00:{:02}Z", i);
+            line_at(&format!("f{i}"), "brightline is great", &t)
+        })
+        .collect();
+    polluted.splice(third..third, far);
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let guarded = replay_lines(&polluted, Some(Arc::clone(&metrics))).await;
+    assert!(
+        guarded == straight,
+        "the poisoned runs changed the alert log: {} lines instead of {}",
+        guarded.len(),
+        straight.len()
+    );
+    assert_eq!(dropped(&metrics, "x", "future_event_time"), 340);
+    assert_eq!(dropped(&metrics, "x", "too_late"), 0);
+}
+
 #[tokio::test]
 async fn ingest_event_time_year_one_first_opens_no_incident() {
     let start = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z").unwrap();
