@@ -59,6 +59,12 @@ pub fn encode(m: &Mention, out: &mut Vec<u8>) {
     }
 }
 
+/// Longest record line read from a file or archive (1 MiB, newline excluded). A longer line
+/// is skipped and counted (`oversize`) without being held in memory, so a line that never
+/// ends (a decompression bomb, a binary file) cannot exhaust it. Live sources bound their
+/// frames with their own `max_frame_bytes`, the push route with `max_body_bytes`.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Why a line could not become a [`Mention`]; `reason` is a stable label for metrics.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {message}")]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
-use crate::domain::codec::decode;
+use crate::domain::codec::{decode, MAX_LINE_BYTES};
 use crate::domain::Mention;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -244,6 +244,58 @@ pub fn read_batches_from(
     }
 }
 
+/// One line read by [`read_line_bounded`].
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// The line, newline included, is in the buffer (`0`: end of input).
+    Whole(usize),
+    /// The line was longer than the limit: this many bytes were read past and dropped, and
+    /// the buffer holds none of them.
+    Oversize(usize),
+}
+
+/// Reads one line into `buf` like [`BufRead::read_until`], but holds at most `max` bytes of
+/// it (newline excluded): the rest of a longer line is read past in the reader's own buffer
+/// and dropped.
+fn read_line_bounded(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+    let mut read = 0usize;
+    let mut oversize = false;
+    loop {
+        let available = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let (chunk, ends) = match memchr::memchr(b'\n', available) {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let used = chunk.len();
+        if !oversize {
+            let content = buf.len() + used - usize::from(ends);
+            if content > max {
+                oversize = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        r.consume(used);
+        read += used;
+        if ends {
+            break;
+        }
+    }
+    Ok(if oversize {
+        Line::Oversize(read)
+    } else {
+        Line::Whole(read)
+    })
+}
+
 /// [`read_batches_from`], returning what was read together with the error that ended it.
 fn read_lines(
     mut reader: Box<dyn BufRead + Send>,
@@ -259,8 +311,23 @@ fn read_lines(
     let mut failure = None;
     loop {
         line.clear();
-        let n = match reader.read_until(b'\n', &mut line) {
-            Ok(n) => n,
+        let n = match read_line_bounded(reader.as_mut(), &mut line, MAX_LINE_BYTES) {
+            Ok(Line::Whole(n)) => n,
+            Ok(Line::Oversize(n)) => {
+                stats.lines += 1;
+                *stats.errors.entry("oversize").or_default() += 1;
+                on_error(&ReadError {
+                    path: name.to_string(),
+                    line: stats.lines,
+                    reason: "oversize",
+                    message: format!(
+                        "a line of {n} bytes, longer than {MAX_LINE_BYTES}: skipped unread"
+                    ),
+                });
+                // Do not keep a buffer the size of the longest line seen.
+                line = Vec::with_capacity(1024);
+                continue;
+            }
             Err(source) => {
                 // A partial line before the damage is not a line: dropped with the tail.
                 failure = Some(ArchiveError::Read {
@@ -344,6 +411,49 @@ mod tests {
         assert_eq!(bad, vec![3]);
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_skipped_unread_between_good_ones() {
+        // A zstd bomb's worth in miniature: 3 MiB of one line that never ends in the middle,
+        // and one at the end of the input with no newline at all.
+        let huge = "x".repeat(3 * MAX_LINE_BYTES);
+        let text = format!("{GOOD}\n{huge}\n{GOOD}\n{huge}");
+        let z = zstd::encode_all(text.as_bytes(), 1).unwrap();
+        let bytes: &'static [u8] = Box::leak(z.into_boxed_slice());
+        let (stats, batches, bad) = read_all(bytes, 10);
+        assert_eq!(stats.lines, 4);
+        assert_eq!(stats.decoded, 2);
+        assert_eq!(stats.errors.get("oversize"), Some(&2));
+        assert_eq!(bad, vec![2, 4]);
+        assert_eq!(batches.concat().len(), 2);
+    }
+
+    #[test]
+    fn bounded_lines_hold_at_most_the_limit() {
+        let mut r = std::io::BufReader::with_capacity(4, &b"abcd\nabcde\nab"[..]);
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_line_bounded(&mut r, &mut buf, 4).unwrap(),
+            Line::Whole(5)
+        );
+        assert_eq!(buf, b"abcd\n", "exactly the limit, newline not counted");
+        buf.clear();
+        assert_eq!(
+            read_line_bounded(&mut r, &mut buf, 4).unwrap(),
+            Line::Oversize(6)
+        );
+        assert!(buf.is_empty());
+        assert_eq!(
+            read_line_bounded(&mut r, &mut buf, 4).unwrap(),
+            Line::Whole(2)
+        );
+        assert_eq!(buf, b"ab");
+        buf.clear();
+        assert_eq!(
+            read_line_bounded(&mut r, &mut buf, 4).unwrap(),
+            Line::Whole(0)
+        );
     }
 
     #[test]

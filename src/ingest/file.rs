@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use super::archive;
 use super::SourceCtx;
 use crate::config::source::FileConfig;
-use crate::domain::codec::decode;
+use crate::domain::codec::{decode, MAX_LINE_BYTES};
 
 /// Mentions per batch read from an archive.
 const BATCH: usize = 256;
@@ -49,19 +49,44 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     let file = tokio::fs::File::open(&cfg.path).await?;
     let mut reader = BufReader::new(file);
     let mut line = Vec::new();
+    // Inside a line longer than MAX_LINE_BYTES: read past it without holding it.
+    let mut oversize = false;
     loop {
-        let n = tokio::select! {
-            r = reader.read_until(b'\n', &mut line) => r?,
+        let available = tokio::select! {
+            r = reader.fill_buf() => r?,
             _ = ctx.cancel.cancelled() => return Ok(()),
         };
-        if n == 0 || line.last() != Some(&b'\n') {
+        if available.is_empty() {
             // At the end for now: keep the partial line and look again after the interval.
             tokio::select! {
                 _ = tokio::time::sleep(cfg.poll_interval) => continue,
                 _ = ctx.cancel.cancelled() => return Ok(()),
             }
         }
+        let (used, ends) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if !oversize {
+            if line.len() + used - usize::from(ends) > MAX_LINE_BYTES {
+                oversize = true;
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(&available[..used]);
+            }
+        }
+        reader.consume(used);
+        if !ends {
+            continue;
+        }
         ctx.line();
+        if std::mem::take(&mut oversize) {
+            ctx.bad_input(
+                "oversize",
+                &format!("a line longer than {MAX_LINE_BYTES} bytes: skipped unread"),
+            );
+            continue;
+        }
         let text = &line[..line.len() - 1];
         match decode(text) {
             Ok(m) => {
