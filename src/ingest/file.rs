@@ -2,7 +2,8 @@
 //! `follow = true` tails a growing plain NDJSON file.
 //!
 //! Policy when the queue is full: **block** (the file waits). A bad line is counted by reason
-//! and skipped. Without `follow` the source ends at the end of the file; `flashpoint run` ends
+//! and skipped; a line longer than [`MAX_LINE_BYTES`] is read past without being held
+//! (`oversize`). Without `follow` the source ends at the end of the file; `flashpoint run` ends
 //! once every source has ended and no push route is configured.
 
 use std::time::Instant;
