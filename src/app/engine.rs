@@ -275,7 +275,7 @@ impl Engine {
             if let Some(metrics) = &self.metrics {
                 metrics
                     .ingest_dropped_total
-                    .with_label_values(&[m.source.as_str(), why.reason()])
+                    .with_label_values(&[metrics.source_label(&m.source), why.reason()])
                     .inc();
             }
             tracing::debug!(id = %m.id, created_at = %m.created_at, reason = why.reason(), "event-time outlier dropped");
@@ -356,7 +356,7 @@ impl Engine {
         if let Some(metrics) = &self.metrics {
             metrics
                 .ingest_dropped_total
-                .with_label_values(&[m.source.as_str(), reason])
+                .with_label_values(&[metrics.source_label(&m.source), reason])
                 .inc();
         }
     }
@@ -635,7 +635,7 @@ impl Engine {
                 let id = self.cfg.brand(b).id.as_str();
                 metrics
                     .brand_mentions_total
-                    .with_label_values(&[metrics.brand_label(id), m.source.as_str()])
+                    .with_label_values(&[metrics.brand_label(id), metrics.source_label(&m.source)])
                     .inc();
             }
         }

@@ -3,7 +3,10 @@
 //! Names follow `flashpoint_<subsystem>_<name>_<unit>[_total]`; every family has help text.
 //! Brand labels are bounded: only configured brand ids (the first `max_brand_labels` of them)
 //! get their own series, every other brand is reported as [`OTHER_BRAND`], so 10,000
-//! configured brands cannot explode Prometheus.
+//! configured brands cannot explode Prometheus. The `source` label of per-mention families
+//! comes from the mention itself (a free string, docs/contracts.md §1), so it is bounded too:
+//! the first [`MAX_SOURCE_LABELS`] values seen (each at most [`MAX_SOURCE_LABEL_BYTES`]) get
+//! their own series, later ones are reported as [`OTHER_SOURCE`].
 //!
 //! Latency (mention processed → alert decided) is recorded in an HDR histogram and exported
 //! as quantile gauges by [`Metrics::publish_latency`].
@@ -21,6 +24,12 @@ use prometheus::{
 
 /// The label value for brands beyond the labelled set.
 pub const OTHER_BRAND: &str = "__other__";
+/// How many distinct mention `source` values get their own label value.
+pub const MAX_SOURCE_LABELS: usize = 32;
+/// Longest mention `source` value used as a label value.
+pub const MAX_SOURCE_LABEL_BYTES: usize = 64;
+/// The label value for mention sources beyond [`MAX_SOURCE_LABELS`] (or too long).
+pub const OTHER_SOURCE: &str = "__other__";
 /// Quantiles exported for the processing latency.
 pub const LATENCY_QUANTILES: [(f64, &str); 4] =
     [(0.5, "0.5"), (0.9, "0.9"), (0.99, "0.99"), (0.999, "0.999")];
@@ -29,6 +38,8 @@ pub const LATENCY_QUANTILES: [(f64, &str); 4] =
 pub struct Metrics {
     registry: Registry,
     labelled: HashSet<String>,
+    /// Mention `source` values that have their own label value (see [`Metrics::source_label`]).
+    sources: Mutex<HashSet<String>>,
     latency: Mutex<Histogram<u64>>,
     /// Per-sink delivery latency, exported by [`Metrics::publish_sink_latency`].
     sink_latency: Mutex<HashMap<String, Histogram<u64>>>,
@@ -575,6 +586,7 @@ impl Metrics {
             ),
             registry: r,
             labelled,
+            sources: Mutex::new(HashSet::new()),
             latency: Mutex::new(latency),
             sink_latency: Mutex::new(HashMap::new()),
         };
@@ -592,6 +604,26 @@ impl Metrics {
         } else {
             OTHER_BRAND
         }
+    }
+
+    /// The label value for a mention's `source` field: itself for the first
+    /// [`MAX_SOURCE_LABELS`] values seen, else [`OTHER_SOURCE`], so a stream of made-up
+    /// sources cannot grow the series without bound.
+    pub fn source_label<'a>(&self, source: &'a str) -> &'a str {
+        if source.len() > MAX_SOURCE_LABEL_BYTES {
+            return OTHER_SOURCE;
+        }
+        let Ok(mut seen) = self.sources.lock() else {
+            return OTHER_SOURCE;
+        };
+        if seen.contains(source) {
+            return source;
+        }
+        if seen.len() < MAX_SOURCE_LABELS {
+            seen.insert(source.to_string());
+            return source;
+        }
+        OTHER_SOURCE
     }
 
     /// Records one mention-to-alert latency.
@@ -805,6 +837,35 @@ fn gauges_at_zero(gauge: &impl prometheus::core::Collector, label: &str) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_mention_sources_fold_into_other() {
+        let m = Metrics::new(&["a"], 10);
+        for i in 0..10_000 {
+            let s = format!("src-{i}");
+            m.brand_mentions_total
+                .with_label_values(&["a", m.source_label(&s)])
+                .inc();
+        }
+        let long = "x".repeat(MAX_SOURCE_LABEL_BYTES + 1);
+        assert_eq!(m.source_label(&long), OTHER_SOURCE);
+        assert_eq!(
+            m.source_label("src-0"),
+            "src-0",
+            "the first ones keep their own"
+        );
+        let series = m
+            .brand_mentions_total
+            .with_label_values(&["a", OTHER_SOURCE])
+            .get();
+        assert_eq!(series, 10_000 - MAX_SOURCE_LABELS as u64);
+        let text = m.encode_text();
+        let lines = text
+            .lines()
+            .filter(|l| l.starts_with("flashpoint_brand_mentions_total{"))
+            .count();
+        assert_eq!(lines, MAX_SOURCE_LABELS + 1, "bounded series");
+    }
 
     #[test]
     fn unlabelled_brands_fold_into_other() {
