@@ -79,8 +79,9 @@ impl AggregateSkip {
 /// The checkpoint format's first field and version.
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
 /// 4: each complaint stream keeps two CUSUMs (issue 16, fourth round), and the engine the ids
-/// it took in ([`RecentIds`]).
-const CHECKPOINT_VERSION: u32 = 5;
+/// it took in ([`RecentIds`]); 5: each brand's threads; 6: how each brand was named over the
+/// last 15 minutes (`detect::detector::NamingWindow`).
+const CHECKPOINT_VERSION: u32 = 6;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]

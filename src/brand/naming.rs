@@ -16,8 +16,11 @@
 //!
 //! The detector compares an incident's share of plain namings with the brand's usual share: a
 //! surge that is plain far more often than the brand's own chatter is the ordinary word
-//! trending, not the brand (see `detect::grade`). For a brand with an invented name both
-//! shares stay alike, so nothing changes for it.
+//! trending, not the brand (see `detect::grade`). It judges the rise in two ways: the
+//! incident's own evidence, and the brand's last 15 minutes with its usual chatter taken out
+//! (an incident open for hours gathers the brand's chatter into its evidence, which dilutes
+//! the first). For a brand with an invented name both shares stay alike, so nothing changes
+//! for it.
 //!
 //! Inputs: the brand's configuration and the mention's text. Output: a [`Naming`]. Pure and
 //! allocation-light: ASCII-case-insensitive searches over the original text (non-ASCII terms

@@ -151,6 +151,53 @@ pub const GROUP_LEARN_LAG_MINUTES: i64 = 120;
 /// each minute at once: a new brand's own complaint level is learnt before it can page.
 const GROUP_LAG_AFTER_MINUTES: u32 = 1440;
 
+/// Minutes over which [`NamingWindow`] counts how a brand is named now.
+pub const NAMING_WINDOW: usize = 15;
+
+/// Per-minute counts of mentions naming a brand in their own text and of those naming it only
+/// as an ordinary word, over the last [`NAMING_WINDOW`] minutes.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct NamingWindow {
+    /// Newest minute counted; slot `m % NAMING_WINDOW` holds minute `m`.
+    head: i64,
+    named: [u32; NAMING_WINDOW],
+    plain: [u32; NAMING_WINDOW],
+}
+
+impl NamingWindow {
+    fn add(&mut self, minute: i64, naming: Naming) {
+        if naming == Naming::Thread {
+            return;
+        }
+        if minute > self.head {
+            let gap = (minute - self.head).min(NAMING_WINDOW as i64);
+            for k in 0..gap {
+                let slot = (minute - k).rem_euclid(NAMING_WINDOW as i64) as usize;
+                self.named[slot] = 0;
+                self.plain[slot] = 0;
+            }
+            self.head = minute;
+        } else if minute <= self.head - NAMING_WINDOW as i64 {
+            return;
+        }
+        let slot = minute.rem_euclid(NAMING_WINDOW as i64) as usize;
+        self.named[slot] += 1;
+        self.plain[slot] += u32::from(naming == Naming::Plain);
+    }
+
+    /// (named, plain) over the window ending at `minute`.
+    fn totals(&self, minute: i64) -> (u64, u64) {
+        let lo = minute - NAMING_WINDOW as i64 + 1;
+        let (mut named, mut plain) = (0u64, 0u64);
+        for m in lo.max(self.head - NAMING_WINDOW as i64 + 1)..=minute.min(self.head) {
+            let slot = m.rem_euclid(NAMING_WINDOW as i64) as usize;
+            named += u64::from(self.named[slot]);
+            plain += u64::from(self.plain[slot]);
+        }
+        (named, plain)
+    }
+}
+
 /// One category group's complaint stream of a brand (see the module docs).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct GroupStream {
@@ -368,6 +415,9 @@ struct BrandState {
     /// ordinary word (memory [`USUAL_NAMING_MEMORY`] mentions, learnt while not anomalous).
     usual_plain: f64,
     usual_named: f64,
+    /// Mentions naming the brand, and those naming it only as an ordinary word, in each of
+    /// the last [`NAMING_WINDOW`] minutes: how the brand is named *now*.
+    naming_now: NamingWindow,
     groups: [GroupStream; GROUPS],
     /// The brand's busiest threads (a story told without a post the triage recognised).
     threads: Threads,
@@ -397,6 +447,7 @@ impl BrandState {
             usual_mentions: USUAL_PRIOR_MENTIONS,
             usual_plain: USUAL_PLAIN_PRIOR * USUAL_PRIOR_MENTIONS,
             usual_named: USUAL_PRIOR_MENTIONS,
+            naming_now: NamingWindow::default(),
             groups: [GroupStream::new(), GroupStream::new()],
             threads: Threads::default(),
         }
@@ -650,6 +701,8 @@ impl Detector {
         // How the brand is usually named, learnt outside anomalies (an ordinary-word surge must
         // not teach the brand that it is usually the word).
         let calm = st.spike_run == 0 && st.raw_spike_run == 0 && st.anomalous_run == 0;
+        st.naming_now
+            .add(m.created_at.minute_index(), scored.naming);
         if calm && scored.naming != Naming::Thread {
             let keep = 1.0 - 1.0 / USUAL_NAMING_MEMORY;
             st.usual_named = keep * st.usual_named + 1.0;
@@ -1412,6 +1465,16 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         named: ev.named,
         plain_share: ev.plain as f64 / ev.named.max(1) as f64,
         usual_plain_share: st.usual_plain_share(),
+        named_now: st.naming_now.totals(minute).0,
+        volume_ratio_now: st
+            .window
+            .view(EventTime(minute * EventTime::MINUTE_MS), 15)
+            .weighted
+            / (15.0 * baseline.max(0.05)),
+        plain_share_now: {
+            let (named, plain) = st.naming_now.totals(minute);
+            plain as f64 / named.max(1) as f64
+        },
         story: inc.story,
     }
 }
@@ -1510,10 +1573,15 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
         );
     }
     if s.ordinary_word() && !risky_story(inc.category, s.max_risk, d) {
+        let (share, whose) = if s.plain_share >= s.surge_plain_share() {
+            (s.plain_share, "its posts")
+        } else {
+            (s.surge_plain_share(), "the last 15 minutes' rise")
+        };
         return format!(
-            "{:.0} % of its posts name the brand only as an ordinary word (usually {:.0} %): \
+            "{:.0} % of {whose} name the brand only as an ordinary word (usually {:.0} %): \
              the word is trending, not the brand",
-            100.0 * s.plain_share,
+            100.0 * share,
             100.0 * s.usual_plain_share
         );
     }
@@ -1643,6 +1711,27 @@ mod tests {
 
     fn expected(g: &GroupStream, minute: i64) -> f64 {
         g.baseline.expected_per_min(EventTime(minute * MIN))
+    }
+
+    #[test]
+    fn the_naming_window_counts_the_last_fifteen_minutes_only() {
+        let mut w = NamingWindow::default();
+        w.add(100, Naming::Distinct);
+        w.add(100, Naming::Plain);
+        w.add(101, Naming::Plain);
+        w.add(101, Naming::Thread);
+        assert_eq!(w.totals(101), (3, 2));
+        // A late mention inside the window counts; one older than the window does not.
+        w.add(90, Naming::Plain);
+        w.add(80, Naming::Plain);
+        assert_eq!(w.totals(101), (4, 3));
+        // Minute 90 falls out of the window as it moves on; skipped minutes are empty.
+        assert_eq!(w.totals(106), (3, 2));
+        w.add(113, Naming::Distinct);
+        assert_eq!(w.totals(113), (4, 2));
+        assert_eq!(w.totals(116), (1, 0));
+        w.add(200, Naming::Distinct);
+        assert_eq!(w.totals(200), (1, 0));
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub struct Signals {
     pub named: u64,
     pub plain_share: f64,
     pub usual_plain_share: f64,
+    /// The brand's mentions naming it in the last 15 minutes, and the share of them naming it
+    /// only as an ordinary word (the whole brand, not only the incident's evidence).
+    pub named_now: u64,
+    pub plain_share_now: f64,
+    /// The brand's (bot-discounted) volume of the last 15 minutes over its baseline.
+    pub volume_ratio_now: f64,
     /// The incident is a thread's story about conduct or danger (`detect::threads`): it is
     /// graded as a risky post's story is, on its own growth.
     pub story: bool,
@@ -88,10 +94,29 @@ pub fn risky_story(category: Category, max_risk: f64, cfg: &DetectConfig) -> boo
 impl Signals {
     /// Whether the incident is mostly an ordinary word that the brand is named after ("apple
     /// picking at the orchard"), much more so than the brand's own chatter: not the brand.
+    /// Judged on the incident's evidence, or on the rise of the brand's last 15 minutes
+    /// ([`Signals::surge_plain_share`]): an incident open for hours gathers the brand's
+    /// long-lived chatter clusters into its evidence, and its plain share then falls under
+    /// the cap while the rise itself is still the word.
     pub fn ordinary_word(&self) -> bool {
-        self.named >= ORDINARY_WORD_MIN_NAMED
-            && self.plain_share >= ORDINARY_WORD_SHARE
-            && self.plain_share >= self.usual_plain_share + ORDINARY_WORD_EXCESS
+        let word = |share: f64| {
+            share >= ORDINARY_WORD_SHARE && share >= self.usual_plain_share + ORDINARY_WORD_EXCESS
+        };
+        (self.named >= ORDINARY_WORD_MIN_NAMED && word(self.plain_share))
+            || (self.named_now >= ORDINARY_WORD_MIN_NAMED && word(self.surge_plain_share()))
+    }
+
+    /// The share of the rise's own mentions (those above the baseline) that name the brand
+    /// only as the ordinary word, estimated from the brand's last 15 minutes: with the volume
+    /// at `r` times its baseline, `1/r` of them are the usual chatter at its usual share.
+    /// 0 when the volume is not at least twice its baseline.
+    pub fn surge_plain_share(&self) -> f64 {
+        let r = self.volume_ratio_now;
+        if r < 2.0 {
+            return 0.0;
+        }
+        let usual = self.usual_plain_share / r;
+        ((self.plain_share_now - usual) / (1.0 - 1.0 / r)).clamp(0.0, 1.0)
     }
 
     /// Rate over baseline, with the baseline floored so a silent brand is not infinite.
@@ -210,8 +235,50 @@ mod tests {
             named: 50,
             plain_share: 0.2,
             usual_plain_share: 0.2,
+            named_now: 50,
+            plain_share_now: 0.2,
+            volume_ratio_now: 4.0,
             story: false,
         }
+    }
+
+    #[test]
+    fn the_rise_of_a_diffuse_word_surge_is_judged_apart_from_the_usual_chatter() {
+        let cfg = DetectConfig::default();
+        // The incident's evidence is a mix (long-lived clusters merged in), but the brand's
+        // last 15 minutes run at 5x its baseline with 85 % of mentions plain where 20 % is
+        // usual: the rise itself is (0.85 - 0.04) / 0.8 = 100 % the ordinary word.
+        let surge = Signals {
+            plain_share: 0.6,
+            usual_plain_share: 0.2,
+            named_now: 300,
+            plain_share_now: 0.85,
+            volume_ratio_now: 5.0,
+            ..base()
+        };
+        assert!((surge.surge_plain_share() - 1.0).abs() < 1e-9);
+        assert!(surge.ordinary_word());
+        assert_eq!(grade(Category::Outage, &surge, &cfg), Severity::Info);
+        // The same share at only 1.5x the baseline is not a surge of anything.
+        let flat = Signals {
+            volume_ratio_now: 1.5,
+            ..surge.clone()
+        };
+        assert_eq!(flat.surge_plain_share(), 0.0);
+        assert!(!flat.ordinary_word());
+        // A rise told mostly in the brand's own name is the brand: half the new posts plain.
+        let brand = Signals {
+            plain_share_now: 0.44,
+            ..surge.clone()
+        };
+        assert!((brand.surge_plain_share() - 0.5).abs() < 1e-9);
+        assert!(!brand.ordinary_word());
+        // Too few mentions in the window to judge.
+        let few = Signals {
+            named_now: 5,
+            ..surge
+        };
+        assert!(!few.ordinary_word());
     }
 
     #[test]

@@ -796,3 +796,101 @@ fn defect_an_unrecognised_root_posts_conduct_thread_is_graded_on_its_own_growth(
         praise.dump()
     );
 }
+
+/// A quiet brand named after an ordinary word, with its own chatter (mostly "Orchard Mobile",
+/// one post in four in lower case, as people type), a post every three minutes. For six hours
+/// the word itself trends at several times the brand's volume: many people, many wordings,
+/// fruit picking "at the orchard", mostly cross, with replies that name nothing.
+/// Over hours the incident's evidence gathers the brand's own chatter too, so its plain share
+/// falls under the cap (the old rule paged support at error after four hours); the brand's
+/// last fifteen minutes still show the rise is the word.
+#[test]
+fn defect_a_trending_ordinary_word_pages_no_one() {
+    let word = [
+        "muddy queue at the orchard today, apples all bruised",
+        "the orchard ran out of cider again, terrible planning",
+        "worst apple picking trip ever, the orchard was awful",
+        "rain ruined our day at the orchard, kids miserable",
+        "pear orchard closed early and nobody told us, so annoying",
+        "overpriced baskets at the cherry orchard, never again",
+        "kids asking a million questions about the orchard",
+    ];
+    let s = word_surge(&word);
+    assert!(
+        s.pages().is_empty(),
+        "a trending ordinary word paged someone:\n{}",
+        s.dump()
+    );
+    assert!(
+        s.alerts.iter().any(|a| a.why.contains("ordinary word")),
+        "the incident does not say why it stays informational:\n{}",
+        s.dump()
+    );
+    // The same surge told about the brand, in its own name, is the brand's and pages support.
+    let brand = [
+        "no signal from Orchard Mobile all morning, useless",
+        "Orchard Mobile network down again, cannot call anyone",
+        "Orchard Mobile outage, no data since nine, awful",
+        "is Orchard Mobile down? calls failing everywhere",
+    ];
+    let s = word_surge(&brand);
+    assert!(
+        s.pages()
+            .iter()
+            .any(|a| a.teams.iter().any(|t| t == "support")),
+        "the brand's own surge did not page support:\n{}",
+        s.dump()
+    );
+}
+
+/// Two days of the quiet brand's chatter, then six hours of `surge` posts (five a minute, a
+/// quarter of them replies naming nothing), then three quiet hours.
+fn word_surge(surge: &[&str]) -> Stream {
+    let cfg = Arc::new(Config::with_brands(vec![brand("orchard", "Orchard Mobile")]).unwrap());
+    let mut s = Stream::new(cfg);
+    let chatter = [
+        "Orchard Mobile signal is fine in town today",
+        "switched to Orchard Mobile last month, decent so far",
+        "Orchard Mobile bill arrived, same as usual",
+        "anyone else on orchard mobile roaming in spain",
+    ];
+    let replies = [
+        "haha same",
+        "which one is that?",
+        "sounds fun",
+        "ugh no thanks",
+    ];
+    let surge_from = T0 + 2 * DAY;
+    let surge_to = surge_from + 6 * HOUR;
+    let mut t = T0;
+    let mut k = 0usize;
+    let mut last: Option<String> = None;
+    while t < surge_to + 3 * HOUR {
+        if (t / MINUTE) % 4 == 0 {
+            k += 1;
+            let text = format!("{} {}", chatter[k % chatter.len()], k % 89);
+            let author = format!("c{}", k % 4000);
+            s.post(t + 7_000, &author, MentionKind::Post, None, &text);
+        }
+        if (surge_from..surge_to).contains(&t) {
+            for j in 0..5 {
+                k += 1;
+                let at = t + j * 12_000;
+                if k % 4 == 0 {
+                    if let Some(parent) = last.as_deref() {
+                        let author = format!("r{k}");
+                        let text = replies[k % replies.len()];
+                        s.post(at, &author, MentionKind::Reply, Some(parent), text);
+                        continue;
+                    }
+                }
+                let text = format!("{} {}", surge[k % surge.len()], k % 1000);
+                let author = format!("w{k}");
+                last = Some(s.post(at, &author, MentionKind::Post, None, &text));
+            }
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+    }
+    s
+}
