@@ -80,7 +80,7 @@ impl AggregateSkip {
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
 /// 4: each complaint stream keeps two CUSUMs (issue 16, fourth round), and the engine the ids
 /// it took in ([`RecentIds`]); 5: each brand's threads; 6: how each brand was named over the
-/// last 15 minutes (`detect::detector::NamingWindow`).
+/// last 15 minutes (`detect::detector::NamingWindow`) and a third CUSUM per complaint stream.
 const CHECKPOINT_VERSION: u32 = 6;
 
 /// Why a checkpoint could not be written or read back.

@@ -20,8 +20,9 @@
 //!    whatever its root post said: it takes over the brand's open conduct/safety incident
 //!    that no thread owns, or opens one on the thread's cluster (once per thread);
 //! 4. each category group's complaint stream ([`GROUPS`]: outage/billing/service complaints;
-//!    conduct/safety) has its own seasonal baseline and two Poisson CUSUMs for a sustained
-//!    rise (see [`CUSUM_RATIO`], [`CUSUM_SLOW_RATIO`], [`CUSUM_THRESHOLD`]); crossing one
+//!    conduct/safety) has its own seasonal baseline and three Poisson CUSUMs for a sustained
+//!    rise (see [`CUSUM_RATIO`], [`CUSUM_SLOW_RATIO`], [`CUSUM_STEEP_RATIO`],
+//!    [`CUSUM_THRESHOLD`]); crossing one
 //!    opens an incident on that group's complaints, so a complaint surge pages even when total volume barely moves.
 //!    The CUSUM's expectation is the group's baseline, times how much busier the brand's other
 //!    mentions (not the complaints themselves) are than their own baseline over the last five
@@ -50,11 +51,12 @@
 //!
 //! False-alarm budget per brand and day (Bonferroni over the three signals that can page on
 //! volume alone): the 15-minute volume test (`spike_p_value` with `persistence`, unchanged),
-//! and two CUSUMs per category group (a rise to [`CUSUM_RATIO`] and a slower one to
-//! [`CUSUM_SLOW_RATIO`] times the expectation) with threshold `ln(2 · 1440 / 0.005)`: by
-//! Wald's bound each one's in-control average run length under the Poisson baseline is at
-//! least 576,000 minutes, so each group stream spends at most 0.005 false alarms per
-//! brand-day.
+//! and three CUSUMs per category group (a rise to [`CUSUM_RATIO`], a slower one to
+//! [`CUSUM_SLOW_RATIO`] and, on service complaints only, a steep one to [`CUSUM_STEEP_RATIO`]
+//! times the expectation) with
+//! threshold `ln(3 · 1440 / 0.005)`: by Wald's bound each one's in-control average run length
+//! under the Poisson baseline is at least 864,000 minutes, so each group stream spends at most
+//! 0.005 false alarms per brand-day.
 //!
 //! Invariants: brands are evaluated in index order and incidents in opening order, so the same
 //! input order always yields the same alerts; per-brand state is bounded (windows are rings,
@@ -117,9 +119,15 @@ pub const CUSUM_RATIO: f64 = 3.0;
 /// baseline: it accumulates from about 1.2x instead of 1.8x, so a rise that builds over hours
 /// (complaints doubling every hour) is seen while it is still small on a busy brand.
 pub const CUSUM_SLOW_RATIO: f64 = 1.5;
-/// CUSUM alarm threshold, shared by both CUSUMs of a stream: `ln(2 · 1440 / 0.005)` (see the
-/// module docs).
-pub const CUSUM_THRESHOLD: f64 = 13.26;
+/// A third CUSUM tests for a steep rise, `CUSUM_STEEP_RATIO` times the baseline: each
+/// complaint weighs ln 8 = 2.1 instead of ln 3 = 1.1, so a quiet stream (a complaint an hour)
+/// whose complaints climb tenfold crosses the threshold on a handful of them instead of the
+/// dozen the 3x CUSUM needs against its own drift.
+/// Service complaints only (see where it is stepped).
+pub const CUSUM_STEEP_RATIO: f64 = 5.0;
+/// CUSUM alarm threshold, shared by the three CUSUMs of a stream: `ln(3 · 1440 / 0.005)` (see
+/// the module docs).
+pub const CUSUM_THRESHOLD: f64 = 13.67;
 /// The statistic is capped so that an alarm ends soon after the surge does.
 const CUSUM_CAP: f64 = 2.0 * CUSUM_THRESHOLD;
 /// Smallest baseline of a group stream (one complaint every 50 minutes), and its cold-start
@@ -205,10 +213,12 @@ struct GroupStream {
     /// The brand's other mentions (everything but this group's complaints), learnt with the
     /// same guard band: what "the brand is busier than usual" is measured against.
     others: SeasonalBaseline,
-    /// The CUSUM against [`CUSUM_RATIO`] and the one against [`CUSUM_SLOW_RATIO`] (both
-    /// share [`CUSUM_THRESHOLD`]; [`GroupStream::cusum`] is the larger).
+    /// The CUSUM against [`CUSUM_RATIO`] and the one against [`CUSUM_SLOW_RATIO`] (all three
+    /// share [`CUSUM_THRESHOLD`]; [`GroupStream::cusum`] is the largest).
     cusum_sharp: f64,
     cusum_slow: f64,
+    /// The CUSUM against [`CUSUM_STEEP_RATIO`].
+    cusum_steep: f64,
     anomalous_run: u32,
     /// The group's recent complaints (restarted after [`GROUP_EVIDENCE_IDLE_MS`] without one).
     evidence: Option<Evidence>,
@@ -229,6 +239,7 @@ impl GroupStream {
             ),
             cusum_sharp: 0.0,
             cusum_slow: 0.0,
+            cusum_steep: 0.0,
             anomalous_run: 0,
             evidence: None,
             pending: Vec::new(),
@@ -236,9 +247,9 @@ impl GroupStream {
         }
     }
 
-    /// The stream's alarm statistic: the larger of its two CUSUMs.
+    /// The stream's alarm statistic: the largest of its three CUSUMs.
     fn cusum(&self) -> f64 {
-        self.cusum_sharp.max(self.cusum_slow)
+        self.cusum_sharp.max(self.cusum_slow).max(self.cusum_steep)
     }
 
     /// The complaints a minute the stream usually has at `at` (its seasonal baseline, never
@@ -247,10 +258,11 @@ impl GroupStream {
         self.baseline.expected_per_min(at).max(GROUP_FLOOR_PER_MIN)
     }
 
-    /// Forgets the evidence of both CUSUMs.
+    /// Forgets the evidence of all three CUSUMs.
     fn reset_cusum(&mut self) {
         self.cusum_sharp = 0.0;
         self.cusum_slow = 0.0;
+        self.cusum_steep = 0.0;
     }
 
     /// Learns minute `minute`'s complaint count `count` and other mentions `others`
@@ -937,6 +949,13 @@ impl Detector {
             };
             gs.cusum_sharp = step(gs.cusum_sharp, CUSUM_RATIO);
             gs.cusum_slow = step(gs.cusum_slow, CUSUM_SLOW_RATIO);
+            // The steep CUSUM watches service complaints only: anger at a bill or an outage
+            // borrows conduct words ("scam", "thieves"), and a steep rise of those is the
+            // service story's echo, not a conduct story of its own (conduct stories have the
+            // risky post's and the thread's paths).
+            if g == 0 {
+                gs.cusum_steep = step(gs.cusum_steep, CUSUM_STEEP_RATIO);
+            }
             let anomalous = gs.cusum() >= CUSUM_THRESHOLD || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {

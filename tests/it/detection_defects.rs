@@ -894,3 +894,42 @@ fn word_surge(surge: &[&str]) -> Stream {
     }
     s
 }
+
+/// A quiet brand (a post every three minutes, a complaint an hour) whose complaints jump to one
+/// every four minutes, fifteen times their usual rate, while its total volume barely moves.
+/// Each complaint is strong evidence on so quiet a stream: the steep CUSUM (a 5x rise) pages
+/// support within 45 minutes (41), where the 3x and 1.5x ones alone took 57.
+#[test]
+fn a_quiet_brands_complaints_jumping_tenfold_page_support_within_45_minutes() {
+    let mut s = Stream::new(config());
+    let onset = T0;
+    let mut t = T0 - 3 * DAY;
+    let mut k = 0;
+    while t < onset + 3 * HOUR {
+        let minute = (t - (T0 - 3 * DAY)) / MINUTE;
+        k += 1;
+        let complaint = if t < onset {
+            minute % 60 == 30
+        } else {
+            minute % 4 == 0
+        };
+        if complaint {
+            let text = format!("acme payment failed again, cannot log in, site will not load {k}");
+            s.say(t + 5_000, &text);
+        } else if minute % 3 == 0 {
+            s.say(t + 5_000, &format!("acme shop is ok {k}"));
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+    }
+    let page = s
+        .pages()
+        .into_iter()
+        .find(|a| a.teams.iter().any(|t| t == "support"))
+        .map(|a| (at(a) - onset) / MINUTE);
+    assert!(
+        page.is_some_and(|d| (0..=45).contains(&d)),
+        "support paged {page:?} min after the complaints jumped:\n{}",
+        s.dump()
+    );
+}
