@@ -1610,7 +1610,7 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
             .map(|t| format!(", doubling every {:.0} min", t / 60.0))
             .unwrap_or_default();
         return format!(
-            "one post's thread grew into a story about {} with {:.0} posts in 60 min from {} people{}",
+            "one post's thread grew into a story about {} with {:.0} posts in the last 60 min, {} people in all{}",
             if inc.category == Category::Safety {
                 "danger"
             } else {
@@ -1637,15 +1637,28 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
             .map(|t| format!(", doubling every {:.0} min", t / 60.0))
             .unwrap_or_default();
         return format!(
-            "a risky post's story has {:.0} posts in 60 min from {} people{}",
+            "a risky post's story has {:.0} posts in the last 60 min, {} people in all{}",
             s.mentions_60, s.unique_authors, doubling
         );
     }
+    if inc.category == Category::Spam {
+        return format!(
+            "{:.0} % of its posts come from bot-like accounts and {:.0} % are near-duplicates: \
+             noted as spam, not paged",
+            100.0 * s.bot_share,
+            100.0 * s.duplicate_share
+        );
+    }
+    // The brand's own (bot-discounted) volume against its baseline: the same quantities as
+    // the spike test whose p-value follows, not the incident's share of them.
+    let lasting = if s.spike_run > 0 {
+        format!(" for {} min", s.spike_run)
+    } else {
+        String::new()
+    };
     format!(
-        "volume {:.1}x its usual rate for {} min (p = {:.0e})",
-        s.ratio(),
-        s.spike_run,
-        s.p_value
+        "brand volume {:.1}x its usual rate{lasting} (p = {:.0e})",
+        s.volume_ratio_now, s.p_value
     )
 }
 

@@ -138,6 +138,18 @@ async fn replay_golden_demo_pages_the_right_teams_and_nobody_else() {
             "{id} did not start with a trigger"
         );
     }
+    // A volume line's ratio is the brand's, the quantity its p-value is for: a significant
+    // spike is never "0.4x its usual rate" (the incident's share of the spike over the brand's
+    // baseline read so). The bot burst says it is spam, not a volume figure.
+    for a in alerts {
+        if let Some(rest) = a.why.strip_prefix("brand volume ") {
+            let ratio: f64 = rest.split('x').next().unwrap().parse().unwrap();
+            assert!(ratio >= 2.0, "{}: {}", a.incident, a.why);
+        }
+        if a.category == Category::Spam && a.action == Action::Trigger {
+            assert!(a.why.contains("spam"), "{}: {}", a.incident, a.why);
+        }
+    }
     // Evidence is attached and within contract limits.
     for a in alerts {
         assert!(a.top_posts.len() <= 5);
