@@ -47,7 +47,7 @@ use super::reconcile::LoggedAlerts;
 use super::refine::Refiner;
 use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
-use crate::config::source::{AckMode, HttpPushConfig};
+use crate::config::source::AckMode;
 use crate::config::{Config, SourceFailurePolicy, SourceKind};
 use crate::ingest::spool::{Coverage, Recovery, Spool, SpoolPos, Watermarks};
 use crate::ingest::{self, Ingested, Progress, SourceCtx};
@@ -236,7 +236,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     .with_body_read_timeout(cfg.server_limits.body_read_timeout);
                 if let SourceKind::Http(h) = &s.kind {
                     if h.ack == AckMode::Durable && spool.is_none() {
-                        let dir = spool_dir(&cfg, &s.id, h)?;
+                        let dir = sources::spool_dir(&cfg, &s.id, h)?;
                         let (opened, handle, recovery) = Spool::open(&dir, tx.clone())
                             .with_context(|| {
                                 format!("cannot open the push spool {}", dir.display())
@@ -582,24 +582,6 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         anyhow::bail!("a source failed (see the log)");
     }
     Ok(summary)
-}
-
-/// Where the push spool of http source `id` lives: its `spool_dir`, else
-/// `<[delivery] state dir>/spool/<id>`.
-fn spool_dir(cfg: &Config, id: &str, h: &HttpPushConfig) -> anyhow::Result<std::path::PathBuf> {
-    match &h.spool_dir {
-        Some(d) => Ok(std::path::PathBuf::from(d)),
-        None => Ok(cfg
-            .delivery
-            .state_path(&|k| std::env::var(k).ok())
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "source {id}: ack = \"durable\" needs a spool: {e} (or set spool_dir)"
-                )
-            })?
-            .join("spool")
-            .join(id)),
-    }
 }
 
 /// Runs one aggregate row through the engine and hands its alerts on (like a mention's);

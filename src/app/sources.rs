@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{SourceConfig, SourceKind};
+use crate::config::source::HttpPushConfig;
+use crate::config::{Config, SourceConfig, SourceKind};
 use crate::ingest::aggregates::AggregateTx;
 use crate::ingest::{self, SourceCtx};
 use crate::telemetry::Metrics;
@@ -161,6 +162,24 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         return format!("panicked: {s}");
     }
     String::from("panicked")
+}
+
+/// Where the push spool of http source `id` lives: its `spool_dir`, else
+/// `<[delivery] state dir>/spool/<id>`.
+pub fn spool_dir(cfg: &Config, id: &str, h: &HttpPushConfig) -> anyhow::Result<std::path::PathBuf> {
+    match &h.spool_dir {
+        Some(d) => Ok(std::path::PathBuf::from(d)),
+        None => Ok(cfg
+            .delivery
+            .state_path(&|k| std::env::var(k).ok())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "source {id}: ack = \"durable\" needs a spool: {e} (or set spool_dir)"
+                )
+            })?
+            .join("spool")
+            .join(id)),
+    }
 }
 
 #[cfg(test)]

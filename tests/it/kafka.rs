@@ -3,7 +3,7 @@
 //! No sleeps: every wait is a bounded polling loop whose deadline fails the test; decisions
 //! use event time from the data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -335,4 +335,118 @@ fn kafka_alerter_drops_re_produced_alert_lines() {
     }
     assert_eq!(got, alerts[..2]);
     assert_eq!(alerter.stats().duplicates, 2);
+}
+
+/// `--role ingest` takes `POST /v1/mentions` (issue 17): a durable push is answered 200 once
+/// it is in the spool, its brand mentions reach the mentions topic, and once Kafka has
+/// acknowledged them the spool counts them covered: a restart re-feeds nothing. A mention that
+/// names no brand is not published; a bad line is refused and counted, the good ones around it
+/// kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_ingest_role_takes_durable_pushes_into_the_mentions_topic() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("mentions", 2, 1).unwrap();
+    let client = KafkaClient::new(cluster.bootstrap_servers());
+    let state = tempfile::tempdir().unwrap();
+    let spool = state.path().join("spool");
+    let toml = format!(
+        "{}\n[[source]]\nid = \"push\"\ntype = \"http\"\nack = \"durable\"\nspool_dir = {:?}\n",
+        flashpoint::app::demo::DEMO_CONFIG,
+        spool.display().to_string()
+    );
+    let cfg = Arc::new(flashpoint::config::parse_str(&toml, "ingest.toml", &|_| None).unwrap());
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let role = tokio::spawn(flashpoint::app::kafka::roles::ingest(
+        Arc::clone(&cfg),
+        client,
+        "mentions".into(),
+        Arc::clone(&metrics),
+        shutdown.clone(),
+        Some(listener),
+    ));
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let line = |id: &str, text: &str| {
+        format!(
+            r#"{{"id":"{id}","source":"x","created_at":"{now}","text":"{text}","author":{{"id":"a{id}","handle":"@a{id}"}}}}"#
+        )
+    };
+    let body = format!(
+        "{}\n{{bad\n{}\n{}\n",
+        line("p1", "brightline van parked outside again"),
+        line("p2", "nothing about any brand"),
+        line("p3", "northwind internet is down")
+    );
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/mentions"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["accepted"].as_u64(), v["rejected"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let scrape = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scrape.contains("flashpoint_"),
+        "no metrics served: {scrape}"
+    );
+
+    // The two brand mentions arrive on the topic (each on its brand's partition).
+    let bootstrap = cluster.bootstrap_servers();
+    let ids = tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer =
+            flashpoint::config::kafka::client_config(&KafkaClient::new(bootstrap))
+                .set("group.id", "check")
+                .set("auto.offset.reset", "earliest")
+                .create()
+                .unwrap();
+        consumer.subscribe(&["mentions"]).unwrap();
+        let mut ids = BTreeSet::new();
+        let start = Instant::now();
+        while ids.len() < 2 {
+            until("the pushed mentions on the topic", start);
+            if let Some(Ok(msg)) = consumer.poll(Duration::from_millis(200)) {
+                if let Some(Ok(text)) = rdkafka::Message::payload_view::<str>(&msg) {
+                    for id in ["p1", "p2", "p3"] {
+                        if text.contains(&format!("\"id\":\"{id}\"")) {
+                            ids.insert(id);
+                        }
+                    }
+                }
+            }
+        }
+        ids
+    })
+    .await
+    .unwrap();
+    assert_eq!(ids, BTreeSet::from(["p1", "p3"]));
+
+    shutdown.cancel();
+    let stats = tokio::time::timeout(DEADLINE, role)
+        .await
+        .expect("the ingest role did not stop")
+        .unwrap()
+        .unwrap();
+    assert_eq!((stats.received, stats.matched), (3, 2), "{stats:?}");
+    // Everything pushed was acknowledged by Kafka: a restart's spool re-feeds nothing.
+    let (tx, _rx) = tokio::sync::mpsc::channel(4);
+    let (reopened, handle, recovery) = flashpoint::ingest::spool::Spool::open(&spool, tx).unwrap();
+    assert_eq!(
+        recovery.count(),
+        0,
+        "the spool still holds acknowledged pushes"
+    );
+    drop(handle);
+    reopened.finish().unwrap();
 }

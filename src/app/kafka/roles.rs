@@ -1,21 +1,26 @@
 //! `flashpoint run --role ingest|detect|alert`: one process per role of the partitioned
 //! topology ([`super::topology`]), each until SIGINT/SIGTERM.
 //!
-//! Inputs: the configuration (`[topology]`, `[[source]]` for ingest, `[[sink]]` and
-//! `[alert_log]` for alert). Outputs: topic records, alert log lines, deliveries.
+//! Inputs: the configuration (`[topology]`, `[[source]]` and `[server]` for ingest, `[[sink]]`
+//! and `[alert_log]` for alert). Outputs: topic records, alert log lines, deliveries.
 //! Every loop runs on a blocking thread; a full producer queue or a slow notifier blocks it
 //! (the broker keeps what is not read yet).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::topology::{Alerter, DetectWorker, IngestRouter, Publisher, WorkerOptions};
+use super::topology::{Alerter, DetectWorker, IngestRouter, Publisher, RouterStats, WorkerOptions};
 use crate::alert::{AlertLog, AlertOutput, Notifier};
 use crate::app::sources::{self, Started};
-use crate::config::Config;
+use crate::config::kafka::KafkaClient;
+use crate::config::source::AckMode;
+use crate::config::{Config, SourceKind};
+use crate::ingest::spool::{Recovery, Spool, SpoolPos};
 use crate::ingest::{Ingested, SourceCtx};
 use crate::telemetry::Metrics;
 
@@ -37,46 +42,15 @@ pub async fn run_role(
     let client = topo.client();
     match role {
         "ingest" => {
-            let publisher = Publisher::new(&client, &topo.mentions_topic)?;
-            let partitions = publisher.partitions(Duration::from_secs(30))?;
-            let mut router = IngestRouter::new(Arc::clone(&cfg), partitions)?;
-            let (tx, mut rx) =
-                tokio::sync::mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
-            let mut tasks = tokio::task::JoinSet::new();
-            for s in &cfg.sources {
-                let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
-                    .with_event_time_bounds(
-                        crate::ingest::EventTimeBounds::from_config(&cfg.pipeline)
-                            .for_source(&s.kind),
-                    );
-                match sources::start(s, ctx, None)? {
-                    Started::Task(task) => tasks.spawn(task),
-                    Started::Push(_) => {
-                        anyhow::bail!(
-                            "source {}: http push is not available with --role ingest",
-                            s.id
-                        )
-                    }
-                };
-            }
-            drop(tx);
-            let routed = tokio::task::spawn_blocking(move || {
-                let mut out = Vec::new();
-                while let Some(item) = rx.blocking_recv() {
-                    router.route(&item.mention, &mut out);
-                    for o in out.drain(..) {
-                        publisher.send(&o)?;
-                    }
-                    // Handed to the producer: the source may persist its cursor past it.
-                    item.processed();
-                }
-                publisher.flush()?;
-                anyhow::Ok(router.stats().clone())
-            });
-            while let Some(r) = tasks.join_next().await {
-                r.context("a source panicked")??;
-            }
-            let stats = routed.await.context("the router panicked")??;
+            let stats = ingest(
+                cfg,
+                client,
+                topo.mentions_topic.clone(),
+                metrics,
+                shutdown,
+                None,
+            )
+            .await?;
             tracing::info!(?stats, "ingest stopped");
             Ok(())
         }
@@ -132,4 +106,179 @@ pub async fn run_role(
         }
         other => anyhow::bail!("unknown role {other:?} (ingest, detect, alert)"),
     }
+}
+
+/// The ingest role: every source, `POST /v1/mentions` included, into the mentions topic
+/// through the [`IngestRouter`] (watermark, brand matching, thread attribution), until
+/// `shutdown` fires and the sources have ended.
+///
+/// `[server] listen` (or `listener`, which takes precedence: tests bind port 0) serves
+/// `/metrics`, `/healthz`, `/readyz` and, for an http source, the push route. Acknowledgements
+/// keep their meaning: `ack = "durable"` answers 200 once the lines are fsynced in the spool,
+/// and the spool counts a mention as covered only once Kafka has acknowledged its record
+/// (after a producer flush, which happens whenever the queue runs empty); at the next start
+/// what was not covered is routed again before new input (at least once: the detect
+/// workers' id dedupe drops a repeat).
+pub async fn ingest(
+    cfg: Arc<Config>,
+    client: KafkaClient,
+    topic: String,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    listener: Option<TcpListener>,
+) -> anyhow::Result<RouterStats> {
+    let publisher = Publisher::new(&client, &topic)?;
+    let partitions = publisher.partitions(Duration::from_secs(30))?;
+    let mut router = IngestRouter::new(Arc::clone(&cfg), partitions)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
+    let bounds = crate::ingest::EventTimeBounds::from_config(&cfg.pipeline);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut push_state = None;
+    let mut spool: Option<(Spool, Recovery)> = None;
+    for s in &cfg.sources {
+        let ctx = SourceCtx::new(&s.id, tx.clone(), Arc::clone(&metrics), shutdown.clone())
+            .with_event_time_bounds(bounds.for_source(&s.kind));
+        match sources::start(s, ctx, None)? {
+            Started::Task(task) => {
+                tasks.spawn(task);
+            }
+            Started::Push(state) => {
+                anyhow::ensure!(
+                    push_state.is_none(),
+                    "source {}: one http source per process (the push route is one path)",
+                    s.id
+                );
+                let mut state = state
+                    .with_event_time_bounds(bounds)
+                    .with_body_read_timeout(cfg.server_limits.body_read_timeout);
+                if let SourceKind::Http(h) = &s.kind {
+                    if h.ack == AckMode::Durable {
+                        let dir = sources::spool_dir(&cfg, &s.id, h)?;
+                        let (opened, handle, recovery) = Spool::open(&dir, tx.clone())
+                            .with_context(|| {
+                                format!("cannot open the push spool {}", dir.display())
+                            })?;
+                        tracing::info!(dir = %dir.display(), "push spool (durable acknowledgements)");
+                        state = state.with_spool(handle);
+                        spool = Some((opened, recovery));
+                    }
+                }
+                push_state = Some(state);
+            }
+        }
+    }
+    drop(tx);
+
+    let listener = match (listener, &cfg.server_listen) {
+        (Some(l), _) => Some(l),
+        (None, Some(addr)) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?,
+        ),
+        (None, None) => None,
+    };
+    anyhow::ensure!(
+        listener.is_some() || push_state.is_none(),
+        "an http source needs [server] listen: nothing could push"
+    );
+    let ready = Arc::new(AtomicBool::new(false));
+    let pushing = push_state.is_some();
+    let server_stop = shutdown.child_token();
+    let server = listener.map(|l| {
+        let mut app = crate::telemetry::http::router(Arc::clone(&metrics), Arc::clone(&ready));
+        if let Some(state) = push_state.take() {
+            app = app.merge(crate::ingest::push::router(state));
+        }
+        tokio::spawn(crate::telemetry::http::serve_limited(
+            l,
+            app,
+            cfg.server_limits,
+            Arc::clone(&metrics),
+            server_stop.clone(),
+        ))
+    });
+    ready.store(true, Ordering::Release);
+
+    let (spool, recovery) = match spool {
+        Some((s, r)) => (Some(s), Some(r)),
+        None => (None, None),
+    };
+    let coverage = spool.as_ref().map(Spool::coverage);
+    let routed = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut send = |router: &mut IngestRouter, m: &crate::domain::Mention| {
+            router.route(m, &mut out);
+            for o in out.drain(..) {
+                publisher.send(&o)?;
+            }
+            anyhow::Ok(())
+        };
+        // What the spool held from before this start goes first, in spool order.
+        let mut pending: Option<SpoolPos> = None;
+        for rec in recovery.into_iter().flatten() {
+            let (pos, decoded) = rec.context("reading the push spool")?;
+            match decoded {
+                Ok(m) => send(&mut router, &m)?,
+                Err(e) => {
+                    tracing::warn!(error = %e, "spool: a record that does not decode is skipped")
+                }
+            }
+            pending = Some(pos);
+        }
+        // A spool position is covered once Kafka has acknowledged every record up to it:
+        // after a flush, done whenever the queue runs empty with spooled mentions pending.
+        let settle = |pending: &mut Option<SpoolPos>| -> anyhow::Result<()> {
+            if let Some(pos) = pending.take() {
+                publisher.flush()?;
+                if let Some(c) = &coverage {
+                    c.cover(pos);
+                }
+            }
+            Ok(())
+        };
+        loop {
+            let item = match rx.try_recv() {
+                Ok(item) => item,
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                    settle(&mut pending)?;
+                    match rx.blocking_recv() {
+                        Some(item) => item,
+                        None => break,
+                    }
+                }
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
+            };
+            send(&mut router, &item.mention)?;
+            if let Some(pos) = item.spool {
+                pending = Some(pos);
+            }
+            // Handed to the producer: the source may persist its cursor past it.
+            item.processed();
+        }
+        settle(&mut pending)?;
+        publisher.flush()?;
+        anyhow::Ok(router.stats().clone())
+    });
+    while let Some(r) = tasks.join_next().await {
+        r.context("a source panicked")??;
+    }
+    // The sources have ended (a file read to its end, or the shutdown). The push route is a
+    // live source: it takes lines until `shutdown` fires; its end ends the spool's writer and
+    // with it the queue.
+    if pushing {
+        shutdown.cancelled().await;
+    }
+    server_stop.cancel();
+    if let Some(server) = server {
+        server.await.context("the http server panicked")??;
+    }
+    let stats = routed.await.context("the router panicked")??;
+    if let Some(spool) = spool {
+        tokio::task::spawn_blocking(move || spool.finish())
+            .await
+            .context("the spool writer panicked")?
+            .context("closing the push spool")?;
+    }
+    Ok(stats)
 }
