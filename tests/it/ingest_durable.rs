@@ -3,7 +3,8 @@
 //! every acknowledged mention at its next start (five kills in a row, with and without a
 //! checkpoint); `ack = "queued"` keeps the old promise; a spool that cannot write answers 503
 //! and counts it; a real file-size limit on a running `flashpoint run` pauses its archive while
-//! detection goes on; five SIGKILLs part-way through a paced stream from a Jetstream stand-in
+//! detection goes on; five SIGKILLs part-way through a paced stream from a Jetstream stand-in,
+//! and through a paced timeline from a Mastodon stand-in (streaming socket and REST backfill),
 //! lose no event the cursor passed. Real servers on 127.0.0.1 port 0; the stand-in paces its
 //! frames as a live firehose does, and the tests wait on conditions, never on time.
 
@@ -604,6 +605,186 @@ async fn ingest_durable_kill_9_over_jetstream_loses_no_event_the_cursor_passed()
         "{} of {} events never archived (first: {:?})",
         lost.len(),
         frames.len(),
+        lost.first()
+    );
+}
+
+/// A Mastodon status as the stand-in serves it: id `base + i`, naming acme by hashtag, dated
+/// `i` ms after `start`.
+fn mastodon_status(i: u64, start: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    let at = start + chrono::Duration::milliseconds(i as i64);
+    serde_json::json!({
+        "id": (MASTODON_BASE + i).to_string(),
+        "created_at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "in_reply_to_id": null,
+        "visibility": "public",
+        "url": format!("https://example.social/@jo/{i}"),
+        "replies_count": 0, "reblogs_count": 0, "favourites_count": 0,
+        "content": format!("<p>#<span>acme</span> delivery {i}</p>"),
+        "reblog": null,
+        "account": {
+            "id": format!("{}", 1000 + i % 50), "username": "jo", "acct": "jo",
+            "created_at": "2019-05-01T00:00:00.000Z", "followers_count": 30
+        },
+        "tags": [{"name": "acme"}]
+    })
+}
+
+const MASTODON_BASE: u64 = 110_000_000_000_000_000;
+
+/// A Mastodon stand-in on 127.0.0.1 publishing status `i` (of `n`) 4 ms after status `i - 1`,
+/// from its first streaming connection on: its streaming socket sends each status as it is published (none
+/// from before the connection, as Mastodon's streaming API does) and its REST timeline answers
+/// `min_id` with the published statuses just after it, newest first. Returns the REST and the
+/// streaming addresses.
+async fn paced_mastodon(n: u64) -> (SocketAddr, SocketAddr) {
+    use axum::extract::RawQuery;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    // The timeline starts with the first streaming connection: a start without a cursor
+    // begins live, so nothing may be published before it.
+    let t0: Arc<std::sync::OnceLock<tokio::time::Instant>> = Arc::default();
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    let clock = Arc::clone(&t0);
+    let published = move || {
+        clock
+            .get()
+            .map_or(0, |t| (t.elapsed().as_millis() as u64 / 4).min(n))
+    };
+    let on_rest = published.clone();
+    let rest = axum::Router::new().route(
+        "/api/v1/timelines/tag/{tag}",
+        axum::routing::get(move |RawQuery(q): RawQuery| async move {
+            let published = on_rest.clone();
+            let q = q.unwrap_or_default();
+            let param = |k: &str| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(String::from))
+            };
+            let min: u64 = param("min_id").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let limit: u64 = param("limit").and_then(|v| v.parse().ok()).unwrap_or(20);
+            let first = min.saturating_sub(MASTODON_BASE) + 1;
+            let mut page: Vec<serde_json::Value> = (first..=published())
+                .take(limit as usize)
+                .map(|i| mastodon_status(i, start))
+                .collect();
+            page.reverse();
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                serde_json::to_string(&page).unwrap(),
+            )
+        }),
+    );
+    let rest_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rest_addr = rest_listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(rest_listener, rest).await.unwrap() });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (t0, published) = (Arc::clone(&t0), published.clone());
+            tokio::spawn(async move {
+                let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                t0.get_or_init(tokio::time::Instant::now);
+                let (mut tx, mut rx) = ws.split();
+                let mut next = published() + 1;
+                while next <= n {
+                    if published() < next {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        continue;
+                    }
+                    let payload = mastodon_status(next, start).to_string();
+                    let event = serde_json::json!({"event": "update", "payload": payload});
+                    if tx.send(Message::text(event.to_string())).await.is_err() {
+                        return;
+                    }
+                    next += 1;
+                }
+                while let Some(Ok(_)) = rx.next().await {}
+            });
+        }
+    });
+    (rest_addr, ws_addr)
+}
+
+/// The fault loop of issue 17 over a Mastodon stand-in: five SIGKILLs of `flashpoint run`
+/// part-way through a paced timeline, each after the run has persisted its cursor (the newest
+/// status archived; the archive flushes every 300 ms), each restart backfilling from it while
+/// the stream goes on, then a run to the end and a graceful stop: every status is archived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_durable_kill_9_over_mastodon_loses_no_status_the_cursor_passed() {
+    const N: u64 = 3_000;
+    let (rest, ws) = paced_mastodon(N).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("live.toml");
+    let cursor_file = dir.path().join("fedi.cursor");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n\
+             [archive]\ndir = {:?}\nflush_interval = \"300ms\"\n\
+             [[source]]\nid = \"fedi\"\ntype = \"mastodon\"\nurl = \"http://{rest}\"\n\
+             streaming_url = \"ws://{ws}\"\nstream = \"hashtag\"\ntag = \"acme\"\n\
+             backfill_pages = 1000\ncursor_file = {:?}\n\
+             backoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n",
+            dir.path().join("archive").display().to_string(),
+            cursor_file.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let processed = |addr: SocketAddr, want: f64| async move {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while scrape(addr, "flashpoint_pipeline_mentions_processed_total").await < want {}
+        })
+        .await
+        .is_ok()
+    };
+    // Statuses a start will read: those after the persisted newest one.
+    let remaining = || {
+        let newest = std::fs::read_to_string(&cursor_file)
+            .ok()
+            .and_then(|c| c.trim().parse::<u64>().ok())
+            .map_or(0, |c| c - MASTODON_BASE);
+        N - newest
+    };
+    for round in 0..5u64 {
+        let left = remaining();
+        let (mut child, addr) = start_child(&cfg);
+        // Killed after a different number of statuses each round...
+        let depth = (200 + 100 * round).min(left.saturating_sub(50)).max(1);
+        assert!(processed(addr, depth as f64).await, "round {round} stalled");
+        // ... and after this run has written the cursor once (every second).
+        let wrote = tokio::time::timeout(Duration::from_secs(60), async {
+            while remaining() == left {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(wrote.is_ok(), "round {round} never wrote its cursor");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    // Until the whole timeline is published and read, then a graceful stop.
+    let left = remaining();
+    let (mut child, addr) = start_child(&cfg);
+    assert!(processed(addr, left as f64).await, "the last run stalled");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let archived = archived_ids(&dir.path().join("archive"));
+    let lost: Vec<u64> = (1..=N)
+        .filter(|i| !archived.contains(&(MASTODON_BASE + i).to_string()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {N} statuses never archived (first: {:?})",
+        lost.len(),
         lost.first()
     );
 }
