@@ -933,3 +933,61 @@ fn a_quiet_brands_complaints_jumping_tenfold_page_support_within_45_minutes() {
         s.dump()
     );
 }
+
+/// The slow burn on a quiet brand: a post every three minutes, a complaint every two
+/// hours, then complaints rising exponentially (doubling every 18 minutes) to three times the
+/// brand's usual *total* rate at two hours (0.33 → 1/min), while the rest of its chatter goes
+/// on unchanged. Support is paged before the two hours are up (101 minutes; 108 without the
+/// steep CUSUM), and field-ops never. Sooner is not on offer at this budget: by 60 minutes
+/// only about 2 complaints have been posted against 0.5 expected (P = 0.01 by chance), by 80
+/// about 5 (P = 5e-4).
+#[test]
+fn a_quiet_brands_slow_burn_pages_support_before_complaints_triple_its_volume() {
+    let mut s = Stream::new(config());
+    let onset = T0;
+    let mut t = T0 - 3 * DAY;
+    let mut k = 0;
+    let mut due = 0.0f64;
+    while t < onset + 4 * HOUR {
+        let minute = (t - (T0 - 3 * DAY)) / MINUTE;
+        k += 1;
+        if minute % 3 == 0 {
+            s.say(t + 5_000, &format!("acme shop is ok {k}"));
+        }
+        if t < onset {
+            if minute % 120 == 60 {
+                s.say(t + 9_000, &format!("acme app will not load, useless {k}"));
+            }
+        } else {
+            let m = ((t - onset) / MINUTE) as f64;
+            due += (0.01 * (m / 18.0).exp2()).min(1.0);
+            while due >= 1.0 {
+                due -= 1.0;
+                k += 1;
+                s.say(
+                    t + 20_000,
+                    &format!("acme payment failed again, cannot log in {k}"),
+                );
+            }
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+    }
+    let page = s
+        .pages()
+        .into_iter()
+        .find(|a| a.teams.iter().any(|t| t == "support"))
+        .map(|a| (at(a) - onset) / MINUTE);
+    assert!(
+        page.is_some_and(|d| (0..=110).contains(&d)),
+        "support paged {page:?} min into the slow burn:\n{}",
+        s.dump()
+    );
+    assert!(
+        s.pages()
+            .iter()
+            .all(|a| !a.teams.iter().any(|t| t == "field-ops")),
+        "a slow burn paged field-ops:\n{}",
+        s.dump()
+    );
+}
