@@ -166,7 +166,12 @@ fn config(dir: &Path, ack: &str, archive_flush: &str) -> String {
 
 /// Every mention id in the archive's completed segments.
 fn archived_ids(dir: &Path) -> BTreeSet<String> {
-    let mut ids = BTreeSet::new();
+    archived_counts(dir).into_keys().collect()
+}
+
+/// How many times each mention id is in the archive's completed segments.
+fn archived_counts(dir: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut ids = std::collections::BTreeMap::new();
     for seg in flashpoint::replay::ArchiveWriter::segments(dir).unwrap() {
         // A segment a kill left empty holds nothing.
         if std::fs::metadata(&seg).unwrap().len() == 0 {
@@ -175,7 +180,8 @@ fn archived_ids(dir: &Path) -> BTreeSet<String> {
         let bytes = zstd::decode_all(std::fs::File::open(&seg).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", seg.display()));
         for l in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            ids.insert(flashpoint::domain::codec::decode(l).unwrap().id);
+            *ids.entry(flashpoint::domain::codec::decode(l).unwrap().id)
+                .or_insert(0) += 1;
         }
     }
     ids
@@ -225,7 +231,8 @@ fn spawn_ready(mut cmd: std::process::Command) -> (std::process::Child, SocketAd
 }
 
 /// Five rounds of pushes, each ended by SIGKILL with the archive never flushed, then a clean
-/// start: every acknowledged mention is archived at least once.
+/// start: every acknowledged mention is archived exactly once, the alert log only grows and
+/// the watch the risky posts opened is triggered once, however often it was decided again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_durable_kill_9_loses_no_acknowledged_mention() {
     kill_rounds(false).await;
@@ -242,6 +249,11 @@ async fn kill_rounds(checkpoint: bool) {
     // The archive flushes once an hour: without the spool every kill loses the lot.
     let cfg = dir.path().join("live.toml");
     let mut text = config(dir.path(), "durable", "1h");
+    let log = dir.path().join("alerts.ndjson");
+    text.push_str(&format!(
+        "[alert_log]\npath = {:?}\n",
+        log.display().to_string()
+    ));
     if checkpoint {
         text.push_str(&format!(
             "[checkpoint]\npath = {:?}\ninterval = \"1s\"\n",
@@ -250,13 +262,25 @@ async fn kill_rounds(checkpoint: bool) {
     }
     std::fs::write(&cfg, text).unwrap();
     let mut acked = BTreeSet::new();
+    // The alert log's complete lines so far: every later state must start with them.
+    let mut logged = String::new();
     for round in 0..5 {
         let (mut child, addr) = start_child(&cfg);
         for batch in 0..4 {
             let ids: Vec<String> = (0..25).map(|i| format!("r{round}-b{batch}-{i}")).collect();
+            // One post per batch alleges misconduct: watches open, and a restart that decided
+            // again must not trigger them twice.
             let body: String = ids
                 .iter()
-                .map(|id| fresh(id, "acme is down") + "\n")
+                .enumerate()
+                .map(|(i, id)| {
+                    let text = if i == 0 {
+                        "the acme engineer was drunk in our kitchen and left the gas leaking"
+                    } else {
+                        "acme is down"
+                    };
+                    fresh(id, text) + "\n"
+                })
                 .collect();
             let r = push(addr, body).await;
             assert_eq!(r.status(), 200, "round {round} batch {batch}");
@@ -266,6 +290,12 @@ async fn kill_rounds(checkpoint: bool) {
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        let now = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            now.starts_with(&logged),
+            "round {round}: the alert log lost or rewrote lines"
+        );
+        logged = now[..now.rfind('\n').map_or(0, |i| i + 1)].to_string();
     }
     // A clean run afterwards: it re-feeds the spool, archives it and stops gracefully.
     let parsed = flashpoint::config::parse_str(
@@ -286,7 +316,8 @@ async fn kill_rounds(checkpoint: bool) {
     .await
     .expect("the recovering run ends")
     .unwrap();
-    let archived = archived_ids(&dir.path().join("archive"));
+    let counts = archived_counts(&dir.path().join("archive"));
+    let archived: BTreeSet<String> = counts.keys().cloned().collect();
     let lost: Vec<_> = acked.difference(&archived).collect();
     assert!(
         lost.is_empty(),
@@ -294,6 +325,23 @@ async fn kill_rounds(checkpoint: bool) {
         lost.len(),
         acked.len()
     );
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "archived more than once: {twice:?}");
+    // The log only grew, and no incident was triggered twice.
+    let last = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        last.starts_with(&logged),
+        "the last run rewrote the alert log"
+    );
+    let mut triggers = BTreeSet::new();
+    for l in last.lines() {
+        let a: serde_json::Value = serde_json::from_str(l).unwrap();
+        if a["action"] == "trigger" {
+            let id = a["incident"].as_str().unwrap().to_string();
+            assert!(triggers.insert(id.clone()), "{id} triggered twice:\n{last}");
+        }
+    }
+    assert!(!triggers.is_empty(), "no watch opened: nothing was checked");
     assert!(summary.engine.received >= acked.len() as u64);
     // The graceful stop covered everything: no record is left to re-feed.
     assert_eq!(spooled(&dir.path().join("spool")), "");
