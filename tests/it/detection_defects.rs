@@ -991,3 +991,64 @@ fn a_quiet_brands_slow_burn_pages_support_before_complaints_triple_its_volume() 
         s.dump()
     );
 }
+
+/// A diffuse complaint spike (many wordings, no dominant cluster) beside two days of the
+/// brand's praise. The complaints page support; the brand-wide volume spike they cause is the
+/// same story, and its evidence is the spike's own clusters: it must not become a second
+/// incident built from the praise's two days of history (before: "Acme: 8939 mentions, 2 %
+/// negative, great, lovely, shop", told to marketing as positive in the middle of an outage).
+#[test]
+fn defect_a_brand_wide_incident_holds_the_spike_not_the_brands_chatter() {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0, 3, "acme shop is lovely, great staff");
+    let wordings = [
+        "acme website down again",
+        "cannot log in to acme at all",
+        "acme app crashes on start",
+        "acme checkout error every time",
+        "is acme broken for anyone else",
+        "acme payments failing today",
+        "acme outage, nothing loads",
+        "acme account page blank",
+    ];
+    let mut k = 0;
+    for minute in 0..60 {
+        let t = T0 + minute * MINUTE;
+        for j in 0..3 {
+            k += 1;
+            s.say(
+                t + j * 15_000,
+                &format!("acme shop is lovely, great staff {k}"),
+            );
+        }
+        for j in 0..20 {
+            k += 1;
+            let text = format!("{} {k}", wordings[k % wordings.len()]);
+            s.say(t + j * 2_900, &text);
+        }
+        s.tick(t, t + MINUTE);
+    }
+    let page = s
+        .pages()
+        .into_iter()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| panic!("the spike never paged:\n{}", s.dump()));
+    let posts: Vec<&str> = page.top_posts.iter().map(|p| p.text.as_str()).collect();
+    assert!(
+        posts.iter().all(|p| !p.contains("lovely")),
+        "the page lists the brand's praise: {posts:?}"
+    );
+    // The spike, not two days of chatter: at most the hour's 1,200 complaints and its praise.
+    assert!(
+        page.metrics.mentions <= 1_400,
+        "the page counts {} mentions for an hour's spike: {}",
+        page.metrics.mentions,
+        page.summary
+    );
+    assert!(
+        s.alerts.iter().all(|a| a.incident == page.incident),
+        "the brand's chatter became an incident of its own:\n{}",
+        s.dump()
+    );
+}
