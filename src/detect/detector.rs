@@ -1206,18 +1206,8 @@ impl Detector {
                 (Scope::Clusters(vec![c.id]), c.evidence.clone())
             }
             _ => {
-                // The spike's own clusters: those rising now, not the brand's long-lived
-                // chatter that happens to go on beside it (its history would dilute the
-                // evidence: another sentiment, another topic, thousands of old mentions).
-                let rising = |c: &&ClusterEvidence| cluster_rising(&c.evidence, minute);
-                let any_rising = st.clusters.iter().filter(free).any(|c| rising(&c));
                 let mut merged: Option<Evidence> = None;
-                for c in st
-                    .clusters
-                    .iter()
-                    .filter(free)
-                    .filter(|c| !any_rising || rising(c))
-                {
+                for c in st.clusters.iter().filter(free) {
                     match &mut merged {
                         Some(e) => e.merge(&c.evidence),
                         None => merged = Some(c.evidence.clone()),
@@ -1443,20 +1433,6 @@ fn profile_slot(p: Profile) -> usize {
         Profile::Balanced => 1,
         Profile::More => 2,
     }
-}
-
-/// Minutes a cluster counts as new: all of it is part of whatever is happening now.
-const NEW_CLUSTER_MINUTES: i64 = 60;
-
-/// Whether a cluster is part of a rise ending at `minute`: new, or at least twice as busy in
-/// the last 15 minutes as over its whole life.
-fn cluster_rising(e: &Evidence, minute: i64) -> bool {
-    let recent = e.recent(minute, 15);
-    if recent == 0 {
-        return false;
-    }
-    let age = (minute - e.first_at.minute_index() + 1).max(1);
-    age <= NEW_CLUSTER_MINUTES || recent as f64 >= 2.0 * 15.0 * e.mentions as f64 / age as f64
 }
 
 fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64) -> Signals {
