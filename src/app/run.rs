@@ -47,7 +47,6 @@ use super::reconcile::LoggedAlerts;
 use super::refine::Refiner;
 use super::sources::{self, Started};
 use crate::alert::{AlertLog, AlertOutput, ConsoleNotifier, Notifier};
-use crate::config::source::AckMode;
 use crate::config::{Config, SourceFailurePolicy, SourceKind};
 use crate::ingest::spool::{Coverage, Recovery, Spool, SpoolPos, Watermarks};
 use crate::ingest::{self, Ingested, Progress, SourceCtx};
@@ -231,20 +230,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         let task = match sources::start(s, ctx.clone(), Some(&agg_tx))? {
             Started::Task(task) => task,
             Started::Push(state) => {
-                let mut state = state
-                    .with_event_time_bounds(bounds)
-                    .with_body_read_timeout(cfg.server_limits.body_read_timeout);
-                if let SourceKind::Http(h) = &s.kind {
-                    if h.ack == AckMode::Durable && spool.is_none() {
-                        let dir = sources::spool_dir(&cfg, &s.id, h)?;
-                        let (opened, handle, recovery) = Spool::open(&dir, tx.clone())
-                            .with_context(|| {
-                                format!("cannot open the push spool {}", dir.display())
-                            })?;
-                        tracing::info!(dir = %dir.display(), "push spool (durable acknowledgements)");
-                        state = state.with_spool(handle);
-                        spool = Some((opened, recovery, s.id.clone()));
-                    }
+                let (state, opened) =
+                    sources::prepare_push(&cfg, s, state, bounds, &tx, spool.is_none())?;
+                if let Some((opened, recovery)) = opened {
+                    spool = Some((opened, recovery, s.id.clone()));
                 }
                 push_state = Some(state);
                 continue;

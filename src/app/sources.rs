@@ -164,6 +164,38 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     String::from("panicked")
 }
 
+/// Readies http source `source`'s push route: `cfg`'s event-time `bounds` and body read
+/// timeout, and, for `ack = "durable"` when `open_spool`, its spool opened (queueing on `tx`)
+/// with what it held from before this start. Used by `run` and by `run --role ingest`.
+pub fn prepare_push(
+    cfg: &Config,
+    source: &SourceConfig,
+    state: ingest::push::PushState,
+    bounds: ingest::EventTimeBounds,
+    tx: &ingest::MentionTx,
+    open_spool: bool,
+) -> anyhow::Result<(
+    ingest::push::PushState,
+    Option<(ingest::spool::Spool, ingest::spool::Recovery)>,
+)> {
+    use anyhow::Context;
+    let mut state = state
+        .with_event_time_bounds(bounds)
+        .with_body_read_timeout(cfg.server_limits.body_read_timeout);
+    let mut spool = None;
+    if let SourceKind::Http(h) = &source.kind {
+        if h.ack == crate::config::source::AckMode::Durable && open_spool {
+            let dir = spool_dir(cfg, &source.id, h)?;
+            let (opened, handle, recovery) = ingest::spool::Spool::open(&dir, tx.clone())
+                .with_context(|| format!("cannot open the push spool {}", dir.display()))?;
+            tracing::info!(dir = %dir.display(), "push spool (durable acknowledgements)");
+            state = state.with_spool(handle);
+            spool = Some((opened, recovery));
+        }
+    }
+    Ok((state, spool))
+}
+
 /// Where the push spool of http source `id` lives: its `spool_dir`, else
 /// `<[delivery] state dir>/spool/<id>`.
 pub fn spool_dir(cfg: &Config, id: &str, h: &HttpPushConfig) -> anyhow::Result<std::path::PathBuf> {

@@ -18,8 +18,7 @@ use super::topology::{Alerter, DetectWorker, IngestRouter, Publisher, RouterStat
 use crate::alert::{AlertLog, AlertOutput, Notifier};
 use crate::app::sources::{self, Started};
 use crate::config::kafka::KafkaClient;
-use crate::config::source::AckMode;
-use crate::config::{Config, SourceKind};
+use crate::config::Config;
 use crate::ingest::spool::{Recovery, Spool, SpoolPos};
 use crate::ingest::{Ingested, SourceCtx};
 use crate::telemetry::Metrics;
@@ -148,21 +147,8 @@ pub async fn ingest(
                     "source {}: one http source per process (the push route is one path)",
                     s.id
                 );
-                let mut state = state
-                    .with_event_time_bounds(bounds)
-                    .with_body_read_timeout(cfg.server_limits.body_read_timeout);
-                if let SourceKind::Http(h) = &s.kind {
-                    if h.ack == AckMode::Durable {
-                        let dir = sources::spool_dir(&cfg, &s.id, h)?;
-                        let (opened, handle, recovery) = Spool::open(&dir, tx.clone())
-                            .with_context(|| {
-                                format!("cannot open the push spool {}", dir.display())
-                            })?;
-                        tracing::info!(dir = %dir.display(), "push spool (durable acknowledgements)");
-                        state = state.with_spool(handle);
-                        spool = Some((opened, recovery));
-                    }
-                }
+                let (state, opened) = sources::prepare_push(&cfg, s, state, bounds, &tx, true)?;
+                spool = opened;
                 push_state = Some(state);
             }
         }
