@@ -66,7 +66,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use super::baseline::SeasonalBaseline;
-use super::virality::{growth, negbin_upper_tail, DuplicateTracker};
+use super::virality::{growth, negbin_upper_tail, thread_growth, DuplicateTracker};
 use super::window::{BrandWindow, Observation, GROUPS};
 use crate::config::{Config, DetectConfig, Profile};
 use crate::domain::alert::Action;
@@ -1456,11 +1456,14 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         }),
         _ => None,
     };
-    // A thread's story grows at its thread's own pace (its evidence may hold the brand's other
-    // chatter, taken before the thread was recognised).
-    let thread = inc.story.then(|| st.threads.get(inc.root)).flatten();
+    // A story opened on one post (a risky post's watch, or a thread recognised as a story)
+    // grows at its thread's own pace, fitted on the thread's whole last hour by the Poisson fit
+    // that reads a sparse start (its evidence may also hold the brand's other chatter, taken
+    // before the thread was recognised); a volume incident at its evidence's.
+    let thread = (inc.root != 0).then(|| st.threads.get(inc.root)).flatten();
     let doubling_time_s = match thread {
         Some(t) => t.doubling_time_s(minute),
+        None if inc.root != 0 => thread_growth(counts).doubling_time_s,
         None => growth(counts).doubling_time_s,
     };
     Signals {

@@ -29,7 +29,7 @@ use crate::domain::scored::{category_slot, Scored};
 use crate::domain::{Category, EventTime, Mention, MentionKind};
 
 use super::evidence::{to_top_post, Evidence};
-use super::virality::growth;
+use super::virality::thread_growth;
 use crate::domain::alert::TopPost;
 
 /// Threads tracked per brand: a busy brand's story root must outlast the posts that follow it
@@ -53,7 +53,7 @@ pub const STORY_MIN_CONDUCT: f32 = 1.0;
 pub const ROOT_WEIGHT: f32 = 3.0;
 /// A thread without a mention for this long is the first to make room.
 const IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
-/// Minutes of a thread's counts its growth is fitted on.
+/// Minutes of a thread's counts its growth is fitted on (all it keeps).
 const GROWTH_MINUTES: i64 = 30;
 
 /// One thread's counters.
@@ -164,7 +164,7 @@ impl Thread {
         let counts: Vec<f64> = (from..=minute)
             .map(|k| f64::from(self.recent(k, 1)))
             .collect();
-        growth(&counts).doubling_time_s
+        thread_growth(&counts).doubling_time_s
     }
 
     /// The thread's evidence (its root post first), once it has a reaction.

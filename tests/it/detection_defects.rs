@@ -991,3 +991,62 @@ fn a_quiet_brands_slow_burn_pages_support_before_complaints_triple_its_volume() 
         s.dump()
     );
 }
+
+/// A risky post's story that starts slowly (a reaction every three minutes) and doubles every
+/// 24 minutes pages field-ops at error within a doubling time and a half (36 minutes; 29 now):
+/// its thread's growth is fitted on every minute of its last half hour as Poisson counts, not
+/// on the last quarter hour's `ln(count + 1)`, which read its zeros and ones as flat until 35
+/// reactions had come (43 minutes before), and 15 reactions in the hour are enough (was 25). The same post answered at a steady reaction every three minutes for two
+/// hours is not growing and never reaches error.
+#[test]
+fn a_slow_starting_risky_story_pages_field_ops_at_error_within_a_doubling_and_a_half() {
+    fn story(doubling_min: Option<f64>) -> Stream {
+        let mut s = Stream::new(config());
+        s.chatter(T0 - 2 * DAY, T0, 1, "acme is fine i guess");
+        let root = s.say(T0, RISKY);
+        // The k-th reaction of a thread starting at one every three minutes: evenly spaced, or
+        // where the cumulative count of a rate doubling every `doubling_min` reaches k.
+        let r0 = 1.0 / 3.0;
+        let reaction_at = |k: f64| match doubling_min {
+            Some(d) => d * (1.0 + k * std::f64::consts::LN_2 / (r0 * d)).log2(),
+            None => k / r0,
+        };
+        let mut k = 1.0;
+        for m in 0..120i64 {
+            let t = T0 + m * MINUTE;
+            while reaction_at(k) < (m + 1) as f64 {
+                let when = T0 + (reaction_at(k) * MINUTE as f64) as i64 + 500;
+                s.post(
+                    when.max(t + 500),
+                    &format!("r{k}"),
+                    MentionKind::Reply,
+                    Some(&root),
+                    "that is appalling, someone should answer for this",
+                );
+                k += 1.0;
+            }
+            s.chatter(t, t + MINUTE, 1, "acme is fine i guess");
+        }
+        s
+    }
+    let growing = story(Some(24.0));
+    let error = growing
+        .alerts
+        .iter()
+        .find(|a| a.severity >= Severity::Error)
+        .map(|a| (at(a) - T0) / MINUTE);
+    assert!(
+        error.is_some_and(|m| m <= 36),
+        "error after {error:?} min:\n{}",
+        growing.dump()
+    );
+    let page = growing.pages().into_iter().next().expect("paged");
+    assert!(page.teams.iter().any(|t| t == "field-ops"), "{}", growing.dump());
+
+    let steady = story(None);
+    assert!(
+        steady.alerts.iter().all(|a| a.severity < Severity::Error),
+        "a steady thread reached error:\n{}",
+        steady.dump()
+    );
+}
