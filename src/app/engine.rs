@@ -400,10 +400,25 @@ impl Engine {
     }
 
     /// End of input: mentions held by the event-time guard are judged (a jump nobody confirmed
-    /// is dropped), and every mention still waiting for the refining model is applied (inline:
-    /// scored first; worker: batches still in flight keep the fast score). Call it before the
-    /// last [`Engine::drain_alerts`] and before a final checkpoint.
+    /// is dropped), every mention still waiting for the refining model is applied (inline:
+    /// scored first; worker: batches still in flight keep the fast score), and the minutes the
+    /// allowed lateness still held back are decided. Call it before the last
+    /// [`Engine::drain_alerts`].
     pub fn finish(&mut self) {
+        self.finish_input(true);
+    }
+
+    /// [`Engine::finish`] for a stop whose state goes to a checkpoint that a later run goes on
+    /// from: the minutes the allowed lateness still holds back stay undecided, as they would
+    /// have without the stop, and the next run decides them once its watermark passes them,
+    /// with the late mentions it receives. Deciding them here would judge them on fewer
+    /// mentions than an uninterrupted run does (an incident's "people in all" counted short)
+    /// and write that line to the alert log for good.
+    pub fn finish_for_checkpoint(&mut self) {
+        self.finish_input(false);
+    }
+
+    fn finish_input(&mut self, decide_held_minutes: bool) {
         let started = self.watermark.started();
         if let Some(offered) = self.guard.as_mut().map(|g| g.finish(started)) {
             self.apply_offered(offered);
@@ -415,7 +430,7 @@ impl Engine {
         // The input has ended: no late mention can arrive, so the minutes the allowed
         // lateness held back are decided now.
         let max_seen = self.watermark.max_seen();
-        if max_seen > EventTime::MIN {
+        if decide_held_minutes && max_seen > EventTime::MIN {
             self.evaluate_through(max_seen, max_seen);
         }
         if let Some(shards) = self.shards.as_mut() {

@@ -485,7 +485,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             }
         }
         // Mentions still waiting for the incident model keep the fast score (never waits).
-        engine.finish();
+        // With a checkpoint the next run goes on from this state and decides the minutes the
+        // lateness still holds; without one, this is the end of the stream.
+        if checkpoint.is_some() {
+            engine.finish_for_checkpoint();
+        } else {
+            engine.finish();
+        }
         alerts += emit_alerts(&mut engine, None, &mut output).await?;
         if let Some(c) = &checkpoint {
             match super::checkpoint::save(&engine, std::path::Path::new(&c.path)) {
