@@ -909,6 +909,17 @@ impl Detector {
 
         // Each category group's complaint stream: a Poisson CUSUM against its own baseline.
         let total_5: f64 = (minute - 4..=minute).map(|k| st.pane_weighted(k)).sum();
+        // The reactions of an open story about one post (a risky post's thread) are that
+        // story, not the brand being busier: a misconduct thread running at twice a busy
+        // brand's rate must not double what its complaint streams expect, or an outage that
+        // starts beside it hides behind it.
+        let stories_5: f64 = st
+            .incidents
+            .iter()
+            .filter(|i| i.root != 0)
+            .filter_map(|i| st.threads.get(i.root))
+            .map(|t| f64::from(t.recent(minute, 5)))
+            .sum();
         let total_now = st.pane_weighted(minute);
         for g in 0..GROUPS {
             let c = st.pane_group(minute, g);
@@ -932,7 +943,7 @@ impl Detector {
             // what the estimated baselines' own error needs.
             let mu_group = gs.usual_per_min(start);
             let others_expected = gs.others.expected_per_min(start).max(GROUP_FLOOR_PER_MIN);
-            let others_now = (total_5 - group_5).max(0.0);
+            let others_now = (total_5 - group_5 - stories_5).max(0.0);
             let busier = (others_now / (5.0 * others_expected)).max(1.0);
             let mu = mu_group * busier;
             let llr = |ratio: f64| c * ratio.ln() - mu * (ratio - 1.0);
@@ -1013,10 +1024,15 @@ impl Detector {
                     // The story is over: the evidence the complaint streams piled up while
                     // it was open is spent with it, or a CUSUM (decaying by its small
                     // expectation a minute) would open a new incident on no complaints once
-                    // the cool-down ends.
-                    // Every stream's: a conduct stream held back as part of a service story
-                    // belongs to that story too.
-                    st.groups.iter_mut().for_each(GroupStream::reset_cusum);
+                    // the cool-down ends. Every stream's for a complaint or volume story (a
+                    // conduct stream held back as part of a service story belongs to that
+                    // story too); only the conduct stream's for a story about one post, whose
+                    // end says nothing about an outage building beside it.
+                    if inc.root != 0 {
+                        st.groups[1].reset_cusum();
+                    } else {
+                        st.groups.iter_mut().for_each(GroupStream::reset_cusum);
+                    }
                     st.incidents.remove(i);
                     if reached_page {
                         st.quiet_until = end.plus_ms(cfg.detect.cooldown.as_millis_i64());

@@ -299,7 +299,11 @@ pub fn thread_growth(counts: &[f64]) -> Growth {
     // Centred minutes keep e^{bt} in range over the whole bracket.
     let mid = (n as f64 - 1.0) / 2.0;
     let t = |i: usize| i as f64 - mid;
-    let sum_ct: f64 = counts.iter().enumerate().map(|(i, &c)| clean(c) * t(i)).sum();
+    let sum_ct: f64 = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| clean(c) * t(i))
+        .sum();
     let score = |b: f64| {
         let (mut se, mut ste) = (0.0, 0.0);
         for i in 0..n {
@@ -528,7 +532,10 @@ mod tests {
         let shrinking: Vec<f64> = (0..40).map(|m| f64::from(40 - m) / 4.0).collect();
         assert_eq!(thread_growth(&shrinking).doubling_time_s, None);
         assert!(thread_growth(&shrinking).rate_per_min < 0.0);
-        assert_eq!(thread_growth(&[0.0, 1.0, 0.0, 2.0, 3.0]).doubling_time_s, None);
+        assert_eq!(
+            thread_growth(&[0.0, 1.0, 0.0, 2.0, 3.0]).doubling_time_s,
+            None
+        );
         assert_eq!(thread_growth(&[]), Growth::default());
         assert_eq!(thread_growth(&[0.0; 30]), Growth::default());
         // Everything in the last minute: the steepest slope the bracket allows, not a NaN.

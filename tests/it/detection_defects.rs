@@ -1041,12 +1041,96 @@ fn a_slow_starting_risky_story_pages_field_ops_at_error_within_a_doubling_and_a_
         growing.dump()
     );
     let page = growing.pages().into_iter().next().expect("paged");
-    assert!(page.teams.iter().any(|t| t == "field-ops"), "{}", growing.dump());
+    assert!(
+        page.teams.iter().any(|t| t == "field-ops"),
+        "{}",
+        growing.dump()
+    );
 
     let steady = story(None);
     assert!(
         steady.alerts.iter().all(|a| a.severity < Severity::Error),
         "a steady thread reached error:\n{}",
         steady.dump()
+    );
+}
+
+/// An outage building beside a misconduct story on the same brand pages support as soon as it
+/// would alone: the story's reactions (doubling the brand's volume for an hour) are the story,
+/// not the brand being busier, so they do not raise what the service complaints are expected
+/// to be; and the story's end does not wipe the evidence the outage's complaints piled up.
+/// Before, the outage paged 95 minutes in beside the story and 62 alone.
+#[test]
+fn an_outage_beside_a_misconduct_story_pages_support_as_soon_as_alone() {
+    const COMPLAINT: &str = "acme payment failed again, cannot log in, site will not load";
+    fn outage(with_story: bool) -> (Option<i64>, String) {
+        let mut s = Stream::new(config());
+        // Three days of six mentions a minute, one of them a complaint.
+        let mut t = T0 - 3 * DAY;
+        while t < T0 {
+            for j in 0..6 {
+                let text = if j == 0 {
+                    format!("{COMPLAINT} {t}")
+                } else {
+                    format!("acme shop is ok {t} {j}")
+                };
+                s.post(
+                    t + j * 10_000,
+                    &format!("c{}", (t / MINUTE + j) % 3000),
+                    MentionKind::Post,
+                    None,
+                    &text,
+                );
+            }
+            s.tick(t, t + MINUTE);
+            t += MINUTE;
+        }
+        let root = with_story.then(|| s.say(T0, RISKY));
+        for k in 0..240i64 {
+            let t = T0 + k * MINUTE;
+            // Complaints climbing from one to four a minute over two hours, beside five
+            // ordinary mentions a minute.
+            let complaints = (1.0 + 3.0 * (k as f64 / 120.0).min(1.0)).round() as i64;
+            for j in 0..5 + complaints {
+                let text = if j < complaints {
+                    format!("{COMPLAINT} {k} {j}")
+                } else {
+                    format!("acme shop is ok {k} {j}")
+                };
+                s.post(
+                    t + j * 6_000,
+                    &format!("p{k}x{j}"),
+                    MentionKind::Post,
+                    None,
+                    &text,
+                );
+            }
+            // The story: eight reactions a minute for its first 80 minutes, then silence.
+            if let (Some(root), true) = (&root, k < 80) {
+                for j in 0..8 {
+                    s.post(
+                        t + 3_000 + j * 7_000,
+                        &format!("r{k}x{j}"),
+                        MentionKind::Reply,
+                        Some(root),
+                        "wow, that is awful if true",
+                    );
+                }
+            }
+            s.tick(t, t + MINUTE);
+        }
+        let page = s
+            .pages()
+            .into_iter()
+            .find(|a| a.category != Category::Conduct && a.teams.iter().any(|t| t == "support"))
+            .map(|a| (at(a) - T0) / MINUTE);
+        (page, s.dump())
+    }
+    let (alone, _) = outage(false);
+    let (beside, dump) = outage(true);
+    let alone = alone.expect("the outage alone pages support");
+    assert!(
+        beside.is_some_and(|b| b <= alone + 3),
+        "alone at {alone} min, beside the story at {beside:?}:\n{dump}"
     );
 }

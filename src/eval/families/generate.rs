@@ -62,6 +62,9 @@ pub struct StoryTruth {
     pub expect: Option<Expect>,
     /// Conduct/safety alerts on its brand after its onset are part of it.
     pub alleges_conduct: bool,
+    /// A slow burn's likelihood-ratio bound ([`super::params::slow_burn_oracle_min`]), minutes
+    /// after the onset.
+    pub oracle_min: Option<f64>,
 }
 
 /// The ground truth of a run.
@@ -1016,6 +1019,7 @@ pub fn truth(p: &RunParams) -> Truth {
             end_ms: p.end_ms,
             expect: s.expect(),
             alleges_conduct: s.alleges_conduct(),
+            oracle_min: p.oracle_min(s),
         })
         .collect();
     Truth {

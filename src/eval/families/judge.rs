@@ -36,6 +36,8 @@ pub struct ExpectOutcome {
     pub met: bool,
     /// Minutes from the onset to the first qualifying page, late ones included.
     pub delay_min: Option<f64>,
+    /// The story's likelihood-ratio bound, when it has one (slow burns).
+    pub oracle_min: Option<f64>,
 }
 
 /// How one run did.
@@ -151,6 +153,7 @@ pub fn judge(
             deadline_min: e.deadline_min,
             met: delay_min.is_some_and(|d| d <= e.deadline_min),
             delay_min,
+            oracle_min: s.oracle_min,
         });
     }
     let ok = if !expectations.is_empty() {
@@ -261,6 +264,13 @@ pub struct FamilySummary {
     pub false_pages_per_brand_day: f64,
     pub false_watches_per_brand_day: f64,
     pub mentions: usize,
+    /// Expectations with a likelihood-ratio bound (slow burns), and over them the median and
+    /// 90th percentile of first page / bound (a miss counts as never) and how many paged by
+    /// the bound.
+    pub oracle_expectations: usize,
+    pub over_oracle_p50: Option<f64>,
+    pub over_oracle_p90: Option<f64>,
+    pub by_oracle: usize,
 }
 
 /// The ground truth of a family in words.
@@ -304,6 +314,7 @@ fn per_day(n: usize, days: f64) -> f64 {
 /// Sums the runs of one family.
 pub fn summarise(family: Family, runs: &[&RunOutcome]) -> FamilySummary {
     let mut delays = Vec::new();
+    let (mut over_oracle, mut by_oracle) = (Vec::new(), 0);
     let mut sev = SeverityCounts::default();
     let (mut ok, mut wrong_runs, mut wrong, mut event, mut fp, mut fw, mut mentions) =
         (0, 0, 0, 0, 0, 0, 0);
@@ -323,6 +334,10 @@ pub fn summarise(family: Family, runs: &[&RunOutcome]) -> FamilySummary {
         for e in &r.expectations {
             delays.push(e.delay_min);
             met += usize::from(e.met);
+            if let Some(bound) = e.oracle_min {
+                over_oracle.push(e.delay_min.map(|d| d / bound));
+                by_oracle += usize::from(e.delay_min.is_some_and(|d| d <= bound));
+            }
         }
         sev.add(r.max_severity);
         wrong_runs += usize::from(r.wrong_team_pages > 0);
@@ -361,6 +376,10 @@ pub fn summarise(family: Family, runs: &[&RunOutcome]) -> FamilySummary {
         false_pages_per_brand_day: per_day(fp, days),
         false_watches_per_brand_day: per_day(fw, days),
         mentions,
+        oracle_expectations: over_oracle.len(),
+        over_oracle_p50: quantile(&over_oracle, 0.5),
+        over_oracle_p90: quantile(&over_oracle, 0.9),
+        by_oracle,
     }
 }
 
@@ -503,6 +522,20 @@ impl Report {
                 f.false_pages_per_brand_day,
                 f.false_watches_per_brand_day,
                 f.background_brand_days
+            );
+        }
+        let ratio =
+            |r: Option<f64>| r.map_or_else(|| String::from("never"), |r| format!("{r:.2}x"));
+        for f in self.families.iter().filter(|f| f.oracle_expectations > 0) {
+            let _w = writeln!(
+                t,
+                "{}: first page / likelihood-ratio bound (an oracle knowing the ramp, at the \
+                 detector's threshold): p50 {}, p90 {}; {} of {} paged by the bound",
+                f.family.name(),
+                ratio(f.over_oracle_p50),
+                ratio(f.over_oracle_p90),
+                f.by_oracle,
+                f.oracle_expectations
             );
         }
         let g = &self.global;

@@ -305,6 +305,37 @@ pub fn slow_burn_multiplier(k: f64, ramp: f64, hold: f64, recover: f64, t: f64) 
     }
 }
 
+/// The minutes after a slow burn's onset by which the *expected* log-likelihood ratio of its
+/// true complaint ramp against "no change" reaches `threshold`: about the median time an
+/// oracle that knows the ramp's exact shape and the usual complaint rate `usual(t)` (per
+/// minute, `t` minutes after the onset) would page at that threshold. The expected evidence a
+/// minute is `usual · (m ln m − m + 1)` at multiplier `m` ([`slow_burn_multiplier`]); no test
+/// that has to estimate the usual rate and does not know the ramp does better on average, so
+/// the ratio of a detector's first page to this bound says how much of a delay is the
+/// detector's and how much is the evidence's. `None` when it is not reached within
+/// `horizon_min`.
+pub fn slow_burn_oracle_min(
+    usual: impl Fn(f64) -> f64,
+    k: f64,
+    ramp: f64,
+    hold: f64,
+    recover: f64,
+    threshold: f64,
+    horizon_min: f64,
+) -> Option<f64> {
+    let mut evidence = 0.0;
+    let mut t = 0.0;
+    while t < horizon_min {
+        let m = slow_burn_multiplier(k, ramp, hold, recover, t + 0.5);
+        evidence += usual(t + 0.5) * (m * m.ln() - m + 1.0);
+        t += 1.0;
+        if evidence >= threshold {
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// The misconduct deadline: an hour, or four doubling times for slower cascades (the time to
 /// grow sixteen-fold), at most four hours.
 pub fn misconduct_deadline_min(doubling_min: f64) -> f64 {
@@ -391,6 +422,36 @@ pub struct RunParams {
 }
 
 impl RunParams {
+    /// [`slow_burn_oracle_min`] for story `s` at the detector's CUSUM threshold, from the
+    /// brand's drawn complaint share and background rate (with its daily and weekly shape);
+    /// `None` for other stories.
+    pub fn oracle_min(&self, s: &Story) -> Option<f64> {
+        let Story::SlowBurnOutage {
+            brand,
+            onset_ms,
+            complaint_ratio,
+            ramp_min,
+            hold_min,
+            recover_min,
+            ..
+        } = *s
+        else {
+            return None;
+        };
+        let share = self.brands.get(brand)?.complaint_share;
+        let usual =
+            |t: f64| share * self.background_rate(brand, onset_ms + (t * MINUTE as f64) as i64);
+        slow_burn_oracle_min(
+            usual,
+            complaint_ratio,
+            ramp_min,
+            hold_min,
+            recover_min,
+            crate::detect::detector::CUSUM_THRESHOLD,
+            ramp_min + hold_min + 3.0 * recover_min,
+        )
+    }
+
     /// Background mentions per minute of brand `b` at event time `t` (daily and weekly shape).
     pub fn background_rate(&self, b: usize, t: i64) -> f64 {
         let Some(brand) = self.brands.get(b) else {

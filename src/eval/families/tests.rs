@@ -315,3 +315,28 @@ fn families_generate_survives_out_of_range_parameters() {
     let g = super::generate::generate(&p);
     assert_eq!(g.mentions.len(), g.labels.len());
 }
+
+#[test]
+fn the_slow_burn_bound_is_the_expected_evidence_crossing_the_threshold() {
+    use super::params::slow_burn_oracle_min;
+    let bound =
+        |per_min: f64| slow_burn_oracle_min(|_| per_min, 15.0, 240.0, 60.0, 30.0, 13.67, 330.0);
+    // Complaints at a usual 1 a minute, rising 15x over four hours: the evidence a minute is
+    // m ln m − m + 1 at multiplier m = 15^(t/240); summed, it passes 13.67 at 75 minutes.
+    assert_eq!(bound(1.0), Some(75.0));
+    // More complaints, more evidence a minute: monotone, and a quiet stream never gets there
+    // in the story's time.
+    let ladder: Vec<f64> = [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+        .iter()
+        .map(|&c| bound(c).unwrap())
+        .collect();
+    assert!(ladder.windows(2).all(|w| w[0] > w[1]), "{ladder:?}");
+    assert_eq!(bound(0.001), None);
+    assert_eq!(bound(0.0), None);
+    // A slow burn's truth carries its bound; other stories have none.
+    for (family, has) in [(Family::SlowBurnOutage, true), (Family::SharpOutage, false)] {
+        let p = draw(family, 7, Pool::Tune, &Limits::default());
+        let t = truth(&p);
+        assert_eq!(t.stories[0].oracle_min.is_some(), has, "{family:?}");
+    }
+}
