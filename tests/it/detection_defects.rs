@@ -1058,8 +1058,7 @@ fn a_slow_starting_risky_story_pages_field_ops_at_error_within_a_doubling_and_a_
 /// An outage building beside a misconduct story on the same brand pages support as soon as it
 /// would alone: the story's reactions (doubling the brand's volume for an hour) are the story,
 /// not the brand being busier, so they do not raise what the service complaints are expected
-/// to be; and the story's end does not wipe the evidence the outage's complaints piled up.
-/// Before, the outage paged 95 minutes in beside the story and 62 alone.
+/// to be. Before, the outage paged 95 minutes in beside the story and 62 alone.
 #[test]
 fn an_outage_beside_a_misconduct_story_pages_support_as_soon_as_alone() {
     const COMPLAINT: &str = "acme payment failed again, cannot log in, site will not load";
