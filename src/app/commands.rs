@@ -124,7 +124,7 @@ pub struct ReplayArgs {
     /// Archives (.ndjson, .ndjson.gz, .ndjson.zst; "-" = stdin).
     #[arg(required = true)]
     pub archives: Vec<String>,
-    /// Send the replay's notifications to the configured [[sink]]s (without it, a replay
+    /// Send the replay's notifications to the configured `[[sink]]`s (without it, a replay
     /// never pages anyone).
     #[arg(long)]
     pub deliver: bool,

@@ -1,4 +1,4 @@
-//! Wiring: builds the stages from a [`Config`], runs them on threads and tasks joined by
+//! Wiring: builds the stages from a `Config`, runs them on threads and tasks joined by
 //! bounded channels, and owns shutdown. The only module that knows every stage.
 //!
 //! ```text
@@ -12,7 +12,7 @@
 //! `[pipeline] shards` > 1, [`shard`] splits its detection by brand over threads (bounded, Block,
 //! events merged in one detector's order).
 //!
-//! [`run`] is the live pipeline: source tasks (started by [`sources`]) feed the same engine
+//! [`run`](fn@run) is the live pipeline: source tasks (started by [`sources`]) feed the same engine
 //! through one bounded queue, and the engine task also writes the archive (see its module
 //! docs). [`service`] wraps it for `flashpoint run` (signals, alert delivery start and drain),
 //! and `kafka` (feature `kafka`) splits it into the roles of the partitioned topology. Every

@@ -48,7 +48,7 @@ const PRIOR_RATIO: f64 = 8.0;
 
 /// How far through a list of archives a reader is, in on-disk bytes. Exact for plain files;
 /// for a compressed one, the bytes decompressed so far over the ratio of the archives already
-/// read (or [`PRIOR_RATIO`]), never past the file's own size until it is done.
+/// read (or `PRIOR_RATIO`), never past the file's own size until it is done.
 #[derive(Debug, Clone)]
 pub struct ArchiveProgress {
     sizes: Vec<u64>,

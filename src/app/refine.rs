@@ -7,7 +7,7 @@
 //! mention (hot or not, matched or not) queues behind it, so the detector still sees mentions
 //! and minute ticks in arrival order; only the waiting mentions' sentiment labels change.
 //!
-//! Inputs: [`Entry`]s from the engine, hot ones marked for refinement. Outputs: the same
+//! Inputs: `Entry`s from the engine, hot ones marked for refinement. Outputs: the same
 //! entries, in the same order, once their batch is scored (or skipped).
 //!
 //! A batch is sent when it holds `batch` hot mentions, when event time enters a new minute,

@@ -27,7 +27,7 @@
 //!
 //! Cursor sources (Jetstream, Mastodon) are held to the same rule: the engine task tells a
 //! source that a mention is processed (so its cursor may move past it) only once the mention is
-//! in a saved checkpoint and flushed to the archive, where configured ([`Durability`]), so a
+//! in a saved checkpoint and flushed to the archive, where configured (`Durability`), so a
 //! kill -9 never leaves the cursor ahead of what the archive and the restored state hold.
 
 use std::io::IsTerminal;

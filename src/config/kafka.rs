@@ -5,7 +5,7 @@
 //! Outputs: [`KafkaClient`] (brokers + librdkafka overrides, values masked in `Debug`),
 //! [`TopologyConfig`]. Parsing needs no Kafka library: a build without the `kafka` feature
 //! still reads these tables and reports `type = "kafka"` as "built without feature kafka".
-//! With the feature, [`client_config`] and [`producer_config`] turn a [`KafkaClient`] into the
+//! With the feature, `client_config` and `producer_config` turn a [`KafkaClient`] into the
 //! librdkafka configuration every adapter starts from (the source in `ingest`, the sink in
 //! `alert`, the topology in `app`).
 

@@ -1,5 +1,5 @@
 //! Configuration: TOML file → [`raw::RawConfig`] (serde, unknown keys rejected) →
-//! [`validate`] (collects *every* error, does no IO) → [`Config`] (the typed runtime value).
+//! `validate` (collects *every* error, does no IO) → [`Config`] (the typed runtime value).
 //!
 //! A file holding only `[[brand]]` tables is a complete configuration; everything else has
 //! defaults (docs/contracts.md §2). `${VAR}` in string values expands from an injected

@@ -6,7 +6,7 @@
 //! on separately.
 //!
 //! Inputs, per mention: its thread root key (a hash of the root post id; a post is its own
-//! root), its text, its key terms ([`super::terms::key_terms`], brand words ignored) and its
+//! root), its text, its key terms (`super::terms::key_terms`, brand words ignored) and its
 //! event time; watermarks for [`Clusterer::expire`].
 //!
 //! Outputs: a [`ClusterId`] per mention, and read-only [`ClusterView`]s.
@@ -35,7 +35,7 @@ use crate::domain::EventTime;
 /// Largest SimHash distance (in bits) at which two texts count as near-duplicates.
 ///
 /// Small on purpose: it catches copies that differ in case, punctuation, numbers, handles and
-/// URLs (all ignored by [`simhash`]), and long texts with a word or two changed. Looser
+/// URLs (all ignored by `simhash`), and long texts with a word or two changed. Looser
 /// paraphrases are caught by shared key terms instead.
 pub const NEAR_DUP_HAMMING: u32 = 3;
 /// Distinct key terms a mention must share with a cluster's top terms to join it.

@@ -28,7 +28,7 @@
 //!    mentions (not the complaints themselves) are than their own baseline over the last five
 //!    minutes when they are. Both baselines learn each minute
 //!    [`GROUP_LEARN_LAG_MINUTES`] after it happened (a guard band), so a rise that builds over
-//!    hours is held to the level before it; a stream with under [`COLD_START_MINUTES`] of
+//!    hours is held to the level before it; a stream with under `COLD_START_MINUTES` of
 //!    history only learns;
 //! 5. every open incident is re-graded; escalations need two consecutive higher grades; an
 //!    incident resolves after `detect.resolve_after` without activity, and volume alone cannot
@@ -38,8 +38,8 @@
 //! Baselines keep learning during an anomaly, at [`ANOMALY_LEARN`] of the normal rate; once an
 //! anomaly has lasted [`PLATEAU_MINUTES`] it is a level shift: the baseline restarts from the
 //! last hour's level, so a lasting new level (a busier brand, a new source) becomes the norm
-//! instead of an incident that never resolves. Cold start ([`cold_start_cap`]): during a
-//! brand's first six hours ([`COLD_START_MINUTES`]) volume pages (at warning) only when half
+//! instead of an incident that never resolves. Cold start (`cold_start_cap`): during a
+//! brand's first six hours (`COLD_START_MINUTES`) volume pages (at warning) only when half
 //! an incident's posts state a complaint, and for the rest of its first day
 //! ([`COLD_START_DAY_MINUTES`] of history) nothing grades above warning; risky single posts
 //! still open watches and escalate on their thread.
@@ -159,7 +159,7 @@ pub const GROUP_LEARN_LAG_MINUTES: i64 = 120;
 /// each minute at once: a new brand's own complaint level is learnt before it can page.
 const GROUP_LAG_AFTER_MINUTES: u32 = 1440;
 
-/// Minutes over which [`NamingWindow`] counts how a brand is named now.
+/// Minutes over which `NamingWindow` counts how a brand is named now.
 pub const NAMING_WINDOW: usize = 15;
 
 /// Per-minute counts of mentions naming a brand in their own text and of those naming it only
@@ -669,7 +669,7 @@ impl Detector {
     }
 
     /// The no-data gaps recorded (inclusive minute ranges, oldest first; the last
-    /// [`MAX_GAPS`]).
+    /// `MAX_GAPS`).
     pub fn no_data_gaps(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
         self.gaps.iter().copied()
     }

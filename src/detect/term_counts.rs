@@ -34,7 +34,7 @@ impl TermCounter {
         }
     }
 
-    /// Counts one occurrence of `term` (expected normalised, e.g. from [`key_terms`]).
+    /// Counts one occurrence of `term` (expected normalised, e.g. from `key_terms`).
     pub fn add(&mut self, term: &str) {
         if let Some(count) = self.counts.get_mut(term) {
             *count = count.saturating_add(1);

@@ -149,7 +149,7 @@ impl Thread {
         self.praise += w * s(Category::Positive);
     }
 
-    /// Mentions in the `n` minutes ending with `minute` (at most [`MINUTES`]).
+    /// Mentions in the `n` minutes ending with `minute` (at most `MINUTES`).
     pub fn recent(&self, minute: i64, n: i64) -> u32 {
         let lo = (minute - n + 1).max(self.newest - MINUTES as i64 + 1);
         (lo..=minute.min(self.newest))
@@ -158,7 +158,7 @@ impl Thread {
     }
 
     /// The thread's own doubling time at `minute`, fitted on its minutes since its first
-    /// mention (at most [`GROWTH_MINUTES`]); `None` when it is not growing.
+    /// mention (at most `GROWTH_MINUTES`); `None` when it is not growing.
     pub fn doubling_time_s(&self, minute: i64) -> Option<f64> {
         let from = (minute - GROWTH_MINUTES + 1).max(self.first_at.minute_index());
         let counts: Vec<f64> = (from..=minute)

@@ -9,7 +9,7 @@ pub struct Scored {
     pub sentiment: SentimentLabel,
     pub category_scores: [f32; 8],
     pub risk: f32,
-    /// Bot discount in [0,1]; 1 = looks human.
+    /// Bot discount in \[0,1\]; 1 = looks human.
     pub weight: f32,
     pub duplicate: bool,
     pub author_key: u64,

@@ -357,7 +357,7 @@ pub struct MinuteDelta {
 
 /// Turns a brand's stream of overlapping window totals into per-minute counts.
 ///
-/// Per brand it remembers what each of the last [`HISTORY_MINUTES`] minutes received. Bounded:
+/// Per brand it remembers what each of the last `HISTORY_MINUTES` minutes received. Bounded:
 /// one small map per brand (brands come from the configuration), pruned on every row.
 #[derive(Debug, Default)]
 pub struct Reconciler {

@@ -6,7 +6,7 @@
 //! | [`jetstream`] | Bluesky Jetstream (WebSocket, `time_us` cursor) | stop reading: the server buffers |
 //! | [`mastodon`] | Mastodon streaming API (WebSocket) + REST backfill | stop reading: the server buffers |
 //! | [`push`] | `POST /v1/mentions` (with `ack = "durable"` through the [`spool`]) | answer 503 with `Retry-After`, nothing queued |
-//! | [`file`] | an NDJSON archive, replayed or tailed | block |
+//! | [`file`](mod@file) | an NDJSON archive, replayed or tailed | block |
 //! | [`aggregates`] | per-brand window rows from Arroyo (NDJSON file; Kafka at merge) | block |
 //! | `kafka` | canonical NDJSON from a Kafka topic (feature `kafka`) | block: stop polling |
 //!

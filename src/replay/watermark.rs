@@ -24,7 +24,7 @@
 //!   time seen starts a *jump*: it and every later mention not older than it minus the allowed
 //!   lateness are held. Mentions older than that (on the stream's old timeline) are processed
 //!   as they come and counted as *returns*. The stream decides:
-//!   - **confirmed** once [`CONFIRM_MENTIONS`] held mentions span [`CONFIRM_SPAN_MS`] of event
+//!   - **confirmed** once `CONFIRM_MENTIONS` held mentions span `CONFIRM_SPAN_MS` of event
 //!     time, or [`CONFIRM_ANYWAY`] are held: a stream that really moved on (a quiet gap in
 //!     the data) keeps moving. The held mentions are processed in arrival order, each judged
 //!     against the one before it, so a lone outlier inside the run is still dropped;
@@ -35,14 +35,14 @@
 //!   At the end of the input a jump of at least two mentions is taken, one alone is dropped.
 //!
 //! So outliers anywhere, alone or in a run of up to [`CONFIRM_ANYWAY`] records within
-//! [`CONFIRM_SPAN_MS`], never move the watermark, and a clean stream, gaps included, is
+//! `CONFIRM_SPAN_MS`, never move the watermark, and a clean stream, gaps included, is
 //! processed exactly as without the guard (in a clean stream nothing returns, so every jump is
 //! taken, in arrival order). The costs: after a gap the mentions are held until the jump is
 //! confirmed (in a paced replay they show up that much later; the alert log is the same); the
 //! last mention of a replay is dropped when it comes more than `max_future_skew` after
 //! everything before it; a run at the very start, longer than half of [`START_SAMPLE`], wins
 //! the start rule; a run of poisoned records that spans
-//! [`CONFIRM_SPAN_MS`] or reaches [`CONFIRM_ANYWAY`] is taken. Mentions held by the guard are
+//! `CONFIRM_SPAN_MS` or reaches [`CONFIRM_ANYWAY`] is taken. Mentions held by the guard are
 //! not part of a checkpoint.
 
 use crate::domain::{EventTime, Mention};

@@ -35,7 +35,7 @@ const PACKED_WORDS: u32 = 255;
 /// SimHash of a text and the number of words it was built from.
 ///
 /// Bit `i` of the hash is set when more words have bit `i` set in their hash than clear. The
-/// set bits are counted eight bits at a time ([`SPREAD`]), not bit by bit: the same counts,
+/// set bits are counted eight bits at a time (`SPREAD`), not bit by bit: the same counts,
 /// a tenth of the work per word.
 pub fn simhash_counted(text: &str) -> (u64, usize) {
     let mut ones = [0u32; 64];

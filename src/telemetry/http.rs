@@ -8,7 +8,7 @@
 //! hyper, so that no client can hold a connection for free. A request head must arrive within
 //! `header_read_timeout` (hyper's header timer, which on a kept-alive connection also runs
 //! while waiting for the next request); a connection on which no byte moves for
-//! `idle_timeout` is closed (an [`IdleTimeout`] around the socket); at most `max_connections`
+//! `idle_timeout` is closed (an `IdleTimeout` around the socket); at most `max_connections`
 //! are open, and one more is answered 503 and closed at once. The push route bounds its body
 //! read itself (`ingest::push`). Each is counted in
 //! `flashpoint_http_connections_closed_total{reason}`; open connections in

@@ -1,5 +1,5 @@
 //! HTTP sinks: one [`Notifier`] per `[[sink]]` type, built from validated
-//! [`SinkSettings`]. Each sink turns an [`AlertRecord`] into its receiver's format and maps the
+//! [`SinkSettings`]. Each sink turns an `AlertRecord` into its receiver's format and maps the
 //! HTTP outcome onto [`NotifyError`] so the delivery layer knows whether to retry:
 //!
 //! | outcome | kind | delivery does |

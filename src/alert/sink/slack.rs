@@ -72,7 +72,7 @@ impl SlackSink {
 
     /// The Block Kit message for one alert line. Every text that can hold what the public
     /// wrote (the summary quotes a post; top posts, authors and URLs are theirs) is escaped
-    /// for mrkdwn ([`text::mrkdwn`], [`text::slack_link`]); mrkdwn objects are `verbatim`, so
+    /// for mrkdwn (`text::mrkdwn`, `text::slack_link`); mrkdwn objects are `verbatim`, so
     /// Slack auto-links nothing either.
     /// With `[grafana] url` (`links`), a line "Open in Grafana" links to the brand's
     /// dashboard; with `[server] public_url`, another to the incident in the incident API.

@@ -6,7 +6,7 @@
 //! timezone). Sections: provenance; input counts; a per-brand summary table (volume, net
 //! sentiment, share of voice, change against the previous period of equal length, top
 //! authors and hashtags); per brand a volume plot with axes, gridlines and labelled incident
-//! spans and a volume-weighted sentiment plot ([`plot`], drawn with `plotters`); every
+//! spans and a volume-weighted sentiment plot (`plot`, drawn with `plotters`); every
 //! incident with its evidence, top authors and hashtags and clickable posts; the alert log.
 //! Every text from the stream is escaped; only `http`/`https` URLs become links.
 

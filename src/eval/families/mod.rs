@@ -7,7 +7,7 @@
 //! how fast it grows, and the words of every post. Each run is generated
 //! ([`generate::generate`]), fed mention by mention into a fresh [`crate::app::Engine`] built from
 //! the run's own configuration (its brands, default routing), and the alert lines that come out
-//! are judged against the family's ground truth ([`judge`]): the expected team, minimum
+//! are judged against the family's ground truth ([`judge`](mod@judge)): the expected team, minimum
 //! severity and deadline for crises, "no page above info" for benign stories, and false pages
 //! and false watches on every background brand-day.
 //!

@@ -69,7 +69,7 @@ pub enum UnknownModel {
 
 /// "lexicon" or "vader" -> the embedded VADER model; "linear" -> the embedded trained
 /// [`LinearModel`] (its weights verified against their sha256 on first use); "onnx" -> the
-/// fine-tuned MiniLM from [`onnx::default_dir`] (feature `onnx`; loaded on each call); "bert" -> the
+/// fine-tuned MiniLM from `onnx::default_dir` (feature `onnx`; loaded on each call); "bert" -> the
 /// rust-bert transformer (feature `rust-bert`, weights from `FLASHPOINT_BERT_DIR`).
 pub fn model_by_name(name: &str) -> Result<Box<dyn SentimentModel>, UnknownModel> {
     match name {
