@@ -1470,7 +1470,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         _ => None,
     };
     // A story opened on one post (a risky post's watch, or a thread recognised as a story)
-    // grows at its thread's own pace, fitted on the thread's whole last hour by the Poisson fit
+    // grows at its thread's own pace, fitted on the thread's last half hour by the Poisson fit
     // that reads a sparse start (its evidence may also hold the brand's other chatter, taken
     // before the thread was recognised); a volume incident at its evidence's.
     let thread = (inc.root != 0).then(|| st.threads.get(inc.root)).flatten();

@@ -286,8 +286,8 @@ pub const THREAD_GROWTH_MIN_COUNT: f64 = 10.0;
 /// [`growth`]'s least squares on `ln(count + 1)` over 15 minutes suits a busy series; a story
 /// that starts with a reaction every few minutes is mostly zeros and ones there, and the `+ 1`
 /// flattens it: a thread doubling every 24 minutes read as not doubling within the hour until
-/// it had dozens of reactions. The Poisson fit uses every minute given (a thread's whole
-/// life, up to an hour) and weighs zeros as what they are. `doubling_time_s` needs at least 3
+/// it had dozens of reactions. The Poisson fit uses every minute given (a thread's last half
+/// hour, or its life when shorter) and weighs zeros as what they are. `doubling_time_s` needs at least 3
 /// minutes, [`THREAD_GROWTH_MIN_COUNT`] counts in all and a positive slope.
 pub fn thread_growth(counts: &[f64]) -> Growth {
     let n = counts.len();

@@ -996,8 +996,9 @@ fn a_quiet_brands_slow_burn_pages_support_before_complaints_triple_its_volume() 
 /// 24 minutes pages field-ops at error within a doubling time and a half (36 minutes; 29 now):
 /// its thread's growth is fitted on every minute of its last half hour as Poisson counts, not
 /// on the last quarter hour's `ln(count + 1)`, which read its zeros and ones as flat until 35
-/// reactions had come (43 minutes before), and 15 reactions in the hour are enough (was 25). The same post answered at a steady reaction every three minutes for two
-/// hours is not growing and never reaches error.
+/// reactions had come (43 minutes before), and 15 reactions in the hour are enough (was 25).
+/// The same post answered at a steady reaction every three minutes for two hours is not growing
+/// and never reaches error.
 #[test]
 fn a_slow_starting_risky_story_pages_field_ops_at_error_within_a_doubling_and_a_half() {
     fn story(doubling_min: Option<f64>) -> Stream {
