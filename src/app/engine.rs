@@ -80,8 +80,9 @@ impl AggregateSkip {
 const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
 /// 4: each complaint stream keeps two CUSUMs (issue 16, fourth round), and the engine the ids
 /// it took in ([`RecentIds`]); 5: each brand's threads; 6: how each brand was named over the
-/// last 15 minutes (`detect::detector::NamingWindow`) and a third CUSUM per complaint stream.
-const CHECKPOINT_VERSION: u32 = 6;
+/// last 15 minutes (`detect::detector::NamingWindow`) and a third CUSUM per complaint stream;
+/// 7: each complaint stream's evidence of the minutes not evaluated yet, kept apart.
+const CHECKPOINT_VERSION: u32 = 7;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]

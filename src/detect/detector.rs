@@ -220,8 +220,16 @@ struct GroupStream {
     /// The CUSUM against [`CUSUM_STEEP_RATIO`].
     cusum_steep: f64,
     anomalous_run: u32,
-    /// The group's recent complaints (restarted after [`GROUP_EVIDENCE_IDLE_MS`] without one).
+    /// The group's complaints of the minutes evaluated so far, since the stream's CUSUMs were
+    /// last all at zero (its rise, not its whole history: an outage beside a steady complaint
+    /// background counts the outage) or since [`GROUP_EVIDENCE_IDLE_MS`] without one.
     evidence: Option<Evidence>,
+    /// Complaints of minutes not evaluated yet (newer than the last evaluated minute), one
+    /// evidence per minute, oldest first; folded into `evidence` as their minutes are
+    /// evaluated. Held apart so that the restart, decided at an evaluated minute, takes
+    /// exactly that minute's complaints and older, whatever order they arrived in. Bounded
+    /// by the allowed lateness (the minutes between the watermark and the newest event).
+    ahead: Vec<(i64, Evidence)>,
     /// Complaint and other counts of the minutes not learnt yet, by minute mod
     /// [`GROUP_LEARN_LAG_MINUTES`] (NaN: nothing to learn for that minute), the newest being
     /// `pending_through`.
@@ -242,6 +250,7 @@ impl GroupStream {
             cusum_steep: 0.0,
             anomalous_run: 0,
             evidence: None,
+            ahead: Vec::new(),
             pending: Vec::new(),
             pending_through: i64::MIN,
         }
@@ -256,6 +265,58 @@ impl GroupStream {
     /// below [`GROUP_FLOOR_PER_MIN`]).
     fn usual_per_min(&self, at: EventTime) -> f64 {
         self.baseline.expected_per_min(at).max(GROUP_FLOOR_PER_MIN)
+    }
+
+    /// Adds one complaint of the group; `evaluated_through` is the detector's last evaluated
+    /// minute (see `ahead`).
+    fn add_evidence(&mut self, m: &Mention, s: &Scored, evaluated_through: Option<i64>) {
+        let minute = m.created_at.minute_index();
+        if evaluated_through.is_some_and(|e| minute > e) {
+            let pos = self.ahead.partition_point(|(k, _)| *k < minute);
+            match self.ahead.get_mut(pos) {
+                Some((k, ev)) if *k == minute => ev.add(m, s),
+                _ => {
+                    let mut ev = Evidence::new(m.created_at);
+                    ev.add(m, s);
+                    self.ahead.insert(pos, (minute, ev));
+                }
+            }
+            return;
+        }
+        // A group's evidence restarts after an hour without complaints of that group, so it
+        // holds the complaints of the current surge, not of last week.
+        let ev = &mut self.evidence;
+        if ev
+            .as_ref()
+            .is_some_and(|e| e.last_at.plus_ms(GROUP_EVIDENCE_IDLE_MS) < m.created_at)
+        {
+            *ev = None;
+        }
+        ev.get_or_insert_with(|| Evidence::new(m.created_at))
+            .add(m, s);
+    }
+
+    /// Folds the complaints of minutes up to `minute` into the evaluated evidence.
+    fn settle_through(&mut self, minute: i64) {
+        let n = self.ahead.partition_point(|(k, _)| *k <= minute);
+        for (_, ev) in self.ahead.drain(..n) {
+            match &mut self.evidence {
+                Some(e) if e.last_at.plus_ms(GROUP_EVIDENCE_IDLE_MS) >= ev.first_at => e.merge(&ev),
+                slot => *slot = Some(ev),
+            }
+        }
+    }
+
+    /// Every complaint taken so far: the evaluated evidence and the minutes ahead of it.
+    fn evidence_so_far(&self) -> Option<Evidence> {
+        let mut all = self.evidence.clone();
+        for (_, ev) in &self.ahead {
+            match &mut all {
+                Some(e) => e.merge(ev),
+                None => all = Some(ev.clone()),
+            }
+        }
+        all
     }
 
     /// Forgets the evidence of all three CUSUMs.
@@ -694,6 +755,7 @@ impl Detector {
     }
 
     fn add_to_brand(&mut self, b: BrandIdx, m: &Mention, root: u64, s: &Scored, terms: &[&str]) {
+        let evaluated_through = self.evaluated_through;
         let cfg = Arc::clone(&self.cfg);
         let detect = Arc::clone(&self.detect);
         let d = &detect[profile_slot(cfg.brand(b).profile)];
@@ -732,17 +794,7 @@ impl Detector {
             groups,
         };
         for (g, _) in groups.iter().enumerate().filter(|(_, &member)| member) {
-            let ev = &mut st.groups[g].evidence;
-            // A group's evidence restarts after an hour without complaints of that group, so
-            // it holds the complaints of the current surge, not of last week.
-            if ev
-                .as_ref()
-                .is_some_and(|e| e.last_at.plus_ms(GROUP_EVIDENCE_IDLE_MS) < m.created_at)
-            {
-                *ev = None;
-            }
-            ev.get_or_insert_with(|| Evidence::new(m.created_at))
-                .add(m, &scored);
+            st.groups[g].add_evidence(m, &scored, evaluated_through);
         }
         // Older than the fine window (beyond any allowed lateness): evidence only.
         let _too_old = st.window.add(&obs).is_err();
@@ -979,6 +1031,14 @@ impl Detector {
             let gs = &mut st.groups[g];
             let learn = learn_rate(anomalous, gs.anomalous_run);
             gs.learn(minute, c, (total_now - c).max(0.0), learn);
+            // The stream's evidence is its rise: once every CUSUM is back at zero (nothing
+            // accumulated against the usual level, as on an everyday complaint background),
+            // the complaints so far are not evidence of the next surge. Decided here, at the
+            // evaluated minute, on complaints of that minute and older only.
+            gs.settle_through(minute);
+            if gs.cusum() <= 0.0 && !open {
+                gs.evidence = None;
+            }
         }
 
         // Re-grade open incidents.
@@ -1096,7 +1156,7 @@ impl Detector {
         if recent < GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * usual) {
             return;
         }
-        let Some(evidence) = st.groups[g].evidence.clone() else {
+        let Some(evidence) = st.groups[g].evidence_so_far() else {
             return;
         };
         let members: &[Category] = if g == 0 {
@@ -1738,7 +1798,9 @@ fn incident_event(
             mentions: ev.mentions,
             mentions_60: s.mentions_60,
             rate_per_min: s.rate_per_min,
-            baseline_per_min: s.baseline_per_min,
+            // What the rate is compared with: a complaint stream's incident runs against the
+            // stream's usual complaints (as its why-sentence says), not the brand's whole volume.
+            baseline_per_min: s.group.map_or(s.baseline_per_min, |g| g.baseline_per_min),
             doubling_time_s: s.doubling_time_s,
             negative_share: s.negative_share,
             positive_share: s.positive_share,

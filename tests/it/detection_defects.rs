@@ -1134,3 +1134,80 @@ fn an_outage_beside_a_misconduct_story_pages_support_as_soon_as_alone() {
         "alone at {alone} min, beside the story at {beside:?}:\n{dump}"
     );
 }
+
+/// A complaint page's numbers are its rise: on a brand with a complaint a minute for three days
+/// (an everyday background that never went an hour without one), the outage's page counted the
+/// stream's whole history ("4441 mentions" an hour into it) instead of the complaints since the
+/// stream began to climb, and set its rate against the brand's whole volume ("2.1/min,
+/// baseline 6.0/min") while its why-sentence said "2x their usual 1.00/min".
+#[test]
+fn a_complaint_page_counts_its_rise_not_the_background_before_it() {
+    const COMPLAINT: &str = "acme payment failed again, cannot log in, site will not load";
+    let mut s = Stream::new(config());
+    let mut t = T0 - 3 * DAY;
+    while t < T0 {
+        for j in 0..6 {
+            let text = if j == 0 {
+                format!("{COMPLAINT} {t}")
+            } else {
+                format!("acme shop is ok {t} {j}")
+            };
+            s.post(
+                t + j * 10_000,
+                &format!("c{}", (t / MINUTE + j) % 3000),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+        t += MINUTE;
+    }
+    let mut complaints_by = Vec::new();
+    let mut so_far = 0i64;
+    for k in 0..240i64 {
+        let t = T0 + k * MINUTE;
+        let complaints = (1.0 + 3.0 * (k as f64 / 120.0).min(1.0)).round() as i64;
+        so_far += complaints;
+        complaints_by.push(so_far);
+        for j in 0..5 + complaints {
+            let text = if j < complaints {
+                format!("{COMPLAINT} {k} {j}")
+            } else {
+                format!("acme shop is ok {k} {j}")
+            };
+            s.post(
+                t + j * 6_000,
+                &format!("p{k}x{j}"),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    let pages = s.pages();
+    let page = pages
+        .iter()
+        .find(|a| a.teams.iter().any(|t| t == "support"))
+        .unwrap_or_else(|| panic!("the outage pages support:\n{}", s.dump()));
+    let minute = ((at(page) - T0) / MINUTE).clamp(0, 239) as usize;
+    let rise = complaints_by[minute];
+    let n = page.metrics.mentions;
+    assert!(
+        n as i64 <= 2 * rise,
+        "the page at minute {minute} counts {n} mentions; {rise} complaints since the climb began:\n{}",
+        s.dump()
+    );
+    assert!(
+        page.summary.contains(&format!("{n} mentions")),
+        "{}",
+        page.summary
+    );
+    // Its rate is set against the usual complaints (one a minute), not the brand's six.
+    assert!(
+        (0.5..2.0).contains(&page.metrics.baseline_per_min),
+        "{}",
+        page.summary
+    );
+}
