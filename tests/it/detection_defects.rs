@@ -1062,49 +1062,13 @@ fn a_slow_starting_risky_story_pages_field_ops_at_error_within_a_doubling_and_a_
 /// to be. Before, the outage paged 95 minutes in beside the story and 62 alone.
 #[test]
 fn an_outage_beside_a_misconduct_story_pages_support_as_soon_as_alone() {
-    const COMPLAINT: &str = "acme payment failed again, cannot log in, site will not load";
     fn outage(with_story: bool) -> (Option<i64>, String) {
         let mut s = Stream::new(config());
-        // Three days of six mentions a minute, one of them a complaint.
-        let mut t = T0 - 3 * DAY;
-        while t < T0 {
-            for j in 0..6 {
-                let text = if j == 0 {
-                    format!("{COMPLAINT} {t}")
-                } else {
-                    format!("acme shop is ok {t} {j}")
-                };
-                s.post(
-                    t + j * 10_000,
-                    &format!("c{}", (t / MINUTE + j) % 3000),
-                    MentionKind::Post,
-                    None,
-                    &text,
-                );
-            }
-            s.tick(t, t + MINUTE);
-            t += MINUTE;
-        }
+        everyday_complaints(&mut s);
         let root = with_story.then(|| s.say(T0, RISKY));
         for k in 0..240i64 {
             let t = T0 + k * MINUTE;
-            // Complaints climbing from one to four a minute over two hours, beside five
-            // ordinary mentions a minute.
-            let complaints = (1.0 + 3.0 * (k as f64 / 120.0).min(1.0)).round() as i64;
-            for j in 0..5 + complaints {
-                let text = if j < complaints {
-                    format!("{COMPLAINT} {k} {j}")
-                } else {
-                    format!("acme shop is ok {k} {j}")
-                };
-                s.post(
-                    t + j * 6_000,
-                    &format!("p{k}x{j}"),
-                    MentionKind::Post,
-                    None,
-                    &text,
-                );
-            }
+            climbing_complaints(&mut s, k);
             // The story: eight reactions a minute for its first 80 minutes, then silence.
             if let (Some(root), true) = (&root, k < 80) {
                 for j in 0..8 {
@@ -1142,49 +1106,14 @@ fn an_outage_beside_a_misconduct_story_pages_support_as_soon_as_alone() {
 /// baseline 6.0/min") while its why-sentence said "2x their usual 1.00/min".
 #[test]
 fn a_complaint_page_counts_its_rise_not_the_background_before_it() {
-    const COMPLAINT: &str = "acme payment failed again, cannot log in, site will not load";
     let mut s = Stream::new(config());
-    let mut t = T0 - 3 * DAY;
-    while t < T0 {
-        for j in 0..6 {
-            let text = if j == 0 {
-                format!("{COMPLAINT} {t}")
-            } else {
-                format!("acme shop is ok {t} {j}")
-            };
-            s.post(
-                t + j * 10_000,
-                &format!("c{}", (t / MINUTE + j) % 3000),
-                MentionKind::Post,
-                None,
-                &text,
-            );
-        }
-        s.tick(t, t + MINUTE);
-        t += MINUTE;
-    }
+    everyday_complaints(&mut s);
     let mut complaints_by = Vec::new();
     let mut so_far = 0i64;
     for k in 0..240i64 {
-        let t = T0 + k * MINUTE;
-        let complaints = (1.0 + 3.0 * (k as f64 / 120.0).min(1.0)).round() as i64;
-        so_far += complaints;
+        so_far += climbing_complaints(&mut s, k);
         complaints_by.push(so_far);
-        for j in 0..5 + complaints {
-            let text = if j < complaints {
-                format!("{COMPLAINT} {k} {j}")
-            } else {
-                format!("acme shop is ok {k} {j}")
-            };
-            s.post(
-                t + j * 6_000,
-                &format!("p{k}x{j}"),
-                MentionKind::Post,
-                None,
-                &text,
-            );
-        }
-        s.tick(t, t + MINUTE);
+        s.tick(T0 + k * MINUTE, T0 + (k + 1) * MINUTE);
     }
     let pages = s.pages();
     let page = pages
@@ -1210,4 +1139,51 @@ fn a_complaint_page_counts_its_rise_not_the_background_before_it() {
         "{}",
         page.summary
     );
+}
+
+const COMPLAINT: &str = "acme payment failed again, cannot log in, site will not load";
+
+/// Three days before `T0` of six mentions a minute, one of them a complaint.
+fn everyday_complaints(s: &mut Stream) {
+    let mut t = T0 - 3 * DAY;
+    while t < T0 {
+        for j in 0..6 {
+            let text = if j == 0 {
+                format!("{COMPLAINT} {t}")
+            } else {
+                format!("acme shop is ok {t} {j}")
+            };
+            s.post(
+                t + j * 10_000,
+                &format!("c{}", (t / MINUTE + j) % 3000),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+        t += MINUTE;
+    }
+}
+
+/// Minute `k` after `T0` of an outage: complaints climbing from one to four a minute over two
+/// hours, beside five ordinary mentions a minute. Returns the minute's complaints.
+fn climbing_complaints(s: &mut Stream, k: i64) -> i64 {
+    let t = T0 + k * MINUTE;
+    let complaints = (1.0 + 3.0 * (k as f64 / 120.0).min(1.0)).round() as i64;
+    for j in 0..5 + complaints {
+        let text = if j < complaints {
+            format!("{COMPLAINT} {k} {j}")
+        } else {
+            format!("acme shop is ok {k} {j}")
+        };
+        s.post(
+            t + j * 6_000,
+            &format!("p{k}x{j}"),
+            MentionKind::Post,
+            None,
+            &text,
+        );
+    }
+    complaints
 }
