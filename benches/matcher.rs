@@ -1,7 +1,9 @@
 //! Brand matcher throughput: 1,000 brands (2 terms, 1 handle, 1 hashtag, 1 exclude each) over
 //! 10,000 deterministic ~120-byte texts, ~10% of which name a brand.
 //!
-//! `cargo bench --bench matcher`
+//! `cargo bench --bench matcher`; `FP_BRANDS=N` for another number of brands. Above the DFA
+//! limit (4,000 brands here) `brand/match_text_automata_only` times the matcher without its
+//! hashed word index in the same run.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
@@ -11,7 +13,12 @@ use flashpoint::brand::{Attribution, Attributor, BrandMatcher};
 use flashpoint::config::{BrandConfig, Config};
 use flashpoint::domain::{BrandIdx, EventTime, Mention, MentionKind};
 
-const BRANDS: usize = 1_000;
+fn brand_count() -> usize {
+    std::env::var("FP_BRANDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000)
+}
 const TEXTS: usize = 10_000;
 
 const SYLLABLES: &[&str] = &[
@@ -80,8 +87,9 @@ const WORDS: &[&str] = &[
 
 fn brand_configs(rng: &mut ChaCha8Rng) -> Vec<BrandConfig> {
     let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::with_capacity(BRANDS);
-    while out.len() < BRANDS {
+    let brands = brand_count();
+    let mut out = Vec::with_capacity(brands);
+    while out.len() < brands {
         let n = rng.gen_range(2..=4);
         let name: String = (0..n)
             .map(|_| SYLLABLES[rng.gen_range(0..SYLLABLES.len())])
@@ -151,7 +159,9 @@ fn bench(c: &mut Criterion) {
     let configs = brand_configs(&mut rng);
     let texts = texts(&mut rng, &configs);
     let config = Config::with_brands(configs).expect("valid bench config");
+    let t = std::time::Instant::now();
     let matcher = BrandMatcher::new(&config.brands).expect("matcher builds");
+    eprintln!("matcher built in {:.2} s", t.elapsed().as_secs_f64());
 
     let mut out: Vec<BrandIdx> = Vec::new();
     let matched = texts
@@ -208,6 +218,32 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
+    if matcher.pattern_count() > 20_000 {
+        let t = std::time::Instant::now();
+        let automata = BrandMatcher::automata_only(&config.brands).expect("matcher builds");
+        eprintln!(
+            "automata only: built in {:.2} s, {} KiB (the word index matcher: {} KiB)",
+            t.elapsed().as_secs_f64(),
+            automata.memory_usage() / 1024,
+            matcher.memory_usage() / 1024
+        );
+        let mut other = Vec::new();
+        for t in &texts {
+            matcher.match_text(t, &mut out);
+            automata.match_text(t, &mut other);
+            assert_eq!(out, other, "{t:?}");
+        }
+        group.bench_function("match_text_automata_only", |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for t in &texts {
+                    automata.match_text(black_box(t), &mut out);
+                    n += out.len();
+                }
+                n
+            })
+        });
+    }
     let mut attributor =
         Attributor::new(&config.brands, 3_600_000, 100_000).expect("attributor builds");
     let mut attribution = Attribution::default();

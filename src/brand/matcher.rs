@@ -47,8 +47,10 @@
 //!   in the same text still do. Handles and hashtags are never excluded.
 
 use std::cell::RefCell;
+use std::hash::BuildHasher;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+
 use rustc_hash::FxHashMap;
 
 use crate::config::Brand;
@@ -114,6 +116,9 @@ pub(crate) struct Scratch {
     lowered: String,
     terms: Vec<Span>,
     excludes: Vec<Span>,
+    /// [`word_candidates`]' runs and lookup key.
+    runs: Vec<(usize, usize)>,
+    key: String,
 }
 
 thread_local! {
@@ -124,24 +129,97 @@ thread_local! {
 #[derive(Debug, Clone)]
 pub struct BrandMatcher {
     /// One automaton, or above [`DFA_MAX_PATTERNS`] one per chunk of patterns, each with the
-    /// index of its first pattern in `patterns`.
+    /// index in `ac_ids` of its first pattern.
     ac: Vec<(AhoCorasick, usize)>,
+    /// The `patterns` index of each automaton pattern, in automaton order.
+    ac_ids: Vec<u32>,
+    /// The patterns looked up by hash instead (above the DFA limit only), if any.
+    words: Option<WordIndex>,
     patterns: Vec<PatternInfo>,
     entries: Vec<Entry>,
+}
+
+/// Patterns made of plain ASCII words, looked up by hash (the automaton keeps the rest).
+///
+/// A *plain phrase* is one or more words of `[a-z0-9_]` joined by single spaces; a *plain
+/// handle or hashtag* is `@` or `#` and one such word. Every occurrence of one that the
+/// matching rules can accept is a candidate of [`word_candidates`]: its first char is a word
+/// char whose left neighbour may not be a spaced word char, so it starts a maximal run of
+/// `[A-Za-z0-9_]`; likewise it ends one; and its inner single spaces join consecutive runs. So
+/// looking up each run and each chain of up to `max_words` runs (and each `@`/`#` before a
+/// run, with the run) finds exactly the occurrences the automaton would report and the rules
+/// accept, in one pass over the text whatever the number of patterns: the automaton's size
+/// grows with the configuration (one scan per chunk above the DFA limit), this does not.
+#[derive(Debug, Clone)]
+struct WordIndex {
+    /// Pattern string → its index in `patterns`.
+    phrases: FxHashMap<Box<str>, u32>,
+    /// Most words in a plain phrase.
+    max_words: usize,
+    /// One bit per slot of a hash of each pattern (16 bits per pattern, so about one word of
+    /// text in 16 that names no brand gets past it): most candidates are ordinary words, and
+    /// this small table answers for them without touching the large map.
+    filter: Vec<u64>,
+}
+
+impl WordIndex {
+    fn new() -> WordIndex {
+        WordIndex {
+            phrases: FxHashMap::default(),
+            max_words: 0,
+            filter: Vec::new(),
+        }
+    }
+
+    fn slot(&self, key: &str) -> (usize, u64) {
+        let h = rustc_hash::FxBuildHasher.hash_one(key.as_bytes());
+        // The map hashes the same key with the same hasher; the filter takes the high bits so
+        // that it does not follow the map's bucket choice.
+        let bit = (h >> 32) as usize & (self.filter.len() * 64 - 1);
+        (bit / 64, 1 << (bit % 64))
+    }
+
+    /// Builds the filter once every phrase is in.
+    fn seal(&mut self) {
+        let bits = (self.phrases.len() * 16).next_power_of_two().max(64);
+        self.filter = vec![0; bits / 64];
+        let keys: Vec<(usize, u64)> = self.phrases.keys().map(|k| self.slot(k)).collect();
+        for (word, bit) in keys {
+            self.filter[word] |= bit;
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<u32> {
+        let (word, bit) = self.slot(key);
+        if self.filter.get(word).is_some_and(|w| w & bit != 0) {
+            self.phrases.get(key).copied()
+        } else {
+            None
+        }
+    }
 }
 
 impl BrandMatcher {
     /// Compiles all brands' terms, handles, hashtags and exclude phrases into one automaton.
     pub fn new(brands: &[Brand]) -> Result<BrandMatcher, MatcherError> {
-        BrandMatcher::build(brands, DFA_MAX_PATTERNS, NFA_CHUNK_PATTERNS)
+        BrandMatcher::build(brands, DFA_MAX_PATTERNS, NFA_CHUNK_PATTERNS, true)
+    }
+
+    /// The matcher as it was before the [`WordIndex`]: every pattern in automata. For
+    /// `benches/matcher.rs`, which compares the two in one run; it matches the same brands.
+    #[doc(hidden)]
+    pub fn automata_only(brands: &[Brand]) -> Result<BrandMatcher, MatcherError> {
+        BrandMatcher::build(brands, DFA_MAX_PATTERNS, NFA_CHUNK_PATTERNS, false)
     }
 
     /// [`BrandMatcher::new`] with the DFA limit and the NFA chunk size as parameters (tests
-    /// use small ones).
+    /// use small ones); `hash_words`: above the DFA limit, plain-word patterns go into a
+    /// [`WordIndex`] instead of the automata.
     fn build(
         brands: &[Brand],
         dfa_max: usize,
         chunk_patterns: usize,
+        hash_words: bool,
     ) -> Result<BrandMatcher, MatcherError> {
         let mut index: FxHashMap<String, usize> = FxHashMap::default();
         let mut strings: Vec<String> = Vec::new();
@@ -206,20 +284,41 @@ impl BrandMatcher {
                 .build(strings)
         };
         // A full DFA is the fastest scanner (~3x a contiguous NFA here) but costs ~1.6 KiB per
-        // pattern (8 MiB for 1,000 brands × 5 patterns); above `DFA_MAX_PATTERNS`, or if the DFA
-        // is refused, let the library choose (a contiguous NFA, ~10x smaller).
-        let dfa = if strings.len() <= dfa_max {
-            build(Some(AhoCorasickKind::DFA), &strings).ok()
-        } else {
+        // pattern (8 MiB for 1,000 brands × 5 patterns). Above `DFA_MAX_PATTERNS` plain-word
+        // patterns are looked up by hash (one pass over the text, a few bytes per pattern), and
+        // the rest, or everything if the DFA is refused, go into contiguous NFAs (~10x smaller
+        // than a DFA) of at most `chunk_patterns` each.
+        let over = strings.len() > dfa_max;
+        let mut words = WordIndex::new();
+        if over && hash_words {
+            words.phrases.reserve(strings.len());
+        }
+        let mut ac_ids = Vec::new();
+        let mut ac_strings: Vec<String> = Vec::new();
+        for (i, s) in strings.into_iter().enumerate() {
+            match plain_words(&s) {
+                Some(n) if over && hash_words => {
+                    words.max_words = words.max_words.max(n);
+                    words.phrases.insert(s.into_boxed_str(), i as u32);
+                }
+                _ => {
+                    ac_ids.push(i as u32);
+                    ac_strings.push(s);
+                }
+            }
+        }
+        let dfa = if over {
             None
+        } else {
+            build(Some(AhoCorasickKind::DFA), &ac_strings).ok()
         };
         let ac = match dfa {
             Some(ac) => vec![(ac, 0)],
-            None if strings.is_empty() => vec![(build(None, &strings)?, 0)],
+            None if ac_strings.is_empty() => Vec::new(),
             None => {
                 let mut out = Vec::new();
                 let size = chunk_patterns.max(1);
-                for (i, chunk) in strings.chunks(size).enumerate() {
+                for (i, chunk) in ac_strings.chunks(size).enumerate() {
                     out.push((build(None, chunk)?, i * size));
                 }
                 out
@@ -227,6 +326,11 @@ impl BrandMatcher {
         };
         Ok(BrandMatcher {
             ac,
+            ac_ids,
+            words: (!words.phrases.is_empty()).then(|| {
+                words.seal();
+                words
+            }),
             patterns,
             entries,
         })
@@ -238,6 +342,13 @@ impl BrandMatcher {
             .iter()
             .map(|(ac, _)| ac.memory_usage())
             .sum::<usize>()
+            + self.ac_ids.capacity() * std::mem::size_of::<u32>()
+            + self.words.as_ref().map_or(0, |w| {
+                // The table's slots (key, value, control byte) and each key's bytes.
+                w.phrases.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
+                    + w.phrases.keys().map(|k| k.len()).sum::<usize>()
+                    + w.filter.capacity() * 8
+            })
             + self.patterns.capacity() * std::mem::size_of::<PatternInfo>()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
     }
@@ -266,6 +377,8 @@ impl BrandMatcher {
             lowered,
             terms,
             excludes,
+            runs,
+            key,
         } = scratch;
         let hay: &str = if text.is_ascii() {
             text
@@ -277,51 +390,61 @@ impl BrandMatcher {
         excludes.clear();
         // Spans are resolved only after every automaton has been scanned, and `out` is sorted
         // and deduplicated at the end, so the chunks' order does not matter.
+        let mut consider = |pattern: usize, start: usize, end: usize| {
+            let Some(info) = self.patterns.get(pattern) else {
+                return;
+            };
+            let Some(ctx) = Context::new(hay, start, end, info) else {
+                return;
+            };
+            let list = self
+                .entries
+                .get(info.first as usize..info.end as usize)
+                .unwrap_or(&[]);
+            // Whether the occurrence is inside a URL or e-mail address: computed at most once.
+            let mut hidden: Option<bool> = None;
+            let mut is_hidden = || *hidden.get_or_insert_with(|| in_url_or_email(hay, start, end));
+            for e in list {
+                if !ctx.accepts(e.kind) {
+                    continue;
+                }
+                let span = Span {
+                    brand: e.brand,
+                    start,
+                    end,
+                };
+                match e.kind {
+                    Kind::Exclude => excludes.push(span),
+                    Kind::Term if e.excludable => {
+                        if !is_hidden() {
+                            terms.push(span);
+                        }
+                    }
+                    _ => {
+                        if !is_hidden() {
+                            out.push(BrandIdx(e.brand));
+                        }
+                    }
+                }
+            }
+        };
         for (ac, first) in &self.ac {
             let Ok(iter) = ac.try_find_overlapping_iter(Input::new(hay)) else {
                 out.clear();
                 return;
             };
             for m in iter {
-                let Some(info) = self.patterns.get(first + m.pattern().as_usize()) else {
-                    continue;
-                };
-                let (start, end) = (m.start(), m.end());
-                let Some(ctx) = Context::new(hay, start, end, info) else {
-                    continue;
-                };
-                let list = self
-                    .entries
-                    .get(info.first as usize..info.end as usize)
-                    .unwrap_or(&[]);
-                // Whether the occurrence is inside a URL or e-mail address: computed at most once.
-                let mut hidden: Option<bool> = None;
-                let mut is_hidden =
-                    || *hidden.get_or_insert_with(|| in_url_or_email(hay, start, end));
-                for e in list {
-                    if !ctx.accepts(e.kind) {
-                        continue;
-                    }
-                    let span = Span {
-                        brand: e.brand,
-                        start,
-                        end,
-                    };
-                    match e.kind {
-                        Kind::Exclude => excludes.push(span),
-                        Kind::Term if e.excludable => {
-                            if !is_hidden() {
-                                terms.push(span);
-                            }
-                        }
-                        _ => {
-                            if !is_hidden() {
-                                out.push(BrandIdx(e.brand));
-                            }
-                        }
-                    }
+                if let Some(&p) = self.ac_ids.get(first + m.pattern().as_usize()) {
+                    consider(p as usize, m.start(), m.end());
                 }
             }
+        }
+        if let Some(words) = &self.words {
+            word_candidates(hay, words.max_words, runs, key, |start, end, key| {
+                if let Some(p) = words.get(key) {
+                    consider(p as usize, start, end);
+                }
+            });
         }
         for t in terms.iter() {
             let excluded = excludes
@@ -334,6 +457,79 @@ impl BrandMatcher {
         if out.len() > 1 {
             out.sort_unstable();
             out.dedup();
+        }
+    }
+}
+
+/// A char of a plain word ([`WordIndex`]).
+fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The number of words of a plain phrase, or 1 for a plain handle or hashtag; `None` for any
+/// other pattern.
+fn plain_words(pattern: &str) -> Option<usize> {
+    let body = pattern
+        .strip_prefix('@')
+        .or_else(|| pattern.strip_prefix('#'));
+    if let Some(word) = body {
+        return (!word.is_empty() && word.bytes().all(is_plain)).then_some(1);
+    }
+    let mut n = 0;
+    for word in pattern.split(' ') {
+        if word.is_empty() || !word.bytes().all(is_plain) {
+            return None;
+        }
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Calls `f(start, end, key)` for every span of `hay` that may be an accepted occurrence of a
+/// plain pattern ([`WordIndex`]): each maximal run of `[A-Za-z0-9_]`, each chain of up to
+/// `max_words` runs joined by single spaces, and each run with the `@` or `#` right before it;
+/// `key` is the span ASCII-lowercased (the automaton's case rule).
+fn word_candidates(
+    hay: &str,
+    max_words: usize,
+    runs: &mut Vec<(usize, usize)>,
+    key: &mut String,
+    mut f: impl FnMut(usize, usize, &str),
+) {
+    let bytes = hay.as_bytes();
+    runs.clear();
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_plain(bytes[i]) {
+            let start = i;
+            while i < bytes.len() && is_plain(bytes[i]) {
+                i += 1;
+            }
+            runs.push((start, i));
+        } else {
+            i += 1;
+        }
+    }
+    let lowered = |key: &mut String, span: &[u8]| {
+        key.clear();
+        // The span is ASCII (plain chars, spaces, `@`, `#`), so pushing bytes as chars is exact.
+        key.extend(span.iter().map(|b| char::from(b.to_ascii_lowercase())));
+    };
+    for k in 0..runs.len() {
+        let (start, mut end) = runs[k];
+        if start > 0 && matches!(bytes[start - 1], b'@' | b'#') {
+            lowered(key, &bytes[start - 1..end]);
+            f(start - 1, end, key);
+        }
+        for n in 0..max_words {
+            if n > 0 {
+                match runs.get(k + n) {
+                    Some(&(s, e)) if s == end + 1 && bytes[end] == b' ' => end = e,
+                    _ => break,
+                }
+            }
+            lowered(key, &bytes[start..end]);
+            f(start, end, key);
         }
     }
 }
@@ -616,7 +812,7 @@ mod tests {
             ),
         ])
         .unwrap();
-        let one = BrandMatcher::build(&cfg.brands, 0, usize::MAX).unwrap();
+        let one = BrandMatcher::build(&cfg.brands, 0, usize::MAX, false).unwrap();
         assert_eq!(one.ac.len(), 1);
         let texts = [
             "brightline plumbing sent a guy drinking in his van @brightlineplumb",
@@ -634,7 +830,7 @@ mod tests {
         ];
         let mut matched = 0;
         for chunk in [1, 2, 3, 7, 16] {
-            let many = BrandMatcher::build(&cfg.brands, 0, chunk).unwrap();
+            let many = BrandMatcher::build(&cfg.brands, 0, chunk, false).unwrap();
             assert!(many.ac.len() > 1, "chunk {chunk}");
             for text in texts {
                 let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -855,7 +1051,111 @@ mod tests {
         assert!(out.is_empty());
     }
 
+    /// The brands of the equivalence property below: terms, handles, hashtags and exclude
+    /// phrases drawn from a small vocabulary, so that texts built from it hit them often.
+    fn vocabulary_brands(picks: &[(u8, u8, u8)]) -> Config {
+        const WORDS: [&str; 8] = [
+            "acme", "corp", "north", "wind", "x_1", "b2b", "lumen", "pie",
+        ];
+        let word = |i: u8| WORDS[usize::from(i) % WORDS.len()];
+        let brands = picks
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, b, kind))| {
+                let one = word(a).to_string();
+                let two = format!("{} {}", word(a), word(b));
+                // Every brand has a plain handle and hashtag besides its terms.
+                let handles = vec![format!("@{}", word(b))];
+                let tags = vec![format!("#{one}")];
+                let (terms, excl) = match kind % 6 {
+                    0 => (vec![one], vec![]),
+                    1 => (vec![two], vec![]),
+                    2 => (vec![one.clone()], vec![two]),
+                    3 => (
+                        vec![format!("{one}_{}", word(b))],
+                        vec![format!("{two} {one}")],
+                    ),
+                    // Not plain: stays in the automaton beside the hashed ones.
+                    4 => (vec![format!("{one}-{}", word(b)), "lumen é".into()], vec![]),
+                    _ => (vec![format!("{two} {}", word(a ^ b))], vec![]),
+                };
+                BrandConfig {
+                    id: format!("b{i}"),
+                    name: String::new(),
+                    terms,
+                    handles,
+                    hashtags: tags,
+                    exclude: excl,
+                    profile: None,
+                }
+            })
+            .collect();
+        Config::with_brands(brands).expect("valid config")
+    }
+
+    /// Issue 20: plain-word patterns looked up by hash match exactly as in the automaton, on
+    /// the hand-picked texts of the chunk test.
+    #[test]
+    fn hashed_words_match_exactly_as_the_automaton_on_known_texts() {
+        let cfg = vocabulary_brands(&[
+            (0, 1, 0),
+            (2, 3, 1),
+            (0, 1, 2),
+            (6, 0, 3),
+            (0, 1, 4),
+            (7, 0, 5),
+        ]);
+        let one = BrandMatcher::build(&cfg.brands, usize::MAX, usize::MAX, true).unwrap();
+        let hashed = BrandMatcher::build(&cfg.brands, 0, usize::MAX, true).unwrap();
+        assert!(one.words.is_none() && hashed.words.is_some());
+        let mut matched = 0;
+        for text in [
+            "ACME is down, acme corp too",
+            "north wind and NORTH  WIND",
+            "@lumen #lumen lumen@example.com https://x.org/lumen",
+            "acme-corp and acmé and _acme and acme_",
+            "pie acme pie, pie acme pie x_1",
+            "lumen é ルーメンacmeの",
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            one.match_text(text, &mut a);
+            hashed.match_text(text, &mut b);
+            assert_eq!(a, b, "{text:?}");
+            matched += a.len();
+        }
+        assert!(matched >= 10, "{matched}");
+    }
+
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// Issue 20: for any brands and any text built from their words and tricky separators,
+        /// the hashed index and the automaton give the same brands.
+        #[test]
+        fn hashed_words_match_exactly_as_the_automaton(
+            picks in proptest::collection::vec((0u8..8, 0u8..8, 0u8..6), 1..12),
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        " ", " ", " ", "  ", "@", "@", "#", "#", "_", "-", ".", ",", "ルーメン",
+                        "https://", "www.", "x@y.com ", "\u{301}", "İ", "\n", "K", "é", "",
+                    ]),
+                    proptest::sample::select(vec![
+                        "acme", "CORP", "North", "wind", "x_1", "B2B", "lumen", "pie", "Pie",
+                    ]),
+                ),
+                0..16,
+            ),
+        ) {
+            let cfg = vocabulary_brands(&picks);
+            let one = BrandMatcher::build(&cfg.brands, usize::MAX, usize::MAX, true).unwrap();
+            let hashed = BrandMatcher::build(&cfg.brands, 0, 3, true).unwrap();
+            let text: String = parts.iter().flat_map(|(sep, word)| [*sep, *word]).collect();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            one.match_text(&text, &mut a);
+            hashed.match_text(&text, &mut b);
+            proptest::prop_assert_eq!(a, b, "{:?}", text);
+        }
+
         #[test]
         fn tricky_neighbourhoods_never_panic(
             a in "[a-zA-Z@#./:_ \\-éİΣ😡\u{301}w]{0,30}",
