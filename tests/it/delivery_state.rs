@@ -445,7 +445,7 @@ async fn issue_19_pagerduty_pages_from_warning_once_per_key_with_links() {
 }
 
 /// Issue 19.1: the demo calls the first page-level line of the misconduct incident (a watch
-/// that escalated to warning) PAGE, not ESCALATE; it ends with who was paged, how often, for
+/// that escalated, straight to error) PAGE, not ESCALATE; it ends with who was paged, how often, for
 /// what; `--help` explains the verbs.
 #[test]
 fn issue_19_demo_labels_the_first_page_and_ends_with_who_was_paged() {
@@ -459,7 +459,7 @@ fn issue_19_demo_labels_the_first_page_and_ends_with_who_was_paged() {
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("PAGE     WARNING  2026-03-03T10:")
+            .any(|l| l.starts_with("PAGE     ERROR    2026-03-03T10:")
                 && l.ends_with("brightline-20260303-0001 [conduct] → field-ops, support")),
         "{stdout}"
     );
@@ -468,8 +468,8 @@ fn issue_19_demo_labels_the_first_page_and_ends_with_who_was_paged() {
         "a first page is not an escalation: {stdout}"
     );
     assert!(
-        stderr.contains("field-ops: 1 page (1 warning), 2 escalations")
-            && stderr.contains("support: 2 pages (2 warning), 3 escalations")
+        stderr.contains("field-ops: 1 page (1 error), 1 escalation")
+            && stderr.contains("support: 2 pages (1 error, 1 warning), 2 escalations")
             && stderr.contains("    northwind-20260304-0001 [outage] warning"),
         "{stderr}"
     );

@@ -993,10 +993,11 @@ fn a_quiet_brands_slow_burn_pages_support_before_complaints_triple_its_volume() 
 }
 
 /// A risky post's story that starts slowly (a reaction every three minutes) and doubles every
-/// 24 minutes pages field-ops at error within a doubling time and a half (36 minutes; 29 now):
+/// 24 minutes pages field-ops at error within a doubling time and a half (36 minutes):
 /// its thread's growth is fitted on every minute of its last half hour as Poisson counts, not
 /// on the last quarter hour's `ln(count + 1)`, which read its zeros and ones as flat until 35
-/// reactions had come (43 minutes before), and 15 reactions in the hour are enough (was 25).
+/// reactions had come (43 minutes before), and 12 reactions in the hour are enough (25, then 15,
+/// before).
 /// The same post answered at a steady reaction every three minutes for two hours is not growing
 /// and never reaches error.
 #[test]
