@@ -227,8 +227,10 @@ struct GroupStream {
     /// Complaints of minutes not evaluated yet (newer than the last evaluated minute), one
     /// evidence per minute, oldest first; folded into `evidence` as their minutes are
     /// evaluated. Held apart so that the restart, decided at an evaluated minute, takes
-    /// exactly that minute's complaints and older, whatever order they arrived in. Bounded
-    /// by the allowed lateness (the minutes between the watermark and the newest event).
+    /// exactly that minute's complaints and older, whatever order they arrived in. Bounded:
+    /// only minutes between the last evaluated one and the newest event time, i.e. the allowed
+    /// lateness plus at most `max_future_skew` (the event-time guard drops mentions further
+    /// ahead).
     ahead: Vec<(i64, Evidence)>,
     /// Complaint and other counts of the minutes not learnt yet, by minute mod
     /// [`GROUP_LEARN_LAG_MINUTES`] (NaN: nothing to learn for that minute), the newest being
