@@ -50,7 +50,6 @@ use std::cell::RefCell;
 use std::hash::BuildHasher;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
-
 use rustc_hash::FxHashMap;
 
 use crate::config::Brand;
@@ -171,26 +170,28 @@ impl WordIndex {
         }
     }
 
-    fn slot(&self, key: &str) -> (usize, u64) {
+    /// The filter word and bit of `key` in a filter of `words` words (a power of two): the
+    /// high half of an FxHash of its bytes, which the map's own hashing of the key does not
+    /// share.
+    fn slot(key: &str, words: usize) -> (usize, u64) {
         let h = rustc_hash::FxBuildHasher.hash_one(key.as_bytes());
-        // The map hashes the same key with the same hasher; the filter takes the high bits so
-        // that it does not follow the map's bucket choice.
-        let bit = (h >> 32) as usize & (self.filter.len() * 64 - 1);
+        let bit = (h >> 32) as usize & (words * 64 - 1);
         (bit / 64, 1 << (bit % 64))
     }
 
     /// Builds the filter once every phrase is in.
     fn seal(&mut self) {
         let bits = (self.phrases.len() * 16).next_power_of_two().max(64);
-        self.filter = vec![0; bits / 64];
-        let keys: Vec<(usize, u64)> = self.phrases.keys().map(|k| self.slot(k)).collect();
-        for (word, bit) in keys {
-            self.filter[word] |= bit;
+        let mut filter = vec![0u64; bits / 64];
+        for key in self.phrases.keys() {
+            let (word, bit) = WordIndex::slot(key, filter.len());
+            filter[word] |= bit;
         }
+        self.filter = filter;
     }
 
     fn get(&self, key: &str) -> Option<u32> {
-        let (word, bit) = self.slot(key);
+        let (word, bit) = WordIndex::slot(key, self.filter.len());
         if self.filter.get(word).is_some_and(|w| w & bit != 0) {
             self.phrases.get(key).copied()
         } else {
@@ -510,25 +511,30 @@ fn word_candidates(
             i += 1;
         }
     }
-    let lowered = |key: &mut String, span: &[u8]| {
-        key.clear();
-        // The span is ASCII (plain chars, spaces, `@`, `#`), so pushing bytes as chars is exact.
+    // Spans are ASCII (plain chars, spaces, `@`, `#`), so pushing bytes as chars is exact.
+    let push_lowered = |key: &mut String, span: &[u8]| {
         key.extend(span.iter().map(|b| char::from(b.to_ascii_lowercase())));
     };
     for k in 0..runs.len() {
         let (start, mut end) = runs[k];
         if start > 0 && matches!(bytes[start - 1], b'@' | b'#') {
-            lowered(key, &bytes[start - 1..end]);
+            key.clear();
+            push_lowered(key, &bytes[start - 1..end]);
             f(start - 1, end, key);
         }
-        for n in 0..max_words {
-            if n > 0 {
-                match runs.get(k + n) {
-                    Some(&(s, e)) if s == end + 1 && bytes[end] == b' ' => end = e,
-                    _ => break,
+        // Each chain is the previous one and one more run: the key grows instead of being
+        // lowered again from its start.
+        key.clear();
+        push_lowered(key, &bytes[start..end]);
+        f(start, end, key);
+        for n in 1..max_words {
+            match runs.get(k + n) {
+                Some(&(s, e)) if s == end + 1 && bytes[end] == b' ' => {
+                    push_lowered(key, &bytes[end..e]);
+                    end = e;
                 }
+                _ => break,
             }
-            lowered(key, &bytes[start..end]);
             f(start, end, key);
         }
     }
