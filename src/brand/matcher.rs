@@ -6,7 +6,10 @@
 //! Aho-Corasick automaton (`MatchKind::Standard`, overlapping search, so that a phrase of one
 //! brand never hides a shorter or overlapping phrase of another, and an exclude phrase never
 //! hides the term it contains). Identical pattern strings are stored once; a side table maps
-//! each pattern to the `(brand, kind)` entries that use it.
+//! each pattern to the `(brand, kind)` entries that use it. Above `DFA_MAX_PATTERNS`
+//! patterns, those made of plain ASCII words are looked up by hash from the text's word runs
+//! instead (`super::words`), and the rest go into NFAs of at most `NFA_CHUNK_PATTERNS`
+//! each; every candidate occurrence, from either, passes the same rules below.
 //!
 //! # Case folding
 //!
@@ -47,11 +50,11 @@
 //!   in the same text still do. Handles and hashtags are never excluded.
 
 use std::cell::RefCell;
-use std::hash::BuildHasher;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use rustc_hash::FxHashMap;
 
+use super::words::{plain_words, WordIndex};
 use crate::config::Brand;
 use crate::domain::BrandIdx;
 
@@ -136,68 +139,6 @@ pub struct BrandMatcher {
     words: Option<WordIndex>,
     patterns: Vec<PatternInfo>,
     entries: Vec<Entry>,
-}
-
-/// Patterns made of plain ASCII words, looked up by hash (the automaton keeps the rest).
-///
-/// A *plain phrase* is one or more words of `[a-z0-9_]` joined by single spaces; a *plain
-/// handle or hashtag* is `@` or `#` and one such word. Every occurrence of one that the
-/// matching rules can accept is a candidate of [`word_candidates`]: its first char is a word
-/// char whose left neighbour may not be a spaced word char, so it starts a maximal run of
-/// `[A-Za-z0-9_]`; likewise it ends one; and its inner single spaces join consecutive runs. So
-/// looking up each run and each chain of up to `max_words` runs (and each `@`/`#` before a
-/// run, with the run) finds exactly the occurrences the automaton would report and the rules
-/// accept, in one pass over the text whatever the number of patterns: the automaton's size
-/// grows with the configuration (one scan per chunk above the DFA limit), this does not.
-#[derive(Debug, Clone)]
-struct WordIndex {
-    /// Pattern string → its index in `patterns`.
-    phrases: FxHashMap<Box<str>, u32>,
-    /// Most words in a plain phrase.
-    max_words: usize,
-    /// One bit per slot of a hash of each pattern (16 bits per pattern, so about one word of
-    /// text in 16 that names no brand gets past it): most candidates are ordinary words, and
-    /// this small table answers for them without touching the large map.
-    filter: Vec<u64>,
-}
-
-impl WordIndex {
-    fn new() -> WordIndex {
-        WordIndex {
-            phrases: FxHashMap::default(),
-            max_words: 0,
-            filter: Vec::new(),
-        }
-    }
-
-    /// The filter word and bit of `key` in a filter of `words` words (a power of two): the
-    /// high half of an FxHash of its bytes, which the map's own hashing of the key does not
-    /// share.
-    fn slot(key: &str, words: usize) -> (usize, u64) {
-        let h = rustc_hash::FxBuildHasher.hash_one(key.as_bytes());
-        let bit = (h >> 32) as usize & (words * 64 - 1);
-        (bit / 64, 1 << (bit % 64))
-    }
-
-    /// Builds the filter once every phrase is in.
-    fn seal(&mut self) {
-        let bits = (self.phrases.len() * 16).next_power_of_two().max(64);
-        let mut filter = vec![0u64; bits / 64];
-        for key in self.phrases.keys() {
-            let (word, bit) = WordIndex::slot(key, filter.len());
-            filter[word] |= bit;
-        }
-        self.filter = filter;
-    }
-
-    fn get(&self, key: &str) -> Option<u32> {
-        let (word, bit) = WordIndex::slot(key, self.filter.len());
-        if self.filter.get(word).is_some_and(|w| w & bit != 0) {
-            self.phrases.get(key).copied()
-        } else {
-            None
-        }
-    }
 }
 
 impl BrandMatcher {
@@ -291,17 +232,12 @@ impl BrandMatcher {
         // than a DFA) of at most `chunk_patterns` each.
         let over = strings.len() > dfa_max;
         let mut words = WordIndex::new();
-        if over && hash_words {
-            words.phrases.reserve(strings.len());
-        }
+        let expected = strings.len();
         let mut ac_ids = Vec::new();
         let mut ac_strings: Vec<String> = Vec::new();
         for (i, s) in strings.into_iter().enumerate() {
             match plain_words(&s) {
-                Some(n) if over && hash_words => {
-                    words.max_words = words.max_words.max(n);
-                    words.phrases.insert(s.into_boxed_str(), i as u32);
-                }
+                Some(n) if over && hash_words => words.insert(s, i as u32, n, expected),
                 _ => {
                     ac_ids.push(i as u32);
                     ac_strings.push(s);
@@ -328,7 +264,7 @@ impl BrandMatcher {
         Ok(BrandMatcher {
             ac,
             ac_ids,
-            words: (!words.phrases.is_empty()).then(|| {
+            words: (!words.is_empty()).then(|| {
                 words.seal();
                 words
             }),
@@ -344,12 +280,7 @@ impl BrandMatcher {
             .map(|(ac, _)| ac.memory_usage())
             .sum::<usize>()
             + self.ac_ids.capacity() * std::mem::size_of::<u32>()
-            + self.words.as_ref().map_or(0, |w| {
-                // The table's slots (key, value, control byte) and each key's bytes.
-                w.phrases.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
-                    + w.phrases.keys().map(|k| k.len()).sum::<usize>()
-                    + w.filter.capacity() * 8
-            })
+            + self.words.as_ref().map_or(0, WordIndex::memory_usage)
             + self.patterns.capacity() * std::mem::size_of::<PatternInfo>()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
     }
@@ -441,10 +372,8 @@ impl BrandMatcher {
             }
         }
         if let Some(words) = &self.words {
-            word_candidates(hay, words.max_words, runs, key, |start, end, key| {
-                if let Some(p) = words.get(key) {
-                    consider(p as usize, start, end);
-                }
+            words.find(hay, runs, key, |start, end, p| {
+                consider(p as usize, start, end)
             });
         }
         for t in terms.iter() {
@@ -458,84 +387,6 @@ impl BrandMatcher {
         if out.len() > 1 {
             out.sort_unstable();
             out.dedup();
-        }
-    }
-}
-
-/// A char of a plain word ([`WordIndex`]).
-fn is_plain(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// The number of words of a plain phrase, or 1 for a plain handle or hashtag; `None` for any
-/// other pattern.
-fn plain_words(pattern: &str) -> Option<usize> {
-    let body = pattern
-        .strip_prefix('@')
-        .or_else(|| pattern.strip_prefix('#'));
-    if let Some(word) = body {
-        return (!word.is_empty() && word.bytes().all(is_plain)).then_some(1);
-    }
-    let mut n = 0;
-    for word in pattern.split(' ') {
-        if word.is_empty() || !word.bytes().all(is_plain) {
-            return None;
-        }
-        n += 1;
-    }
-    Some(n)
-}
-
-/// Calls `f(start, end, key)` for every span of `hay` that may be an accepted occurrence of a
-/// plain pattern ([`WordIndex`]): each maximal run of `[A-Za-z0-9_]`, each chain of up to
-/// `max_words` runs joined by single spaces, and each run with the `@` or `#` right before it;
-/// `key` is the span ASCII-lowercased (the automaton's case rule).
-fn word_candidates(
-    hay: &str,
-    max_words: usize,
-    runs: &mut Vec<(usize, usize)>,
-    key: &mut String,
-    mut f: impl FnMut(usize, usize, &str),
-) {
-    let bytes = hay.as_bytes();
-    runs.clear();
-    let mut i = 0;
-    while i < bytes.len() {
-        if is_plain(bytes[i]) {
-            let start = i;
-            while i < bytes.len() && is_plain(bytes[i]) {
-                i += 1;
-            }
-            runs.push((start, i));
-        } else {
-            i += 1;
-        }
-    }
-    // Spans are ASCII (plain chars, spaces, `@`, `#`), so pushing bytes as chars is exact.
-    let push_lowered = |key: &mut String, span: &[u8]| {
-        key.extend(span.iter().map(|b| char::from(b.to_ascii_lowercase())));
-    };
-    for k in 0..runs.len() {
-        let (start, mut end) = runs[k];
-        if start > 0 && matches!(bytes[start - 1], b'@' | b'#') {
-            key.clear();
-            push_lowered(key, &bytes[start - 1..end]);
-            f(start - 1, end, key);
-        }
-        // Each chain is the previous one and one more run: the key grows instead of being
-        // lowered again from its start.
-        key.clear();
-        push_lowered(key, &bytes[start..end]);
-        f(start, end, key);
-        for n in 1..max_words {
-            match runs.get(k + n) {
-                Some(&(s, e)) if s == end + 1 && bytes[end] == b' ' => {
-                    push_lowered(key, &bytes[end..e]);
-                    end = e;
-                }
-                _ => break,
-            }
-            f(start, end, key);
         }
     }
 }

@@ -4,9 +4,10 @@
 //!
 //! * [`BrandMatcher`] (in [`matcher`]) finds brands named in a mention's text. Every brand's
 //!   terms, handles, hashtags and exclude phrases go into **one** Aho-Corasick automaton with a
-//!   pattern → (brand, kind) table, so matching costs one pass over the text whatever the number
-//!   of brands (above 100,000 patterns, about 23,000 brands, one automaton and one pass per
-//!   100,000 patterns, which bounds the memory peak of building them). Matching is case-insensitive, Unicode-aware and whole-word; handles match only
+//!   pattern → (brand, kind) table, so matching costs one pass over the text. Above 20,000
+//!   patterns (about 4,000 brands) the patterns made of plain ASCII words are looked up by hash
+//!   instead (`words`: one pass over the text whatever their number) and the rest go into
+//!   automata of at most 100,000 patterns each, which bounds the memory peak of building them. Matching is case-insensitive, Unicode-aware and whole-word; handles match only
 //!   `@handle` tokens, hashtags only `#tag` tokens; nothing inside URLs or e-mail addresses
 //!   counts; a term occurrence that lies inside one of its brand's exclude phrases does not count
 //!   (docs/contracts.md §2). See the [`matcher`] module docs for the exact rules.
@@ -21,6 +22,7 @@
 pub mod matcher;
 pub mod naming;
 pub mod thread;
+mod words;
 
 pub use matcher::{BrandMatcher, MatcherError};
 pub use thread::{Attribution, Attributor, ThreadIndex};
