@@ -901,9 +901,14 @@ impl Detector {
 
         // Baseline catch-up for minutes this brand was not evaluated (idle ⇒ zero counts;
         // no-data gaps are skipped, not learnt as zeros).
+        // In its first hours a brand's level is what it is learning, not an anomaly: a brand
+        // first seen at 20 mentions a minute is busy, not in crisis, so its baseline learns at
+        // the full rate until it has [`COLD_START_MINUTES`] of history (pages are capped
+        // meanwhile by `cold_start_cap`).
+        let cold = st.baseline.minutes_observed() < COLD_START_MINUTES;
         let anomalous_now =
             st.spike_run > 0 || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
-        let learn_now = learn_rate(anomalous_now, st.anomalous_run);
+        let learn_now = learn_rate(anomalous_now && !cold, st.anomalous_run);
         let from = st
             .baseline_through
             .map_or(minute, |t| t + 1)
@@ -949,8 +954,11 @@ impl Detector {
                 .rebase(st.window.view(start, 60).weighted / 60.0);
         }
         let c = st.pane_weighted(minute);
-        st.baseline
-            .observe_minute_damped(start, c, learn_rate(anomalous, st.anomalous_run));
+        st.baseline.observe_minute_damped(
+            start,
+            c,
+            learn_rate(anomalous && !cold, st.anomalous_run),
+        );
         if !anomalous {
             if let Some(p) = st.window.pane(start) {
                 // Summed, not averaged, shares: busy minutes weigh more.

@@ -303,6 +303,32 @@ fn defect_a_shrinking_thread_is_not_reported_as_doubling() {
     }
 }
 
+/// A brand first seen already busy (a new source, a brand just added to the config) is at its
+/// level, not in a crisis, even when much of its chatter is grumbling: its first day pages
+/// nothing. Before, its baseline learnt the first hours at a tenth of the rate (they looked
+/// anomalous against the cold-start prior), so six hours in, when the cold-start cap lifted,
+/// ordinary traffic paged support as "brand volume 9x its usual rate for 356 min".
+#[test]
+fn a_brand_first_seen_busy_is_not_a_crisis() {
+    let mut s = Stream::new(config());
+    let mut t = T0;
+    while t < T0 + DAY {
+        for j in 0..20 {
+            let text = if j % 2 == 0 {
+                "acme adverts on every channel again, so annoying, hate them"
+            } else {
+                "acme app works as usual"
+            };
+            let author = format!("c{}", (s.seq + j as u64) % 5000);
+            let body = format!("{text} {}", s.seq % 97);
+            s.post(t + j * 3_000, &author, MentionKind::Post, None, &body);
+        }
+        t += MINUTE;
+    }
+    s.tick(T0 + DAY, T0 + DAY + 2 * HOUR);
+    assert!(s.pages().is_empty(), "{}", s.dump());
+}
+
 /// A brand that is simply busier than the cold-start prior (a steady 20/min for three days)
 /// learns its level: no incident stays open for days, and a real burst later still pages.
 #[test]
