@@ -42,7 +42,9 @@
 //! brand's first six hours (`COLD_START_MINUTES`) volume pages (at warning) only when half
 //! an incident's posts state a complaint, and for the rest of its first day
 //! ([`COLD_START_DAY_MINUTES`] of history) nothing grades above warning; risky single posts
-//! still open watches and escalate on their thread.
+//! still open watches and escalate on their thread. Those first six hours are the brand's
+//! level, not an anomaly: its volume baseline learns them at the full rate, so a brand first
+//! seen busy is not still "in a spike" when the cap lifts.
 //!
 //! No data is not silence: when the whole stream stops for at least [`GAP_MINUTES`] while its
 //! brands' baselines expected at least [`GAP_EXPECTED_MENTIONS`] mentions in that time (a
