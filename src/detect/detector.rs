@@ -149,6 +149,9 @@ const USUAL_NAMING_MEMORY: f64 = 2000.0;
 /// conduct/safety stream too: the triage's "harm" level (a gas leak, a fire, an injury) or a
 /// staff noun beside misconduct (models/categories `[risk]`).
 const CONDUCT_BESIDE_SERVICE_RISK: f32 = 0.45;
+/// A service-group category score (one medium phrase: 0.45) that counts as a complaint when the
+/// mention reads negative.
+const TONED_COMPLAINT_SCORE: f32 = 0.45;
 /// Fewest complaints of a group in the last 15 minutes for its CUSUM alarm to open an incident.
 const GROUP_OPEN_MIN_RECENT: f64 = 3.0;
 /// A category group's evidence restarts after this long without a complaint of the group.
@@ -406,7 +409,19 @@ fn groups_of(s: &Scored) -> [bool; GROUPS] {
         cs.iter()
             .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
     };
-    let service = s.complained || any(&[Category::Outage, Category::Billing, Category::Service]);
+    let service_score = [Category::Outage, Category::Billing, Category::Service]
+        .iter()
+        .map(|&c| scores[category_slot(c)])
+        .fold(0.0f32, f32::max);
+    // A complaint needs one strong phrase, the complaint model, or a medium phrase ("froze",
+    // "pending", "cut off") said in a negative tone by a post that names the brand itself: the
+    // tone is the second piece of evidence that wording the lexicon only half knows is a
+    // grievance. A reply that names no brand ("awful. did they send someone else?") takes its
+    // meaning from the thread it answers, not from the brand's service.
+    let toned = service_score >= TONED_COMPLAINT_SCORE
+        && s.sentiment == SentimentLabel::Negative
+        && s.naming != Naming::Thread;
+    let service = s.complained || service_score >= COMPLAINT_SCORE || toned;
     // A service complaint in alarmed words ("no power all night, this is dangerous") is a
     // service complaint; it speaks of conduct or danger only with the risk triage's weight of
     // harm or of staff behaving badly behind it.
@@ -1828,6 +1843,40 @@ fn incident_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mention with one service-group score (`outage`), the given tone and naming.
+    fn toned(outage: f32, sentiment: SentimentLabel, naming: Naming) -> Scored {
+        let mut category_scores = [0.0; 8];
+        category_scores[category_slot(Category::Outage)] = outage;
+        Scored {
+            sentiment,
+            category_scores,
+            risk: 0.0,
+            weight: 1.0,
+            duplicate: false,
+            author_key: 1,
+            simhash: 0,
+            simhash_words: 0,
+            complaint: 0.0,
+            complained: false,
+            naming,
+        }
+    }
+
+    #[test]
+    fn a_half_known_grievance_counts_when_the_post_names_the_brand_in_a_negative_tone() {
+        use SentimentLabel::{Negative, Neutral};
+        // One strong phrase is a complaint whatever the tone.
+        assert!(groups_of(&toned(0.63, Neutral, Naming::Distinct))[0]);
+        // One medium phrase ("froze") needs the negative tone ...
+        assert!(groups_of(&toned(0.45, Negative, Naming::Distinct))[0]);
+        assert!(groups_of(&toned(0.45, Negative, Naming::Plain))[0]);
+        assert!(!groups_of(&toned(0.45, Neutral, Naming::Distinct))[0]);
+        // ... and a post of its own: a reply that names no brand belongs to its thread's story.
+        assert!(!groups_of(&toned(0.45, Negative, Naming::Thread))[0]);
+        // One weak word in a negative tone is not a complaint.
+        assert!(!groups_of(&toned(0.26, Negative, Naming::Distinct))[0]);
+    }
 
     const MIN: i64 = EventTime::MINUTE_MS;
 
