@@ -264,14 +264,22 @@ fn classify_risk_high_for_misconduct_in_other_words_and_sectors() {
     }
 }
 
-/// Watches opened on one development set (`models/categories/dev/`): (opened, posts).
-fn watches(set: &str) -> (usize, usize) {
+/// The posts of one development set (`models/categories/dev/SET.txt`), one per line.
+fn dev_set(set: &str) -> Vec<String> {
     let path = format!(
         "{}/models/categories/dev/{set}.txt",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let posts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Watches opened on one development set: (opened, posts).
+fn watches(set: &str) -> (usize, usize) {
+    let posts = dev_set(set);
     let opened = posts.iter().filter(|t| risk(t) >= RISK_WATCH).count();
     (opened, posts.len())
 }
@@ -301,12 +309,7 @@ fn classify_dev_sets_hold_their_recall() {
 /// Posts of a service-complaint development set the lexicon alone recognises (a service-group
 /// score of at least `COMPLAINT_SCORE`), and its size.
 fn complaints(set: &str) -> (usize, usize) {
-    let path = format!(
-        "{}/models/categories/dev/{set}.txt",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let posts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let posts = dev_set(set);
     let service = [Category::Outage, Category::Billing, Category::Service];
     let hit = posts
         .iter()
