@@ -149,8 +149,8 @@ const USUAL_NAMING_MEMORY: f64 = 2000.0;
 /// conduct/safety stream too: the triage's "harm" level (a gas leak, a fire, an injury) or a
 /// staff noun beside misconduct (models/categories `[risk]`).
 const CONDUCT_BESIDE_SERVICE_RISK: f32 = 0.45;
-/// A service-group category score (one medium phrase: 0.45) that counts as a complaint when the
-/// mention reads negative.
+/// A service-group category score (one medium phrase, or two weak ones: 0.45) that counts as a
+/// complaint when the mention reads negative and names the brand itself.
 const TONED_COMPLAINT_SCORE: f32 = 0.45;
 /// Fewest complaints of a group in the last 15 minutes for its CUSUM alarm to open an incident.
 const GROUP_OPEN_MIN_RECENT: f64 = 3.0;

@@ -28,9 +28,8 @@
 use crate::domain::scored::{category_slot, Scored};
 use crate::domain::{Category, EventTime, Mention, MentionKind};
 
-use super::evidence::{to_top_post, Evidence};
+use super::evidence::{Evidence, PackedPost};
 use super::virality::thread_growth;
-use crate::domain::alert::TopPost;
 
 /// Threads tracked per brand: a busy brand's story root must outlast the posts that follow it
 /// until its first reactions come.
@@ -81,7 +80,7 @@ pub struct Thread {
     /// An incident has taken this thread's story: it is never opened again.
     told: bool,
     /// The root post, as a page shows it (when seen, with text).
-    lead: Option<TopPost>,
+    lead: Option<PackedPost>,
     /// The thread's own posts from its first reaction on, for the page of its story (led by
     /// the root post); `None` for a post nobody has reacted to yet.
     evidence: Option<Box<Evidence>>,
@@ -111,17 +110,17 @@ impl Thread {
         let (at, author_key, scores) = (m.created_at, s.author_key, &s.category_scores);
         let root = m.kind == MentionKind::Post;
         if root && !m.text.trim().is_empty() {
-            self.lead = Some(to_top_post(m));
+            self.lead = Some(PackedPost::of(m));
         }
         if let Some(e) = self.evidence.as_deref_mut() {
             e.add(m, s);
             if let Some(lead) = self.lead.as_ref().filter(|_| root) {
-                e.set_lead(lead.clone());
+                e.set_lead(lead.unpack());
             }
         } else if !root || self.mentions > 0 {
             let mut e = Evidence::new(self.first_at.min(at));
             if let Some(lead) = &self.lead {
-                e.set_lead(lead.clone());
+                e.set_lead(lead.unpack());
             }
             e.add(m, s);
             self.evidence = Some(Box::new(e));
