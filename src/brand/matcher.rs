@@ -231,13 +231,13 @@ impl BrandMatcher {
         // the rest, or everything if the DFA is refused, go into contiguous NFAs (~10x smaller
         // than a DFA) of at most `chunk_patterns` each.
         let over = strings.len() > dfa_max;
-        let mut words = WordIndex::new();
-        let expected = strings.len();
+        let hashed = over && hash_words;
+        let mut words = WordIndex::with_capacity(if hashed { strings.len() } else { 0 });
         let mut ac_ids = Vec::new();
         let mut ac_strings: Vec<String> = Vec::new();
         for (i, s) in strings.into_iter().enumerate() {
             match plain_words(&s) {
-                Some(n) if over && hash_words => words.insert(s, i as u32, n, expected),
+                Some(n) if hashed => words.insert(s, i as u32, n),
                 _ => {
                     ac_ids.push(i as u32);
                     ac_strings.push(s);

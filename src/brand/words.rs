@@ -32,9 +32,10 @@ pub(super) struct WordIndex {
 }
 
 impl WordIndex {
-    pub(super) fn new() -> WordIndex {
+    /// An empty index with room for `capacity` patterns (one allocation when they all come).
+    pub(super) fn with_capacity(capacity: usize) -> WordIndex {
         WordIndex {
-            phrases: FxHashMap::default(),
+            phrases: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
             max_words: 0,
             filter: Vec::new(),
         }
@@ -50,11 +51,8 @@ impl WordIndex {
     }
 
     /// Adds plain pattern `pattern` (of `words` words, [`plain_words`]), index `id` in the
-    /// matcher's patterns; `expected`: how many the caller may add in all (one allocation).
-    pub(super) fn insert(&mut self, pattern: String, id: u32, words: usize, expected: usize) {
-        if self.phrases.is_empty() {
-            self.phrases.reserve(expected);
-        }
+    /// matcher's patterns.
+    pub(super) fn insert(&mut self, pattern: String, id: u32, words: usize) {
         self.max_words = self.max_words.max(words);
         self.phrases.insert(pattern.into_boxed_str(), id);
     }

@@ -922,10 +922,10 @@ impl Detector {
         // first seen at 20 mentions a minute is busy, not in crisis, so its baseline learns at
         // the full rate until it has [`COLD_START_MINUTES`] of history (pages are capped
         // meanwhile by `cold_start_cap`).
-        let cold = st.baseline.minutes_observed() < COLD_START_MINUTES;
+        let cold = |b: &SeasonalBaseline| b.minutes_observed() < COLD_START_MINUTES;
         let anomalous_now =
             st.spike_run > 0 || st.incidents.iter().any(|i| i.severity >= Severity::Warning);
-        let learn_now = learn_rate(anomalous_now && !cold, st.anomalous_run);
+        let learn_now = learn_rate(anomalous_now && !cold(&st.baseline), st.anomalous_run);
         let from = st
             .baseline_through
             .map_or(minute, |t| t + 1)
@@ -943,8 +943,10 @@ impl Detector {
 
         // Volume significance of the last 15 minutes.
         let view = st.window.view(start, 15);
+        // Cold after the catch-up: the floor and this minute's learning judge the same history.
+        let cold_now = cold(&st.baseline);
         let mut expected = st.baseline.expected_per_min(start);
-        if st.baseline.minutes_observed() < COLD_START_MINUTES {
+        if cold_now {
             expected = expected.max(COLD_START_FLOOR_PER_MIN);
         }
         let p = negbin_upper_tail(view.weighted, 15.0 * expected, DISPERSION);
@@ -974,7 +976,7 @@ impl Detector {
         st.baseline.observe_minute_damped(
             start,
             c,
-            learn_rate(anomalous && !cold, st.anomalous_run),
+            learn_rate(anomalous && !cold_now, st.anomalous_run),
         );
         if !anomalous {
             if let Some(p) = st.window.pane(start) {

@@ -98,10 +98,16 @@ impl Stream {
 
     /// `per_min` ordinary brand mentions a minute over `[from, to)`, with the clock ticking.
     fn chatter(&mut self, from: i64, to: i64, per_min: i64, text: &str) {
+        self.chatter_of(from, to, per_min, &[text]);
+    }
+
+    /// [`Stream::chatter`] whose `j`-th mention of each minute says `texts[j % texts.len()]`.
+    fn chatter_of(&mut self, from: i64, to: i64, per_min: i64, texts: &[&str]) {
         let mut t = from;
         while t < to {
             for j in 0..per_min {
                 let author = format!("c{}", (self.seq + j as u64) % 5000);
+                let text = texts[j as usize % texts.len()];
                 let body = format!("{text} {}", self.seq % 97);
                 self.post(
                     t + j * (MINUTE / per_min.max(1)),
@@ -311,20 +317,15 @@ fn defect_a_shrinking_thread_is_not_reported_as_doubling() {
 #[test]
 fn a_brand_first_seen_busy_is_not_a_crisis() {
     let mut s = Stream::new(config());
-    let mut t = T0;
-    while t < T0 + DAY {
-        for j in 0..20 {
-            let text = if j % 2 == 0 {
-                "acme adverts on every channel again, so annoying, hate them"
-            } else {
-                "acme app works as usual"
-            };
-            let author = format!("c{}", (s.seq + j as u64) % 5000);
-            let body = format!("{text} {}", s.seq % 97);
-            s.post(t + j * 3_000, &author, MentionKind::Post, None, &body);
-        }
-        t += MINUTE;
-    }
+    s.chatter_of(
+        T0,
+        T0 + DAY,
+        20,
+        &[
+            "acme adverts on every channel again, so annoying, hate them",
+            "acme app works as usual",
+        ],
+    );
     s.tick(T0 + DAY, T0 + DAY + 2 * HOUR);
     assert!(s.pages().is_empty(), "{}", s.dump());
 }

@@ -360,11 +360,6 @@ async fn scrape(addr: SocketAddr, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Disk full, for real: `flashpoint run` under a 64 KiB file-size limit (`ulimit -f`, with
-/// SIGXFSZ ignored, so a write past it fails with EFBIG as a full disk fails with ENOSPC). The
-/// archive's writes fail, are counted and pause it; pushes are still acknowledged and detection
-/// goes on; what is on disk is only complete frames of mentions that were pushed, each once; a
-/// start with the space back recovers the segment left open.
 #[cfg(target_os = "linux")]
 /// Bytes of every file in the archive directory (0 while it does not exist).
 fn archive_bytes(dir: &std::path::Path) -> u64 {
@@ -377,6 +372,12 @@ fn archive_bytes(dir: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Disk full, for real: `flashpoint run` under a 64 KiB file-size limit (`ulimit -f`, with
+/// SIGXFSZ ignored, so a write past it fails with EFBIG as a full disk fails with ENOSPC). The
+/// archive's writes fail, are counted and pause it; pushes are still acknowledged and detection
+/// goes on; what is on disk is only complete frames of mentions that were pushed, each once; a
+/// start with the space back recovers the segment left open.
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_durable_a_full_disk_pauses_the_archive_and_detection_goes_on() {
     let dir = tempfile::tempdir().unwrap();
