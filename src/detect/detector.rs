@@ -402,8 +402,9 @@ fn group_of(c: Category) -> Option<usize> {
     }
 }
 
-/// Whether a mention states a complaint of each category group.
-fn groups_of(s: &Scored) -> [bool; GROUPS] {
+/// Whether a mention states a complaint of each category group. `in_story`: the mention is a
+/// reply that names no brand, in the thread of a risky post an open incident was opened on.
+fn groups_of(s: &Scored, in_story: bool) -> [bool; GROUPS] {
     let scores = &s.category_scores;
     let any = |cs: &[Category]| {
         cs.iter()
@@ -421,7 +422,11 @@ fn groups_of(s: &Scored) -> [bool; GROUPS] {
     let toned = service_score >= TONED_COMPLAINT_SCORE
         && s.sentiment == SentimentLabel::Negative
         && s.naming != Naming::Thread;
-    let service = s.complained || service_score >= COMPLAINT_SCORE || toned;
+    // The complaint model reads one text; a reply in a misconduct story's thread ("no way. is
+    // he still there?", "wtf, I'd want my money back") is a reaction to the story, not a
+    // service failure of its own, however grievous it sounds: it counts as one only in the
+    // lexicon's plain service words.
+    let service = (s.complained && !in_story) || service_score >= COMPLAINT_SCORE || toned;
     // A service complaint in alarmed words ("no power all night, this is dangerous") is a
     // service complaint; it speaks of conduct or danger only with the risk triage's weight of
     // harm or of staff behaving badly behind it.
@@ -790,7 +795,10 @@ impl Detector {
                 scored.sentiment = crate::domain::SentimentLabel::Negative;
             }
         }
-        let groups = groups_of(&scored);
+        let in_story = scored.naming == Naming::Thread
+            && root != 0
+            && st.incidents.iter().any(|i| i.root == root && !i.resolved);
+        let groups = groups_of(&scored, in_story);
         // How the brand is usually named, learnt outside anomalies (an ordinary-word surge must
         // not teach the brand that it is usually the word).
         let calm = st.spike_run == 0 && st.raw_spike_run == 0 && st.anomalous_run == 0;
@@ -1869,15 +1877,30 @@ mod tests {
     fn a_half_known_grievance_counts_when_the_post_names_the_brand_in_a_negative_tone() {
         use SentimentLabel::{Negative, Neutral};
         // One strong phrase is a complaint whatever the tone.
-        assert!(groups_of(&toned(0.63, Neutral, Naming::Distinct))[0]);
+        assert!(groups_of(&toned(0.63, Neutral, Naming::Distinct), false)[0]);
         // One medium phrase ("froze") needs the negative tone ...
-        assert!(groups_of(&toned(0.45, Negative, Naming::Distinct))[0]);
-        assert!(groups_of(&toned(0.45, Negative, Naming::Plain))[0]);
-        assert!(!groups_of(&toned(0.45, Neutral, Naming::Distinct))[0]);
+        assert!(groups_of(&toned(0.45, Negative, Naming::Distinct), false)[0]);
+        assert!(groups_of(&toned(0.45, Negative, Naming::Plain), false)[0]);
+        assert!(!groups_of(&toned(0.45, Neutral, Naming::Distinct), false)[0]);
         // ... and a post of its own: a reply that names no brand belongs to its thread's story.
-        assert!(!groups_of(&toned(0.45, Negative, Naming::Thread))[0]);
+        assert!(!groups_of(&toned(0.45, Negative, Naming::Thread), false)[0]);
         // One weak word in a negative tone is not a complaint.
-        assert!(!groups_of(&toned(0.26, Negative, Naming::Distinct))[0]);
+        assert!(!groups_of(&toned(0.26, Negative, Naming::Distinct), false)[0]);
+    }
+
+    #[test]
+    fn a_reply_in_a_misconduct_story_is_not_a_service_complaint_on_the_model_alone() {
+        use SentimentLabel::Negative;
+        let mut reply = toned(0.0, Negative, Naming::Thread);
+        reply.complaint = 0.9;
+        reply.complained = true;
+        // Elsewhere the complaint model's word is enough ...
+        assert!(groups_of(&reply, false)[0]);
+        // ... in a risky post's thread it is a reaction to the story,
+        assert!(!groups_of(&reply, true)[0]);
+        // unless the lexicon reads a plain service failure in it.
+        reply.category_scores[category_slot(Category::Outage)] = 0.63;
+        assert!(groups_of(&reply, true)[0]);
     }
 
     const MIN: i64 = EventTime::MINUTE_MS;
