@@ -175,11 +175,16 @@ pub enum TrainCommand {
         teacher_cache: Option<PathBuf>,
     },
     /// Train the complaint / service-failure model on weak labels over the same SemEval files
-    /// (cue-phrase rules, see `score::sentiment::complaint`).
+    /// (cue-phrase rules, see `score::sentiment::complaint`) and on the hand-labelled posts of
+    /// `--gold`.
     Complaint {
         /// Folder with the SemEval-2017 twitter-201*.tsv files.
         #[arg(long, default_value = "../shared/data/sentiment/semeval2017", value_parser = existing_dir)]
         data: PathBuf,
+        /// Folder of hand-labelled posts (`<domain>_complaints.txt`, `<domain>_other.txt`);
+        /// the `eval` domain is never trained on.
+        #[arg(long, default_value = "models/complaint/gold", value_parser = existing_dir)]
+        gold: PathBuf,
         /// Where to write the weights file.
         #[arg(long, default_value = "models/complaint/weights.bin")]
         out: PathBuf,
@@ -262,8 +267,8 @@ pub fn run(cli: Cli) -> u8 {
             teacher_cache.as_deref(),
         )),
         Command::Train {
-            what: TrainCommand::Complaint { data, out },
-        } => exit_code(commands::train_complaint(&data, &out)),
+            what: TrainCommand::Complaint { data, gold, out },
+        } => exit_code(commands::train_complaint(&data, &gold, &out)),
         Command::Nab { data, out } => exit_code(crate::eval::entry::nab(&data, &out)),
         Command::Demo {
             speed,

@@ -685,17 +685,28 @@ fn write_weights(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// `flashpoint train complaint`: trains and writes the complaint model's weights.
-pub fn train_complaint(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+pub fn train_complaint(
+    data: &std::path::Path,
+    gold: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
     use crate::score::sentiment::{complaint, train};
     let corpus = train::load_corpus(data)?;
-    let (weights, hyper, f1) = complaint::select_and_train(&corpus, |l| eprintln!("{l}"));
+    let gold = complaint::read_gold(gold, true)
+        .map_err(|e| anyhow::anyhow!("reading hand labels in {}: {e}", gold.display()))?;
+    let (weights, hyper, sel) = complaint::select_and_train(&corpus, &gold, |l| eprintln!("{l}"));
     eprintln!(
-        "chosen: lr {} l2 {:e} epochs {} (dev F1 against the rules {f1:.4}); retrained on all {} \
-         tweets",
+        "chosen: lr {} l2 {:e} gold weight {} epochs {} threshold {} (held-out hand-label F1 {:.4}, dev F1 \
+         against the rules {:.4}); retrained on all {} tweets and {} hand-labelled posts",
         hyper.lr,
         hyper.l2,
+        hyper.gold_weight,
         hyper.epochs,
-        corpus.train.len() + corpus.dev.len()
+        hyper.threshold,
+        sel.held_out_gold_f1,
+        sel.dev_weak_f1,
+        corpus.train.len() + corpus.dev.len(),
+        gold.iter().map(|d| d.items.len()).sum::<usize>()
     );
     let bytes = weights.to_bytes();
     complaint::ComplaintModel::from_bytes(&bytes)?;

@@ -37,6 +37,13 @@ pub fn sentiment(
         let rows = crate::eval::sentiment::complaint_rows(&corpus.dev, &data);
         print!("{}", crate::eval::sentiment::complaint_table(&rows));
     }
+    let hand = crate::eval::sentiment::complaint_hand_rows(
+        std::path::Path::new(crate::eval::sentiment::COMPLAINT_GOLD_DIR),
+        std::path::Path::new(crate::eval::sentiment::CATEGORY_DEV_DIR),
+    );
+    if !hand.is_empty() {
+        print!("{}", crate::eval::sentiment::hand_table(&hand));
+    }
     Ok(())
 }
 

@@ -410,6 +410,103 @@ pub fn complaint_table(rows: &[ComplaintRow]) -> String {
     out
 }
 
+/// The complaint model on one set of hand-labelled posts.
+#[derive(Debug)]
+pub struct HandRow {
+    pub set: String,
+    pub complaints: usize,
+    pub others: usize,
+    /// Of the complaints, how many the model calls complaints (`P >= threshold`).
+    pub recalled: usize,
+    /// Of the other posts, how many it calls complaints.
+    pub false_alarms: usize,
+}
+
+/// Where the hand-labelled posts live, relative to the repository root: the complaint
+/// model's own sets and the category lexicon's development sets.
+pub const COMPLAINT_GOLD_DIR: &str = "models/complaint/gold";
+pub const CATEGORY_DEV_DIR: &str = "models/categories/dev";
+
+/// The complaint model ([`ComplaintModel::embedded`]) against hand labels: the held-out
+/// `eval` domain and the category lexicon's complaint sets (never trained on), then each
+/// training domain (trained on, for reference). Sets that cannot be read are skipped.
+pub fn complaint_hand_rows(gold: &Path, category_dev: &Path) -> Vec<HandRow> {
+    use crate::score::sentiment::complaint::{read_gold, read_posts};
+    let Ok(model) = ComplaintModel::embedded() else {
+        return Vec::new();
+    };
+    let calls =
+        |t: &str| f64::from(model.probability(t)) >= crate::config::DEFAULT_COMPLAINT_THRESHOLD;
+    let row = |set: String, yes: &[String], no: &[String]| HandRow {
+        set,
+        complaints: yes.len(),
+        others: no.len(),
+        recalled: yes.iter().filter(|t| calls(t)).count(),
+        false_alarms: no.iter().filter(|t| calls(t)).count(),
+    };
+    let split = |items: &[(String, bool)]| -> (Vec<String>, Vec<String>) {
+        let yes = items.iter().filter(|x| x.1).map(|x| x.0.clone()).collect();
+        let no = items.iter().filter(|x| !x.1).map(|x| x.0.clone()).collect();
+        (yes, no)
+    };
+    let mut rows = Vec::new();
+    for d in read_gold(gold, false).unwrap_or_default() {
+        let (yes, no) = split(&d.items);
+        rows.push(row(format!("hand `{}` (held out)", d.name), &yes, &no));
+    }
+    for (name, c, o) in [
+        (
+            "categories blind (held out)",
+            "blind_complaints.txt",
+            "blind_chatter.txt",
+        ),
+        (
+            "categories tune (lexicon tuned on it)",
+            "tune_complaints.txt",
+            "tune_chatter.txt",
+        ),
+    ] {
+        if let (Ok(yes), Ok(no)) = (
+            read_posts(&category_dev.join(c)),
+            read_posts(&category_dev.join(o)),
+        ) {
+            rows.push(row(name.to_owned(), &yes, &no));
+        }
+    }
+    for d in read_gold(gold, true).unwrap_or_default() {
+        let (yes, no) = split(&d.items);
+        rows.push(row(format!("hand `{}` (in training)", d.name), &yes, &no));
+    }
+    rows
+}
+
+/// The Markdown table of the hand-label rows.
+pub fn hand_table(rows: &[HandRow]) -> String {
+    let mut out = String::from(
+        "\n| complaint model vs hand labels | complaints recognised | other posts called complaints \
+         | precision | F1 |\n|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let precision = r.recalled as f64 / (r.recalled + r.false_alarms).max(1) as f64;
+        let recall = r.recalled as f64 / r.complaints.max(1) as f64;
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        out.push_str(&format!(
+            "| {} | {} / {} ({:.0} %) | {} / {} | {precision:.3} | {f1:.3} |\n",
+            r.set,
+            r.recalled,
+            r.complaints,
+            100.0 * recall,
+            r.false_alarms,
+            r.others
+        ));
+    }
+    out
+}
+
 /// The Markdown table of several reports.
 pub fn table(reports: &[ModelReport]) -> String {
     let mut out = String::from(
