@@ -25,7 +25,7 @@ use crate::replay::watermark::{Admit, Offered, OutlierGuard, Watermark};
 use crate::score::classify::Classifier;
 use crate::score::sentiment::SentimentModel;
 use crate::score::simhash::simhash_counted;
-use crate::score::terms::{key_terms, Ignore};
+use crate::score::terms::{key_terms, Ignore, TermList};
 use crate::score::trust::bot_weight;
 use crate::telemetry::Metrics;
 
@@ -136,7 +136,7 @@ pub struct Engine {
     scorer: TextScorer,
     detector: Detector,
     attribution: Attribution,
-    terms: Vec<String>,
+    terms: TermList,
     metrics: Option<Arc<Metrics>>,
     stats: EngineStats,
     /// Matched mentions taken in within the allowed lateness (duplicates are dropped).
@@ -210,7 +210,7 @@ impl Engine {
             scorer,
             detector: Detector::new(Arc::clone(&cfg), Arc::new(BrandKeyTerms(Arc::clone(&cfg)))),
             attribution: Attribution::default(),
-            terms: Vec::new(),
+            terms: TermList::default(),
             metrics,
             stats: EngineStats::default(),
             recent: RecentIds::default(),
@@ -634,11 +634,11 @@ impl Engine {
     }
 
     /// Feeds one scored mention to the detector.
-    fn apply(&mut self, m: &Mention, brands: &[BrandIdx], root: u64, s: &Scored, terms: &[String]) {
+    fn apply(&mut self, m: &Mention, brands: &[BrandIdx], root: u64, s: &Scored, terms: &TermList) {
         match self.shards.as_mut() {
             Some(shards) => shards.on_mention(m, brands, root, s, terms),
             None => {
-                let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+                let terms: Vec<&str> = terms.iter().collect();
                 self.detector.on_mention(m, brands, root, s, &terms);
             }
         }

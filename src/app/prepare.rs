@@ -23,7 +23,7 @@ use crate::domain::{BrandIdx, Mention, Sentiment};
 use crate::score::classify::{Classification, Classifier};
 use crate::score::sentiment::SentimentModel;
 use crate::score::simhash::simhash_counted;
-use crate::score::terms::{key_terms_of, Ignore, Words};
+use crate::score::terms::{key_terms_of, Ignore, TermList, Words};
 
 /// The text features of one mention (everything [`crate::domain::scored::Scored`] takes from
 /// the text, plus its key terms).
@@ -35,7 +35,7 @@ pub struct TextFeatures {
     pub simhash_words: u32,
     /// P(complaint), 0 when the complaint model is switched off.
     pub complaint: f32,
-    pub terms: Vec<String>,
+    pub terms: TermList,
 }
 
 /// Computes [`TextFeatures`]; cheap to clone (shared models), usable from any thread.
@@ -81,9 +81,12 @@ impl TextScorer {
             simhash,
             simhash_words: words as u32,
             complaint,
-            terms: key_terms_of(&tokens, &self.ignore)
-                .map(str::to_owned)
-                .collect(),
+            // Room for every word: the key terms are a subset of them.
+            terms: TermList::collect_sized(
+                key_terms_of(&tokens, &self.ignore),
+                tokens.canon.len(),
+                tokens.len(),
+            ),
         }
     }
 }

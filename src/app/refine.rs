@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use crate::domain::scored::Scored;
 use crate::domain::{BrandIdx, EventTime, Mention, Sentiment};
 use crate::score::sentiment::SentimentModel;
+use crate::score::terms::TermList;
 use crate::telemetry::Metrics;
 
 use crate::config::incident_sentiment::MAX_PENDING;
@@ -54,7 +55,7 @@ pub(crate) struct Item {
     pub brands: Vec<BrandIdx>,
     pub root: u64,
     pub scored: Scored,
-    pub terms: Vec<String>,
+    pub terms: TermList,
     slot: Slot,
 }
 
@@ -81,7 +82,7 @@ impl Item {
         brands: Vec<BrandIdx>,
         root: u64,
         scored: Scored,
-        terms: Vec<String>,
+        terms: TermList,
     ) -> Item {
         Item {
             mention,
@@ -543,7 +544,7 @@ mod tests {
                         complained: false,
                         naming: Default::default(),
                     },
-                    Vec::new(),
+                    TermList::default(),
                 )
             }),
         }

@@ -44,6 +44,7 @@ use crate::detect::detector::{
 use crate::domain::incident::IncidentEvent;
 use crate::domain::scored::Scored;
 use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
+use crate::score::terms::TermList;
 use crate::telemetry::Metrics;
 
 use super::series::{publish_brand_gauges, SeriesRecorder};
@@ -62,7 +63,7 @@ struct MentionMsg {
     brands: Vec<(BrandIdx, u32)>,
     root: u64,
     scored: Scored,
-    terms: Arc<[String]>,
+    terms: Arc<TermList>,
 }
 
 enum Msg {
@@ -209,11 +210,11 @@ impl Shards {
         brands: &[BrandIdx],
         root: u64,
         scored: &Scored,
-        terms: &[String],
+        terms: &TermList,
     ) {
         self.seq += 1;
         let mention = Arc::new(m.clone());
-        let terms: Arc<[String]> = Arc::from(terms);
+        let terms = Arc::new(terms.clone());
         let n = self.inputs.len();
         for shard in 0..n {
             let mine: Vec<(BrandIdx, u32)> = brands
@@ -429,7 +430,7 @@ impl Shard {
                 }
                 Msg::Gap { g0, g1 } => self.detector.open_gap(g0, g1),
                 Msg::Mention(m) => {
-                    let terms: Vec<&str> = m.terms.iter().map(String::as_str).collect();
+                    let terms: Vec<&str> = m.terms.iter().collect();
                     for &(b, place) in &m.brands {
                         self.detector
                             .on_mention(&m.mention, &[b], m.root, &m.scored, &terms);
