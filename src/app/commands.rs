@@ -687,17 +687,22 @@ fn write_weights(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// `flashpoint train complaint`: trains and writes the complaint model's weights.
 pub fn train_complaint(
     data: &std::path::Path,
-    gold: &std::path::Path,
+    gold_dir: &std::path::Path,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     use crate::score::sentiment::{complaint, train};
     let corpus = train::load_corpus(data)?;
-    let gold = complaint::read_gold(gold, true)
-        .map_err(|e| anyhow::anyhow!("reading hand labels in {}: {e}", gold.display()))?;
+    let gold = complaint::read_gold(gold_dir, true)
+        .map_err(|e| anyhow::anyhow!("reading hand labels in {}: {e}", gold_dir.display()))?;
+    anyhow::ensure!(
+        !gold.is_empty(),
+        "no hand-labelled domains (<domain>_complaints.txt + <domain>_other.txt) in {}",
+        gold_dir.display()
+    );
     let (weights, hyper, sel) = complaint::select_and_train(&corpus, &gold, |l| eprintln!("{l}"));
     eprintln!(
         "chosen: lr {} l2 {:e} gold weight {} epochs {} threshold {} (held-out hand-label F1 {:.4}, dev F1 \
-         against the rules {:.4}); retrained on all {} tweets and {} hand-labelled posts",
+         against the rules {:.4}, dev complaint rate {:.4}); retrained on all {} tweets and {} hand-labelled posts",
         hyper.lr,
         hyper.l2,
         hyper.gold_weight,
@@ -705,6 +710,7 @@ pub fn train_complaint(
         hyper.threshold,
         sel.held_out_gold_f1,
         sel.dev_weak_f1,
+        sel.dev_rate,
         corpus.train.len() + corpus.dev.len(),
         gold.iter().map(|d| d.items.len()).sum::<usize>()
     );

@@ -403,7 +403,9 @@ fn group_of(c: Category) -> Option<usize> {
 }
 
 /// Whether a mention states a complaint of each category group. `in_story`: the mention is a
-/// reply that names no brand, in the thread of a risky post an open incident was opened on.
+/// reply that names no brand, in the thread of a post an open incident was opened on (a risky
+/// post's watch, or a thread grown into a story); such a reply still counts as negative and
+/// as stated in that incident's own evidence, only not in the service complaint stream.
 fn groups_of(s: &Scored, in_story: bool) -> [bool; GROUPS] {
     let scores = &s.category_scores;
     let any = |cs: &[Category]| {

@@ -11,7 +11,10 @@
 //! the model's score and the mean human rating of VADER's 4,200 tweets; single-thread
 //! throughput over all texts scored. Then the complaint model against its weak-label rules
 //! (agreement, precision, recall, F1 at the default threshold; mean probability per gold
-//! sentiment class) on the held-out 2016 dev split and the test sets.
+//! sentiment class) on the held-out 2016 dev split and the test sets, and against hand labels
+//! (`models/complaint/gold/`, the held-out `eval` domain first, and the category lexicon's
+//! complaint development sets), read relative to the working directory; a set that cannot be
+//! read is reported on stderr and skipped.
 
 use std::path::Path;
 use std::time::Instant;
@@ -449,8 +452,14 @@ pub fn complaint_hand_rows(gold: &Path, category_dev: &Path) -> Vec<HandRow> {
         let no = items.iter().filter(|x| !x.1).map(|x| x.0.clone()).collect();
         (yes, no)
     };
+    let read = |training: bool| {
+        read_gold(gold, training).unwrap_or_else(|e| {
+            eprintln!("hand labels in {}: {e}", gold.display());
+            Vec::new()
+        })
+    };
     let mut rows = Vec::new();
-    for d in read_gold(gold, false).unwrap_or_default() {
+    for d in read(false) {
         let (yes, no) = split(&d.items);
         rows.push(row(format!("hand `{}` (held out)", d.name), &yes, &no));
     }
@@ -466,14 +475,15 @@ pub fn complaint_hand_rows(gold: &Path, category_dev: &Path) -> Vec<HandRow> {
             "tune_chatter.txt",
         ),
     ] {
-        if let (Ok(yes), Ok(no)) = (
+        match (
             read_posts(&category_dev.join(c)),
             read_posts(&category_dev.join(o)),
         ) {
-            rows.push(row(name.to_owned(), &yes, &no));
+            (Ok(yes), Ok(no)) => rows.push(row(name.to_owned(), &yes, &no)),
+            (Err(e), _) | (_, Err(e)) => eprintln!("{name} in {}: {e}", category_dev.display()),
         }
     }
-    for d in read_gold(gold, true).unwrap_or_default() {
+    for d in read(true) {
         let (yes, no) = split(&d.items);
         rows.push(row(format!("hand `{}` (in training)", d.name), &yes, &no));
     }

@@ -17,8 +17,8 @@
 //!
 //! Outputs: `P(complaint)` in `[0, 1]` ([`ComplaintModel::probability`]).
 //!
-//! Labels: 2,076 hand-labelled posts about invented brands in four kinds of service
-//! (`models/complaint/gold/`, [`read_gold`]; a fifth set, `eval`, is never trained on), and
+//! Labels: 3,947 hand-labelled posts about invented brands in eight domains
+//! (`models/complaint/gold/`, [`read_gold`]; a ninth set, `eval`, is never trained on), and
 //! weak labels on SemEval tweets ([`rule_label`]: a tweet is a complaint when it holds a
 //! strong cue phrase, or when its gold sentiment is negative and it holds any cue word). The
 //! setting is chosen by leave-one-domain-out F1 on the hand labels ([`select_and_train`]).
@@ -378,6 +378,7 @@ pub fn complaint_probability(text: &str) -> f32 {
 // ----------------------------------------------------------------------------- training
 
 /// A text as the complaint trainer sees it.
+#[derive(Clone)]
 pub struct ComplaintExample {
     sparse: Vec<(u32, f32)>,
     dense: [f32; COMPLAINT_DENSE],
@@ -422,7 +423,7 @@ pub struct GoldDomain {
     pub items: Vec<(String, bool)>,
 }
 
-/// Prefix of the domain held out of training: [`read_gold`] skips it unless asked for it.
+/// Name of the domain held out of training: [`read_gold`] skips it unless asked for it.
 pub const GOLD_EVAL_DOMAIN: &str = "eval";
 
 /// Reads one file of posts, one per line (blank lines skipped).
@@ -438,17 +439,27 @@ pub fn read_posts(path: &std::path::Path) -> std::io::Result<Vec<String>> {
 /// The hand-labelled domains of `dir`, sorted by name; `training` selects the training
 /// domains (every one but [`GOLD_EVAL_DOMAIN`]) or only that one.
 pub fn read_gold(dir: &std::path::Path, training: bool) -> std::io::Result<Vec<GoldDomain>> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
+    let files: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_suffix("_complaints.txt")
-                .map(str::to_owned)
-        })
-        .filter(|n| (n != GOLD_EVAL_DOMAIN) == training)
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
         .collect();
-    names.sort();
+    let halves = |suffix: &str| -> Vec<String> {
+        let mut v: Vec<String> = files
+            .iter()
+            .filter_map(|f| f.strip_suffix(suffix).map(str::to_owned))
+            .filter(|n| (n != GOLD_EVAL_DOMAIN) == training)
+            .collect();
+        v.sort();
+        v
+    };
+    let names = halves("_complaints.txt");
+    // A domain needs both halves: one alone would be a silently one-sided set.
+    if let Some(lone) = halves("_other.txt").iter().find(|n| !names.contains(n)) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{lone}_other.txt has no {lone}_complaints.txt beside it"),
+        ));
+    }
     names
         .into_iter()
         .map(|name| {
@@ -600,11 +611,12 @@ pub const GOLD_WEIGHTS: &[f32] = &[10.0, 30.0, 100.0];
 pub const MAX_DEV_RATE_OVER_RULES: f64 = 2.0;
 /// Candidate operating points on a trained model's `P(complaint)`.
 pub const THRESHOLDS: &[f32] = &[0.5, 0.6, 0.7, 0.8, 0.9];
-/// Ordinary posts per complaint the selection assumes: the hand-labelled sets are about half
-/// complaints, a brand's everyday stream is mostly not, so a false alarm on a held-out "other"
-/// post counts this many times in the selection's precision (a stream whose complaints are a
-/// tenth of its mentions). A false alarm raises a complaint stream's usual level and so hides
-/// part of every later rise; a miss only delays one.
+/// How many times a false alarm on a held-out "other" post counts in the selection's
+/// precision. A brand's everyday stream is mostly not complaints, and a false alarm raises a
+/// complaint stream's usual level and so hides part of every later rise, where a miss only
+/// delays one. In the first round's domains (half complaints) this stands for a stream with 10
+/// ordinary posts per complaint; in the later ones (about two other posts per complaint) for
+/// about 21: the selection leans to precision, on purpose.
 pub const OTHERS_PER_COMPLAINT: f64 = 10.0;
 pub const LR: f32 = 0.2;
 pub const MAX_EPOCHS: usize = 8;
@@ -662,6 +674,15 @@ pub fn select_and_train(
     } else {
         GOLD_WEIGHTS
     };
+    // Featurised once; each setting only re-weights the hand labels.
+    let gold_f: Vec<Vec<ComplaintExample>> =
+        gold.iter().map(|d| featurize_gold(&d.items, 1.0)).collect();
+    let weighted = |k: usize, w: f32| {
+        gold_f[k].iter().cloned().map(move |mut x| {
+            x.weight = w;
+            x
+        })
+    };
     let thresholds: &[f32] = if gold.is_empty() { &[0.5] } else { THRESHOLDS };
     let rule_rate = dev_f.iter().filter(|x| x.label).count() as f64 / dev_f.len().max(1) as f64;
     let mut best: Option<(f64, ComplaintHyper, Selection)> = None;
@@ -677,24 +698,21 @@ pub fn select_and_train(
             };
             // Per epoch and threshold: the mean held-out F1 over the folds.
             let mut held = vec![vec![0f64; thresholds.len()]; MAX_EPOCHS];
-            for (k, out) in gold.iter().enumerate() {
-                let mut data = featurize(&corpus.train);
-                for (j, d) in gold.iter().enumerate() {
-                    if j != k {
-                        data.extend(featurize_gold(&d.items, gold_weight));
-                    }
+            for (k, test) in gold_f.iter().enumerate() {
+                let mut data = train_f.clone();
+                for j in (0..gold.len()).filter(|&j| j != k) {
+                    data.extend(weighted(j, gold_weight));
                 }
-                let test = featurize_gold(&out.items, 1.0);
                 train(&data, hyper, |epoch, w| {
                     for (h, &t) in held[epoch - 1].iter_mut().zip(thresholds) {
-                        *h += gold_f1_at(w, &test, t) / gold.len() as f64;
+                        *h += gold_f1_at(w, test, t) / gold.len() as f64;
                     }
                 });
             }
             // Then the dev scores of the run with every domain in.
-            let mut data = featurize(&corpus.train);
-            for d in gold {
-                data.extend(featurize_gold(&d.items, gold_weight));
+            let mut data = train_f.clone();
+            for j in 0..gold.len() {
+                data.extend(weighted(j, gold_weight));
             }
             train(&data, hyper, |epoch, w| {
                 for (ti, &threshold) in thresholds.iter().enumerate() {
@@ -728,11 +746,17 @@ pub fn select_and_train(
             });
         }
     }
-    let (_, hyper, sel) = best.expect("the grid is not empty");
+    let (score, hyper, sel) = best.expect("the grid is not empty");
+    if score == f64::NEG_INFINITY {
+        log(&format!(
+            "warning: every setting called more than {MAX_DEV_RATE_OVER_RULES}x the rules' share \
+             of dev tweets complaints; keeping the first setting of the grid"
+        ));
+    }
     let mut all = train_f;
     all.extend(dev_f);
-    for d in gold {
-        all.extend(featurize_gold(&d.items, hyper.gold_weight));
+    for j in 0..gold.len() {
+        all.extend(weighted(j, hyper.gold_weight));
     }
     let mut w = train(&all, hyper, |_, _| {});
     // P >= threshold  <=>  z >= logit(threshold): shift the bias so that 0.5 is that point.
@@ -856,7 +880,7 @@ mod tests {
         assert!(hit * 100 >= n * 72, "held-out complaints: {hit} of {n}");
         let (false_alarms, n) = calls(false);
         assert!(
-            false_alarms * 100 <= n * 14,
+            false_alarms * 100 <= n * 8,
             "held-out other posts: {false_alarms} of {n}"
         );
     }

@@ -409,8 +409,6 @@ struct Emitter<F: FnMut(u32)> {
     emit: F,
     prev: u64,
     negated: bool,
-    /// Whether words also emit character n-grams.
-    char_ngrams: bool,
 }
 
 impl<F: FnMut(u32)> Emitter<F> {
@@ -426,7 +424,7 @@ impl<F: FnMut(u32)> Emitter<F> {
             self.prev.wrapping_mul(K).rotate_left(17) ^ h ^ SALT_BI,
         ));
         self.prev = h;
-        if chars && self.char_ngrams {
+        if chars {
             let w = &word[..word.len().min(MAX_CHAR_WORD)];
             let len = w.len() + 2;
             let at = |i: usize| -> u8 {
@@ -456,22 +454,12 @@ impl<F: FnMut(u32)> Emitter<F> {
 
 /// Calls `emit` with the bucket of every sparse feature of `text` (with repeats).
 /// `word` is scratch space.
+/// Used by `linear` and by the complaint model.
 pub fn for_each_feature(text: &str, word: &mut Vec<u8>, emit: impl FnMut(u32)) {
-    features(text, word, true, emit);
-}
-
-/// Like [`for_each_feature`] without the character n-grams: word unigrams and bigrams (with
-/// negation scope), URL/handle/emoticon/punctuation/emoji tokens. Used by the complaint model.
-pub fn for_each_word_feature(text: &str, word: &mut Vec<u8>, emit: impl FnMut(u32)) {
-    features(text, word, false, emit);
-}
-
-fn features(text: &str, word: &mut Vec<u8>, char_ngrams: bool, emit: impl FnMut(u32)) {
     let mut e = Emitter {
         emit,
         prev: 0x9e37_79b9_7f4a_7c15,
         negated: false,
-        char_ngrams,
     };
     for raw in text.split_whitespace() {
         let rb = raw.as_bytes();
