@@ -859,6 +859,10 @@ mod tests {
         // A domain without its other half is an error, not a silently one-sided set.
         write("pubs_complaints.txt", "no pints\n");
         assert!(read_gold(dir.path(), true).is_err());
+        std::fs::remove_file(dir.path().join("pubs_complaints.txt")).expect("remove");
+        write("cafes_other.txt", "flat white please\n");
+        let err = read_gold(dir.path(), true).expect_err("an other half alone");
+        assert!(err.to_string().contains("cafes_other.txt"), "{err}");
     }
 
     /// The held-out hand-labelled set (`models/complaint/gold/eval_*`, written apart from the
