@@ -82,7 +82,7 @@ impl TextScorer {
             simhash_words: words as u32,
             complaint,
             // Room for every word: the key terms are a subset of them.
-            terms: TermList::collect_sized(
+            terms: TermList::collect(
                 key_terms_of(&tokens, &self.ignore),
                 tokens.canon.len(),
                 tokens.len(),

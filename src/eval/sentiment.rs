@@ -20,7 +20,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::domain::SentimentLabel;
-use crate::score::sentiment::complaint::{agreement, rule_label, Agreement, ComplaintModel};
+use crate::score::sentiment::complaint::{
+    agreement, precision_recall_f1, rule_label, Agreement, ComplaintModel,
+};
 use crate::score::sentiment::train::{read_semeval_file, Labelled, TEST_FILE};
 use crate::score::sentiment::SentimentModel;
 use crate::score::sentiment::{blended_score_at, compound};
@@ -440,17 +442,26 @@ pub fn complaint_hand_rows(gold: &Path, category_dev: &Path) -> Vec<HandRow> {
     };
     let calls =
         |t: &str| f64::from(model.probability(t)) >= crate::config::DEFAULT_COMPLAINT_THRESHOLD;
-    let row = |set: String, yes: &[String], no: &[String]| HandRow {
-        set,
-        complaints: yes.len(),
-        others: no.len(),
-        recalled: yes.iter().filter(|t| calls(t)).count(),
-        false_alarms: no.iter().filter(|t| calls(t)).count(),
-    };
-    let split = |items: &[(String, bool)]| -> (Vec<String>, Vec<String>) {
-        let yes = items.iter().filter(|x| x.1).map(|x| x.0.clone()).collect();
-        let no = items.iter().filter(|x| !x.1).map(|x| x.0.clone()).collect();
-        (yes, no)
+    // (post, is a complaint) pairs tallied into one row.
+    let row = |set: String, posts: &mut dyn Iterator<Item = (&str, bool)>| {
+        let mut r = HandRow {
+            set,
+            complaints: 0,
+            others: 0,
+            recalled: 0,
+            false_alarms: 0,
+        };
+        for (t, complaint) in posts {
+            let called = usize::from(calls(t));
+            if complaint {
+                r.complaints += 1;
+                r.recalled += called;
+            } else {
+                r.others += 1;
+                r.false_alarms += called;
+            }
+        }
+        r
     };
     let read = |training: bool| {
         read_gold(gold, training).unwrap_or_else(|e| {
@@ -460,8 +471,10 @@ pub fn complaint_hand_rows(gold: &Path, category_dev: &Path) -> Vec<HandRow> {
     };
     let mut rows = Vec::new();
     for d in read(false) {
-        let (yes, no) = split(&d.items);
-        rows.push(row(format!("hand `{}` (held out)", d.name), &yes, &no));
+        rows.push(row(
+            format!("hand `{}` (held out)", d.name),
+            &mut d.items.iter().map(|(t, l)| (t.as_str(), *l)),
+        ));
     }
     for (name, c, o) in [
         (
@@ -479,13 +492,19 @@ pub fn complaint_hand_rows(gold: &Path, category_dev: &Path) -> Vec<HandRow> {
             read_posts(&category_dev.join(c)),
             read_posts(&category_dev.join(o)),
         ) {
-            (Ok(yes), Ok(no)) => rows.push(row(name.to_owned(), &yes, &no)),
+            (Ok(yes), Ok(no)) => {
+                let yes = yes.iter().map(|t| (t.as_str(), true));
+                let no = no.iter().map(|t| (t.as_str(), false));
+                rows.push(row(name.to_owned(), &mut yes.chain(no)));
+            }
             (Err(e), _) | (_, Err(e)) => eprintln!("{name} in {}: {e}", category_dev.display()),
         }
     }
     for d in read(true) {
-        let (yes, no) = split(&d.items);
-        rows.push(row(format!("hand `{}` (in training)", d.name), &yes, &no));
+        rows.push(row(
+            format!("hand `{}` (in training)", d.name),
+            &mut d.items.iter().map(|(t, l)| (t.as_str(), *l)),
+        ));
     }
     rows
 }
@@ -497,13 +516,11 @@ pub fn hand_table(rows: &[HandRow]) -> String {
          | precision | F1 |\n|---|---|---|---|---|\n",
     );
     for r in rows {
-        let precision = r.recalled as f64 / (r.recalled + r.false_alarms).max(1) as f64;
-        let recall = r.recalled as f64 / r.complaints.max(1) as f64;
-        let f1 = if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        };
+        let (precision, recall, f1) = precision_recall_f1(
+            r.recalled as f64,
+            r.false_alarms as f64,
+            (r.complaints - r.recalled) as f64,
+        );
         out.push_str(&format!(
             "| {} | {} / {} ({:.0} %) | {} / {} | {precision:.3} | {f1:.3} |\n",
             r.set,

@@ -282,18 +282,9 @@ pub struct TermList {
 }
 
 impl TermList {
-    /// The terms `terms` yields, in order.
-    pub fn collect<'a>(terms: impl Iterator<Item = &'a str>) -> TermList {
-        TermList::collect_sized(terms, 0, 0)
-    }
-
-    /// Like [`TermList::collect`] with room reserved for `bytes` bytes of `n` terms (an upper
-    /// bound keeps it at two allocations).
-    pub fn collect_sized<'a>(
-        terms: impl Iterator<Item = &'a str>,
-        bytes: usize,
-        n: usize,
-    ) -> TermList {
+    /// The terms `terms` yields, in order, with room reserved for `bytes` bytes of `n` terms
+    /// (an upper bound keeps it at two allocations).
+    pub fn collect<'a>(terms: impl Iterator<Item = &'a str>, bytes: usize, n: usize) -> TermList {
         let mut list = TermList {
             buf: String::with_capacity(bytes),
             ends: Vec::with_capacity(n),
@@ -353,7 +344,7 @@ mod tests {
 
     #[test]
     fn a_term_list_keeps_its_terms_in_order_with_repeats() {
-        let list = TermList::collect(["boiler", "gas", "boiler", "ünïcode"].into_iter());
+        let list = TermList::collect(["boiler", "gas", "boiler", "ünïcode"].into_iter(), 0, 0);
         assert_eq!(list.len(), 4);
         assert_eq!(
             list.iter().collect::<Vec<_>>(),

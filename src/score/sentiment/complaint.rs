@@ -508,26 +508,47 @@ pub fn agreement(pred: &[bool], rule: &[bool]) -> Agreement {
         }
     }
     let n = pred.len().min(rule.len());
-    let precision = tp as f64 / (tp + fp).max(1) as f64;
-    let recall = tp as f64 / (tp + fneg).max(1) as f64;
+    let (precision, recall, f1) = precision_recall_f1(tp as f64, fp as f64, fneg as f64);
     Agreement {
         n,
         rule_rate: (tp + fneg) as f64 / n.max(1) as f64,
         accuracy: same as f64 / n.max(1) as f64,
         precision,
         recall,
-        f1: if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        },
+        f1,
     }
 }
 
-fn f1_at(w: &ComplaintFloatWeights, data: &[ComplaintExample], threshold: f32) -> f64 {
-    let pred: Vec<bool> = data.iter().map(|x| predict(w, x) >= threshold).collect();
-    let rule: Vec<bool> = data.iter().map(|x| x.label).collect();
-    agreement(&pred, &rule).f1
+/// Precision, recall and F1 from true positives, false positives (possibly weighted) and
+/// false negatives; 0 where nothing was predicted or nothing was there to find.
+pub fn precision_recall_f1(tp: f64, fp: f64, fneg: f64) -> (f64, f64, f64) {
+    let precision = tp / (tp + fp).max(1.0);
+    let recall = tp / (tp + fneg).max(1.0);
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    (precision, recall, f1)
+}
+
+/// Each example's predicted `P` beside its label: predicted once, judged at every threshold.
+fn scored(w: &ComplaintFloatWeights, data: &[ComplaintExample]) -> Vec<(f32, bool)> {
+    data.iter().map(|x| (predict(w, x), x.label)).collect()
+}
+
+/// F1 at `threshold`, each false alarm counted `false_alarm_weight` times.
+fn f1_at(scored: &[(f32, bool)], threshold: f32, false_alarm_weight: f64) -> f64 {
+    let (mut tp, mut fp, mut fneg) = (0f64, 0f64, 0f64);
+    for &(p, label) in scored {
+        match (p >= threshold, label) {
+            (true, true) => tp += 1.0,
+            (true, false) => fp += false_alarm_weight,
+            (false, true) => fneg += 1.0,
+            _ => {}
+        }
+    }
+    precision_recall_f1(tp, fp, fneg).2
 }
 
 /// Complaint training settings.
@@ -584,24 +605,6 @@ pub fn train(
     w
 }
 
-/// F1 on hand labels at `threshold`, each false alarm counted [`OTHERS_PER_COMPLAINT`] times.
-fn gold_f1_at(w: &ComplaintFloatWeights, data: &[ComplaintExample], threshold: f32) -> f64 {
-    let (mut tp, mut fp, mut fneg) = (0f64, 0f64, 0f64);
-    for x in data {
-        match (predict(w, x) >= threshold, x.label) {
-            (true, true) => tp += 1.0,
-            (true, false) => fp += OTHERS_PER_COMPLAINT,
-            (false, true) => fneg += 1.0,
-            _ => {}
-        }
-    }
-    if tp == 0.0 {
-        return 0.0;
-    }
-    let (precision, recall) = (tp / (tp + fp), tp / (tp + fneg));
-    2.0 * precision * recall / (precision + recall)
-}
-
 /// Grid for model selection.
 pub const L2S: &[f32] = &[1e-3, 1e-2, 3e-2];
 pub const GOLD_WEIGHTS: &[f32] = &[10.0, 30.0, 100.0];
@@ -634,9 +637,9 @@ pub struct Selection {
     pub dev_rate: f64,
 }
 
-fn rate_at(w: &ComplaintFloatWeights, data: &[ComplaintExample], threshold: f32) -> f64 {
-    let n = data.iter().filter(|x| predict(w, x) >= threshold).count();
-    n as f64 / data.len().max(1) as f64
+fn rate_at(scored: &[(f32, bool)], threshold: f32) -> f64 {
+    let n = scored.iter().filter(|x| x.0 >= threshold).count();
+    n as f64 / scored.len().max(1) as f64
 }
 
 /// Picks L2, the hand labels' weight and epochs, then retrains on everything.
@@ -704,8 +707,9 @@ pub fn select_and_train(
                     data.extend(weighted(j, gold_weight));
                 }
                 train(&data, hyper, |epoch, w| {
+                    let s = scored(w, test);
                     for (h, &t) in held[epoch - 1].iter_mut().zip(thresholds) {
-                        *h += gold_f1_at(w, test, t) / gold.len() as f64;
+                        *h += f1_at(&s, t, OTHERS_PER_COMPLAINT) / gold.len() as f64;
                     }
                 });
             }
@@ -715,11 +719,12 @@ pub fn select_and_train(
                 data.extend(weighted(j, gold_weight));
             }
             train(&data, hyper, |epoch, w| {
+                let dev = scored(w, &dev_f);
                 for (ti, &threshold) in thresholds.iter().enumerate() {
                     let sel = Selection {
                         held_out_gold_f1: held[epoch - 1][ti],
-                        dev_weak_f1: f1_at(w, &dev_f, threshold),
-                        dev_rate: rate_at(w, &dev_f, threshold),
+                        dev_weak_f1: f1_at(&dev, threshold, 1.0),
+                        dev_rate: rate_at(&dev, threshold),
                     };
                     log(&format!(
                         "l2 {l2:e} gold weight {gold_weight} epoch {epoch} threshold {threshold}: \
@@ -917,7 +922,7 @@ mod tests {
             },
             |_, _| {},
         );
-        assert!(f1_at(&w, &f, 0.5) > 0.99);
+        assert!(f1_at(&scored(&w, &f), 0.5, 1.0) > 0.99);
         let m = ComplaintModel::from_bytes(&w.to_bytes()).expect("valid file");
         assert!(m.probability("order 3 never arrived") > 0.5);
         assert!(m.probability("the meeting is at 3") < 0.5);
