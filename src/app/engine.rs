@@ -82,7 +82,7 @@ const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
 /// it took in ([`RecentIds`]); 5: each brand's threads; 6: how each brand was named over the
 /// last 15 minutes (`detect::detector::NamingWindow`) and a third CUSUM per complaint stream;
 /// 7: each complaint stream's evidence of the minutes not evaluated yet, kept apart.
-const CHECKPOINT_VERSION: u32 = 7;
+const CHECKPOINT_VERSION: u32 = 8;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]

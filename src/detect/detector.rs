@@ -20,9 +20,11 @@
 //!    whatever its root post said: it takes over the brand's open conduct/safety incident
 //!    that no thread owns, or opens one on the thread's cluster (once per thread);
 //! 4. each category group's complaint stream ([`GROUPS`]: outage/billing/service complaints;
-//!    conduct/safety) has its own seasonal baseline and three Poisson CUSUMs for a sustained
+//!    conduct/safety; the outage reports among the service complaints, whose story is the
+//!    service one: an outage builds against the brand's usual outage reports, not its
+//!    everyday grumbles) has its own seasonal baseline and Poisson CUSUMs for a sustained
 //!    rise (see [`CUSUM_RATIO`], [`CUSUM_SLOW_RATIO`], [`CUSUM_STEEP_RATIO`],
-//!    [`CUSUM_THRESHOLD`]); crossing one
+//!    [`cusum_threshold`]); crossing one
 //!    opens an incident on that group's complaints, so a complaint surge pages even when total volume barely moves.
 //!    The CUSUM's expectation is the group's baseline, times how much busier the brand's other
 //!    mentions (not the complaints themselves) are than their own baseline over the last five
@@ -53,12 +55,13 @@
 //!
 //! False-alarm budget per brand and day (Bonferroni over the three signals that can page on
 //! volume alone): the 15-minute volume test (`spike_p_value` with `persistence`, unchanged),
-//! and three CUSUMs per category group (a rise to [`CUSUM_RATIO`], a slower one to
-//! [`CUSUM_SLOW_RATIO`] and, on service complaints only, a steep one to [`CUSUM_STEEP_RATIO`]
-//! times the expectation) with
-//! threshold `ln(3 · 1440 / 0.005)`: by Wald's bound each one's in-control average run length
-//! under the Poisson baseline is at least 864,000 minutes, so each group stream spends at most
-//! 0.005 false alarms per brand-day.
+//! the conduct/safety stream's CUSUMs (a rise to [`CUSUM_RATIO`] and a slower one to
+//! [`CUSUM_SLOW_RATIO`] times the expectation) with threshold [`CUSUM_THRESHOLD`] =
+//! `ln(3 · 1440 / 0.005)`: by Wald's bound each one's in-control average run length under the
+//! Poisson baseline is at least 864,000 minutes, so the stream spends at most 0.005 false
+//! alarms per brand-day; and the service and outage streams (those two and a steep one to
+//! [`CUSUM_STEEP_RATIO`] each), which share the service complaints' 0.005 at
+//! [`SERVICE_CUSUM_THRESHOLD`] = `ln(2 · 3 · 1440 / 0.005)`.
 //!
 //! Invariants: brands are evaluated in index order and incidents in opening order, so the same
 //! input order always yields the same alerts; per-brand state is bounded (windows are rings,
@@ -69,7 +72,9 @@ use std::sync::Arc;
 
 use super::baseline::SeasonalBaseline;
 use super::virality::{growth, negbin_upper_tail, thread_growth, DuplicateTracker};
-use super::window::{BrandWindow, Observation, GROUPS};
+use super::window::{
+    story_group, BrandWindow, Observation, CONDUCT_GROUP, GROUPS, OUTAGE_GROUP, SERVICE_GROUP,
+};
 use crate::config::{Config, DetectConfig, Profile};
 use crate::domain::alert::Action;
 use crate::domain::incident::{IncidentEvent, IncidentNumbers};
@@ -127,11 +132,21 @@ pub const CUSUM_SLOW_RATIO: f64 = 1.5;
 /// dozen the 3x CUSUM needs against its own drift.
 /// Service complaints only (see where it is stepped).
 pub const CUSUM_STEEP_RATIO: f64 = 5.0;
-/// CUSUM alarm threshold, shared by the three CUSUMs of a stream: `ln(3 · 1440 / 0.005)` (see
-/// the module docs).
+/// CUSUM alarm threshold of the conduct/safety stream, shared by its CUSUMs:
+/// `ln(3 · 1440 / 0.005)` (see the module docs).
 pub const CUSUM_THRESHOLD: f64 = 13.67;
-/// The statistic is capped so that an alarm ends soon after the surge does.
-const CUSUM_CAP: f64 = 2.0 * CUSUM_THRESHOLD;
+/// CUSUM alarm threshold of the service and the outage streams, which share the service
+/// complaints' budget of 0.005 false alarms per brand-day: `ln(2 · 3 · 1440 / 0.005)`.
+pub const SERVICE_CUSUM_THRESHOLD: f64 = 14.36;
+
+/// The alarm threshold of group `g`'s CUSUMs.
+pub fn cusum_threshold(g: usize) -> f64 {
+    if g == CONDUCT_GROUP {
+        CUSUM_THRESHOLD
+    } else {
+        SERVICE_CUSUM_THRESHOLD
+    }
+}
 /// Smallest baseline of a group stream (one complaint every 50 minutes), and its cold-start
 /// prior (worth an hour).
 const GROUP_FLOOR_PER_MIN: f64 = 0.02;
@@ -152,6 +167,10 @@ const CONDUCT_BESIDE_SERVICE_RISK: f32 = 0.45;
 /// A service-group category score (one medium phrase, or two weak ones: 0.45) that counts as a
 /// complaint when the mention reads negative and names the brand itself.
 const TONED_COMPLAINT_SCORE: f32 = 0.45;
+
+/// The outage score (one weak phrase: 0.26) from which a service complaint also counts in the
+/// outage stream ([`OUTAGE_GROUP`]) when no bill or service failure is named more strongly.
+const OUTAGE_KIND_SCORE: f32 = 0.25;
 /// Fewest complaints of a group in the last 15 minutes for its CUSUM alarm to open an incident.
 const GROUP_OPEN_MIN_RECENT: f64 = 3.0;
 /// A category group's evidence restarts after this long without a complaint of the group.
@@ -219,7 +238,7 @@ struct GroupStream {
     /// same guard band: what "the brand is busier than usual" is measured against.
     others: SeasonalBaseline,
     /// The CUSUM against [`CUSUM_RATIO`] and the one against [`CUSUM_SLOW_RATIO`] (all three
-    /// share [`CUSUM_THRESHOLD`]; [`GroupStream::cusum`] is the largest).
+    /// share their group's [`cusum_threshold`]; [`GroupStream::cusum`] is the largest).
     cusum_sharp: f64,
     cusum_slow: f64,
     /// The CUSUM against [`CUSUM_STEEP_RATIO`].
@@ -393,6 +412,12 @@ fn learn_rate(anomalous: bool, run: u32) -> f64 {
     }
 }
 
+/// Whether incident `i` tells the story of category group `g` (0 or 1): a complaint-stream
+/// incident of that story, or any incident of one of the group's categories.
+fn tells_group(i: &Incident, g: usize) -> bool {
+    i.scope.story_group() == Some(g) || group_of(i.category) == Some(g)
+}
+
 /// The category group of a category, if it has one.
 fn group_of(c: Category) -> Option<usize> {
     match c {
@@ -434,7 +459,22 @@ fn groups_of(s: &Scored, in_story: bool) -> [bool; GROUPS] {
     // harm or of staff behaving badly behind it.
     let conduct = any(&[Category::Conduct, Category::Safety])
         && (!service || s.risk >= CONDUCT_BESIDE_SERVICE_RISK);
-    [service, conduct]
+    // An outage report: a service complaint whose words name an outage ("is it down?",
+    // "nothing loads") at least as strongly as a bill or a service failure. A post that names
+    // the brand only as an ordinary word needs a plain outage phrase: a weak one ("freezing",
+    // "came down") in "long walk on the pebble beach, freezing" is the word's other meaning as
+    // often as the brand's, and the outage stream, whose usual level is low, is the sensitive one.
+    let outage_score = scores[category_slot(Category::Outage)];
+    let kind_score = if s.naming == Naming::Plain {
+        COMPLAINT_SCORE
+    } else {
+        OUTAGE_KIND_SCORE
+    };
+    let outage = service
+        && outage_score >= kind_score
+        && outage_score >= scores[category_slot(Category::Billing)]
+        && outage_score >= scores[category_slot(Category::Service)];
+    [service, conduct, outage]
 }
 
 /// Whether a mention belongs in an incident's evidence: the thread's own reactions always do;
@@ -547,7 +587,7 @@ impl BrandState {
             usual_plain: USUAL_PLAIN_PRIOR * USUAL_PRIOR_MENTIONS,
             usual_named: USUAL_PRIOR_MENTIONS,
             naming_now: NamingWindow::default(),
-            groups: [GroupStream::new(), GroupStream::new()],
+            groups: std::array::from_fn(|_| GroupStream::new()),
             threads: Threads::default(),
         }
     }
@@ -573,13 +613,14 @@ impl BrandState {
     fn conduct_is_part_of_a_service_story(&self, minute: i64) -> bool {
         let hour =
             |g: usize| -> f64 { (minute - 59..=minute).map(|k| self.pane_group(k, g)).sum() };
-        let service_story = self.groups[0].cusum() >= CUSUM_THRESHOLD
+        let service_story = self.groups[SERVICE_GROUP].cusum() >= SERVICE_CUSUM_THRESHOLD
+            || self.groups[OUTAGE_GROUP].cusum() >= SERVICE_CUSUM_THRESHOLD
             || self.incidents.iter().any(|i| {
                 i.root == 0
-                    && (i.scope == Scope::Group(0) || group_of(i.category) == Some(0))
+                    && tells_group(i, SERVICE_GROUP)
                     && i.severity >= Severity::Warning
             });
-        service_story && hour(0) >= 2.0 * hour(1)
+        service_story && hour(SERVICE_GROUP) >= 2.0 * hour(CONDUCT_GROUP)
     }
 
     fn usual_plain_share(&self) -> f64 {
@@ -844,7 +885,7 @@ impl Detector {
         self.active.insert(b.0);
 
         if let Some(inc) = st.incidents.iter_mut().find(|i| i.covers(cluster)) {
-            if belongs(inc, root, &scored, groups[1]) {
+            if belongs(inc, root, &scored, groups[CONDUCT_GROUP]) {
                 inc.evidence.add(m, &scored);
                 terms.iter().for_each(|t| inc.terms.add(t));
             }
@@ -852,7 +893,7 @@ impl Detector {
         }
         for inc in st.incidents.iter_mut() {
             let take = match inc.scope {
-                Scope::Brand => belongs(inc, root, &scored, groups[1]),
+                Scope::Brand => belongs(inc, root, &scored, groups[CONDUCT_GROUP]),
                 Scope::Group(g) => groups.get(usize::from(g)).copied().unwrap_or(false),
                 Scope::Clusters(_) => false,
             };
@@ -1018,7 +1059,7 @@ impl Detector {
             let open = st
                 .incidents
                 .iter()
-                .any(|i| i.scope == Scope::Group(g as u8) && i.severity >= Severity::Warning);
+                .any(|i| i.scope.story_group() == Some(story_group(g)) && i.severity >= Severity::Warning);
             let gs = &mut st.groups[g];
             // Expected complaints: the group's baseline, times how much busier the brand's
             // other mentions (everything but this group's complaints, over the last 5
@@ -1046,7 +1087,8 @@ impl Detector {
                 if learning {
                     0.0
                 } else {
-                    (stat + llr(ratio)).clamp(0.0, CUSUM_CAP)
+                    // Capped at twice the threshold, so that an alarm ends soon after the surge does.
+                    (stat + llr(ratio)).clamp(0.0, 2.0 * cusum_threshold(g))
                 }
             };
             gs.cusum_sharp = step(gs.cusum_sharp, CUSUM_RATIO);
@@ -1055,10 +1097,10 @@ impl Detector {
             // borrows conduct words ("scam", "thieves"), and a steep rise of those is the
             // service story's echo, not a conduct story of its own (conduct stories have the
             // risky post's and the thread's paths).
-            if g == 0 {
+            if g != CONDUCT_GROUP {
                 gs.cusum_steep = step(gs.cusum_steep, CUSUM_STEEP_RATIO);
             }
-            let anomalous = gs.cusum() >= CUSUM_THRESHOLD || open;
+            let anomalous = gs.cusum() >= cusum_threshold(g) || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
                 // The last hour's complaints (summed only here: a quiet minute needs none).
@@ -1173,17 +1215,17 @@ impl Detector {
             return;
         };
         let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
-        if st.groups[g].cusum() < CUSUM_THRESHOLD || at < st.quiet_until {
+        if st.groups[g].cusum() < cusum_threshold(g) || at < st.quiet_until {
             return;
         }
         let told = st
             .incidents
             .iter()
-            .any(|i| i.scope == Scope::Group(g as u8) || group_of(i.category) == Some(g));
+            .any(|i| tells_group(i, story_group(g)));
         if told {
             return;
         }
-        if g == 1 && st.conduct_is_part_of_a_service_story(minute) {
+        if g == CONDUCT_GROUP && st.conduct_is_part_of_a_service_story(minute) {
             return;
         }
         // The statistic remembers; the incident needs complaints now: at least
@@ -1198,10 +1240,10 @@ impl Detector {
         let Some(evidence) = st.groups[g].evidence_so_far() else {
             return;
         };
-        let members: &[Category] = if g == 0 {
-            &[Category::Outage, Category::Billing, Category::Service]
-        } else {
-            &[Category::Conduct, Category::Safety]
+        let members: &[Category] = match g {
+            SERVICE_GROUP => &[Category::Outage, Category::Billing, Category::Service],
+            OUTAGE_GROUP => &[Category::Outage],
+            _ => &[Category::Conduct, Category::Safety],
         };
         let category = evidence.leading_category(members).unwrap_or(members[0]);
         let inc = Incident::open(
@@ -1360,7 +1402,7 @@ impl Detector {
             if let Some(same) = st
                 .incidents
                 .iter_mut()
-                .find(|i| i.scope == Scope::Group(g as u8))
+                .find(|i| i.scope.story_group() == Some(g))
             {
                 if inc.scope == Scope::Brand {
                     same.scope = Scope::Brand;
@@ -1559,11 +1601,17 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
     let group = match inc.scope {
         Scope::Group(g) => st.groups.get(usize::from(g)).map(|gs| {
             let at = EventTime(minute * EventTime::MINUTE_MS);
+            let usual = gs.usual_per_min(at);
             GroupSignal {
                 rate_per_min: m15 / 15.0,
-                baseline_per_min: gs.usual_per_min(at),
+                baseline_per_min: usual,
                 cusum: gs.cusum(),
-                alarm: gs.cusum() >= CUSUM_THRESHOLD,
+                // The statistic remembers a surge for an hour or more after its last
+                // complaint on a quiet stream; it is an alarm while complaints still come, as
+                // when it opens an incident ([`Detector::open_group_incident`]).
+                threshold: cusum_threshold(usize::from(g)),
+                alarm: gs.cusum() >= cusum_threshold(usize::from(g))
+                    && m15 >= GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * usual),
             }
         }),
         _ => None,
@@ -1634,7 +1682,7 @@ fn incident_active(inc: &Incident, s: &Signals, brand_p: f64) -> bool {
         Scope::Group(_) => {
             s.mentions_15 >= 3.0
                 && s.group.is_some_and(|g| {
-                    g.cusum >= 0.5 * CUSUM_THRESHOLD || g.rate_per_min >= 2.0 * g.baseline_per_min
+                    g.cusum >= 0.5 * g.threshold || g.rate_per_min >= 2.0 * g.baseline_per_min
                 })
         }
     }
@@ -1737,13 +1785,18 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
         );
     }
     if let Some(g) = s.group {
+        let which = if inc.scope == Scope::Group(OUTAGE_GROUP as u8) {
+            "outage reports"
+        } else {
+            "complaints"
+        };
         return format!(
-            "complaints at {:.1}/min, {:.0}x their usual {:.2}/min (CUSUM {:.1}, threshold {:.1})",
+            "{which} at {:.1}/min, {:.0}x their usual {:.2}/min (CUSUM {:.1}, threshold {:.1})",
             g.rate_per_min,
             g.rate_per_min / g.baseline_per_min.max(1e-9),
             g.baseline_per_min,
             g.cusum,
-            CUSUM_THRESHOLD
+            g.threshold
         );
     }
     if inc.root != 0 && s.max_risk >= d.single_post_risk {
@@ -1888,6 +1941,28 @@ mod tests {
         assert!(!groups_of(&toned(0.45, Negative, Naming::Thread), false)[0]);
         // One weak word in a negative tone is not a complaint.
         assert!(!groups_of(&toned(0.26, Negative, Naming::Distinct), false)[0]);
+    }
+
+    #[test]
+    fn an_outage_report_is_a_service_complaint_that_names_an_outage_first() {
+        use SentimentLabel::Negative;
+        let outage = |s: &Scored| groups_of(s, false)[OUTAGE_GROUP];
+        // "is it down?" in a negative post that names the brand: service, and an outage.
+        let report = toned(0.45, Negative, Naming::Distinct);
+        assert!(groups_of(&report, false)[SERVICE_GROUP] && outage(&report));
+        // Model-only complaints whose words name no outage stay in the service stream only.
+        let mut modelled = toned(0.0, Negative, Naming::Distinct);
+        modelled.complained = true;
+        assert!(groups_of(&modelled, false)[SERVICE_GROUP] && !outage(&modelled));
+        // A bill named more strongly than the outage is a billing complaint.
+        let mut bill = toned(0.45, Negative, Naming::Distinct);
+        bill.category_scores[category_slot(Category::Billing)] = 0.63;
+        assert!(!outage(&bill));
+        // A post naming the brand only as an ordinary word needs a plain outage phrase ...
+        assert!(!outage(&toned(0.45, Negative, Naming::Plain)));
+        assert!(outage(&toned(0.63, Negative, Naming::Plain)));
+        // ... and no complaint is an outage report.
+        assert!(!outage(&toned(0.26, Negative, Naming::Distinct)));
     }
 
     #[test]

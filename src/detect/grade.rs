@@ -68,8 +68,12 @@ pub struct GroupSignal {
     pub rate_per_min: f64,
     /// The stream's seasonal baseline, per minute.
     pub baseline_per_min: f64,
-    /// The CUSUM statistic and whether it is at or over its threshold.
+    /// The CUSUM statistic, and whether it is at or over its threshold while the stream's
+    /// complaints still come (at least three in the last 15 minutes, above the slow CUSUM's
+    /// ratio of the baseline).
     pub cusum: f64,
+    /// The stream's alarm threshold (`detector::cusum_threshold`).
+    pub threshold: f64,
     pub alarm: bool,
 }
 
@@ -302,6 +306,7 @@ mod tests {
                 rate_per_min: rate,
                 baseline_per_min: 0.02,
                 cusum: 20.0,
+                threshold: 13.67,
                 alarm: true,
             }),
             ..base()

@@ -29,6 +29,17 @@ pub enum Scope {
     Group(u8),
 }
 
+impl Scope {
+    /// For a complaint-stream incident, the group whose story it tells
+    /// (`window::story_group`: the outage stream's story is the service complaints').
+    pub fn story_group(&self) -> Option<usize> {
+        match self {
+            Scope::Group(g) => Some(super::window::story_group(usize::from(*g))),
+            _ => None,
+        }
+    }
+}
+
 /// An open (or just resolved) incident.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Incident {

@@ -19,7 +19,7 @@
 //! added to their own minute, so the aggregates do not depend on arrival order.
 //!
 //! Invariants: the window is a fixed-size value with no heap (`size_of::<BrandWindow>()` is
-//! about 3 KiB); each held slot holds exactly the observations of its minute; minutes outside
+//! about 4 KiB); each held slot holds exactly the observations of its minute; minutes outside
 //! the ring read as zero. Long history (24 h and more, the seasonal profile) lives in
 //! [`super::baseline::SeasonalBaseline`], not here: the window only answers "what happened in
 //! the last hour".
@@ -51,13 +51,32 @@ pub struct Observation {
     /// Bot/spam discount in `[0, 1]` (`score::trust::bot_weight`).
     pub weight: f32,
     /// Whether the mention states a complaint of each category group
-    /// ([`GROUPS`]: service failures; conduct and safety).
+    /// ([`GROUPS`]: service failures; conduct and safety; outages among the service failures).
     pub groups: [bool; GROUPS],
 }
 
 /// Category groups with a signal stream of their own: 0 = outage, billing and service
-/// complaints (routed to support), 1 = conduct and safety (routed to field-ops).
-pub const GROUPS: usize = 2;
+/// complaints (routed to support), 1 = conduct and safety (routed to field-ops), 2 = the
+/// service complaints that report an outage (a part of group 0 with a level of its own: an
+/// outage builds against the brand's usual outage reports, not its everyday grumbles).
+pub const GROUPS: usize = 3;
+
+/// The group whose story a group's stream tells: the outage stream ([`OUTAGE_GROUP`]) is part
+/// of the service complaints' story (group 0).
+pub fn story_group(g: usize) -> usize {
+    if g == OUTAGE_GROUP {
+        SERVICE_GROUP
+    } else {
+        g
+    }
+}
+
+/// The service complaints' group (outage, billing, service).
+pub const SERVICE_GROUP: usize = 0;
+/// The conduct and safety group.
+pub const CONDUCT_GROUP: usize = 1;
+/// The outage reports among the service complaints.
+pub const OUTAGE_GROUP: usize = 2;
 
 /// The observation's minute has already left the ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,7 +347,10 @@ mod tests {
 
     #[test]
     fn window_is_compact() {
-        assert!(std::mem::size_of::<BrandWindow>() <= 4096);
+        // 64 panes of 64 bytes (three group weights since the outage stream) and the newest
+        // minute: no heap, about 4 KiB per mentioned brand.
+        assert!(std::mem::size_of::<PaneStats>() <= 64);
+        assert!(std::mem::size_of::<BrandWindow>() <= 4096 + 32);
     }
 
     #[test]

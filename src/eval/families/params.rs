@@ -447,7 +447,7 @@ impl RunParams {
             ramp_min,
             hold_min,
             recover_min,
-            crate::detect::detector::CUSUM_THRESHOLD,
+            crate::detect::detector::SERVICE_CUSUM_THRESHOLD,
             ramp_min + hold_min + 3.0 * recover_min,
         )
     }
