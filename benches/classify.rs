@@ -117,7 +117,13 @@ fn bench(c: &mut Criterion) {
                 owned.extend(key_terms(t, &ignore).map(|w| w.into_owned()));
                 let terms: Vec<&str> = owned.iter().map(String::as_str).collect();
                 let (h, words) = simhash_counted(t);
-                cl.assign(i as u64 % 997, h, words, &terms, EventTime(i as i64 * 1000));
+                cl.assign(
+                    i as u64 % 997,
+                    h,
+                    words,
+                    terms.iter().copied(),
+                    EventTime(i as i64 * 1000),
+                );
             }
             cl.len()
         })

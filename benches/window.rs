@@ -35,7 +35,7 @@ fn observations(n: usize) -> Vec<Observation> {
                 reach: (i as u64 * 31) % 10_000,
                 author_key: (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 weight: if i % 11 == 0 { 0.2 } else { 1.0 },
-                groups: [i % 7 == 0, false],
+                groups: [i % 7 == 0, false, i % 21 == 0],
             }
         })
         .collect()

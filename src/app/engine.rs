@@ -637,10 +637,7 @@ impl Engine {
     fn apply(&mut self, m: &Mention, brands: &[BrandIdx], root: u64, s: &Scored, terms: &TermList) {
         match self.shards.as_mut() {
             Some(shards) => shards.on_mention(m, brands, root, s, terms),
-            None => {
-                let terms: Vec<&str> = terms.iter().collect();
-                self.detector.on_mention(m, brands, root, s, &terms);
-            }
+            None => self.detector.on_mention(m, brands, root, s, terms),
         }
         if let Some(t) = self.tally.as_mut() {
             for &b in brands {
@@ -706,7 +703,7 @@ impl Engine {
                 naming: Default::default(),
             };
             self.detector
-                .on_mention(&s.mention, &brands, root, &scored, &[]);
+                .on_mention(&s.mention, &brands, root, &scored, &TermList::default());
             n += 1;
         }
         self.aggregate_stats.mentions += n;

@@ -430,10 +430,9 @@ impl Shard {
                 }
                 Msg::Gap { g0, g1 } => self.detector.open_gap(g0, g1),
                 Msg::Mention(m) => {
-                    let terms: Vec<&str> = m.terms.iter().collect();
                     for &(b, place) in &m.brands {
                         self.detector
-                            .on_mention(&m.mention, &[b], m.root, &m.scored, &terms);
+                            .on_mention(&m.mention, &[b], m.root, &m.scored, &m.terms);
                         out.events.extend(
                             self.detector
                                 .drain_events()

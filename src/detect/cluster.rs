@@ -195,6 +195,10 @@ pub struct Clusterer {
     clusters: Vec<Cluster>,
     /// Ids of clusters that open incidents own (see [`Clusterer::pin`]).
     pinned: Vec<u64>,
+    /// The term hashes of the mention being assigned, kept between calls so that assigning
+    /// allocates nothing once it has grown to a text's terms.
+    #[serde(skip)]
+    scratch: Vec<u64>,
 }
 
 impl Clusterer {
@@ -207,6 +211,7 @@ impl Clusterer {
             idle_ms: idle_ms.max(0),
             next_id: 1,
             pinned: Vec::new(),
+            scratch: Vec::new(),
             // Grown on demand: most brands hold one or two clusters at a time.
             clusters: Vec::new(),
         }
@@ -214,17 +219,18 @@ impl Clusterer {
 
     /// Assigns a mention to a cluster (see the module docs for the rules) and returns its id.
     /// `hash` is the text's SimHash built from `words` words (`score::simhash`).
-    pub fn assign(
+    pub fn assign<'t>(
         &mut self,
         root: u64,
         hash: u64,
         words: usize,
-        terms: &[&str],
+        terms: impl IntoIterator<Item = &'t str>,
         at: EventTime,
     ) -> ClusterId {
-        let mut term_hashes: Vec<u64> = Vec::new();
+        let mut term_hashes = std::mem::take(&mut self.scratch);
+        term_hashes.clear();
         if words > 0 {
-            term_hashes.extend(terms.iter().map(|t| feature_hash(t)));
+            term_hashes.extend(terms.into_iter().map(feature_hash));
             term_hashes.sort_unstable();
             term_hashes.dedup();
         }
@@ -247,6 +253,7 @@ impl Clusterer {
             None => self.create(at),
         };
         let Some(c) = self.clusters.get_mut(idx) else {
+            self.scratch = term_hashes;
             return ClusterId(0);
         };
         c.last_seen = c.last_seen.max(at);
@@ -259,7 +266,9 @@ impl Clusterer {
                 c.add_term(t);
             }
         }
-        ClusterId(c.id)
+        let id = ClusterId(c.id);
+        self.scratch = term_hashes;
+        id
     }
 
     /// The index of the cluster with the smallest `distance` (`None` = not a candidate);

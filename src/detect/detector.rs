@@ -78,6 +78,7 @@ use super::window::{
 use crate::config::{Config, DetectConfig, Profile};
 use crate::domain::alert::Action;
 use crate::domain::incident::{IncidentEvent, IncidentNumbers};
+use crate::domain::terms::TermList;
 use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 
 use super::cluster::Clusterer;
@@ -616,9 +617,7 @@ impl BrandState {
         let service_story = self.groups[SERVICE_GROUP].cusum() >= SERVICE_CUSUM_THRESHOLD
             || self.groups[OUTAGE_GROUP].cusum() >= SERVICE_CUSUM_THRESHOLD
             || self.incidents.iter().any(|i| {
-                i.root == 0
-                    && tells_group(i, SERVICE_GROUP)
-                    && i.severity >= Severity::Warning
+                i.root == 0 && tells_group(i, SERVICE_GROUP) && i.severity >= Severity::Warning
             });
         service_story && hour(SERVICE_GROUP) >= 2.0 * hour(CONDUCT_GROUP)
     }
@@ -814,14 +813,14 @@ impl Detector {
         brands: &[BrandIdx],
         root: u64,
         scored: &Scored,
-        terms: &[&str],
+        terms: &TermList,
     ) {
         for &b in brands {
             self.add_to_brand(b, m, root, scored, terms);
         }
     }
 
-    fn add_to_brand(&mut self, b: BrandIdx, m: &Mention, root: u64, s: &Scored, terms: &[&str]) {
+    fn add_to_brand(&mut self, b: BrandIdx, m: &Mention, root: u64, s: &Scored, terms: &TermList) {
         let evaluated_through = self.evaluated_through;
         let cfg = Arc::clone(&self.cfg);
         let detect = Arc::clone(&self.detect);
@@ -875,7 +874,7 @@ impl Detector {
                 root,
                 scored.simhash,
                 scored.simhash_words as usize,
-                terms,
+                terms.iter(),
                 m.created_at,
             )
             .0;
@@ -1056,10 +1055,9 @@ impl Detector {
         for g in 0..GROUPS {
             let c = st.pane_group(minute, g);
             let group_5: f64 = (minute - 4..=minute).map(|k| st.pane_group(k, g)).sum();
-            let open = st
-                .incidents
-                .iter()
-                .any(|i| i.scope.story_group() == Some(story_group(g)) && i.severity >= Severity::Warning);
+            let open = st.incidents.iter().any(|i| {
+                i.scope.story_group() == Some(story_group(g)) && i.severity >= Severity::Warning
+            });
             let gs = &mut st.groups[g];
             // Expected complaints: the group's baseline, times how much busier the brand's
             // other mentions (everything but this group's complaints, over the last 5
@@ -1218,10 +1216,7 @@ impl Detector {
         if st.groups[g].cusum() < cusum_threshold(g) || at < st.quiet_until {
             return;
         }
-        let told = st
-            .incidents
-            .iter()
-            .any(|i| tells_group(i, story_group(g)));
+        let told = st.incidents.iter().any(|i| tells_group(i, story_group(g)));
         if told {
             return;
         }

@@ -11,6 +11,7 @@ pub mod alert;
 pub mod codec;
 pub mod incident;
 pub mod scored;
+pub mod terms;
 
 use std::fmt;
 use std::sync::Arc;

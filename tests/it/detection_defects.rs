@@ -1228,7 +1228,7 @@ const OUTAGE_REPORT: &str = "acme app is down again, nothing will load";
 #[test]
 fn an_outage_is_measured_against_outage_reports_not_everyday_grumbles() {
     let mut s = Stream::new(config());
-    let mut minute = |s: &mut Stream, t: i64, reports: i64, tag: i64| {
+    let minute = |s: &mut Stream, t: i64, reports: i64, tag: i64| {
         for j in 0..6 + reports {
             let text = match j {
                 0 => format!("{GRUMBLE} {tag}"),
@@ -1253,7 +1253,12 @@ fn an_outage_is_measured_against_outage_reports_not_everyday_grumbles() {
     // Reports so far by minute m: m² / 480 (0.5 a minute at two hours).
     let so_far = |m: i64| m * m / 480;
     for k in 0..180i64 {
-        minute(&mut s, T0 + k * MINUTE, so_far(k + 1) - so_far(k), 10_000_000 + k);
+        minute(
+            &mut s,
+            T0 + k * MINUTE,
+            so_far(k + 1) - so_far(k),
+            10_000_000 + k,
+        );
     }
     let pages = s.pages();
     let page = pages
@@ -1265,7 +1270,9 @@ fn an_outage_is_measured_against_outage_reports_not_everyday_grumbles() {
     assert_eq!(page.category, Category::Outage, "{}", s.dump());
     assert!(page.why.contains("outage reports"), "{}", page.why);
     assert!(
-        pages.iter().all(|a| a.teams.iter().all(|t| t != "field-ops")),
+        pages
+            .iter()
+            .all(|a| a.teams.iter().all(|t| t != "field-ops")),
         "{}",
         s.dump()
     );
