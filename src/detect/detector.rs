@@ -172,6 +172,9 @@ const TONED_COMPLAINT_SCORE: f32 = 0.45;
 /// The outage score (one weak phrase: 0.26) from which a service complaint also counts in the
 /// outage stream ([`OUTAGE_GROUP`]) when no bill or service failure is named more strongly.
 const OUTAGE_KIND_SCORE: f32 = 0.25;
+/// Smallest share of the brand's rise over its usual volume (the last 15 minutes) that outage
+/// reports must be for the outage stream to open an incident.
+const OUTAGE_SHARE_OF_RISE: f64 = 0.2;
 /// Fewest complaints of a group in the last 15 minutes for its CUSUM alarm to open an incident.
 const GROUP_OPEN_MIN_RECENT: f64 = 3.0;
 /// A category group's evidence restarts after this long without a complaint of the group.
@@ -1231,6 +1234,24 @@ impl Detector {
         let usual = st.groups[g].usual_per_min(start);
         if recent < GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * usual) {
             return;
+        }
+        // Outage reports that are a small part of a much larger rise of the brand's volume (a
+        // launch's crowd, a viral post's) are that rise's echo, not an outage: an outage's rise
+        // is mostly its reports (and "is it down?" questions, the rest of it).
+        // The reactions of an open story about one post are that story, not the brand's rise
+        // (an outage beside a misconduct story is still an outage).
+        if g == OUTAGE_GROUP {
+            let stories_15: f64 = st
+                .incidents
+                .iter()
+                .filter(|i| i.root != 0)
+                .filter_map(|i| st.threads.get(i.root))
+                .map(|t| f64::from(t.recent(minute, 15)))
+                .sum();
+            let rise = st.window.view(start, 15).weighted - 15.0 * expected - stories_15;
+            if recent < OUTAGE_SHARE_OF_RISE * rise {
+                return;
+            }
         }
         let Some(evidence) = st.groups[g].evidence_so_far() else {
             return;

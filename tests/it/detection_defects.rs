@@ -1277,3 +1277,39 @@ fn an_outage_is_measured_against_outage_reports_not_everyday_grumbles() {
         s.dump()
     );
 }
+
+/// Outage reports that are a small part of a much larger rise are that rise's echo: at a
+/// product launch (forty excited posts a minute on a brand that usually has six), one "the
+/// site keeps crashing, can't preorder" a minute is the launch's crowd, not an outage, and
+/// pages no one; the same reports alone page support (the test above).
+#[test]
+fn a_launchs_crowd_reporting_a_slow_site_is_not_an_outage() {
+    let mut s = Stream::new(config());
+    let minute = |s: &mut Stream, t: i64, launch: i64, reports: i64, tag: i64| {
+        for j in 0..6 + launch + reports {
+            let text = match j {
+                0 => format!("{GRUMBLE} {tag}"),
+                1..=5 => format!("acme shop is ok {tag} {j}"),
+                _ if j < 6 + reports => format!("{OUTAGE_REPORT} {tag} {j}"),
+                _ => format!("the new acme phone is gorgeous, preordered {tag} {j}"),
+            };
+            s.post(
+                t + j * 1_000,
+                &format!("c{}", (tag * 7 + j) % 40_000),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        s.tick(t, t + MINUTE);
+    };
+    let mut t = T0 - 3 * DAY;
+    while t < T0 {
+        minute(&mut s, t, 0, 0, t / MINUTE);
+        t += MINUTE;
+    }
+    for k in 0..120i64 {
+        minute(&mut s, T0 + k * MINUTE, 40, 1, 10_000_000 + k);
+    }
+    assert!(s.pages().is_empty(), "{}", s.dump());
+}
