@@ -625,6 +625,18 @@ impl BrandState {
         service_story && hour(SERVICE_GROUP) >= 2.0 * hour(CONDUCT_GROUP)
     }
 
+    /// Reactions in the `n` minutes through `minute` to the posts that open incidents were
+    /// opened on (a risky post's watch, a thread grown into a story): that story's, not the
+    /// brand's own volume.
+    fn story_reactions(&self, minute: i64, n: i64) -> f64 {
+        self.incidents
+            .iter()
+            .filter(|i| i.root != 0)
+            .filter_map(|i| self.threads.get(i.root))
+            .map(|t| f64::from(t.recent(minute, n)))
+            .sum()
+    }
+
     fn usual_plain_share(&self) -> f64 {
         (self.usual_plain / self.usual_named.max(1e-9)).clamp(0.0, 1.0)
     }
@@ -1047,13 +1059,7 @@ impl Detector {
         // story, not the brand being busier: a misconduct thread running at twice a busy
         // brand's rate must not double what its complaint streams expect, or an outage that
         // starts beside it hides behind it.
-        let stories_5: f64 = st
-            .incidents
-            .iter()
-            .filter(|i| i.root != 0)
-            .filter_map(|i| st.threads.get(i.root))
-            .map(|t| f64::from(t.recent(minute, 5)))
-            .sum();
+        let stories_5 = st.story_reactions(minute, 5);
         let total_now = st.pane_weighted(minute);
         for g in 0..GROUPS {
             let c = st.pane_group(minute, g);
@@ -1241,14 +1247,9 @@ impl Detector {
         // The reactions of an open story about one post are that story, not the brand's rise
         // (an outage beside a misconduct story is still an outage).
         if g == OUTAGE_GROUP {
-            let stories_15: f64 = st
-                .incidents
-                .iter()
-                .filter(|i| i.root != 0)
-                .filter_map(|i| st.threads.get(i.root))
-                .map(|t| f64::from(t.recent(minute, 15)))
-                .sum();
-            let rise = st.window.view(start, 15).weighted - 15.0 * expected - stories_15;
+            let rise = st.window.view(start, 15).weighted
+                - 15.0 * expected
+                - st.story_reactions(minute, 15);
             if recent < OUTAGE_SHARE_OF_RISE * rise {
                 return;
             }

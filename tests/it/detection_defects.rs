@@ -1228,37 +1228,16 @@ const OUTAGE_REPORT: &str = "acme app is down again, nothing will load";
 #[test]
 fn an_outage_is_measured_against_outage_reports_not_everyday_grumbles() {
     let mut s = Stream::new(config());
-    let minute = |s: &mut Stream, t: i64, reports: i64, tag: i64| {
-        for j in 0..6 + reports {
-            let text = match j {
-                0 => format!("{GRUMBLE} {tag}"),
-                1..=5 => format!("acme shop is ok {tag} {j}"),
-                _ => format!("{OUTAGE_REPORT} {tag} {j}"),
-            };
-            s.post(
-                t + j * 5_000,
-                &format!("c{}", (tag * 7 + j) % 4000),
-                MentionKind::Post,
-                None,
-                &text,
-            );
-        }
-        s.tick(t, t + MINUTE);
-    };
     let mut t = T0 - 3 * DAY;
     while t < T0 {
-        minute(&mut s, t, 0, t / MINUTE);
+        grumbling_minute(&mut s, t, 0, 0, t / MINUTE);
         t += MINUTE;
     }
     // Reports so far by minute m: m² / 480 (0.5 a minute at two hours).
     let so_far = |m: i64| m * m / 480;
     for k in 0..180i64 {
-        minute(
-            &mut s,
-            T0 + k * MINUTE,
-            so_far(k + 1) - so_far(k),
-            10_000_000 + k,
-        );
+        let reports = so_far(k + 1) - so_far(k);
+        grumbling_minute(&mut s, T0 + k * MINUTE, 0, reports, 10_000_000 + k);
     }
     let pages = s.pages();
     let page = pages
@@ -1285,31 +1264,34 @@ fn an_outage_is_measured_against_outage_reports_not_everyday_grumbles() {
 #[test]
 fn a_launchs_crowd_reporting_a_slow_site_is_not_an_outage() {
     let mut s = Stream::new(config());
-    let minute = |s: &mut Stream, t: i64, launch: i64, reports: i64, tag: i64| {
-        for j in 0..6 + launch + reports {
-            let text = match j {
-                0 => format!("{GRUMBLE} {tag}"),
-                1..=5 => format!("acme shop is ok {tag} {j}"),
-                _ if j < 6 + reports => format!("{OUTAGE_REPORT} {tag} {j}"),
-                _ => format!("the new acme phone is gorgeous, preordered {tag} {j}"),
-            };
-            s.post(
-                t + j * 1_000,
-                &format!("c{}", (tag * 7 + j) % 40_000),
-                MentionKind::Post,
-                None,
-                &text,
-            );
-        }
-        s.tick(t, t + MINUTE);
-    };
     let mut t = T0 - 3 * DAY;
     while t < T0 {
-        minute(&mut s, t, 0, 0, t / MINUTE);
+        grumbling_minute(&mut s, t, 0, 0, t / MINUTE);
         t += MINUTE;
     }
     for k in 0..120i64 {
-        minute(&mut s, T0 + k * MINUTE, 40, 1, 10_000_000 + k);
+        grumbling_minute(&mut s, T0 + k * MINUTE, 40, 1, 10_000_000 + k);
     }
     assert!(s.pages().is_empty(), "{}", s.dump());
+}
+
+/// One minute from `t` of a brand with an everyday grumble a minute among six mentions, plus
+/// `reports` outage reports and `launch` excited launch posts; `tag` keeps texts apart.
+fn grumbling_minute(s: &mut Stream, t: i64, launch: i64, reports: i64, tag: i64) {
+    for j in 0..6 + launch + reports {
+        let text = match j {
+            0 => format!("{GRUMBLE} {tag}"),
+            1..=5 => format!("acme shop is ok {tag} {j}"),
+            _ if j < 6 + reports => format!("{OUTAGE_REPORT} {tag} {j}"),
+            _ => format!("the new acme phone is gorgeous, preordered {tag} {j}"),
+        };
+        s.post(
+            t + j * 1_000,
+            &format!("c{}", (tag * 7 + j) % 40_000),
+            MentionKind::Post,
+            None,
+            &text,
+        );
+    }
+    s.tick(t, t + MINUTE);
 }
