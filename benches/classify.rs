@@ -115,13 +115,12 @@ fn bench(c: &mut Criterion) {
             for (i, t) in texts.iter().enumerate() {
                 owned.clear();
                 owned.extend(key_terms(t, &ignore).map(|w| w.into_owned()));
-                let terms: Vec<&str> = owned.iter().map(String::as_str).collect();
                 let (h, words) = simhash_counted(t);
                 cl.assign(
                     i as u64 % 997,
                     h,
                     words,
-                    terms.iter().copied(),
+                    owned.iter().map(String::as_str),
                     EventTime(i as i64 * 1000),
                 );
             }

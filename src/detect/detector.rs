@@ -291,6 +291,19 @@ impl GroupStream {
         self.cusum_sharp.max(self.cusum_slow).max(self.cusum_steep)
     }
 
+    /// Whether the statistic of this stream, group `g`'s, is at or over its threshold.
+    fn alarmed(&self, g: usize) -> bool {
+        self.cusum() >= cusum_threshold(g)
+    }
+
+    /// Whether complaints still come: `recent` in the last 15 minutes are at least
+    /// [`GROUP_OPEN_MIN_RECENT`] and above the slow CUSUM's ratio of the usual level at `at`.
+    /// The statistic remembers a surge for an hour or more after its last complaint on a quiet
+    /// stream; an alarm opens an incident, or grades one, only while this holds.
+    fn still_coming(&self, recent: f64, at: EventTime) -> bool {
+        recent >= GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * self.usual_per_min(at))
+    }
+
     /// The complaints a minute the stream usually has at `at` (its seasonal baseline, never
     /// below [`GROUP_FLOOR_PER_MIN`]).
     fn usual_per_min(&self, at: EventTime) -> f64 {
@@ -617,8 +630,8 @@ impl BrandState {
     fn conduct_is_part_of_a_service_story(&self, minute: i64) -> bool {
         let hour =
             |g: usize| -> f64 { (minute - 59..=minute).map(|k| self.pane_group(k, g)).sum() };
-        let service_story = self.groups[SERVICE_GROUP].cusum() >= SERVICE_CUSUM_THRESHOLD
-            || self.groups[OUTAGE_GROUP].cusum() >= SERVICE_CUSUM_THRESHOLD
+        let service_story = self.groups[SERVICE_GROUP].alarmed(SERVICE_GROUP)
+            || self.groups[OUTAGE_GROUP].alarmed(OUTAGE_GROUP)
             || self.incidents.iter().any(|i| {
                 i.root == 0 && tells_group(i, SERVICE_GROUP) && i.severity >= Severity::Warning
             });
@@ -1107,7 +1120,7 @@ impl Detector {
             if g != CONDUCT_GROUP {
                 gs.cusum_steep = step(gs.cusum_steep, CUSUM_STEEP_RATIO);
             }
-            let anomalous = gs.cusum() >= cusum_threshold(g) || open;
+            let anomalous = gs.alarmed(g) || open;
             gs.anomalous_run = if anomalous { gs.anomalous_run + 1 } else { 0 };
             if gs.anomalous_run == PLATEAU_MINUTES {
                 // The last hour's complaints (summed only here: a quiet minute needs none).
@@ -1222,7 +1235,7 @@ impl Detector {
             return;
         };
         let at = EventTime((minute + 1) * EventTime::MINUTE_MS);
-        if st.groups[g].cusum() < cusum_threshold(g) || at < st.quiet_until {
+        if !st.groups[g].alarmed(g) || at < st.quiet_until {
             return;
         }
         let told = st.incidents.iter().any(|i| tells_group(i, story_group(g)));
@@ -1232,13 +1245,11 @@ impl Detector {
         if g == CONDUCT_GROUP && st.conduct_is_part_of_a_service_story(minute) {
             return;
         }
-        // The statistic remembers; the incident needs complaints now: at least
-        // [`GROUP_OPEN_MIN_RECENT`] in the last 15 minutes, above the slow CUSUM's ratio of
-        // the stream's baseline (an alarm left over from a story that has ended opens nothing).
+        // The statistic remembers; the incident needs complaints now (an alarm left over
+        // from a story that has ended opens nothing).
         let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
         let start = EventTime(minute * EventTime::MINUTE_MS);
-        let usual = st.groups[g].usual_per_min(start);
-        if recent < GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * usual) {
+        if !st.groups[g].still_coming(recent, start) {
             return;
         }
         // Outage reports that are a small part of a much larger rise of the brand's volume (a
@@ -1618,17 +1629,13 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
     let group = match inc.scope {
         Scope::Group(g) => st.groups.get(usize::from(g)).map(|gs| {
             let at = EventTime(minute * EventTime::MINUTE_MS);
-            let usual = gs.usual_per_min(at);
+            let g = usize::from(g);
             GroupSignal {
                 rate_per_min: m15 / 15.0,
-                baseline_per_min: usual,
+                baseline_per_min: gs.usual_per_min(at),
                 cusum: gs.cusum(),
-                // The statistic remembers a surge for an hour or more after its last
-                // complaint on a quiet stream; it is an alarm while complaints still come, as
-                // when it opens an incident ([`Detector::open_group_incident`]).
-                threshold: cusum_threshold(usize::from(g)),
-                alarm: gs.cusum() >= cusum_threshold(usize::from(g))
-                    && m15 >= GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * usual),
+                threshold: cusum_threshold(g),
+                alarm: gs.alarmed(g) && gs.still_coming(m15, at),
             }
         }),
         _ => None,

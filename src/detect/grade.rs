@@ -68,12 +68,13 @@ pub struct GroupSignal {
     pub rate_per_min: f64,
     /// The stream's seasonal baseline, per minute.
     pub baseline_per_min: f64,
-    /// The CUSUM statistic, and whether it is at or over its threshold while the stream's
-    /// complaints still come (at least three in the last 15 minutes, above the slow CUSUM's
-    /// ratio of the baseline).
+    /// The CUSUM statistic.
     pub cusum: f64,
     /// The stream's alarm threshold (`detector::cusum_threshold`).
     pub threshold: f64,
+    /// Whether the statistic is at or over its threshold while the stream's complaints still
+    /// come (at least three in the last 15 minutes, above the slow CUSUM's ratio of the
+    /// baseline).
     pub alarm: bool,
 }
 

@@ -16,9 +16,8 @@ fn at(min: i64) -> EventTime {
 fn assign(c: &mut Clusterer, root: u64, text: &str, min: i64) -> ClusterId {
     let ignore = Ignore::new(["lumen", "#lumenmobile"]);
     let owned: Vec<String> = key_terms(text, &ignore).map(|t| t.into_owned()).collect();
-    let terms: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (hash, words) = simhash_counted(text);
-    c.assign(root, hash, words, terms.iter().copied(), at(min))
+    c.assign(root, hash, words, owned.iter().map(String::as_str), at(min))
 }
 
 const PAIRS: &[(&str, &str)] = &[
