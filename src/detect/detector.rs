@@ -158,9 +158,11 @@ const USUAL_NEGATIVE_PRIOR: f64 = 0.2;
 const USUAL_PRIOR_MENTIONS: f64 = 20.0;
 const USUAL_STEP: f64 = 1.0 / 1440.0;
 /// The usual share of mentions naming a brand only as an ordinary word starts at this prior
-/// (worth [`USUAL_PRIOR_MENTIONS`]) and learns per mention with this memory.
+/// (worth [`USUAL_PRIOR_MENTIONS`]) and learns minute by minute as the usual negative share
+/// does (memory about a day, [`USUAL_STEP`]). A memory counted in mentions would be an hour on
+/// a busy brand: an ordinary word trending over two hours would teach the brand that it is
+/// usually the word before the rise is significant enough to stop learning.
 const USUAL_PLAIN_PRIOR: f64 = 0.3;
-const USUAL_NAMING_MEMORY: f64 = 2000.0;
 /// Risk from which a service complaint that also uses conduct or safety words counts in the
 /// conduct/safety stream too: the triage's "harm" level (a gas leak, a fire, an injury) or a
 /// staff noun beside misconduct (models/categories `[risk]`).
@@ -219,6 +221,15 @@ impl NamingWindow {
         let slot = minute.rem_euclid(NAMING_WINDOW as i64) as usize;
         self.named[slot] += 1;
         self.plain[slot] += u32::from(naming == Naming::Plain);
+    }
+
+    /// (named, plain) in `minute` alone; (0, 0) once it has left the window.
+    fn at(&self, minute: i64) -> (u32, u32) {
+        if minute > self.head || minute <= self.head - NAMING_WINDOW as i64 {
+            return (0, 0);
+        }
+        let slot = minute.rem_euclid(NAMING_WINDOW as i64) as usize;
+        (self.named[slot], self.plain[slot])
     }
 
     /// (named, plain) over the window ending at `minute`.
@@ -567,8 +578,8 @@ struct BrandState {
     /// their ratio is the brand's usual negative share.
     usual_negative: f64,
     usual_mentions: f64,
-    /// Exponentially weighted mentions naming the brand, and those naming it only as an
-    /// ordinary word (memory [`USUAL_NAMING_MEMORY`] mentions, learnt while not anomalous).
+    /// Exponentially weighted mentions naming the brand per minute, and those naming it only
+    /// as an ordinary word (memory about a day, learnt in minutes that are not anomalous).
     usual_plain: f64,
     usual_named: f64,
     /// Mentions naming the brand, and those naming it only as an ordinary word, in each of
@@ -869,17 +880,8 @@ impl Detector {
             && root != 0
             && st.incidents.iter().any(|i| i.root == root && !i.resolved);
         let groups = groups_of(&scored, in_story);
-        // How the brand is usually named, learnt outside anomalies (an ordinary-word surge must
-        // not teach the brand that it is usually the word).
-        let calm = st.spike_run == 0 && st.raw_spike_run == 0 && st.anomalous_run == 0;
         st.naming_now
             .add(m.created_at.minute_index(), scored.naming);
-        if calm && scored.naming != Naming::Thread {
-            let keep = 1.0 - 1.0 / USUAL_NAMING_MEMORY;
-            st.usual_named = keep * st.usual_named + 1.0;
-            st.usual_plain =
-                keep * st.usual_plain + f64::from(u8::from(scored.naming == Naming::Plain));
-        }
         let obs = Observation {
             at: m.created_at,
             kind: m.kind,
@@ -1063,6 +1065,12 @@ impl Detector {
                 st.usual_negative = keep * st.usual_negative + f64::from(p.negative);
                 st.usual_mentions = keep * st.usual_mentions + f64::from(p.mentions);
             }
+            // How the brand is usually named, learnt outside anomalies too (an ordinary-word
+            // surge must not teach the brand that it is usually the word).
+            let (named, plain) = st.naming_now.at(minute);
+            let keep = 1.0 - USUAL_STEP;
+            st.usual_named = keep * st.usual_named + f64::from(named);
+            st.usual_plain = keep * st.usual_plain + f64::from(plain);
         }
         st.baseline_through = Some(minute);
 

@@ -870,6 +870,80 @@ fn defect_a_trending_ordinary_word_pages_no_one() {
     );
 }
 
+/// A busy brand named after an ordinary word (twenty posts a minute, one in four naming it in
+/// lower case), whose word trends in slowly: from nothing to twice the brand's volume over
+/// three hours, cross about the weather, with replies that name nothing. Rising that slowly,
+/// the rise stays within the brand's usual swings for most of two hours and its baseline
+/// follows it. A usual-naming memory counted in mentions (2,000: under two hours of this
+/// brand) learnt the word as the brand's usual way of being named meanwhile, and once the
+/// rise was significant support was paged at warning. The memory is now about a day, as for
+/// the usual negative share.
+#[test]
+fn a_slowly_trending_ordinary_word_on_a_busy_brand_pages_no_one() {
+    let cfg = Arc::new(Config::with_brands(vec![brand("orchard", "Orchard Mobile")]).unwrap());
+    let mut s = Stream::new(cfg);
+    let chatter = [
+        "Orchard Mobile signal is fine in town today",
+        "switched to Orchard Mobile last month, decent so far",
+        "got the Orchard Mobile bill, same as usual",
+        "anyone else on orchard roaming in spain",
+    ];
+    let word = [
+        "clouds ruined our day at the orchard, kids miserable",
+        "the orchard shut early in the storm, awful trip",
+        "soaked and freezing at the orchard, worst day out",
+        "hail flattened the orchard, nothing left to pick, gutted",
+    ];
+    let rise = T0 + 2 * DAY + 10 * HOUR;
+    let end = rise + 4 * HOUR;
+    let (mut t, mut k) = (T0, 0usize);
+    let mut last: Option<String> = None;
+    while t < end + HOUR {
+        for j in 0..20 {
+            k += 1;
+            let text = format!("{} {}", chatter[k % chatter.len()], k % 89);
+            s.post(
+                t + j * 3_000,
+                &format!("c{}", k % 4000),
+                MentionKind::Post,
+                None,
+                &text,
+            );
+        }
+        // The word's posts this minute: 0 to 40 over three hours, then 40.
+        let n = if (rise..end).contains(&t) {
+            (40 * (t - rise) / (3 * HOUR)).min(40)
+        } else {
+            0
+        };
+        for j in 0..n {
+            k += 1;
+            let at = t + j * (MINUTE / n);
+            if k % 4 == 0 {
+                if let Some(parent) = last.as_deref() {
+                    s.post(
+                        at,
+                        &format!("r{k}"),
+                        MentionKind::Reply,
+                        Some(parent),
+                        "ugh no",
+                    );
+                    continue;
+                }
+            }
+            let text = format!("{} {}", word[k % word.len()], k % 1000);
+            last = Some(s.post(at, &format!("w{k}"), MentionKind::Post, None, &text));
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+    }
+    assert!(
+        s.pages().is_empty(),
+        "a slowly trending ordinary word paged someone:\n{}",
+        s.dump()
+    );
+}
+
 /// Two days of the quiet brand's chatter, then six hours of `surge` posts (five a minute, a
 /// quarter of them replies naming nothing), then three quiet hours.
 fn word_surge(surge: &[&str]) -> Stream {
