@@ -56,6 +56,11 @@ pub const GLOBAL_MEMORY_MIN: u32 = 3 * 1440;
 pub const DAY_MEMORY_MIN: u16 = 7 * 60;
 /// Memory of an hour-of-week level, in observed minutes of that hour (four weeks).
 pub const WEEK_MEMORY_MIN: u16 = 4 * 60;
+/// A new brand's volume baseline floor while it has less than six hours of history (cold
+/// start), and the level its baseline starts from ...
+pub const COLD_START_FLOOR_PER_MIN: f64 = 0.5;
+/// ... worth this many observed minutes (see [`SeasonalBaseline::with_prior`]).
+pub const COLD_START_PRIOR_MINUTES: u32 = 60;
 /// Prior strength (in minutes) of the global level for an hour-of-day bucket.
 const K_DAY: f64 = 60.0;
 /// Prior strength (in minutes) of the hour-of-day estimate for an hour-of-week bucket.

@@ -3,7 +3,7 @@
 //! [`window`] keeps per-brand minute panes, [`baseline`] the seasonal expectation,
 //! [`virality`] the count tails, growth fit and near-duplicate tracker, [`cluster`] groups
 //! related posts, [`evidence`] accumulates bounded evidence, [`term_counts`] an incident's key
-//! terms, [`threads`] each brand's busiest threads, [`grade`] turns signals into a severity, [`lifecycle`] runs one incident's life and
+//! terms, [`threads`] each brand's busiest threads, [`streams`] each brand's complaint streams, [`grade`] turns signals into a severity, [`lifecycle`] runs one incident's life and
 //! [`detector`] owns every brand's state and the per-minute evaluation, emitting incident
 //! events for `alert` to render.
 
@@ -13,6 +13,7 @@ pub mod detector;
 pub mod evidence;
 pub mod grade;
 pub mod lifecycle;
+pub mod streams;
 pub mod term_counts;
 pub mod threads;
 pub mod virality;
