@@ -765,14 +765,12 @@ async fn paced_mastodon(n: u64) -> (SocketAddr, SocketAddr) {
                 let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
                     return;
                 };
-                t0.get_or_init(tokio::time::Instant::now);
+                let began = *t0.get_or_init(tokio::time::Instant::now);
                 let (mut tx, mut rx) = ws.split();
                 let mut next = published() + 1;
                 while next <= n {
-                    if published() < next {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                        continue;
-                    }
+                    // Status `next` is published 4 ms after the one before it (`published`).
+                    tokio::time::sleep_until(began + Duration::from_millis(4 * next)).await;
                     let payload = mastodon_status(next, start).to_string();
                     let event = serde_json::json!({"event": "update", "payload": payload});
                     if tx.send(Message::text(event.to_string())).await.is_err() {
