@@ -771,16 +771,15 @@ impl Detector {
             learn_rate(anomalous && !cold_now, st.anomalous_run),
         );
         if !anomalous {
+            // Summed, not averaged, shares: busy minutes weigh more.
+            let keep = 1.0 - USUAL_STEP;
             if let Some(p) = st.window.pane(start) {
-                // Summed, not averaged, shares: busy minutes weigh more.
-                let keep = 1.0 - USUAL_STEP;
                 st.usual_negative = keep * st.usual_negative + f64::from(p.negative);
                 st.usual_mentions = keep * st.usual_mentions + f64::from(p.mentions);
             }
             // How the brand is usually named, learnt outside anomalies too (an ordinary-word
             // surge must not teach the brand that it is usually the word).
             let (named, plain) = st.naming_now.at(minute);
-            let keep = 1.0 - USUAL_STEP;
             st.usual_named = keep * st.usual_named + f64::from(named);
             st.usual_plain = keep * st.usual_plain + f64::from(plain);
         }
@@ -1672,6 +1671,12 @@ mod tests {
         assert_eq!(w.totals(116), (1, 0));
         w.add(200, Naming::Distinct);
         assert_eq!(w.totals(200), (1, 0));
+        // One minute alone: counted while in the window, empty once it has left or not come.
+        w.add(200, Naming::Plain);
+        assert_eq!(w.at(200), (2, 1));
+        assert_eq!(w.at(199), (0, 0));
+        assert_eq!(w.at(201), (0, 0));
+        assert_eq!(w.at(185), (0, 0));
     }
 
     #[test]
