@@ -28,7 +28,7 @@ fn risk(text: &str) -> f32 {
 #[test]
 fn classify_embedded_model_is_valid() {
     let m = model();
-    assert_eq!(m.version(), "2026.12.3");
+    assert_eq!(m.version(), "2026.12.5");
     assert!(m.phrase_count() > 300);
     assert_eq!(m.name(), "keyword");
 }
@@ -203,6 +203,31 @@ fn classify_longest_phrase_shadows_shorter() {
     assert!(c.score(Category::Billing) > 0.4);
     let c = m.classify("fire sale on all phones");
     assert_eq!(c.score(Category::Safety), 0.0);
+}
+
+#[test]
+fn slang_praise_is_not_a_hazard_but_a_real_fire_is() {
+    let m = model();
+    for t in [
+        "the new drop is fire",
+        "its fire, want one",
+        "they killed it with this launch",
+        "i'm dead, the ad is hilarious",
+    ] {
+        let c = m.classify(t);
+        assert_eq!(c.risk, 0.0, "{t:?}: {c:?}");
+        assert_eq!(c.score(Category::Safety), 0.0, "{t:?}: {c:?}");
+        assert_eq!(c.score(Category::Outage), 0.0, "{t:?}: {c:?}");
+    }
+    for t in [
+        "there is fire coming out of the boiler",
+        "the van caught fire outside our house",
+        "fire in the store, everyone out",
+    ] {
+        let c = m.classify(t);
+        assert!(c.score(Category::Safety) > 0.5, "{t:?}: {c:?}");
+        assert!(c.risk > 0.0, "{t:?}: {c:?}");
+    }
 }
 
 #[test]

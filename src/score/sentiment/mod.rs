@@ -1,8 +1,9 @@
 //! Sentiment models behind the `SentimentModel` trait.
 //!
 //! Role: turn a mention's text into a [`Sentiment`] reading for the scoring stage. Shipped
-//! models: the embedded VADER lexicon model ([`Vader`], selected as `"lexicon"` or `"vader"`)
-//! and the trained hashed-n-gram logistic regression ([`LinearModel`], `"linear"`, trained by
+//! models: the embedded VADER lexicon model ([`Vader`]: `"lexicon"` reads it with a
+//! social-slang overlay, "fire" and "killed it" as praise in context; `"vader"` is the exact
+//! reference port) and the trained hashed-n-gram logistic regression ([`LinearModel`], `"linear"`, trained by
 //! [`train`]); with the cargo feature `rust-bert`, the transformer `bert::BertSentiment`
 //! (`"bert"`); other models plug in by implementing [`SentimentModel`].
 //!
@@ -67,13 +68,15 @@ pub enum UnknownModel {
     Onnx(#[from] onnx::OnnxError),
 }
 
-/// "lexicon" or "vader" -> the embedded VADER model; "linear" -> the embedded trained
+/// "lexicon" -> the embedded VADER model with its social-slang overlay; "vader" -> the same
+/// model exactly as the reference scores; "linear" -> the embedded trained
 /// [`LinearModel`] (its weights verified against their sha256 on first use); "onnx" -> the
 /// fine-tuned MiniLM from `onnx::default_dir` (feature `onnx`; loaded on each call); "bert" -> the
 /// rust-bert transformer (feature `rust-bert`, weights from `FLASHPOINT_BERT_DIR`).
 pub fn model_by_name(name: &str) -> Result<Box<dyn SentimentModel>, UnknownModel> {
     match name {
-        "lexicon" | "vader" => Ok(Box::new(Lexicon)),
+        "lexicon" => Ok(Box::new(Lexicon)),
+        "vader" => Ok(Box::new(vader::ReferenceVader)),
         "linear" => LinearModel::embedded()
             .map(|m| Box::new(m.clone()) as Box<dyn SentimentModel>)
             .map_err(UnknownModel::Weights),

@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 
 use super::SentimentModel;
+
+mod slang;
 use crate::domain::{Sentiment, SentimentLabel};
 
 const LEXICON_TEXT: &str = include_str!("../../../models/vader/vader_lexicon.txt");
@@ -76,6 +78,9 @@ struct Tok {
     hi: u32,
     /// Python `str.isupper()` of the original token.
     upper: bool,
+    /// The raw token ended a clause (its last character is `.,;:!?`): read by the social-slang
+    /// overlay only.
+    stop: bool,
     /// Lexicon valence of the lowercased token.
     lex: Option<f64>,
 }
@@ -166,10 +171,20 @@ impl Vader {
 
     /// The reference's `polarity_scores`: neg/neu/pos rounded to 3 decimals, compound to 4.
     pub fn polarity_scores(&self, text: &str) -> Polarity {
+        self.polarity(text, false)
+    }
+
+    /// [`Vader::polarity_scores`] with the social-slang overlay ([`slang`]): what the
+    /// `lexicon` model reads.
+    pub fn polarity_scores_social(&self, text: &str) -> Polarity {
+        self.polarity(text, true)
+    }
+
+    fn polarity(&self, text: &str, social: bool) -> Polarity {
         let p = SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut scratch) => self.polarity_raw(text, &mut scratch),
+            Ok(mut scratch) => self.polarity_raw(text, &mut scratch, social),
             // Re-entrant use on one thread (not expected): fall back to fresh buffers.
-            Err(_) => self.polarity_raw(text, &mut Scratch::default()),
+            Err(_) => self.polarity_raw(text, &mut Scratch::default(), social),
         });
         Polarity {
             neg: round_to(p.neg, 1e3),
@@ -179,7 +194,7 @@ impl Vader {
         }
     }
 
-    fn polarity_raw(&self, text: &str, scratch: &mut Scratch) -> Polarity {
+    fn polarity_raw(&self, text: &str, scratch: &mut Scratch, social: bool) -> Polarity {
         let Scratch {
             text: text_buf,
             lower,
@@ -190,7 +205,7 @@ impl Vader {
         let text = if !self.ascii_emoji && text.is_ascii() {
             text
         } else {
-            self.replace_emojis(text, text_buf);
+            self.replace_emojis(text, text_buf, social);
             text_buf.as_str()
         };
         let text = text.trim_matches(py_space);
@@ -222,8 +237,12 @@ impl Vader {
                 lo: to_u32(lo),
                 hi: to_u32(lower.len()),
                 upper,
+                stop: raw.ends_with(['.', ',', ';', ':', '!', '?']),
                 lex,
             });
+        }
+        if social {
+            slang::relex(lower, toks, text.contains('!'));
         }
         let n = toks.len();
         if n == 0 {
@@ -250,12 +269,16 @@ impl Vader {
         score_valence(sents, text)
     }
 
-    fn replace_emojis(&self, text: &str, out: &mut String) {
+    fn replace_emojis(&self, text: &str, out: &mut String, social: bool) {
         out.clear();
         out.reserve(text.len());
         let mut prev_space = true;
         for c in text.chars() {
-            if let Some(desc) = self.emojis.get(&c) {
+            let desc = match c {
+                '\u{1F525}' if social => Some(slang::FIRE_EMOJI),
+                _ => self.emojis.get(&c).map(|d| &**d),
+            };
+            if let Some(desc) = desc {
                 if !prev_space {
                     out.push(' ');
                 }
@@ -707,14 +730,33 @@ impl SentimentModel for Vader {
     }
 }
 
-/// The embedded VADER model as an owned, boxable [`SentimentModel`] (delegates to
-/// [`Vader::embedded`]).
+/// The embedded VADER model with the social-slang overlay ([`slang`]) as an owned, boxable
+/// [`SentimentModel`] (delegates to [`Vader::embedded`]): the `"lexicon"` model.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Lexicon;
 
 impl SentimentModel for Lexicon {
     fn name(&self) -> &str {
         "lexicon"
+    }
+
+    fn score(&self, text: &str) -> Sentiment {
+        let compound = Vader::embedded().polarity_scores_social(text).compound as f32;
+        Sentiment {
+            score: compound,
+            label: SentimentLabel::from_compound(compound),
+        }
+    }
+}
+
+/// The embedded VADER model exactly as the reference scores (no [`slang`] overlay), selected
+/// as `"vader"`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReferenceVader;
+
+impl SentimentModel for ReferenceVader {
+    fn name(&self) -> &str {
+        "vader"
     }
 
     fn score(&self, text: &str) -> Sentiment {

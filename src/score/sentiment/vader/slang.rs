@@ -1,0 +1,619 @@
+//! The social-slang overlay of the `lexicon` model: VADER's word list read the way posts use
+//! some of its words.
+//!
+//! VADER scores words, and a handful of its strongest negative words are, in social posts,
+//! mostly praise: "the new drop is fire 🔥", "killed it with this launch", "insanely good",
+//! "i'm dead 😂 the ad is hilarious". Read literally, a launch or a happy viral post becomes a
+//! "mostly negative" surge and pages support (measured on invented launch wording: 29 of 30
+//! launches paged; see docs/evaluation.md, fourteenth round). The overlay changes a token's
+//! lexicon valence from its context, before VADER's own rules (boosters, negation, caps, "but")
+//! run, so "not fire" and "so insanely good" are still read by those rules.
+//!
+//! Each rule is narrow and leaves the literal reading wherever the context could be literal:
+//! - **Degree words before praise**: "insanely / ridiculously / stupidly / dangerously / crazy
+//!   / sick / damn" directly before a positive word ("insanely good") or an adjective that is
+//!   praise when intensified ("ridiculously fast") intensify it instead of adding their own
+//!   negative valence. "insanely slow" is unchanged.
+//! - **Praise idioms**: "killed it", "killing it", "crushed it", "smashed it", "nailed it"
+//!   (unless an update, a storm, a spill... came just before: "the update killed it"), "goes
+//!   hard", "broke the internet".
+//! - **"fire" as praise**: after "is / so / pure / straight / lowkey / it's..." and not before a
+//!   literal-fire word ("fire alarm", "fire at the depot"); 🔥 as praise. Neither applies in a
+//!   post that also speaks of smoke, flames, burns, sparks or an evacuation.
+//! - **Laughing "death"**: "i'm dead", "dying", "crying", "screaming" (and 😭) in a post that is
+//!   laughing (lol, lmao, haha, hilarious, 😂, 🤣, 💀) weigh nothing.
+//! - **Hype predicates**: "is insane / sick / crazy / nuts / ridiculous / wicked / savage" of a
+//!   thing, in a post with a sign of excitement (a positive word, 🔥, an exclamation, a launch
+//!   word) and no other negative word, is neutral: "the new camera is insane!" is not a
+//!   complaint, "the queue is insane" still is, and so are "my son got sick" and "the driver
+//!   is insane".
+//!
+//! `vader` stays the exact reference port; the complaint model and the `linear` model read the
+//! reference's scores, as they were trained on them.
+
+use super::Tok;
+
+/// The token 🔥 is read as in slang mode (its reference description is "fire", -1.4).
+pub(super) const FIRE_EMOJI: &str = "fire_emoji";
+
+/// Valence of slang praise ("is fire", "killed it"): about "great" (3.1) less a little, as a
+/// slang word is less certain than a plain one.
+const PRAISE: f64 = 2.0;
+/// What a degree word adds to the praise it intensifies (VADER's booster increment).
+const DEGREE: f64 = 0.293;
+/// Valence given to a praise-when-intensified adjective with no valence of its own
+/// ("ridiculously fast").
+const INTENSIFIED_PRAISE: f64 = 1.5;
+
+/// A positive word strong enough to mark a post as excited ("love", "amazing", "wow"; not
+/// "please", 1.3, or "want", 0.3).
+const STRONG_POSITIVE: f64 = 1.5;
+
+/// Words of excitement without a lexicon valence of their own (🤩 is "star-struck", 😍
+/// "smiling face with heart-eyes").
+fn excitement(w: &str) -> bool {
+    matches!(
+        w,
+        "star-struck" | "heart-eyes" | "hype" | "hyped" | "omg" | "omfg" | "finally"
+    )
+}
+
+/// Positive lexicon words that are not a quality a degree word could intensify ("sick. like
+/// ...", "crazy please").
+fn not_a_quality(w: &str) -> bool {
+    matches!(
+        w,
+        "like"
+            | "likes"
+            | "please"
+            | "thanks"
+            | "thank"
+            | "well"
+            | "yes"
+            | "ok"
+            | "okay"
+            | "sure"
+            | "lol"
+            | "lmao"
+            | "haha"
+            | "want"
+            | "care"
+            | "help"
+            | "kind"
+            | "free"
+            | "party"
+    )
+}
+
+/// Degree words that are negative alone and intensifiers before praise.
+fn degree_word(w: &str) -> bool {
+    matches!(
+        w,
+        "insanely"
+            | "insane"
+            | "crazy"
+            | "ridiculously"
+            | "ridiculous"
+            | "stupidly"
+            | "stupid"
+            | "dangerously"
+            | "scary"
+            | "sick"
+            | "wicked"
+            | "mad"
+            | "madly"
+            | "obscenely"
+            | "outrageously"
+            | "damn"
+            | "freaking"
+            | "sickeningly"
+    )
+}
+
+/// Adjectives without valence that are praise when intensified ("ridiculously fast").
+fn praise_when_intensified(w: &str) -> bool {
+    matches!(
+        w,
+        "fast"
+            | "quick"
+            | "smooth"
+            | "cheap"
+            | "comfy"
+            | "light"
+            | "thin"
+            | "bright"
+            | "sharp"
+            | "crisp"
+            | "tasty"
+            | "addictive"
+            | "delicious"
+    )
+}
+
+/// Hype adjectives that are negative in the lexicon and, as a thing's predicate in an excited
+/// post, mean "very impressive".
+fn hype_predicate(w: &str) -> bool {
+    matches!(
+        w,
+        "insane" | "sick" | "sickest" | "crazy" | "nuts" | "ridiculous" | "wicked" | "savage"
+    )
+}
+
+/// Words before a hype adjective that make it a predicate or an attribute ("is insane", "so
+/// sick", "looks crazy", "it's nuts").
+fn predicate_lead(w: &str) -> bool {
+    matches!(
+        w,
+        "is" | "was"
+            | "so"
+            | "looks"
+            | "look"
+            | "sounds"
+            | "absolutely"
+            | "literally"
+            | "actually"
+            | "lowkey"
+            | "kinda"
+            | "pretty"
+            | "straight"
+            | "just"
+            | "honestly"
+    ) || w.ends_with("'s")
+}
+
+/// Words that make a hype adjective a person's state or a person's description ("my son got
+/// sick", "i'm sick of", "the driver is insane"): those keep their literal reading.
+fn person_or_state(w: &str) -> bool {
+    matches!(
+        w,
+        "me" | "got"
+            | "get"
+            | "gets"
+            | "getting"
+            | "feel"
+            | "feeling"
+            | "felt"
+            | "feels"
+            | "made"
+            | "makes"
+            | "became"
+            | "fell"
+            | "i'm"
+            | "im"
+            | "am"
+            | "i"
+            | "we"
+            | "he"
+            | "she"
+            | "they"
+            | "you"
+            | "kid"
+            | "kids"
+            | "son"
+            | "daughter"
+            | "baby"
+            | "child"
+            | "children"
+            | "wife"
+            | "husband"
+            | "everyone"
+            | "people"
+            | "customers"
+            | "us"
+            | "them"
+            | "staff"
+            | "driver"
+            | "technician"
+            | "engineer"
+            | "manager"
+            | "guy"
+            | "man"
+            | "woman"
+            | "dude"
+            | "agent"
+            | "rep"
+            | "employee"
+            | "he's"
+            | "she's"
+            | "they're"
+            | "you're"
+    )
+}
+
+/// Verbs that are praise before "it" ("killed it", "nailing it").
+fn praise_verb(w: &str) -> bool {
+    matches!(
+        w,
+        "killed"
+            | "killing"
+            | "kills"
+            | "killin"
+            | "crushed"
+            | "crushing"
+            | "crushes"
+            | "smashed"
+            | "smashing"
+            | "smashes"
+            | "nailed"
+            | "nailing"
+            | "nails"
+            | "murdered"
+            | "murdering"
+    )
+}
+
+/// Things that literally kill or break a device or a place ("the update killed it").
+fn breaker(w: &str) -> bool {
+    matches!(
+        w,
+        "update"
+            | "updates"
+            | "patch"
+            | "firmware"
+            | "software"
+            | "bug"
+            | "crash"
+            | "outage"
+            | "storm"
+            | "flood"
+            | "water"
+            | "heat"
+            | "battery"
+            | "power"
+            | "surge"
+            | "virus"
+            | "malware"
+            | "spill"
+            | "fall"
+            | "courier"
+            | "driver"
+    )
+}
+
+/// Words right after "fire" that make it a literal fire ("fire alarm", "fire at the depot").
+fn literal_fire_next(w: &str) -> bool {
+    matches!(
+        w,
+        "at" | "in"
+            | "on"
+            | "alarm"
+            | "alarms"
+            | "brigade"
+            | "department"
+            | "dept"
+            | "truck"
+            | "trucks"
+            | "crew"
+            | "exit"
+            | "exits"
+            | "hazard"
+            | "hazards"
+            | "risk"
+            | "safety"
+            | "station"
+            | "fighters"
+            | "fighter"
+            | "damage"
+            | "drill"
+            | "escape"
+            | "extinguisher"
+            | "door"
+            | "doors"
+            | "service"
+            | "code"
+            | "marshal"
+            | "inspector"
+            | "sprinkler"
+            | "sprinklers"
+            | "started"
+            | "broke"
+            | "spread"
+    )
+}
+
+/// Words before "fire" that make it praise ("is fire", "so fire", "pure fire").
+fn fire_lead(w: &str) -> bool {
+    matches!(
+        w,
+        "is" | "was"
+            | "are"
+            | "so"
+            | "pure"
+            | "straight"
+            | "absolute"
+            | "absolutely"
+            | "literally"
+            | "lowkey"
+            | "highkey"
+            | "actual"
+            | "kinda"
+            | "looks"
+            | "sounds"
+            | "tastes"
+            | "been"
+    ) || w.ends_with("'s")
+}
+
+/// Words of a real fire or a hazard anywhere in the post: no fire reading as praise then.
+fn hazard(w: &str) -> bool {
+    matches!(
+        w,
+        "smoke"
+            | "smoking"
+            | "smoky"
+            | "burning"
+            | "burned"
+            | "burnt"
+            | "burns"
+            | "flames"
+            | "flame"
+            | "evacuated"
+            | "evacuate"
+            | "evacuation"
+            | "extinguisher"
+            | "firefighters"
+            | "injured"
+            | "injury"
+            | "fires"
+            | "blaze"
+            | "arson"
+            | "wildfire"
+            | "firefighter"
+            | "emergency"
+            | "explosion"
+            | "exploded"
+            | "sparks"
+            | "sparking"
+            | "caught"
+            | "gas"
+            | "leak"
+            | "leaking"
+            | "hazard"
+            | "dangerous"
+            | "unsafe"
+    )
+}
+
+/// Laughter: "lol", "lmao", "haha...", "hilarious", and the words of 😂 ("tears of joy"), 🤣
+/// ("laughing") and 💀 ("skull").
+fn laugh(w: &str) -> bool {
+    matches!(
+        w,
+        "lol" | "lmao" | "lmfao" | "rofl" | "hilarious" | "laughing" | "skull" | "joy"
+    ) || (w.starts_with("haha") && w.bytes().all(|b| b == b'h' || b == b'a'))
+}
+
+/// "Death" and tears that are laughter in a laughing post ("i'm dead", 😭's "crying").
+fn laughing_death(w: &str) -> bool {
+    matches!(
+        w,
+        "dead" | "dying" | "died" | "crying" | "cry" | "cried" | "screaming" | "weak"
+    )
+}
+
+/// Words before a laughing "death" that make it the speaker's ("i'm dead", "literally
+/// crying", 😭's "loudly crying").
+fn laughing_lead(w: &str) -> bool {
+    matches!(
+        w,
+        "i'm"
+            | "im"
+            | "i"
+            | "am"
+            | "literally"
+            | "lowkey"
+            | "legit"
+            | "actually"
+            | "just"
+            | "so"
+            | "me"
+            | "loudly"
+            | "still"
+            | "ded"
+    )
+}
+
+/// Words that mark an excited post about a thing: launches and their vocabulary.
+fn launch_word(w: &str) -> bool {
+    matches!(
+        w,
+        "new"
+            | "upgrade"
+            | "preorder"
+            | "pre-order"
+            | "preordered"
+            | "launch"
+            | "launched"
+            | "release"
+            | "released"
+            | "dropped"
+            | "keynote"
+            | "unboxed"
+            | "unboxing"
+            | "lineup"
+    )
+}
+
+/// Re-reads the lexicon valence of `toks` (lower-cased words in `lower`) in context. `bang`:
+/// the post has an exclamation mark.
+pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
+    let n = toks.len();
+    let word = |t: &Tok| lower.get(t.lo as usize..t.hi as usize).unwrap_or_default();
+    // Post-level cues, from the literal words.
+    let mut hazards = false;
+    let mut laughing = false;
+    let mut fire_emoji = false;
+    let mut launch = false;
+    for t in toks.iter() {
+        let w = word(t);
+        hazards |= hazard(w);
+        laughing |= laugh(w);
+        fire_emoji |= w == FIRE_EMOJI;
+        launch |= launch_word(w);
+    }
+    for i in 0..n {
+        let w = word(&toks[i]);
+        let prev = |k: usize| (i >= k).then(|| word(&toks[i - k]));
+        let next = (i + 1 < n).then(|| word(&toks[i + 1]));
+        if w == FIRE_EMOJI {
+            // 🔥 is praise, unless the post is about a real fire or hazard (then it reads as
+            // the reference's "fire").
+            toks[i].lex = Some(if hazards { -1.4 } else { PRAISE });
+            continue;
+        }
+        if w == "fire" && !hazards && prev(1).is_some_and(fire_lead) {
+            if !next.is_some_and(literal_fire_next) {
+                toks[i].lex = Some(PRAISE);
+            }
+            continue;
+        }
+        if praise_verb(w)
+            && next == Some("it")
+            && !(1..=3).any(|k| prev(k).is_some_and(breaker))
+        {
+            toks[i].lex = Some(PRAISE);
+            continue;
+        }
+        if w == "hard" && prev(1).is_some_and(|p| matches!(p, "goes" | "go" | "went" | "going")) {
+            toks[i].lex = Some(PRAISE);
+            continue;
+        }
+        if matches!(w, "broke" | "breaks" | "breaking" | "broken")
+            && next == Some("the")
+            && i + 2 < n
+            && word(&toks[i + 2]) == "internet"
+        {
+            toks[i].lex = Some(PRAISE);
+            continue;
+        }
+        if laughing && laughing_death(w) {
+            let laugh_next = next.is_some_and(laugh);
+            if i == 0 || prev(1).is_some_and(laughing_lead) || laugh_next {
+                toks[i].lex = None;
+                continue;
+            }
+        }
+        if degree_word(w) && !toks[i].stop && toks[i].lex.is_some_and(|v| v < 0.0) {
+            if let Some(j) = (i + 1 < n).then_some(i + 1) {
+                let nw = word(&toks[j]);
+                let praised = toks[j].lex.is_some_and(|v| v > 0.0) && !not_a_quality(nw);
+                if praised || (toks[j].lex.is_none() && praise_when_intensified(nw)) {
+                    toks[i].lex = None;
+                    toks[j].lex = Some(match toks[j].lex {
+                        Some(v) => v + DEGREE,
+                        None => INTENSIFIED_PRAISE,
+                    });
+                    continue;
+                }
+            }
+        }
+    }
+    // Hype predicates need the whole post read first: no other negative word may remain.
+    let other_negative = toks.iter().any(|t| {
+        let w = word(t);
+        t.lex.is_some_and(|v| v < 0.0) && !hype_predicate(w)
+    });
+    if other_negative {
+        return;
+    }
+    let excited = bang
+        || launch
+        || fire_emoji
+        || toks
+            .iter()
+            .any(|t| t.lex.is_some_and(|v| v >= STRONG_POSITIVE) || excitement(word(t)));
+    if !excited {
+        return;
+    }
+    for i in 0..n {
+        let w = word(&toks[i]);
+        if !hype_predicate(w) || toks[i].lex.is_none_or(|v| v >= 0.0) {
+            continue;
+        }
+        let prev = |k: usize| (i >= k).then(|| word(&toks[i - k]));
+        let next = (i + 1 < n).then(|| word(&toks[i + 1]));
+        let lead = prev(1).is_some_and(predicate_lead);
+        let person = (1..=2).any(|k| prev(k).is_some_and(person_or_state));
+        // "sick of", "sick and tired", "insane how / that ...": outrage, not hype.
+        let of = next.is_some_and(|x| matches!(x, "of" | "and" | "how" | "that" | "what" | "to"));
+        if lead && !person && !of {
+            toks[i].lex = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Vader;
+
+    fn social(text: &str) -> f64 {
+        Vader::embedded().polarity_scores_social(text).compound
+    }
+
+    fn reference(text: &str) -> f64 {
+        Vader::embedded().polarity_scores(text).compound
+    }
+
+    /// Praise the reference reads as negative, which the overlay reads as positive.
+    #[test]
+    fn slang_praise_reads_positive() {
+        for text in [
+            "the new drop is fire 🔥🔥",
+            "this album is so fire",
+            "🔥🔥🔥",
+            "they killed it with this launch",
+            "crushing it this season",
+            "the new headphones go hard",
+            "this ad broke the internet, well done",
+            "stupidly good battery on the new phone",
+            "the update made it ridiculously fast",
+            "i'm dead 😭 lmao",
+        ] {
+            assert!(reference(text) < 0.05, "{text:?}: reference {}", reference(text));
+            assert!(social(text) >= 0.05, "{text:?}: overlay {}", social(text));
+        }
+    }
+
+    /// Hype adjectives of a thing in an excited post are neutral, not negative.
+    #[test]
+    fn hype_predicates_of_a_thing_in_an_excited_post_are_neutral() {
+        for text in [
+            "the new camera is insane!",
+            "just dropped the new watch and it is sick",
+            "the new lineup is nuts",
+        ] {
+            assert!(reference(text) <= -0.05, "{text:?}: reference {}", reference(text));
+            assert!(social(text) > -0.05, "{text:?}: overlay {}", social(text));
+        }
+    }
+
+    /// Where the words can be literal, the overlay reads them as the reference does.
+    #[test]
+    fn literal_readings_are_kept() {
+        for text in [
+            "there is a fire at the depot, smoke everywhere",
+            "🔥 emergency at the plant, fires spreading",
+            "fire alarm went off and nobody came",
+            "the boiler is fire hazard, sparks everywhere 🔥",
+            "the update killed it, phone is dead",
+            "insanely slow checkout again",
+            "the queue is insane",
+            "my son got sick after the meal",
+            "the driver is insane, nearly hit us",
+            "i am sick of waiting for a refund",
+            "it is insane how long this takes!",
+            "my dog is dead and the vet never called",
+            "crazy expensive and still broken",
+        ] {
+            assert_eq!(social(text), reference(text), "{text:?}");
+            assert!(social(text) < 0.05, "{text:?}: {}", social(text));
+        }
+    }
+
+    /// "but" after praise still shifts weight, as the overlay only changes word valences.
+    #[test]
+    fn the_reference_rules_still_apply_to_overlay_words() {
+        assert!(social("the new drop is not fire") < social("the new drop is fire"));
+        assert!(social("this is so fire but the app crashed and lost my order") < 0.05);
+    }
+}
