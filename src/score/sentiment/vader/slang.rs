@@ -434,6 +434,26 @@ fn launch_word(w: &str) -> bool {
     )
 }
 
+/// Praise words of social posts that the reference lexicon lacks, with valences near their
+/// nearest reference word ("heartwarming" 2.1, "cute" 2.0). Not "legend" or "iconic": on
+/// TweetEval they are hashtags of sales listings and sarcasm ("cancelled 30 seconds after
+/// confirming. iconic") more often than praise (measured: 13 tweets read worse, 11 better).
+fn missing_praise(w: &str) -> Option<f64> {
+    match w {
+        "wholesome" | "goated" => Some(PRAISE),
+        _ => None,
+    }
+}
+
+/// Tears that are moved, not hurt, in a post that praises ("i'm crying, this is so
+/// wholesome", 😭's "crying" beside "the best").
+fn tears(w: &str) -> bool {
+    matches!(
+        w,
+        "crying" | "cry" | "cried" | "sobbing" | "sob" | "tears" | "weeping" | "screamed"
+    )
+}
+
 /// Re-reads the lexicon valence of `toks` (lower-cased words in `lower`) in context. `bang`:
 /// the post has an exclamation mark.
 pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
@@ -455,6 +475,12 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
         let w = word(&toks[i]);
         let prev = |k: usize| (i >= k).then(|| word(&toks[i - k]));
         let next = (i + 1 < n).then(|| word(&toks[i + 1]));
+        if toks[i].lex.is_none() {
+            if let Some(v) = missing_praise(w) {
+                toks[i].lex = Some(v);
+                continue;
+            }
+        }
         if w == FIRE_EMOJI {
             // 🔥 is praise, unless the post is about a real fire or hazard (then it reads as
             // the reference's "fire").
@@ -508,20 +534,30 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
             }
         }
     }
-    // Hype predicates need the whole post read first: no other negative word may remain.
+    // Hype predicates and moved tears need the whole post read first: no other negative word
+    // may remain.
     let other_negative = toks.iter().any(|t| {
         let w = word(t);
-        t.lex.is_some_and(|v| v < 0.0) && !hype_predicate(w)
+        t.lex.is_some_and(|v| v < 0.0) && !hype_predicate(w) && !tears(w)
     });
     if other_negative {
         return;
     }
+    let praised = toks
+        .iter()
+        .any(|t| t.lex.is_some_and(|v| v >= STRONG_POSITIVE));
+    if praised {
+        for t in toks.iter_mut() {
+            if tears(word(t)) && t.lex.is_some_and(|v| v < 0.0) {
+                t.lex = None;
+            }
+        }
+    }
     let excited = bang
         || launch
         || fire_emoji
-        || toks
-            .iter()
-            .any(|t| t.lex.is_some_and(|v| v >= STRONG_POSITIVE) || excitement(word(t)));
+        || praised
+        || toks.iter().any(|t| excitement(word(t)));
     if !excited {
         return;
     }
@@ -584,6 +620,21 @@ mod tests {
         ] {
             assert!(reference(text) <= -0.05, "{text:?}: reference {}", reference(text));
             assert!(social(text) > -0.05, "{text:?}: overlay {}", social(text));
+        }
+    }
+
+    /// Tears beside praise are being moved, not hurt; beside a grievance they keep their weight.
+    #[test]
+    fn moved_tears_are_not_grief() {
+        for text in ["i'm crying this is so wholesome", "so cute 😭😭😭"] {
+            assert!(reference(text) <= -0.05, "{text:?}: reference {}", reference(text));
+            assert!(social(text) >= 0.05, "{text:?}: overlay {}", social(text));
+        }
+        for text in [
+            "i'm crying, they lost my wedding dress",
+            "crying 😭 the best day ruined by a cancelled flight",
+        ] {
+            assert_eq!(social(text), reference(text), "{text:?}");
         }
     }
 
