@@ -454,11 +454,38 @@ fn tears(w: &str) -> bool {
     )
 }
 
+/// Whether a rule could change this token's valence (or a neighbour's, through it): a negative
+/// word some rule re-reads, or a word with no valence that a rule gives one.
+fn trigger(w: &str, lex: Option<f64>) -> bool {
+    match lex {
+        Some(v) if v < 0.0 => {
+            w == "fire"
+                || w == "hard"
+                || matches!(w, "broke" | "breaks" | "breaking" | "broken")
+                || praise_verb(w)
+                || laughing_death(w)
+                || degree_word(w)
+                || hype_predicate(w)
+                || tears(w)
+        }
+        Some(_) => false,
+        None => {
+            w == FIRE_EMOJI
+                || missing_praise(w).is_some()
+                || praise_verb(w)
+        }
+    }
+}
+
 /// Re-reads the lexicon valence of `toks` (lower-cased words in `lower`) in context. `bang`:
 /// the post has an exclamation mark.
 pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
     let n = toks.len();
     let word = |t: &Tok| lower.get(t.lo as usize..t.hi as usize).unwrap_or_default();
+    // Most posts hold no word any rule re-reads: one cheap look per token, then nothing.
+    if !toks.iter().any(|t| trigger(word(t), t.lex)) {
+        return;
+    }
     // Post-level cues, from the literal words.
     let mut hazards = false;
     let mut laughing = false;
