@@ -81,8 +81,9 @@ const CHECKPOINT_MAGIC: &str = "flashpoint-checkpoint";
 /// 4: each complaint stream keeps two CUSUMs (issue 16, fourth round), and the engine the ids
 /// it took in ([`RecentIds`]); 5: each brand's threads; 6: how each brand was named over the
 /// last 15 minutes (`detect::detector::NamingWindow`) and a third CUSUM per complaint stream;
-/// 7: each complaint stream's evidence of the minutes not evaluated yet, kept apart.
-const CHECKPOINT_VERSION: u32 = 8;
+/// 7: each complaint stream's evidence of the minutes not evaluated yet, kept apart; 9:
+/// whether each thread's root post praises (`detect::threads::Thread::praised`).
+const CHECKPOINT_VERSION: u32 = 9;
 
 /// Why a checkpoint could not be written or read back.
 #[derive(Debug, thiserror::Error)]

@@ -588,6 +588,19 @@ impl Detector {
                 scored.sentiment = crate::domain::SentimentLabel::Negative;
             }
         }
+        // A reaction to a post that praises, stating no grievance of its own, is moved, not
+        // hurt: "not me sobbing at a brand tweet 😭", "the way i screamed when i saw this" are
+        // the story's warmth, and read as negative they would make a heart-warming story a
+        // "mostly negative" surge. Its tone is read as neutral (it adds to neither share).
+        if matches!(m.kind, crate::domain::MentionKind::Reply | crate::domain::MentionKind::Quote)
+            && scored.sentiment == crate::domain::SentimentLabel::Negative
+            && !scored.complained
+            && scored.risk <= 0.0
+            && !groups_of(&scored, false).iter().any(|&g| g)
+            && st.threads.get(root).is_some_and(|t| t.praised())
+        {
+            scored.sentiment = crate::domain::SentimentLabel::Neutral;
+        }
         let in_story = scored.naming == Naming::Thread
             && root != 0
             && st.incidents.iter().any(|i| i.root == root && !i.resolved);

@@ -20,6 +20,12 @@
 //! conduct and safety scores of its posts (the root post's counted [`ROOT_WEIGHT`] times)
 //! reach [`STORY_MIN_CONDUCT`] and exceed both the service-failure and the praise sums.
 //!
+//! A thread also remembers whether its root post praises ([`Thread::praised`]): read positive
+//! or holding strong praise words, with no complaint stated and no grievance words stronger than
+//! its praise. The detector reads a reply to such a post that states no grievance of its own
+//! ("not me sobbing 😭", "the way i screamed") as neutral, not negative: a heart-warming story's
+//! replies are moved, and read word by word they made it a "mostly negative" surge.
+//!
 //! Invariants: at most [`MAX_THREADS`] threads per brand (counters and the root post each),
 //! of which at most [`MAX_EVIDENCE`] with a reaction keep a bounded [`Evidence`]; when
 //! full, a thread idle for an hour goes first, else the one with the fewest mentions; no
@@ -57,6 +63,38 @@ const IDLE_MS: i64 = 60 * EventTime::MINUTE_MS;
 /// on the half hour).
 const GROWTH_MINUTES: i64 = 30;
 
+/// Whether a post praises: read positive, no complaint stated, no more than a low risk (a
+/// hazard word alone: "stopped to help a lady who'd fallen"), and its praise words at least
+/// as strong as any grievance words ("the driver remembered my late mum": "late" is a service
+/// word).
+fn praises(s: &Scored) -> bool {
+    let score = |c: Category| s.category_scores[category_slot(c)];
+    let grievance = [
+        Category::Conduct,
+        Category::Safety,
+        Category::Outage,
+        Category::Billing,
+        Category::Service,
+    ]
+    .iter()
+    .map(|&c| score(c))
+    .fold(0.0f32, f32::max);
+    let praise = score(Category::Positive);
+    (s.sentiment == crate::domain::SentimentLabel::Positive || praise >= PRAISE_WORDS)
+        && !s.complained
+        && s.risk < PRAISE_MAX_RISK
+        && praise >= grievance
+}
+
+/// A praising post's risk stays below this: the risk triage's medium tier (danger with harm,
+/// `score::classify::RISK_MEDIUM`) is never praise.
+pub const PRAISE_MAX_RISK: f32 = 0.4;
+
+/// Praise words strong enough to make a post praise whatever its other words' tone (one strong
+/// or two medium phrases of the category lexicon: "legend", "restored my faith", "shoutout …
+/// like a pro"): a heart-warming story often tells of a fall, a loss or an anxious child.
+pub const PRAISE_WORDS: f32 = 0.6;
+
 /// One thread's counters.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Thread {
@@ -81,6 +119,9 @@ pub struct Thread {
     told: bool,
     /// The root post, as a page shows it (when seen, with text).
     lead: Option<PackedPost>,
+    /// The root post praises (read positive, states no complaint, alleges nothing): its
+    /// reactions' tears and screams are being moved, not a grievance ([`Thread::praised`]).
+    praised: bool,
     /// The thread's own posts from its first reaction on, for the page of its story (led by
     /// the root post); `None` for a post nobody has reacted to yet.
     evidence: Option<Box<Evidence>>,
@@ -100,6 +141,7 @@ impl Thread {
             conduct: 0.0,
             service: 0.0,
             praise: 0.0,
+            praised: false,
             told: false,
             lead: None,
             evidence: None,
@@ -111,6 +153,7 @@ impl Thread {
         let root = m.kind == MentionKind::Post;
         if root && !m.text.trim().is_empty() {
             self.lead = Some(PackedPost::of(m));
+            self.praised = praises(s);
         }
         if let Some(e) = self.evidence.as_deref_mut() {
             e.add(m, s);
@@ -148,6 +191,12 @@ impl Thread {
         self.conduct += w * (s(Category::Conduct) + s(Category::Safety));
         self.service += w * (s(Category::Outage) + s(Category::Billing) + s(Category::Service));
         self.praise += w * s(Category::Positive);
+    }
+
+    /// Whether the thread's root post praises: read positive, no complaint stated, no
+    /// conduct, safety or service words, no risk.
+    pub fn praised(&self) -> bool {
+        self.praised
     }
 
     /// Mentions in the `n` minutes ending with `minute` (at most `MINUTES`).

@@ -1369,3 +1369,64 @@ fn grumbling_minute(s: &mut Stream, t: i64, launch: i64, reports: i64, tag: i64)
     }
     s.tick(t, t + MINUTE);
 }
+
+/// Replies of a heart-warming story, in the words people are moved in ("not me sobbing 😭",
+/// "the way i screamed"): read word by word they are negative, and the story a "mostly
+/// negative" surge.
+const MOVED: [&str; 6] = [
+    "not me sobbing at this 😭",
+    "stop it, i'm crying 😭😭",
+    "tears 😭😭 what a story",
+    "the way i screamed when i saw this",
+    "crying at my desk over this",
+    "this broke me",
+];
+
+const PRAISE: &str = "shoutout to acme, their engineer stayed after the job to calm my anxious kid down. absolute hero";
+
+/// A praised post's thread, `texts` replying, doubling to 24 a minute within the hour.
+fn praised_thread(texts: &[&str]) -> Stream {
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0, 1, "acme is fine i guess");
+    let root = s.say(T0, PRAISE);
+    let mut n = 0usize;
+    for k in 0..90 {
+        let t = T0 + k * MINUTE;
+        let per_min = (2f64.powf(k as f64 / 10.0)).min(24.0) as i64;
+        for j in 0..per_min {
+            n += 1;
+            s.post(
+                t + j * (MINUTE / per_min.max(1)),
+                &format!("r{n}"),
+                MentionKind::Reply,
+                Some(&root),
+                texts[n % texts.len()],
+            );
+        }
+        s.tick(t, t + MINUTE);
+    }
+    s
+}
+
+/// The replies to a post that praises, stating no grievance of their own, are the story's
+/// warmth: a heart-warming story pages no one, however tearful its replies.
+#[test]
+fn a_heart_warming_story_with_tearful_replies_pages_no_one() {
+    let s = praised_thread(&MOVED);
+    assert!(s.pages().is_empty(), "{}", s.dump());
+}
+
+/// ... but replies that state grievances under a praised post are grievances: they page.
+#[test]
+fn grievances_under_a_praised_post_still_page() {
+    let s = praised_thread(&[
+        "same engineer never turned up for my boiler repair, no heating for 3 days",
+        "acme cut off my gas by mistake and nobody answers the phone",
+        "still waiting for acme to refund the callout charge, useless",
+    ]);
+    assert!(
+        s.pages().iter().any(|a| a.severity >= Severity::Warning),
+        "{}",
+        s.dump()
+    );
+}
