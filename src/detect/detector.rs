@@ -588,15 +588,18 @@ impl Detector {
                 scored.sentiment = crate::domain::SentimentLabel::Negative;
             }
         }
-        // A reaction to a post that praises, stating no grievance of its own, is moved, not
-        // hurt: "not me sobbing at a brand tweet 😭", "the way i screamed when i saw this" are
-        // the story's warmth, and read as negative they would make a heart-warming story a
-        // "mostly negative" surge. Its tone is read as neutral (it adds to neither share).
+        // A reaction to a post that praises, with no word of a grievance of its own, is moved,
+        // not hurt: "not me sobbing at a brand tweet 😭", "the way i screamed when i saw this"
+        // are the story's warmth, and read as negative they would make a heart-warming story a
+        // "mostly negative" surge. Its tone is read as neutral (it adds to neither share). A
+        // reply with any service, outage, billing, conduct or safety word keeps its tone: a
+        // sarcastic post reads as praise too ("thanks X for the lovely surprise of no delivery"),
+        // and its replies ("mine's been awful all day") are the complaint.
         if matches!(m.kind, crate::domain::MentionKind::Reply | crate::domain::MentionKind::Quote)
             && scored.sentiment == crate::domain::SentimentLabel::Negative
             && !scored.complained
             && scored.risk <= 0.0
-            && !groups_of(&scored, false).iter().any(|&g| g)
+            && !grievance_words(&scored)
             && st.threads.get(root).is_some_and(|t| t.praised())
         {
             scored.sentiment = crate::domain::SentimentLabel::Neutral;
@@ -1706,4 +1709,18 @@ mod tests {
         assert_eq!(cold_start_cap(day - 1, 1.0), Some(Severity::Warning));
         assert_eq!(cold_start_cap(day, 0.0), None);
     }
+}
+
+/// Whether a mention holds any word of a grievance (conduct, safety, outage, billing, service),
+/// however weak.
+fn grievance_words(s: &Scored) -> bool {
+    [
+        Category::Conduct,
+        Category::Safety,
+        Category::Outage,
+        Category::Billing,
+        Category::Service,
+    ]
+    .iter()
+    .any(|&c| s.category_scores[category_slot(c)] > 0.0)
 }
