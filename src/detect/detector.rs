@@ -95,7 +95,7 @@ use super::streams::{
     group_of, groups_of, tells_group, GroupStream, GROUP_FLOOR_PER_MIN, OUTAGE_SHARE_OF_RISE,
 };
 use super::threads::Threads;
-use crate::domain::scored::{category_slot, is_complaint, Naming, Scored};
+use crate::domain::scored::{category_slot, grievance_score, is_complaint, Naming, Scored};
 use crate::domain::SentimentLabel;
 
 /// Clusters per brand that keep evidence; the least recently active is dropped first.
@@ -599,7 +599,7 @@ impl Detector {
             && scored.sentiment == crate::domain::SentimentLabel::Negative
             && !scored.complained
             && scored.risk <= 0.0
-            && !grievance_words(&scored)
+            && grievance_score(&scored.category_scores) <= 0.0
             && st.threads.get(root).is_some_and(|t| t.praised())
         {
             scored.sentiment = crate::domain::SentimentLabel::Neutral;
@@ -1709,18 +1709,4 @@ mod tests {
         assert_eq!(cold_start_cap(day - 1, 1.0), Some(Severity::Warning));
         assert_eq!(cold_start_cap(day, 0.0), None);
     }
-}
-
-/// Whether a mention holds any word of a grievance (conduct, safety, outage, billing, service),
-/// however weak.
-fn grievance_words(s: &Scored) -> bool {
-    [
-        Category::Conduct,
-        Category::Safety,
-        Category::Outage,
-        Category::Billing,
-        Category::Service,
-    ]
-    .iter()
-    .any(|&c| s.category_scores[category_slot(c)] > 0.0)
 }

@@ -31,7 +31,7 @@
 //! full, a thread idle for an hour goes first, else the one with the fewest mentions; no
 //! clocks, no randomness.
 
-use crate::domain::scored::{category_slot, Scored};
+use crate::domain::scored::{category_slot, grievance_score, Scored};
 use crate::domain::{Category, EventTime, Mention, MentionKind};
 
 use super::evidence::{Evidence, PackedPost};
@@ -68,18 +68,8 @@ const GROWTH_MINUTES: i64 = 30;
 /// as strong as any grievance words ("the driver remembered my late mum": "late" is a service
 /// word).
 fn praises(s: &Scored) -> bool {
-    let score = |c: Category| s.category_scores[category_slot(c)];
-    let grievance = [
-        Category::Conduct,
-        Category::Safety,
-        Category::Outage,
-        Category::Billing,
-        Category::Service,
-    ]
-    .iter()
-    .map(|&c| score(c))
-    .fold(0.0f32, f32::max);
-    let praise = score(Category::Positive);
+    let grievance = grievance_score(&s.category_scores);
+    let praise = s.category_scores[category_slot(Category::Positive)];
     (s.sentiment == crate::domain::SentimentLabel::Positive || praise >= PRAISE_WORDS)
         && !s.complained
         && s.risk < PRAISE_MAX_RISK

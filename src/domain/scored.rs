@@ -41,17 +41,26 @@ pub enum Naming {
 /// Category score from which a text counts as a complaint (one strong phrase scores 0.63).
 pub const COMPLAINT_SCORE: f32 = 0.6;
 
+/// The categories of a grievance: staff behaviour, danger and the service failures.
+pub const GRIEVANCES: [Category; 5] = [
+    Category::Conduct,
+    Category::Safety,
+    Category::Outage,
+    Category::Billing,
+    Category::Service,
+];
+
+/// The strongest grievance category score (0 when the text holds no grievance word at all).
+pub fn grievance_score(scores: &[f32; 8]) -> f32 {
+    GRIEVANCES
+        .iter()
+        .map(|&c| scores[category_slot(c)])
+        .fold(0.0, f32::max)
+}
+
 /// Whether per-category scores state a complaint (conduct, safety, outage, billing, service).
 pub fn is_complaint(scores: &[f32; 8]) -> bool {
-    [
-        Category::Conduct,
-        Category::Safety,
-        Category::Outage,
-        Category::Billing,
-        Category::Service,
-    ]
-    .iter()
-    .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
+    grievance_score(scores) >= COMPLAINT_SCORE
 }
 
 /// The position of `c` in [`Category::ALL`] (the index of its per-category score).
