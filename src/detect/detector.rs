@@ -595,8 +595,10 @@ impl Detector {
         // reply with any service, outage, billing, conduct or safety word keeps its tone: a
         // sarcastic post reads as praise too ("thanks X for the lovely surprise of no delivery"),
         // and its replies ("mine's been awful all day") are the complaint.
-        if matches!(m.kind, crate::domain::MentionKind::Reply | crate::domain::MentionKind::Quote)
-            && scored.sentiment == crate::domain::SentimentLabel::Negative
+        if matches!(
+            m.kind,
+            crate::domain::MentionKind::Reply | crate::domain::MentionKind::Quote
+        ) && scored.sentiment == crate::domain::SentimentLabel::Negative
             && !scored.complained
             && scored.risk <= 0.0
             && grievance_score(&scored.category_scores) <= 0.0

@@ -469,11 +469,7 @@ fn trigger(w: &str, lex: Option<f64>) -> bool {
                 || tears(w)
         }
         Some(_) => false,
-        None => {
-            w == FIRE_EMOJI
-                || missing_praise(w).is_some()
-                || praise_verb(w)
-        }
+        None => w == FIRE_EMOJI || missing_praise(w).is_some() || praise_verb(w),
     }
 }
 
@@ -520,10 +516,7 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
             }
             continue;
         }
-        if praise_verb(w)
-            && next == Some("it")
-            && !(1..=3).any(|k| prev(k).is_some_and(breaker))
-        {
+        if praise_verb(w) && next == Some("it") && !(1..=3).any(|k| prev(k).is_some_and(breaker)) {
             toks[i].lex = Some(PRAISE);
             continue;
         }
@@ -580,11 +573,8 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
             }
         }
     }
-    let excited = bang
-        || launch
-        || fire_emoji
-        || praised
-        || toks.iter().any(|t| excitement(word(t)));
+    let excited =
+        bang || launch || fire_emoji || praised || toks.iter().any(|t| excitement(word(t)));
     if !excited {
         return;
     }
@@ -632,7 +622,11 @@ mod tests {
             "the update made it ridiculously fast",
             "i'm dead 😭 lmao",
         ] {
-            assert!(reference(text) < 0.05, "{text:?}: reference {}", reference(text));
+            assert!(
+                reference(text) < 0.05,
+                "{text:?}: reference {}",
+                reference(text)
+            );
             assert!(social(text) >= 0.05, "{text:?}: overlay {}", social(text));
         }
     }
@@ -645,7 +639,11 @@ mod tests {
             "just dropped the new watch and it is sick",
             "the new lineup is nuts",
         ] {
-            assert!(reference(text) <= -0.05, "{text:?}: reference {}", reference(text));
+            assert!(
+                reference(text) <= -0.05,
+                "{text:?}: reference {}",
+                reference(text)
+            );
             assert!(social(text) > -0.05, "{text:?}: overlay {}", social(text));
         }
     }
@@ -654,7 +652,11 @@ mod tests {
     #[test]
     fn moved_tears_are_not_grief() {
         for text in ["i'm crying this is so wholesome", "so cute 😭😭😭"] {
-            assert!(reference(text) <= -0.05, "{text:?}: reference {}", reference(text));
+            assert!(
+                reference(text) <= -0.05,
+                "{text:?}: reference {}",
+                reference(text)
+            );
             assert!(social(text) >= 0.05, "{text:?}: overlay {}", social(text));
         }
         for text in [
