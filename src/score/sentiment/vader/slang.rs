@@ -22,9 +22,12 @@
 //!   post that also speaks of smoke, flames, burns, sparks or an evacuation.
 //! - **Laughing "death"**: "i'm dead", "dying", "crying", "screaming" (and 😭) in a post that is
 //!   laughing (lol, lmao, haha, hilarious, 😂, 🤣, 💀) weigh nothing.
+//! - **Moved tears**: "crying", "sobbing", "tears" beside a strong positive word and no other
+//!   negative word ("i'm crying this is so wholesome") weigh nothing.
+//! - **Missing praise words**: "wholesome" and "goated", which the reference lexicon lacks.
 //! - **Hype predicates**: "is insane / sick / crazy / nuts / ridiculous / wicked / savage" of a
-//!   thing, in a post with a sign of excitement (a positive word, 🔥, an exclamation, a launch
-//!   word) and no other negative word, is neutral: "the new camera is insane!" is not a
+//!   thing, in a post with a sign of excitement (a strong positive word, 🔥, an exclamation, a
+//!   launch word) and no other negative word, is neutral: "the new camera is insane!" is not a
 //!   complaint, "the queue is insane" still is, and so are "my son got sick" and "the driver
 //!   is insane".
 //!
