@@ -109,8 +109,8 @@ pub struct Thread {
     told: bool,
     /// The root post, as a page shows it (when seen, with text).
     lead: Option<PackedPost>,
-    /// The root post praises (read positive, states no complaint, alleges nothing): its
-    /// reactions' tears and screams are being moved, not a grievance ([`Thread::praised`]).
+    /// The root post praises (`praises`): its reactions' tears and screams are being moved,
+    /// not a grievance ([`Thread::praised`]).
     praised: bool,
     /// The thread's own posts from its first reaction on, for the page of its story (led by
     /// the root post); `None` for a post nobody has reacted to yet.
@@ -183,8 +183,9 @@ impl Thread {
         self.praise += w * s(Category::Positive);
     }
 
-    /// Whether the thread's root post praises: read positive, no complaint stated, no
-    /// conduct, safety or service words, no risk.
+    /// Whether the thread's root post praises: read positive or holding strong praise words,
+    /// no complaint stated, a risk below the triage's medium tier, and no grievance words
+    /// stronger than its praise (`praises`).
     pub fn praised(&self) -> bool {
         self.praised
     }

@@ -57,6 +57,18 @@ pub struct Polarity {
     pub compound: f64,
 }
 
+impl Polarity {
+    /// The reading a [`SentimentModel`] reports: the compound as the score, labelled with
+    /// VADER's ±0.05 thresholds.
+    pub fn sentiment(&self) -> Sentiment {
+        let compound = self.compound as f32;
+        Sentiment {
+            score: compound,
+            label: SentimentLabel::from_compound(compound),
+        }
+    }
+}
+
 /// The VADER model: word lexicon plus emoji descriptions.
 #[derive(Debug, Clone)]
 pub struct Vader {
@@ -722,11 +734,7 @@ impl SentimentModel for Vader {
     }
 
     fn score(&self, text: &str) -> Sentiment {
-        let compound = self.polarity_scores(text).compound as f32;
-        Sentiment {
-            score: compound,
-            label: SentimentLabel::from_compound(compound),
-        }
+        self.polarity_scores(text).sentiment()
     }
 }
 
@@ -741,11 +749,7 @@ impl SentimentModel for Lexicon {
     }
 
     fn score(&self, text: &str) -> Sentiment {
-        let compound = Vader::embedded().polarity_scores_social(text).compound as f32;
-        Sentiment {
-            score: compound,
-            label: SentimentLabel::from_compound(compound),
-        }
+        Vader::embedded().polarity_scores_social(text).sentiment()
     }
 }
 
