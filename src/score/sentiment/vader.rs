@@ -22,6 +22,7 @@ use rustc_hash::FxHashMap;
 
 use super::SentimentModel;
 
+mod idioms;
 mod slang;
 use crate::domain::{Sentiment, SentimentLabel};
 
@@ -72,7 +73,7 @@ impl Polarity {
 /// The VADER model: word lexicon plus emoji descriptions.
 #[derive(Debug, Clone)]
 pub struct Vader {
-    lexicon: FxHashMap<Box<str>, f64>,
+    lexicon: FxHashMap<Box<str>, Entry>,
     /// Single-code-point emoji -> description. Multi-code-point entries of the emoji file can
     /// never match in the reference (it looks emoji up one code point at a time), so they are
     /// dropped.
@@ -80,6 +81,14 @@ pub struct Vader {
     /// Whether some emoji key is ASCII (it is not for the shipped file); disables the ASCII
     /// fast path that skips emoji replacement.
     ascii_emoji: bool,
+}
+
+/// A word of the lexicon map: its valence, if the reference lexicon has one, and whether the
+/// idiom overlay starts a rule at it ([`idioms::ANCHORS`]), found by the same lookup.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    valence: Option<f64>,
+    anchor: u8,
 }
 
 /// One token of the text after emoji replacement and punctuation stripping.
@@ -93,6 +102,11 @@ struct Tok {
     /// The raw token ended a clause (its last character is `.,;:!?`): read by the social-slang
     /// overlay only.
     stop: bool,
+    /// A negation word that does not negate here ("couldn't be happier", "can't recommend them
+    /// enough"): set by the idiom overlay only.
+    inert: bool,
+    /// The idiom overlay's rule families that start at this word (`idioms::family`).
+    anchor: u8,
     /// Lexicon valence of the lowercased token.
     lex: Option<f64>,
 }
@@ -146,7 +160,23 @@ impl Vader {
             if !value.is_finite() {
                 return Err(bad(format!("valence {measure:?} is not finite")));
             }
-            lex.insert(Box::from(word), value);
+            lex.insert(
+                Box::from(word),
+                Entry {
+                    valence: Some(value),
+                    anchor: 0,
+                },
+            );
+        }
+        for (family, words) in idioms::ANCHORS {
+            for word in *words {
+                lex.entry(Box::from(*word))
+                    .or_insert(Entry {
+                        valence: None,
+                        anchor: 0,
+                    })
+                    .anchor |= family;
+            }
         }
         let mut emojis = FxHashMap::default();
         let mut ascii_emoji = false;
@@ -176,9 +206,12 @@ impl Vader {
         })
     }
 
-    /// Number of lexicon entries.
+    /// Number of lexicon entries (words with a valence).
     pub fn lexicon_len(&self) -> usize {
-        self.lexicon.len()
+        self.lexicon
+            .values()
+            .filter(|e| e.valence.is_some())
+            .count()
     }
 
     /// The reference's `polarity_scores`: neg/neu/pos rounded to 3 decimals, compound to 4.
@@ -244,17 +277,21 @@ impl Vader {
             };
             n_upper += usize::from(upper);
             let lw = &lower[lo..];
-            let lex = self.lexicon.get(lw).copied();
+            let entry = self.lexicon.get(lw).copied();
+            let lex = entry.and_then(|e| e.valence);
             toks.push(Tok {
                 lo: to_u32(lo),
                 hi: to_u32(lower.len()),
                 upper,
                 stop: raw.ends_with(['.', ',', ';', ':', '!', '?']),
+                inert: false,
+                anchor: entry.map_or(0, |e| e.anchor),
                 lex,
             });
         }
         if social {
             slang::relex(lower, toks, text.contains('!'));
+            idioms::relex(lower, toks);
         }
         let n = toks.len();
         if n == 0 {
@@ -364,6 +401,11 @@ impl Words<'_> {
         self.lower
             .get(t.lo as usize..t.hi as usize)
             .unwrap_or_default()
+    }
+
+    /// The reference's `negated` for token `i`, unless the idiom overlay made it inert.
+    fn negates(&self, i: usize) -> bool {
+        !self.toks[i].inert && negated(self.l(i))
     }
 
     fn in_lexicon(&self, i: usize) -> bool {
@@ -543,7 +585,7 @@ fn scalar_inc_dec(word_lower: &str, word_upper: bool, valence: f64, cap_diff: bo
 fn negation_check(valence: f64, w: &Words<'_>, start_i: usize, i: usize) -> f64 {
     match start_i {
         0 => {
-            if negated(w.l(i - 1)) {
+            if w.negates(i - 1) {
                 return valence * N_SCALAR;
             }
         }
@@ -553,7 +595,7 @@ fn negation_check(valence: f64, w: &Words<'_>, start_i: usize, i: usize) -> f64 
                 return valence * 1.25;
             } else if w2 == "without" && w1 == "doubt" {
                 return valence;
-            } else if negated(w2) {
+            } else if w.negates(i - 2) {
                 return valence * N_SCALAR;
             }
         }
@@ -563,7 +605,7 @@ fn negation_check(valence: f64, w: &Words<'_>, start_i: usize, i: usize) -> f64 
                 return valence * 1.25;
             } else if w3 == "without" && (w2 == "doubt" || w1 == "doubt") {
                 return valence;
-            } else if negated(w3) {
+            } else if w.negates(i - 3) {
                 return valence * N_SCALAR;
             }
         }

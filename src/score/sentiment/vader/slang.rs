@@ -12,8 +12,8 @@
 //! Each rule is narrow and leaves the literal reading wherever the context could be literal:
 //! - **Degree words before praise**: "insanely / ridiculously / stupidly / dangerously / crazy
 //!   / sick / damn" directly before a positive word ("insanely good") or an adjective that is
-//!   praise when intensified ("ridiculously fast") intensify it instead of adding their own
-//!   negative valence. "insanely slow" is unchanged.
+//!   praise when intensified ("ridiculously fast", "crazy how fast") intensify it instead of
+//!   adding their own negative valence. "insanely slow" and "insane how long" are unchanged.
 //! - **Praise idioms**: "killed it", "killing it", "crushed it", "smashed it", "nailed it"
 //!   (unless an update, a storm, a spill... came just before: "the update killed it"), "goes
 //!   hard", "broke the internet".
@@ -543,7 +543,10 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
             }
         }
         if degree_word(w) && !toks[i].stop && toks[i].lex.is_some_and(|v| v < 0.0) {
-            if let Some(j) = (i + 1 < n).then_some(i + 1) {
+            // "crazy how fast it charges": the degree word reaches past "how".
+            let how = i + 2 < n && word(&toks[i + 1]) == "how" && !toks[i + 1].stop;
+            let j = if how { i + 2 } else { i + 1 };
+            if let Some(j) = (j < n).then_some(j) {
                 let nw = word(&toks[j]);
                 let praised = toks[j].lex.is_some_and(|v| v > 0.0) && !not_a_quality(nw);
                 if praised || (toks[j].lex.is_none() && praise_when_intensified(nw)) {
@@ -622,6 +625,7 @@ mod tests {
             "the new headphones go hard",
             "this ad broke the internet, well done",
             "stupidly good battery on the new phone",
+            "crazy how fast the new phone charges",
             "the update made it ridiculously fast",
             "i'm dead 😭 lmao",
         ] {

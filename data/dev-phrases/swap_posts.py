@@ -1,15 +1,17 @@
-"""Replace the launch posts of a `flashpoint eval families --write-runs` run with other wording.
+"""Replace the launch or sarcasm posts of a `flashpoint eval families --write-runs` run with
+other wording.
 
-Usage: python3 swap_launch_posts.py RUN_DIR PHRASES_FILE OUT_NDJSON
+Usage: python3 swap_posts.py KIND RUN_DIR PHRASES_FILE OUT_NDJSON    (KIND: launch | sarcasm)
 
-RUN_DIR is one `product_launch-<seed>/` folder written from the TUNING pool; its launch posts
-are recognised by the tuning pool's launch templates (src/eval/families/phrases.rs, TUNE) and
-each is replaced by a random line of PHRASES_FILE, with "Zentra" replaced by the brand as the
-post named it. Everything else (background, timing, authors, reposts) is left as it is.
-See README.md in this folder.
+RUN_DIR is one `product_launch-<seed>/` or `sarcasm_wave-<seed>/` folder written from the
+TUNING pool; its posts of KIND are recognised by the tuning pool's templates
+(src/eval/families/phrases.rs, TUNE) and each is replaced by a random line of PHRASES_FILE, with
+"Zentra" replaced by the brand as the post named it. Everything else (background, timing,
+authors, reposts, replies) is left as it is. See README.md in this folder.
 """
 import json, re, random, sys, os
-tmpl = [
+TEMPLATES = {
+ "launch": [
  "the new {b} {x} looks gorgeous, want one",
  "{b} launch today and the {x} is a huge upgrade",
  "just watched the {b} keynote, very tempted",
@@ -18,7 +20,21 @@ tmpl = [
  "hyped for the {b} release",
  "{b} new lineup is slick",
  "queueing outside {b} for the launch lol",
-]
+ ],
+ "sarcasm": [
+ "love how {b} makes me wait two hours for a reply, top notch",
+ "wow {b}, another cancelled {x}, you really spoil me",
+ "so grateful {b} broke my {x} again, what would i do without the drama",
+ "amazing how {b} can lose the same {x} three times, talent",
+ "10/10 customer service from {b}, still no answer after 4 days 🙃",
+ "thanks {b} for the lovely surprise of no {x} this morning",
+ "nothing says premium like {b} ignoring your emails for a week",
+ "{b} really outdid themselves today, the {x} is a complete disaster 👏",
+ "gotta hand it to {b}, failing at the {x} so consistently takes effort",
+ ],
+}
+kind = sys.argv.pop(1)
+tmpl = TEMPLATES[kind]
 dev = [l.strip() for l in open(sys.argv[2]) if l.strip()]
 def rx(t):
     s = re.escape(t).replace(re.escape("{b}"), r"(?P<b>\S+(?: \S+)?)").replace(re.escape("{x}"), r".+?")
