@@ -239,9 +239,11 @@ fn main() {
     let cfg_kib = status_kib("VmRSS:");
     if std::env::var("FP_MATCHER").is_ok_and(|v| v == "1") {
         // The matcher alone: what it holds, and the peak its construction reaches.
+        let t = Instant::now();
         let m = flashpoint::brand::BrandMatcher::new(&cfg.brands).expect("matcher");
+        let build_s = t.elapsed().as_secs_f64();
         println!(
-            "matcher: {} patterns, {:.1} MiB held; RSS {:.1} MiB after the config, {:.1} MiB with the matcher, peak {:.1} MiB",
+            "config built in {config_s:.2}s, matcher in {build_s:.2}s: {} patterns, {:.1} MiB held; RSS {:.1} MiB after the config, {:.1} MiB with the matcher, peak {:.1} MiB",
             m.pattern_count(),
             m.memory_usage() as f64 / 1048576.0,
             cfg_kib as f64 / 1024.0,
