@@ -39,6 +39,8 @@
 //! - **Farewell to a defect**: "goodbye to / farewell to / bye bye to" negates the negative
 //!   words of the same clause within three words ("goodbye to bad battery life").
 
+use std::ops::Range;
+
 use super::{Tok, N_SCALAR};
 
 /// Valence of a rival beaten ("destroys the competition"): as [`super::slang`]'s slang
@@ -289,14 +291,7 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
         }
         // "zero" negates the two words after it, as "no" does.
         if bits & family::ZERO != 0 && !toks[i].stop {
-            for k in i + 1..n.min(i + 3) {
-                if let Some(v) = toks[k].lex {
-                    toks[k].lex = Some(v * N_SCALAR);
-                }
-                if toks[k].stop {
-                    break;
-                }
-            }
+            reread(toks, i + 1..i + 3, |v| Some(v * N_SCALAR));
         }
         // A fixed problem weighs nothing.
         if bits & family::FIX != 0
@@ -319,30 +314,14 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
             && !toks[i].stop
             && !toks[i + 1].stop
         {
-            let mut any = false;
-            for k in i + 2..n.min(i + 7) {
-                if let Some(v) = toks[k].lex.filter(|v| *v < 0.0) {
-                    toks[k].lex = Some(v * N_SCALAR);
-                    any = true;
-                }
-                if toks[k].stop {
-                    break;
-                }
-            }
+            let any = reread(toks, i + 2..i + 7, negate_negative);
             if any && negative(&toks[i]) {
                 toks[i].lex = None;
             }
         }
         // "goodbye to bad battery life": the clause's defects are negated.
         if bits & family::FAREWELL != 0 && i + 1 < n && wd(toks, i + 1) == "to" && !toks[i].stop {
-            for k in i + 2..n.min(i + 5) {
-                if let Some(v) = toks[k].lex.filter(|v| *v < 0.0) {
-                    toks[k].lex = Some(v * N_SCALAR);
-                }
-                if toks[k].stop {
-                    break;
-                }
-            }
+            reread(toks, i + 2..i + 5, negate_negative);
         }
         // "my wallet is crying", "my bank account hates me": spending, not a grievance.
         if bits & family::WALLET != 0
@@ -369,14 +348,7 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
                         || rival(lower, toks, k)
                 });
                 if other && !toks[l].stop {
-                    for k in l + 1..n.min(l + 3) {
-                        if negative(&toks[k]) {
-                            toks[k].lex = None;
-                        }
-                        if toks[k].stop {
-                            break;
-                        }
-                    }
+                    reread(toks, l + 1..l + 3, |v| (v >= 0.0).then_some(v));
                 }
             }
         }
@@ -384,6 +356,29 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
     if seen & family::RIVAL != 0 {
         beaten_rival(lower, toks);
     }
+}
+
+/// Re-reads the valence of the tokens of `range` (clipped to the post) with `f`, up to the end
+/// of the clause; whether any changed.
+fn reread(toks: &mut [Tok], range: Range<usize>, f: impl Fn(f64) -> Option<f64>) -> bool {
+    let end = range.end.min(toks.len());
+    let mut changed = false;
+    for t in toks.get_mut(range.start..end).unwrap_or_default() {
+        if let Some(v) = t.lex {
+            let new = f(v);
+            changed |= new != Some(v);
+            t.lex = new;
+        }
+        if t.stop {
+            break;
+        }
+    }
+    changed
+}
+
+/// A negative valence negated, as VADER negates; others unchanged.
+fn negate_negative(v: f64) -> Option<f64> {
+    Some(if v < 0.0 { v * N_SCALAR } else { v })
 }
 
 /// The rules of a modal negation at `i`: made inert before a comparative ("couldn't be
