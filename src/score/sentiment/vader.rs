@@ -810,6 +810,66 @@ impl SentimentModel for ReferenceVader {
     }
 }
 
+/// Assertions shared by the overlays' tests: how the overlays' reading (`lexicon`) of a text
+/// compares with the reference's (`vader`).
+#[cfg(test)]
+mod overlay_tests {
+    use super::Vader;
+
+    fn social(text: &str) -> f64 {
+        Vader::embedded().polarity_scores_social(text).compound
+    }
+
+    fn reference(text: &str) -> f64 {
+        Vader::embedded().polarity_scores(text).compound
+    }
+
+    /// Read below positive (< 0.05) by the reference, positive by the overlays.
+    pub(super) fn turn_positive(texts: &[&str]) {
+        for text in texts {
+            let (r, s) = (reference(text), social(text));
+            assert!(
+                r < 0.05 && s >= 0.05,
+                "{text:?}: reference {r}, overlay {s}"
+            );
+        }
+    }
+
+    /// Read negative (≤ -0.05) by the reference, not negative by the overlays.
+    pub(super) fn stop_being_negative(texts: &[&str]) {
+        for text in texts {
+            let (r, s) = (reference(text), social(text));
+            assert!(
+                r <= -0.05 && s > -0.05,
+                "{text:?}: reference {r}, overlay {s}"
+            );
+        }
+    }
+
+    /// Read above negative by the reference, negative by the overlays.
+    pub(super) fn turn_negative(texts: &[&str]) {
+        for text in texts {
+            let (r, s) = (reference(text), social(text));
+            assert!(
+                r > -0.05 && s <= -0.05,
+                "{text:?}: reference {r}, overlay {s}"
+            );
+        }
+    }
+
+    /// Read exactly as the reference reads them.
+    pub(super) fn unchanged(texts: &[&str]) {
+        for text in texts {
+            assert_eq!(social(text), reference(text), "{text:?}");
+        }
+    }
+
+    /// The overlays' compound score.
+    pub(super) fn overlay(text: &str) -> f64 {
+        social(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

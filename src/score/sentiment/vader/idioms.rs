@@ -517,20 +517,14 @@ fn negates_or_still(w: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Vader;
-
-    fn social(text: &str) -> f64 {
-        Vader::embedded().polarity_scores_social(text).compound
-    }
-
-    fn reference(text: &str) -> f64 {
-        Vader::embedded().polarity_scores(text).compound
-    }
+    use super::super::overlay_tests::{
+        stop_being_negative, turn_negative, turn_positive, unchanged,
+    };
 
     /// Praise the reference reads as negative or neutral, which the overlay reads as positive.
     #[test]
     fn idiomatic_praise_reads_positive() {
-        for text in [
+        turn_positive(&[
             "couldn't be happier with my new phone",
             "i could not be happier",
             "can't recommend them enough",
@@ -541,45 +535,29 @@ mod tests {
             "hard to find anything wrong with it",
             "zero regrets",
             "said goodbye to bad battery life",
-        ] {
-            assert!(
-                reference(text) < 0.05,
-                "{text:?}: reference {}",
-                reference(text)
-            );
-            assert!(social(text) >= 0.05, "{text:?}: overlay {}", social(text));
-        }
+        ]);
         // A fixed problem and a wallet in jest are no longer grievances.
-        for t in [
+        stop_being_negative(&[
             "finally fixed the battery problem",
             "my bank account hates me, new phone ordered",
             "the new phone makes my old one look broken",
-        ] {
-            assert!(reference(t) <= -0.05 && social(t) > -0.05, "{t:?}");
-        }
+        ]);
     }
 
     /// Complaints the reference reads as positive, which the overlay reads as negative.
     #[test]
     fn idiomatic_complaints_read_negative() {
-        for text in [
+        turn_negative(&[
             "the service couldn't be worse",
             "got zero help, again",
             "can't stop crying, they lost my dog",
-        ] {
-            assert!(
-                reference(text) > -0.05,
-                "{text:?}: reference {}",
-                reference(text)
-            );
-            assert!(social(text) <= -0.05, "{text:?}: overlay {}", social(text));
-        }
+        ]);
     }
 
     /// Where the words are meant literally, the reference's reading stays.
     #[test]
     fn literal_negations_and_targets_are_kept() {
-        for text in [
+        unchanged(&[
             "the new version isn't better",
             "they still haven't fixed the problem",
             "never fixed the problem, useless",
@@ -590,11 +568,8 @@ mod tests {
             "hard to find a seat, terrible",
             "my bank account got hacked and nobody helps",
             "my old phone looks broken after the update",
-        ] {
-            assert_eq!(social(text), reference(text), "{text:?}");
-        }
-        // A beaten rival beside a real grievance is no praise.
-        let t = "kills the competition on price but the app crashed twice";
-        assert_eq!(social(t), reference(t));
+            // A beaten rival beside a real grievance is no praise.
+            "kills the competition on price but the app crashed twice",
+        ]);
     }
 }

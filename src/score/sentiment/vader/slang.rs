@@ -603,20 +603,12 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Vader;
-
-    fn social(text: &str) -> f64 {
-        Vader::embedded().polarity_scores_social(text).compound
-    }
-
-    fn reference(text: &str) -> f64 {
-        Vader::embedded().polarity_scores(text).compound
-    }
+    use super::super::overlay_tests::{overlay, stop_being_negative, turn_positive, unchanged};
 
     /// Praise the reference reads as negative, which the overlay reads as positive.
     #[test]
     fn slang_praise_reads_positive() {
-        for text in [
+        turn_positive(&[
             "the new drop is fire 🔥🔥",
             "this album is so fire",
             "🔥🔥🔥",
@@ -628,56 +620,33 @@ mod tests {
             "crazy how fast the new phone charges",
             "the update made it ridiculously fast",
             "i'm dead 😭 lmao",
-        ] {
-            assert!(
-                reference(text) < 0.05,
-                "{text:?}: reference {}",
-                reference(text)
-            );
-            assert!(social(text) >= 0.05, "{text:?}: overlay {}", social(text));
-        }
+        ]);
     }
 
     /// Hype adjectives of a thing in an excited post are neutral, not negative.
     #[test]
     fn hype_predicates_of_a_thing_in_an_excited_post_are_neutral() {
-        for text in [
+        stop_being_negative(&[
             "the new camera is insane!",
             "just dropped the new watch and it is sick",
             "the new lineup is nuts",
-        ] {
-            assert!(
-                reference(text) <= -0.05,
-                "{text:?}: reference {}",
-                reference(text)
-            );
-            assert!(social(text) > -0.05, "{text:?}: overlay {}", social(text));
-        }
+        ]);
     }
 
     /// Tears beside praise are being moved, not hurt; beside a grievance they keep their weight.
     #[test]
     fn moved_tears_are_not_grief() {
-        for text in ["i'm crying this is so wholesome", "so cute 😭😭😭"] {
-            assert!(
-                reference(text) <= -0.05,
-                "{text:?}: reference {}",
-                reference(text)
-            );
-            assert!(social(text) >= 0.05, "{text:?}: overlay {}", social(text));
-        }
-        for text in [
+        turn_positive(&["i'm crying this is so wholesome", "so cute 😭😭😭"]);
+        unchanged(&[
             "i'm crying, they lost my wedding dress",
             "crying 😭 the best day ruined by a cancelled flight",
-        ] {
-            assert_eq!(social(text), reference(text), "{text:?}");
-        }
+        ]);
     }
 
     /// Where the words can be literal, the overlay reads them as the reference does.
     #[test]
     fn literal_readings_are_kept() {
-        for text in [
+        let texts = [
             "there is a fire at the depot, smoke everywhere",
             "🔥 emergency at the plant, fires spreading",
             "fire alarm went off and nobody came",
@@ -691,16 +660,17 @@ mod tests {
             "it is insane how long this takes!",
             "my dog is dead and the vet never called",
             "crazy expensive and still broken",
-        ] {
-            assert_eq!(social(text), reference(text), "{text:?}");
-            assert!(social(text) < 0.05, "{text:?}: {}", social(text));
+        ];
+        unchanged(&texts);
+        for text in texts {
+            assert!(overlay(text) < 0.05, "{text:?}: {}", overlay(text));
         }
     }
 
     /// "but" after praise still shifts weight, as the overlay only changes word valences.
     #[test]
     fn the_reference_rules_still_apply_to_overlay_words() {
-        assert!(social("the new drop is not fire") < social("the new drop is fire"));
-        assert!(social("this is so fire but the app crashed and lost my order") < 0.05);
+        assert!(overlay("the new drop is not fire") < overlay("the new drop is fire"));
+        assert!(overlay("this is so fire but the app crashed and lost my order") < 0.05);
     }
 }
