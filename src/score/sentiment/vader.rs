@@ -385,6 +385,15 @@ impl Vader {
     }
 }
 
+impl Tok {
+    /// The lowercased token in `lower`, the scratch buffer it was cut from.
+    fn word<'a>(&self, lower: &'a str) -> &'a str {
+        lower
+            .get(self.lo as usize..self.hi as usize)
+            .unwrap_or_default()
+    }
+}
+
 /// Tokens with their lowercased text.
 struct Words<'a> {
     lower: &'a str,
@@ -398,9 +407,7 @@ impl Words<'_> {
     }
 
     fn lw(&self, t: &Tok) -> &str {
-        self.lower
-            .get(t.lo as usize..t.hi as usize)
-            .unwrap_or_default()
+        t.word(self.lower)
     }
 
     /// The reference's `negated` for token `i`, unless the idiom overlay made it inert.
@@ -816,7 +823,8 @@ impl SentimentModel for ReferenceVader {
 mod overlay_tests {
     use super::Vader;
 
-    fn social(text: &str) -> f64 {
+    /// The overlays' compound score.
+    pub(super) fn overlay(text: &str) -> f64 {
         Vader::embedded().polarity_scores_social(text).compound
     }
 
@@ -827,7 +835,7 @@ mod overlay_tests {
     /// Read below positive (< 0.05) by the reference, positive by the overlays.
     pub(super) fn turn_positive(texts: &[&str]) {
         for text in texts {
-            let (r, s) = (reference(text), social(text));
+            let (r, s) = (reference(text), overlay(text));
             assert!(
                 r < 0.05 && s >= 0.05,
                 "{text:?}: reference {r}, overlay {s}"
@@ -838,7 +846,7 @@ mod overlay_tests {
     /// Read negative (≤ -0.05) by the reference, not negative by the overlays.
     pub(super) fn stop_being_negative(texts: &[&str]) {
         for text in texts {
-            let (r, s) = (reference(text), social(text));
+            let (r, s) = (reference(text), overlay(text));
             assert!(
                 r <= -0.05 && s > -0.05,
                 "{text:?}: reference {r}, overlay {s}"
@@ -849,7 +857,7 @@ mod overlay_tests {
     /// Read above negative by the reference, negative by the overlays.
     pub(super) fn turn_negative(texts: &[&str]) {
         for text in texts {
-            let (r, s) = (reference(text), social(text));
+            let (r, s) = (reference(text), overlay(text));
             assert!(
                 r > -0.05 && s <= -0.05,
                 "{text:?}: reference {r}, overlay {s}"
@@ -860,13 +868,8 @@ mod overlay_tests {
     /// Read exactly as the reference reads them.
     pub(super) fn unchanged(texts: &[&str]) {
         for text in texts {
-            assert_eq!(social(text), reference(text), "{text:?}");
+            assert_eq!(overlay(text), reference(text), "{text:?}");
         }
-    }
-
-    /// The overlays' compound score.
-    pub(super) fn overlay(text: &str) -> f64 {
-        social(text)
     }
 }
 

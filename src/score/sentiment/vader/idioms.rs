@@ -168,17 +168,12 @@ fn beating(w: &str) -> bool {
 /// A rival as the object of a beating verb, at token `j`: "competition", "competitors",
 /// "rivals", "others", "everything else", "every other", "the rest", "anything else".
 fn rival(lower: &str, toks: &[Tok], j: usize) -> bool {
-    let wd = |k: usize| {
-        lower
-            .get(toks[k].lo as usize..toks[k].hi as usize)
-            .unwrap_or_default()
-    };
-    let next = (j + 1 < toks.len()).then(|| wd(j + 1));
-    match wd(j) {
+    let next = (j + 1 < toks.len()).then(|| word(lower, toks, j + 1));
+    match word(lower, toks, j) {
         "competition" | "competitors" | "rivals" | "others" => true,
         "everything" | "anything" => next == Some("else"),
         "every" => next == Some("other"),
-        "rest" => j > 0 && wd(j - 1) == "the",
+        "rest" => j > 0 && word(lower, toks, j - 1) == "the",
         _ => false,
     }
 }
@@ -274,13 +269,6 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
         return;
     }
     let n = toks.len();
-    let wd = |toks: &[Tok], k: usize| {
-        lower
-            .get(toks[k].lo as usize..toks[k].hi as usize)
-            .unwrap_or_default()
-    };
-    let negative = |t: &Tok| t.lex.is_some_and(|v| v < 0.0);
-
     for i in 0..n {
         let bits = toks[i].anchor;
         if bits == 0 {
@@ -295,22 +283,15 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
         }
         // A fixed problem weighs nothing.
         if bits & family::FIX != 0
-            && !(i.saturating_sub(3)..i).any(|k| negates_or_still(wd(toks, k)))
+            && !(i.saturating_sub(3)..i).any(|k| negates_or_still(word(lower, toks, k)))
         {
-            for k in i + 1..n.min(i + 5) {
-                if problem(wd(toks, k)) && negative(&toks[k]) {
-                    toks[k].lex = None;
-                }
-                if toks[k].stop {
-                    break;
-                }
-            }
+            weigh_nothing(lower, toks, i + 1..i + 5, problem);
         }
         // "hard to find anything wrong": the negative words after it are negated.
         if bits & family::HARD != 0
             && i + 2 < n
-            && wd(toks, i + 1) == "to"
-            && fault_finding(wd(toks, i + 2))
+            && word(lower, toks, i + 1) == "to"
+            && fault_finding(word(lower, toks, i + 2))
             && !toks[i].stop
             && !toks[i + 1].stop
         {
@@ -320,35 +301,34 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
             }
         }
         // "goodbye to bad battery life": the clause's defects are negated.
-        if bits & family::FAREWELL != 0 && i + 1 < n && wd(toks, i + 1) == "to" && !toks[i].stop {
+        if bits & family::FAREWELL != 0
+            && i + 1 < n
+            && word(lower, toks, i + 1) == "to"
+            && !toks[i].stop
+        {
             reread(toks, i + 2..i + 5, negate_negative);
         }
         // "my wallet is crying", "my bank account hates me": spending, not a grievance.
         if bits & family::WALLET != 0
             && !toks[i].stop
-            && (i.saturating_sub(2)..i).any(|k| matches!(wd(toks, k), "my" | "our"))
+            && (i.saturating_sub(2)..i).any(|k| matches!(word(lower, toks, k), "my" | "our"))
         {
-            for k in i + 1..n.min(i + 4) {
-                if wallet_mood(wd(toks, k)) && negative(&toks[k]) {
-                    toks[k].lex = None;
-                }
-                if toks[k].stop {
-                    break;
-                }
-            }
+            weigh_nothing(lower, toks, i + 1..i + 4, wallet_mood);
         }
         // "makes my old phone look broken": a defect of what the new thing replaces.
         if bits & family::MAKES != 0 && !toks[i].stop {
             let look = (i + 2..n.min(i + 6))
                 .take_while(|&k| !toks[k - 1].stop)
-                .find(|&k| matches!(wd(toks, k), "look" | "looks" | "feel" | "feels"));
+                .find(|&k| matches!(word(lower, toks, k), "look" | "looks" | "feel" | "feels"));
             if let Some(l) = look {
                 let other = (i + 1..l).any(|k| {
-                    matches!(wd(toks, k), "old" | "older" | "previous" | "last" | "other")
-                        || rival(lower, toks, k)
+                    matches!(
+                        word(lower, toks, k),
+                        "old" | "older" | "previous" | "last" | "other"
+                    ) || rival(lower, toks, k)
                 });
                 if other && !toks[l].stop {
-                    reread(toks, l + 1..l + 3, |v| (v >= 0.0).then_some(v));
+                    weigh_nothing(lower, toks, l + 1..l + 3, |_| true);
                 }
             }
         }
@@ -356,6 +336,16 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok]) {
     if seen & family::RIVAL != 0 {
         beaten_rival(lower, toks);
     }
+}
+
+/// Token `k`'s lowercased word.
+fn word<'a>(lower: &'a str, toks: &[Tok], k: usize) -> &'a str {
+    toks[k].word(lower)
+}
+
+/// A word read as negative (so far).
+fn negative(t: &Tok) -> bool {
+    t.lex.is_some_and(|v| v < 0.0)
 }
 
 /// Re-reads the valence of the tokens of `range` (clipped to the post) with `f`, up to the end
@@ -376,6 +366,20 @@ fn reread(toks: &mut [Tok], range: Range<usize>, f: impl Fn(f64) -> Option<f64>)
     changed
 }
 
+/// The negative words of `range` (clipped to the post) that `which` accepts weigh nothing, up to
+/// the end of the clause.
+fn weigh_nothing(lower: &str, toks: &mut [Tok], range: Range<usize>, which: impl Fn(&str) -> bool) {
+    let end = range.end.min(toks.len());
+    for t in toks.get_mut(range.start..end).unwrap_or_default() {
+        if negative(t) && which(t.word(lower)) {
+            t.lex = None;
+        }
+        if t.stop {
+            break;
+        }
+    }
+}
+
 /// A negative valence negated, as VADER negates; others unchanged.
 fn negate_negative(v: f64) -> Option<f64> {
     Some(if v < 0.0 { v * N_SCALAR } else { v })
@@ -386,15 +390,10 @@ fn negate_negative(v: f64) -> Option<f64> {
 /// verb after it (and "stop" then weighs nothing).
 fn negation(lower: &str, toks: &mut [Tok], i: usize) {
     let n = toks.len();
-    let wd = |toks: &[Tok], k: usize| {
-        lower
-            .get(toks[k].lo as usize..toks[k].hi as usize)
-            .unwrap_or_default()
-    };
-    let w = wd(toks, i);
-    let after = |k: usize| if k < n { wd(toks, k) } else { "" };
+    let w = word(lower, toks, i);
+    let after = |k: usize| if k < n { word(lower, toks, k) } else { "" };
     let modal = if w == "not" {
-        i > 0 && matches!(wd(toks, i - 1), "could" | "can" | "would")
+        i > 0 && matches!(word(lower, toks, i - 1), "could" | "can" | "would")
     } else {
         true
     };
@@ -403,7 +402,7 @@ fn negation(lower: &str, toks: &mut [Tok], i: usize) {
     }
     // A comparative within three words, through fillers ("couldn't possibly be happier").
     for k in i + 1..n.min(i + 4) {
-        let x = wd(toks, k);
+        let x = word(lower, toks, k);
         if comparative(x) {
             toks[i].inert = true;
             return;
@@ -418,7 +417,8 @@ fn negation(lower: &str, toks: &mut [Tok], i: usize) {
     }
     let verb = after(i + 1);
     let believe_how = verb == "believe" && matches!(after(i + 2), "how" | "what" | "just");
-    let enough = enough_verb(verb) && (i + 2..n.min(i + 8)).any(|k| wd(toks, k) == "enough");
+    let enough =
+        enough_verb(verb) && (i + 2..n.min(i + 8)).any(|k| word(lower, toks, k) == "enough");
     if believe_how || enough {
         toks[i].inert = true;
         return;
@@ -437,12 +437,7 @@ fn negation(lower: &str, toks: &mut [Tok], i: usize) {
 /// "puts the rest to shame"): praise, in a post with no disaster and no other grievance.
 fn beaten_rival(lower: &str, toks: &mut [Tok]) {
     let n = toks.len();
-    let wd = |toks: &[Tok], k: usize| {
-        lower
-            .get(toks[k].lo as usize..toks[k].hi as usize)
-            .unwrap_or_default()
-    };
-    if (0..n).any(|k| disaster(wd(toks, k))) {
+    if (0..n).any(|k| disaster(word(lower, toks, k))) {
         return;
     }
     // At most a few beaten words in a post: a fixed buffer, no allocation.
@@ -452,7 +447,7 @@ fn beaten_rival(lower: &str, toks: &mut [Tok]) {
         if toks[i].anchor & family::RIVAL == 0 || m == praised.len() {
             continue;
         }
-        let w = wd(toks, i);
+        let w = word(lower, toks, i);
         let hit = if beating(w) {
             !toks[i].stop
                 && (i + 1..n.min(i + 4))
@@ -461,9 +456,10 @@ fn beaten_rival(lower: &str, toks: &mut [Tok]) {
         } else if w == "shame" {
             let start = i.saturating_sub(5);
             i >= 2
-                && wd(toks, i - 1) == "to"
+                && word(lower, toks, i - 1) == "to"
                 && (start..i - 1).any(|k| rival(lower, toks, k))
-                && (start..i - 1).any(|k| matches!(wd(toks, k), "puts" | "put" | "putting"))
+                && (start..i - 1)
+                    .any(|k| matches!(word(lower, toks, k), "puts" | "put" | "putting"))
         } else {
             fear(w) && (i.saturating_sub(3)..i).any(|k| rival(lower, toks, k))
         };
@@ -476,12 +472,11 @@ fn beaten_rival(lower: &str, toks: &mut [Tok]) {
     if praised.is_empty() {
         return;
     }
-    let negative = |t: &Tok| t.lex.is_some_and(|v| v < 0.0);
     if (0..n).any(|k| negative(&toks[k]) && !praised.contains(&k)) {
         return;
     }
     for &i in praised {
-        toks[i].lex = if fear(wd(toks, i)) {
+        toks[i].lex = if fear(word(lower, toks, i)) {
             None
         } else {
             Some(PRAISE)

@@ -480,7 +480,7 @@ fn trigger(w: &str, lex: Option<f64>) -> bool {
 /// the post has an exclamation mark.
 pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
     let n = toks.len();
-    let word = |t: &Tok| lower.get(t.lo as usize..t.hi as usize).unwrap_or_default();
+    let word = |t: &Tok| t.word(lower);
     // Most posts hold no word any rule re-reads: one cheap look per token, then nothing.
     if !toks.iter().any(|t| trigger(word(t), t.lex)) {
         return;
@@ -636,7 +636,10 @@ mod tests {
     /// Tears beside praise are being moved, not hurt; beside a grievance they keep their weight.
     #[test]
     fn moved_tears_are_not_grief() {
-        turn_positive(&["i'm crying this is so wholesome", "so cute 😭😭😭"]);
+        // Negative to the reference, positive to the overlay.
+        let moved = ["i'm crying this is so wholesome", "so cute 😭😭😭"];
+        stop_being_negative(&moved);
+        turn_positive(&moved);
         unchanged(&[
             "i'm crying, they lost my wedding dress",
             "crying 😭 the best day ruined by a cancelled flight",
