@@ -96,6 +96,13 @@ pub const ORDINARY_WORD_MIN_NAMED: u64 = 10;
 pub const ORDINARY_WORD_SHARE: f64 = 0.8;
 /// ... and that share is this far above the brand's usual share.
 pub const ORDINARY_WORD_EXCESS: f64 = 0.3;
+/// The brand's volume over its baseline at which the rise of its last 15 minutes is judged on
+/// its own ([`Signals::surge_plain_share`]): below it the rise is too small a part of the
+/// window to estimate. 2 before the sixteenth round of issue 16; at 1.5 a word that trends
+/// slowly is judged while its rise is still under the brand's own chatter, before the
+/// incident's evidence fills with that chatter's complaints
+/// (`detection_defects::a_slowly_trending_ordinary_word_on_a_busy_brand_pages_no_one`).
+pub const WORD_SURGE_MIN_RATIO: f64 = 1.5;
 
 /// Whether a `category` story with `max_risk` began with (or holds) one post alleging staff
 /// misconduct or danger: such a story keeps its category, is not capped by cold start or the
@@ -122,10 +129,10 @@ impl Signals {
     /// The share of the rise's own mentions (those above the baseline) that name the brand
     /// only as the ordinary word, estimated from the brand's last 15 minutes: with the volume
     /// at `r` times its baseline, `1/r` of them are the usual chatter at its usual share.
-    /// 0 when the volume is not at least twice its baseline.
+    /// 0 when the volume is under [`WORD_SURGE_MIN_RATIO`] times its baseline.
     pub fn surge_plain_share(&self) -> f64 {
         let r = self.volume_ratio_now;
-        if r < 2.0 {
+        if r < WORD_SURGE_MIN_RATIO {
             return 0.0;
         }
         let usual = self.usual_plain_share / r;
@@ -272,13 +279,20 @@ mod tests {
         assert!((surge.surge_plain_share() - 1.0).abs() < 1e-9);
         assert!(surge.ordinary_word());
         assert_eq!(grade(Category::Outage, &surge, &cfg), Severity::Info);
-        // The same share at only 1.5x the baseline is not a surge of anything.
+        // The same share at only 1.4x the baseline is not a surge of anything.
         let flat = Signals {
-            volume_ratio_now: 1.5,
+            volume_ratio_now: 1.4,
             ..surge.clone()
         };
         assert_eq!(flat.surge_plain_share(), 0.0);
         assert!(!flat.ordinary_word());
+        // At 1.5x it is judged: a third of the window is the rise, and that is all the word.
+        let slow = Signals {
+            volume_ratio_now: WORD_SURGE_MIN_RATIO,
+            ..surge.clone()
+        };
+        assert_eq!(slow.surge_plain_share(), 1.0);
+        assert!(slow.ordinary_word());
         // A rise told mostly in the brand's own name is the brand: half the new posts plain.
         let brand = Signals {
             plain_share_now: 0.44,
