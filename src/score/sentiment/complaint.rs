@@ -17,8 +17,9 @@
 //!
 //! Outputs: `P(complaint)` in `[0, 1]` ([`ComplaintModel::probability`]).
 //!
-//! Labels: 3,947 hand-labelled posts about invented brands in eight domains
-//! (`models/complaint/gold/`, [`read_gold`]; a ninth set, `eval`, is never trained on), and
+//! Labels: 5,297 hand-labelled posts about invented brands in eleven domains
+//! (`models/complaint/gold/`, [`read_gold`]; two more, `eval` and `eval_fresh`, are never
+//! trained on), and
 //! weak labels on SemEval tweets ([`rule_label`]: a tweet is a complaint when it holds a
 //! strong cue phrase, or when its gold sentiment is negative and it holds any cue word). The
 //! setting is chosen by leave-one-domain-out F1 on the hand labels ([`select_and_train`]).
@@ -423,8 +424,17 @@ pub struct GoldDomain {
     pub items: Vec<(String, bool)>,
 }
 
-/// Name of the domain held out of training: [`read_gold`] skips it unless asked for it.
+/// Name of the domain held out of training: [`read_gold`] skips it, and every domain named
+/// `eval_<something>`, unless asked for them.
 pub const GOLD_EVAL_DOMAIN: &str = "eval";
+
+/// Whether a hand-labelled domain is held out of training ([`GOLD_EVAL_DOMAIN`] or
+/// `eval_<something>`).
+pub fn is_held_out(domain: &str) -> bool {
+    domain
+        .strip_prefix(GOLD_EVAL_DOMAIN)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+}
 
 /// Reads one file of posts, one per line (blank lines skipped).
 pub fn read_posts(path: &std::path::Path) -> std::io::Result<Vec<String>> {
@@ -437,7 +447,7 @@ pub fn read_posts(path: &std::path::Path) -> std::io::Result<Vec<String>> {
 }
 
 /// The hand-labelled domains of `dir`, sorted by name; `training` selects the training
-/// domains (every one but [`GOLD_EVAL_DOMAIN`]) or only that one.
+/// domains (every one but the held-out ones, [`is_held_out`]) or only those.
 pub fn read_gold(dir: &std::path::Path, training: bool) -> std::io::Result<Vec<GoldDomain>> {
     let files: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
@@ -447,7 +457,7 @@ pub fn read_gold(dir: &std::path::Path, training: bool) -> std::io::Result<Vec<G
         let mut v: Vec<String> = files
             .iter()
             .filter_map(|f| f.strip_suffix(suffix).map(str::to_owned))
-            .filter(|n| (n != GOLD_EVAL_DOMAIN) == training)
+            .filter(|n| is_held_out(n) != training)
             .collect();
         v.sort();
         v
@@ -606,14 +616,14 @@ pub fn train(
 }
 
 /// Grid for model selection.
-pub const L2S: &[f32] = &[1e-3, 1e-2, 3e-2];
-pub const GOLD_WEIGHTS: &[f32] = &[10.0, 30.0, 100.0];
+pub const L2S: &[f32] = &[1e-2, 3e-2, 0.1];
+pub const GOLD_WEIGHTS: &[f32] = &[30.0, 100.0, 300.0];
 /// A setting may call at most this many times as many of the dev split's tweets complaints
 /// as the weak rules do: hand-labelled posts are about services, the stream is mostly not,
 /// and a model that learnt "complaint" as "any grumble" would fire on ordinary tweets.
 pub const MAX_DEV_RATE_OVER_RULES: f64 = 2.0;
 /// Candidate operating points on a trained model's `P(complaint)`.
-pub const THRESHOLDS: &[f32] = &[0.5, 0.6, 0.7, 0.8, 0.9];
+pub const THRESHOLDS: &[f32] = &[0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9];
 /// How many times a false alarm on a held-out "other" post counts in the selection's
 /// precision. A brand's everyday stream is mostly not complaints, and a false alarm raises a
 /// complaint stream's usual level and so hides part of every later rise, where a miss only
@@ -622,7 +632,7 @@ pub const THRESHOLDS: &[f32] = &[0.5, 0.6, 0.7, 0.8, 0.9];
 /// about 21: the selection leans to precision, on purpose.
 pub const OTHERS_PER_COMPLAINT: f64 = 10.0;
 pub const LR: f32 = 0.2;
-pub const MAX_EPOCHS: usize = 8;
+pub const MAX_EPOCHS: usize = 12;
 pub const SEED: u64 = 20_170_402;
 
 /// How a chosen setting scored while it was selected.
@@ -846,12 +856,17 @@ mod tests {
         write("banks_other.txt", "new branch opens monday\n");
         write("eval_complaints.txt", "site dead again\n");
         write("eval_other.txt", "site looks great\n");
+        write("eval_fresh_complaints.txt", "card declined twice\n");
+        write("eval_fresh_other.txt", "card arrived\n");
+        // Only `eval` and `eval_<name>` are held out, not any name that starts with "eval".
+        write("evaluators_complaints.txt", "no reply in a week\n");
+        write("evaluators_other.txt", "quick reply\n");
         write("notes.txt", "not a domain\n");
         let training = read_gold(dir.path(), true).expect("training domains");
         let names: Vec<&str> = training.iter().map(|d| d.name.as_str()).collect();
-        assert_eq!(names, ["banks", "shops"]);
+        assert_eq!(names, ["banks", "evaluators", "shops"]);
         assert_eq!(
-            training[1].items,
+            training[2].items,
             [
                 ("parcel never came".to_owned(), true),
                 ("still no refund".to_owned(), true),
@@ -859,8 +874,8 @@ mod tests {
             ]
         );
         let eval = read_gold(dir.path(), false).expect("the eval domain");
-        assert_eq!(eval.len(), 1);
-        assert_eq!(eval[0].name, GOLD_EVAL_DOMAIN);
+        let names: Vec<&str> = eval.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, [GOLD_EVAL_DOMAIN, "eval_fresh"]);
         // A domain without its other half is an error, not a silently one-sided set.
         write("pubs_complaints.txt", "no pints\n");
         assert!(read_gold(dir.path(), true).is_err());
@@ -878,20 +893,33 @@ mod tests {
     fn embedded_model_recognises_held_out_hand_labelled_complaints() {
         let m = ComplaintModel::embedded().expect("embedded complaint weights verify");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/complaint/gold");
-        let eval = read_gold(&dir, false).expect("the eval domain");
-        let items = &eval[0].items;
-        let calls = |want: bool| {
-            let of: Vec<&String> = items.iter().filter(|x| x.1 == want).map(|x| &x.0).collect();
-            let n = of.iter().filter(|t| m.probability(t) >= 0.5).count();
-            (n, of.len())
-        };
-        let (hit, n) = calls(true);
-        assert!(hit * 100 >= n * 72, "held-out complaints: {hit} of {n}");
-        let (false_alarms, n) = calls(false);
-        assert!(
-            false_alarms * 100 <= n * 8,
-            "held-out other posts: {false_alarms} of {n}"
-        );
+        let held_out = read_gold(&dir, false).expect("the held-out domains");
+        // (domain, complaints recognised at least, other posts called complaints at most), in
+        // per cent: floors a little under the shipped model's numbers (MODEL_CARD.md).
+        let floors = [(GOLD_EVAL_DOMAIN, 72, 5), ("eval_fresh", 72, 5)];
+        for (name, recall, false_alarm) in floors {
+            let domain = held_out
+                .iter()
+                .find(|d| d.name == name)
+                .unwrap_or_else(|| panic!("held-out domain {name}"));
+            let calls = |want: bool| {
+                let of: Vec<&String> = domain
+                    .items
+                    .iter()
+                    .filter(|x| x.1 == want)
+                    .map(|x| &x.0)
+                    .collect();
+                let n = of.iter().filter(|t| m.probability(t) >= 0.5).count();
+                (n, of.len())
+            };
+            let (hit, n) = calls(true);
+            assert!(hit * 100 >= n * recall, "{name} complaints: {hit} of {n}");
+            let (false_alarms, n) = calls(false);
+            assert!(
+                false_alarms * 100 <= n * false_alarm,
+                "{name} other posts: {false_alarms} of {n}"
+            );
+        }
     }
 
     #[test]
