@@ -18,8 +18,8 @@
 //! Outputs: `P(complaint)` in `[0, 1]` ([`ComplaintModel::probability`]).
 //!
 //! Labels: 5,297 hand-labelled posts about invented brands in eleven domains
-//! (`models/complaint/gold/`, [`read_gold`]; two more, `eval` and `eval_fresh`, are never
-//! trained on), and
+//! (`models/complaint/gold/`, [`read_gold`]; three more, `eval`, `eval_fresh` and
+//! `eval_mockery`, are never trained on), and
 //! weak labels on SemEval tweets ([`rule_label`]: a tweet is a complaint when it holds a
 //! strong cue phrase, or when its gold sentiment is negative and it holds any cue word). The
 //! setting is chosen by leave-one-domain-out F1 on the hand labels ([`select_and_train`]).
