@@ -173,6 +173,10 @@ pub enum TrainCommand {
         /// so repeated runs skip the teacher.
         #[arg(long)]
         teacher_cache: Option<PathBuf>,
+        /// Folder of hand-labelled posts (`<domain>_negative.txt`, `_neutral.txt`,
+        /// `_positive.txt`); the `eval` and `eval_<name>` domains are never trained on.
+        #[arg(long, default_value = "models/linear/gold", value_parser = existing_dir)]
+        gold: PathBuf,
     },
     /// Train the complaint / service-failure model on weak labels over the same SemEval files
     /// (cue-phrase rules, see `score::sentiment::complaint`) and on the hand-labelled posts of
@@ -258,6 +262,7 @@ pub fn run(cli: Cli) -> u8 {
                     teacher,
                     transfer,
                     teacher_cache,
+                    gold,
                 },
         } => exit_code(commands::train_sentiment(
             &data,
@@ -265,6 +270,7 @@ pub fn run(cli: Cli) -> u8 {
             teacher.as_deref(),
             &transfer,
             teacher_cache.as_deref(),
+            &gold,
         )),
         Command::Train {
             what: TrainCommand::Complaint { data, gold, out },

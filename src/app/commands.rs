@@ -625,9 +625,23 @@ pub fn train_sentiment(
     teacher: Option<&str>,
     transfer: &std::path::Path,
     teacher_cache: Option<&std::path::Path>,
+    gold_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     use crate::score::sentiment::train;
     let corpus = train::load_corpus(data)?;
+    let gold = train::read_gold(gold_dir, true)
+        .map_err(|e| anyhow::anyhow!("reading hand labels in {}: {e}", gold_dir.display()))?;
+    eprintln!(
+        "hand labels: {}",
+        if gold.is_empty() {
+            "none".to_owned()
+        } else {
+            gold.iter()
+                .map(|d| format!("{} {}", d.name, d.items.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
     eprintln!(
         "{} files, {} training + {} dev tweets after dedup ({} duplicates dropped)",
         corpus.files.len(),
@@ -655,15 +669,16 @@ pub fn train_sentiment(
         }
     };
     let (weights, hyper, dev) =
-        train::select_and_train(&corpus, teacher.as_ref(), |l| eprintln!("{l}"));
+        train::select_and_train(&corpus, teacher.as_ref(), &gold, |l| eprintln!("{l}"));
     eprintln!(
-        "chosen: lr {} l2 {:e} epochs {} gold mix {} transfer {} (dev macro-recall {dev:.4}); \
-         retrained on all {} tweets",
+        "chosen: lr {} l2 {:e} epochs {} gold mix {} transfer {} hand-label weight {} (dev \
+         macro-recall {dev:.4}); retrained on all {} tweets",
         hyper.lr,
         hyper.l2,
         hyper.epochs,
         hyper.gold_mix,
         hyper.transfer,
+        hyper.gold_weight,
         corpus.train.len() + corpus.dev.len()
     );
     let bytes = weights.to_bytes();

@@ -22,6 +22,10 @@ pub fn sentiment(
         Ok(sets) => data.snippets = sets,
         Err(e) => eprintln!("no snippet dev sets ({e}): Pearson on VADER's tweets only"),
     }
+    crate::eval::sentiment::add_hand_sets(
+        &mut data,
+        std::path::Path::new(crate::eval::sentiment::SENTIMENT_GOLD_DIR),
+    );
     let mut reports = Vec::new();
     for name in models {
         let model = crate::score::sentiment::model_by_name(name)?;

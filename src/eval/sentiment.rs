@@ -16,6 +16,7 @@
 //! complaint development sets), read relative to the working directory; a set that cannot be
 //! read is reported on stderr and skipped.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::time::Instant;
 
@@ -30,7 +31,7 @@ use crate::score::sentiment::{blended_score_at, compound};
 /// A labelled evaluation set.
 #[derive(Debug)]
 pub struct LabelledSet {
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     pub items: Vec<Labelled>,
 }
 
@@ -56,7 +57,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Data> {
     let mut labelled = Vec::new();
     if let Ok(items) = read_semeval_file(&dir.join("semeval2017").join(TEST_FILE)) {
         labelled.push(LabelledSet {
-            name: "SemEval-2017 test",
+            name: "SemEval-2017 test".into(),
             items,
         });
     }
@@ -78,7 +79,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Data> {
             })
             .collect();
         labelled.push(LabelledSet {
-            name: "TweetEval test",
+            name: "TweetEval test".into(),
             items,
         });
     }
@@ -98,6 +99,30 @@ pub fn load(dir: &Path) -> anyhow::Result<Data> {
         rated,
         snippets: Vec::new(),
     })
+}
+
+/// The hand-labelled sentiment posts (`models/linear/gold/`, see its README).
+pub const SENTIMENT_GOLD_DIR: &str = "models/linear/gold";
+
+/// Adds the held-out hand-labelled domains of `dir` (`eval` and `eval_<name>`, never trained
+/// on) to `data.labelled` as "hand-labelled <name>"; returns how many sets were added. A
+/// missing or unreadable folder adds none and says why on stderr.
+pub fn add_hand_sets(data: &mut Data, dir: &Path) -> usize {
+    match crate::score::sentiment::train::read_gold(dir, false) {
+        Ok(domains) => {
+            let n = domains.len();
+            data.labelled
+                .extend(domains.into_iter().map(|d| LabelledSet {
+                    name: format!("hand-labelled {} (held out)", d.name).into(),
+                    items: d.items,
+                }));
+            n
+        }
+        Err(e) => {
+            eprintln!("no hand-labelled sentiment sets in {}: {e}", dir.display());
+            0
+        }
+    }
 }
 
 /// `id TAB mean-rating TAB text` lines (VADER's ground-truth format); other lines skipped.
@@ -285,7 +310,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 #[derive(Debug)]
 pub struct ModelReport {
     pub model: String,
-    pub sets: Vec<(&'static str, Scores)>,
+    pub sets: Vec<(Cow<'static, str>, Scores)>,
     pub pearson: Option<f64>,
     /// Pearson r on each of [`Data::snippets`].
     pub snippet_pearson: Vec<(&'static str, f64)>,
@@ -330,7 +355,7 @@ pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
         elapsed += start.elapsed().as_secs_f64();
         scored += pred.len();
         let gold: Vec<u8> = set.items.iter().map(|t| t.label).collect();
-        sets.push((set.name, scores(&gold, &pred)));
+        sets.push((set.name.clone(), scores(&gold, &pred)));
     }
     let pearson = data.rated.as_ref().map(|r| {
         let start = Instant::now();
@@ -352,7 +377,7 @@ pub fn evaluate(model: &dyn SentimentModel, data: &Data) -> ModelReport {
 /// The complaint model against its weak labels on one set.
 #[derive(Debug)]
 pub struct ComplaintRow {
-    pub set: &'static str,
+    pub set: Cow<'static, str>,
     pub agreement: Agreement,
     /// Mean `P(complaint)` per gold class (negative, neutral, positive).
     pub mean_by_class: [f64; 3],
@@ -365,7 +390,7 @@ pub fn complaint_rows(dev: &[Labelled], data: &Data) -> Vec<ComplaintRow> {
     let Ok(model) = ComplaintModel::embedded() else {
         return Vec::new();
     };
-    let row = |set: &'static str, items: &[Labelled]| {
+    let row = |set: Cow<'static, str>, items: &[Labelled]| {
         let p: Vec<f32> = items.iter().map(|t| model.probability(&t.text)).collect();
         let pred: Vec<bool> = p
             .iter()
@@ -385,8 +410,11 @@ pub fn complaint_rows(dev: &[Labelled], data: &Data) -> Vec<ComplaintRow> {
             mean_by_class: std::array::from_fn(|c| sum[c] / n[c].max(1) as f64),
         }
     };
-    let mut rows = vec![row("SemEval 2016 dev+devtest (in final training)", dev)];
-    rows.extend(data.labelled.iter().map(|s| row(s.name, &s.items)));
+    let mut rows = vec![row(
+        "SemEval 2016 dev+devtest (in final training)".into(),
+        dev,
+    )];
+    rows.extend(data.labelled.iter().map(|s| row(s.name.clone(), &s.items)));
     rows
 }
 

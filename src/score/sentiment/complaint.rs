@@ -424,27 +424,7 @@ pub struct GoldDomain {
     pub items: Vec<(String, bool)>,
 }
 
-/// Name of the domain held out of training: [`read_gold`] skips it, and every domain named
-/// `eval_<something>`, unless asked for them.
-pub const GOLD_EVAL_DOMAIN: &str = "eval";
-
-/// Whether a hand-labelled domain is held out of training ([`GOLD_EVAL_DOMAIN`] or
-/// `eval_<something>`).
-pub fn is_held_out(domain: &str) -> bool {
-    domain
-        .strip_prefix(GOLD_EVAL_DOMAIN)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
-}
-
-/// Reads one file of posts, one per line (blank lines skipped).
-pub fn read_posts(path: &std::path::Path) -> std::io::Result<Vec<String>> {
-    Ok(std::fs::read_to_string(path)?
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect())
-}
+pub use super::gold::{is_held_out, read_posts, GOLD_EVAL_DOMAIN};
 
 /// The hand-labelled domains of `dir`, sorted by name; `training` selects the training
 /// domains (every one but the held-out ones, [`is_held_out`]) or only those.

@@ -46,8 +46,10 @@ pub const BUCKET_BITS: u32 = 18;
 pub const BUCKETS: usize = 1 << BUCKET_BITS;
 /// Dense features: VADER compound, pos, neg, neu, and a constant bias.
 pub const DENSE: usize = 5;
-/// Bumped whenever [`for_each_feature`] changes, so stale weights are refused.
-pub const FEATURE_VERSION: u32 = 1;
+/// Bumped whenever [`for_each_feature`] or [`dense_features`] changes, so stale weights are
+/// refused. Version 2: the dense VADER scores are the `lexicon` model's (with the social-slang
+/// and idiom overlays), not the reference VADER's.
+pub const FEATURE_VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"FPLINv1\0";
 const BODY: usize = 4 + CLASSES * DENSE * 4 + BUCKETS * CLASSES * 2;
@@ -324,9 +326,10 @@ pub(crate) fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
     e.map(|v| v / s)
 }
 
-/// The dense features of a text: VADER compound, pos, neg, neu and a constant 1.
+/// The dense features of a text: VADER compound, pos, neg, neu (as the `lexicon` model reads
+/// them: with the social-slang and idiom overlays) and a constant 1.
 pub fn dense_features(text: &str) -> [f32; DENSE] {
-    let p = Vader::embedded().polarity_scores(text);
+    let p = Vader::embedded().polarity_scores_social(text);
     [
         p.compound as f32,
         p.pos as f32,

@@ -23,6 +23,7 @@ use crate::domain::{Sentiment, SentimentLabel};
 pub mod bert;
 pub mod complaint;
 pub mod distill;
+pub mod gold;
 pub mod linear;
 #[cfg(feature = "onnx")]
 pub mod onnx;

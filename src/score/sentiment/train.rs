@@ -193,6 +193,9 @@ pub struct Featurized {
     dense: [f32; DENSE],
     label: u8,
     target: [f32; CLASSES],
+    /// How many tweets this example counts as (its gradient's and class mass's factor): 1,
+    /// or [`Hyper::gold_weight`] for a hand-labelled post.
+    weight: f32,
 }
 
 impl Featurized {
@@ -247,6 +250,7 @@ fn featurize_texts<'a>(data: impl Iterator<Item = (&'a str, [f32; CLASSES])>) ->
             dense: dense_features(text),
             label: argmax(&target),
             target,
+            weight: 1.0,
         }
     })
     .collect()
@@ -364,6 +368,8 @@ pub struct Hyper {
     pub gold_mix: f32,
     /// Whether the teacher-labelled transfer texts are trained on.
     pub transfer: bool,
+    /// How many tweets each hand-labelled post counts as (0: none trained on).
+    pub gold_weight: f32,
 }
 
 /// Macro-recall of the float weights on featurised data.
@@ -419,16 +425,17 @@ fn train_parts(
     mut after_epoch: impl FnMut(usize, &FloatWeights),
 ) -> FloatWeights {
     let data = || parts.iter().flat_map(|p| p.iter());
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    // Class weights n / (3 n_c) from the (soft) target mass of each class.
+    // Class weights n / (3 n_c) from the (soft, example-weighted) target mass of each class.
+    let mut len = 0f64;
     let mut n = [0f64; CLASSES];
     for x in data() {
+        len += f64::from(x.weight);
         for c in 0..CLASSES {
-            n[c] += f64::from(x.target[c]);
+            n[c] += f64::from(x.weight * x.target[c]);
         }
     }
     let alpha: [f32; CLASSES] =
-        std::array::from_fn(|c| (len as f64 / (CLASSES as f64 * n[c].max(1.0))) as f32);
+        std::array::from_fn(|c| (len / (CLASSES as f64 * n[c].max(1.0))) as f32);
     let mut w = FloatWeights::zeros();
     let mut g2 = FloatWeights::zeros();
     let eps = 1e-6f32;
@@ -443,7 +450,7 @@ fn train_parts(
         for &(p, i) in &order {
             let x = &parts[p as usize][i as usize];
             let p = predict(&w, x);
-            let a: f32 = (0..CLASSES).map(|c| alpha[c] * x.target[c]).sum();
+            let a: f32 = x.weight * (0..CLASSES).map(|c| alpha[c] * x.target[c]).sum::<f32>();
             let g: [f32; CLASSES] = std::array::from_fn(|c| a * (p[c] - x.target[c]));
             for c in 0..CLASSES {
                 for d in 0..DENSE {
@@ -590,6 +597,176 @@ fn with_teacher(data: &[Featurized], teacher: &[[f32; CLASSES]], mix: f32) -> Ve
         .collect()
 }
 
+/// Hand-labelled posts of one domain (`<domain>_negative.txt`, `<domain>_neutral.txt`,
+/// `<domain>_positive.txt`, one post per line), written by people who never saw the scenario
+/// families' phrase pools (see `models/linear/gold/README.md`).
+#[derive(Debug, Clone)]
+pub struct GoldDomain {
+    pub name: String,
+    pub items: Vec<Labelled>,
+}
+
+/// The file suffix of each class, in class order.
+pub const GOLD_SUFFIXES: [&str; CLASSES] = ["_negative.txt", "_neutral.txt", "_positive.txt"];
+
+/// The hand-labelled domains of `dir`, sorted by name: the training ones, or (`training`
+/// false) only the held-out ones (`eval` and `eval_<name>`, as for the complaint model's,
+/// [`super::gold::is_held_out`]). A domain must have all three files.
+pub fn read_gold(dir: &Path, training: bool) -> std::io::Result<Vec<GoldDomain>> {
+    let files: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    let mut names: Vec<String> = files
+        .iter()
+        .filter_map(|f| GOLD_SUFFIXES.iter().find_map(|s| f.strip_suffix(s)))
+        .filter(|n| super::gold::is_held_out(n) != training)
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut items = Vec::new();
+            for (label, suffix) in GOLD_SUFFIXES.iter().enumerate() {
+                let path = dir.join(format!("{name}{suffix}"));
+                let posts = super::gold::read_posts(&path).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                })?;
+                items.extend(posts.into_iter().enumerate().map(|(i, text)| Labelled {
+                    id: format!("{name}{suffix}:{}", i + 1),
+                    label: label as u8,
+                    text,
+                }));
+            }
+            Ok(GoldDomain { name, items })
+        })
+        .collect()
+}
+
+/// Weights tried for the hand-labelled posts (how many tweets each counts as).
+pub const GOLD_WEIGHTS: &[f32] = &[1.0, 3.0, 10.0, 30.0];
+/// A setting with hand labels may lose at most this much SemEval dev macro-recall against the
+/// best setting without them: the posts are about brands, the dev tweets about everything,
+/// and a model that only learnt the writers' wording would lose the rest.
+pub const GOLD_DEV_GUARD: f64 = 0.01;
+
+fn weighted(x: &Featurized, weight: f32) -> Featurized {
+    Featurized {
+        weight,
+        ..x.clone()
+    }
+}
+
+/// Chooses the hand labels' weight and the epochs for the setting chosen without them
+/// (`base`: its dev macro-recall, setting and weights): the criterion is the mean macro-recall
+/// on each hand-labelled domain while it is left out of training (leave-one-domain-out: a new
+/// writer's wording is what the stream brings), among the settings whose SemEval dev
+/// macro-recall is within [`GOLD_DEV_GUARD`] of the base's, both at their best class-bias
+/// offsets on dev ([`choose_offsets`]: hand labels come in equal classes, the tweets do not,
+/// and the offsets applied afterwards are what absorbs that shift of the priors). Weight 0 (no
+/// hand labels) competes too, scored by the base setting's weights on every domain.
+fn select_gold_weight(
+    train: &[Featurized],
+    transfer: &[Featurized],
+    gold: &[Vec<Featurized>],
+    dev: &[Featurized],
+    base: (f64, Hyper, FloatWeights),
+    log: &mut impl FnMut(&str),
+) -> (f64, Hyper, FloatWeights) {
+    let (base_dev, base_hyper, base_w) = base;
+    let held_recall = |w: &FloatWeights, k: usize| macro_recall(w, &gold[k]);
+    let base_held = (0..gold.len())
+        .map(|k| held_recall(&base_w, k))
+        .sum::<f64>()
+        / gold.len() as f64;
+    let base_adjusted = choose_offsets(&base_w, dev).1;
+    log(&format!(
+        "hand labels: weight 0 (epochs {}): held-out domains' macro-recall {base_held:.4}, dev \
+         {base_dev:.4} ({base_adjusted:.4} at its best offsets)",
+        base_hyper.epochs
+    ));
+    let floor = base_adjusted - GOLD_DEV_GUARD;
+    let mut best = (base_held, base_dev, base_hyper, base_w);
+    let hyper_for = |gold_weight: f32| Hyper {
+        epochs: MAX_EPOCHS,
+        gold_weight,
+        ..base_hyper
+    };
+    // Per weight: (held-out macro-recall per epoch, and the run with every domain).
+    type Runs = (Vec<f64>, Vec<(f64, f64, FloatWeights)>);
+    let run = |gold_weight: f32| -> Runs {
+        let hyper = hyper_for(gold_weight);
+        let mut held = vec![0f64; MAX_EPOCHS];
+        for k in 0..gold.len() {
+            let others: Vec<Featurized> = (0..gold.len())
+                .filter(|&j| j != k)
+                .flat_map(|j| gold[j].iter().map(|x| weighted(x, gold_weight)))
+                .collect();
+            train_parts(&[train, transfer, &others], hyper, |epoch, w| {
+                held[epoch - 1] += held_recall(w, k) / gold.len() as f64;
+            });
+        }
+        let all: Vec<Featurized> = gold
+            .iter()
+            .flatten()
+            .map(|x| weighted(x, gold_weight))
+            .collect();
+        let mut full = Vec::with_capacity(MAX_EPOCHS);
+        train_parts(&[train, transfer, &all], hyper, |_, w| {
+            full.push((macro_recall(w, dev), choose_offsets(w, dev).1, w.clone()));
+        });
+        (held, full)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(GOLD_WEIGHTS.len());
+    let runs: Vec<Runs> = std::thread::scope(|scope| {
+        let run = &run;
+        let handles: Vec<_> = GOLD_WEIGHTS
+            .chunks(GOLD_WEIGHTS.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|&g| run(g)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("training thread panicked"))
+            .collect()
+    });
+    for (&gold_weight, (held, full)) in GOLD_WEIGHTS.iter().zip(runs) {
+        for (epoch, (h, (d, adjusted, w))) in held.into_iter().zip(full).enumerate() {
+            log(&format!(
+                "hand labels: weight {gold_weight} epoch {:2}: held-out domains' macro-recall \
+                 {h:.4}, dev {d:.4} ({adjusted:.4} at its best offsets){}",
+                epoch + 1,
+                if adjusted < floor {
+                    " (under the dev guard)"
+                } else {
+                    ""
+                }
+            ));
+            if adjusted >= floor && h > best.0 {
+                best = (
+                    h,
+                    d,
+                    Hyper {
+                        epochs: epoch + 1,
+                        ..hyper_for(gold_weight)
+                    },
+                    w,
+                );
+            }
+        }
+    }
+    let (held, dev_recall, hyper, w) = best;
+    log(&format!(
+        "hand labels: chose weight {} epochs {} (held-out domains' macro-recall {held:.4}, dev \
+         {dev_recall:.4})",
+        hyper.gold_weight, hyper.epochs
+    ));
+    (dev_recall, hyper, w)
+}
+
 /// Selects hyper-parameters on the dev split, then trains on train + dev.
 /// `log` receives one line per evaluated setting.
 ///
@@ -607,6 +784,7 @@ fn with_teacher(data: &[Featurized], teacher: &[[f32; CLASSES]], mix: f32) -> Ve
 pub fn select_and_train(
     corpus: &Corpus,
     teacher: Option<&Teacher>,
+    gold: &[GoldDomain],
     mut log: impl FnMut(&str),
 ) -> (FloatWeights, Hyper, f64) {
     if let Some(t) = teacher {
@@ -647,6 +825,7 @@ pub fn select_and_train(
                     seed: SEED,
                     gold_mix,
                     transfer,
+                    gold_weight: 0.0,
                 };
                 train_parts(&parts, hyper, |epoch, w| {
                     let r = macro_recall(w, &dev_f);
@@ -698,6 +877,27 @@ pub fn select_and_train(
         }
     }
     let (dev_plain, hyper, selected) = best.expect("at least one variant");
+    let base_parts = |hyper: &Hyper| -> Vec<Featurized> {
+        match teacher {
+            Some(t) if hyper.gold_mix < 1.0 => with_teacher(&train_f, &t.train, hyper.gold_mix),
+            _ => train_f.clone(),
+        }
+    };
+    let gold_f: Vec<Vec<Featurized>> = gold.iter().map(|d| featurize(&d.items)).collect();
+    let (dev_plain, hyper, selected) = if gold.is_empty() {
+        (dev_plain, hyper, selected)
+    } else {
+        let base = base_parts(&hyper);
+        let transfer: &[Featurized] = if hyper.transfer { &transfer_f } else { &[] };
+        select_gold_weight(
+            &base,
+            transfer,
+            &gold_f,
+            &dev_f,
+            (dev_plain, hyper, selected),
+            &mut log,
+        )
+    };
     let (chosen, with_offsets) = choose_offsets(&selected, &dev_f);
     let gain = offsets_split_gain(&selected, &dev_f);
     let (offsets, dev_recall) = if gain > 0.0 {
@@ -718,9 +918,17 @@ pub fn select_and_train(
         _ => (train_f, dev_f),
     };
     all_f.extend(dev_all);
+    let gold_all: Vec<Featurized> = gold_f
+        .iter()
+        .flatten()
+        .map(|x| weighted(x, hyper.gold_weight))
+        .collect();
     let mut parts: Vec<&[Featurized]> = vec![&all_f];
     if hyper.transfer {
         parts.push(&transfer_f);
+    }
+    if hyper.gold_weight > 0.0 {
+        parts.push(&gold_all);
     }
     let mut w = train_parts(&parts, hyper, |_, _| {});
     for (row, o) in w.dense.iter_mut().zip(offsets) {
@@ -753,6 +961,7 @@ mod tests {
                 seed: 1,
                 gold_mix: 1.0,
                 transfer: false,
+                gold_weight: 0.0,
             },
             |_, _| {},
         );
@@ -777,6 +986,7 @@ mod tests {
             dense: [v, 0.0, 0.0, 0.0, 1.0],
             label,
             target: one_hot(label),
+            weight: 1.0,
         };
         let dev: Vec<Featurized> = (0..20)
             .flat_map(|_| [mk(-1.0, 0), mk(0.0, 1), mk(1.0, 2)])
@@ -808,6 +1018,75 @@ mod tests {
                 ]
             })
             .collect()
+    }
+
+    #[test]
+    fn hand_labels_teach_wording_the_tweets_lack_when_it_carries_across_domains() {
+        // The tweets never show "glimmer"; two hand-labelled domains use it for praise. Left
+        // out in turn, each is read right only by a model that learnt it from the other, so
+        // selection gives the hand labels weight, and the final model reads it as praise.
+        let corpus = Corpus {
+            train: toy_gold(40),
+            dev: toy_gold(10),
+            ..Corpus::default()
+        };
+        let domain = |name: &str, salt: usize| GoldDomain {
+            name: name.to_owned(),
+            items: (0..15)
+                .flat_map(|i| {
+                    let i = i + salt;
+                    [
+                        mk(&format!("zorp flarb {i}"), 0),
+                        mk(&format!("the meeting is at {i}"), 1),
+                        mk(&format!("glimmer the meeting is at {i}"), 2),
+                    ]
+                })
+                .collect(),
+        };
+        let gold = [domain("a", 0), domain("b", 100)];
+        let (w, hyper, _) = select_and_train(&corpus, None, &gold, |_| {});
+        assert!(hyper.gold_weight > 0.0, "{hyper:?}");
+        let x = featurize(&[mk("glimmer the meeting is at 7", 2)]);
+        let p = predict(&w, &x[0]);
+        assert!(p[2] > p[1] && p[2] > p[0], "{p:?}");
+        // Without hand labels the same text is the neutral meeting notice.
+        let (w, hyper, _) = select_and_train(&corpus, None, &[], |_| {});
+        assert_eq!(hyper.gold_weight, 0.0);
+        let p = predict(&w, &x[0]);
+        assert!(p[1] > p[2], "{p:?}");
+    }
+
+    #[test]
+    fn gold_reader_holds_out_eval_domains_and_needs_every_class() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let put = |name: &str, body: &str| std::fs::write(dir.path().join(name), body).unwrap();
+        for d in ["shops", "eval", "eval_new", "evaluation"] {
+            put(&format!("{d}_negative.txt"), "bad\n\nworse\n");
+            put(&format!("{d}_neutral.txt"), "a fact\n");
+            put(&format!("{d}_positive.txt"), "good\n");
+        }
+        put("README.md", "not a domain");
+        let names = |v: Vec<GoldDomain>| v.into_iter().map(|d| d.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(read_gold(dir.path(), true).unwrap()),
+            ["evaluation", "shops"]
+        );
+        assert_eq!(
+            names(read_gold(dir.path(), false).unwrap()),
+            ["eval", "eval_new"]
+        );
+        let shops = read_gold(dir.path(), true).unwrap().pop().unwrap();
+        assert_eq!(
+            shops
+                .items
+                .iter()
+                .map(|t| (t.label, t.text.as_str()))
+                .collect::<Vec<_>>(),
+            [(0, "bad"), (0, "worse"), (1, "a fact"), (2, "good")]
+        );
+        std::fs::remove_file(dir.path().join("shops_neutral.txt")).unwrap();
+        let err = read_gold(dir.path(), true).expect_err("a class is missing");
+        assert!(err.to_string().contains("shops_neutral.txt"), "{err}");
     }
 
     #[test]
@@ -873,7 +1152,7 @@ mod tests {
                 .map(|i| (format!("blorf the meeting is at {i}"), [0.9, 0.05, 0.05]))
                 .collect(),
         };
-        let (w, hyper, dev_recall) = select_and_train(&corpus, Some(&teacher), |_| {});
+        let (w, hyper, dev_recall) = select_and_train(&corpus, Some(&teacher), &[], |_| {});
         assert!(hyper.transfer, "{hyper:?}");
         assert!(dev_recall > 0.9, "{dev_recall}");
         let blorf = featurize(&[mk("blorf the meeting is at 99", 1)]);
@@ -882,7 +1161,7 @@ mod tests {
 
         // Without a teacher the same data reads those dev tweets as the neutral meeting notice
         // (even the dev-chosen offsets cannot fix that), and selection has one variant.
-        let (_, hyper, dev_recall) = select_and_train(&corpus, None, |_| {});
+        let (_, hyper, dev_recall) = select_and_train(&corpus, None, &[], |_| {});
         assert!(!hyper.transfer && hyper.gold_mix == 1.0, "{hyper:?}");
         assert!(dev_recall < 0.9, "{dev_recall}");
     }
