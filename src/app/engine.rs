@@ -199,12 +199,14 @@ impl Engine {
                 .flat_map(|b| b.terms.iter().chain(&b.handles).chain(&b.hashtags)),
         );
         // `complaint_threshold = 1` switches the model off (and its cost with it).
+        let grievance = grievance_model(&p.grievance_sentiment_model, sentiment.name());
         let scorer = TextScorer::new(
             Arc::from(sentiment),
             Arc::from(classifier),
             Arc::new(ignore),
             cfg.detect.complaint_threshold < 1.0,
-        );
+        )
+        .with_grievance_model(grievance);
         Ok(Engine {
             watermark: Watermark::new(p.allowed_lateness.as_millis_i64()),
             attributor,
@@ -876,6 +878,22 @@ fn publish_open_incidents(
             .incidents_active
             .with_label_values(&[label, c.as_str(), s.as_str()])
             .inc();
+    }
+}
+
+/// The `[pipeline] grievance_sentiment_model` named `name`, unless it is "none" or the main
+/// model `main` itself; a model that cannot load is logged and left out (the main model's
+/// reading stands).
+fn grievance_model(name: &str, main: &str) -> Option<Arc<dyn SentimentModel>> {
+    if name == crate::config::NO_GRIEVANCE_MODEL || name == main {
+        return None;
+    }
+    match crate::score::sentiment::model_by_name(name) {
+        Ok(m) => Some(Arc::from(m)),
+        Err(e) => {
+            tracing::warn!("grievance sentiment model {name:?} disabled: {e}");
+            None
+        }
     }
 }
 

@@ -19,7 +19,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::brand::BrandMatcher;
-use crate::domain::{BrandIdx, Mention, Sentiment};
+use crate::domain::scored::{service_score, TONED_COMPLAINT_SCORE};
+use crate::domain::{BrandIdx, Mention, Sentiment, SentimentLabel};
 use crate::score::classify::{Classification, Classifier};
 use crate::score::sentiment::SentimentModel;
 use crate::score::simhash::simhash_counted;
@@ -45,6 +46,7 @@ pub struct TextScorer {
     classifier: Arc<dyn Classifier>,
     ignore: Arc<Ignore>,
     complaint: bool,
+    grievance: Option<Arc<dyn SentimentModel>>,
 }
 
 impl TextScorer {
@@ -60,15 +62,40 @@ impl TextScorer {
             classifier,
             ignore,
             complaint,
+            grievance: None,
         }
+    }
+
+    /// Re-reads with `model` the tone of the texts that carry a service-failure phrase
+    /// (a service-group score of at least [`TONED_COMPLAINT_SCORE`]: one medium outage,
+    /// billing or service phrase) and that the main model reads as praise: when `model` reads
+    /// one negative, its reading is the text's sentiment. `[pipeline]
+    /// grievance_sentiment_model`, docs/evaluation.md (seventeenth round): the lexicon reads
+    /// "oh brilliant, the app is down again" as praise, a model trained on complaints does
+    /// not. Only praise that names a failure is asked: praise without one (a good-news story's
+    /// reactions, a launch) and neutral reports ("parcel out for delivery") keep the main
+    /// model's reading.
+    pub fn with_grievance_model(mut self, model: Option<Arc<dyn SentimentModel>>) -> TextScorer {
+        self.grievance = model;
+        self
     }
 
     /// Every text feature of `text`.
     pub fn score(&self, text: &str) -> TextFeatures {
-        let sentiment = self.sentiment.score(text);
+        let mut sentiment = self.sentiment.score(text);
         // One tokenisation for the classifier and the key terms (the same words).
         let tokens = Words::of(text);
         let class = self.classifier.classify_words(text, &tokens);
+        if let Some(grievance) = &self.grievance {
+            if sentiment.label == SentimentLabel::Positive
+                && service_score(&class.scores) >= TONED_COMPLAINT_SCORE
+            {
+                let second = grievance.score(text);
+                if second.label == SentimentLabel::Negative {
+                    sentiment = second;
+                }
+            }
+        }
         let (simhash, words) = simhash_counted(text);
         let complaint = if self.complaint {
             crate::score::sentiment::complaint::complaint_probability(text)
@@ -219,4 +246,51 @@ pub fn spawn(
         },
         handles,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::classify::KeywordClassifier;
+    use crate::score::sentiment::model_by_name;
+
+    fn scorer(grievance: Option<&str>) -> TextScorer {
+        TextScorer::new(
+            Arc::from(model_by_name("lexicon").unwrap()),
+            Arc::new(KeywordClassifier::embedded()),
+            Arc::new(Ignore::new(["zentra"])),
+            true,
+        )
+        .with_grievance_model(grievance.map(|n| Arc::from(model_by_name(n).unwrap())))
+    }
+
+    #[test]
+    fn a_failure_named_in_praise_words_is_read_again_by_the_grievance_model() {
+        use SentimentLabel::{Negative, Neutral, Positive};
+        let (lexicon, both) = (scorer(None), scorer(Some("linear")));
+        // Sarcasm around an outage phrase: praise to the lexicon, a complaint to `linear`.
+        let sarcastic = "oh brilliant, Zentra app down again right when i need to pay rent";
+        assert_eq!(lexicon.score(sarcastic).sentiment.label, Positive);
+        let s = both.score(sarcastic).sentiment;
+        assert_eq!(s.label, Negative);
+        // `linear`'s score (its probabilities blended with VADER's compound) comes with it.
+        assert!(s.score < lexicon.score(sarcastic).sentiment.score, "{s:?}");
+        // Praise that names no failure keeps the lexicon's reading, although `linear` alone
+        // reads this one negative.
+        let linear = model_by_name("linear").unwrap();
+        let praise = "ugh fine, Zentra, the hype was justified";
+        assert_eq!(linear.score(praise).label, Negative);
+        assert_eq!(lexicon.score(praise).sentiment.label, Positive);
+        assert_eq!(both.score(praise).sentiment.label, Positive);
+        // A neutral report that names a service word keeps its reading too: only praise is
+        // asked again ("not gonna lie" reads negative to `linear`).
+        let report = "not gonna lie, parcel out for delivery with Zentra";
+        assert_eq!(linear.score(report).label, Negative);
+        assert_eq!(lexicon.score(report).sentiment.label, Neutral);
+        assert_eq!(both.score(report).sentiment.label, Neutral);
+        // What the lexicon already reads negative is not asked again (its score stays).
+        let plain = "Zentra app is down again, this is awful";
+        assert_eq!(both.score(plain).sentiment, lexicon.score(plain).sentiment);
+        assert_eq!(lexicon.score(plain).sentiment.label, Negative);
+    }
 }

@@ -51,6 +51,13 @@ pub const MODEL_NAMES: &[&str] = &["lexicon", "vader", "linear", "onnx", "bert"]
 /// selectable, not the default.
 pub const DEFAULT_SENTIMENT_MODEL: &str = "lexicon";
 
+/// Default `[pipeline] grievance_sentiment_model`: `linear` re-reads the tone of texts that
+/// name a service failure in praise words (sarcasm waves on the families' test seeds,
+/// seventeenth round of docs/evaluation.md); "none" switches it off.
+pub const DEFAULT_GRIEVANCE_MODEL: &str = "linear";
+/// The `grievance_sentiment_model` value that switches it off.
+pub const NO_GRIEVANCE_MODEL: &str = "none";
+
 /// Default `[detect] complaint_threshold`: the complaint model's probability from which a
 /// mention counts as a stated complaint.
 pub const DEFAULT_COMPLAINT_THRESHOLD: f64 = 0.5;

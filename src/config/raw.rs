@@ -77,6 +77,11 @@ pub struct PipelineConfig {
     /// Sentiment model for every matched mention: "lexicon" (VADER, the default) or "linear"
     /// (trained n-gram logistic regression). `--model` on `replay`/`run` overrides it.
     pub sentiment_model: String,
+    /// Sentiment model that re-reads the texts naming a service failure (one medium outage,
+    /// billing or service phrase) that `sentiment_model` reads positive (sarcasm); its negative
+    /// reading wins (`app::prepare::TextScorer`). "linear" by default; "none" switches it off,
+    /// and it is off when it is `sentiment_model` itself.
+    pub grievance_sentiment_model: String,
     /// Second sentiment model (e.g. "bert") for mentions of brands with a candidate incident
     /// (open, or a spike persisting towards one); other mentions keep `sentiment_model`'s
     /// score. Off when absent. `--incident-model` on `replay`/`run` overrides it.
@@ -123,6 +128,7 @@ impl Default for PipelineConfig {
             parent_capacity: 1_000_000,
             channel_capacity: 65_536,
             sentiment_model: String::from(crate::config::DEFAULT_SENTIMENT_MODEL),
+            grievance_sentiment_model: String::from(crate::config::DEFAULT_GRIEVANCE_MODEL),
             incident_sentiment_model: None,
             incident_sentiment_batch: crate::config::incident_sentiment::DEFAULT_BATCH,
             incident_sentiment_queue: crate::config::incident_sentiment::DEFAULT_QUEUE,

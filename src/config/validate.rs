@@ -206,6 +206,17 @@ pub(super) fn validate(
             },
         );
     }
+    let g = p.grievance_sentiment_model.as_str();
+    if g != crate::config::NO_GRIEVANCE_MODEL && !crate::config::MODEL_NAMES.contains(&g) {
+        err(
+            "pipeline.grievance_sentiment_model".into(),
+            format!(
+                "unknown model {g:?} (available: {}, or \"{}\" for none)",
+                crate::config::MODEL_NAMES.join(", "),
+                crate::config::NO_GRIEVANCE_MODEL
+            ),
+        );
+    }
     if let Some(name) = &p.incident_sentiment_model {
         if !crate::config::MODEL_NAMES.contains(&name.as_str()) {
             err(

@@ -13,7 +13,9 @@ use super::baseline::{SeasonalBaseline, COLD_START_FLOOR_PER_MIN, COLD_START_PRI
 use super::evidence::Evidence;
 use super::lifecycle::Incident;
 use super::window::{CONDUCT_GROUP, GROUPS};
-use crate::domain::scored::{category_slot, Naming, Scored, COMPLAINT_SCORE};
+use crate::domain::scored::{
+    category_slot, service_score, Naming, Scored, COMPLAINT_SCORE, TONED_COMPLAINT_SCORE,
+};
 use crate::domain::{Category, EventTime, Mention, SentimentLabel};
 
 /// The CUSUM of a group stream tests its rate against `CUSUM_RATIO` times its baseline.
@@ -51,9 +53,6 @@ pub(super) const GROUP_PRIOR_PER_MIN: f64 = 0.05;
 /// conduct/safety stream too: the triage's "harm" level (a gas leak, a fire, an injury) or a
 /// staff noun beside misconduct (models/categories `[risk]`).
 pub(super) const CONDUCT_BESIDE_SERVICE_RISK: f32 = 0.45;
-/// A service-group category score (one medium phrase, or two weak ones: 0.45) that counts as a
-/// complaint when the mention reads negative and names the brand itself.
-pub(super) const TONED_COMPLAINT_SCORE: f32 = 0.45;
 
 /// The outage score (one weak phrase: 0.26) from which a service complaint also counts in the
 /// outage stream ([`OUTAGE_GROUP`](super::window::OUTAGE_GROUP)) when no bill or service failure is named more strongly.
@@ -268,10 +267,7 @@ pub(super) fn groups_of(s: &Scored, in_story: bool) -> [bool; GROUPS] {
         cs.iter()
             .any(|&c| scores[category_slot(c)] >= COMPLAINT_SCORE)
     };
-    let service_score = [Category::Outage, Category::Billing, Category::Service]
-        .iter()
-        .map(|&c| scores[category_slot(c)])
-        .fold(0.0f32, f32::max);
+    let service_score = service_score(scores);
     // A complaint needs one strong phrase, the complaint model, or a medium phrase ("froze",
     // "pending", "cut off") said in a negative tone by a post that names the brand itself: the
     // tone is the second piece of evidence that wording the lexicon only half knows is a

@@ -41,6 +41,19 @@ pub enum Naming {
 /// Category score from which a text counts as a complaint (one strong phrase scores 0.63).
 pub const COMPLAINT_SCORE: f32 = 0.6;
 
+/// A service-group category score (one medium phrase, or two weak ones: 0.45) that counts as a
+/// complaint when the mention reads negative and names the brand itself (`detect::streams`),
+/// and from which the grievance model re-reads a text's tone (`app::prepare`).
+pub const TONED_COMPLAINT_SCORE: f32 = 0.45;
+
+/// The strongest of a text's service-group scores (outage, billing, service).
+pub fn service_score(scores: &[f32; 8]) -> f32 {
+    [Category::Outage, Category::Billing, Category::Service]
+        .iter()
+        .map(|&c| scores[category_slot(c)])
+        .fold(0.0f32, f32::max)
+}
+
 /// The categories of a grievance: staff behaviour, danger and the service failures.
 pub const GRIEVANCES: [Category; 5] = [
     Category::Conduct,

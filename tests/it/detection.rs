@@ -199,6 +199,8 @@ fn detection_cooldown_holds_back_a_new_volume_incident_after_a_resolve() {
 fn negative_share_after(texts: &[&str], complaint_threshold: f64) -> f64 {
     let mut cfg = (*config(1800)).clone();
     cfg.detect.complaint_threshold = complaint_threshold;
+    // The complaint model's effect alone: the grievance model would read these too.
+    cfg.pipeline.grievance_sentiment_model = "none".into();
     let mut s = Stream::new(Arc::new(cfg));
     s.engine.record_series(1);
     s.quiet(T0, T0 + 5 * MINUTE);
