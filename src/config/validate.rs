@@ -710,6 +710,22 @@ mod tests {
     }
 
     #[test]
+    fn grievance_model_defaults_to_linear_takes_none_and_rejects_unknown_names() {
+        let base = "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n";
+        let cfg = parse_str(base, "t.toml", &env).unwrap();
+        assert_eq!(cfg.pipeline.grievance_sentiment_model, "linear");
+        let off = format!("[pipeline]\ngrievance_sentiment_model = \"none\"\n{base}");
+        let cfg = parse_str(&off, "t.toml", &env).unwrap();
+        assert_eq!(cfg.pipeline.grievance_sentiment_model, "none");
+        let bad = format!("[pipeline]\ngrievance_sentiment_model = \"gpt\"\n{base}");
+        let errs = parse_str(&bad, "t.toml", &env).unwrap_err().to_string();
+        assert!(
+            errs.contains("pipeline.grievance_sentiment_model") && errs.contains("\"none\""),
+            "{errs}"
+        );
+    }
+
+    #[test]
     fn config_lists_every_error_together() {
         let text = r#"
 version = 3
