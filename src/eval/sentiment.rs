@@ -105,7 +105,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Data> {
 pub const SENTIMENT_GOLD_DIR: &str = "models/linear/gold";
 
 /// Adds the held-out hand-labelled domains of `dir` (`eval` and `eval_<name>`, never trained
-/// on) to `data.labelled` as "hand-labelled <name>"; returns how many sets were added. A
+/// on) to `data.labelled` as `hand-labelled <name> (held out)`; returns how many sets were added. A
 /// missing or unreadable folder adds none and says why on stderr.
 pub fn add_hand_sets(data: &mut Data, dir: &Path) -> usize {
     match crate::score::sentiment::train::read_gold(dir, false) {

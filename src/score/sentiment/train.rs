@@ -23,6 +23,13 @@
 //! of the teacher to use is chosen on the same dev split, by the same macro-recall, as every
 //! other setting; the dev tweets' gold labels are never replaced by the teacher's during
 //! selection.
+//!
+//! Hand labels (optional, [`read_gold`]): posts about brands written and labelled by hand
+//! (`models/linear/gold/`), added with one-hot targets, each counting as
+//! [`Hyper::gold_weight`] tweets. After the grid above, `select_gold_weight` picks that weight
+//! and the epochs by leave-one-domain-out macro-recall on the hand-labelled domains, within
+//! [`GOLD_DEV_GUARD`] of the SemEval dev macro-recall; the held-out domains (`eval`,
+//! `eval_<name>`) are never read for training.
 
 use std::collections::HashSet;
 use std::io::Read;
