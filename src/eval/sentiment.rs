@@ -105,8 +105,8 @@ pub fn load(dir: &Path) -> anyhow::Result<Data> {
 pub const SENTIMENT_GOLD_DIR: &str = "models/linear/gold";
 
 /// Adds the held-out hand-labelled domains of `dir` (`eval` and `eval_<name>`, never trained
-/// on) to `data.labelled` as `hand-labelled <name> (held out)`; returns how many sets were added. A
-/// missing or unreadable folder adds none and says why on stderr.
+/// on) to `data.labelled` as `hand-labelled <name> (held out)`; returns how many sets were
+/// added. A missing or unreadable folder adds none and says why on stderr.
 pub fn add_hand_sets(data: &mut Data, dir: &Path) -> usize {
     match crate::score::sentiment::train::read_gold(dir, false) {
         Ok(domains) => {
@@ -464,7 +464,8 @@ pub const CATEGORY_DEV_DIR: &str = "models/categories/dev";
 /// `eval` domain and the category lexicon's complaint sets (never trained on), then each
 /// training domain (trained on, for reference). Sets that cannot be read are skipped.
 pub fn complaint_hand_rows(gold: &Path, category_dev: &Path) -> Vec<HandRow> {
-    use crate::score::sentiment::complaint::{read_gold, read_posts};
+    use crate::score::sentiment::complaint::read_gold;
+    use crate::score::sentiment::gold::read_posts;
     let Ok(model) = ComplaintModel::embedded() else {
         return Vec::new();
     };

@@ -424,45 +424,22 @@ pub struct GoldDomain {
     pub items: Vec<(String, bool)>,
 }
 
-pub use super::gold::{is_held_out, read_posts, GOLD_EVAL_DOMAIN};
-
-/// The hand-labelled domains of `dir`, sorted by name; `training` selects the training
-/// domains (every one but the held-out ones, [`is_held_out`]) or only those.
+/// The hand-labelled domains of `dir` (`<domain>_complaints.txt`, `<domain>_other.txt`),
+/// sorted by name; `training` selects the training domains (every one but the held-out ones,
+/// [`super::gold::is_held_out`]) or only those.
 pub fn read_gold(dir: &std::path::Path, training: bool) -> std::io::Result<Vec<GoldDomain>> {
-    let files: Vec<String> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .collect();
-    let halves = |suffix: &str| -> Vec<String> {
-        let mut v: Vec<String> = files
-            .iter()
-            .filter_map(|f| f.strip_suffix(suffix).map(str::to_owned))
-            .filter(|n| is_held_out(n) != training)
-            .collect();
-        v.sort();
-        v
-    };
-    let names = halves("_complaints.txt");
-    // A domain needs both halves: one alone would be a silently one-sided set.
-    if let Some(lone) = halves("_other.txt").iter().find(|n| !names.contains(n)) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("{lone}_other.txt has no {lone}_complaints.txt beside it"),
-        ));
-    }
-    names
+    let domains = super::gold::read_domains(dir, &["_complaints.txt", "_other.txt"], training)?;
+    Ok(domains
         .into_iter()
-        .map(|name| {
-            let yes = read_posts(&dir.join(format!("{name}_complaints.txt")))?;
-            let no = read_posts(&dir.join(format!("{name}_other.txt")))?;
-            let items = yes
+        .map(|(name, halves)| {
+            let items = halves
                 .into_iter()
-                .map(|t| (t, true))
-                .chain(no.into_iter().map(|t| (t, false)))
+                .zip([true, false])
+                .flat_map(|(posts, complaint)| posts.into_iter().map(move |t| (t, complaint)))
                 .collect();
-            Ok(GoldDomain { name, items })
+            GoldDomain { name, items }
         })
-        .collect()
+        .collect())
 }
 
 fn predict(w: &ComplaintFloatWeights, x: &ComplaintExample) -> f32 {
@@ -763,6 +740,7 @@ pub fn select_and_train(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::score::sentiment::gold::GOLD_EVAL_DOMAIN;
 
     #[test]
     fn cues_match_whole_words_only() {

@@ -592,6 +592,25 @@ fn variants(teacher: bool) -> Vec<(f32, bool)> {
         .collect()
 }
 
+/// `data` with its targets for gold mix `mix`: mixed with the teacher's probabilities for it
+/// (`teacher`, one per example) when there is a teacher and `mix` < 1, its gold labels alone
+/// otherwise.
+fn targets_at(
+    data: &[Featurized],
+    teacher: Option<&[[f32; CLASSES]]>,
+    mix: f32,
+) -> Vec<Featurized> {
+    match teacher {
+        Some(t) if mix < 1.0 => with_teacher(data, t, mix),
+        _ => data.to_vec(),
+    }
+}
+
+/// Every hand-labelled post of `gold`, each counting as `weight` tweets.
+fn weighted_all(gold: &[Vec<Featurized>], weight: f32) -> Vec<Featurized> {
+    gold.iter().flatten().map(|x| weighted(x, weight)).collect()
+}
+
 /// `data` with each target mixed from its gold label and the teacher's probabilities.
 fn with_teacher(data: &[Featurized], teacher: &[[f32; CLASSES]], mix: f32) -> Vec<Featurized> {
     data.iter()
@@ -620,36 +639,29 @@ pub const GOLD_SUFFIXES: [&str; CLASSES] = ["_negative.txt", "_neutral.txt", "_p
 /// false) only the held-out ones (`eval` and `eval_<name>`, as for the complaint model's,
 /// [`super::gold::is_held_out`]). A domain must have all three files.
 pub fn read_gold(dir: &Path, training: bool) -> std::io::Result<Vec<GoldDomain>> {
-    let files: Vec<String> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .collect();
-    let mut names: Vec<String> = files
-        .iter()
-        .filter_map(|f| GOLD_SUFFIXES.iter().find_map(|s| f.strip_suffix(s)))
-        .filter(|n| super::gold::is_held_out(n) != training)
-        .map(str::to_owned)
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+    let domains = super::gold::read_domains(dir, &GOLD_SUFFIXES, training)?;
+    Ok(domains
         .into_iter()
-        .map(|name| {
-            let mut items = Vec::new();
-            for (label, suffix) in GOLD_SUFFIXES.iter().enumerate() {
-                let path = dir.join(format!("{name}{suffix}"));
-                let posts = super::gold::read_posts(&path).map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-                })?;
-                items.extend(posts.into_iter().enumerate().map(|(i, text)| Labelled {
-                    id: format!("{name}{suffix}:{}", i + 1),
-                    label: label as u8,
-                    text,
-                }));
-            }
-            Ok(GoldDomain { name, items })
+        .map(|(name, classes)| {
+            let items = classes
+                .into_iter()
+                .zip(GOLD_SUFFIXES)
+                .enumerate()
+                .flat_map(|(label, (posts, suffix))| {
+                    let name = &name;
+                    posts
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(i, text)| Labelled {
+                            id: format!("{name}{suffix}:{}", i + 1),
+                            label: label as u8,
+                            text,
+                        })
+                })
+                .collect();
+            GoldDomain { name, items }
         })
-        .collect()
+        .collect())
 }
 
 /// Weights tried for the hand-labelled posts (how many tweets each counts as).
@@ -715,11 +727,7 @@ fn select_gold_weight(
                 held[epoch - 1] += held_recall(w, k) / gold.len() as f64;
             });
         }
-        let all: Vec<Featurized> = gold
-            .iter()
-            .flatten()
-            .map(|x| weighted(x, gold_weight))
-            .collect();
+        let all = weighted_all(gold, gold_weight);
         let mut full = Vec::with_capacity(MAX_EPOCHS);
         train_parts(&[train, transfer, &all], hyper, |_, w| {
             full.push((macro_recall(w, dev), choose_offsets(w, dev).1, w.clone()));
@@ -812,10 +820,7 @@ pub fn select_and_train(
     // Each variant: its log lines and its best (dev recall, setting, weights).
     type Outcome = (Vec<String>, (f64, Hyper, FloatWeights));
     let run = |&(gold_mix, transfer): &(f32, bool)| -> Outcome {
-        let gold = match teacher {
-            Some(t) if gold_mix < 1.0 => with_teacher(&train_f, &t.train, gold_mix),
-            _ => train_f.clone(),
-        };
+        let gold = targets_at(&train_f, teacher.map(|t| &t.train[..]), gold_mix);
         let parts: Vec<&[Featurized]> = if transfer {
             vec![&gold, &transfer_f]
         } else {
@@ -884,17 +889,11 @@ pub fn select_and_train(
         }
     }
     let (dev_plain, hyper, selected) = best.expect("at least one variant");
-    let base_parts = |hyper: &Hyper| -> Vec<Featurized> {
-        match teacher {
-            Some(t) if hyper.gold_mix < 1.0 => with_teacher(&train_f, &t.train, hyper.gold_mix),
-            _ => train_f.clone(),
-        }
-    };
     let gold_f: Vec<Vec<Featurized>> = gold.iter().map(|d| featurize(&d.items)).collect();
     let (dev_plain, hyper, selected) = if gold.is_empty() {
         (dev_plain, hyper, selected)
     } else {
-        let base = base_parts(&hyper);
+        let base = targets_at(&train_f, teacher.map(|t| &t.train[..]), hyper.gold_mix);
         let transfer: &[Featurized] = if hyper.transfer { &transfer_f } else { &[] };
         select_gold_weight(
             &base,
@@ -917,19 +916,13 @@ pub fn select_and_train(
          {with_offsets:.4}; split-half gain {gain:+.4} -> {}",
         if gain > 0.0 { "applied" } else { "not applied" }
     ));
-    let (mut all_f, dev_all) = match teacher {
-        Some(t) if hyper.gold_mix < 1.0 => (
-            with_teacher(&train_f, &t.train, hyper.gold_mix),
-            with_teacher(&dev_f, &t.dev, hyper.gold_mix),
-        ),
-        _ => (train_f, dev_f),
-    };
-    all_f.extend(dev_all);
-    let gold_all: Vec<Featurized> = gold_f
-        .iter()
-        .flatten()
-        .map(|x| weighted(x, hyper.gold_weight))
-        .collect();
+    let mut all_f = targets_at(&train_f, teacher.map(|t| &t.train[..]), hyper.gold_mix);
+    all_f.extend(targets_at(
+        &dev_f,
+        teacher.map(|t| &t.dev[..]),
+        hyper.gold_mix,
+    ));
+    let gold_all = weighted_all(&gold_f, hyper.gold_weight);
     let mut parts: Vec<&[Featurized]> = vec![&all_f];
     if hyper.transfer {
         parts.push(&transfer_f);
