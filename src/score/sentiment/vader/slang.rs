@@ -22,8 +22,12 @@
 //!   post that also speaks of smoke, flames, burns, sparks or an evacuation.
 //! - **Laughing "death"**: "i'm dead", "dying", "crying", "screaming" (and 😭) in a post that is
 //!   laughing (lol, lmao, haha, hilarious, 😂, 🤣, 💀) weigh nothing.
-//! - **Moved tears**: "crying", "sobbing", "tears" beside a strong positive word and no other
-//!   negative word ("i'm crying this is so wholesome") weigh nothing.
+//! - **Moved tears**: "crying", "sobbing", "tears" (and 😭) with no other negative word weigh
+//!   nothing: "i'm crying this is so wholesome", and "tears 😭😭 what a story" under a
+//!   good-news story (before the eighteenth round only beside a strong positive word).
+//!   "sobbing, they cancelled my flight" and "literally crying, worst service ever" keep their
+//!   tears; "crying, my order never came" and "on hold for 3 hours 😭", whose grievance VADER
+//!   has no word for, read neutral (the complaint model still states them).
 //! - **Missing praise words**: "wholesome" and "goated", which the reference lexicon lacks.
 //! - **Hype predicates**: "is insane / sick / crazy / nuts / ridiculous / wicked / savage" of a
 //!   thing, in a post with a sign of excitement (a strong positive word, 🔥, an exclamation, a
@@ -448,8 +452,8 @@ fn missing_praise(w: &str) -> Option<f64> {
     }
 }
 
-/// Tears that are moved, not hurt, in a post that praises ("i'm crying, this is so
-/// wholesome", 😭's "crying" beside "the best").
+/// Tears that are moved, not hurt, in a post with no other negative word ("i'm crying, this
+/// is so wholesome", 😭's "crying" beside "the best", "tears 😭 what a story").
 fn tears(w: &str) -> bool {
     matches!(
         w,
@@ -572,11 +576,12 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
     let praised = toks
         .iter()
         .any(|t| t.lex.is_some_and(|v| v >= STRONG_POSITIVE));
-    if praised {
-        for t in toks.iter_mut() {
-            if tears(word(t)) && t.lex.is_some_and(|v| v < 0.0) {
-                t.lex = None;
-            }
+    // Tears with no other negative word are being moved, not hurt: "i'm crying this is so
+    // wholesome", and as well "tears 😭😭 what a story" under a good-news story, whose praise
+    // is the story's and not in the reply (eighteenth round).
+    for t in toks.iter_mut() {
+        if tears(word(t)) && t.lex.is_some_and(|v| v < 0.0) {
+            t.lex = None;
         }
     }
     let excited =
@@ -633,7 +638,8 @@ mod tests {
         ]);
     }
 
-    /// Tears beside praise are being moved, not hurt; beside a grievance they keep their weight.
+    /// Tears beside praise or alone are being moved, not hurt; beside a grievance they keep
+    /// their weight.
     #[test]
     fn moved_tears_are_not_grief() {
         // Negative to the reference, positive to the overlay.
@@ -643,6 +649,12 @@ mod tests {
         unchanged(&[
             "i'm crying, they lost my wedding dress",
             "crying 😭 the best day ruined by a cancelled flight",
+            "sobbing, they cancelled my flight",
+        ]);
+        // Tears alone, under a good-news story, are not grief either (eighteenth round).
+        stop_being_negative(&[
+            "tears 😭😭 what a story",
+            "not me sobbing at a brand tweet 😭",
         ]);
     }
 
