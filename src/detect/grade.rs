@@ -6,7 +6,8 @@
 //! - **warning**: a significant, persistent volume spike that is mostly negative (in sentiment
 //!   words, or in stated complaints: half the posts naming a service failure; a spike
 //!   negative in words but under half negative also needs [`STATED_COMPLAINT_SHARE`] of stated
-//!   complaints) and comes from several authors; or a risky conduct/safety post whose reactions are building.
+//!   complaints) and comes from several authors; or a risky conduct/safety post whose
+//!   reactions are building.
 //! - **error**: warning plus a large excess over baseline (rate ≥ 8× baseline and ≥ 40
 //!   mentions in the last hour), or a conduct/safety incident growing fast
 //!   (≥ [`STORY_ERROR_REACTIONS`] mentions in the hour, doubling in ≤ 60 min, a story's
@@ -94,7 +95,8 @@ pub const STORY_ERROR_REACTIONS: f64 = 12.0;
 /// ([`grade`]).
 pub const STRONGLY_NEGATIVE_SHARE: f64 = 0.5;
 /// Under [`STRONGLY_NEGATIVE_SHARE`], the share of the incident's mentions that must state a
-/// complaint (the complaint model at its threshold) for a negative spike to page. Eighteenth
+/// complaint (the complaint model at its threshold, or a strong complaint phrase) for a
+/// negative spike to page. Eighteenth
 /// round of issue 16: on the development launch posts (`data/dev-phrases/launch_plain.txt`
 /// swapped into 30 tuning-seed launches) six of the seven pages were spikes 35–40 % negative
 /// with 2.5–11 % complaints (mood tails such as "smh" on plain praise), while every tuning-seed
