@@ -592,6 +592,27 @@ fn variants(teacher: bool) -> Vec<(f32, bool)> {
         .collect()
 }
 
+/// `f` of each item, in the items' order, on one scoped thread per core (at most one per
+/// item), each taking a contiguous run of items: every training run is deterministic and the
+/// results come back in order, so the outcome does not depend on scheduling.
+fn map_in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len())
+        .max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(threads).max(1))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("training thread panicked"))
+            .collect()
+    })
+}
+
 /// `data` with its targets for gold mix `mix`: mixed with the teacher's probabilities for it
 /// (`teacher`, one per example) when there is a teacher and `mix` < 1, its gold labels alone
 /// otherwise.
@@ -734,20 +755,7 @@ fn select_gold_weight(
         });
         (held, full)
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(GOLD_WEIGHTS.len());
-    let runs: Vec<Runs> = std::thread::scope(|scope| {
-        let run = &run;
-        let handles: Vec<_> = GOLD_WEIGHTS
-            .chunks(GOLD_WEIGHTS.len().div_ceil(threads))
-            .map(|chunk| scope.spawn(move || chunk.iter().map(|&g| run(g)).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("training thread panicked"))
-            .collect()
-    });
+    let runs: Vec<Runs> = map_in_parallel(GOLD_WEIGHTS, |&g| run(g));
     for (&gold_weight, (held, full)) in GOLD_WEIGHTS.iter().zip(runs) {
         for (epoch, (h, (d, adjusted, w))) in held.into_iter().zip(full).enumerate() {
             log(&format!(
@@ -814,9 +822,6 @@ pub fn select_and_train(
         .map(|t| featurize_texts(t.transfer.iter().map(|(s, p)| (s.as_str(), *p))))
         .unwrap_or_default();
     let variants = variants(teacher.is_some());
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(variants.len());
     // Each variant: its log lines and its best (dev recall, setting, weights).
     type Outcome = (Vec<String>, (f64, Hyper, FloatWeights));
     let run = |&(gold_mix, transfer): &(f32, bool)| -> Outcome {
@@ -860,18 +865,7 @@ pub fn select_and_train(
         }
         (lines, best.expect("the grid is not empty"))
     };
-    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
-        let chunks: Vec<&[(f32, bool)]> =
-            variants.chunks(variants.len().div_ceil(threads)).collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(|| chunk.iter().map(run).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("training thread panicked"))
-            .collect()
-    });
+    let outcomes: Vec<Outcome> = map_in_parallel(&variants, run);
     let mut best: Option<(f64, Hyper, FloatWeights)> = None;
     for (lines, outcome) in outcomes {
         lines.iter().for_each(|l| log(l));
