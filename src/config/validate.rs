@@ -84,6 +84,15 @@ pub(super) fn expand_env(
     }
 }
 
+/// The error for a sentiment model name that is not one of [`crate::config::MODEL_NAMES`];
+/// `also` names what else the field takes (", or ..."), empty when nothing.
+fn unknown_model(name: &str, also: &str) -> String {
+    format!(
+        "unknown model {name:?} (available: {}{also})",
+        crate::config::MODEL_NAMES.join(", ")
+    )
+}
+
 pub(super) fn validate(
     raw: RawConfig,
     file: &str,
@@ -198,11 +207,7 @@ pub(super) fn validate(
             if p.sentiment_model == "onnx" {
                 "\"onnx\" needs a flashpoint built with `--features onnx`".into()
             } else {
-                format!(
-                    "unknown model {:?} (available: {})",
-                    p.sentiment_model,
-                    crate::config::MODEL_NAMES.join(", ")
-                )
+                unknown_model(&p.sentiment_model, "")
             },
         );
     }
@@ -210,10 +215,9 @@ pub(super) fn validate(
     if g != crate::config::NO_GRIEVANCE_MODEL && !crate::config::MODEL_NAMES.contains(&g) {
         err(
             "pipeline.grievance_sentiment_model".into(),
-            format!(
-                "unknown model {g:?} (available: {}, or \"{}\" for none)",
-                crate::config::MODEL_NAMES.join(", "),
-                crate::config::NO_GRIEVANCE_MODEL
+            unknown_model(
+                g,
+                &format!(", or \"{}\" for none", crate::config::NO_GRIEVANCE_MODEL),
             ),
         );
     }
@@ -221,10 +225,7 @@ pub(super) fn validate(
         if !crate::config::MODEL_NAMES.contains(&name.as_str()) {
             err(
                 "pipeline.incident_sentiment_model".into(),
-                format!(
-                    "unknown model {name:?} (available: {})",
-                    crate::config::MODEL_NAMES.join(", ")
-                ),
+                unknown_model(name, ""),
             );
         }
     }
