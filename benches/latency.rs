@@ -19,7 +19,9 @@
 //! Not a criterion bench: one sustained run, whose achieved rate is printed beside the target
 //! (a server that cannot keep up shows it there and in the tail).
 //!
-//! Environment: `FP_SOURCE` (`push`, `jetstream` or `both`, the default), `FP_RATE`
+//! Environment: `FP_PREPARE` (preparing threads ahead of the engine task, as `[pipeline]
+//! prepare_workers`; default 0, none), `FP_SOURCE` (`push`, `jetstream` or
+//! `both`, the default), `FP_RATE`
 //! (mentions/s, default 50,000), `FP_SECONDS` (default 10), `FP_TICK_MS` (default 10: one
 //! request, or one burst of frames, per tick).
 //!
@@ -28,6 +30,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flashpoint::app::prepare::LiveQueue;
 use flashpoint::app::Engine;
 use flashpoint::config::source::{AckMode, HttpPushConfig, SourceKind};
 use flashpoint::config::Config;
@@ -99,31 +102,50 @@ fn nth(mentions: &[Mention], i: usize, rate: u64, start_ms: i64) -> Mention {
 }
 
 /// The engine task: processes every queued mention, recording arrival → processed and, for
-/// mentions that decided alerts, arrival → decided.
+/// mentions that decided alerts, arrival → decided. As `[pipeline] prepare_workers` in
+/// `flashpoint run`, `FP_PREPARE` preparing threads (default 0: the engine task scores every
+/// mention itself; 1: a relay task) match and score the mentions ahead of it, in queue order
+/// (`app::prepare::LiveQueue`).
 fn spawn_engine(
     cfg: Arc<Config>,
-    mut rx: mpsc::Receiver<Ingested>,
+    rx: mpsc::Receiver<Ingested>,
 ) -> tokio::task::JoinHandle<(Histogram<u64>, Histogram<u64>)> {
+    let mut engine = Engine::new(
+        cfg,
+        model_by_name("lexicon").expect("lexicon"),
+        Box::new(KeywordClassifier::embedded()),
+        None,
+    )
+    .expect("engine");
+    let workers = prepare_workers();
+    let mut queue = if workers == 0 {
+        LiveQueue::direct(rx)
+    } else {
+        LiveQueue::prepared(rx, &engine.preparer(), workers).expect("preparing threads")
+    };
     tokio::spawn(async move {
-        let mut engine = Engine::new(
-            cfg,
-            model_by_name("lexicon").expect("lexicon"),
-            Box::new(KeywordClassifier::embedded()),
-            None,
-        )
-        .expect("engine");
         let (mut done, mut decided) = (histogram(), histogram());
-        while let Some(item) = rx.recv().await {
-            engine.process(&item.mention);
-            let alerts = engine.drain_alerts();
-            let us = (item.received.elapsed().as_micros() as u64).max(1);
-            for _ in &alerts {
-                decided.saturating_record(us);
+        while let Some(batch) = queue.recv().await {
+            for (item, prep) in batch {
+                match prep {
+                    Some(prep) => engine.process_prepared(&item.mention, prep),
+                    None => engine.process(&item.mention),
+                }
+                let alerts = engine.drain_alerts();
+                let us = (item.received.elapsed().as_micros() as u64).max(1);
+                for _ in &alerts {
+                    decided.saturating_record(us);
+                }
+                done.saturating_record(us);
             }
-            done.saturating_record(us);
         }
         (done, decided)
     })
+}
+
+/// `FP_PREPARE`, else what `run` uses by default (none).
+fn prepare_workers() -> usize {
+    env_or("FP_PREPARE", 0) as usize
 }
 
 /// Pushes the load over `POST /v1/mentions`, one request per tick.
@@ -285,7 +307,8 @@ async fn over_jetstream(cfg: Arc<Config>, mentions: &[Mention], load: Load) -> M
 
 fn report(name: &str, load: Load, m: &Measured, lost_what: &str) {
     println!(
-        "latency/{name}: target {} mentions/s for {:.0} s ({} per {} ms); sent {} in {:.2} s = {:.0}/s; {} {lost_what}",
+        "latency/{name}: {} preparing threads; target {} mentions/s for {:.0} s ({} per {} ms); sent {} in {:.2} s = {:.0}/s; {} {lost_what}",
+        prepare_workers(),
         load.rate,
         (load.ticks as u64 * load.tick_ms) as f64 / 1000.0,
         load.per_tick,

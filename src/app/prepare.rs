@@ -13,7 +13,11 @@
 //! ([`Prepared::recv`]), so the merge is ordered without a reorder buffer and the engine sees
 //! the mentions in exactly the reader's order. Every queue is bounded and blocks when full
 //! (replay policy: a slow engine slows the workers, which slow the reader; nothing is dropped).
+//! [`LiveQueue`] puts the same workers between `run`'s sources and its engine task
+//! (`[pipeline] prepare_workers`, off by default: on two cores it measured no faster, see
+//! benches/README.md, "Preparing threads on the live path").
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -21,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::brand::BrandMatcher;
 use crate::domain::scored::{service_score, TONED_COMPLAINT_SCORE};
 use crate::domain::{BrandIdx, Mention, Sentiment, SentimentLabel};
+use crate::ingest::Ingested;
 use crate::score::classify::{Classification, Classifier};
 use crate::score::sentiment::SentimentModel;
 use crate::score::simhash::simhash_counted;
@@ -153,18 +158,37 @@ impl Preparer {
     }
 }
 
+/// What a preparing thread reads the mention from: a replay's bare [`Mention`], or a live
+/// [`Ingested`] with its arrival time and the source's bookkeeping.
+pub trait Carries: Send + 'static {
+    fn mention(&self) -> &Mention;
+}
+
+impl Carries for Mention {
+    fn mention(&self) -> &Mention {
+        self
+    }
+}
+
+impl Carries for Ingested {
+    fn mention(&self) -> &Mention {
+        &self.mention
+    }
+}
+
 /// A batch of mentions with their preparations (same length, same order).
-pub type PreparedBatch = Vec<(Mention, Preparation)>;
+pub type PreparedBatch<T = Mention> = Vec<(T, Preparation)>;
 
 /// The consumer's end of the workers' queues, read in rotation.
-pub struct Prepared {
-    queues: Vec<mpsc::Receiver<PreparedBatch>>,
+pub struct Prepared<T = Mention> {
+    queues: Vec<mpsc::Receiver<PreparedBatch<T>>>,
     next: usize,
 }
 
-impl Prepared {
-    /// The next batch in the reader's order; `None` once the input is exhausted.
-    pub async fn recv(&mut self) -> Option<PreparedBatch> {
+impl<T> Prepared<T> {
+    /// The next batch in the producer's order; `None` once the input is exhausted.
+    /// Cancel-safe: the rotation moves on only once a batch is taken.
+    pub async fn recv(&mut self) -> Option<PreparedBatch<T>> {
         let n = self.queues.len();
         let batch = self.queues.get_mut(self.next)?.recv().await?;
         self.next = (self.next + 1) % n;
@@ -182,47 +206,61 @@ impl Prepared {
 }
 
 /// The producer's end: hands batch `i` to worker `i mod N`.
-pub struct Dispatch {
-    queues: Vec<std::sync::mpsc::SyncSender<Vec<Mention>>>,
+pub struct Dispatch<T = Mention> {
+    queues: Vec<mpsc::Sender<Vec<T>>>,
     next: usize,
 }
 
-impl Dispatch {
-    /// Blocks while that worker's queue is full; `false` when the consumer went away.
-    pub fn send(&mut self, batch: Vec<Mention>) -> bool {
+impl<T> Dispatch<T> {
+    /// Blocks while that worker's queue is full; `false` when the consumer went away. For a
+    /// thread outside the async runtime (a replay's reader).
+    pub fn send(&mut self, batch: Vec<T>) -> bool {
         let n = self.queues.len();
         let Some(q) = self.queues.get(self.next) else {
             return false;
         };
         self.next = (self.next + 1) % n;
-        q.send(batch).is_ok()
+        q.blocking_send(batch).is_ok()
+    }
+
+    /// [`Dispatch::send`] for a task: waits while that worker's queue is full.
+    pub async fn send_async(&mut self, batch: Vec<T>) -> bool {
+        let n = self.queues.len();
+        let Some(q) = self.queues.get(self.next) else {
+            return false;
+        };
+        self.next = (self.next + 1) % n;
+        q.send(batch).await.is_ok()
     }
 }
 
+/// The producer's and the consumer's ends of [`spawn`]'s workers, and their threads.
+pub type Workers<T> = (Dispatch<T>, Prepared<T>, Vec<std::thread::JoinHandle<()>>);
+
 /// Starts `workers` (at least one) preparing threads; `capacity` is in batches per queue (at
 /// least one). Dropping the [`Dispatch`] ends them once their queues are drained.
-pub fn spawn(
+pub fn spawn<T: Carries>(
     preparer: &Preparer,
     workers: usize,
     capacity: usize,
-) -> std::io::Result<(Dispatch, Prepared, Vec<std::thread::JoinHandle<()>>)> {
+) -> std::io::Result<Workers<T>> {
     let workers = workers.max(1);
     let capacity = capacity.max(1);
     let mut inputs = Vec::with_capacity(workers);
     let mut outputs = Vec::with_capacity(workers);
     let mut handles = Vec::with_capacity(workers);
     for i in 0..workers {
-        let (in_tx, in_rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(capacity);
-        let (out_tx, out_rx) = mpsc::channel::<PreparedBatch>(capacity);
+        let (in_tx, mut in_rx) = mpsc::channel::<Vec<T>>(capacity);
+        let (out_tx, out_rx) = mpsc::channel::<PreparedBatch<T>>(capacity);
         let p = preparer.clone();
         let handle = std::thread::Builder::new()
             .name(format!("flashpoint-prepare-{i}"))
             .spawn(move || {
-                while let Ok(batch) = in_rx.recv() {
-                    let out: PreparedBatch = batch
+                while let Some(batch) = in_rx.blocking_recv() {
+                    let out: PreparedBatch<T> = batch
                         .into_iter()
                         .map(|m| {
-                            let prep = p.prepare(&m);
+                            let prep = p.prepare(m.mention());
                             (m, prep)
                         })
                         .collect();
@@ -248,6 +286,147 @@ pub fn spawn(
     ))
 }
 
+/// Most mentions a live batch carries through the preparing threads. A batch is what the
+/// sources' queue holds when the relay looks (`recv_many`), so under light load it is one
+/// mention and adds no wait; under load it amortises the hand-offs.
+pub const LIVE_BATCH: usize = 8;
+
+/// Live mentions in the engine's order, each with its preparation when it has one.
+pub type LiveBatch = Vec<(Ingested, Option<Preparation>)>;
+
+/// The engine task's end of `run`'s mention queue: the sources' bounded queue itself, or the
+/// same mentions matched and scored ahead by preparing threads, in the same order.
+///
+/// With threads, a relay task takes what the sources' queue holds (at most [`LIVE_BATCH`]),
+/// hands it to worker `i mod N` and the engine reads the workers' queues in the same rotation,
+/// so the engine sees the sources' queue order exactly, as without them, and every mention
+/// scores bit for bit as the engine would score it. With one worker the relay task prepares
+/// the batch itself (one hand-off fewer). Every queue is bounded and waits when full (a slow
+/// engine slows the workers, then the relay; the sources' queue then fills and each source
+/// applies its own policy, as without threads): at most `2 × 2 × N` batches, i.e.
+/// `4 × N × LIVE_BATCH` mentions, are between the sources' queue and the engine.
+pub struct LiveQueue {
+    inner: Live,
+}
+
+enum Live {
+    Direct(mpsc::Receiver<Ingested>),
+    Prepared {
+        out: Prepared<Ingested>,
+        /// Mentions taken from the sources' queue and not yet handed to the engine.
+        in_flight: Arc<AtomicUsize>,
+        /// What the sources' queue held when the relay last took from it.
+        backlog: Arc<AtomicUsize>,
+    },
+}
+
+impl LiveQueue {
+    /// The engine reads the sources' queue itself and scores every mention on its own task.
+    pub fn direct(rx: mpsc::Receiver<Ingested>) -> LiveQueue {
+        LiveQueue {
+            inner: Live::Direct(rx),
+        }
+    }
+
+    /// `workers` preparing threads (at least one) between the sources' queue and the engine,
+    /// and the relay task that feeds them (spawned on the current runtime). The threads end
+    /// once every sender of `rx` is gone and what was queued is through.
+    pub fn prepared(
+        mut rx: mpsc::Receiver<Ingested>,
+        preparer: &Preparer,
+        workers: usize,
+    ) -> std::io::Result<LiveQueue> {
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let (taken, waiting) = (Arc::clone(&in_flight), Arc::clone(&backlog));
+        if workers <= 1 {
+            // One worker: the relay task prepares itself (one hand-off fewer).
+            let (out_tx, out_rx) = mpsc::channel::<PreparedBatch<Ingested>>(2);
+            let p = preparer.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut batch = Vec::with_capacity(LIVE_BATCH);
+                    if rx.recv_many(&mut batch, LIVE_BATCH).await == 0 {
+                        break;
+                    }
+                    taken.fetch_add(batch.len(), Ordering::AcqRel);
+                    waiting.store(rx.len(), Ordering::Release);
+                    let out: PreparedBatch<Ingested> = batch
+                        .into_iter()
+                        .map(|i| {
+                            let prep = p.prepare(&i.mention);
+                            (i, prep)
+                        })
+                        .collect();
+                    if out_tx.send(out).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            return Ok(LiveQueue {
+                inner: Live::Prepared {
+                    out: Prepared {
+                        queues: vec![out_rx],
+                        next: 0,
+                    },
+                    in_flight,
+                    backlog,
+                },
+            });
+        }
+        let (mut dispatch, out, _handles) = spawn::<Ingested>(preparer, workers, 2)?;
+        tokio::spawn(async move {
+            loop {
+                let mut batch = Vec::with_capacity(LIVE_BATCH);
+                if rx.recv_many(&mut batch, LIVE_BATCH).await == 0 {
+                    break;
+                }
+                taken.fetch_add(batch.len(), Ordering::AcqRel);
+                waiting.store(rx.len(), Ordering::Release);
+                if !dispatch.send_async(batch).await {
+                    break;
+                }
+            }
+        });
+        Ok(LiveQueue {
+            inner: Live::Prepared {
+                out,
+                in_flight,
+                backlog,
+            },
+        })
+    }
+
+    /// The next mentions in the sources' queue order; `None` once every source is done and
+    /// everything queued was handed out. Cancel-safe (for `select!`).
+    pub async fn recv(&mut self) -> Option<LiveBatch> {
+        match &mut self.inner {
+            Live::Direct(rx) => rx.recv().await.map(|i| vec![(i, None)]),
+            Live::Prepared { out, in_flight, .. } => {
+                let batch = out.recv().await?;
+                in_flight.fetch_sub(batch.len(), Ordering::AcqRel);
+                Some(batch.into_iter().map(|(i, p)| (i, Some(p))).collect())
+            }
+        }
+    }
+
+    /// Mentions waiting before the engine (the sources' queue as the relay last saw it, plus
+    /// those with the preparing threads). Like any queue length read by its consumer it may be
+    /// behind by what arrived since.
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            Live::Direct(rx) => rx.len(),
+            Live::Prepared {
+                in_flight, backlog, ..
+            } => in_flight.load(Ordering::Acquire) + backlog.load(Ordering::Acquire),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +441,73 @@ mod tests {
             true,
         )
         .with_grievance_model(grievance.map(|n| Arc::from(model_by_name(n).unwrap())))
+    }
+
+    /// The live queue with three preparing threads hands out every mention in the order the
+    /// sources queued it, each prepared exactly as the engine's own preparer would, and is
+    /// empty once the senders are gone and everything is handed out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_live_queue_keeps_the_queue_order_across_its_threads() {
+        let cfg = Arc::new(
+            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
+                .unwrap(),
+        );
+        let engine = crate::app::Engine::new(
+            cfg,
+            model_by_name("lexicon").unwrap(),
+            Box::new(KeywordClassifier::embedded()),
+            None,
+        )
+        .unwrap();
+        let preparer = engine.preparer();
+        let texts = [
+            "Brightline engineer never showed up, useless",
+            "what a lovely morning",
+            "@brightline thanks for the quick boiler fix!",
+            "Northwind app down again, cannot log in",
+        ];
+        let (tx, rx) = mpsc::channel::<Ingested>(16);
+        let mut queue = LiveQueue::prepared(rx, &preparer, 3).unwrap();
+        const N: usize = 2_000;
+        let producer = tokio::spawn(async move {
+            for i in 0..N {
+                let m = Mention {
+                    id: format!("m{i}"),
+                    text: texts[i % texts.len()].to_owned(),
+                    ..Mention::default()
+                };
+                tx.send(Ingested::new(m, std::time::Instant::now()))
+                    .await
+                    .unwrap();
+                if i % 5 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        let mut seen = 0usize;
+        let mut batches = 0usize;
+        while let Some(batch) = queue.recv().await {
+            assert!(!batch.is_empty() && batch.len() <= LIVE_BATCH);
+            batches += 1;
+            for (ingested, prep) in batch {
+                assert_eq!(ingested.mention.id, format!("m{seen}"), "out of order");
+                let prep = prep.expect("every live mention is prepared");
+                let own = preparer.prepare(&ingested.mention);
+                assert_eq!(prep.text_brands, own.text_brands);
+                assert_eq!(
+                    prep.features.map(|f| (f.sentiment, f.simhash, f.complaint)),
+                    own.features.map(|f| (f.sentiment, f.simhash, f.complaint))
+                );
+                seen += 1;
+            }
+        }
+        producer.await.unwrap();
+        assert_eq!(seen, N);
+        assert!(
+            batches >= 3,
+            "the batches went round the threads: {batches}"
+        );
+        assert!(queue.is_empty());
     }
 
     #[test]

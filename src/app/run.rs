@@ -8,6 +8,10 @@
 //! http push ┘      (stop reading / block / 503)
 //! ```
 //!
+//! With `[pipeline] prepare_workers = N` (off by default), matching and text features run on N
+//! preparing threads between the queue and the engine task, in the queue's order
+//! ([`super::prepare::LiveQueue`]); the engine decides exactly what it decides without them.
+//!
 //! Shutdown protocol: the `shutdown` token stops the sources (which persist their cursors) and
 //! the server; when the last queue sender is gone the engine drains what is queued, then the
 //! archive and alert log are flushed and closed and the dispatcher drains. All of that must end
@@ -43,6 +47,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::engine::{Engine, EngineStats};
+use super::prepare::LiveQueue;
 use super::reconcile::LoggedAlerts;
 use super::refine::Refiner;
 use super::sources::{self, Started};
@@ -213,7 +218,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         metrics: Arc::clone(&metrics),
     };
 
-    let (tx, mut rx) = mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
+    let (tx, rx) = mpsc::channel::<Ingested>(cfg.pipeline.channel_capacity.max(1));
     // Aggregate rows (`arroyo-aggregates` sources) reach the engine on their own bounded queue.
     let (agg_tx, mut agg_rx) =
         mpsc::channel::<ingest::aggregates::AggregateItem>(cfg.pipeline.channel_capacity.max(1));
@@ -344,6 +349,14 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let coverage = spool.as_ref().map(Spool::coverage);
     let mut marks = Durability::new(checkpoint.is_some(), archive.is_some(), coverage);
     let stopping = shutdown.clone();
+    // Matching and text features ahead of the engine, in the queue's order (`LiveQueue`).
+    let workers = cfg.pipeline.prepare_workers;
+    let mut queue = if workers == 0 {
+        LiveQueue::direct(rx)
+    } else {
+        LiveQueue::prepared(rx, &engine.preparer(), workers)
+            .context("spawning the preparing threads")?
+    };
     let engine_task = tokio::spawn(async move {
         let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
             .map_err(|e| anyhow::anyhow!("latency histogram: {e}"))?;
@@ -392,7 +405,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         loop {
             let item = tokio::select! {
                 biased;
-                item = rx.recv() => item,
+                batch = queue.recv() => batch,
                 row = agg_rx.recv(), if aggregates_open => {
                     match row {
                         Some(item) => {
@@ -430,7 +443,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     continue;
                 }
             };
-            let Some(ingested) = item else {
+            let Some(batch) = item else {
                 // Mention sources and the push route are done; aggregate sources may go on.
                 if aggregates_open {
                     while let Some(item) = agg_rx.recv().await {
@@ -440,47 +453,53 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 }
                 break;
             };
-            let (mention, received) = (&ingested.mention, ingested.received);
             engine_metrics
                 .pipeline_queue_depth
                 .with_label_values(&["ingest"])
-                .set(rx.len() as f64);
-            if let Some(a) = archive.as_mut() {
-                if !archive_once(a, &mut archived_ids, mention, &engine, &mut archive_errors) {
-                    publish_archive(a.health(), &mut archive_seen, &engine_metrics);
+                .set(queue.len() as f64);
+            let last = batch.len().saturating_sub(1);
+            for (i, (ingested, prep)) in batch.into_iter().enumerate() {
+                let (mention, received) = (&ingested.mention, ingested.received);
+                if let Some(a) = archive.as_mut() {
+                    if !archive_once(a, &mut archived_ids, mention, &engine, &mut archive_errors) {
+                        publish_archive(a.health(), &mut archive_seen, &engine_metrics);
+                    }
                 }
-            }
-            engine.process(mention);
-            // The source may persist its cursor past this mention once it is durable.
-            if let Some(p) = &ingested.progress {
-                marks.cursored(p);
-            }
-            if let Some(pos) = ingested.spool {
-                marks.spooled(pos);
-            }
-            // The tick may wait under load; a write that flushed counts too.
-            if archive.as_ref().is_some_and(|a| a.pending() == 0) {
-                marks.archived();
-            }
-            marks.publish();
-            if stop_seen && rx.is_empty() {
-                make_durable(
-                    &mut archive,
-                    checkpoint.as_ref(),
-                    &engine,
-                    &mut marks,
-                    &mut archive_errors,
-                );
-            }
-            engine_metrics.pipeline_mentions_processed_total.inc();
-            let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
-            latency.saturating_record(micros.max(1));
-            alerts += emit_alerts(&mut engine, Some(received), &mut output).await?;
-            if let Some(c) = &checkpoint {
-                if last_checkpoint.elapsed() >= c.interval.0 {
-                    last_checkpoint = std::time::Instant::now();
-                    save_checkpoint(&engine, c, &mut marks);
-                    marks.publish();
+                match prep {
+                    Some(prep) => engine.process_prepared(mention, prep),
+                    None => engine.process(mention),
+                }
+                // The source may persist its cursor past this mention once it is durable.
+                if let Some(p) = &ingested.progress {
+                    marks.cursored(p);
+                }
+                if let Some(pos) = ingested.spool {
+                    marks.spooled(pos);
+                }
+                // The tick may wait under load; a write that flushed counts too.
+                if archive.as_ref().is_some_and(|a| a.pending() == 0) {
+                    marks.archived();
+                }
+                marks.publish();
+                if stop_seen && i == last && queue.is_empty() {
+                    make_durable(
+                        &mut archive,
+                        checkpoint.as_ref(),
+                        &engine,
+                        &mut marks,
+                        &mut archive_errors,
+                    );
+                }
+                engine_metrics.pipeline_mentions_processed_total.inc();
+                let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
+                latency.saturating_record(micros.max(1));
+                alerts += emit_alerts(&mut engine, Some(received), &mut output).await?;
+                if let Some(c) = &checkpoint {
+                    if last_checkpoint.elapsed() >= c.interval.0 {
+                        last_checkpoint = std::time::Instant::now();
+                        save_checkpoint(&engine, c, &mut marks);
+                        marks.publish();
+                    }
                 }
             }
         }

@@ -105,6 +105,11 @@ pub struct PipelineConfig {
     /// Threads that `replay` splits detection over, brands partitioned among them (`app::shard`);
     /// the alert log is byte-identical for any number. 0: one per core. `--shards` overrides it.
     pub shards: usize,
+    /// Threads that match and score mentions ahead of `run`'s engine task
+    /// (`app::prepare::LiveQueue`), in the queue's order; 0 (the default): none, the engine task
+    /// scores every mention itself; 1: a relay task does it. Replays keep their own
+    /// (`ReplayOptions::prepare_workers`, one per core).
+    pub prepare_workers: usize,
 }
 
 /// `[pipeline] on_source_failure`: what `run` does when a source task fails or panics.
@@ -136,6 +141,7 @@ impl Default for PipelineConfig {
             max_event_age: HumanDuration::from_secs(7 * 86_400),
             on_source_failure: SourceFailurePolicy::Restart,
             shards: 1,
+            prepare_workers: 0,
         }
     }
 }

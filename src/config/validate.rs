@@ -195,6 +195,12 @@ pub(super) fn validate(
             format!("must be at most {MAX_SHARDS} (0 = one per core)"),
         );
     }
+    if p.prepare_workers > MAX_SHARDS {
+        err(
+            "pipeline.prepare_workers".into(),
+            format!("must be at most {MAX_SHARDS} (0 = none)"),
+        );
+    }
     if p.channel_capacity == 0 {
         err(
             "pipeline.channel_capacity".into(),
@@ -854,6 +860,29 @@ type = "carrier-pigeon"
         );
         let e = with(super::MAX_SHARDS + 1).unwrap_err().to_string();
         assert!(e.contains("pipeline.shards"), "{e}");
+    }
+
+    #[test]
+    fn config_bounds_the_live_preparing_threads() {
+        let with = |tail: &str| {
+            parse_str(
+                &format!("[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[pipeline]\n{tail}"),
+                "t.toml",
+                &env,
+            )
+        };
+        assert_eq!(with("").unwrap().pipeline.prepare_workers, 0);
+        assert_eq!(
+            with("prepare_workers = 3\n")
+                .unwrap()
+                .pipeline
+                .prepare_workers,
+            3
+        );
+        let e = with(&format!("prepare_workers = {}\n", super::MAX_SHARDS + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pipeline.prepare_workers"), "{e}");
     }
 
     #[test]
