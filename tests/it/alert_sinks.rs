@@ -818,6 +818,9 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
 
     // Slack: no control sequence survives; the only links are ours, with a safe target.
     let (_, slack) = body("/slack");
+    // A hostile post's link is not previewed in the channel.
+    assert_eq!(slack["unfurl_links"], Value::Bool(false), "{slack}");
+    assert_eq!(slack["unfurl_media"], Value::Bool(false), "{slack}");
     let mut texts = Vec::new();
     slack_texts(&slack, &mut texts);
     assert!(texts.len() >= 4, "{slack}");

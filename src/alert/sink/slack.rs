@@ -165,9 +165,13 @@ impl SlackSink {
         ))]}));
         let lead = format!("{what} {sev} {}: ", text::entities(&alert.incident, 300));
         let room = SECTION_CHARS.saturating_sub(lead.chars().count());
+        // A post's link is shown, never previewed: an unfurl would put the page's own title,
+        // text and images (chosen by whoever posted it) into the on-call channel.
         json!({
             "text": format!("{lead}{}", text::mrkdwn(&alert.summary, room)),
             "blocks": blocks,
+            "unfurl_links": false,
+            "unfurl_media": false,
         })
     }
 }
