@@ -146,6 +146,12 @@ impl Preparer {
         Preparer { matcher, scorer }
     }
 
+    /// [`Preparer::prepare`], or `None` when it panics (a preparing thread's view: the panic
+    /// is left to happen again where the engine scores the mention itself).
+    pub fn prepare_or_leave(&self, m: &Mention) -> Option<Preparation> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.prepare(m))).ok()
+    }
+
     pub fn prepare(&self, m: &Mention) -> Preparation {
         let mut text_brands = Vec::new();
         self.matcher.match_text(&m.text, &mut text_brands);
@@ -176,8 +182,10 @@ impl Carries for Ingested {
     }
 }
 
-/// A batch of mentions with their preparations (same length, same order).
-pub type PreparedBatch<T = Mention> = Vec<(T, Preparation)>;
+/// A batch of mentions with their preparations (same length, same order). `None` where
+/// preparing panicked: the engine then scores that mention itself and fails exactly as it would
+/// without preparing threads, instead of the thread's end looking like the end of the input.
+pub type PreparedBatch<T = Mention> = Vec<(T, Option<Preparation>)>;
 
 /// The consumer's end of the workers' queues, read in rotation.
 pub struct Prepared<T = Mention> {
@@ -260,7 +268,7 @@ pub fn spawn<T: Carries>(
                     let out: PreparedBatch<T> = batch
                         .into_iter()
                         .map(|m| {
-                            let prep = p.prepare(m.mention());
+                            let prep = p.prepare_or_leave(m.mention());
                             (m, prep)
                         })
                         .collect();
@@ -292,7 +300,7 @@ pub fn spawn<T: Carries>(
 pub const LIVE_BATCH: usize = 8;
 
 /// Live mentions in the engine's order, each with its preparation when it has one.
-pub type LiveBatch = Vec<(Ingested, Option<Preparation>)>;
+pub type LiveBatch = PreparedBatch<Ingested>;
 
 /// The engine task's end of `run`'s mention queue: the sources' bounded queue itself, or the
 /// same mentions matched and scored ahead by preparing threads, in the same order.
@@ -354,7 +362,7 @@ impl LiveQueue {
                     let out: PreparedBatch<Ingested> = batch
                         .into_iter()
                         .map(|i| {
-                            let prep = p.prepare(&i.mention);
+                            let prep = p.prepare_or_leave(&i.mention);
                             (i, prep)
                         })
                         .collect();
@@ -405,7 +413,7 @@ impl LiveQueue {
             Live::Prepared { out, in_flight, .. } => {
                 let batch = out.recv().await?;
                 in_flight.fetch_sub(batch.len(), Ordering::AcqRel);
-                Some(batch.into_iter().map(|(i, p)| (i, Some(p))).collect())
+                Some(batch)
             }
         }
     }
@@ -508,6 +516,69 @@ mod tests {
             "the batches went round the threads: {batches}"
         );
         assert!(queue.is_empty());
+    }
+
+    /// A sentiment model that panics on one word.
+    struct Fragile;
+
+    impl SentimentModel for Fragile {
+        fn name(&self) -> &str {
+            "fragile"
+        }
+
+        fn score(&self, text: &str) -> Sentiment {
+            assert!(!text.contains("kaboom"), "the model fails on this text");
+            Sentiment {
+                score: 0.0,
+                label: SentimentLabel::Neutral,
+            }
+        }
+    }
+
+    /// A preparation that panics does not end the live queue (which the engine would read as
+    /// the end of the input): that mention comes through unprepared, in its place, for the
+    /// engine to score (and fail on) as it would without threads; the others are prepared.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_preparation_that_panics_leaves_the_mention_to_the_engine() {
+        let cfg = Arc::new(
+            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
+                .unwrap(),
+        );
+        let engine = crate::app::Engine::new(
+            cfg,
+            Box::new(Fragile),
+            Box::new(KeywordClassifier::embedded()),
+            None,
+        )
+        .unwrap();
+        for workers in [1, 2] {
+            let (tx, rx) = mpsc::channel::<Ingested>(16);
+            let mut queue = LiveQueue::prepared(rx, &engine.preparer(), workers).unwrap();
+            for (i, text) in [
+                "Brightline boiler fixed",
+                "Brightline kaboom",
+                "Brightline again",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let m = Mention {
+                    id: format!("m{i}"),
+                    text: text.to_owned(),
+                    ..Mention::default()
+                };
+                tx.send(Ingested::new(m, std::time::Instant::now()))
+                    .await
+                    .unwrap();
+            }
+            drop(tx);
+            let mut got = Vec::new();
+            while let Some(batch) = queue.recv().await {
+                got.extend(batch.into_iter().map(|(i, p)| (i.mention.id, p.is_some())));
+            }
+            let want = [("m0", true), ("m1", false), ("m2", true)].map(|(i, p)| (i.to_owned(), p));
+            assert_eq!(got, want, "{workers} workers");
+        }
     }
 
     #[test]

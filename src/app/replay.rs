@@ -465,13 +465,7 @@ impl Batches {
                 Some((batch.into_iter().map(|m| (m, None)).collect(), position))
             }
             Batches::Prepared(p, read_to) => {
-                let batch = p
-                    .recv()
-                    .await?
-                    .into_iter()
-                    .map(|(m, prep)| (m, Some(prep)))
-                    .collect();
-                Some((batch, read_to.load(Ordering::Relaxed)))
+                Some((p.recv().await?, read_to.load(Ordering::Relaxed)))
             }
         }
     }
