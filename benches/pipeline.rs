@@ -16,6 +16,11 @@ use flashpoint::app::replay::Input;
 use flashpoint::app::{replay, ReplayOptions, Speed};
 use flashpoint::config;
 
+/// The binary's allocator (`src/main.rs`), so these numbers are the shipped binary's.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn lines() -> Vec<u8> {
     let mut out = Vec::new();
     zstd::Decoder::new(flashpoint::app::demo::DEMO_SAMPLE)

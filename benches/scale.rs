@@ -29,6 +29,11 @@ use flashpoint::app::replay::Input;
 use flashpoint::app::{replay, ReplayOptions, Speed};
 use flashpoint::config::{BrandConfig, Config};
 
+/// The binary's allocator (`src/main.rs`), so these numbers are the shipped binary's.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SYLLABLES: [&str; 48] = [
     "ka", "vo", "ren", "tal", "mi", "sor", "lu", "den", "qua", "bri", "zel", "tho", "nar", "pe",
     "gra", "vin", "hol", "stra", "cu", "mer", "fa", "ly", "dro", "wen", "shi", "pol", "tre", "ax",
