@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use flashpoint::telemetry::logging;
 
-/// A replay frees on one thread what another allocated (a mention decoded by the reader, its
-/// text features computed by a preparing thread, both dropped by the engine), many small
-/// allocations a mention: with mimalloc it measured about a fifth faster than with glibc's
-/// malloc (benches/README.md, "The allocator").
+/// With feature `mimalloc`: a replay frees on one thread what another allocated (a mention
+/// decoded by the reader, its text features computed by a preparing thread, both dropped by the
+/// engine), and with mimalloc it measured about a fifth faster than with glibc's malloc; the
+/// live path's latency tail measured longer, so the feature is off by default
+/// (benches/README.md, "The allocator").
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
