@@ -206,6 +206,10 @@ pub async fn replay(
         "replay",
         plan.as_ref().map(ArchiveProgress::total),
     );
+    // Processed mentions go back to the reader, which allocated their strings, to be freed
+    // there (glibc's malloc frees a thread's own allocations from its cache; the engine's
+    // thread freeing the reader's cost it a lock per chunk). Dropped here when full.
+    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(capacity.max(1));
     let (mut rx, workers) = if opts.prepare_workers == 0 {
         let (tx, rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
         let reader = std::thread::Builder::new()
@@ -213,7 +217,10 @@ pub async fn replay(
             .spawn(move || {
                 read_input(
                     input,
-                    move |b, pos| tx.blocking_send((b, pos)).is_ok(),
+                    move |b, pos| {
+                        while back_rx.try_recv().is_ok() {}
+                        tx.blocking_send((b, pos)).is_ok()
+                    },
                     reader_metrics,
                     plan,
                 )
@@ -233,6 +240,7 @@ pub async fn replay(
                 read_input(
                     input,
                     move |b, pos| {
+                        while back_rx.try_recv().is_ok() {}
                         reader_pos.store(pos, Ordering::Relaxed);
                         dispatch.send(b)
                     },
@@ -254,8 +262,12 @@ pub async fn replay(
                 .set((rx.len() * BATCH) as f64);
         }
         let n = batch.len();
+        let mut done = Vec::with_capacity(n);
         for (mention, prep) in batch {
-            let mention = &mention;
+            done.push(mention);
+            let Some(mention) = done.last() else {
+                continue;
+            };
             let outside = opts.from.is_some_and(|f| mention.created_at < f)
                 || opts.to.is_some_and(|t| mention.created_at >= t);
             if outside {
@@ -279,6 +291,8 @@ pub async fn replay(
                 alerts.push(alert);
             }
         }
+        // Full, or the reader is done: freed here.
+        let _kept = back_tx.try_send(done);
         if let Some(m) = &metrics {
             m.pipeline_mentions_processed_total.inc_by(n as u64);
             m.publish_latency();
