@@ -152,6 +152,17 @@ impl Preparer {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.prepare(m))).ok()
     }
 
+    /// Each mention of `batch` with [`Preparer::prepare_or_leave`]'s result.
+    pub fn prepare_batch<T: Carries>(&self, batch: Vec<T>) -> PreparedBatch<T> {
+        batch
+            .into_iter()
+            .map(|m| {
+                let prep = self.prepare_or_leave(m.mention());
+                (m, prep)
+            })
+            .collect()
+    }
+
     pub fn prepare(&self, m: &Mention) -> Preparation {
         let mut text_brands = Vec::new();
         self.matcher.match_text(&m.text, &mut text_brands);
@@ -265,14 +276,7 @@ pub fn spawn<T: Carries>(
             .name(format!("flashpoint-prepare-{i}"))
             .spawn(move || {
                 while let Some(batch) = in_rx.blocking_recv() {
-                    let out: PreparedBatch<T> = batch
-                        .into_iter()
-                        .map(|m| {
-                            let prep = p.prepare_or_leave(m.mention());
-                            (m, prep)
-                        })
-                        .collect();
-                    if out_tx.blocking_send(out).is_err() {
+                    if out_tx.blocking_send(p.prepare_batch(batch)).is_err() {
                         return;
                     }
                 }
@@ -328,6 +332,22 @@ enum Live {
     },
 }
 
+/// Where the live relay hands a batch: prepared on its own task, or to the preparing threads.
+enum Relay {
+    Inline(Preparer, mpsc::Sender<PreparedBatch<Ingested>>),
+    Threads(Dispatch<Ingested>),
+}
+
+impl Relay {
+    /// Waits while the next queue is full; `false` once the engine is gone.
+    async fn send(&mut self, batch: Vec<Ingested>) -> bool {
+        match self {
+            Relay::Inline(p, out) => out.send(p.prepare_batch(batch)).await.is_ok(),
+            Relay::Threads(d) => d.send_async(batch).await,
+        }
+    }
+}
+
 impl LiveQueue {
     /// The engine reads the sources' queue itself and scores every mention on its own task.
     pub fn direct(rx: mpsc::Receiver<Ingested>) -> LiveQueue {
@@ -347,42 +367,18 @@ impl LiveQueue {
         let in_flight = Arc::new(AtomicUsize::new(0));
         let backlog = Arc::new(AtomicUsize::new(0));
         let (taken, waiting) = (Arc::clone(&in_flight), Arc::clone(&backlog));
-        if workers <= 1 {
+        let (mut to, out) = if workers <= 1 {
             // One worker: the relay task prepares itself (one hand-off fewer).
             let (out_tx, out_rx) = mpsc::channel::<PreparedBatch<Ingested>>(2);
-            let p = preparer.clone();
-            tokio::spawn(async move {
-                loop {
-                    let mut batch = Vec::with_capacity(LIVE_BATCH);
-                    if rx.recv_many(&mut batch, LIVE_BATCH).await == 0 {
-                        break;
-                    }
-                    taken.fetch_add(batch.len(), Ordering::AcqRel);
-                    waiting.store(rx.len(), Ordering::Release);
-                    let out: PreparedBatch<Ingested> = batch
-                        .into_iter()
-                        .map(|i| {
-                            let prep = p.prepare_or_leave(&i.mention);
-                            (i, prep)
-                        })
-                        .collect();
-                    if out_tx.send(out).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            return Ok(LiveQueue {
-                inner: Live::Prepared {
-                    out: Prepared {
-                        queues: vec![out_rx],
-                        next: 0,
-                    },
-                    in_flight,
-                    backlog,
-                },
-            });
-        }
-        let (mut dispatch, out, _handles) = spawn::<Ingested>(preparer, workers, 2)?;
+            let out = Prepared {
+                queues: vec![out_rx],
+                next: 0,
+            };
+            (Relay::Inline(preparer.clone(), out_tx), out)
+        } else {
+            let (dispatch, out, _handles) = spawn::<Ingested>(preparer, workers, 2)?;
+            (Relay::Threads(dispatch), out)
+        };
         tokio::spawn(async move {
             loop {
                 let mut batch = Vec::with_capacity(LIVE_BATCH);
@@ -391,7 +387,7 @@ impl LiveQueue {
                 }
                 taken.fetch_add(batch.len(), Ordering::AcqRel);
                 waiting.store(rx.len(), Ordering::Release);
-                if !dispatch.send_async(batch).await {
+                if !to.send(batch).await {
                     break;
                 }
             }

@@ -19,29 +19,45 @@ fn quiet(mut o: RunOptions) -> RunOptions {
     o
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ingest_run_archive_replays_to_the_same_alert_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let sample =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/sample.ndjson.zst");
-    let live_log = dir.path().join("live.ndjson");
-    let archive = dir.path().join("archive");
+fn demo_sample() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/sample.ndjson.zst")
+}
+
+/// The demo configuration plus `extra` tables and a `file` source reading `input`.
+fn demo_reading(extra: &str, input: &std::path::Path) -> Arc<config::Config> {
     let text = format!(
-        "{}\n[alert_log]\npath = {:?}\n[archive]\ndir = {:?}\nsegment_max_age = \"6h\"\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
+        "{}\n{extra}[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
         flashpoint::app::demo::DEMO_CONFIG,
-        live_log.display().to_string(),
-        archive.display().to_string(),
-        sample.display().to_string(),
+        input.display().to_string(),
     );
-    let cfg = Arc::new(config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    Arc::new(config::parse_str(&text, "live.toml", &|_| None).unwrap())
+}
+
+/// `run` until its file source has ended (no push route: it then ends by itself).
+async fn run_to_end(cfg: Arc<config::Config>) -> flashpoint::app::RunSummary {
     let metrics = Arc::new(Metrics::new(&[], 0));
-    // No push route: the run ends by itself once the file source has ended.
-    let summary = run(
-        Arc::clone(&cfg),
+    run(
+        cfg,
         quiet(RunOptions::new(metrics, CancellationToken::new())),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_run_archive_replays_to_the_same_alert_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let live_log = dir.path().join("live.ndjson");
+    let archive = dir.path().join("archive");
+    let cfg = demo_reading(
+        &format!(
+            "[alert_log]\npath = {:?}\n[archive]\ndir = {:?}\nsegment_max_age = \"6h\"\n",
+            live_log.display().to_string(),
+            archive.display().to_string(),
+        ),
+        &demo_sample(),
+    );
+    let summary = run_to_end(Arc::clone(&cfg)).await;
     assert!(summary.alerts > 0, "the demo stream pages");
     assert_eq!(summary.archived, summary.engine.received);
 
@@ -75,24 +91,16 @@ async fn ingest_run_archive_replays_to_the_same_alert_log() {
 /// returns the alert log.
 async fn live_alert_log(workers: usize) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let sample =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/sample.ndjson.zst");
     let log = dir.path().join("live.ndjson");
-    let text = format!(
-        "{}\n[pipeline]\nprepare_workers = {workers}\n[alert_log]\npath = {:?}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
-        flashpoint::app::demo::DEMO_CONFIG,
-        log.display().to_string(),
-        sample.display().to_string(),
+    let cfg = demo_reading(
+        &format!(
+            "[pipeline]\nprepare_workers = {workers}\n[alert_log]\npath = {:?}\n",
+            log.display().to_string()
+        ),
+        &demo_sample(),
     );
-    let cfg = Arc::new(config::parse_str(&text, "live.toml", &|_| None).unwrap());
     assert_eq!(cfg.pipeline.prepare_workers, workers);
-    let metrics = Arc::new(Metrics::new(&[], 0));
-    let summary = run(
-        cfg,
-        quiet(RunOptions::new(metrics, CancellationToken::new())),
-    )
-    .await
-    .unwrap();
+    let summary = run_to_end(cfg).await;
     assert!(summary.alerts > 0, "the demo stream pages");
     std::fs::read_to_string(&log).unwrap()
 }
@@ -136,20 +144,14 @@ async fn ingest_run_a_mention_read_twice_is_archived_once() {
     let input = dir.path().join("doubled.ndjson");
     std::fs::write(&input, doubled).unwrap();
     let archive = dir.path().join("archive");
-    let text = format!(
-        "{}\n[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n",
-        flashpoint::app::demo::DEMO_CONFIG,
-        archive.display().to_string(),
-        input.display().to_string(),
+    let cfg = demo_reading(
+        &format!(
+            "[archive]\ndir = {:?}\nretention_max_age = \"3650d\"\n",
+            archive.display().to_string()
+        ),
+        &input,
     );
-    let cfg = Arc::new(config::parse_str(&text, "dup.toml", &|_| None).unwrap());
-    let metrics = Arc::new(Metrics::new(&[], 0));
-    let summary = run(
-        cfg,
-        quiet(RunOptions::new(metrics, CancellationToken::new())),
-    )
-    .await
-    .unwrap();
+    let summary = run_to_end(cfg).await;
     let e = &summary.engine;
     assert_eq!(e.received, 2 * lines.len() as u64);
     assert!(e.duplicates > 1000, "the engine drops them too: {e:?}");
