@@ -8,11 +8,12 @@
 //! ```
 //!
 //! A replay puts [`prepare`]'s threads between reader and engine (bounded, Block, ordered
-//! merge): they match and score, the engine attributes threads and detects; with
+//! merge): the reader splits lines, the threads decode, match and score, the engine attributes
+//! threads and detects (and counts the bad lines in the reader's order); with
 //! `[pipeline] shards` > 1, [`shard`] splits its detection by brand over threads (bounded, Block,
-//! events merged in one detector's order). Processed mentions go back to the reader, which
-//! frees them (bounded; freed by the engine when full): the allocator's per-thread cache then
-//! serves the frees.
+//! events merged in one detector's order). Processed mentions go back to the thread that
+//! decoded them, which frees them (bounded; freed by the engine when full): the allocator's
+//! per-thread cache then serves the frees.
 //!
 //! [`run`](fn@run) is the live pipeline: source tasks (started by [`sources`]) feed the same engine
 //! through one bounded queue, and the engine task also writes the archive (see its module

@@ -199,22 +199,25 @@ impl Carries for Ingested {
 pub type PreparedBatch<T = Mention> = Vec<(T, Option<Preparation>)>;
 
 /// The consumer's end of the workers' queues, read in rotation.
-pub struct Prepared<T = Mention> {
-    queues: Vec<mpsc::Receiver<PreparedBatch<T>>>,
+pub struct Ordered<O> {
+    queues: Vec<mpsc::Receiver<O>>,
     next: usize,
 }
 
-impl<T> Prepared<T> {
-    /// The next batch in the producer's order; `None` once the input is exhausted.
-    /// Cancel-safe: the rotation moves on only once a batch is taken.
-    pub async fn recv(&mut self) -> Option<PreparedBatch<T>> {
+/// Prepared batches in the producer's order.
+pub type Prepared<T = Mention> = Ordered<PreparedBatch<T>>;
+
+impl<O> Ordered<O> {
+    /// The next result in the producer's order; `None` once the input is exhausted.
+    /// Cancel-safe: the rotation moves on only once a result is taken.
+    pub async fn recv(&mut self) -> Option<O> {
         let n = self.queues.len();
         let batch = self.queues.get_mut(self.next)?.recv().await?;
         self.next = (self.next + 1) % n;
         Some(batch)
     }
 
-    /// Batches waiting in the queues.
+    /// Results waiting in the queues.
     pub fn len(&self) -> usize {
         self.queues.iter().map(mpsc::Receiver::len).sum()
     }
@@ -224,59 +227,79 @@ impl<T> Prepared<T> {
     }
 }
 
-/// The producer's end: hands batch `i` to worker `i mod N`.
-pub struct Dispatch<T = Mention> {
-    queues: Vec<mpsc::Sender<Vec<T>>>,
+/// The producer's end: hands job `i` to worker `i mod N`.
+pub struct Dispatch<I> {
+    queues: Vec<mpsc::Sender<I>>,
     next: usize,
 }
 
-impl<T> Dispatch<T> {
+impl<I> Dispatch<I> {
     /// Blocks while that worker's queue is full; `false` when the consumer went away. For a
     /// thread outside the async runtime (a replay's reader).
-    pub fn send(&mut self, batch: Vec<T>) -> bool {
+    pub fn send(&mut self, job: I) -> bool {
         let n = self.queues.len();
         let Some(q) = self.queues.get(self.next) else {
             return false;
         };
         self.next = (self.next + 1) % n;
-        q.blocking_send(batch).is_ok()
+        q.blocking_send(job).is_ok()
     }
 
     /// [`Dispatch::send`] for a task: waits while that worker's queue is full.
-    pub async fn send_async(&mut self, batch: Vec<T>) -> bool {
+    pub async fn send_async(&mut self, job: I) -> bool {
         let n = self.queues.len();
         let Some(q) = self.queues.get(self.next) else {
             return false;
         };
         self.next = (self.next + 1) % n;
-        q.send(batch).await.is_ok()
+        q.send(job).await.is_ok()
     }
 }
 
-/// The producer's and the consumer's ends of [`spawn`]'s workers, and their threads.
-pub type Workers<T> = (Dispatch<T>, Prepared<T>, Vec<std::thread::JoinHandle<()>>);
+/// The producer's and the consumer's ends of [`spawn_with`]'s workers, and their threads.
+pub type Workers<I, O> = (Dispatch<I>, Ordered<O>, Vec<std::thread::JoinHandle<()>>);
 
-/// Starts `workers` (at least one) preparing threads; `capacity` is in batches per queue (at
-/// least one). Dropping the [`Dispatch`] ends them once their queues are drained.
+/// Starts `workers` (at least one) preparing threads that match and score batches of
+/// mentions; `capacity` is in batches per queue (at least one).
 pub fn spawn<T: Carries>(
     preparer: &Preparer,
     workers: usize,
     capacity: usize,
-) -> std::io::Result<Workers<T>> {
+) -> std::io::Result<Workers<Vec<T>, PreparedBatch<T>>> {
+    spawn_with(workers, capacity, |_| {
+        let p = preparer.clone();
+        move |batch: Vec<T>| p.prepare_batch(batch)
+    })
+}
+
+/// Starts `workers` (at least one) threads, thread `i` running `make_job(i)` on what
+/// [`Dispatch`] hands it, results read back in the same order ([`Ordered`]); `capacity` is in
+/// jobs per queue (at least one). Dropping the [`Dispatch`] ends them once their queues are
+/// drained.
+pub fn spawn_with<I, O, F>(
+    workers: usize,
+    capacity: usize,
+    mut make_job: impl FnMut(usize) -> F,
+) -> std::io::Result<Workers<I, O>>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: FnMut(I) -> O + Send + 'static,
+{
     let workers = workers.max(1);
     let capacity = capacity.max(1);
     let mut inputs = Vec::with_capacity(workers);
     let mut outputs = Vec::with_capacity(workers);
     let mut handles = Vec::with_capacity(workers);
     for i in 0..workers {
-        let (in_tx, mut in_rx) = mpsc::channel::<Vec<T>>(capacity);
-        let (out_tx, out_rx) = mpsc::channel::<PreparedBatch<T>>(capacity);
-        let p = preparer.clone();
+        let (in_tx, mut in_rx) = mpsc::channel::<I>(capacity);
+        let (out_tx, out_rx) = mpsc::channel::<O>(capacity);
+        let mut job = make_job(i);
         let handle = std::thread::Builder::new()
             .name(format!("flashpoint-prepare-{i}"))
             .spawn(move || {
-                while let Some(batch) = in_rx.blocking_recv() {
-                    if out_tx.blocking_send(p.prepare_batch(batch)).is_err() {
+                while let Some(input) = in_rx.blocking_recv() {
+                    if out_tx.blocking_send(job(input)).is_err() {
                         return;
                     }
                 }
@@ -290,7 +313,7 @@ pub fn spawn<T: Carries>(
             queues: inputs,
             next: 0,
         },
-        Prepared {
+        Ordered {
             queues: outputs,
             next: 0,
         },
@@ -335,7 +358,7 @@ enum Live {
 /// Where the live relay hands a batch: prepared on its own task, or to the preparing threads.
 enum Relay {
     Inline(Preparer, mpsc::Sender<PreparedBatch<Ingested>>),
-    Threads(Dispatch<Ingested>),
+    Threads(Dispatch<Vec<Ingested>>),
 }
 
 impl Relay {
@@ -370,7 +393,7 @@ impl LiveQueue {
         let (mut to, out) = if workers <= 1 {
             // One worker: the relay task prepares itself (one hand-off fewer).
             let (out_tx, out_rx) = mpsc::channel::<PreparedBatch<Ingested>>(2);
-            let out = Prepared {
+            let out = Ordered {
                 queues: vec![out_rx],
                 next: 0,
             };

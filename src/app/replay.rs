@@ -20,7 +20,7 @@ pub use super::summary::ReplaySummary;
 use crate::alert::{AlertLog, AlertOutput, Notifier};
 use crate::config::Config;
 use crate::domain::{EventTime, Mention};
-use crate::ingest::archive::{self, DecodeStats, ReadError};
+use crate::ingest::archive::{self, DecodeStats, RawLines, ReadError};
 use crate::score::classify::KeywordClassifier;
 use crate::score::sentiment::model_by_name;
 use crate::telemetry::Metrics;
@@ -210,52 +210,72 @@ pub async fn replay(
     // there (glibc's malloc frees a thread's own allocations from its cache; the engine's
     // thread freeing the reader's cost it a lock per chunk). Dropped here when full.
     let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(capacity.max(1));
+    let mut back = Returns::Reader(back_tx);
+    // Bad lines logged so far, by the reader and by this loop (for lines the preparing threads
+    // decoded): the first `LOGGED_ERRORS` of the replay are logged.
+    let logged = Arc::new(AtomicU64::new(0));
+    let reader_logged = Arc::clone(&logged);
     let (mut rx, workers) = if opts.prepare_workers == 0 {
         let (tx, rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
+        let sink = Sink::Decoded(Box::new(move |b, pos| {
+            while back_rx.try_recv().is_ok() {}
+            tx.blocking_send((b, pos)).is_ok()
+        }));
         let reader = std::thread::Builder::new()
             .name(String::from("flashpoint-reader"))
-            .spawn(move || {
-                read_input(
-                    input,
-                    move |b, pos| {
-                        while back_rx.try_recv().is_ok() {}
-                        tx.blocking_send((b, pos)).is_ok()
-                    },
-                    reader_metrics,
-                    plan,
-                )
-            })
+            .spawn(move || read_input(input, sink, reader_metrics, plan, reader_logged))
             .context("spawning the reader thread")?;
         (Batches::Plain(rx), (reader, Vec::new()))
     } else {
+        // The preparing threads decode too: the reader only splits lines (issue 20).
         let per_queue = (capacity / (2 * opts.prepare_workers)).max(1);
-        let (mut dispatch, prepared, handles) =
-            prepare::spawn(&engine.preparer(), opts.prepare_workers, per_queue)
-                .context("spawning the preparing threads")?;
+        // The mentions were allocated where they were decoded: each batch goes back to its
+        // preparing thread to be freed (batch `i` came from thread `i mod N`).
+        let preparer = engine.preparer();
+        let mut returns = Vec::with_capacity(opts.prepare_workers);
+        let (mut dispatch, decoded, handles) =
+            prepare::spawn_with(opts.prepare_workers, per_queue, |_| {
+                let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(per_queue);
+                returns.push(back_tx);
+                let p = preparer.clone();
+                move |raw: RawLines| {
+                    while back_rx.try_recv().is_ok() {}
+                    decode_and_prepare(&p, raw)
+                }
+            })
+            .context("spawning the preparing threads")?;
+        back = Returns::Workers(returns, 0);
         let read_to = Arc::new(AtomicU64::new(0));
         let reader_pos = Arc::clone(&read_to);
+        let sink = Sink::Raw(Box::new(move |raw, pos| {
+            reader_pos.store(pos, Ordering::Relaxed);
+            dispatch.send(raw)
+        }));
         let reader = std::thread::Builder::new()
             .name(String::from("flashpoint-reader"))
-            .spawn(move || {
-                read_input(
-                    input,
-                    move |b, pos| {
-                        while back_rx.try_recv().is_ok() {}
-                        reader_pos.store(pos, Ordering::Relaxed);
-                        dispatch.send(b)
-                    },
-                    reader_metrics,
-                    plan,
-                )
-            })
+            .spawn(move || read_input(input, sink, reader_metrics, plan, reader_logged))
             .context("spawning the reader thread")?;
-        (Batches::Prepared(prepared, read_to), (reader, handles))
+        (Batches::Decoded(decoded, read_to), (reader, handles))
     };
     let (reader, preparing) = workers;
 
     let mut first_event: Option<EventTime> = None;
     let mut alerts = Vec::new();
-    while let Some((batch, position)) = rx.recv().await {
+    // What the preparing threads decoded (with a raw sink the reader counts only lines).
+    let mut decoded_here = DecodeStats::default();
+    while let Some((batch, position, bad)) = rx.recv().await {
+        if let Some(bad) = bad {
+            decoded_here.decoded += batch.len() as u64;
+            for e in &bad {
+                *decoded_here.errors.entry(e.reason).or_default() += 1;
+                report_bad_line(e, metrics.as_deref(), &logged);
+            }
+            count_decoded(
+                batch.len(),
+                batch.last().map(|(m, _)| m.created_at),
+                metrics.as_deref(),
+            );
+        }
         if let Some(m) = &metrics {
             m.pipeline_queue_depth
                 .with_label_values(&["reader"])
@@ -292,7 +312,7 @@ pub async fn replay(
             }
         }
         // Full, or the reader is done: freed here.
-        let _kept = back_tx.try_send(done);
+        back.send(done);
         if let Some(m) = &metrics {
             m.pipeline_mentions_processed_total.inc_by(n as u64);
             m.publish_latency();
@@ -320,9 +340,13 @@ pub async fn replay(
         output.emit(Arc::new(alert.clone()), Some(t0)).await?;
         alerts.push(alert);
     }
-    let decode = reader
+    let mut decode = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    decode.decoded += decoded_here.decoded;
+    for (reason, n) in decoded_here.errors {
+        *decode.errors.entry(reason).or_default() += n;
+    }
     for h in preparing {
         h.join()
             .map_err(|_| anyhow::anyhow!("a preparing thread panicked"))?;
@@ -460,26 +484,37 @@ impl BufRead for Counted {
     }
 }
 
-/// The engine's input: the reader's batches, straight or through the preparing workers.
+/// The engine's input: the reader's batches, straight or decoded and prepared by the
+/// preparing workers.
 enum Batches {
     /// Batches with the reader's progress position after each.
     Plain(mpsc::Receiver<(Vec<Mention>, u64)>),
-    /// Prepared batches, and the reader's latest progress position.
-    Prepared(prepare::Prepared, Arc<AtomicU64>),
+    /// Decoded and prepared batches, and the reader's latest progress position.
+    Decoded(prepare::Ordered<DecodedBatch>, Arc<AtomicU64>),
 }
 
-/// One batch for the engine and the progress position to show after it.
-type Batch = (Vec<(Mention, Option<Preparation>)>, u64);
+/// One batch for the engine, the progress position to show after it, and, when the preparing
+/// threads decoded it, its bad lines.
+type Batch = (
+    Vec<(Mention, Option<Preparation>)>,
+    u64,
+    Option<Vec<ReadError>>,
+);
 
 impl Batches {
     async fn recv(&mut self) -> Option<Batch> {
         match self {
             Batches::Plain(rx) => {
                 let (batch, position) = rx.recv().await?;
-                Some((batch.into_iter().map(|m| (m, None)).collect(), position))
+                Some((
+                    batch.into_iter().map(|m| (m, None)).collect(),
+                    position,
+                    None,
+                ))
             }
-            Batches::Prepared(p, read_to) => {
-                Some((p.recv().await?, read_to.load(Ordering::Relaxed)))
+            Batches::Decoded(p, read_to) => {
+                let d = p.recv().await?;
+                Some((d.prepared, read_to.load(Ordering::Relaxed), Some(d.errors)))
             }
         }
     }
@@ -488,18 +523,102 @@ impl Batches {
     fn len(&self) -> usize {
         match self {
             Batches::Plain(rx) => rx.len(),
-            Batches::Prepared(p, _) => p.len(),
+            Batches::Decoded(p, _) => p.len(),
         }
     }
 }
 
-/// The reader thread: decodes archives into batches, blocking while the engine is behind.
-/// `send` hands one batch on (blocking while full); `false` stops the read.
+/// Where the reader thread hands what it read, with the progress position after it; `false`
+/// stops the read. Both block while the next queue is full.
+enum Sink {
+    /// Decoded mentions (the reader decodes).
+    Decoded(Box<dyn FnMut(Vec<Mention>, u64) -> bool + Send>),
+    /// Undecoded lines, for the preparing threads to decode ([`decode_and_prepare`]).
+    Raw(Box<dyn FnMut(RawLines, u64) -> bool + Send>),
+}
+
+/// Counts a bad line and logs the first [`LOGGED_ERRORS`] of a replay (`logged` is shared by
+/// the reader and the engine's loop, which reports the lines the preparing threads decoded).
+fn report_bad_line(e: &ReadError, metrics: Option<&Metrics>, logged: &AtomicU64) {
+    if let Some(m) = metrics {
+        m.ingest_decode_errors_total
+            .with_label_values(&["archive", e.reason])
+            .inc();
+    }
+    if logged.fetch_add(1, Ordering::Relaxed) < LOGGED_ERRORS {
+        tracing::warn!(path = %e.path, line = e.line, reason = e.reason, error = %e.message, "skipping bad line");
+    }
+}
+
+/// Counts `n` decoded mentions and the event-time age of the last
+/// (`source_cursor_age_seconds`).
+fn count_decoded(n: usize, last: Option<EventTime>, metrics: Option<&Metrics>) {
+    let Some(m) = metrics else { return };
+    m.ingest_decoded_total
+        .with_label_values(&["archive"])
+        .inc_by(n as u64);
+    if let Some(last) = last {
+        let age_ms = chrono::Utc::now()
+            .timestamp_millis()
+            .saturating_sub(last.millis());
+        m.source_cursor_age_seconds
+            .with_label_values(&[SOURCE])
+            .set(age_ms as f64 / 1000.0);
+    }
+}
+
+/// Where processed mentions go to be freed: back to the thread that allocated them.
+enum Returns {
+    /// The reader decoded them.
+    Reader(std::sync::mpsc::SyncSender<Vec<Mention>>),
+    /// Preparing thread `i mod N` decoded batch `i`; the next batch's index.
+    Workers(Vec<std::sync::mpsc::SyncSender<Vec<Mention>>>, usize),
+}
+
+impl Returns {
+    /// Hands `done` back; freed here when that queue is full or its thread has ended.
+    fn send(&mut self, done: Vec<Mention>) {
+        let _kept = match self {
+            Returns::Reader(tx) => tx.try_send(done),
+            Returns::Workers(txs, next) => {
+                let n = txs.len().max(1);
+                let i = *next % n;
+                *next = (*next + 1) % n;
+                match txs.get(i) {
+                    Some(tx) => tx.try_send(done),
+                    None => Ok(()),
+                }
+            }
+        };
+    }
+}
+
+/// A batch of lines decoded and prepared on a preparing thread, with its bad lines.
+struct DecodedBatch {
+    prepared: prepare::PreparedBatch,
+    errors: Vec<ReadError>,
+}
+
+/// A preparing thread's job when the reader hands on undecoded lines.
+fn decode_and_prepare(preparer: &prepare::Preparer, raw: RawLines) -> DecodedBatch {
+    let mut mentions = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    raw.decode(&mut mentions, &mut errors);
+    DecodedBatch {
+        prepared: preparer.prepare_batch(mentions),
+        errors,
+    }
+}
+
+/// The reader thread: reads archives into batches (decoded, or raw lines for the preparing
+/// threads), blocking while the engine is behind. The statistics are the reader's: with a
+/// raw sink, lines and oversize lines only.
 fn read_input(
     input: Input,
-    mut send: impl FnMut(Vec<Mention>, u64) -> bool,
+    mut sink: Sink,
     metrics: Option<Arc<Metrics>>,
     plan: Option<ArchiveProgress>,
+    logged: Arc<AtomicU64>,
 ) -> anyhow::Result<DecodeStats> {
     if let Some(m) = &metrics {
         m.init_source(SOURCE);
@@ -511,40 +630,36 @@ fn read_input(
         m.ingest_dropped_total
             .with_label_values(&[SOURCE, "too_late"]);
     }
-    let mut logged = 0u64;
-    let mut on_error = |e: &ReadError| {
-        if let Some(m) = &metrics {
-            m.ingest_decode_errors_total
-                .with_label_values(&["archive", e.reason])
-                .inc();
-        }
-        logged += 1;
-        if logged <= LOGGED_ERRORS {
-            tracing::warn!(path = %e.path, line = e.line, reason = e.reason, error = %e.message, "skipping bad line");
-        }
-    };
+    let mut on_error = |e: &ReadError| report_bad_line(e, metrics.as_deref(), &logged);
     // Bytes decompressed from the current archive, for the progress estimate.
     let consumed = Arc::new(AtomicU64::new(0));
     let plan_cell = std::cell::RefCell::new(plan);
-    let mut on_batch = |batch: Vec<Mention>| {
-        let position = plan_cell
+    let position = || {
+        plan_cell
             .borrow()
             .as_ref()
-            .map_or(0, |p| p.position(consumed.load(Ordering::Relaxed)));
-        if let Some(m) = &metrics {
-            m.ingest_decoded_total
-                .with_label_values(&["archive"])
-                .inc_by(batch.len() as u64);
-            if let Some(last) = batch.last() {
-                let age_ms = chrono::Utc::now()
-                    .timestamp_millis()
-                    .saturating_sub(last.created_at.millis());
-                m.source_cursor_age_seconds
-                    .with_label_values(&[SOURCE])
-                    .set(age_ms as f64 / 1000.0);
-            }
+            .map_or(0, |p| p.position(consumed.load(Ordering::Relaxed)))
+    };
+    let mut read_file = |reader: Box<dyn BufRead + Send>, name: &str| match &mut sink {
+        Sink::Decoded(send) => {
+            archive::read_batches_from(reader, name, BATCH, &mut on_error, &mut |batch: Vec<
+                Mention,
+            >| {
+                count_decoded(
+                    batch.len(),
+                    batch.last().map(|m| m.created_at),
+                    metrics.as_deref(),
+                );
+                send(batch, position())
+            })
         }
-        send(batch, position)
+        Sink::Raw(send) => archive::read_raw_batches_from(
+            reader,
+            name,
+            BATCH,
+            &mut on_error,
+            &mut |raw: RawLines| send(raw, position()),
+        ),
     };
     let counted = |inner: Box<dyn BufRead + Send>| -> Box<dyn BufRead + Send> {
         consumed.store(0, Ordering::Relaxed);
@@ -565,15 +680,7 @@ fn read_input(
             let mut total = DecodeStats::default();
             let mut result = Ok(());
             for path in &paths {
-                let s = archive::open(path).and_then(|reader| {
-                    archive::read_batches_from(
-                        counted(reader),
-                        path,
-                        BATCH,
-                        &mut on_error,
-                        &mut on_batch,
-                    )
-                });
+                let s = archive::open(path).and_then(|reader| read_file(counted(reader), path));
                 match s {
                     Ok(s) => {
                         total.lines += s.lines;
@@ -592,13 +699,7 @@ fn read_input(
             result.map(|()| total)
         }
         Input::Bytes(bytes) => archive::open_bytes(bytes).and_then(|reader| {
-            let s = archive::read_batches_from(
-                counted(reader),
-                "demo",
-                BATCH,
-                &mut on_error,
-                &mut on_batch,
-            );
+            let s = read_file(counted(reader), "demo");
             file_done();
             s
         }),

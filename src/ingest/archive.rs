@@ -296,29 +296,40 @@ fn read_line_bounded(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::
     })
 }
 
-/// [`read_batches_from`], returning what was read together with the error that ended it.
-fn read_lines(
+/// What [`scan_lines`] read: lines (oversize ones included), oversize lines, and the error
+/// that ended it.
+struct Scan {
+    lines: u64,
+    oversize: u64,
+    failure: Option<ArchiveError>,
+}
+
+/// Reads `reader` line by line and hands each line (its 1-based number, its bytes without the
+/// newline and carriage return) to `on_line`, until the end, a read error, or `on_line`
+/// returning `false`. A line over [`MAX_LINE_BYTES`] is reported to `on_error` and skipped
+/// unread.
+fn scan_lines(
     mut reader: Box<dyn BufRead + Send>,
     name: &str,
-    batch: usize,
     on_error: &mut dyn FnMut(&ReadError),
-    on_batch: &mut dyn FnMut(Vec<Mention>) -> bool,
-) -> (DecodeStats, Option<ArchiveError>) {
-    let batch = batch.max(1);
-    let mut stats = DecodeStats::default();
+    on_line: &mut dyn FnMut(u64, &[u8]) -> bool,
+) -> Scan {
+    let mut scan = Scan {
+        lines: 0,
+        oversize: 0,
+        failure: None,
+    };
     let mut line = Vec::with_capacity(1024);
-    let mut out = Vec::with_capacity(batch);
-    let mut failure = None;
     loop {
         line.clear();
         let n = match read_line_bounded(reader.as_mut(), &mut line, MAX_LINE_BYTES) {
             Ok(Line::Whole(n)) => n,
             Ok(Line::Oversize(n)) => {
-                stats.lines += 1;
-                *stats.errors.entry("oversize").or_default() += 1;
+                scan.lines += 1;
+                scan.oversize += 1;
                 on_error(&ReadError {
                     path: name.to_string(),
-                    line: stats.lines,
+                    line: scan.lines,
                     reason: "oversize",
                     message: format!(
                         "a line of {n} bytes, longer than {MAX_LINE_BYTES}: skipped unread"
@@ -330,18 +341,18 @@ fn read_lines(
             }
             Err(source) => {
                 // A partial line before the damage is not a line: dropped with the tail.
-                failure = Some(ArchiveError::Read {
+                scan.failure = Some(ArchiveError::Read {
                     path: name.to_string(),
-                    line: stats.lines + 1,
+                    line: scan.lines + 1,
                     source,
                 });
-                break;
+                return scan;
             }
         };
         if n == 0 {
-            break;
+            return scan;
         }
-        stats.lines += 1;
+        scan.lines += 1;
         let mut bytes = line.as_slice();
         if let Some(rest) = bytes.strip_suffix(b"\n") {
             bytes = rest;
@@ -349,32 +360,151 @@ fn read_lines(
         if let Some(rest) = bytes.strip_suffix(b"\r") {
             bytes = rest;
         }
+        if !on_line(scan.lines, bytes) {
+            return scan;
+        }
+    }
+}
+
+impl Scan {
+    fn into_stats(self, decoded: u64, mut errors: BTreeMap<&'static str, u64>) -> DecodeStats {
+        if self.oversize > 0 {
+            *errors.entry("oversize").or_default() += self.oversize;
+        }
+        DecodeStats {
+            lines: self.lines,
+            decoded,
+            errors,
+        }
+    }
+}
+
+/// [`read_batches_from`], returning what was read together with the error that ended it.
+fn read_lines(
+    reader: Box<dyn BufRead + Send>,
+    name: &str,
+    batch: usize,
+    on_error: &mut dyn FnMut(&ReadError),
+    on_batch: &mut dyn FnMut(Vec<Mention>) -> bool,
+) -> (DecodeStats, Option<ArchiveError>) {
+    let batch = batch.max(1);
+    let mut decoded = 0u64;
+    let mut errors = BTreeMap::new();
+    let mut out = Vec::with_capacity(batch);
+    let mut stopped = false;
+    // Oversize lines go to `on_error` from the scan, bad ones from the decoding below: both
+    // need it, one at a time.
+    let on_error = std::cell::RefCell::new(on_error);
+    let mut scan_error = |e: &ReadError| (on_error.borrow_mut())(e);
+    let mut scan = scan_lines(reader, name, &mut scan_error, &mut |number, bytes| {
         match decode(bytes) {
             Ok(m) => {
-                stats.decoded += 1;
+                decoded += 1;
                 out.push(m);
                 if out.len() == batch {
                     let full = std::mem::replace(&mut out, Vec::with_capacity(batch));
                     if !on_batch(full) {
-                        return (stats, None);
+                        stopped = true;
+                        return false;
                     }
                 }
             }
             Err(e) => {
-                *stats.errors.entry(e.reason()).or_default() += 1;
-                on_error(&ReadError {
+                *errors.entry(e.reason()).or_default() += 1;
+                (on_error.borrow_mut())(&ReadError {
                     path: name.to_string(),
-                    line: stats.lines,
+                    line: number,
                     reason: e.reason(),
                     message: e.message().to_string(),
                 });
             }
         }
+        true
+    });
+    if stopped {
+        return (scan.into_stats(decoded, errors), None);
     }
     if !out.is_empty() {
         on_batch(out);
     }
-    (stats, failure)
+    let failure = scan.failure.take();
+    (scan.into_stats(decoded, errors), failure)
+}
+
+/// Lines read and not decoded yet, for decoding on other threads ([`RawLines::decode`]).
+#[derive(Debug)]
+pub struct RawLines {
+    /// The archive's name, for errors.
+    name: std::sync::Arc<str>,
+    /// The lines' bytes, without newline or carriage return, one after another.
+    buf: Vec<u8>,
+    /// Each line's end in `buf` and its 1-based number in its file.
+    ends: Vec<(usize, u64)>,
+}
+
+impl RawLines {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Decodes every line as [`read_batches_from`] would: the good ones into `out` in order,
+    /// a [`ReadError`] for each bad one into `errors`.
+    pub fn decode(&self, out: &mut Vec<Mention>, errors: &mut Vec<ReadError>) {
+        let mut start = 0;
+        for &(end, number) in &self.ends {
+            let bytes = self.buf.get(start..end).unwrap_or_default();
+            start = end;
+            match decode(bytes) {
+                Ok(m) => out.push(m),
+                Err(e) => errors.push(ReadError {
+                    path: self.name.to_string(),
+                    line: number,
+                    reason: e.reason(),
+                    message: e.message().to_string(),
+                }),
+            }
+        }
+    }
+}
+
+/// Like [`read_batches_from`], but hands on the lines undecoded, `batch` at a time; the
+/// statistics count lines and oversize lines only (the decoding happens elsewhere).
+pub fn read_raw_batches_from(
+    reader: Box<dyn BufRead + Send>,
+    name: &str,
+    batch: usize,
+    on_error: &mut dyn FnMut(&ReadError),
+    on_raw: &mut dyn FnMut(RawLines) -> bool,
+) -> Result<DecodeStats, ArchiveError> {
+    let batch = batch.max(1);
+    let shared: std::sync::Arc<str> = std::sync::Arc::from(name);
+    let fresh = || RawLines {
+        name: std::sync::Arc::clone(&shared),
+        buf: Vec::with_capacity(batch * 512),
+        ends: Vec::with_capacity(batch),
+    };
+    let mut raw = fresh();
+    let mut stopped = false;
+    let mut scan = scan_lines(reader, name, on_error, &mut |number, bytes| {
+        raw.buf.extend_from_slice(bytes);
+        raw.ends.push((raw.buf.len(), number));
+        if raw.ends.len() == batch && !on_raw(std::mem::replace(&mut raw, fresh())) {
+            stopped = true;
+            return false;
+        }
+        true
+    });
+    if !stopped && !raw.is_empty() {
+        on_raw(raw);
+    }
+    match scan.failure.take() {
+        Some(e) if !stopped => Err(e),
+        _ => Ok(scan.into_stats(0, BTreeMap::new())),
+    }
 }
 
 #[cfg(test)]

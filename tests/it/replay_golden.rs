@@ -184,6 +184,69 @@ fn demo_sample_is_exactly_the_generator_output() {
     );
 }
 
+/// Issue 20: with preparing threads the reader only splits lines and the threads decode them;
+/// the decode statistics, the bad lines (oversize, invalid, empty, missing fields) and the
+/// alert log are the same as when the reader decodes (no threads), for any number of threads.
+#[tokio::test]
+async fn bad_lines_count_the_same_whoever_decodes_them() {
+    use flashpoint::app::replay::{replay, Input};
+    let dir = tempfile::tempdir().unwrap();
+    let sample = zstd::decode_all(flashpoint::app::demo::DEMO_SAMPLE).unwrap();
+    let huge = format!(
+        "{{\"id\":\"{}\"}}",
+        "x".repeat(flashpoint::domain::codec::MAX_LINE_BYTES + 10)
+    );
+    let mut input = Vec::new();
+    for (i, line) in sample
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(6000)
+        .enumerate()
+    {
+        input.extend_from_slice(line);
+        // Every 7th line in CRLF form, and a bad line every 500.
+        input.extend_from_slice(if i % 7 == 0 { b"\r\n" } else { b"\n" });
+        match i % 500 {
+            3 => input.extend_from_slice(b"{not json\n"),
+            17 => input.extend_from_slice(b"\n"),
+            101 => input.extend_from_slice(b"{\"id\":\"1\",\"source\":\"x\"}\n"),
+            250 => {
+                input.extend_from_slice(huge.as_bytes());
+                input.push(b'\n');
+            }
+            _ => {}
+        }
+    }
+    let path = dir.path().join("input.ndjson");
+    std::fs::write(&path, &input).unwrap();
+    let mut runs = Vec::new();
+    for workers in [0, 1, 3] {
+        let log = dir.path().join(format!("w{workers}.ndjson"));
+        let mut opts = crate::support::options(Speed::Max, Some(log.display().to_string()));
+        opts.prepare_workers = workers;
+        let s = replay(
+            crate::support::demo_config(),
+            Input::Paths(vec![path.display().to_string()]),
+            opts,
+            None,
+        )
+        .await
+        .unwrap();
+        runs.push((workers, s.decode, s.engine, std::fs::read(&log).unwrap()));
+    }
+    let (_, decode0, engine0, log0) = &runs[0];
+    assert_eq!(decode0.lines, 6000 + 4 * 12, "{decode0:?}");
+    assert_eq!(decode0.decoded, 6000, "{decode0:?}");
+    assert_eq!(decode0.errors.get("oversize"), Some(&12), "{decode0:?}");
+    assert_eq!(decode0.errors.values().sum::<u64>(), 4 * 12, "{decode0:?}");
+    assert!(!log0.is_empty(), "the sample's first 6000 lines page");
+    for (workers, decode, engine, log) in &runs[1..] {
+        assert_eq!(decode, decode0, "{workers} threads");
+        assert_eq!(engine, engine0, "{workers} threads");
+        assert!(log == log0, "alert log differs with {workers} threads");
+    }
+}
+
 /// Issue 20: matching and scoring on preparing threads ahead of the engine leaves the alert log
 /// byte for byte as the engine alone writes it, for any number of threads, with and without
 /// the incident sentiment model (whose reorder buffer also sees prepared mentions).
