@@ -470,23 +470,21 @@ mod tests {
         .with_grievance_model(grievance.map(|n| Arc::from(model_by_name(n).unwrap())))
     }
 
+    /// An engine of the demo's brands with `model` as its sentiment model.
+    fn demo_engine(model: Box<dyn SentimentModel>) -> crate::app::Engine {
+        let cfg = Arc::new(
+            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
+                .unwrap(),
+        );
+        crate::app::Engine::new(cfg, model, Box::new(KeywordClassifier::embedded()), None).unwrap()
+    }
+
     /// The live queue with three preparing threads hands out every mention in the order the
     /// sources queued it, each prepared exactly as the engine's own preparer would, and is
     /// empty once the senders are gone and everything is handed out.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_live_queue_keeps_the_queue_order_across_its_threads() {
-        let cfg = Arc::new(
-            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
-                .unwrap(),
-        );
-        let engine = crate::app::Engine::new(
-            cfg,
-            model_by_name("lexicon").unwrap(),
-            Box::new(KeywordClassifier::embedded()),
-            None,
-        )
-        .unwrap();
-        let preparer = engine.preparer();
+        let preparer = demo_engine(model_by_name("lexicon").unwrap()).preparer();
         let texts = [
             "Brightline engineer never showed up, useless",
             "what a lovely morning",
@@ -559,17 +557,7 @@ mod tests {
     /// engine to score (and fail on) as it would without threads; the others are prepared.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_preparation_that_panics_leaves_the_mention_to_the_engine() {
-        let cfg = Arc::new(
-            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
-                .unwrap(),
-        );
-        let engine = crate::app::Engine::new(
-            cfg,
-            Box::new(Fragile),
-            Box::new(KeywordClassifier::embedded()),
-            None,
-        )
-        .unwrap();
+        let engine = demo_engine(Box::new(Fragile));
         for workers in [1, 2] {
             let (tx, rx) = mpsc::channel::<Ingested>(16);
             let mut queue = LiveQueue::prepared(rx, &engine.preparer(), workers).unwrap();

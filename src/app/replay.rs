@@ -206,16 +206,15 @@ pub async fn replay(
         "replay",
         plan.as_ref().map(ArchiveProgress::total),
     );
-    // Processed mentions go back to the reader, which allocated their strings, to be freed
-    // there (glibc's malloc frees a thread's own allocations from its cache; the engine's
-    // thread freeing the reader's cost it a lock per chunk). Dropped here when full.
-    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(capacity.max(1));
-    let mut back = Returns::Reader(back_tx);
     // Bad lines logged so far, by the reader and by this loop (for lines the preparing threads
     // decoded): the first `LOGGED_ERRORS` of the replay are logged.
     let logged = Arc::new(AtomicU64::new(0));
     let reader_logged = Arc::clone(&logged);
-    let (mut rx, workers) = if opts.prepare_workers == 0 {
+    // Processed mentions go back to the thread that decoded them, to be freed there (glibc's
+    // malloc frees a thread's own allocations from its cache; the engine's thread freeing
+    // another's cost it a lock per chunk). Freed by the engine when that queue is full.
+    let (mut rx, workers, mut back) = if opts.prepare_workers == 0 {
+        let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(capacity.max(1));
         let (tx, rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
         let sink = Sink::Decoded(Box::new(move |b, pos| {
             while back_rx.try_recv().is_ok() {}
@@ -225,12 +224,15 @@ pub async fn replay(
             .name(String::from("flashpoint-reader"))
             .spawn(move || read_input(input, sink, reader_metrics, plan, reader_logged))
             .context("spawning the reader thread")?;
-        (Batches::Plain(rx), (reader, Vec::new()))
+        (
+            Batches::Plain(rx),
+            (reader, Vec::new()),
+            Returns::Reader(back_tx),
+        )
     } else {
         // The preparing threads decode too: the reader only splits lines (issue 20).
         let per_queue = (capacity / (2 * opts.prepare_workers)).max(1);
-        // The mentions were allocated where they were decoded: each batch goes back to its
-        // preparing thread to be freed (batch `i` came from thread `i mod N`).
+        // Batch `i` came from (and goes back to) thread `i mod N`.
         let preparer = engine.preparer();
         let mut returns = Vec::with_capacity(opts.prepare_workers);
         let (mut dispatch, decoded, handles) =
@@ -244,7 +246,6 @@ pub async fn replay(
                 }
             })
             .context("spawning the preparing threads")?;
-        back = Returns::Workers(returns, 0);
         let read_to = Arc::new(AtomicU64::new(0));
         let reader_pos = Arc::clone(&read_to);
         let sink = Sink::Raw(Box::new(move |raw, pos| {
@@ -255,7 +256,11 @@ pub async fn replay(
             .name(String::from("flashpoint-reader"))
             .spawn(move || read_input(input, sink, reader_metrics, plan, reader_logged))
             .context("spawning the reader thread")?;
-        (Batches::Decoded(decoded, read_to), (reader, handles))
+        (
+            Batches::Decoded(decoded, read_to),
+            (reader, handles),
+            Returns::Workers(returns, 0),
+        )
     };
     let (reader, preparing) = workers;
 
@@ -282,12 +287,8 @@ pub async fn replay(
                 .set((rx.len() * BATCH) as f64);
         }
         let n = batch.len();
-        let mut done = Vec::with_capacity(n);
-        for (mention, prep) in batch {
-            done.push(mention);
-            let Some(mention) = done.last() else {
-                continue;
-            };
+        let (done, preps): (Vec<Mention>, Vec<_>) = batch.into_iter().unzip();
+        for (mention, prep) in done.iter().zip(preps) {
             let outside = opts.from.is_some_and(|f| mention.created_at < f)
                 || opts.to.is_some_and(|t| mention.created_at >= t);
             if outside {
@@ -311,7 +312,6 @@ pub async fn replay(
                 alerts.push(alert);
             }
         }
-        // Full, or the reader is done: freed here.
         back.send(done);
         if let Some(m) = &metrics {
             m.pipeline_mentions_processed_total.inc_by(n as u64);
@@ -343,10 +343,7 @@ pub async fn replay(
     let mut decode = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
-    decode.decoded += decoded_here.decoded;
-    for (reason, n) in decoded_here.errors {
-        *decode.errors.entry(reason).or_default() += n;
-    }
+    decode.add(decoded_here);
     for h in preparing {
         h.join()
             .map_err(|_| anyhow::anyhow!("a preparing thread panicked"))?;
@@ -683,11 +680,7 @@ fn read_input(
                 let s = archive::open(path).and_then(|reader| read_file(counted(reader), path));
                 match s {
                     Ok(s) => {
-                        total.lines += s.lines;
-                        total.decoded += s.decoded;
-                        for (reason, n) in s.errors {
-                            *total.errors.entry(reason).or_default() += n;
-                        }
+                        total.add(s);
                         file_done();
                     }
                     Err(e) => {

@@ -35,6 +35,17 @@ pub struct DecodeStats {
     pub errors: BTreeMap<&'static str, u64>,
 }
 
+impl DecodeStats {
+    /// Adds `other`'s counts (another file's, or the lines another thread decoded).
+    pub fn add(&mut self, other: DecodeStats) {
+        self.lines += other.lines;
+        self.decoded += other.decoded;
+        for (reason, n) in other.errors {
+            *self.errors.entry(reason).or_default() += n;
+        }
+    }
+}
+
 /// One skipped line.
 #[derive(Debug, Clone)]
 pub struct ReadError {
@@ -366,6 +377,16 @@ fn scan_lines(
     }
 }
 
+/// Line `number` of `name` as a mention, or why it is skipped.
+fn decode_line(name: &str, number: u64, bytes: &[u8]) -> Result<Mention, ReadError> {
+    decode(bytes).map_err(|e| ReadError {
+        path: name.to_string(),
+        line: number,
+        reason: e.reason(),
+        message: e.message().to_string(),
+    })
+}
+
 impl Scan {
     fn into_stats(self, decoded: u64, mut errors: BTreeMap<&'static str, u64>) -> DecodeStats {
         if self.oversize > 0 {
@@ -397,7 +418,7 @@ fn read_lines(
     let on_error = std::cell::RefCell::new(on_error);
     let mut scan_error = |e: &ReadError| (on_error.borrow_mut())(e);
     let mut scan = scan_lines(reader, name, &mut scan_error, &mut |number, bytes| {
-        match decode(bytes) {
+        match decode_line(name, number, bytes) {
             Ok(m) => {
                 decoded += 1;
                 out.push(m);
@@ -410,13 +431,8 @@ fn read_lines(
                 }
             }
             Err(e) => {
-                *errors.entry(e.reason()).or_default() += 1;
-                (on_error.borrow_mut())(&ReadError {
-                    path: name.to_string(),
-                    line: number,
-                    reason: e.reason(),
-                    message: e.message().to_string(),
-                });
+                *errors.entry(e.reason).or_default() += 1;
+                (on_error.borrow_mut())(&e);
             }
         }
         true
@@ -458,14 +474,9 @@ impl RawLines {
         for &(end, number) in &self.ends {
             let bytes = self.buf.get(start..end).unwrap_or_default();
             start = end;
-            match decode(bytes) {
+            match decode_line(&self.name, number, bytes) {
                 Ok(m) => out.push(m),
-                Err(e) => errors.push(ReadError {
-                    path: self.name.to_string(),
-                    line: number,
-                    reason: e.reason(),
-                    message: e.message().to_string(),
-                }),
+                Err(e) => errors.push(e),
             }
         }
     }
