@@ -1430,3 +1430,74 @@ fn grievances_under_a_praised_post_still_page() {
         s.dump()
     );
 }
+
+/// A wave of complaints of which the models recognise only a third: the rest are sarcastic
+/// ("so grateful acme broke my click and collect again") or flat ("failing at the self
+/// checkout so consistently takes effort") and read as praise or nothing. The brand's volume
+/// test sees the wave first (three posts a minute on a brand with one every two minutes) and
+/// opens an incident on it at info: hardly any of its posts are negative in words. That
+/// incident is about service, so it tells the service complaint stream's story and the
+/// stream opens no incident of its own; the stream's alarm must then page through it, or the
+/// wave stays at info for as long as it lasts (it did, for three hours: found on the tuning
+/// pool's quiet-brand sarcasm waves, 2026-12-06).
+#[test]
+fn a_complaint_wave_the_volume_test_saw_first_still_pages_support() {
+    const WAVE: [&str; 6] = [
+        "acme promised a callback yesterday, still nothing",
+        "so grateful acme broke my click and collect again, what would i do without the drama",
+        "10/10 customer service from acme, still no answer after 4 days",
+        "gotta hand it to acme, failing at the self checkout so consistently takes effort",
+        "wow acme, another cancelled click and collect, you really spoil me",
+        "gotta hand it to acme, failing at the meal deal so consistently takes effort",
+    ];
+    let mut s = Stream::new(config());
+    let onset = T0;
+    let mut t = T0 - 3 * DAY;
+    let mut k = 0usize;
+    while t < onset + 3 * HOUR {
+        let minute = (t - (T0 - 3 * DAY)) / MINUTE;
+        if minute % 2 == 0 {
+            s.say(t + 5_000, &format!("acme shop opening hours {k}"));
+        }
+        if t < onset && minute % 20 == 10 {
+            s.say(
+                t + 7_000,
+                &format!("acme still no answer about my order {k}"),
+            );
+        }
+        if t >= onset {
+            for j in 0..3 {
+                k += 1;
+                let text = format!("{} {k}", WAVE[k % WAVE.len()]);
+                s.say(t + 20_000 + j * 10_000, &text);
+            }
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+        k += 1;
+    }
+    let first = s.alerts.first().map(|a| (at(a) - onset) / MINUTE);
+    let page = s
+        .pages()
+        .into_iter()
+        .find(|a| a.teams.iter().any(|t| t == "support"))
+        .map(|a| (at(a) - onset) / MINUTE);
+    // The shape the defect needs: the volume incident comes first, at info.
+    assert!(
+        s.alerts
+            .first()
+            .is_some_and(|a| a.severity == Severity::Info),
+        "{}",
+        s.dump()
+    );
+    assert!(
+        page.is_some_and(|d| (0..=45).contains(&d)) && first < page,
+        "support paged {page:?} min into the wave:\n{}",
+        s.dump()
+    );
+    assert!(
+        s.pages().iter().all(|a| a.why.contains("complaints at")),
+        "a page that the complaint stream made says so:\n{}",
+        s.dump()
+    );
+}
