@@ -84,7 +84,7 @@ use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 use super::cluster::Clusterer;
 use super::evidence::Evidence;
 use super::grade::{
-    choose_category, grade, ordinary_word, persistence_minutes, risky_story, GroupSignal, Signals,
+    choose_category, grade, persistence_minutes, risky_story, GroupSignal, Signals,
 };
 use super::lifecycle::{IdSequence, Incident, Scope};
 pub use super::streams::{
@@ -976,8 +976,31 @@ impl Detector {
             return;
         }
         let told = st.incidents.iter().any(|i| tells_group(i, story_group(g)));
-        if told || stream_alarm(st, g, minute, expected).is_none() {
+        if told {
             return;
+        }
+        if g == CONDUCT_GROUP && st.conduct_is_part_of_a_service_story(minute) {
+            return;
+        }
+        // The statistic remembers; the incident needs complaints now (an alarm left over
+        // from a story that has ended opens nothing).
+        let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
+        let start = EventTime(minute * EventTime::MINUTE_MS);
+        if !st.groups[g].still_coming(recent, start) {
+            return;
+        }
+        // Outage reports that are a small part of a much larger rise of the brand's volume (a
+        // launch's crowd, a viral post's) are that rise's echo, not an outage: an outage's rise
+        // is mostly its reports (and "is it down?" questions, the rest of it).
+        // The reactions of an open story about one post are that story, not the brand's rise
+        // (an outage beside a misconduct story is still an outage).
+        if g == OUTAGE_GROUP {
+            let rise = st.window.view(start, 15).weighted
+                - 15.0 * expected
+                - st.story_reactions(minute, 15);
+            if recent < OUTAGE_SHARE_OF_RISE * rise {
+                return;
+            }
         }
         let Some(evidence) = st.groups[g].evidence_so_far() else {
             return;
@@ -1331,40 +1354,6 @@ fn profile_slot(p: Profile) -> usize {
     }
 }
 
-/// Group `g`'s alarm as it stands at `minute`, with its complaints of the last 15 minutes:
-/// the statistic over its threshold while complaints still come, not a conduct echo of a
-/// service story, and, for outage reports, not a small part of a much larger rise. What opens
-/// the stream's own incident, and what pages a volume incident that already tells the
-/// stream's story (see [`incident_signals`]). `expected`: the brand's expected volume a minute.
-fn stream_alarm(st: &BrandState, g: usize, minute: i64, expected: f64) -> Option<f64> {
-    if !st.groups[g].alarmed(g) {
-        return None;
-    }
-    if g == CONDUCT_GROUP && st.conduct_is_part_of_a_service_story(minute) {
-        return None;
-    }
-    // The statistic remembers; the incident needs complaints now (an alarm left over
-    // from a story that has ended opens nothing).
-    let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
-    let start = EventTime(minute * EventTime::MINUTE_MS);
-    if !st.groups[g].still_coming(recent, start) {
-        return None;
-    }
-    // Outage reports that are a small part of a much larger rise of the brand's volume (a
-    // launch's crowd, a viral post's) are that rise's echo, not an outage: an outage's rise
-    // is mostly its reports (and "is it down?" questions, the rest of it).
-    // The reactions of an open story about one post are that story, not the brand's rise
-    // (an outage beside a misconduct story is still an outage).
-    if g == OUTAGE_GROUP {
-        let rise =
-            st.window.view(start, 15).weighted - 15.0 * expected - st.story_reactions(minute, 15);
-        if recent < OUTAGE_SHARE_OF_RISE * rise {
-            return None;
-        }
-    }
-    Some(recent)
-}
-
 fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64) -> Signals {
     let ev = &inc.evidence;
     let mut counts = Vec::with_capacity(30);
@@ -1385,35 +1374,6 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
                 threshold: cusum_threshold(g),
                 alarm: gs.alarmed(g) && gs.still_coming(m15, at),
             }
-        }),
-        // A volume incident (no root post) whose category is a group's tells that group's
-        // story, so the stream opens no incident of its own while it is open: the stream's
-        // alarm is this incident's signal then, or a complaint surge that the brand's volume
-        // test saw first (a sarcasm wave read as praise, a wave of complaints the model only
-        // half recognises) would stay at info for as long as the spike lasts.
-        // Not when the stream's own complaints are mostly the ordinary word the brand is
-        // named after ("the maple by the park is on fire"): the incident's evidence, diluted by
-        // hours of the brand's chatter, may no longer show it, the stream's still does.
-        _ if inc.root == 0 && !inc.story => group_of(inc.category).and_then(|story| {
-            (0..GROUPS)
-                .filter(|&g| story_group(g) == story)
-                .filter(|&g| {
-                    let (named, plain) = st.groups[g].naming_so_far();
-                    let share = plain as f64 / named.max(1) as f64;
-                    !ordinary_word(named, share, st.usual_plain_share())
-                })
-                .find_map(|g| stream_alarm(st, g, minute, baseline).map(|recent| (g, recent)))
-                .map(|(g, recent)| {
-                    let at = EventTime(minute * EventTime::MINUTE_MS);
-                    let gs = &st.groups[g];
-                    GroupSignal {
-                        rate_per_min: recent / 15.0,
-                        baseline_per_min: gs.usual_per_min(at),
-                        cusum: gs.cusum(),
-                        threshold: cusum_threshold(g),
-                        alarm: true,
-                    }
-                })
         }),
         _ => None,
     };
@@ -1585,23 +1545,20 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
             doubling
         );
     }
-    let complaints = s.group.map(|g| {
+    if let Some(g) = s.group {
         let which = if inc.scope == Scope::Group(OUTAGE_GROUP as u8) {
             "outage reports"
         } else {
             "complaints"
         };
-        format!(
+        return format!(
             "{which} at {:.1}/min, {:.0}x their usual {:.2}/min (CUSUM {:.1}, threshold {:.1})",
             g.rate_per_min,
             g.rate_per_min / g.baseline_per_min.max(1e-9),
             g.baseline_per_min,
             g.cusum,
             g.threshold
-        )
-    });
-    if let (Scope::Group(_), Some(complaints)) = (&inc.scope, &complaints) {
-        return complaints.clone();
+        );
     }
     if inc.root != 0 && s.max_risk >= d.single_post_risk {
         let doubling = s
@@ -1628,11 +1585,8 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
     } else {
         String::new()
     };
-    // A volume incident that tells a complaint stream's story carries that stream's alarm
-    // too (`incident_signals`): both are said.
-    let also = complaints.map(|c| format!("; {c}")).unwrap_or_default();
     format!(
-        "brand volume {:.1}x its usual rate{lasting} (p = {:.0e}){also}",
+        "brand volume {:.1}x its usual rate{lasting} (p = {:.0e})",
         s.volume_ratio_now, s.p_value
     )
 }
@@ -1699,10 +1653,7 @@ fn incident_event(
             rate_per_min: s.rate_per_min,
             // What the rate is compared with: a complaint stream's incident runs against the
             // stream's usual complaints (as its why-sentence says), not the brand's whole volume.
-            baseline_per_min: match (&inc.scope, s.group) {
-                (Scope::Group(_), Some(g)) => g.baseline_per_min,
-                _ => s.baseline_per_min,
-            },
+            baseline_per_min: s.group.map_or(s.baseline_per_min, |g| g.baseline_per_min),
             doubling_time_s: s.doubling_time_s,
             negative_share: s.negative_share,
             positive_share: s.positive_share,

@@ -119,15 +119,6 @@ pub const ORDINARY_WORD_EXCESS: f64 = 0.3;
 /// (`detection_defects::a_slowly_trending_ordinary_word_on_a_busy_brand_pages_no_one`).
 pub const WORD_SURGE_MIN_RATIO: f64 = 1.5;
 
-/// Whether `named` mentions naming the brand, `plain_share` of them only as an ordinary word,
-/// are that word trending rather than the brand, for a brand that usually has `usual` such
-/// mentions ([`Signals::ordinary_word`]).
-pub fn ordinary_word(named: u64, plain_share: f64, usual: f64) -> bool {
-    named >= ORDINARY_WORD_MIN_NAMED
-        && plain_share >= ORDINARY_WORD_SHARE
-        && plain_share >= usual + ORDINARY_WORD_EXCESS
-}
-
 /// Whether a `category` story with `max_risk` began with (or holds) one post alleging staff
 /// misconduct or danger: such a story keeps its category, is not capped by cold start or the
 /// ordinary-word rule, and grades on its own thread.
@@ -143,12 +134,11 @@ impl Signals {
     /// long-lived chatter clusters into its evidence, and its plain share then falls under
     /// the cap while the rise itself is still the word.
     pub fn ordinary_word(&self) -> bool {
-        ordinary_word(self.named, self.plain_share, self.usual_plain_share)
-            || ordinary_word(
-                self.named_now,
-                self.surge_plain_share(),
-                self.usual_plain_share,
-            )
+        let word = |share: f64| {
+            share >= ORDINARY_WORD_SHARE && share >= self.usual_plain_share + ORDINARY_WORD_EXCESS
+        };
+        (self.named >= ORDINARY_WORD_MIN_NAMED && word(self.plain_share))
+            || (self.named_now >= ORDINARY_WORD_MIN_NAMED && word(self.surge_plain_share()))
     }
 
     /// The share of the rise's own mentions (those above the baseline) that name the brand

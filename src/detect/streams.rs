@@ -188,15 +188,6 @@ impl GroupStream {
         }
     }
 
-    /// Of every complaint taken so far (as [`GroupStream::evidence_so_far`]), how many name
-    /// the brand in their own text, and how many of those only as an ordinary-looking word.
-    pub(super) fn naming_so_far(&self) -> (u64, u64) {
-        self.evidence
-            .iter()
-            .chain(self.ahead.iter().map(|(_, ev)| ev))
-            .fold((0, 0), |(n, p), ev| (n + ev.named, p + ev.plain))
-    }
-
     /// Every complaint taken so far: the evaluated evidence and the minutes ahead of it.
     pub(super) fn evidence_so_far(&self) -> Option<Evidence> {
         let mut all = self.evidence.clone();

