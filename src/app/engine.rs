@@ -283,7 +283,8 @@ impl Engine {
                     .with_label_values(&[metrics.source_label(&m.source), why.reason()])
                     .inc();
             }
-            tracing::debug!(id = %m.id, created_at = %m.created_at, reason = why.reason(), "event-time outlier dropped");
+            // Debug, not Display: a hostile id's line breaks and quotes stay escaped in text logs.
+            tracing::debug!(id = ?m.id, created_at = %m.created_at, reason = why.reason(), "event-time outlier dropped");
         }
         // Released mentions lost their preparation: scored here (same functions).
         for m in &offered.release {
