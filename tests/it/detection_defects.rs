@@ -136,6 +136,14 @@ impl Stream {
             .join("\n")
     }
 
+    /// Minutes from `from` to the first page that reached `team`, if any.
+    fn first_page_to(&self, team: &str, from: i64) -> Option<i64> {
+        self.pages()
+            .into_iter()
+            .find(|a| a.teams.iter().any(|t| t == team))
+            .map(|a| (at(a) - from) / MINUTE)
+    }
+
     fn pages(&self) -> Vec<&AlertRecord> {
         self.alerts
             .iter()
@@ -483,11 +491,7 @@ fn defect_a_complaint_surge_pages_support_without_a_volume_spike() {
     let s = complaint_surge(|k, j| {
         format!("acme payment failed again, cannot log in, site will not load {k} {j}")
     });
-    let page = s
-        .pages()
-        .into_iter()
-        .find(|a| a.teams.iter().any(|t| t == "support"))
-        .map(|a| (at(a) - T0) / MINUTE);
+    let page = s.first_page_to("support", T0);
     assert!(
         page.is_some_and(|d| d <= 60),
         "complaint surge paged support after {page:?} min: {:#?}",
@@ -1023,11 +1027,7 @@ fn a_quiet_brands_complaints_jumping_tenfold_page_support_within_45_minutes() {
         s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
         t += MINUTE;
     }
-    let page = s
-        .pages()
-        .into_iter()
-        .find(|a| a.teams.iter().any(|t| t == "support"))
-        .map(|a| (at(a) - onset) / MINUTE);
+    let page = s.first_page_to("support", onset);
     assert!(
         page.is_some_and(|d| (0..=45).contains(&d)),
         "support paged {page:?} min after the complaints jumped:\n{}",
@@ -1074,11 +1074,7 @@ fn a_quiet_brands_slow_burn_pages_support_before_complaints_triple_its_volume() 
         s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
         t += MINUTE;
     }
-    let page = s
-        .pages()
-        .into_iter()
-        .find(|a| a.teams.iter().any(|t| t == "support"))
-        .map(|a| (at(a) - onset) / MINUTE);
+    let page = s.first_page_to("support", onset);
     assert!(
         page.is_some_and(|d| (0..=110).contains(&d)),
         "support paged {page:?} min into the slow burn:\n{}",
@@ -1482,11 +1478,7 @@ fn a_complaint_wave_the_volume_test_saw_first_still_pages_support() {
         k += 1;
     }
     let first = s.alerts.first().map(|a| (at(a) - onset) / MINUTE);
-    let page = s
-        .pages()
-        .into_iter()
-        .find(|a| a.teams.iter().any(|t| t == "support"))
-        .map(|a| (at(a) - onset) / MINUTE);
+    let page = s.first_page_to("support", onset);
     // The shape the defect needs: the volume incident comes first, at info.
     assert!(
         s.alerts
