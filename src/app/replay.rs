@@ -213,20 +213,17 @@ pub async fn replay(
     // Processed mentions go back to the thread that decoded them, to be freed there (glibc's
     // malloc frees a thread's own allocations from its cache; the engine's thread freeing
     // another's cost it a lock per chunk). Freed by the engine when that queue is full.
-    let (mut rx, workers, mut back) = if opts.prepare_workers == 0 {
+    let (sink, mut rx, preparing, mut back) = if opts.prepare_workers == 0 {
         let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(capacity.max(1));
         let (tx, rx) = mpsc::channel::<(Vec<Mention>, u64)>(capacity);
         let sink = Sink::Decoded(Box::new(move |b, pos| {
-            while back_rx.try_recv().is_ok() {}
+            free_returned(&back_rx);
             tx.blocking_send((b, pos)).is_ok()
         }));
-        let reader = std::thread::Builder::new()
-            .name(String::from("flashpoint-reader"))
-            .spawn(move || read_input(input, sink, reader_metrics, plan, reader_logged))
-            .context("spawning the reader thread")?;
         (
+            sink,
             Batches::Plain(rx),
-            (reader, Vec::new()),
+            Vec::new(),
             Returns::Reader(back_tx),
         )
     } else {
@@ -241,7 +238,7 @@ pub async fn replay(
                 returns.push(back_tx);
                 let p = preparer.clone();
                 move |raw: RawLines| {
-                    while back_rx.try_recv().is_ok() {}
+                    free_returned(&back_rx);
                     decode_and_prepare(&p, raw)
                 }
             })
@@ -252,17 +249,17 @@ pub async fn replay(
             reader_pos.store(pos, Ordering::Relaxed);
             dispatch.send(raw)
         }));
-        let reader = std::thread::Builder::new()
-            .name(String::from("flashpoint-reader"))
-            .spawn(move || read_input(input, sink, reader_metrics, plan, reader_logged))
-            .context("spawning the reader thread")?;
         (
+            sink,
             Batches::Decoded(decoded, read_to),
-            (reader, handles),
+            handles,
             Returns::Workers(returns, 0),
         )
     };
-    let (reader, preparing) = workers;
+    let reader = std::thread::Builder::new()
+        .name(String::from("flashpoint-reader"))
+        .spawn(move || read_input(input, sink, reader_metrics, plan, reader_logged))
+        .context("spawning the reader thread")?;
 
     let mut first_event: Option<EventTime> = None;
     let mut alerts = Vec::new();
@@ -588,6 +585,11 @@ impl Returns {
             }
         };
     }
+}
+
+/// Frees the processed mentions the engine handed back to this thread ([`Returns`]).
+fn free_returned(back: &std::sync::mpsc::Receiver<Vec<Mention>>) {
+    while back.try_recv().is_ok() {}
 }
 
 /// A batch of lines decoded and prepared on a preparing thread, with its bad lines.
