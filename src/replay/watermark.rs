@@ -18,8 +18,11 @@
 //!   Their median event time `M` and median absolute deviation `D` are computed; a mention
 //!   farther than `max(10 D, max_event_age)` from `M` is an outlier and is dropped
 //!   (`stale_event_time` below `M`, `future_event_time` above). The others are then processed
-//!   in arrival order. With fewer than 3 mentions in all, nothing can be judged and they are
-//!   processed as they are.
+//!   in arrival order, except those more than `max(10 D, max_future_skew)` ahead of `M`:
+//!   they come after the rest, each judged by the jump rule below against the newest
+//!   mention before it (a record two days ahead among the first ones would otherwise move
+//!   the watermark two days on, and the whole replay would be too late). With fewer than 3
+//!   mentions in all, nothing can be judged and they are processed as they are.
 //! * **Jumps.** Once started, a mention more than `max_future_skew` ahead of the newest event
 //!   time seen starts a *jump*: it and every later mention not older than it minus the allowed
 //!   lateness are held. Mentions older than that (on the stream's old timeline) are processed
@@ -314,9 +317,13 @@ impl OutlierGuard {
             .collect();
         deviations.sort_unstable();
         let mad = deviations[(deviations.len() - 1) / 2];
-        let limit = mad
-            .saturating_mul(OUTLIER_DEVIATIONS)
-            .max(self.max_event_age_ms);
+        let spread = mad.saturating_mul(OUTLIER_DEVIATIONS);
+        let limit = spread.max(self.max_event_age_ms);
+        // Ahead of the others by more than a jump, but not absurd: judged after them, as a
+        // jump would be. Released now, one mention two days ahead would move the watermark
+        // two days on, and every later mention of the replay would be too late.
+        let ahead_of = median.saturating_add(spread.max(self.max_future_skew_ms));
+        let mut ahead = Vec::new();
         for m in sample {
             let t = m.created_at.millis();
             if t.abs_diff(median) > limit.unsigned_abs() {
@@ -326,8 +333,19 @@ impl OutlierGuard {
                     Outlier::Stale
                 };
                 out.dropped.push((m, why));
+            } else if t > ahead_of {
+                ahead.push(m);
             } else {
                 out.release.push(m);
+            }
+        }
+        let mut newest = out.release.iter().map(|m| m.created_at).max();
+        for m in ahead {
+            let o = self.offer(&m, newest);
+            out.dropped.extend(o.dropped);
+            for r in o.release.into_iter().chain(o.pass.then_some(m)) {
+                newest = newest.max(Some(r.created_at));
+                out.release.push(r);
             }
         }
     }
@@ -476,6 +494,28 @@ mod tests {
             pos("b0") < pos("b1") && pos("b28") < pos("b29"),
             "arrival order kept"
         );
+    }
+
+    #[test]
+    fn guard_keeps_one_mention_days_ahead_at_the_start_from_taking_the_stream() {
+        // A record two days ahead among the first mentions is within `max_event_age` of their
+        // median: released with them, it moved the watermark two days on and every later
+        // mention of the replay was too late.
+        let mut stream: Vec<Mention> = (0..200).map(|i| at(&format!("a{i}"), i)).collect();
+        stream.insert(3, at("ahead", 2 * 1440));
+        let (done, dropped) = guarded(&stream);
+        let want: Vec<String> = (0..200).map(|i| format!("a{i}")).collect();
+        assert_eq!(done, want);
+        assert_eq!(dropped, [(String::from("ahead"), "future_event_time")]);
+
+        // A stream whose first mentions straddle a real gap (a quiet night) keeps them all,
+        // in arrival order: the mentions after the gap agree with each other.
+        let mut stream: Vec<Mention> = (0..10).map(|i| at(&format!("a{i}"), i)).collect();
+        stream.extend((0..40).map(|i| at(&format!("b{i}"), 1440 + i)));
+        let want: Vec<String> = stream.iter().map(|m| m.id.clone()).collect();
+        let (done, dropped) = guarded(&stream);
+        assert!(dropped.is_empty(), "{dropped:?}");
+        assert_eq!(done, want);
     }
 
     #[test]

@@ -122,6 +122,28 @@ async fn ingest_event_time_a_run_of_future_records_is_refuted_by_the_stream() {
     assert_eq!(dropped(&metrics, "x", "too_late"), 0);
 }
 
+/// A record two days ahead among the first sixteen is within `max_event_age` of their median,
+/// so the start rule kept it, and released in arrival order it moved the watermark two days
+/// on: every mention of the demo's first two days was too late, and 7 of its 15 alert lines
+/// were lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_event_time_one_record_days_ahead_at_the_start_is_a_jump_the_stream_refutes() {
+    let clean = demo_lines();
+    let straight = replay_lines(&clean, None).await;
+    let mut polluted = clean.clone();
+    polluted.insert(2, line_at("ahead", RISKY, "2026-03-04T00:00:00Z"));
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let guarded = replay_lines(&polluted, Some(Arc::clone(&metrics))).await;
+    assert!(
+        guarded == straight,
+        "the record ahead changed the alert log: {} lines instead of {}",
+        guarded.len(),
+        straight.len()
+    );
+    assert_eq!(dropped(&metrics, "x", "future_event_time"), 1);
+    assert_eq!(dropped(&metrics, "x", "too_late"), 0);
+}
+
 #[tokio::test]
 async fn ingest_event_time_year_one_first_opens_no_incident() {
     let start = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z").unwrap();
