@@ -103,6 +103,42 @@ fn detection_cold_start_stays_quiet_on_a_new_brands_first_mentions() {
     assert!(s.alerts.is_empty(), "{:?}", s.alerts);
 }
 
+/// A brand whose everyday talk is complaints (an airline's, a utility's: three posts in five
+/// here) is first seen busy. In its first six hours its baseline is still mostly the prior, so
+/// its ordinary traffic reads as a spike; a rule that let half the posts stating a complaint
+/// page through that cap paged support at warning within minutes.
+#[test]
+fn detection_cold_start_stays_quiet_on_a_busy_brand_whose_chatter_is_complaints() {
+    let complaints = [
+        "acme broadband is down again, no internet at all",
+        "on hold with acme for an hour, nobody answers",
+        "acme charged me twice this month, sort it out",
+        "acme router keeps dropping the connection every evening",
+    ];
+    let chatter = [
+        "just switched to acme broadband, setup was fine",
+        "anyone else on acme? thinking about it",
+    ];
+    let mut s = Stream::new(config(1800));
+    for k in 0..360 {
+        for j in 0..20 {
+            let t = T0 + k * MINUTE + j * 3_000;
+            let text = if j % 5 < 3 {
+                complaints[(j as usize + k as usize) % complaints.len()]
+            } else {
+                chatter[(j as usize + k as usize) % chatter.len()]
+            };
+            s.send(t, &format!("{text} #{k}x{j}"));
+        }
+    }
+    let pages: Vec<_> = s
+        .alerts
+        .iter()
+        .filter(|a| a.severity >= Severity::Warning)
+        .collect();
+    assert!(pages.is_empty(), "{pages:#?}");
+}
+
 #[test]
 fn detection_cold_start_still_catches_an_explosion() {
     let mut s = Stream::new(config(1800));
