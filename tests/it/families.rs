@@ -16,8 +16,12 @@ use flashpoint::eval::families::{
 /// Rates capped so that debug-build runs stay a few thousand mentions.
 const SMALL: Limits = Limits {
     rate_cap: Some(0.5),
+    complaint_share: None,
 };
-const FULL: Limits = Limits { rate_cap: None };
+const FULL: Limits = Limits {
+    rate_cap: None,
+    complaint_share: None,
+};
 
 /// The first `n` test seeds (among the first 400) whose draw satisfies `keep`.
 fn test_seeds(

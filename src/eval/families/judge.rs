@@ -460,7 +460,7 @@ impl Report {
         let mut t = String::new();
         let _w = writeln!(
             t,
-            "pool {} (seeds {}..={}), {} runs, sentiment model {}{}",
+            "pool {} (seeds {}..={}), {} runs, sentiment model {}{}{}",
             self.pool,
             self.seed_range.0,
             self.seed_range.1,
@@ -468,7 +468,12 @@ impl Report {
             self.model,
             self.limits
                 .rate_cap
-                .map_or(String::new(), |c| format!(", rates capped at {c}/min"))
+                .map_or(String::new(), |c| format!(", rates capped at {c}/min")),
+            self.limits
+                .complaint_share
+                .map_or(String::new(), |(lo, hi)| format!(
+                    ", background complaint shares {lo}-{hi}"
+                ))
         );
         let _w = writeln!(
             t,

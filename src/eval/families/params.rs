@@ -37,7 +37,13 @@ pub const EPOCH_MS: i64 = 1_767_571_200_000;
 pub struct Limits {
     /// Caps every brand's background rate (mentions per minute).
     pub rate_cap: Option<f64>,
+    /// Draws every brand's background complaint share from this range instead of
+    /// [`COMPLAINT_SHARE`] (a brand whose everyday talk is complaints, an airline's).
+    pub complaint_share: Option<(f64, f64)>,
 }
+
+/// The range of a brand's background complaint share.
+pub const COMPLAINT_SHARE: (f64, f64) = (0.03, 0.30);
 
 /// One invented brand and its background traffic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -573,7 +579,10 @@ fn draw_brand(
         amplitude: uniform(rng, 0.0, 0.9),
         peak_hour: uniform(rng, 0.0, 24.0),
         weekend: uniform(rng, 0.4, 1.6),
-        complaint_share: uniform(rng, 0.03, 0.30),
+        complaint_share: {
+            let (lo, hi) = limits.complaint_share.unwrap_or(COMPLAINT_SHARE);
+            uniform(rng, lo, hi)
+        },
         positive_share: uniform(rng, 0.05, 0.35),
         reaction_share,
         repost: r / sum,

@@ -37,6 +37,8 @@ pub enum FamiliesError {
     NoSeeds,
     #[error("--rate-cap must be a positive number of mentions per minute")]
     BadRateCap,
+    #[error("--complaint-background must be two fractions LO,HI with 0 <= LO <= HI <= 1")]
+    BadComplaintBackground,
     #[error("sentiment model: {0}")]
     Model(String),
     #[error("the generated configuration was rejected: {0}")]
@@ -75,11 +77,25 @@ pub struct FamiliesArgs {
     /// evaluation draws 0.05–50.
     #[arg(long)]
     pub rate_cap: Option<f64>,
+    /// Draw every brand's background complaint share from `LO,HI` (fractions, e.g.
+    /// `0.3,0.7` for brands whose everyday talk is complaints, as an airline's is); the full
+    /// evaluation draws 0.03–0.30. The other draws of a seed are unchanged.
+    #[arg(long, value_name = "LO,HI", value_parser = share_range)]
+    pub complaint_background: Option<(f64, f64)>,
     /// Also write every run here, one folder each (`<family>-<seed>/`: `config.toml`,
     /// `mentions.ndjson`, `alerts.ndjson`, `truth.json`), to replay a miss with
     /// `flashpoint replay --report`. Large: use it with `--family` and few seeds.
     #[arg(long)]
     pub write_runs: Option<PathBuf>,
+}
+
+/// `LO,HI` as two numbers (their range is checked by [`Options::from_args`]).
+fn share_range(s: &str) -> Result<(f64, f64), String> {
+    let (lo, hi) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{s:?}: expected LO,HI"))?;
+    let num = |v: &str| v.trim().parse::<f64>().map_err(|e| format!("{v:?}: {e}"));
+    Ok((num(lo)?, num(hi)?))
 }
 
 /// What to evaluate.
@@ -132,6 +148,13 @@ impl Options {
         if a.rate_cap.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
             return Err(FamiliesError::BadRateCap);
         }
+        let complaint_share = match a.complaint_background {
+            None => None,
+            Some((lo, hi)) if (0.0..=1.0).contains(&lo) && (lo..=1.0).contains(&hi) => {
+                Some((lo, hi))
+            }
+            Some(_) => return Err(FamiliesError::BadComplaintBackground),
+        };
         let jobs = a.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
@@ -143,6 +166,7 @@ impl Options {
             jobs: jobs.max(1),
             limits: Limits {
                 rate_cap: a.rate_cap,
+                complaint_share,
             },
             write_runs: a.write_runs.clone(),
         })

@@ -109,11 +109,16 @@ fn families_seed_ranges_are_disjoint() {
 fn families_draws_never_panic_and_always_configure() {
     let cap = Limits {
         rate_cap: Some(0.5),
+        complaint_share: None,
+    };
+    let grumbling = Limits {
+        rate_cap: None,
+        complaint_share: Some((0.3, 0.7)),
     };
     for f in Family::ALL {
         for pool in [Pool::Tune, Pool::Test] {
             for i in (0..400).chain([u32::MAX - 1, u32::MAX]) {
-                for limits in [Limits::default(), cap] {
+                for limits in [Limits::default(), cap, grumbling] {
                     let p = draw(f, pool.seed(i), pool, &limits);
                     assert!(p.end_ms > p.start_ms);
                     for b in &p.brands {
@@ -131,6 +136,32 @@ fn families_draws_never_panic_and_always_configure() {
                     assert_eq!(t.brands.len(), p.brands.len());
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn families_complaint_background_changes_only_the_complaint_share() {
+    let grumbling = Limits {
+        rate_cap: None,
+        complaint_share: Some((0.3, 0.7)),
+    };
+    for f in Family::ALL {
+        for i in 0..50 {
+            let seed = Pool::Tune.seed(i);
+            let plain = draw(f, seed, Pool::Tune, &Limits::default());
+            let mut other = draw(f, seed, Pool::Tune, &grumbling);
+            for (a, b) in plain.brands.iter().zip(&mut other.brands) {
+                // The slow burn sets its brand's share from the story's own ratios.
+                let story_set = (0.03..=0.30).contains(&b.complaint_share);
+                assert!(
+                    story_set || (0.3..=0.7).contains(&b.complaint_share),
+                    "{f} {i}"
+                );
+                b.complaint_share = a.complaint_share;
+            }
+            assert_eq!(plain.brands, other.brands, "{f} {i}");
+            assert_eq!(plain.stories, other.stories, "{f} {i}");
         }
     }
 }
