@@ -67,6 +67,9 @@ pub fn encode(m: &Mention, out: &mut Vec<u8>) {
 /// frames with their own `max_frame_bytes`, the push route with `max_body_bytes`.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// The UTF-8 byte-order mark, skipped at the start of a line by [`decode`].
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Why a line could not become a [`Mention`]; `reason` is a stable label for metrics.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {message}")]
@@ -176,6 +179,10 @@ fn required<T>(v: Option<T>, field: &str) -> Result<T, DecodeError> {
 
 /// Decodes one NDJSON line (without its newline) into a validated [`Mention`].
 pub fn decode(line: &[u8]) -> Result<Mention, DecodeError> {
+    // A UTF-8 byte-order mark (written by some editors and Windows tools at the start of a
+    // file or body) is not part of the JSON: without this the first line of such a file is
+    // "invalid_json: expected value at line 1 column 1".
+    let line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
     if line.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::new("empty_line", "empty line"));
     }
@@ -293,6 +300,15 @@ mod tests {
         assert!(escaped.author.created_at.is_some());
         let err = decode(br#"{"id":"1","source":"x","created_at":7,"text":"t","author":{"id":"a","handle":"@a"}}"#).unwrap_err();
         assert_eq!(err.reason(), "invalid_field", "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_a_line_is_skipped() {
+        let plain = r#"{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"hi","author":{"id":"a","handle":"@a"}}"#;
+        let mut marked = UTF8_BOM.to_vec();
+        marked.extend_from_slice(plain.as_bytes());
+        assert_eq!(decode(&marked).unwrap(), decode(plain.as_bytes()).unwrap());
+        assert_eq!(decode(UTF8_BOM).unwrap_err().reason(), "empty_line");
     }
 
     #[test]

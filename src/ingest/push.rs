@@ -6,9 +6,13 @@
 //! queue can ever take (`{"error", "max_batch"}`: split it); 408 when the body does not arrive
 //! within the body read timeout; 503 with `Retry-After` when the pipeline queue cannot take
 //! every good line of the batch now (nothing is queued then, so the client retries the whole
-//! batch); otherwise 200 with per-line results
+//! batch); 415 for a `Content-Encoding` other than `identity`, `gzip` or `zstd` (those are
+//! decoded, and a body that decodes beyond the body limit is 413, one that does not decode
+//! 400); otherwise 200 with per-line results
 //! `{"accepted": n, "rejected": m, "errors": [{"line", "reason", "message"}]}`. One bad line
-//! never rejects its neighbours. Every refused request is counted in
+//! never rejects its neighbours; a line (or array element) longer than
+//! [`MAX_LINE_BYTES`] is one such bad line (`oversize`), as it is in a file or an archive, so a
+//! mention the live pipeline took can always be replayed from the archive. Every refused request is counted in
 //! `flashpoint_ingest_push_rejected_total{source,reason}`. Slow and idle connections and the
 //! connection cap are the listener's business (`telemetry::http::serve_limited`).
 //!
@@ -33,7 +37,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use super::spool::{AppendError, SpoolHandle};
 use super::{EventTimeBounds, Ingested, MentionTx};
 use crate::config::source::HttpPushConfig;
-use crate::domain::codec::decode;
+use crate::domain::codec::{decode, MAX_LINE_BYTES, UTF8_BOM};
 use crate::domain::Mention;
 use crate::telemetry::Metrics;
 
@@ -193,6 +197,13 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
                 return r;
             }
         };
+    let bytes = match decoded_body(&headers, bytes, limit) {
+        Ok(b) => b,
+        Err((status, reason, message)) => {
+            s.rejected(reason);
+            return error(status, &message);
+        }
+    };
     let (good, mut errors, lines) = parse_batch(&bytes);
     let m = &s.metrics;
     m.ingest_lines_total
@@ -345,7 +356,74 @@ async fn spooled(
 
 /// Splits a body into decoded mentions with their 1-based line (array element) numbers and
 /// per-line errors; returns the line count too.
+/// A refused body: the status, the `rejected_total` reason and the message.
+type BodyRefusal = (StatusCode, &'static str, String);
+
+/// The request body with its `Content-Encoding` undone: `identity` (or none) as it is,
+/// `gzip` and `zstd` decompressed to at most `limit` bytes (a bomb is 413, like a body over
+/// the limit); anything else is 415, never read as if it were NDJSON.
+fn decoded_body(
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+    limit: usize,
+) -> Result<axum::body::Bytes, BodyRefusal> {
+    use std::io::Read;
+    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
+        return Ok(body);
+    };
+    let coding = value
+        .to_str()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let reader: Box<dyn Read + '_> = match coding.as_str() {
+        "" | "identity" => return Ok(body),
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        "zstd" => match zstd::stream::read::Decoder::new(&body[..]) {
+            Ok(d) => Box::new(d),
+            Err(e) => {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    "invalid_encoding",
+                    format!("body is not valid zstd: {e}"),
+                ))
+            }
+        },
+        _ => {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                String::from("unsupported Content-Encoding: send identity, gzip or zstd"),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    match reader.take(limit as u64 + 1).read_to_end(&mut out) {
+        Ok(n) if n > limit => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            String::from("decompressed body over the limit"),
+        )),
+        Ok(_) => Ok(out.into()),
+        Err(e) => Err((
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            format!("body is not valid {coding}: {e}"),
+        )),
+    }
+}
+
+/// A line longer than [`MAX_LINE_BYTES`], as files and archives count it.
+fn oversize(line: usize, bytes: usize) -> LineError {
+    LineError {
+        line,
+        reason: "oversize",
+        message: format!("a line of {bytes} bytes, longer than {MAX_LINE_BYTES}"),
+    }
+}
+
 fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
+    let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
     let mut good = Vec::new();
     let mut errors = Vec::new();
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
@@ -355,6 +433,10 @@ fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
                 let n = items.len();
                 for (i, v) in items.into_iter().enumerate() {
                     let line = serde_json::to_vec(&v).unwrap_or_default();
+                    if line.len() > MAX_LINE_BYTES {
+                        errors.push(oversize(i + 1, line.len()));
+                        continue;
+                    }
                     match decode(&line) {
                         Ok(m) => good.push((i + 1, m)),
                         Err(e) => errors.push(LineError {
@@ -383,6 +465,10 @@ fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
             continue;
         }
         lines += 1;
+        if raw.len() > MAX_LINE_BYTES {
+            errors.push(oversize(i + 1, raw.len()));
+            continue;
+        }
         if let Err(e) = std::str::from_utf8(raw) {
             errors.push(LineError {
                 line: i + 1,
@@ -419,6 +505,29 @@ mod tests {
         assert_eq!(lines, 4);
         let reasons: Vec<_> = errors.iter().map(|e| (e.line, e.reason)).collect();
         assert_eq!(reasons, vec![(2, "invalid_json"), (5, "invalid_utf8")]);
+    }
+
+    #[test]
+    fn push_batch_refuses_a_line_the_archive_could_not_replay() {
+        let huge = GOOD.replace("\"hi\"", &format!("\"{}\"", "x".repeat(MAX_LINE_BYTES)));
+        let body = format!("{GOOD}\n{huge}\n{GOOD}\n");
+        let (good, errors, lines) = parse_batch(body.as_bytes());
+        assert_eq!((good.len(), lines), (2, 3));
+        assert_eq!((errors[0].line, errors[0].reason), (2, "oversize"));
+        let array = format!("[{GOOD},{huge}]");
+        let (good, errors, _) = parse_batch(array.as_bytes());
+        assert_eq!(good.len(), 1);
+        assert_eq!((errors[0].line, errors[0].reason), (2, "oversize"));
+    }
+
+    #[test]
+    fn push_batch_skips_a_byte_order_mark() {
+        let body = format!("\u{FEFF}{GOOD}\n{GOOD}\n");
+        let (good, errors, _) = parse_batch(body.as_bytes());
+        assert_eq!((good.len(), errors.len()), (2, 0));
+        let array = format!("\u{FEFF}[{GOOD}]");
+        let (good, errors, _) = parse_batch(array.as_bytes());
+        assert_eq!((good.len(), errors.len()), (1, 0));
     }
 
     #[test]

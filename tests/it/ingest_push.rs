@@ -50,6 +50,55 @@ fn post(addr: SocketAddr, token: Option<&str>, body: String) -> reqwest::Request
     r
 }
 
+/// A compressed body is decoded (bounded by the body limit, so a small bomb is 413), and a
+/// coding the route does not speak is 415: before, `Content-Encoding` was ignored and a gzip
+/// body came back 200 with every "line" rejected as invalid UTF-8.
+#[tokio::test]
+async fn ingest_push_decodes_gzip_and_zstd_and_refuses_other_codings() {
+    use std::io::Write;
+    let (addr, mut rx, metrics) = serve(16).await;
+    let send = |coding: &'static str, body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/v1/mentions"))
+            .bearer_auth("s3cret")
+            .header("content-encoding", coding)
+            .body(body)
+            .send()
+    };
+    let body = format!("{}\n{}\n", line("g1", "hi"), line("g2", "hi"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes()).unwrap();
+    let r = send("gzip", gz.finish().unwrap()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains(r#""accepted":2"#));
+    let zst = zstd::encode_all(line("z1", "hi").as_bytes(), 3).unwrap();
+    let r = send("zstd", zst).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains(r#""accepted":1"#));
+    let ids: Vec<String> = (0..3).map(|_| rx.try_recv().unwrap().mention.id).collect();
+    assert_eq!(ids, ["g1", "g2", "z1"]);
+
+    // 64 KiB of newlines: 77 bytes compressed, far over the 2048-byte limit decoded.
+    let bomb = zstd::encode_all(vec![b'\n'; 64 * 1024].as_slice(), 19).unwrap();
+    assert!(bomb.len() < 2048);
+    assert_eq!(send("zstd", bomb).await.unwrap().status(), 413);
+    assert_eq!(
+        send("gzip", b"not gzip".to_vec()).await.unwrap().status(),
+        400
+    );
+    assert_eq!(
+        send("br", body.clone().into_bytes())
+            .await
+            .unwrap()
+            .status(),
+        415
+    );
+    assert!(rx.try_recv().is_err(), "nothing queued from a refused body");
+    assert_eq!(rejected(&metrics, "body_too_large"), "1");
+    assert_eq!(rejected(&metrics, "invalid_encoding"), "1");
+    assert_eq!(rejected(&metrics, "unsupported_encoding"), "1");
+}
+
 #[tokio::test]
 async fn ingest_push_rejects_missing_or_wrong_token() {
     let (addr, mut rx, _m) = serve(16).await;
