@@ -491,7 +491,7 @@ impl Metrics {
                 IntCounterVec::new(
                     opts(
                         "ingest_push_rejected_total",
-                        "Requests to POST /v1/mentions refused whole, by reason (401, 413, 408, 503)."
+                        "Requests to POST /v1/mentions refused whole, by reason (400, 401, 408, 413, 415, 503)."
                     ),
                     &["source", "reason"]
                 )
