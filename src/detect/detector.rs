@@ -42,11 +42,11 @@
 //! last hour's level, so a lasting new level (a busier brand, a new source) becomes the norm
 //! instead of an incident that never resolves. Cold start (`cold_start_cap`): during a
 //! brand's first six hours (`COLD_START_MINUTES`) volume pages (at warning) only when three
-//! in four of an incident's posts state a complaint ([`COLD_START_COMPLAINT_SHARE`]), and for the rest of its first day
-//! ([`COLD_START_DAY_MINUTES`] of history) nothing grades above warning; risky single posts
-//! still open watches and escalate on their thread. Those first six hours are the brand's
-//! level, not an anomaly: its volume baseline learns them at the full rate, so a brand first
-//! seen busy is not still "in a spike" when the cap lifts.
+//! in four of an incident's posts state a complaint ([`COLD_START_COMPLAINT_SHARE`]), and for
+//! the rest of its first day ([`COLD_START_DAY_MINUTES`] of history) nothing grades above
+//! warning; risky single posts still open watches and escalate on their thread. Those first
+//! six hours are the brand's level, not an anomaly: its volume baseline learns them at the
+//! full rate, so a brand first seen busy is not still "in a spike" when the cap lifts.
 //!
 //! No data is not silence: when the whole stream stops for at least [`GAP_MINUTES`] while its
 //! brands' baselines expected at least [`GAP_EXPECTED_MENTIONS`] mentions in that time (a
@@ -204,8 +204,8 @@ impl NamingWindow {
 /// `minutes` of history (cold start): in its first [`COLD_START_MINUTES`] the baseline is
 /// still mostly its prior, so a busy brand's ordinary traffic reads as a spike, and only an
 /// incident of which at least [`COLD_START_COMPLAINT_SHARE`] of the posts state a complaint
-/// (a new brand's sudden outage) may page, at warning; for the rest of its first day ([`COLD_START_DAY_MINUTES`]) nothing
-/// grades above warning. Risky posts are not capped.
+/// (a new brand's sudden outage) may page, at warning; for the rest of its first day
+/// ([`COLD_START_DAY_MINUTES`]) nothing grades above warning. Risky posts are not capped.
 fn cold_start_cap(minutes: u32, complaint_share: f64) -> Option<Severity> {
     if minutes < COLD_START_MINUTES && complaint_share < COLD_START_COMPLAINT_SHARE {
         Some(Severity::Info)

@@ -10,9 +10,9 @@
 //! decoded, and a body that decodes beyond the body limit is 413, one that does not decode
 //! 400); otherwise 200 with per-line results
 //! `{"accepted": n, "rejected": m, "errors": [{"line", "reason", "message"}]}`. One bad line
-//! never rejects its neighbours; a line (or array element) longer than
-//! [`MAX_LINE_BYTES`] is one such bad line (`oversize`), as it is in a file or an archive, so a
-//! mention the live pipeline took can always be replayed from the archive. Every refused request is counted in
+//! never rejects its neighbours; a line (or array element) longer than [`MAX_LINE_BYTES`] is
+//! one such bad line (`oversize`), as it is in a file or an archive, so a mention the live
+//! pipeline took can always be replayed from the archive. Every refused request is counted in
 //! `flashpoint_ingest_push_rejected_total{source,reason}`. Slow and idle connections and the
 //! connection cap are the listener's business (`telemetry::http::serve_limited`).
 //!
@@ -354,8 +354,6 @@ async fn spooled(
     }
 }
 
-/// Splits a body into decoded mentions with their 1-based line (array element) numbers and
-/// per-line errors; returns the line count too.
 /// A refused body: the status, the `rejected_total` reason and the message.
 type BodyRefusal = (StatusCode, &'static str, String);
 
@@ -422,6 +420,8 @@ fn oversize(line: usize, bytes: usize) -> LineError {
     }
 }
 
+/// Splits a body into decoded mentions with their 1-based line (array element) numbers and
+/// per-line errors; returns the line count too.
 fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
     let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
     let mut good = Vec::new();

@@ -44,6 +44,13 @@ async fn replay_lines(lines: &[String], metrics: Option<Arc<Metrics>>) -> Vec<St
     s.alerts.iter().map(|a| a.to_json_line()).collect()
 }
 
+/// The alert lines of `lines` replayed, with the metrics that counted what was dropped.
+async fn replay_counted(lines: &[String]) -> (Vec<String>, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new(&[], 0));
+    let alerts = replay_lines(lines, Some(Arc::clone(&metrics))).await;
+    (alerts, metrics)
+}
+
 fn dropped(m: &Metrics, source: &str, reason: &str) -> u64 {
     m.ingest_dropped_total
         .with_label_values(&[source, reason])
@@ -67,8 +74,7 @@ async fn ingest_event_time_outliers_leave_the_demo_alert_log_unchanged() {
     polluted.insert(0, far("far-first"));
     polluted.insert(0, ancient("ancient-first"));
 
-    let metrics = Arc::new(Metrics::new(&[], 0));
-    let guarded = replay_lines(&polluted, Some(Arc::clone(&metrics))).await;
+    let (guarded, metrics) = replay_counted(&polluted).await;
     assert!(
         guarded
             .iter()
@@ -110,8 +116,7 @@ async fn ingest_event_time_a_run_of_future_records_is_refuted_by_the_stream() {
         })
         .collect();
     polluted.splice(third..third, far);
-    let metrics = Arc::new(Metrics::new(&[], 0));
-    let guarded = replay_lines(&polluted, Some(Arc::clone(&metrics))).await;
+    let (guarded, metrics) = replay_counted(&polluted).await;
     assert!(
         guarded == straight,
         "the poisoned runs changed the alert log: {} lines instead of {}",
@@ -132,8 +137,7 @@ async fn ingest_event_time_one_record_days_ahead_at_the_start_is_a_jump_the_stre
     let straight = replay_lines(&clean, None).await;
     let mut polluted = clean.clone();
     polluted.insert(2, line_at("ahead", RISKY, "2026-03-04T00:00:00Z"));
-    let metrics = Arc::new(Metrics::new(&[], 0));
-    let guarded = replay_lines(&polluted, Some(Arc::clone(&metrics))).await;
+    let (guarded, metrics) = replay_counted(&polluted).await;
     assert!(
         guarded == straight,
         "the record ahead changed the alert log: {} lines instead of {}",
