@@ -210,6 +210,11 @@ pub enum EvalCommand {
         /// per model, and the blend weight they choose. Skipped with a note when absent.
         #[arg(long, default_value = "data/vader-snippets")]
         snippets: PathBuf,
+        /// Also score Figure Eight's "Twitter US Airline Sentiment" CSV (`Tweets.csv`, with
+        /// `airline_sentiment` and `text` columns; not bundled, its licence is non-commercial):
+        /// real complaints written to brands, a domain no model was trained or tuned on.
+        #[arg(long)]
+        airline: Option<PathBuf>,
     },
     /// Run the scenario suite (generated streams with expected outcomes); exits 1 on a failure.
     Scenarios {
@@ -252,8 +257,14 @@ pub fn run(cli: Cli) -> u8 {
                     data,
                     models,
                     snippets,
+                    airline,
                 },
-        } => exit_code(crate::eval::entry::sentiment(&data, &models, &snippets)),
+        } => exit_code(crate::eval::entry::sentiment(
+            &data,
+            &models,
+            &snippets,
+            airline.as_deref(),
+        )),
         Command::Train {
             what:
                 TrainCommand::Sentiment {

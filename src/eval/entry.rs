@@ -9,15 +9,26 @@ pub fn nab(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `flashpoint eval sentiment`: scores `models` on the data sets under `data` and prints the
-/// tables.
+/// `flashpoint eval sentiment`: scores `models` on the data sets under `data` (and the airline
+/// CSV at `airline`, when given) and prints the tables.
 pub fn sentiment(
     data: &std::path::Path,
     models: &[String],
     snippets: &std::path::Path,
+    airline: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let data_dir = data;
     let mut data = crate::eval::sentiment::load(data)?;
+    if let Some(path) = airline {
+        let (set, skipped) = crate::eval::sentiment::load_airline_csv(path)?;
+        if skipped > 0 {
+            eprintln!(
+                "{}: {skipped} rows skipped (malformed or unlabelled)",
+                path.display()
+            );
+        }
+        data.labelled.push(set);
+    }
     match crate::eval::sentiment::load_snippets(snippets) {
         Ok(sets) => data.snippets = sets,
         Err(e) => eprintln!("no snippet dev sets ({e}): Pearson on VADER's tweets only"),

@@ -446,7 +446,17 @@ impl Report {
         Report {
             pool,
             seeds,
-            seed_range: (pool.seed(0), pool.seed(seeds.saturating_sub(1))),
+            // The seeds the runs used (`--seed` picks some); the pool's first ones otherwise.
+            seed_range: (
+                runs.iter()
+                    .map(|r| r.seed)
+                    .min()
+                    .unwrap_or_else(|| pool.seed(0)),
+                runs.iter()
+                    .map(|r| r.seed)
+                    .max()
+                    .unwrap_or_else(|| pool.seed(seeds.saturating_sub(1))),
+            ),
             model,
             limits,
             families,

@@ -87,6 +87,11 @@ pub struct FamiliesArgs {
     /// `flashpoint replay --report`. Large: use it with `--family` and few seeds.
     #[arg(long)]
     pub write_runs: Option<PathBuf>,
+    /// Only this seed of the pool (repeatable), instead of the first `--seeds`: to look at a
+    /// few runs of a larger table again (with `--write-runs`). A seed outside the pool is
+    /// refused (exit 2).
+    #[arg(long = "seed")]
+    pub seed: Vec<u64>,
 }
 
 /// `LO,HI` as two numbers (their range is checked by [`Options::from_args`]).
@@ -110,6 +115,8 @@ pub struct Options {
     pub limits: Limits,
     /// Where to write each run's configuration, stream, alert lines and truth, if anywhere.
     pub write_runs: Option<PathBuf>,
+    /// When not empty, these seeds of `pool` instead of the first `seeds`.
+    pub only_seeds: Vec<u64>,
 }
 
 impl Options {
@@ -123,6 +130,7 @@ impl Options {
             jobs: 1,
             limits: Limits::default(),
             write_runs: None,
+            only_seeds: Vec::new(),
         }
     }
 
@@ -158,8 +166,18 @@ impl Options {
         let jobs = a.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
+        let mut only_seeds = a.seed.clone();
+        only_seeds.sort_unstable();
+        only_seeds.dedup();
+        if let Some(&seed) = only_seeds.iter().find(|&&s| !pool.owns(s)) {
+            return Err(FamiliesError::SeedOutsidePool { seed, pool });
+        }
         Ok(Options {
-            seeds: a.seeds,
+            seeds: if only_seeds.is_empty() {
+                a.seeds
+            } else {
+                u32::try_from(only_seeds.len()).unwrap_or(u32::MAX)
+            },
             pool,
             families,
             model: a.model.clone(),
@@ -169,6 +187,7 @@ impl Options {
                 complaint_share,
             },
             write_runs: a.write_runs.clone(),
+            only_seeds,
         })
     }
 }
@@ -314,10 +333,15 @@ pub fn evaluate(opts: &Options) -> Result<Report, FamiliesError> {
     let model = model_name(opts.model.as_deref());
     // An unknown or unbuildable model fails once, up front.
     model_by_name(&model).map_err(|e| FamiliesError::Model(e.to_string()))?;
+    let seeds: Vec<u64> = if opts.only_seeds.is_empty() {
+        (0..opts.seeds).map(|i| opts.pool.seed(i)).collect()
+    } else {
+        opts.only_seeds.clone()
+    };
     let work: Vec<(Family, u64)> = opts
         .families
         .iter()
-        .flat_map(|&f| (0..opts.seeds).map(move |i| (f, opts.pool.seed(i))))
+        .flat_map(|&f| seeds.iter().map(move |&s| (f, s)))
         .collect();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<RunOutcome, FamiliesError>>>> =

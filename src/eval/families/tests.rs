@@ -371,3 +371,33 @@ fn the_slow_burn_bound_is_the_expected_evidence_crossing_the_threshold() {
         assert_eq!(t.stories[0].oracle_min.is_some(), has, "{family:?}");
     }
 }
+
+#[test]
+fn families_seed_flag_picks_those_seeds_of_the_pool_and_refuses_others() {
+    use super::runner::{FamiliesArgs, FamiliesError, Options};
+    let args = |pool: &str, seed: Vec<u64>| FamiliesArgs {
+        seeds: 20,
+        pool: pool.into(),
+        family: Vec::new(),
+        model: None,
+        json: false,
+        jobs: Some(1),
+        rate_cap: None,
+        complaint_background: None,
+        write_runs: None,
+        seed,
+    };
+    let o = Options::from_args(&args("tune", vec![78, 22, 78])).unwrap();
+    assert_eq!(o.only_seeds, [22, 78], "sorted, each once");
+    assert_eq!(o.seeds, 2, "the report counts the seeds it ran");
+    let all = Options::from_args(&args("tune", Vec::new())).unwrap();
+    assert!(all.only_seeds.is_empty());
+    assert_eq!(all.seeds, 20);
+    let test_seed = Pool::Test.seed(0);
+    match Options::from_args(&args("tune", vec![22, test_seed])) {
+        Err(FamiliesError::SeedOutsidePool { seed, pool }) => {
+            assert_eq!((seed, pool), (test_seed, Pool::Tune));
+        }
+        other => panic!("a test seed on the tuning pool: {other:?}"),
+    }
+}
