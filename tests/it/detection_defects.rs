@@ -51,6 +51,15 @@ impl Stream {
         }
     }
 
+    /// A stream scored by the sentiment model `model` (the others use the lexicon).
+    fn with_model(cfg: Arc<Config>, model: &str) -> Stream {
+        Stream {
+            engine: crate::support::engine_with_model(cfg, model),
+            seq: 0,
+            alerts: Vec::new(),
+        }
+    }
+
     /// Sends one mention; returns its id.
     fn post(
         &mut self,
@@ -1497,4 +1506,78 @@ fn a_complaint_wave_the_volume_test_saw_first_still_pages_support() {
         "a page that the complaint stream made says so:\n{}",
         s.dump()
     );
+}
+
+/// A brand's chatter that the model reads as grumbling ("acme emailed about changes to the
+/// loyalty card terms" reads negative to `linear`), then an influencer's praise with a crowd of
+/// agreeing replies and reposts. The volume test opens an incident on the rise; its evidence
+/// merges the chatter's clusters with two days of their history, which read two-thirds
+/// negative, so the incident was graded on that history and paged support at warning ("brand
+/// volume 3.1x its usual rate", found on the tuning pool's influencer and launch runs under
+/// `linear`, 2026-12-06). The rise itself (the brand's last 15 minutes) is praise: no page.
+#[test]
+fn a_praised_rise_is_not_graded_on_the_history_of_the_chatter_it_merged() {
+    const CHATTER: [&str; 2] = [
+        "acme emailed about changes to the loyalty card terms",
+        "acme emailed me about changes to the self checkout terms",
+    ];
+    const OTHER: [&str; 5] = [
+        "so glad i switched to acme",
+        "acme delivery came early, nice",
+        "picked up my shopping from acme",
+        "acme opening hours on sunday?",
+        "acme has strawberries in",
+    ];
+    const REPLIES: [&str; 3] = [
+        "agreed, been happy too",
+        "honestly same, really happy with them",
+        "fair, it's been fine for me",
+    ];
+    let mut s = Stream::with_model(config(), "linear");
+    let onset = T0 + 2 * DAY + 10 * HOUR;
+    let mut root = None;
+    let mut t = T0;
+    let mut k = 0usize;
+    while t < onset + 3 * HOUR {
+        let minute = (t - T0) / MINUTE;
+        if minute % 2 == 0 {
+            s.say(t + 5_000, &format!("{} {k}", CHATTER[k % 2]));
+            k += 1;
+        }
+        if minute % 3 == 0 {
+            s.say(t + 25_000, &format!("{} {k}", OTHER[k % 5]));
+            k += 1;
+        }
+        if t == onset {
+            root = Some(s.post(
+                t + 1_000,
+                "influencer",
+                MentionKind::Post,
+                None,
+                "been trying acme for a month for the loyalty card. honestly solid, not an ad",
+            ));
+        }
+        if let Some(root) = root.as_deref().filter(|_| t > onset) {
+            let n = (1 + (t - onset) / (6 * MINUTE)).min(8);
+            for j in 0..n {
+                k += 1;
+                let author = format!("fan{k}");
+                let at = t + 2_000 + j * 6_000;
+                if k % 3 == 0 {
+                    let text = REPLIES[(k / 3) % REPLIES.len()];
+                    s.post(at, &author, MentionKind::Reply, Some(root), text);
+                } else {
+                    s.post(at, &author, MentionKind::Repost, Some(root), "");
+                }
+            }
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+    }
+    assert!(
+        s.alerts.iter().any(|a| at(a) >= onset),
+        "the rise opens an incident:\n{}",
+        s.dump()
+    );
+    assert!(s.pages().is_empty(), "{}", s.dump());
 }

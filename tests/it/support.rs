@@ -79,9 +79,14 @@ pub fn scenario_start(name: &str) -> flashpoint::domain::EventTime {
 
 /// A bare engine (lexicon sentiment, keyword classifier, no metrics) for `cfg`.
 pub fn engine(cfg: Arc<Config>) -> flashpoint::app::Engine {
+    engine_with_model(cfg, "lexicon")
+}
+
+/// [`engine`] with the sentiment model `model` (`lexicon`, `linear`, …).
+pub fn engine_with_model(cfg: Arc<Config>, model: &str) -> flashpoint::app::Engine {
     flashpoint::app::Engine::new(
         cfg,
-        flashpoint::score::sentiment::model_by_name("lexicon").unwrap(),
+        flashpoint::score::sentiment::model_by_name(model).unwrap(),
         Box::new(flashpoint::score::classify::KeywordClassifier::embedded()),
         None,
     )
