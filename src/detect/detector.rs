@@ -84,7 +84,7 @@ use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 use super::cluster::Clusterer;
 use super::evidence::Evidence;
 use super::grade::{
-    choose_category, grade, persistence_minutes, risky_story, GroupSignal, RiseWords, Signals,
+    choose_category, grade, persistence_minutes, risky_story, GroupSignal, Signals,
 };
 use super::lifecycle::{IdSequence, Incident, Scope};
 pub use super::streams::{
@@ -1395,14 +1395,6 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         None if inc.root != 0 => thread_growth(counts).doubling_time_s,
         None => growth(counts).doubling_time_s,
     };
-    // A volume incident (opened on the brand's rise, not on one post or one complaint
-    // stream) is judged on the words of the rise itself: the brand's last 15 minutes. Its
-    // evidence merges the clusters it covers with their whole history (two days of chatter
-    // behind a ten-minute surge), so its shares are the brand's usual ones.
-    let now = EventTime(minute * EventTime::MINUTE_MS);
-    let rise = (inc.root == 0 && !matches!(inc.scope, Scope::Group(_)))
-        .then(|| RiseWords::of(&st.window.view(now, 15)))
-        .flatten();
     Signals {
         mentions_15: m15,
         mentions_60: ev.recent(minute, 60) as f64,
@@ -1435,7 +1427,6 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
             plain as f64 / named.max(1) as f64
         },
         story: inc.story,
-        rise,
     }
 }
 

@@ -61,33 +61,6 @@ pub struct Signals {
     /// The incident is a thread's story about conduct or danger (`detect::threads`): it is
     /// graded as a risky post's story is, on its own growth.
     pub story: bool,
-    /// For an incident opened on the brand's volume: the words of the brand's last 15
-    /// minutes, which [`grade`] asks whether the rise is negative (`None`: the evidence's own
-    /// shares answer).
-    pub rise: Option<RiseWords>,
-}
-
-/// The sentiment of a brand's recent mentions that carry text of their own (plain reposts
-/// amplify, they say nothing).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct RiseWords {
-    pub negative_share: f64,
-    pub positive_share: f64,
-}
-
-impl RiseWords {
-    /// From a window view; `None` when no mention of it has text. Plain reposts are the
-    /// view's reposts (a quote or a reply carries text).
-    pub fn of(v: &crate::detect::window::ViewStats) -> Option<RiseWords> {
-        let rated = v.mentions.saturating_sub(v.reposts);
-        (rated > 0).then(|| {
-            let per_rated = f64::from(v.mentions) / f64::from(rated);
-            RiseWords {
-                negative_share: (v.negative_share * per_rated).clamp(0.0, 1.0),
-                positive_share: (v.positive_share * per_rated).clamp(0.0, 1.0),
-            }
-        })
-    }
 }
 
 /// A category group's complaint stream at one evaluation minute.
@@ -117,12 +90,6 @@ pub const CONDUCT_STORY_RATIO: f64 = 10.0;
 /// thread's Poisson growth fit, 15 brought the tuning pool's misconduct p90 from 51 to 41
 /// minutes); 12 in the ninth (p90 41 to 37, p50 19 to 16). Neither changed a benign family.
 pub const STORY_ERROR_REACTIONS: f64 = 12.0;
-
-/// The share of a brand's rise naming it only as an ordinary word from which the rise's own
-/// words no longer speak for the brand ([`grade`] reads the incident's evidence instead).
-pub const RISE_WORDS_MAX_PLAIN_SHARE: f64 = 0.5;
-/// ... when that share is this far above the brand's usual share.
-pub const RISE_WORDS_PLAIN_EXCESS: f64 = 0.15;
 
 /// The negative share from which a volume spike is negative enough on its words alone
 /// ([`grade`]).
@@ -187,17 +154,6 @@ impl Signals {
         ((self.plain_share_now - usual) / (1.0 - 1.0 / r)).clamp(0.0, 1.0)
     }
 
-    /// Whether half the brand's rise names it only as an ordinary word, clearly more than its
-    /// chatter does ([`RISE_WORDS_PLAIN_EXCESS`] above the usual share): the rise's words are
-    /// then about the word at least as much as about the brand. A brand usually named plainly
-    /// ("acme") does not lean on the word by being named as it always is.
-    pub fn rise_leans_on_the_word(&self) -> bool {
-        let rise = self.surge_plain_share();
-        self.named_now >= ORDINARY_WORD_MIN_NAMED
-            && rise >= RISE_WORDS_MAX_PLAIN_SHARE
-            && rise >= self.usual_plain_share + RISE_WORDS_PLAIN_EXCESS
-    }
-
     /// Rate over baseline, with the baseline floored so a silent brand is not infinite.
     pub fn ratio(&self) -> f64 {
         self.rate_per_min / self.baseline_per_min.max(0.05)
@@ -244,22 +200,14 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
     // ... and clearly more negative than the brand usually is: a busy hour of a brand whose
     // chatter is always 40 % negative is not a crisis.
     // Mixed reactions (about as many positive as negative) are not a crisis either.
-    // A volume incident asks this of the rise's own words (`Signals::rise`), not of the
-    // history its evidence merges.
-    // A rise that is mostly the brand's name used as an ordinary word ("a magpie stole my
-    // sandwich, fml") speaks of the word, not of the brand: its evidence answers.
-    let (negative_share, positive_share) = match s.rise {
-        Some(r) if !s.rise_leans_on_the_word() => (r.negative_share, r.positive_share),
-        _ => (s.negative_share, s.positive_share),
-    };
-    let worded = negative_share >= 0.35_f64.max(s.usual_negative_share + 0.15)
-        && negative_share >= 1.5 * positive_share;
+    let worded = s.negative_share >= 0.35_f64.max(s.usual_negative_share + 0.15)
+        && s.negative_share >= 1.5 * s.positive_share;
     // A third of the posts negative in words, with almost none stating what went wrong, is
     // the texture of any busy day ("my wallet hates me, ordered one", "... fml"), not a
     // crisis: a moderately negative surge needs some stated complaints, a strongly negative
     // one does not (outrage at an advert states no service failure).
     let negative = (worded
-        && (negative_share >= STRONGLY_NEGATIVE_SHARE
+        && (s.negative_share >= STRONGLY_NEGATIVE_SHARE
             || s.complaint_share >= STATED_COMPLAINT_SHARE))
         || s.complaint_share >= 0.5;
     // A category group's complaint stream rising on its own (its CUSUM over threshold) is
@@ -333,97 +281,7 @@ mod tests {
             plain_share_now: 0.2,
             volume_ratio_now: 4.0,
             story: false,
-            rise: None,
         }
-    }
-
-    #[test]
-    fn a_volume_incident_is_negative_by_its_rise_words_not_by_the_history_it_merged() {
-        let cfg = DetectConfig::default();
-        // The evidence merges chatter clusters with two days of history that the model reads
-        // half negative; the rise itself (the brand's last 15 minutes) is praise.
-        let merged = Signals {
-            negative_share: 0.53,
-            positive_share: 0.17,
-            complaint_share: 0.06,
-            usual_negative_share: 0.24,
-            ..base()
-        };
-        assert_eq!(grade(Category::Service, &merged, &cfg), Severity::Warning);
-        let praised = Signals {
-            rise: Some(RiseWords {
-                negative_share: 0.17,
-                positive_share: 0.2,
-            }),
-            ..merged.clone()
-        };
-        assert_eq!(grade(Category::Service, &praised, &cfg), Severity::Info);
-        // ... and a rise that is negative in its own words pages though the history is calm.
-        let calm = Signals {
-            negative_share: 0.1,
-            rise: Some(RiseWords {
-                negative_share: 0.7,
-                positive_share: 0.1,
-            }),
-            ..merged
-        };
-        assert_eq!(grade(Category::Service, &calm, &cfg), Severity::Warning);
-    }
-
-    #[test]
-    fn a_rise_that_leans_on_the_ordinary_word_is_judged_on_its_evidence() {
-        let cfg = DetectConfig::default();
-        // "so a magpie stole my kid's sandwich in the park fml" beside Magpie Power: the rise
-        // is half the word (52 % plain, usually 24 %) and its words are the word's.
-        let word = Signals {
-            negative_share: 0.23,
-            positive_share: 0.14,
-            complaint_share: 0.02,
-            usual_negative_share: 0.17,
-            named_now: 19,
-            usual_plain_share: 0.24,
-            plain_share_now: 0.52 + (0.24 - 0.52) / 6.4,
-            volume_ratio_now: 6.4,
-            rise: Some(RiseWords {
-                negative_share: 0.52,
-                positive_share: 0.15,
-            }),
-            ..base()
-        };
-        assert!((word.surge_plain_share() - 0.52).abs() < 1e-9);
-        assert!(word.rise_leans_on_the_word());
-        assert_eq!(grade(Category::Service, &word, &cfg), Severity::Info);
-        // A brand always named plainly ("acme") does not lean on the word: the rise answers.
-        let plain_brand = Signals {
-            usual_plain_share: 1.0,
-            plain_share_now: 1.0,
-            ..word
-        };
-        assert!(!plain_brand.rise_leans_on_the_word());
-        assert_eq!(
-            grade(Category::Service, &plain_brand, &cfg),
-            Severity::Warning
-        );
-    }
-
-    #[test]
-    fn the_rise_words_leave_out_plain_reposts() {
-        let view = crate::detect::window::ViewStats {
-            mentions: 40,
-            reposts: 20,
-            negative_share: 0.25,
-            positive_share: 0.05,
-            ..Default::default()
-        };
-        let r = RiseWords::of(&view).unwrap();
-        assert!((r.negative_share - 0.5).abs() < 1e-12, "{r:?}");
-        assert!((r.positive_share - 0.1).abs() < 1e-12, "{r:?}");
-        let only_reposts = crate::detect::window::ViewStats {
-            mentions: 7,
-            reposts: 7,
-            ..Default::default()
-        };
-        assert_eq!(RiseWords::of(&only_reposts), None);
     }
 
     #[test]

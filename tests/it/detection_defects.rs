@@ -1515,7 +1515,13 @@ fn a_complaint_wave_the_volume_test_saw_first_still_pages_support() {
 /// negative, so the incident was graded on that history and paged support at warning ("brand
 /// volume 3.1x its usual rate", found on the tuning pool's influencer and launch runs under
 /// `linear`, 2026-12-06). The rise itself (the brand's last 15 minutes) is praise: no page.
+///
+/// Not fixed: the fix (grading a volume incident on the words of the brand's last 15 minutes)
+/// passed this test and the tuning pool, but its test look paged two more influencers than the
+/// rule written before it allowed (docs/evaluation.md, twenty-first round), so it was
+/// reverted. Run with `--ignored`.
 #[test]
+#[ignore = "known defect, not fixed: the fix failed its test-look rule (docs/evaluation.md, twenty-first round)"]
 fn a_praised_rise_is_not_graded_on_the_history_of_the_chatter_it_merged() {
     const CHATTER: [&str; 2] = [
         "acme emailed about changes to the loyalty card terms",
