@@ -12,7 +12,7 @@ use flashpoint::app::Engine;
 use flashpoint::config::{BrandConfig, Config};
 use flashpoint::domain::{Author, Category, EventTime, Mention, MentionKind, Severity};
 
-use crate::support::engine;
+use crate::support::engine_with_model;
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -43,18 +43,15 @@ struct Stream {
 }
 
 impl Stream {
+    /// A stream scored by the lexicon, as `support::engine` builds it.
     fn new(cfg: Arc<Config>) -> Stream {
-        Stream {
-            engine: engine(cfg),
-            seq: 0,
-            alerts: Vec::new(),
-        }
+        Stream::with_model(cfg, "lexicon")
     }
 
-    /// A stream scored by the sentiment model `model` (the others use the lexicon).
+    /// A stream scored by the sentiment model `model`.
     fn with_model(cfg: Arc<Config>, model: &str) -> Stream {
         Stream {
-            engine: crate::support::engine_with_model(cfg, model),
+            engine: engine_with_model(cfg, model),
             seq: 0,
             alerts: Vec::new(),
         }
