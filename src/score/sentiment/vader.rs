@@ -298,7 +298,11 @@ impl Vader {
             return Polarity::default();
         }
         let cap_diff = n_upper > 0 && n_upper < n;
-        let words = Words { lower, toks };
+        let words = Words {
+            lower,
+            toks,
+            social,
+        };
 
         // 3. Valence of each token.
         sents.clear();
@@ -398,6 +402,9 @@ impl Tok {
 struct Words<'a> {
     lower: &'a str,
     toks: &'a [Tok],
+    /// The social overlays are on (`lexicon`): a negation stops at its clause's end for a
+    /// negative word ([`Words::negation_reaches`]).
+    social: bool,
 }
 
 impl Words<'_> {
@@ -413,6 +420,18 @@ impl Words<'_> {
     /// The reference's `negated` for token `i`, unless the idiom overlay made it inert.
     fn negates(&self, i: usize) -> bool {
         !self.toks[i].inert && negated(self.l(i))
+    }
+
+    /// Whether the negation word at `j` negates the sentiment word at `i > j`. With the
+    /// social overlays, a negation does not reach a **negative** word past the end of its
+    /// clause: "the technician never showed up, useless" is a grievance, not "not useless".
+    /// Positive words keep the reference's reach ("not sure, good luck" is read as the
+    /// reference reads it), as does everything without the overlays.
+    fn negation_reaches(&self, j: usize, i: usize) -> bool {
+        self.negates(j)
+            && !(self.social
+                && self.toks[i].lex.is_some_and(|v| v < 0.0)
+                && self.toks[j..i].iter().any(|t| t.stop))
     }
 
     fn in_lexicon(&self, i: usize) -> bool {
@@ -592,7 +611,7 @@ fn scalar_inc_dec(word_lower: &str, word_upper: bool, valence: f64, cap_diff: bo
 fn negation_check(valence: f64, w: &Words<'_>, start_i: usize, i: usize) -> f64 {
     match start_i {
         0 => {
-            if w.negates(i - 1) {
+            if w.negation_reaches(i - 1, i) {
                 return valence * N_SCALAR;
             }
         }
@@ -602,7 +621,7 @@ fn negation_check(valence: f64, w: &Words<'_>, start_i: usize, i: usize) -> f64 
                 return valence * 1.25;
             } else if w2 == "without" && w1 == "doubt" {
                 return valence;
-            } else if w.negates(i - 2) {
+            } else if w.negation_reaches(i - 2, i) {
                 return valence * N_SCALAR;
             }
         }
@@ -612,7 +631,7 @@ fn negation_check(valence: f64, w: &Words<'_>, start_i: usize, i: usize) -> f64 
                 return valence * 1.25;
             } else if w3 == "without" && (w2 == "doubt" || w1 == "doubt") {
                 return valence;
-            } else if w.negates(i - 3) {
+            } else if w.negation_reaches(i - 3, i) {
                 return valence * N_SCALAR;
             }
         }
@@ -972,6 +991,28 @@ mod tests {
         // "n't" suffix counts as a negation.
         assert_close("The book wasn't good.", -0.3412);
         assert_close("The book was never really good.", -0.3865);
+    }
+
+    /// With the overlays, a negation ends with its clause for a negative word after it: the
+    /// README's grievance reads negative, where the reference negates "useless" across the
+    /// comma. Inside one clause, and for positive words past a comma, the reach is the
+    /// reference's.
+    #[test]
+    fn a_negation_does_not_reach_a_grievance_past_its_clause() {
+        use super::overlay_tests::{overlay, turn_negative, unchanged};
+        turn_negative(&[
+            "the technician never showed up, useless",
+            "engineer never came. useless",
+            "they never called back; terrible",
+        ]);
+        // The same words in one clause: the negation still reaches.
+        assert!(overlay("the technician was never useless") > 0.0);
+        unchanged(&[
+            "not bad at all",
+            "not sure, good luck",
+            "never showed up, great",
+            "The book was not good.",
+        ]);
     }
 
     #[test]
