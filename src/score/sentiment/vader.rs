@@ -847,7 +847,8 @@ mod overlay_tests {
         Vader::embedded().polarity_scores_social(text).compound
     }
 
-    fn reference(text: &str) -> f64 {
+    /// The reference's compound score.
+    pub(super) fn reference(text: &str) -> f64 {
         Vader::embedded().polarity_scores(text).compound
     }
 

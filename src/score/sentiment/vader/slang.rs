@@ -34,6 +34,11 @@
 //!   launch word) and no other negative word, is neutral: "the new camera is insane!" is not a
 //!   complaint, "the queue is insane" still is, and so are "my son got sick" and "the driver
 //!   is insane".
+//! - **Requests**: "help", "please", "pls", "plz" weigh nothing (VADER: +1.7, +1.3): "on hold
+//!   for 2 hours now, please help" is a customer asking for a failure to be put right. After
+//!   a negation ("no help", "zero help", "didn't help") they keep their valence, which the
+//!   negation turns negative. Found on real complaints to airlines, where "help" is in 600
+//!   negative tweets and 82 positive ones (docs/evaluation.md, twenty-second round).
 //!
 //! `vader` stays the exact reference port; the complaint model and the `linear` model read the
 //! reference's scores, as they were trained on them.
@@ -475,9 +480,15 @@ fn trigger(w: &str, lex: Option<f64>) -> bool {
                 || hype_predicate(w)
                 || tears(w)
         }
-        Some(_) => false,
+        Some(_) => plea(w),
         None => w == FIRE_EMOJI || missing_praise(w).is_some() || praise_verb(w),
     }
+}
+
+/// Words of a request: in a post to a brand, "please help" asks for what went wrong to be put
+/// right; it is not praise.
+fn plea(w: &str) -> bool {
+    matches!(w, "help" | "please" | "pls" | "plz")
 }
 
 /// Re-reads the lexicon valence of `toks` (lower-cased words in `lower`) in context. `bang`:
@@ -510,6 +521,17 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
                 toks[i].lex = Some(v);
                 continue;
             }
+        }
+        if plea(w)
+            && toks[i].lex.is_some()
+            && !(1..=2).any(|k| {
+                prev(k).is_some_and(|p| matches!(p, "no" | "zero" | "little") || super::negated(p))
+            })
+        {
+            // A request weighs nothing; "no help", "zero help" and "didn't help" keep the
+            // word, so that the negation rules (VADER's, the idioms') read them negative.
+            toks[i].lex = None;
+            continue;
         }
         if w == FIRE_EMOJI {
             // 🔥 is praise, unless the post is about a real fire or hazard (then it reads as
@@ -608,7 +630,9 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::overlay_tests::{overlay, stop_being_negative, turn_positive, unchanged};
+    use super::super::overlay_tests::{
+        overlay, reference, stop_being_negative, turn_positive, unchanged,
+    };
 
     /// Praise the reference reads as negative, which the overlay reads as positive.
     #[test]
@@ -629,6 +653,29 @@ mod tests {
     }
 
     /// Hype adjectives of a thing in an excited post are neutral, not negative.
+    #[test]
+    fn a_request_for_help_is_not_praise() {
+        // Positive to the reference ("help" +1.7, "please" +1.3), not to the overlay.
+        let pleas = [
+            "on hold for 2 hours now, please help",
+            "flight cancelled, can someone help",
+            "pls help my card got blocked",
+        ];
+        for text in pleas {
+            let (r, s) = (reference(text), overlay(text));
+            assert!(
+                r >= 0.05 && s < 0.05,
+                "{text:?}: reference {r}, overlay {s}"
+            );
+        }
+        // A negated request keeps its word, and the negation turns it negative.
+        assert!(overlay("no help at all") <= -0.05);
+        assert!(overlay("their chat didn't help") <= -0.05);
+        // Thanks for help is still thanks; "helps" and "helpful" are not requests.
+        assert!(overlay("thanks for the help!") >= 0.05);
+        unchanged(&["this app helps me a lot", "the agent was so helpful"]);
+    }
+
     #[test]
     fn hype_predicates_of_a_thing_in_an_excited_post_are_neutral() {
         stop_being_negative(&[
