@@ -39,6 +39,10 @@
 //!   a negation ("no help", "zero help", "didn't help") they keep their valence, which the
 //!   negation turns negative. Found on real complaints to airlines, where "help" is in 600
 //!   negative tweets and 82 positive ones (docs/evaluation.md, twenty-second round).
+//! - **Thanks for nothing**: "thanks / thank you (so much, a lot, again) for nothing" is
+//!   reproach; the thanks counts against.
+//! - **A joke as a verdict**: "is a joke", "what an absolute joke", "a joke of an airline":
+//!   "joke" (VADER +1.2) counts against. "told a joke" keeps the reference's reading.
 //!
 //! `vader` stays the exact reference port; the complaint model and the `linear` model read the
 //! reference's scores, as they were trained on them.
@@ -480,7 +484,7 @@ fn trigger(w: &str, lex: Option<f64>) -> bool {
                 || hype_predicate(w)
                 || tears(w)
         }
-        Some(_) => plea(w),
+        Some(_) => plea(w) || gratitude(w) || w == "joke",
         None => w == FIRE_EMOJI || missing_praise(w).is_some() || praise_verb(w),
     }
 }
@@ -489,6 +493,38 @@ fn trigger(w: &str, lex: Option<f64>) -> bool {
 /// right; it is not praise.
 fn plea(w: &str) -> bool {
     matches!(w, "help" | "please" | "pls" | "plz")
+}
+
+/// Words of thanks, which "… for nothing" turns into reproach.
+fn gratitude(w: &str) -> bool {
+    matches!(w, "thanks" | "thank" | "thx" | "ty")
+}
+
+/// Words that make "joke" a verdict on what precedes it ("is a joke", "what an absolute joke").
+fn verdict_lead(w: &str) -> bool {
+    matches!(
+        w,
+        "is" | "was"
+            | "are"
+            | "it's"
+            | "its"
+            | "that's"
+            | "thats"
+            | "such"
+            | "what"
+            | "absolute"
+            | "complete"
+            | "total"
+            | "utter"
+    )
+}
+
+/// Words allowed between a thanks and its "for nothing" ("thank you so much for nothing").
+fn thanks_filler(w: &str) -> bool {
+    matches!(
+        w,
+        "you" | "a" | "lot" | "so" | "much" | "again" | "very" | "guys" | "all"
+    )
 }
 
 /// Re-reads the lexicon valence of `toks` (lower-cased words in `lower`) in context. `bang`:
@@ -519,6 +555,39 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
         if toks[i].lex.is_none() {
             if let Some(v) = missing_praise(w) {
                 toks[i].lex = Some(v);
+                continue;
+            }
+        }
+        if gratitude(w) && toks[i].lex.is_some_and(|v| v > 0.0) {
+            // "thanks for nothing", "thank you so much for nothing": reproach, not thanks.
+            let mut j = i + 1;
+            while j < n && !toks[j - 1].stop && thanks_filler(word(&toks[j])) {
+                j += 1;
+            }
+            let for_nothing = j + 1 < n
+                && !toks[j - 1].stop
+                && word(&toks[j]) == "for"
+                && !toks[j].stop
+                && word(&toks[j + 1]) == "nothing";
+            if for_nothing {
+                toks[i].lex = toks[i].lex.map(|v| -v);
+                continue;
+            }
+        }
+        if w == "joke" && toks[i].lex.is_some_and(|v| v > 0.0) {
+            // "the service is a joke", "what an absolute joke", "a joke of an airline": a
+            // verdict, not a laugh. "told a joke" and "the joke in the ad" keep the reference.
+            let lead = |k: usize| prev(k).is_some_and(verdict_lead) && !toks[i - k].stop;
+            let article = prev(1).is_some_and(|p| {
+                matches!(p, "a" | "an" | "absolute" | "complete" | "total" | "utter")
+            }) && !toks[i - 1].stop;
+            let verdict = article && (2..=3).any(lead);
+            let joke_of = !toks[i].stop
+                && next == Some("of")
+                && i + 2 < n
+                && matches!(word(&toks[i + 2]), "a" | "an");
+            if verdict || joke_of {
+                toks[i].lex = toks[i].lex.map(|v| -v);
                 continue;
             }
         }
@@ -674,6 +743,43 @@ mod tests {
         // Thanks for help is still thanks; "helps" and "helpful" are not requests.
         assert!(overlay("thanks for the help!") >= 0.05);
         unchanged(&["this app helps me a lot", "the agent was so helpful"]);
+    }
+
+    #[test]
+    fn thanks_for_nothing_is_reproach() {
+        for text in [
+            "thanks for nothing",
+            "@skyhop thank you so much for nothing. 60 minute wait",
+            "thx again for nothing",
+        ] {
+            let (r, s) = (reference(text), overlay(text));
+            assert!(
+                r >= 0.05 && s <= -0.05,
+                "{text:?}: reference {r}, overlay {s}"
+            );
+        }
+        // Thanks for something is thanks; "for nothing" must follow the thanks in its clause.
+        assert!(overlay("thanks for the refund") >= 0.05);
+        assert!(overlay("thanks. for nothing would i switch") >= 0.05);
+    }
+
+    #[test]
+    fn a_joke_as_a_verdict_counts_against() {
+        for text in [
+            "your customer service is a joke",
+            "what an absolute joke",
+            "@skyhop a joke of an airline",
+        ] {
+            let (r, s) = (reference(text), overlay(text));
+            assert!(
+                r >= 0.05 && s <= -0.05,
+                "{text:?}: reference {r}, overlay {s}"
+            );
+        }
+        unchanged(&[
+            "he told a joke at the gate",
+            "the joke in the new ad got me",
+        ]);
     }
 
     #[test]
