@@ -885,6 +885,18 @@ mod overlay_tests {
         }
     }
 
+    /// Read positive (≥ 0.05) by the reference, negative by the overlays: praise words
+    /// that, in context, reproach.
+    pub(super) fn praise_turned_negative(texts: &[&str]) {
+        for text in texts {
+            let (r, s) = (reference(text), overlay(text));
+            assert!(
+                r >= 0.05 && s <= -0.05,
+                "{text:?}: reference {r}, overlay {s}"
+            );
+        }
+    }
+
     /// Read exactly as the reference reads them.
     pub(super) fn unchanged(texts: &[&str]) {
         for text in texts {

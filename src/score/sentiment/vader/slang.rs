@@ -700,7 +700,7 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
 #[cfg(test)]
 mod tests {
     use super::super::overlay_tests::{
-        overlay, reference, stop_being_negative, turn_positive, unchanged,
+        overlay, praise_turned_negative, reference, stop_being_negative, turn_positive, unchanged,
     };
 
     /// Praise the reference reads as negative, which the overlay reads as positive.
@@ -747,17 +747,11 @@ mod tests {
 
     #[test]
     fn thanks_for_nothing_is_reproach() {
-        for text in [
+        praise_turned_negative(&[
             "thanks for nothing",
             "@skyhop thank you so much for nothing. 60 minute wait",
             "thx again for nothing",
-        ] {
-            let (r, s) = (reference(text), overlay(text));
-            assert!(
-                r >= 0.05 && s <= -0.05,
-                "{text:?}: reference {r}, overlay {s}"
-            );
-        }
+        ]);
         // Thanks for something is thanks; "for nothing" must follow the thanks in its clause.
         assert!(overlay("thanks for the refund") >= 0.05);
         assert!(overlay("thanks. for nothing would i switch") >= 0.05);
@@ -765,17 +759,11 @@ mod tests {
 
     #[test]
     fn a_joke_as_a_verdict_counts_against() {
-        for text in [
+        praise_turned_negative(&[
             "your customer service is a joke",
             "what an absolute joke",
             "@skyhop a joke of an airline",
-        ] {
-            let (r, s) = (reference(text), overlay(text));
-            assert!(
-                r >= 0.05 && s <= -0.05,
-                "{text:?}: reference {r}, overlay {s}"
-            );
-        }
+        ]);
         unchanged(&[
             "he told a joke at the gate",
             "the joke in the new ad got me",
