@@ -41,11 +41,16 @@
 //!   negative tweets and 82 positive ones (docs/evaluation.md, twenty-second round).
 //! - **Thanks for nothing**: "thanks / thank you (so much, a lot, again) for nothing" is
 //!   reproach; the thanks counts against.
+//! - **"like" that likes nothing**: "like" (VADER +1.5) weighs nothing unless a subject or
+//!   an adverb of liking comes just before it ("i like", "we really like", "don't like" is
+//!   negated as before): "looks like", "feels like 3 hours", "would like a refund" are not
+//!   praise.
 //! - **A joke as a verdict**: "is a joke", "what an absolute joke", "a joke of an airline":
 //!   "joke" (VADER +1.2) counts against. "told a joke" keeps the reference's reading.
 //!
-//! `vader` stays the exact reference port; the complaint model and the `linear` model read the
-//! reference's scores, as they were trained on them.
+//! `vader` stays the exact reference port; the complaint model reads the reference's scores, as
+//! it was trained on them, and `linear` reads the overlays' (its dense features, since its third
+//! version; it was not retrained for the rules added later, see models/linear/MODEL_CARD.md).
 
 use super::Tok;
 
@@ -484,7 +489,7 @@ fn trigger(w: &str, lex: Option<f64>) -> bool {
                 || hype_predicate(w)
                 || tears(w)
         }
-        Some(_) => plea(w) || gratitude(w) || w == "joke",
+        Some(_) => plea(w) || gratitude(w) || w == "joke" || w == "like",
         None => w == FIRE_EMOJI || missing_praise(w).is_some() || praise_verb(w),
     }
 }
@@ -493,6 +498,34 @@ fn trigger(w: &str, lex: Option<f64>) -> bool {
 /// right; it is not praise.
 fn plea(w: &str) -> bool {
     matches!(w, "help" | "please" | "pls" | "plz")
+}
+
+/// Words after which "like" is the verb of liking ("i like", "we really like", "don't like"
+/// through VADER's negation); after anything else it is the preposition or filler of "looks
+/// like", "feels like", "like 3 hours".
+fn liking_subject(w: &str) -> bool {
+    matches!(
+        w,
+        "i" | "we"
+            | "you"
+            | "u"
+            | "they"
+            | "people"
+            | "everyone"
+            | "who"
+            | "really"
+            | "totally"
+            | "also"
+            | "still"
+            | "actually"
+            | "definitely"
+            | "genuinely"
+            | "honestly"
+            | "do"
+            | "does"
+            | "did"
+            | "to"
+    )
 }
 
 /// Words of thanks, which "… for nothing" turns into reproach.
@@ -590,6 +623,15 @@ pub(super) fn relex(lower: &str, toks: &mut [Tok], bang: bool) {
                 toks[i].lex = toks[i].lex.map(|v| -v);
                 continue;
             }
+        }
+        if w == "like"
+            && toks[i].lex.is_some()
+            && !prev(1).is_some_and(|p| liking_subject(p) || super::negated(p))
+        {
+            // "looks like", "feels like we've been here 3 hours", "like 3 hours", and the
+            // request "would like a refund": no liking in it.
+            toks[i].lex = None;
+            continue;
         }
         if plea(w)
             && toks[i].lex.is_some()
@@ -721,7 +763,6 @@ mod tests {
         ]);
     }
 
-    /// Hype adjectives of a thing in an excited post are neutral, not negative.
     #[test]
     fn a_request_for_help_is_not_praise() {
         // Positive to the reference ("help" +1.7, "please" +1.3), not to the overlay.
@@ -758,6 +799,24 @@ mod tests {
     }
 
     #[test]
+    fn like_as_a_preposition_or_a_request_is_not_praise() {
+        for text in [
+            "looks like another delay",
+            "feels like 3 hours on hold",
+            "i would like a refund",
+        ] {
+            let (r, s) = (reference(text), overlay(text));
+            assert!(r > s && s < 0.05, "{text:?}: reference {r}, overlay {s}");
+        }
+        // Liking keeps its reading, and so does its negation.
+        unchanged(&[
+            "i like the new app",
+            "we really like it",
+            "i don't like this",
+        ]);
+    }
+
+    #[test]
     fn a_joke_as_a_verdict_counts_against() {
         praise_turned_negative(&[
             "your customer service is a joke",
@@ -770,6 +829,7 @@ mod tests {
         ]);
     }
 
+    /// Hype adjectives of a thing in an excited post are neutral, not negative.
     #[test]
     fn hype_predicates_of_a_thing_in_an_excited_post_are_neutral() {
         stop_being_negative(&[
