@@ -205,6 +205,112 @@ pub fn cue_hits(text: &str) -> CueHits {
     hits
 }
 
+/// Phrases in which the author says nothing went wrong, in the words of a complaint ("no
+/// complaints here", "zero issues since I switched", "never had a problem with them"). The
+/// model's word features see "complaints" and "issues" and read them as complaints (docs/
+/// evaluation.md, twenty-second round).
+pub const SATISFIED: &[&str] = &[
+    "no complaints",
+    "no complaint",
+    "zero complaints",
+    "not a single complaint",
+    "nothing to complain about",
+    "can't complain",
+    "cant complain",
+    "cannot complain",
+    "no issues",
+    "zero issues",
+    "not a single issue",
+    "not one issue",
+    "never had an issue",
+    "never had any issues",
+    "never had a problem",
+    "never had any problems",
+    "no problems",
+    "zero problems",
+    "not a single problem",
+    "not one problem",
+    "without a hitch",
+    "no hiccups",
+    "not a single hiccup",
+];
+
+/// The most a text stating satisfaction ([`satisfied`]) can score.
+pub const SATISFIED_CAP: f32 = 0.3;
+
+/// Words before a satisfied phrase that make it someone else's claim ("support said there
+/// were no issues on their end").
+const HEARSAY: &[&str] = &[
+    "say",
+    "says",
+    "said",
+    "claim",
+    "claims",
+    "claimed",
+    "apparently",
+    "supposedly",
+    "according",
+    "told",
+    "tells",
+    "insist",
+    "insists",
+    "status",
+];
+
+/// Words after a satisfied phrase that take it back ("no issues until today", "no problems
+/// but now it's down").
+const RELAPSE: &[&str] = &[
+    "but", "until", "till", "now", "again", "still", "except", "anymore", "lately", "today",
+];
+
+fn satisfied_matcher() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(SATISFIED)
+            // A fixed list of short literal phrases always builds.
+            .unwrap_or_else(|e| panic!("satisfied phrase automaton: {e}"))
+    })
+}
+
+/// Whether `text` says that nothing went wrong: a [`SATISFIED`] phrase at word boundaries,
+/// not reported as someone else's claim (a [`HEARSAY`] word among the four words before it),
+/// not taken back (a [`RELAPSE`] word after it), in a text without a strong complaint cue.
+pub fn satisfied(text: &str) -> bool {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'\'';
+    let words_of = |s: &str| -> Vec<String> {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect()
+    };
+    let mut found = false;
+    for m in satisfied_matcher().find_iter(text) {
+        let before = m.start() == 0 || !word(b[m.start() - 1]);
+        let after = m.end() == b.len() || !word(b[m.end()]);
+        if !(before && after) {
+            continue;
+        }
+        let lead = words_of(&text[..m.start()]);
+        let hearsay = lead
+            .iter()
+            .rev()
+            .take(4)
+            .any(|w| HEARSAY.contains(&w.as_str()));
+        let relapse = words_of(&text[m.end()..])
+            .iter()
+            .any(|w| RELAPSE.contains(&w.as_str()));
+        if hearsay || relapse {
+            return false;
+        }
+        found = true;
+    }
+    found && !cue_hits(text).strong
+}
+
 /// The weak label: a strong cue, or any cue in a tweet whose gold label is negative (0).
 pub fn rule_label(text: &str, gold: u8) -> bool {
     let h = cue_hits(text);
@@ -366,7 +472,12 @@ impl ComplaintModel {
             0.0
         };
         let z = acc as f32 * k + self.dense.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>();
-        sigmoid(z)
+        let p = sigmoid(z);
+        if satisfied(text) {
+            p.min(SATISFIED_CAP)
+        } else {
+            p
+        }
     }
 }
 
@@ -878,6 +989,34 @@ mod tests {
                 "{name} other posts: {false_alarms} of {n}"
             );
         }
+    }
+
+    #[test]
+    fn a_satisfied_post_in_complaint_words_is_capped() {
+        let m = ComplaintModel::embedded().expect("embedded complaint weights verify");
+        // The uncapped model reads these as complaints; the cap keeps them under 0.5.
+        for text in ["same, no complaints here", "zero problems since the update"] {
+            assert!(satisfied(text), "{text:?}");
+            assert!(m.probability(text) <= SATISFIED_CAP, "{text:?}");
+        }
+        // Someone else's claim, a relapse, or a strong cue: a complaint stays one.
+        for text in [
+            "support said there were no issues on their end but my internet is down",
+            "no issues until today, now it won't load",
+            "no problems with the app, but charged twice for one order",
+            "never had a problem with them... still waiting for my refund",
+        ] {
+            assert!(!satisfied(text), "{text:?}");
+        }
+        assert!(
+            m.probability("support said there were no issues on their end but my internet is down")
+                >= 0.5
+        );
+        // Word boundaries: "no issuesss" is not the phrase; "zero issues" mid-sentence is.
+        assert!(!satisfied("no issuesss"));
+        assert!(satisfied(
+            "Pulsewave: zero issues since I switched, speeds as promised"
+        ));
     }
 
     #[test]
