@@ -176,15 +176,29 @@ impl CueHits {
     }
 }
 
+/// An ASCII case-insensitive automaton over a fixed list of short literal phrases (`what`
+/// names it in the impossible build error).
+fn phrase_automaton<'a>(
+    phrases: impl IntoIterator<Item = &'a str>,
+    kind: MatchKind,
+    what: &str,
+) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(kind)
+        .build(phrases)
+        // A fixed list of short literal phrases always builds.
+        .unwrap_or_else(|e| panic!("{what} automaton: {e}"))
+}
+
 fn matcher() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(CUES.iter().map(|c| c.0))
-            // A fixed list of short literal phrases always builds.
-            .unwrap_or_else(|e| panic!("complaint cue automaton: {e}"))
+        phrase_automaton(
+            CUES.iter().map(|c| c.0),
+            MatchKind::Standard,
+            "complaint cue",
+        )
     })
 }
 
@@ -266,13 +280,18 @@ const RELAPSE: &[&str] = &[
 fn satisfied_matcher() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(SATISFIED)
-            // A fixed list of short literal phrases always builds.
-            .unwrap_or_else(|e| panic!("satisfied phrase automaton: {e}"))
+        phrase_automaton(
+            SATISFIED.iter().copied(),
+            MatchKind::LeftmostLongest,
+            "satisfied phrase",
+        )
     })
+}
+
+/// The words of `s` (letters, digits and apostrophes), borrowed from it.
+fn words_of(s: &str) -> impl DoubleEndedIterator<Item = &str> {
+    s.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
 }
 
 /// Whether `text` says that nothing went wrong: a [`SATISFIED`] phrase at word boundaries,
@@ -281,12 +300,8 @@ fn satisfied_matcher() -> &'static AhoCorasick {
 pub fn satisfied(text: &str) -> bool {
     let b = text.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'\'';
-    let words_of = |s: &str| -> Vec<String> {
-        s.split(|c: char| !(c.is_alphanumeric() || c == '\''))
-            .filter(|w| !w.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect()
-    };
+    // Words are matched case-insensitively against lowercase lists: no allocation.
+    let listed = |list: &[&str], w: &str| list.iter().any(|l| l.eq_ignore_ascii_case(w));
     let mut found = false;
     for m in satisfied_matcher().find_iter(text) {
         let before = m.start() == 0 || !word(b[m.start() - 1]);
@@ -294,15 +309,11 @@ pub fn satisfied(text: &str) -> bool {
         if !(before && after) {
             continue;
         }
-        let lead = words_of(&text[..m.start()]);
-        let hearsay = lead
-            .iter()
+        let hearsay = words_of(&text[..m.start()])
             .rev()
             .take(4)
-            .any(|w| HEARSAY.contains(&w.as_str()));
-        let relapse = words_of(&text[m.end()..])
-            .iter()
-            .any(|w| RELAPSE.contains(&w.as_str()));
+            .any(|w| listed(HEARSAY, w));
+        let relapse = words_of(&text[m.end()..]).any(|w| listed(RELAPSE, w));
         if hearsay || relapse {
             return false;
         }
