@@ -298,6 +298,12 @@ fn words_of(s: &str) -> impl DoubleEndedIterator<Item = &str> {
 /// not reported as someone else's claim (a [`HEARSAY`] word among the four words before it),
 /// not taken back (a [`RELAPSE`] word after it), in a text without a strong complaint cue.
 pub fn satisfied(text: &str) -> bool {
+    states_satisfaction(text) && !cue_hits(text).strong
+}
+
+/// [`satisfied`] without its strong-cue check, for a caller that has the text's cue hits
+/// already ([`ComplaintModel::probability`]).
+fn states_satisfaction(text: &str) -> bool {
     let b = text.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'\'';
     // Words are matched case-insensitively against lowercase lists: no allocation.
@@ -319,7 +325,7 @@ pub fn satisfied(text: &str) -> bool {
         }
         found = true;
     }
-    found && !cue_hits(text).strong
+    found
 }
 
 /// The weak label: a strong cue, or any cue in a tweet whose gold label is negative (0).
@@ -476,7 +482,8 @@ impl ComplaintModel {
                 n += 1;
             });
         });
-        let x = dense_of(text, cue_hits(text));
+        let hits = cue_hits(text);
+        let x = dense_of(text, hits);
         let k = if n > 0 {
             self.scale / (n as f32).sqrt()
         } else {
@@ -484,7 +491,8 @@ impl ComplaintModel {
         };
         let z = acc as f32 * k + self.dense.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>();
         let p = sigmoid(z);
-        if satisfied(text) {
+        // [`satisfied`], with the cue hits computed once.
+        if !hits.strong && states_satisfaction(text) {
             p.min(SATISFIED_CAP)
         } else {
             p
