@@ -121,6 +121,11 @@ pub(crate) struct Scratch {
     /// [`word_candidates`]' runs and lookup key.
     runs: Vec<(usize, usize)>,
     key: String,
+    /// [`Hidden`]: the text's URL tails and e-mail addresses, found once per text.
+    hidden: Hidden,
+    /// For `excludes` sorted by brand and start: the furthest end among each brand's excludes
+    /// up to and including this one.
+    reach: Vec<usize>,
 }
 
 thread_local! {
@@ -324,6 +329,8 @@ impl BrandMatcher {
             excludes,
             runs,
             key,
+            hidden,
+            reach,
         } = scratch;
         let hay: &str = if text.is_ascii() {
             text
@@ -333,6 +340,7 @@ impl BrandMatcher {
         };
         terms.clear();
         excludes.clear();
+        hidden.clear();
         // Spans are resolved only after every automaton has been scanned, and `out` is sorted
         // and deduplicated at the end, so the chunks' order does not matter.
         let mut consider = |pattern: usize, start: usize, end: usize| {
@@ -346,9 +354,9 @@ impl BrandMatcher {
                 .entries
                 .get(info.first as usize..info.end as usize)
                 .unwrap_or(&[]);
-            // Whether the occurrence is inside a URL or e-mail address: computed at most once.
-            let mut hidden: Option<bool> = None;
-            let mut is_hidden = || *hidden.get_or_insert_with(|| in_url_or_email(hay, start, end));
+            // Whether the occurrence is inside a URL or e-mail address: the text's URLs and
+            // addresses are found at most once, each occurrence looked up in them.
+            let mut is_hidden = || hidden.covers(hay, start, end);
             for e in list {
                 if !ctx.accepts(e.kind) {
                     continue;
@@ -389,10 +397,24 @@ impl BrandMatcher {
                 consider(p as usize, start, end)
             });
         }
+        // A term inside one of its brand's excludes is not a mention. Excludes sorted by
+        // brand and start, with the furthest end so far: one binary search per term (a text
+        // of a million repeated "brightline train" is linear, not terms × excludes).
+        excludes.sort_unstable_by_key(|x| (x.brand, x.start));
+        reach.clear();
+        for (i, x) in excludes.iter().enumerate() {
+            let before = i
+                .checked_sub(1)
+                .filter(|&j| excludes[j].brand == x.brand)
+                .map_or(0, |j| reach[j]);
+            reach.push(before.max(x.end));
+        }
         for t in terms.iter() {
-            let excluded = excludes
-                .iter()
-                .any(|x| x.brand == t.brand && x.start <= t.start && t.end <= x.end);
+            let upto = excludes.partition_point(|x| (x.brand, x.start) <= (t.brand, t.start));
+            let excluded = upto
+                .checked_sub(1)
+                .filter(|&j| excludes[j].brand == t.brand)
+                .is_some_and(|j| reach[j] >= t.end);
             if !excluded {
                 out.push(BrandIdx(t.brand));
             }
@@ -533,82 +555,122 @@ fn normalise_prefixed(p: &str, prefix: char) -> String {
     s
 }
 
-/// Whether `[start, end)` lies inside a URL (`http://`, `https://`, `www.` earlier in the same
-/// whitespace-delimited token) or overlaps an e-mail address (`local@domain.tld`).
-fn in_url_or_email(hay: &str, start: usize, end: usize) -> bool {
-    let (Some(before), Some(after)) = (hay.get(..start), hay.get(end..)) else {
-        return true;
-    };
-    let tok_start = before
-        .char_indices()
-        .rev()
-        .find(|(_, c)| c.is_whitespace())
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let tok_end = after
-        .char_indices()
-        .find(|(_, c)| c.is_whitespace())
-        .map_or(hay.len(), |(i, _)| end + i);
-    let prefix = before.get(tok_start..).unwrap_or("").as_bytes();
-    if contains_ci(prefix, b"http://") || contains_ci(prefix, b"https://") {
-        return true;
+/// A text's URL tails and e-mail addresses, found in one pass the first time an occurrence
+/// asks ([`Hidden::covers`]), so that a text of a million brand names in one token costs one
+/// scan, not one per occurrence.
+#[derive(Debug, Default)]
+struct Hidden {
+    found: bool,
+    /// `[from, token end)`: the rest of a whitespace-delimited token from the end of its first
+    /// `http://`, `https://` or `www.`; an occurrence starting there is part of a URL.
+    urls: Vec<(usize, usize)>,
+    /// `[local start, domain end)` of each e-mail address (`local@domain.tld`, not a fediverse
+    /// `@name@server`); an occurrence overlapping one is part of it.
+    emails: Vec<(usize, usize)>,
+}
+
+impl Hidden {
+    fn clear(&mut self) {
+        self.found = false;
+        self.urls.clear();
+        self.emails.clear();
     }
-    if contains_ci(prefix, b"www.") {
-        return true;
-    }
-    let Some(token) = hay.get(tok_start..tok_end) else {
-        return true;
-    };
-    if !token.contains('@') {
-        return false;
-    }
-    for (i, c) in token.char_indices() {
-        if c != '@' {
-            continue;
-        }
-        let at = tok_start + i;
-        let local_part = &token[..i];
-        let local_len: usize = local_part
-            .chars()
-            .rev()
-            .take_while(|&c| is_email_local(c))
-            .map(char::len_utf8)
-            .sum();
-        if local_len == 0 {
-            continue;
-        }
-        let local_start = at - local_len;
-        // `@name@server` is a fediverse handle, not an e-mail address.
-        if local_part[..i - local_len].ends_with('@') {
-            continue;
-        }
-        let domain_full = &token[i + 1..];
-        let domain_len: usize = domain_full
-            .chars()
-            .take_while(|&c| c.is_alphanumeric() || c == '.' || c == '-')
-            .map(char::len_utf8)
-            .sum();
-        let domain = domain_full[..domain_len].trim_end_matches(['.', '-']);
-        if domain.starts_with('.') || !domain.contains('.') {
-            continue;
-        }
-        let domain_end = at + 1 + domain.len();
-        if start < domain_end && end > local_start {
+
+    /// Whether `[start, end)` lies inside a URL (`http://`, `https://`, `www.` earlier in the
+    /// same whitespace-delimited token) or overlaps an e-mail address.
+    fn covers(&mut self, hay: &str, start: usize, end: usize) -> bool {
+        if hay.get(..start).is_none() || hay.get(end..).is_none() {
             return true;
         }
+        if !self.found {
+            self.find(hay);
+        }
+        // Both lists are sorted and their spans do not overlap one another.
+        let u = self.urls.partition_point(|&(from, _)| from <= start);
+        if u > 0 && start < self.urls[u - 1].1 {
+            return true;
+        }
+        let e = self.emails.partition_point(|&(from, _)| from < end);
+        e > 0 && start < self.emails[e - 1].1
     }
-    false
+
+    fn find(&mut self, hay: &str) {
+        self.found = true;
+        let mut tok_start = None;
+        for (i, c) in hay.char_indices().chain([(hay.len(), ' ')]) {
+            match (c.is_whitespace(), tok_start) {
+                (false, None) => tok_start = Some(i),
+                (true, Some(t)) => {
+                    self.token(hay, t, i);
+                    tok_start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The URL tail and the e-mail addresses of the token `hay[start..end]`.
+    fn token(&mut self, hay: &str, start: usize, end: usize) {
+        let Some(token) = hay.get(start..end) else {
+            return;
+        };
+        let b = token.as_bytes();
+        let url_from = [&b"http://"[..], b"https://", b"www."]
+            .iter()
+            .filter_map(|m| find_ci(b, m).map(|i| i + m.len()))
+            .min();
+        if let Some(from) = url_from {
+            self.urls.push((start + from, end));
+        }
+        if !token.contains('@') {
+            return;
+        }
+        for (i, c) in token.char_indices() {
+            if c != '@' {
+                continue;
+            }
+            let local_part = &token[..i];
+            let local_len: usize = local_part
+                .chars()
+                .rev()
+                .take_while(|&c| is_email_local(c))
+                .map(char::len_utf8)
+                .sum();
+            if local_len == 0 {
+                continue;
+            }
+            // `@name@server` is a fediverse handle, not an e-mail address.
+            if local_part[..i - local_len].ends_with('@') {
+                continue;
+            }
+            let domain_full = &token[i + 1..];
+            let domain_len: usize = domain_full
+                .chars()
+                .take_while(|&c| c.is_alphanumeric() || c == '.' || c == '-')
+                .map(char::len_utf8)
+                .sum();
+            let domain = domain_full[..domain_len].trim_end_matches(['.', '-']);
+            if domain.starts_with('.') || !domain.contains('.') {
+                continue;
+            }
+            let span = (start + i - local_len, start + i + 1 + domain.len());
+            // Addresses of one token never overlap: each starts after the last one's `@`.
+            match self.emails.last_mut() {
+                Some(last) if last.1 > span.0 => last.1 = last.1.max(span.1),
+                _ => self.emails.push(span),
+            }
+        }
+    }
 }
 
 fn is_email_local(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
 }
 
-/// ASCII case-insensitive substring test.
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.len() >= needle.len()
-        && hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
+/// Where `needle` first occurs in `hay`, ASCII case-insensitively.
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -861,6 +923,106 @@ mod tests {
         assert!(hits(&n, "zeta").is_empty());
         assert!(hits(&n, "zed").is_empty());
         assert_eq!(hits(&n, "#Zed"), vec![0]);
+    }
+
+    #[test]
+    fn hidden_spans_agree_with_the_per_occurrence_rule() {
+        // The rule as it was, one scan per occurrence (quadratic on a long token): the
+        // reference the one-pass `Hidden` must agree with on every span.
+        fn reference(hay: &str, start: usize, end: usize) -> bool {
+            let (Some(before), Some(after)) = (hay.get(..start), hay.get(end..)) else {
+                return true;
+            };
+            let tok_start = before
+                .char_indices()
+                .rev()
+                .find(|(_, c)| c.is_whitespace())
+                .map_or(0, |(i, c)| i + c.len_utf8());
+            let tok_end = after
+                .char_indices()
+                .find(|(_, c)| c.is_whitespace())
+                .map_or(hay.len(), |(i, _)| end + i);
+            let prefix = &before.as_bytes()[tok_start..];
+            if [&b"http://"[..], b"https://", b"www."]
+                .iter()
+                .any(|m| find_ci(prefix, m).is_some())
+            {
+                return true;
+            }
+            let token = &hay[tok_start..tok_end];
+            token
+                .char_indices()
+                .filter(|(_, c)| *c == '@')
+                .any(|(i, _)| {
+                    let local_part = &token[..i];
+                    let local_len: usize = local_part
+                        .chars()
+                        .rev()
+                        .take_while(|&c| is_email_local(c))
+                        .map(char::len_utf8)
+                        .sum();
+                    if local_len == 0 || local_part[..i - local_len].ends_with('@') {
+                        return false;
+                    }
+                    let d = &token[i + 1..];
+                    let n: usize = d
+                        .chars()
+                        .take_while(|&c| c.is_alphanumeric() || c == '.' || c == '-')
+                        .map(char::len_utf8)
+                        .sum();
+                    let domain = d[..n].trim_end_matches(['.', '-']);
+                    if domain.starts_with('.') || !domain.contains('.') {
+                        return false;
+                    }
+                    let at = tok_start + i;
+                    start < at + 1 + domain.len() && end > at - local_len
+                })
+        }
+        let texts = [
+            "see https://acme.example/acme and www.Acme.com or HTTP://x/acme acme",
+            "mail jo@acme.co.uk, acme@x.io or @acme@mastodon.social about acme",
+            "a@b.c+d@e.fg acme.acme.acme@acme.acme hi@acme. x@.acme @@acme.io",
+            "naïve@acmé.fr über acme wwW.acme ﬁhttps://acme",
+            "brightline.brightline.brightline. brightline train brightline",
+            "",
+            "   acme   ",
+        ];
+        for hay in texts {
+            let bounds: Vec<usize> = hay
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([hay.len()])
+                .collect();
+            let mut hidden = Hidden::default();
+            // Occurrences of trimmed patterns: non-empty, never starting at whitespace.
+            for (k, &start) in bounds.iter().enumerate() {
+                if hay[start..].starts_with(char::is_whitespace) {
+                    continue;
+                }
+                for &end in &bounds[k + 1..] {
+                    assert_eq!(
+                        hidden.covers(hay, start, end),
+                        reference(hay, start, end),
+                        "{hay:?} [{start}, {end}) = {:?}",
+                        &hay[start..end]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_token_of_brand_names_matches_once_in_one_pass() {
+        let m = matcher(vec![brand("acme", &["acme"], &[], &[], &["acme rocket"])]);
+        let mut out = Vec::new();
+        m.match_text(&"acme.".repeat(100_000), &mut out);
+        assert_eq!(out, vec![BrandIdx(0)]);
+        m.match_text(&"acme rocket ".repeat(50_000), &mut out);
+        assert!(out.is_empty(), "every acme is inside an exclude");
+        m.match_text(&format!("{}acme", "acme rocket ".repeat(50_000)), &mut out);
+        assert_eq!(out, vec![BrandIdx(0)]);
+        m.match_text(&format!("https://x/{}", "acme.".repeat(100_000)), &mut out);
+        assert!(out.is_empty(), "all inside one URL");
     }
 
     #[test]
