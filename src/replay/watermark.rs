@@ -12,7 +12,7 @@
 //! open an incident in year 1. A live run bounds event time against its wall clock before
 //! anything reaches the watermark (`ingest::EventTimeBounds`). A replay has no trustworthy wall
 //! clock, so `flashpoint replay` (and the demo) put an [`OutlierGuard`] in front of the
-//! watermark, with two rules, both deterministic in event time:
+//! watermark, with three rules, all deterministic in event time and arrival order:
 //!
 //! * **Start.** Before the watermark has started, the first [`START_SAMPLE`] mentions are held.
 //!   Their median event time `M` and median absolute deviation `D` are computed; a mention
@@ -23,8 +23,22 @@
 //!   mention before it (a record two days ahead among the first ones would otherwise move
 //!   the watermark two days on, and the whole replay would be too late). With fewer than 3
 //!   mentions in all, nothing can be judged and they are processed as they are.
-//! * **Jumps.** Once started, a mention more than `max_future_skew` ahead of the newest event
-//!   time seen starts a *jump*: it and every later mention not older than it minus the allowed
+//! * **Reference.** Once started, a mention is judged against the stream's current time `R`,
+//!   not against the newest event time seen: among the last `REFERENCE_WINDOW` (32) mentions
+//!   processed, each is *outvoted* while more than half of the mentions processed after it
+//!   are older than it, and `R` is the newest time of those not outvoted. The last mention
+//!   processed is never outvoted (nothing came after it), so `R` is at least its time, and in
+//!   a stream in order `R` is the newest time seen: a stream that moves forward moves `R`
+//!   at once, with nothing held. A mention ahead of the stream, followed by mentions on the
+//!   stream's own timeline, is outvoted by them as soon as they outnumber the ones after it
+//!   that are not older. So mentions creeping ahead in steps under `max_future_skew` (each
+//!   within the skew of the one before, interleaved with the stream's own) no longer add up:
+//!   the second is judged against the stream, not against the first, is a jump and is
+//!   refuted. Mentions too late for the watermark have no vote (a run of stale records
+//!   cannot hold `R` back), and `R` is never more than `max_future_skew` behind the newest
+//!   time seen. O(`REFERENCE_WINDOW`) per mention, bounded memory.
+//! * **Jumps.** A mention more than `max_future_skew` ahead of `R` starts a
+//!   *jump*: it and every later mention not older than it minus the allowed
 //!   lateness are held. Mentions older than that (on the stream's old timeline) are processed
 //!   as they come and counted as *returns*. The stream decides:
 //!   - **confirmed** once `CONFIRM_MENTIONS` held mentions span `CONFIRM_SPAN_MS` of event
@@ -38,15 +52,27 @@
 //!   At the end of the input a jump of at least two mentions is taken, one alone is dropped.
 //!
 //! So outliers anywhere, alone or in a run of up to [`CONFIRM_ANYWAY`] records within
-//! `CONFIRM_SPAN_MS`, never move the watermark, and a clean stream, gaps included, is
-//! processed exactly as without the guard (in a clean stream nothing returns, so every jump is
-//! taken, in arrival order). The costs: after a gap the mentions are held until the jump is
+//! `CONFIRM_SPAN_MS`, or creeping ahead as a minority of the mentions around them, never move
+//! the watermark further than `max_future_skew` past the stream's own time, and a clean
+//! stream, gaps included, is processed exactly as without the guard (in a clean stream nothing
+//! returns, so every jump is taken, in arrival order; out of order, a mention within the skew
+//! of the one processed before it is never a jump). The costs: after a gap the mentions are held until the jump is
 //! confirmed (in a paced replay they show up that much later; the alert log is the same); the
 //! last mention of a replay is dropped when it comes more than `max_future_skew` after
 //! everything before it; a run at the very start, longer than half of [`START_SAMPLE`], wins
 //! the start rule; a run of poisoned records that spans
-//! `CONFIRM_SPAN_MS` or reaches [`CONFIRM_ANYWAY`] is taken. Mentions held by the guard are
-//! not part of a checkpoint.
+//! `CONFIRM_SPAN_MS` or reaches [`CONFIRM_ANYWAY`] is taken, and once taken it is not
+//! reconsidered when the stream comes back to the old timeline (the watermark never moves
+//! back; the mentions behind it are too late). One mention up to `max_future_skew` ahead of
+//! `R` is processed and moves the watermark that far, as before; mentions creeping ahead
+//! that are the majority around them (or consecutive, with none of the stream's own between
+//! them) are a stream moving forward, and move it. Conversely a minority steadily almost
+//! `max_future_skew` ahead of the rest (a real-time source among a larger one lagging by
+//! about the skew) looks like creep: its mentions more than the skew ahead of `R` wait as
+//! jumps, and are dropped if the rest refute them.
+//! Mentions held by the guard, and the reference's votes, are not part of a checkpoint.
+
+use std::collections::VecDeque;
 
 use crate::domain::{EventTime, Mention};
 
@@ -119,6 +145,8 @@ const CONFIRM_MENTIONS: usize = 16;
 const CONFIRM_SPAN_MS: i64 = 15 * 60_000;
 /// A jump is taken once this many mentions agree with it, whatever their span.
 pub const CONFIRM_ANYWAY: usize = 1024;
+/// How many of the latest mentions processed vote on the [`Reference`].
+const REFERENCE_WINDOW: usize = 32;
 
 /// Why the [`OutlierGuard`] dropped a mention (the stable `reason` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +192,76 @@ impl Jump {
     }
 }
 
+/// One of the latest mentions processed, with the votes of the mentions processed after it.
+#[derive(Debug, Clone, Copy)]
+struct Vote {
+    at: EventTime,
+    /// Mentions processed after this one (while it is in the window).
+    after: u32,
+    /// Of those, the ones older than it.
+    behind: u32,
+}
+
+/// The stream's current time, as the guard judges it: the newest event time among the last
+/// [`REFERENCE_WINDOW`] mentions processed that is not *outvoted*, i.e. that most of the
+/// mentions processed after it are not older than. The last one processed is never outvoted
+/// (nothing came after it), so the reference is at least its time; in a stream in order it is
+/// the newest time seen. A mention ahead of the stream, followed by mentions on the stream's
+/// own timeline, is outvoted by them and stops counting.
+///
+/// Mentions older than the newest time processed minus the allowed lateness (too late for
+/// the watermark) have no vote: a run of stale records cannot hold the reference back.
+#[derive(Debug)]
+struct Reference {
+    lateness_ms: i64,
+    /// Newest event time processed.
+    newest: Option<EventTime>,
+    /// In processing order, at most [`REFERENCE_WINDOW`].
+    recent: VecDeque<Vote>,
+}
+
+impl Reference {
+    fn new(lateness_ms: i64) -> Reference {
+        Reference {
+            lateness_ms,
+            newest: None,
+            recent: VecDeque::with_capacity(REFERENCE_WINDOW),
+        }
+    }
+
+    /// `t` was processed (passed to the watermark): it votes on every mention before it.
+    /// O([`REFERENCE_WINDOW`]).
+    fn observe(&mut self, t: EventTime) {
+        if let Some(newest) = self.newest {
+            if t < newest.plus_ms(-self.lateness_ms) {
+                return;
+            }
+        }
+        self.newest = self.newest.max(Some(t));
+        for v in &mut self.recent {
+            v.after += 1;
+            v.behind += u32::from(t < v.at);
+        }
+        if self.recent.len() >= REFERENCE_WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Vote {
+            at: t,
+            after: 0,
+            behind: 0,
+        });
+    }
+
+    /// `None` before anything was processed. O([`REFERENCE_WINDOW`]).
+    fn current(&self) -> Option<EventTime> {
+        self.recent
+            .iter()
+            .filter(|v| 2 * v.behind <= v.after)
+            .map(|v| v.at)
+            .max()
+    }
+}
+
 /// Keeps event-time outliers away from a [`Watermark`] in replays; see the module docs.
 #[derive(Debug)]
 pub struct OutlierGuard {
@@ -174,6 +272,9 @@ pub struct OutlierGuard {
     sample: Vec<Mention>,
     /// Mentions far ahead of the watermark, waiting for the stream to confirm them.
     jump: Option<Jump>,
+    /// What mentions are judged against (not the watermark's newest time, which a minority
+    /// of mentions creeping ahead could drag on).
+    reference: Reference,
 }
 
 impl OutlierGuard {
@@ -184,6 +285,7 @@ impl OutlierGuard {
             lateness_ms: lateness_ms.max(0),
             sample: Vec::new(),
             jump: None,
+            reference: Reference::new(lateness_ms.max(0)),
         }
     }
 
@@ -193,8 +295,39 @@ impl OutlierGuard {
     }
 
     /// Judges `m`, arriving now; `max_seen` is the watermark's newest event time (`None`
-    /// before it started).
+    /// before it started). Every mention released or passed must then go to the watermark,
+    /// in that order: the guard counts them as processed.
     pub fn offer(&mut self, m: &Mention, max_seen: Option<EventTime>) -> Offered {
+        let reference = self.reference_at(max_seen);
+        let out = self.offer_at(m, reference);
+        self.processed(&out, Some(m));
+        out
+    }
+
+    /// The stream's current time, given the watermark's newest time `max_seen`: the
+    /// [`Reference`], but never more than `max_future_skew` behind `max_seen` (so a backlog
+    /// of late mentions holds it back by the skew at most; this costs nothing against
+    /// mentions creeping ahead, which pass only up to the skew past it, so from there not past
+    /// `max_seen`); `max_seen` itself while the guard has processed nothing (a guard put in
+    /// front of a started watermark).
+    fn reference_at(&self, max_seen: Option<EventTime>) -> Option<EventTime> {
+        max_seen.map(|max| {
+            let floor = max.plus_ms(-self.max_future_skew_ms);
+            self.reference.current().unwrap_or(max).max(floor)
+        })
+    }
+
+    /// Lets the mentions that `out` sends to the watermark vote on the reference.
+    fn processed(&mut self, out: &Offered, offered: Option<&Mention>) {
+        let passed = offered.filter(|_| out.pass);
+        for m in out.release.iter().chain(passed) {
+            self.reference.observe(m.created_at);
+        }
+    }
+
+    /// [`OutlierGuard::offer`] against `max_seen`, the stream's current time (`None` before
+    /// the watermark started).
+    fn offer_at(&mut self, m: &Mention, max_seen: Option<EventTime>) -> Offered {
         let mut out = Offered::default();
         let Some(max_seen) = max_seen else {
             self.sample.push(m.clone());
@@ -282,6 +415,7 @@ impl OutlierGuard {
     /// End of input: the start sample is judged with what there is; a jump is taken if at
     /// least two mentions agree with it, else dropped.
     pub fn finish(&mut self, max_seen: Option<EventTime>) -> Offered {
+        let max_seen = self.reference_at(max_seen);
         let mut out = Offered::default();
         if !self.sample.is_empty() {
             self.decide_start(&mut out);
@@ -299,6 +433,7 @@ impl OutlierGuard {
                     .extend(j.held.into_iter().map(|h| (h, Outlier::Future)));
             }
         }
+        self.processed(&out, None);
         out
     }
 
@@ -341,7 +476,7 @@ impl OutlierGuard {
         }
         let mut newest = out.release.iter().map(|m| m.created_at).max();
         for m in ahead {
-            let o = self.offer(&m, newest);
+            let o = self.offer_at(&m, newest);
             out.dropped.extend(o.dropped);
             for r in o.release.into_iter().chain(o.pass.then_some(m)) {
                 newest = newest.max(Some(r.created_at));
@@ -386,6 +521,12 @@ mod tests {
 
     /// Runs `stream` through a guard and a watermark: (processed ids, dropped (id, reason)).
     fn guarded(stream: &[Mention]) -> (Vec<String>, Vec<(String, &'static str)>) {
+        let (done, dropped, _) = guarded_to(stream);
+        (done, dropped)
+    }
+
+    /// Like [`guarded`], with the watermark's newest event time at the end.
+    fn guarded_to(stream: &[Mention]) -> (Vec<String>, Vec<(String, &'static str)>, EventTime) {
         let mut g = OutlierGuard::new(5 * 60_000, 7 * 86_400_000, 5 * 60_000);
         let mut w = Watermark::new(5 * 60_000);
         let mut done = Vec::new();
@@ -407,7 +548,7 @@ mod tests {
         }
         let o = g.finish(w.started());
         apply(o, None, &mut w);
-        (done, dropped)
+        (done, dropped, w.max_seen())
     }
 
     fn with_time(id: &str, t: EventTime) -> Mention {
@@ -518,6 +659,104 @@ mod tests {
         assert_eq!(done, want);
     }
 
+    /// `n` good mentions 20 s apart from minute 0, with a crafted one after every `every`
+    /// good ones from the 100th on: the first `max_future_skew - 10 s` ahead of the good one
+    /// before it, each next one that much after the crafted one before it (each within
+    /// `max_future_skew` of the newest time seen, so that judged against it they add up).
+    fn creeping(n: usize, every: usize, crafted: usize) -> Vec<Mention> {
+        let step = 5 * 60_000 - 10_000;
+        let mut stream = Vec::new();
+        let mut next: Option<EventTime> = None;
+        let mut made = 0;
+        for i in 0..n {
+            let t = at("", 0).created_at.plus_ms(i as i64 * 20_000);
+            stream.push(with_time(&format!("g{i}"), t));
+            if i >= 100 && (i + 1) % every == 0 && made < crafted {
+                let c = next.unwrap_or(t.plus_ms(step));
+                stream.push(with_time(&format!("creep{made}"), c));
+                next = Some(c.plus_ms(step));
+                made += 1;
+            }
+        }
+        stream
+    }
+
+    #[test]
+    fn guard_keeps_records_creeping_ahead_from_dragging_the_watermark() {
+        // The red-team's shapes (one crafted line in three, 60 of them; one in four, 12 of
+        // them), and one crafted line after every good one.
+        for (every, crafted) in [(2, 60), (3, 12), (1, 60)] {
+            let stream = creeping(600, every, crafted);
+            let (done, dropped, max_seen) = guarded_to(&stream);
+            let good_dropped: Vec<&(String, &str)> = dropped
+                .iter()
+                .filter(|(id, _)| id.starts_with('g'))
+                .collect();
+            assert!(
+                good_dropped.is_empty(),
+                "every={every}: {} good ones dropped, first {:?}",
+                good_dropped.len(),
+                &good_dropped[..good_dropped.len().min(5)]
+            );
+            let good: Vec<String> = (0..600).map(|i| format!("g{i}")).collect();
+            let done_good: Vec<String> = done
+                .iter()
+                .filter(|d| d.starts_with('g'))
+                .cloned()
+                .collect();
+            assert_eq!(done_good, good, "every={every}");
+            // At most the first crafted one, less than the skew ahead, was taken.
+            assert!(
+                dropped.len() >= crafted - 1
+                    && dropped.iter().all(|(_, r)| *r == "future_event_time"),
+                "every={every}: {dropped:?}"
+            );
+            let last_good = stream.iter().rfind(|m| m.id.starts_with('g')).unwrap();
+            assert!(
+                max_seen <= last_good.created_at.plus_ms(5 * 60_000),
+                "every={every}: watermark dragged to {max_seen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn guard_keeps_a_run_of_stale_records_from_holding_the_stream_back() {
+        // 200 good mentions a minute apart; from the 100th on, 40 mentions from a day before
+        // in a row, then one after every good one: they are too late, and must not make the
+        // stream's own mentions look like a jump ahead of them.
+        let mut stream: Vec<Mention> = Vec::new();
+        for i in 0..200 {
+            stream.push(at(&format!("g{i}"), i));
+            let stale = match i {
+                100 => 40,
+                101.. => 1,
+                _ => 0,
+            };
+            for k in 0..stale {
+                stream.push(at(&format!("stale{i}-{k}"), i - 1440));
+            }
+        }
+        let (done, dropped) = guarded(&stream);
+        let want: Vec<String> = (0..200).map(|i| format!("g{i}")).collect();
+        assert_eq!(done, want, "{:?}", &dropped[..dropped.len().min(5)]);
+        assert!(dropped
+            .iter()
+            .all(|(id, r)| id.starts_with("stale") && *r == "too_late"));
+    }
+
+    #[test]
+    fn guard_lets_a_stream_whose_every_record_advances_move_at_once() {
+        // Each record 4m50s after the one before it: no gap, nothing held, nothing dropped,
+        // the last one included.
+        let stream: Vec<Mention> = (0..40)
+            .map(|i| with_time(&format!("s{i}"), EventTime(1_772_000_000_000 + i * 290_000)))
+            .collect();
+        let want: Vec<String> = stream.iter().map(|m| m.id.clone()).collect();
+        let (done, dropped) = guarded(&stream);
+        assert!(dropped.is_empty(), "{dropped:?}");
+        assert_eq!(done, want);
+    }
+
     #[test]
     fn guard_takes_tiny_inputs_as_they_are() {
         let (done, dropped) = guarded(&[with_time("old", YEAR_ONE), at("a", 0)]);
@@ -544,6 +783,27 @@ mod tests {
             let (done, dropped) = guarded(&stream);
             prop_assert!(dropped.is_empty());
             prop_assert_eq!(done.len(), stream.len());
+        }
+
+        #[test]
+        fn guard_changes_nothing_in_a_stream_out_of_order_within_the_lateness(
+            steps in proptest::collection::vec((0i64..60_000, 0i64..120_000), 1..300),
+        ) {
+            // Each record up to 2 min behind the stream's clock, which advances up to a
+            // minute a record: out of order, never too late, never a jump.
+            let mut t = 1_772_000_000_000i64;
+            let stream: Vec<Mention> = steps
+                .iter()
+                .enumerate()
+                .map(|(i, (s, behind))| {
+                    t += s;
+                    with_time(&i.to_string(), EventTime(t - behind))
+                })
+                .collect();
+            let want: Vec<String> = stream.iter().map(|m| m.id.clone()).collect();
+            let (done, dropped) = guarded(&stream);
+            prop_assert!(dropped.is_empty(), "{:?}", dropped);
+            prop_assert_eq!(done, want);
         }
 
         #[test]
