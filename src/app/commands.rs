@@ -15,7 +15,9 @@ use super::service::{finish_delivery, incident_model_choice, runtime, start_deli
 use super::{ReplayOptions, ReplaySummary, Speed};
 use crate::alert::Notifier;
 use crate::config;
+use crate::domain::codec::MAX_LINE_BYTES;
 use crate::domain::plural;
+use crate::ingest::archive::{read_line_bounded, Line};
 use crate::telemetry::Metrics;
 
 /// An error in what the user asked for (a flag's value, an input that does not exist): the
@@ -459,10 +461,17 @@ pub fn outbox_list(dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// `flashpoint sentiment`: scores each stdin line with `model`, one JSON line each.
 ///
-/// Every core scores: the input is cut into chunks of [`SENTIMENT_CHUNK`] lines, chunk `i` goes
-/// to worker `i mod N` (one per core) and the output is written from the workers' queues in the
-/// same rotation, so it is in input order, one line per input line, as on one thread. Queues
-/// are bounded (two chunks per worker) and block, so memory stays flat on any input size.
+/// Every core scores: the input is cut into chunks of [`SENTIMENT_CHUNK`] lines (or
+/// [`SENTIMENT_CHUNK_BYTES`] of text), chunk `i` goes to worker `i mod N` (one per core) and the
+/// output is written from the workers' queues in the same rotation, so it is in input order,
+/// one line per input line, as on one thread. Queues are bounded (two chunks per worker) and
+/// block, and no line over [`MAX_LINE_BYTES`] is held, so memory stays flat on any input.
+///
+/// Bad input never ends the run: a line that is not UTF-8 is scored with U+FFFD in place of
+/// its bad bytes (the rest of it is still text worth a score, and its output line keeps the
+/// usual form), and a line over [`MAX_LINE_BYTES`] is read past unheld and answered by a
+/// per-line error object (`{"line", "message", "reason": "oversize"}`) in its place, so output
+/// line `n` still answers input line `n`. Both are counted on stderr.
 pub fn sentiment(model: &str) -> anyhow::Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
@@ -474,6 +483,15 @@ pub fn sentiment(model: &str) -> anyhow::Result<()> {
 /// faster on chunks; output is flushed after each).
 pub const SENTIMENT_CHUNK: usize = 512;
 
+/// Bytes of text after which a `flashpoint sentiment` chunk goes out short of
+/// [`SENTIMENT_CHUNK`] lines: lines of up to [`MAX_LINE_BYTES`] would otherwise make a
+/// chunk half a gigabyte, and every worker holds several.
+const SENTIMENT_CHUNK_BYTES: usize = 4 << 20;
+
+/// Bad `flashpoint sentiment` input lines described on stderr one by one; the rest are only
+/// counted.
+const SENTIMENT_BAD_LINES_SHOWN: u64 = 10;
+
 /// One `flashpoint sentiment` output line.
 #[derive(serde::Serialize)]
 struct SentimentLine<'a> {
@@ -481,6 +499,23 @@ struct SentimentLine<'a> {
     complaint: f64,
     label: &'a str,
     score: f64,
+}
+
+/// The `flashpoint sentiment` output line in place of an input line it could not score.
+#[derive(serde::Serialize)]
+struct SentimentLineError {
+    // Sorted, like the scores' keys; the fields of `POST /v1/mentions`' per-line errors.
+    line: u64,
+    message: String,
+    reason: &'static str,
+}
+
+/// One `flashpoint sentiment` input line, as the workers get it.
+enum SentimentInput {
+    /// Text to score.
+    Text(String),
+    /// A line not scored; its output line is this error.
+    Bad(SentimentLineError),
 }
 
 /// [`sentiment`] over any input and output with `workers` scoring threads (at least one).
@@ -498,24 +533,41 @@ pub fn sentiment_stream(
         let mut inputs = Vec::with_capacity(workers);
         let mut outputs = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (in_tx, in_rx) = std::sync::mpsc::sync_channel::<Vec<String>>(2);
+            let (in_tx, in_rx) = std::sync::mpsc::sync_channel::<Vec<SentimentInput>>(2);
             let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Vec<u8>>>(2);
             let model = Arc::clone(&model);
             scope.spawn(move || {
                 let mut scored = Vec::with_capacity(SENTIMENT_CHUNK);
                 while let Ok(lines) = in_rx.recv() {
-                    let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+                    let texts: Vec<&str> = lines
+                        .iter()
+                        .filter_map(|l| match l {
+                            SentimentInput::Text(t) => Some(t.as_str()),
+                            SentimentInput::Bad(_) => None,
+                        })
+                        .collect();
                     model.score_batch(&texts, &mut scored);
-                    let mut buf = Vec::with_capacity(64 * texts.len());
+                    let mut buf = Vec::with_capacity(64 * lines.len());
                     let mut result = Ok(());
-                    for (s, text) in scored.iter().zip(&texts) {
-                        let line = SentimentLine {
-                            complaint: (f64::from(complaint.probability(text)) * 10_000.0).round()
-                                / 10_000.0,
-                            label: s.label.as_str(),
-                            score: (f64::from(s.score) * 10_000.0).round() / 10_000.0,
+                    let mut scores = scored.iter().zip(&texts);
+                    for l in &lines {
+                        result = match l {
+                            SentimentInput::Bad(e) => serde_json::to_writer(&mut buf, e),
+                            SentimentInput::Text(_) => {
+                                // One score per text, in order (`score_batch`'s contract).
+                                let Some((s, text)) = scores.next() else {
+                                    break;
+                                };
+                                let line = SentimentLine {
+                                    complaint: (f64::from(complaint.probability(text)) * 10_000.0)
+                                        .round()
+                                        / 10_000.0,
+                                    label: s.label.as_str(),
+                                    score: (f64::from(s.score) * 10_000.0).round() / 10_000.0,
+                                };
+                                serde_json::to_writer(&mut buf, &line)
+                            }
                         };
-                        result = serde_json::to_writer(&mut buf, &line);
                         if result.is_err() {
                             break;
                         }
@@ -546,18 +598,66 @@ pub fn sentiment_stream(
             }
             Ok(())
         });
-        let mut lines: Vec<String> = Vec::with_capacity(SENTIMENT_CHUNK);
+        let mut input = input;
+        let mut lines: Vec<SentimentInput> = Vec::with_capacity(SENTIMENT_CHUNK);
+        let mut chunk_bytes = 0usize;
         let mut next = 0usize;
         let mut read = Ok(());
-        for line in input.lines() {
-            match line {
-                Ok(l) => lines.push(l),
+        let mut bytes = Vec::with_capacity(1024);
+        let mut number = 0u64;
+        let (mut not_utf8, mut oversize) = (0u64, 0u64);
+        loop {
+            bytes.clear();
+            let line = match read_line_bounded(&mut input, &mut bytes, MAX_LINE_BYTES) {
+                Ok(Line::Whole(0)) => break,
+                Ok(Line::Whole(_)) => {
+                    number += 1;
+                    let mut text = bytes.as_slice();
+                    if let Some(rest) = text.strip_suffix(b"\n") {
+                        text = rest;
+                    }
+                    if let Some(rest) = text.strip_suffix(b"\r") {
+                        text = rest;
+                    }
+                    chunk_bytes += text.len();
+                    SentimentInput::Text(match std::str::from_utf8(text) {
+                        Ok(t) => t.to_owned(),
+                        Err(e) => {
+                            not_utf8 += 1;
+                            if not_utf8 + oversize <= SENTIMENT_BAD_LINES_SHOWN {
+                                eprintln!(
+                                    "sentiment: line {number}: not UTF-8 ({e}); scored with \
+                                     U+FFFD in place of the bad bytes"
+                                );
+                            }
+                            String::from_utf8_lossy(text).into_owned()
+                        }
+                    })
+                }
+                Ok(Line::Oversize(n)) => {
+                    number += 1;
+                    oversize += 1;
+                    let message =
+                        format!("a line of {n} bytes, longer than {MAX_LINE_BYTES}: not scored");
+                    if not_utf8 + oversize <= SENTIMENT_BAD_LINES_SHOWN {
+                        eprintln!("sentiment: line {number}: {message}");
+                    }
+                    // Do not keep a buffer the size of the longest line seen.
+                    bytes = Vec::with_capacity(1024);
+                    SentimentInput::Bad(SentimentLineError {
+                        line: number,
+                        message,
+                        reason: "oversize",
+                    })
+                }
                 Err(e) => {
                     read = Err(e);
                     break;
                 }
-            }
-            if lines.len() == SENTIMENT_CHUNK {
+            };
+            lines.push(line);
+            if lines.len() == SENTIMENT_CHUNK || chunk_bytes >= SENTIMENT_CHUNK_BYTES {
+                chunk_bytes = 0;
                 let chunk = std::mem::replace(&mut lines, Vec::with_capacity(SENTIMENT_CHUNK));
                 if inputs
                     .get(next % workers)
@@ -575,6 +675,20 @@ pub fn sentiment_stream(
             }
         }
         drop(inputs);
+        let mut bad = Vec::new();
+        if not_utf8 > 0 {
+            let lines = plural(not_utf8, "line");
+            bad.push(format!("{lines} not UTF-8 (scored with U+FFFD)"));
+        }
+        if oversize > 0 {
+            let lines = plural(oversize, "line");
+            bad.push(format!(
+                "{lines} over {MAX_LINE_BYTES} bytes (not scored: an error object in their place)"
+            ));
+        }
+        if !bad.is_empty() {
+            eprintln!("sentiment: {}", bad.join(", "));
+        }
         writer
             .join()
             .map_err(|_| anyhow::anyhow!("the sentiment writer panicked"))??;
@@ -768,4 +882,47 @@ pub fn print_summary(s: &ReplaySummary) {
         pages.record(a);
     }
     eprint!("{}", pages.summary());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `flashpoint sentiment`'s output lines for `input`, parsed.
+    fn sentiment_lines(input: &[u8], workers: usize) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        sentiment_stream("lexicon", workers, input, &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn sentiment_scores_every_line_around_bad_bytes_and_oversize_lines() {
+        let huge = "x".repeat(crate::domain::codec::MAX_LINE_BYTES + 1);
+        let exact = "y".repeat(crate::domain::codec::MAX_LINE_BYTES);
+        let input = [
+            &b"good day\n\xff\xfe bad bytes\r\nthis is terrible\n"[..],
+            huge.as_bytes(),
+            b"\n",
+            exact.as_bytes(),
+            b"\r\nawful awful service",
+        ]
+        .concat();
+        for workers in [1, 3] {
+            let lines = sentiment_lines(&input, workers);
+            assert_eq!(lines.len(), 6, "one output line per input line: {lines:?}");
+            assert_eq!(lines[0]["label"], "positive");
+            // The bad bytes are read as U+FFFD: the rest of the line is still scored.
+            assert!(lines[1]["score"].is_number(), "{}", lines[1]);
+            assert_eq!(lines[2]["label"], "negative");
+            assert_eq!(lines[3]["reason"], "oversize", "{}", lines[3]);
+            assert_eq!(lines[3]["line"], 4);
+            assert!(lines[3].get("label").is_none());
+            assert_eq!(lines[4]["label"], "neutral", "exactly the limit is scored");
+            assert_eq!(lines[5]["label"], "negative");
+        }
+    }
 }

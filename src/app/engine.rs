@@ -98,6 +98,33 @@ pub enum CheckpointError {
     Brands(String),
 }
 
+/// Most bytes a checkpoint's state may inflate to (1 GiB, far above the state of any
+/// configuration that fits in memory to be checkpointed). A zstd frame says nothing true about
+/// its output: a 100 KB file can inflate to gigabytes and end the process on allocation, so
+/// restoring stops reading there and refuses the file, sealed or not (its checksum only shows
+/// it was written whole, not by us).
+const MAX_CHECKPOINT_STATE: u64 = 1 << 30;
+
+/// The state in the zstd frames `bytes`, refused once it inflates past `limit` bytes (read
+/// no further).
+fn inflate_state(bytes: &[u8], limit: u64) -> Result<Vec<u8>, CheckpointError> {
+    use std::io::Read;
+    let decode = |e: std::io::Error| CheckpointError::Decode(e.to_string());
+    let mut decoder = zstd::stream::read::Decoder::new(bytes).map_err(decode)?;
+    let mut raw = Vec::new();
+    (&mut decoder)
+        .take(limit)
+        .read_to_end(&mut raw)
+        .map_err(decode)?;
+    // One byte more than the limit: the state is larger than any this build writes.
+    if decoder.read(&mut [0u8; 1]).map_err(decode)? != 0 {
+        return Err(CheckpointError::Decode(format!(
+            "its state inflates past {limit} bytes (a compression bomb or not a checkpoint)"
+        )));
+    }
+    Ok(raw)
+}
+
 #[derive(serde::Serialize)]
 struct CheckpointRef<'a> {
     magic: &'static str,
@@ -774,7 +801,7 @@ impl Engine {
 
     /// Restores a [`Engine::checkpoint`] taken with the same brands (same ids, same order).
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), CheckpointError> {
-        let raw = zstd::decode_all(bytes).map_err(|e| CheckpointError::Decode(e.to_string()))?;
+        let raw = inflate_state(bytes, MAX_CHECKPOINT_STATE)?;
         let head: CheckpointHead =
             bincode::deserialize(&raw).map_err(|e| CheckpointError::Decode(e.to_string()))?;
         if head.magic != CHECKPOINT_MAGIC {
@@ -1074,5 +1101,55 @@ mod shard_tests {
             three.drain_alerts().len(),
             "alerts differ"
         );
+    }
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+
+    /// `len` zero bytes as a zstd frame of a few kilobytes, written in pieces so the test
+    /// never holds them.
+    fn bomb(len: u64) -> Vec<u8> {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            std::io::Write::write_all(&mut enc, &zeros[..n]).unwrap();
+            left -= n as u64;
+        }
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn a_checkpoint_that_inflates_past_the_limit_is_refused() {
+        let z = bomb(MAX_CHECKPOINT_STATE + 1);
+        assert!(z.len() < 1 << 20, "{}", z.len());
+        let cfg = Arc::new(
+            crate::config::parse_str(crate::app::demo::DEMO_CONFIG, "demo.toml", &|_| None)
+                .unwrap(),
+        );
+        let mut engine = Engine::new(
+            cfg,
+            crate::score::sentiment::model_by_name("lexicon").unwrap(),
+            Box::new(crate::score::classify::KeywordClassifier::embedded()),
+            None,
+        )
+        .unwrap();
+        // A sealed file reaches `restore` with the same body (its checksum envelope is a
+        // checksum, not a signature): this is the one path both kinds of file take.
+        let err = engine.restore(&z).unwrap_err().to_string();
+        assert!(err.contains("inflates past"), "{err}");
+    }
+
+    #[test]
+    fn state_up_to_the_limit_inflates_in_every_frame() {
+        let mut z = zstd::encode_all(&b"state "[..], 1).unwrap();
+        z.extend(zstd::encode_all(&b"more"[..], 1).unwrap());
+        assert_eq!(inflate_state(&z, 10).unwrap(), b"state more");
+        let err = inflate_state(&z, 9).unwrap_err();
+        assert!(err.to_string().contains("inflates past 9 bytes"), "{err}");
+        assert!(inflate_state(b"not zstd", 1 << 20).is_err());
     }
 }

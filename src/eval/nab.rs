@@ -164,10 +164,14 @@ pub fn read_series(path: &Path) -> Result<Series, NabError> {
             .ok_or_else(|| parse("expected timestamp,value"))?;
         let t = chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S")
             .map_err(|_| parse("timestamp is not YYYY-MM-DD HH:MM:SS"))?;
+        // `NaN` and `inf` parse as f64 but are no count: one would poison every window
+        // statistic it enters (and so most scores after it), so they are refused like words.
         let v: f64 = value
             .trim()
             .parse()
-            .map_err(|_| parse("value is not a number"))?;
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| parse("value is not a number"))?;
         s.timestamps.push(ts.to_string());
         s.times.push(EventTime(t.and_utc().timestamp_millis()));
         s.values.push(v);
@@ -489,6 +493,29 @@ mod tests {
 
     fn ts(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("t{i:04}")).collect()
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_finite_number_is_a_parse_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Twitter_volume_X.csv");
+        for bad in ["NaN", "nan", "inf", "-inf", "+Infinity", "1e999", "x"] {
+            let csv =
+                format!("timestamp,value\n2015-03-01 08:15:00,12\n2015-03-01 08:20:00,{bad}\n");
+            std::fs::write(&path, csv).unwrap();
+            match read_series(&path) {
+                Err(NabError::Parse { line, reason, .. }) => {
+                    assert_eq!(
+                        (line, reason.as_str()),
+                        (3, "value is not a number"),
+                        "{bad}"
+                    );
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        std::fs::write(&path, "timestamp,value\n2015-03-01 08:15:00,-1.5e3\n").unwrap();
+        assert_eq!(read_series(&path).unwrap().values, vec![-1500.0]);
     }
 
     #[test]

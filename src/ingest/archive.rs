@@ -217,31 +217,20 @@ pub fn read_batches(
     let mut total = DecodeStats::default();
     for path in paths {
         let reader = open(path)?;
-        let (s, err) = read_lines(reader, path, batch, on_error, on_batch);
+        let s = read_batches_from(reader, path, batch, on_error, on_batch)?;
         total.lines += s.lines;
         total.decoded += s.decoded;
         for (reason, n) in s.errors {
             *total.errors.entry(reason).or_default() += n;
         }
-        match err {
-            None => {}
-            Some(ArchiveError::Read { path, line, source }) => {
-                *total.errors.entry(DAMAGED_TAIL).or_default() += 1;
-                on_error(&ReadError {
-                    path,
-                    line,
-                    reason: DAMAGED_TAIL,
-                    message: format!("the rest of the file is unreadable and skipped: {source}"),
-                });
-            }
-            Some(e) => return Err(e),
-        }
     }
     Ok(total)
 }
 
-/// Decodes `reader` line by line into batches of at most `batch` mentions. An IO error ends
-/// the read with an error, after the lines decoded before it were handed on.
+/// Decodes `reader` line by line into batches of at most `batch` mentions. A compressed stream
+/// that breaks off part-way (an IO error after the header) is a damaged tail: the lines before
+/// it are handed on, the damage is reported to `on_error` as [`DAMAGED_TAIL`] and counted, and
+/// the read of this file ends without an error, so the caller goes on with the next file.
 pub fn read_batches_from(
     reader: Box<dyn BufRead + Send>,
     name: &str,
@@ -249,15 +238,36 @@ pub fn read_batches_from(
     on_error: &mut dyn FnMut(&ReadError),
     on_batch: &mut dyn FnMut(Vec<Mention>) -> bool,
 ) -> Result<DecodeStats, ArchiveError> {
-    match read_lines(reader, name, batch, on_error, on_batch) {
-        (stats, None) => Ok(stats),
-        (_, Some(e)) => Err(e),
+    let (stats, failure) = read_lines(reader, name, batch, on_error, on_batch);
+    damaged_tail(stats, failure, on_error)
+}
+
+/// What a read that ended with `failure` returns: a read error part-way through the file
+/// (a torn frame) is reported and counted as [`DAMAGED_TAIL`]; any other failure is returned.
+fn damaged_tail(
+    mut stats: DecodeStats,
+    failure: Option<ArchiveError>,
+    on_error: &mut dyn FnMut(&ReadError),
+) -> Result<DecodeStats, ArchiveError> {
+    match failure {
+        None => Ok(stats),
+        Some(ArchiveError::Read { path, line, source }) => {
+            *stats.errors.entry(DAMAGED_TAIL).or_default() += 1;
+            on_error(&ReadError {
+                path,
+                line,
+                reason: DAMAGED_TAIL,
+                message: format!("the rest of the file is unreadable and skipped: {source}"),
+            });
+            Ok(stats)
+        }
+        Some(e) => Err(e),
     }
 }
 
 /// One line read by [`read_line_bounded`].
 #[derive(Debug, PartialEq, Eq)]
-enum Line {
+pub(crate) enum Line {
     /// The line, newline included, is in the buffer (`0`: end of input).
     Whole(usize),
     /// The line was longer than the limit: this many bytes were read past and dropped, and
@@ -266,9 +276,15 @@ enum Line {
 }
 
 /// Reads one line into `buf` like [`BufRead::read_until`], but holds at most `max` bytes of
-/// it (newline excluded): the rest of a longer line is read past in the reader's own buffer
-/// and dropped.
-fn read_line_bounded(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+/// it (terminator excluded: the newline and a carriage return just before it or before the
+/// end of the input, which the callers strip alike, so a CRLF line of `max` bytes is whole as
+/// its LF form is): the rest of a longer line is read past in the reader's own buffer and
+/// dropped.
+pub(crate) fn read_line_bounded(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Line> {
     let mut read = 0usize;
     let mut oversize = false;
     loop {
@@ -287,7 +303,14 @@ fn read_line_bounded(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::
         let used = chunk.len();
         if !oversize {
             let content = buf.len() + used - usize::from(ends);
-            if content > max {
+            // The last byte of the content so far: a `\r` there may be the first half of the
+            // terminator (its `\n` in this chunk, in the next fill, or the end of the input),
+            // so it may take the content one byte past `max`; any byte after it is then over.
+            let last = match chunk.len().checked_sub(1 + usize::from(ends)) {
+                Some(i) => chunk.get(i),
+                None => buf.last(),
+            };
+            if content > max.saturating_add(usize::from(last == Some(&b'\r'))) {
                 oversize = true;
                 buf.clear();
             } else {
@@ -512,10 +535,9 @@ pub fn read_raw_batches_from(
     if !stopped && !raw.is_empty() {
         on_raw(raw);
     }
-    match scan.failure.take() {
-        Some(e) if !stopped => Err(e),
-        _ => Ok(scan.into_stats(0, BTreeMap::new())),
-    }
+    let failure = scan.failure.take().filter(|_| !stopped);
+    let stats = scan.into_stats(0, BTreeMap::new());
+    damaged_tail(stats, failure, on_error)
 }
 
 #[cfg(test)]
@@ -595,6 +617,32 @@ mod tests {
             read_line_bounded(&mut r, &mut buf, 4).unwrap(),
             Line::Whole(0)
         );
+    }
+
+    #[test]
+    fn the_carriage_return_of_a_crlf_does_not_count_against_the_limit() {
+        // Every buffer size, so the `\r` also ends one fill with its `\n` in the next.
+        for capacity in 1..=16 {
+            let text = &b"abcd\r\nabcd\rx\nabcd\r\r\nab\r\nabcd\r"[..];
+            let mut r = std::io::BufReader::with_capacity(capacity, text);
+            let mut buf = Vec::new();
+            let mut next = |buf: &mut Vec<u8>| {
+                buf.clear();
+                read_line_bounded(&mut r, buf, 4).unwrap()
+            };
+            assert_eq!(next(&mut buf), Line::Whole(6), "capacity {capacity}");
+            assert_eq!(buf, b"abcd\r\n", "exactly the limit before a CRLF");
+            // A `\r` inside the line counts like any other byte.
+            assert_eq!(next(&mut buf), Line::Oversize(7), "capacity {capacity}");
+            assert!(buf.is_empty());
+            assert_eq!(next(&mut buf), Line::Oversize(7), "capacity {capacity}");
+            assert_eq!(next(&mut buf), Line::Whole(4), "capacity {capacity}");
+            assert_eq!(buf, b"ab\r\n");
+            // A `\r` that ends the input is stripped by the callers like a CRLF's.
+            assert_eq!(next(&mut buf), Line::Whole(5), "capacity {capacity}");
+            assert_eq!(buf, b"abcd\r");
+            assert_eq!(next(&mut buf), Line::Whole(0), "capacity {capacity}");
+        }
     }
 
     #[test]
@@ -691,19 +739,46 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_zstd_stream_is_an_error_naming_the_archive() {
-        let text = GOOD.repeat(200);
+    fn a_truncated_zstd_stream_is_a_damaged_tail_naming_the_archive() {
+        // Several zstd blocks (128 KiB each), so half the bytes hold whole blocks of lines.
+        let text: String = (0..5000)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    GOOD.replacen("\"id\":\"", &format!("\"id\":\"{i}-"), 1)
+                )
+            })
+            .collect();
         let z = zstd::encode_all(text.as_bytes(), 1).unwrap();
         let bytes: &'static [u8] = Box::leak(z[..z.len() / 2].to_vec().into_boxed_slice());
-        let err = read_batches_from(
-            open_bytes(bytes).unwrap(),
-            "cut.zst",
-            10,
-            &mut |_| {},
-            &mut |_| true,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("cut.zst"), "{err}");
+        for raw in [false, true] {
+            let mut damage = Vec::new();
+            let mut on_error =
+                |e: &ReadError| damage.push((e.reason, format!("{}: {}", e.path, e.message)));
+            let stats = if raw {
+                read_raw_batches_from(
+                    open_bytes(bytes).unwrap(),
+                    "cut.zst",
+                    10,
+                    &mut on_error,
+                    &mut |_| true,
+                )
+            } else {
+                read_batches_from(
+                    open_bytes(bytes).unwrap(),
+                    "cut.zst",
+                    10,
+                    &mut on_error,
+                    &mut |_| true,
+                )
+            }
+            .unwrap();
+            assert!(stats.lines > 0 && stats.lines < 5000, "{stats:?}");
+            assert_eq!(stats.errors.get(DAMAGED_TAIL), Some(&1), "{stats:?}");
+            assert_eq!(damage.len(), 1, "{damage:?}");
+            assert_eq!(damage[0].0, DAMAGED_TAIL);
+            assert!(damage[0].1.contains("cut.zst"), "{damage:?}");
+        }
     }
 
     #[test]
