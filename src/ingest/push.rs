@@ -209,10 +209,10 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
     m.ingest_lines_total
         .with_label_values(&[&s.id])
         .inc_by(lines as u64);
-    for e in &errors {
+    for (reason, n) in &errors.by_reason {
         m.ingest_decode_errors_total
-            .with_label_values(&[&s.id, e.reason])
-            .inc();
+            .with_label_values(&[s.id.as_ref(), *reason])
+            .inc_by(*n);
     }
     let good: Vec<Mention> = match &s.bounds {
         None => good.into_iter().map(|(_, m)| m).collect(),
@@ -234,7 +234,6 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
                     }
                 }
             }
-            errors.sort_by_key(|e| e.line);
             kept
         }
     };
@@ -283,8 +282,8 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
     }
     let result = PushResult {
         accepted: n,
-        rejected: errors.len(),
-        errors: errors.into_iter().take(MAX_LISTED_ERRORS).collect(),
+        rejected: errors.total,
+        errors: errors.listed,
     };
     (
         StatusCode::OK,
@@ -420,43 +419,74 @@ fn oversize(line: usize, bytes: usize) -> LineError {
     }
 }
 
+/// A batch's rejected lines: every one counted by reason, the first [`MAX_LISTED_ERRORS`] (by
+/// line) kept with their messages. A 4 MiB body of two million bad elements costs a counter,
+/// not two million messages.
+#[derive(Default)]
+struct Rejections {
+    listed: Vec<LineError>,
+    total: usize,
+    by_reason: Vec<(&'static str, u64)>,
+}
+
+impl Rejections {
+    fn push(&mut self, e: LineError) {
+        self.total += 1;
+        match self.by_reason.iter_mut().find(|(r, _)| *r == e.reason) {
+            Some((_, n)) => *n += 1,
+            None => self.by_reason.push((e.reason, 1)),
+        }
+        if self.listed.len() < MAX_LISTED_ERRORS {
+            self.listed.push(e);
+        } else if self.listed.last().is_some_and(|last| e.line < last.line) {
+            self.listed.pop();
+            self.listed.push(e);
+        } else {
+            return;
+        }
+        self.listed.sort_by_key(|e| e.line);
+    }
+
+    fn decode_error(&mut self, line: usize, e: &crate::domain::codec::DecodeError) {
+        self.push(LineError {
+            line,
+            reason: e.reason(),
+            message: e.message().to_string(),
+        });
+    }
+}
+
 /// Splits a body into decoded mentions with their 1-based line (array element) numbers and
-/// per-line errors; returns the line count too.
-fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
+/// per-line errors; returns the line count too. An array is read element by element from the
+/// body it borrows (no `Value` tree, no copy of each element).
+fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Rejections, usize) {
     let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
     let mut good = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = Rejections::default();
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
-        match serde_json::from_slice::<Vec<serde_json::Value>>(body) {
-            Ok(items) => {
-                let n = items.len();
-                for (i, v) in items.into_iter().enumerate() {
-                    let line = serde_json::to_vec(&v).unwrap_or_default();
-                    if line.len() > MAX_LINE_BYTES {
-                        errors.push(oversize(i + 1, line.len()));
-                        continue;
-                    }
-                    match decode(&line) {
-                        Ok(m) => good.push((i + 1, m)),
-                        Err(e) => errors.push(LineError {
-                            line: i + 1,
-                            reason: e.reason(),
-                            message: e.message().to_string(),
-                        }),
-                    }
-                }
-                return (good, errors, n);
-            }
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let read = serde::Deserializer::deserialize_seq(
+            &mut de,
+            Elements {
+                good: &mut good,
+                errors: &mut errors,
+            },
+        )
+        .and_then(|n| de.end().map(|()| n));
+        return match read {
+            Ok(n) => (good, errors, n),
             Err(e) => {
+                // Not an array of JSON values: nothing of it is taken (a client resends it whole).
+                let mut errors = Rejections::default();
                 errors.push(LineError {
                     line: 1,
                     reason: "invalid_json",
                     message: format!("body is not a JSON array of mentions: {e}"),
                 });
-                return (good, errors, 1);
+                (Vec::new(), errors, 1)
             }
-        }
+        };
     }
     let mut lines = 0;
     for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
@@ -479,14 +509,41 @@ fn parse_batch(body: &[u8]) -> (Vec<(usize, Mention)>, Vec<LineError>, usize) {
         }
         match decode(raw) {
             Ok(m) => good.push((i + 1, m)),
-            Err(e) => errors.push(LineError {
-                line: i + 1,
-                reason: e.reason(),
-                message: e.message().to_string(),
-            }),
+            Err(e) => errors.decode_error(i + 1, &e),
         }
     }
     (good, errors, lines)
+}
+
+/// Decodes each element of a pushed array as it is read, as its own line.
+struct Elements<'a> {
+    good: &'a mut Vec<(usize, Mention)>,
+    errors: &'a mut Rejections,
+}
+
+impl<'de> serde::de::Visitor<'de> for Elements<'_> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of mentions")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut n = 0;
+        while let Some(raw) = seq.next_element::<&'de serde_json::value::RawValue>()? {
+            n += 1;
+            let line = raw.get().as_bytes();
+            if line.len() > MAX_LINE_BYTES {
+                self.errors.push(oversize(n, line.len()));
+                continue;
+            }
+            match decode(line) {
+                Ok(m) => self.good.push((n, m)),
+                Err(e) => self.errors.decode_error(n, &e),
+            }
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -503,7 +560,7 @@ mod tests {
         let (good, errors, lines) = parse_batch(&bytes);
         assert_eq!(good.len(), 2);
         assert_eq!(lines, 4);
-        let reasons: Vec<_> = errors.iter().map(|e| (e.line, e.reason)).collect();
+        let reasons: Vec<_> = errors.listed.iter().map(|e| (e.line, e.reason)).collect();
         assert_eq!(reasons, vec![(2, "invalid_json"), (5, "invalid_utf8")]);
     }
 
@@ -513,28 +570,80 @@ mod tests {
         let body = format!("{GOOD}\n{huge}\n{GOOD}\n");
         let (good, errors, lines) = parse_batch(body.as_bytes());
         assert_eq!((good.len(), lines), (2, 3));
-        assert_eq!((errors[0].line, errors[0].reason), (2, "oversize"));
+        assert_eq!(
+            (errors.listed[0].line, errors.listed[0].reason),
+            (2, "oversize")
+        );
         let array = format!("[{GOOD},{huge}]");
         let (good, errors, _) = parse_batch(array.as_bytes());
         assert_eq!(good.len(), 1);
-        assert_eq!((errors[0].line, errors[0].reason), (2, "oversize"));
+        assert_eq!(
+            (errors.listed[0].line, errors.listed[0].reason),
+            (2, "oversize")
+        );
     }
 
     #[test]
     fn push_batch_skips_a_byte_order_mark() {
         let body = format!("\u{FEFF}{GOOD}\n{GOOD}\n");
         let (good, errors, _) = parse_batch(body.as_bytes());
-        assert_eq!((good.len(), errors.len()), (2, 0));
+        assert_eq!((good.len(), errors.total), (2, 0));
         let array = format!("\u{FEFF}[{GOOD}]");
         let (good, errors, _) = parse_batch(array.as_bytes());
-        assert_eq!((good.len(), errors.len()), (1, 0));
+        assert_eq!((good.len(), errors.total), (1, 0));
     }
 
     #[test]
     fn push_accepts_a_json_array() {
         let body = format!("[{GOOD}, {{\"id\": \"3\"}}]");
         let (good, errors, lines) = parse_batch(body.as_bytes());
-        assert_eq!((good.len(), errors.len(), lines), (1, 1, 2));
-        assert_eq!(errors[0].reason, "missing_field");
+        assert_eq!((good.len(), errors.total, lines), (1, 1, 2));
+        assert_eq!(errors.listed[0].reason, "missing_field");
+    }
+
+    #[test]
+    fn push_batch_counts_every_bad_element_and_lists_the_first() {
+        // Two million bad elements in 4 MiB: each counted, a hundred listed, in line order.
+        let n = 300_000;
+        let mut body = String::from("[");
+        for i in 0..n {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(if i == 7 { GOOD } else { "0" });
+        }
+        body.push(']');
+        let (good, errors, lines) = parse_batch(body.as_bytes());
+        assert_eq!((good.len(), lines), (1, n));
+        assert_eq!(good[0].0, 8);
+        assert_eq!(errors.total, n - 1);
+        assert_eq!(
+            errors.by_reason.iter().map(|(_, k)| *k).sum::<u64>(),
+            (n - 1) as u64
+        );
+        assert_eq!(errors.listed.len(), MAX_LISTED_ERRORS);
+        let lines: Vec<usize> = errors.listed.iter().map(|e| e.line).collect();
+        let want: Vec<usize> = (1..=MAX_LISTED_ERRORS + 1).filter(|l| *l != 8).collect();
+        assert_eq!(lines, want);
+        // Later errors with smaller line numbers (event-time bounds) still list first.
+        let mut errors = errors;
+        errors.push(LineError {
+            line: 3,
+            reason: "future_event_time",
+            message: String::new(),
+        });
+        assert_eq!(errors.listed.len(), MAX_LISTED_ERRORS);
+        assert_eq!(errors.total, n);
+        assert_eq!(errors.listed[2].line, 3);
+    }
+
+    #[test]
+    fn push_batch_refuses_a_broken_array_whole() {
+        let (good, errors, lines) = parse_batch(format!("[{GOOD}, {{").as_bytes());
+        assert_eq!((good.len(), errors.total, lines), (0, 1, 1));
+        assert_eq!(errors.listed[0].reason, "invalid_json");
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let (good, errors, _) = parse_batch(deep.as_bytes());
+        assert_eq!((good.len(), errors.total), (0, 1));
     }
 }
