@@ -7,7 +7,9 @@
 //! Pure: the same event and configuration always give the same line.
 
 use crate::config::Config;
-use crate::domain::alert::{truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS};
+use crate::domain::alert::{
+    one_line, truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS,
+};
 use crate::domain::incident::IncidentEvent;
 use crate::domain::Category;
 
@@ -69,7 +71,7 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
         severity: ev.severity,
         category: ev.category,
         teams,
-        summary: truncate_chars(&summary, MAX_SUMMARY_CHARS),
+        summary: truncate_chars(&one_line(&summary), MAX_SUMMARY_CHARS),
         metrics: AlertMetrics {
             mentions: n.mentions,
             rate_per_min: round3(n.rate_per_min),
@@ -100,4 +102,57 @@ fn mentions(n: f64) -> String {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrandConfig;
+    use crate::domain::incident::{IncidentEvent, IncidentNumbers};
+    use crate::domain::{BrandIdx, Category, EventTime, Severity};
+
+    /// Contract §3: the summary is one line. A post quoted in it (a watch's headline) cannot
+    /// fake a line of its own ("\n• false alarm, resolved") in PagerDuty's title, Slack or
+    /// Alertmanager, nor carry escape sequences or a right-to-left override.
+    #[test]
+    fn render_quotes_a_post_on_one_line_without_controls() {
+        let cfg = Config::with_brands(vec![BrandConfig {
+            id: "acme".into(),
+            terms: vec!["acme".into()],
+            ..BrandConfig::default()
+        }])
+        .unwrap();
+        let ev = IncidentEvent {
+            at: EventTime(60_000),
+            action: Action::Trigger,
+            incident: "acme-19700101-0001".into(),
+            brand: BrandIdx(0),
+            severity: Severity::Info,
+            category: Category::Conduct,
+            notified_teams: Vec::new(),
+            opened_at: EventTime(0),
+            why: String::new(),
+            watch: true,
+            headline: "the acme guy is drunk\n2026-01-01T00:00:00Z ERROR fake\r\n• resolved\u{2028}\u{1b}[2J\u{202e}gpj\u{0}"
+                .into(),
+            top_posts: Vec::new(),
+            terms: Vec::new(),
+            numbers: IncidentNumbers::default(),
+        };
+        let a = render(&cfg, &ev);
+        assert!(
+            !a.summary
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{202e}')),
+            "{:?}",
+            a.summary
+        );
+        assert!(
+            a.summary.ends_with(
+                "the acme guy is drunk 2026-01-01T00:00:00Z ERROR fake • resolved [2Jgpj"
+            ),
+            "{:?}",
+            a.summary
+        );
+    }
 }

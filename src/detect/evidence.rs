@@ -11,6 +11,12 @@ use crate::domain::{Category, EventTime, Mention, MentionKind, SentimentLabel};
 
 /// Longest post text kept as evidence.
 const EVIDENCE_TEXT_CHARS: usize = 280;
+/// A top post's id and author handle are cut to this many characters: a remote instance may
+/// send a handle of hundreds of kilobytes, and every sink copies the top posts whole
+/// (PagerDuty refuses an event over 512 KB, and a refused page is never retried).
+const EVIDENCE_ID_CHARS: usize = 256;
+/// A top post's URL longer than this is left out (`null`): a cut URL would link elsewhere.
+const EVIDENCE_URL_BYTES: usize = 2048;
 /// Distinct authors counted exactly up to this many, then estimated by a HyperLogLog sketch.
 const EXACT_AUTHORS: usize = 32;
 /// HyperLogLog registers (standard error ≈ 1.04 / √256 ≈ 6.5 %).
@@ -448,12 +454,11 @@ pub struct PackedPost {
 impl PackedPost {
     /// The post `m` as a page would show it ([`to_top_post`]).
     pub fn of(m: &Mention) -> PackedPost {
-        let text = truncated(&m.text, EVIDENCE_TEXT_CHARS);
         PackedPost::pack(
-            &m.id,
-            &text,
-            &m.author.handle,
-            m.url.as_deref(),
+            &truncated(&m.id, EVIDENCE_ID_CHARS),
+            &truncated(&m.text, EVIDENCE_TEXT_CHARS),
+            &truncated(&m.author.handle, EVIDENCE_ID_CHARS),
+            m.url.as_deref().filter(|u| u.len() <= EVIDENCE_URL_BYTES),
             m.author.followers,
         )
     }
@@ -517,11 +522,11 @@ fn truncated(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 
 pub fn to_top_post(m: &Mention) -> TopPost {
     TopPost {
-        id: m.id.clone(),
+        id: truncate_chars(&m.id, EVIDENCE_ID_CHARS),
         text: truncate_chars(&m.text, EVIDENCE_TEXT_CHARS),
-        author: m.author.handle.clone(),
+        author: truncate_chars(&m.author.handle, EVIDENCE_ID_CHARS),
         followers: m.author.followers,
-        url: m.url.clone(),
+        url: m.url.clone().filter(|u| u.len() <= EVIDENCE_URL_BYTES),
     }
 }
 
@@ -566,10 +571,20 @@ mod tests {
     fn a_packed_post_is_the_top_post_it_stands_for() {
         let mut long = mention("p1", 0, 7, &"é".repeat(EVIDENCE_TEXT_CHARS + 5));
         long.url = Some("https://example.com/p1".into());
+        // A remote instance's 300 kB handle and 600 kB URL: cut and left out, so that no
+        // sink's payload outgrows its receiver's limit (PagerDuty: 512 KB).
+        let mut huge = mention(&"i".repeat(10_000), 0, 7, "the engineer was drunk");
+        huge.author.handle = format!("@{}", "h".repeat(300_000));
+        huge.url = Some(format!("https://x.example/{}", "u".repeat(600_000)));
+        let top = to_top_post(&huge);
+        assert_eq!(top.id.chars().count(), EVIDENCE_ID_CHARS);
+        assert_eq!(top.author.chars().count(), EVIDENCE_ID_CHARS);
+        assert_eq!(top.url, None);
         for m in [
             mention("p0", 0, 3, "the engineer was drunk"),
             mention("", 0, 0, ""),
             long,
+            huge,
         ] {
             let packed = PackedPost::of(&m);
             assert_eq!(packed.unpack(), to_top_post(&m));

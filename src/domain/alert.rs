@@ -108,6 +108,43 @@ impl AlertRecord {
     }
 }
 
+/// Whether `c` never belongs in text we emit: C0/C1 controls other than newline and tab, and
+/// the Unicode bidirectional embedding, override and isolate controls.
+pub fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `c` breaks a line in some reader: newline, carriage return, vertical tab, form feed,
+/// NEL, and the Unicode line and paragraph separators.
+fn breaks_line(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// `s` on one line: every line break and tab becomes a space (runs of them one space), and
+/// controls and bidi overrides ([`is_unsafe_char`]) are removed, so text quoted from a post
+/// cannot fake a line of its own in a summary, a log or a terminal (contract §3: the summary is
+/// one line).
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for c in s.chars() {
+        if breaks_line(c) || c == '\t' {
+            gap = true;
+        } else if !is_unsafe_char(c) {
+            if gap && !out.is_empty() && !out.ends_with(' ') && c != ' ' {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Cuts `s` to at most `max` characters, ending with `…` when it was cut.
 pub fn truncate_chars(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -207,5 +244,17 @@ mod tests {
         assert_eq!(t.chars().count(), MAX_SUMMARY_CHARS);
         assert!(t.ends_with('…'));
         assert_eq!(truncate_chars("short", 10), "short");
+    }
+
+    #[test]
+    fn one_line_joins_lines_and_drops_controls() {
+        assert_eq!(one_line("a\nb\r\n\r\nc\td"), "a b c d");
+        assert_eq!(
+            one_line("a\u{2028}b\u{2029}c\u{85}d\u{0B}e\u{0C}f"),
+            "a b c d e f"
+        );
+        assert_eq!(one_line("\u{1b}[2Jx\u{0}y\u{202e}z\u{2066}"), "[2Jxyz");
+        assert_eq!(one_line("\n lead and trail \n"), " lead and trail ");
+        assert_eq!(one_line("plain, unchanged — é"), "plain, unchanged — é");
     }
 }

@@ -39,6 +39,9 @@ use crate::config::{Secret, SinkKind, SinkSettings};
 
 /// Most characters of a receiver's error body kept in a message.
 const ERROR_BODY_CHARS: usize = 300;
+/// Most bytes of a receiver's error body read (scrubbed whole, then cut to
+/// [`ERROR_BODY_CHARS`]).
+const ERROR_BODY_READ_BYTES: usize = 64 * 1024;
 
 /// What a sink needs from outside its own `[[sink]]` table.
 #[derive(Debug, Clone, Default)]
@@ -205,12 +208,16 @@ pub(crate) async fn send(
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = resp.text().await.unwrap_or_default();
-    let body: String = body.chars().take(ERROR_BODY_CHARS).collect();
+    let (body, body_was_cut) = read_capped(resp, ERROR_BODY_READ_BYTES).await;
+    let body = scrub_cut(&body, secrets, ERROR_BODY_CHARS, body_was_cut);
     let code = status.as_u16();
     if status.is_redirection() {
-        let to = location.unwrap_or_default();
-        let to: String = to.chars().take(ERROR_BODY_CHARS).collect();
+        let to = scrub_cut(
+            &location.unwrap_or_default(),
+            secrets,
+            ERROR_BODY_CHARS,
+            false,
+        );
         return Err(err(
             NotifyErrorKind::Unavailable,
             "redirect",
@@ -243,6 +250,23 @@ pub(crate) async fn send(
     })
 }
 
+/// At most `cap` bytes of a response body, lossily decoded, and whether there was more: a
+/// receiver's error page can be any size, and only its start is ever shown.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> (String, bool) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut more = false;
+    while let Ok(Some(c)) = resp.chunk().await {
+        let room = cap - buf.len();
+        buf.extend_from_slice(&c[..c.len().min(room)]);
+        if c.len() >= room {
+            // Full: whatever follows is unread (taken as cut, even if nothing does).
+            more = true;
+            break;
+        }
+    }
+    (String::from_utf8_lossy(&buf).into_owned(), more)
+}
+
 /// `Retry-After` as delay-seconds (HTTP dates are rare from these receivers and ignored),
 /// capped at [`crate::alert::deliver::MAX_RETRY_AFTER`]: a receiver cannot park a page for
 /// longer, nor overflow the schedule with 2^64 - 1 seconds.
@@ -260,8 +284,42 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
 /// Replaces every secret in `s` with `***`, wherever it appears inside a larger string: each
 /// value whole; for a value that is a URL, its path, query and last path segment on their own
 /// (a receiver or proxy may echo just the path it was sent, and a Slack webhook's path is the
-/// credential); and each of those as a URL would percent-encode it.
+/// credential), its password, and `user:password` as an `Authorization: Basic` header would
+/// carry it (base64); and each of those as a URL would percent-encode it.
 pub fn scrub(s: &str, secrets: &[&Secret]) -> String {
+    replace_needles(s, &needles(secrets))
+}
+
+/// [`scrub`], then cut to at most `max` characters (scrubbed first: a cut made before would
+/// leave the start of a secret that straddles it, and no needle would match it). When `s` is
+/// itself the start of a longer text (a body read up to a cap, `s_was_cut`), a secret's start
+/// left at its end is masked as well.
+pub fn scrub_cut(s: &str, secrets: &[&Secret], max: usize, s_was_cut: bool) -> String {
+    let needles = needles(secrets);
+    let mut whole = replace_needles(s, &needles);
+    if s_was_cut {
+        'needles: for n in &needles {
+            for k in (MIN_PARTIAL..n.len()).rev() {
+                match n.get(..k) {
+                    Some(head) if whole.ends_with(head) => {
+                        whole.truncate(whole.len() - head.len());
+                        whole.push_str("***");
+                        break 'needles;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    whole.chars().take(max).collect()
+}
+
+/// A secret's start this short left at a cut is not masked (it names nothing).
+const MIN_PARTIAL: usize = 2;
+
+/// Every form of every secret that [`scrub`] masks, longest first (so a value is never
+/// half-replaced through a shorter part of it).
+fn needles(secrets: &[&Secret]) -> Vec<String> {
     let mut needles: Vec<String> = Vec::new();
     for sec in secrets {
         let v = sec.expose();
@@ -281,6 +339,12 @@ pub fn scrub(s: &str, secrets: &[&Secret]) -> String {
                 if let Some(q) = u.query().filter(|q| !q.is_empty()) {
                     needles.push(q.to_string());
                 }
+                if let Some(pass) = u.password().filter(|p| !p.is_empty()) {
+                    let user = percent_decode(u.username());
+                    let pass = percent_decode(pass);
+                    needles.push(base64_encode(format!("{user}:{pass}").as_bytes()));
+                    needles.push(pass);
+                }
             }
         }
     }
@@ -289,16 +353,50 @@ pub fn scrub(s: &str, secrets: &[&Secret]) -> String {
         .flat_map(|n| [percent_encode(n, PATH_SET), percent_encode(n, QUERY_SET)])
         .collect();
     needles.extend(encoded);
-    // Longest first, so a value is never half-replaced through a shorter part of it.
+    needles.retain(|n| !n.is_empty());
     needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     needles.dedup();
+    needles
+}
+
+fn replace_needles(s: &str, needles: &[String]) -> String {
     let mut out = s.to_string();
-    for n in &needles {
+    for n in needles {
         if out.contains(n.as_str()) {
             out = out.replace(n.as_str(), "***");
         }
     }
     out
+}
+
+/// `%XX` sequences of a URL's userinfo decoded (lossily for bytes that are not UTF-8).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Standard base64 with padding, as in an `Authorization: Basic` header.
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
 }
 
 /// A URL path segment at least this long is scrubbed on its own.
@@ -362,6 +460,37 @@ mod tests {
         );
         assert!(!s.contains("pa%20rt") && !s.contains("pa rt"), "{s}");
         assert_eq!(s.matches("***").count(), 5, "{s}");
+    }
+
+    #[test]
+    fn sink_error_body_cut_inside_a_secret_masks_its_start() {
+        let hook = Secret::new("https://hooks.example/services/T000/B000/SLACKsecretTOKEN");
+        // A 404 page that quotes the path: scrubbed before the cut, wherever the cut falls.
+        let page = format!("{}/services/T000/B000/SLACKsecretTOKEN", "P".repeat(280));
+        for max in [285, 290, 300, 310] {
+            let s = scrub_cut(&page, &[&hook], max, false);
+            assert!(s.chars().count() <= max, "{s}");
+            for part in ["/services", "T000", "B000", "SLACK", "secret"] {
+                assert!(!s.contains(part), "{max}: {part} in {s}");
+            }
+        }
+        // A body read up to a cap that ends inside the path: its start is masked.
+        let read = format!("{}/services/T000/B000/SLA", "P".repeat(20));
+        let s = scrub_cut(&read, &[&hook], 300, true);
+        assert_eq!(s, format!("{}***", "P".repeat(20)));
+        // Not cut: the same text is left (it holds no whole secret).
+        assert_eq!(scrub_cut("abcdef", &[&hook], 3, false), "abc");
+    }
+
+    #[test]
+    fn sink_scrub_masks_a_url_password_in_its_basic_auth_form() {
+        let hook = Secret::new("http://flash:Basic%20Pass@127.0.0.1:1/hook");
+        // base64("flash:Basic Pass")
+        let s = scrub(
+            "auth=Basic Zmxhc2g6QmFzaWMgUGFzcw== and Basic Pass",
+            &[&hook],
+        );
+        assert_eq!(s, "auth=Basic *** and ***", "{s}");
     }
 
     #[test]

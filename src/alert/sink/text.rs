@@ -18,11 +18,9 @@
 /// Zero-width space: fences a formatting character so Slack sees no word boundary next to it.
 const ZWSP: char = '\u{200B}';
 
-/// Whether `c` is removed from any text we send: C0/C1 controls other than newline and tab,
-/// and the Unicode bidirectional embedding, override and isolate controls.
+/// Whether `c` is removed from any text we send ([`crate::domain::alert::is_unsafe_char`]).
 fn unsafe_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    crate::domain::alert::is_unsafe_char(c)
 }
 
 /// `s` without control characters (newline and tab kept) or bidi controls.
@@ -30,13 +28,10 @@ pub fn plain(s: &str) -> String {
     s.chars().filter(|&c| !unsafe_char(c)).collect()
 }
 
-/// `s` on one line for a terminal: [`plain`], with newlines and tabs as spaces, so no escape
-/// sequence reaches the terminal and no post can fake a line of its own.
+/// `s` on one line for a terminal ([`crate::domain::alert::one_line`]): no escape sequence reaches
+/// the terminal and no post can fake a line of its own.
 pub fn one_line(s: &str) -> String {
-    s.chars()
-        .filter(|&c| !unsafe_char(c))
-        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
-        .collect()
+    crate::domain::alert::one_line(s)
 }
 
 /// `s` (a value from the configuration: a team, an incident id) with only Slack's three
@@ -95,12 +90,18 @@ fn escape(s: &str, max: usize, fence: bool) -> String {
 }
 
 /// `u` when it is an `http://` or `https://` URL (the only links we ever send), else `None`.
+/// A URL with whitespace, a control or a bidi override inside is no link either: a browser
+/// would not take it as one, and in a page's link list it could show the on-call a different
+/// target or a line of its own.
 pub fn web_url(u: &str) -> Option<&str> {
     let u = u.trim();
     let lower: String = u.chars().take(8).collect::<String>().to_ascii_lowercase();
     let ok = (lower.starts_with("http://") && u.len() > 7)
         || (lower.starts_with("https://") && u.len() > 8);
-    ok.then_some(u)
+    let clean = !u
+        .chars()
+        .any(|c| c.is_whitespace() || unsafe_char(c) || c == '\u{2028}' || c == '\u{2029}');
+    (ok && clean).then_some(u)
 }
 
 /// A Slack link `<target|label>` to `url`, or `None` when `url` is not a web URL. The target
@@ -159,8 +160,24 @@ mod tests {
         assert_eq!(web_url("https://"), None);
         assert_eq!(slack_link("data:text/html,<b>", "x", 10), None);
         assert_eq!(
-            slack_link("https://e.x/a>|<!here> b&c", "<!here>", 50).unwrap(),
-            "<https://e.x/a%3E%7C%3C!here%3E%20b&amp;c|&lt;!here&gt;>"
+            slack_link("https://e.x/a>|<!here>b&c", "<!here>", 50).unwrap(),
+            "<https://e.x/a%3E%7C%3C!here%3Eb&amp;c|&lt;!here&gt;>"
+        );
+        // Inside a URL, a right-to-left override, an escape sequence or a line break makes it
+        // no link at all (a PagerDuty link shows its target as sent).
+        for bad in [
+            "https://e.x/\u{202E}gpj.exe",
+            "https://e.x/a\u{1b}]8;;https://evil.example\u{7}",
+            "https://e.x/a\nhidden",
+            "https://e.x/a b",
+            "https://e.x/a\u{2028}b",
+        ] {
+            assert_eq!(web_url(bad), None, "{bad:?}");
+            assert_eq!(slack_link(bad, "x", 10), None, "{bad:?}");
+        }
+        assert_eq!(
+            web_url("  https://e.x/café?q=1 "),
+            Some("https://e.x/café?q=1")
         );
     }
 }
