@@ -21,6 +21,53 @@ const MIN_REDACT: usize = 4;
 /// configured brand, so with 100,000 brands 64 shards already cost ~50 MB before any state.
 pub const MAX_SHARDS: usize = 64;
 
+/// Most characters in one brand term, exclude phrase, handle or hashtag. Names and phrases are
+/// a few words; the matcher's automaton grows with the length of its patterns, and one
+/// pattern of 200,000 characters kept `run` building it for over a minute.
+pub const MAX_PATTERN_CHARS: usize = 200;
+
+/// Whether `c` shows nothing: whitespace, a control, or a default-ignorable code point
+/// (Unicode's list: zero-width spaces and joiners, bidi marks and overrides, the byte-order
+/// mark, variation selectors, tags, ...). A pattern made only of these names nothing a
+/// reader can see, yet the matcher would look for it; it is refused as an empty phrase.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// Why brand pattern `p` (a `kind` of brand `id`) is too long to match, if it is: the error
+/// quotes only its start, so the message stays one line.
+fn too_long(id: &str, kind: &str, p: &str) -> Option<String> {
+    let n = p.chars().count();
+    (n > MAX_PATTERN_CHARS).then(|| {
+        let start: String = p.chars().take(24).collect();
+        format!(
+            "brand {id:?}: a {kind} of {n} characters, longer than {MAX_PATTERN_CHARS} \
+             (starts {start:?})"
+        )
+    })
+}
+
 /// Replaces `${VAR}` in every string value with the variable's value, and `${VAR:-default}`
 /// with the value or, when the variable is unset or empty, `default` (which cannot hold `}`);
 /// a missing variable without a default is an error reported under the key that used it. Each expansion is recorded in `expanded`.
@@ -99,7 +146,22 @@ pub(super) fn validate(
     expanded: &Expanded,
 ) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
+    // A value `${VAR}` expanded to never appears in an error, whichever key it was put in: a
+    // routing key written into `min_severity` by mistake is still a routing key.
+    let mut hide: Vec<&str> = expanded
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .filter(|v| v.chars().count() >= MIN_REDACT)
+        .collect();
+    hide.sort_by_key(|v| std::cmp::Reverse(v.len()));
     let mut err = |key: String, reason: String| {
+        let reason = hide.iter().fold(reason, |r, v| {
+            if r.contains(v) {
+                r.replace(v, "***")
+            } else {
+                r
+            }
+        });
         errors.push(ConfigError {
             file: file.to_string(),
             line: None,
@@ -143,27 +205,47 @@ pub(super) fn validate(
                 "a brand needs at least one of terms, handles or hashtags".into(),
             );
         }
-        for (field, list) in [("terms", &b.terms), ("exclude", &b.exclude)] {
+        for (field, kind, list) in [
+            ("terms", "term", &b.terms),
+            ("exclude", "exclude phrase", &b.exclude),
+        ] {
             for (j, t) in list.iter().enumerate() {
                 if t.trim().is_empty() {
                     err(format!("brand[{i}].{field}[{j}]"), "empty phrase".into());
+                } else if t.chars().all(is_invisible) {
+                    err(
+                        format!("brand[{i}].{field}[{j}]"),
+                        format!(
+                            "empty phrase: only invisible characters ({:?})",
+                            t.chars().take(24).collect::<String>()
+                        ),
+                    );
+                } else if let Some(why) = too_long(&b.id, kind, t) {
+                    err(format!("brand[{i}].{field}[{j}]"), why);
                 }
             }
         }
-        for (j, h) in b.handles.iter().enumerate() {
-            if !h.starts_with('@') || h.len() < 2 || h.contains(char::is_whitespace) {
-                err(
-                    format!("brand[{i}].handles[{j}]"),
-                    format!("{h:?} must look like @handle"),
-                );
-            }
-        }
-        for (j, h) in b.hashtags.iter().enumerate() {
-            if !h.starts_with('#') || h.len() < 2 || h.contains(char::is_whitespace) {
-                err(
-                    format!("brand[{i}].hashtags[{j}]"),
-                    format!("{h:?} must look like #tag"),
-                );
+        for (field, kind, prefix, list) in [
+            ("handles", "handle", '@', &b.handles),
+            ("hashtags", "hashtag", '#', &b.hashtags),
+        ] {
+            for (j, h) in list.iter().enumerate() {
+                let key = format!("brand[{i}].{field}[{j}]");
+                match h.strip_prefix(prefix) {
+                    Some(name)
+                        if !name.is_empty()
+                            && !name.contains(char::is_whitespace)
+                            && !name.chars().all(is_invisible) =>
+                    {
+                        if let Some(why) = too_long(&b.id, kind, h) {
+                            err(key, why);
+                        }
+                    }
+                    _ => {
+                        let shape = if prefix == '@' { "@handle" } else { "#tag" };
+                        err(key, format!("{h:?} must look like {shape}"));
+                    }
+                }
             }
         }
         brands.push(Brand {
@@ -733,6 +815,80 @@ mod tests {
     }
 
     #[test]
+    fn config_rejects_brand_terms_of_invisible_characters_only() {
+        // TOML escapes: zero-width space, NUL, zero-width joiner and non-joiner, a
+        // left-to-right mark with a right-to-left override, a byte-order mark, a tab.
+        let text = r##"
+[[brand]]
+id = "acme"
+terms = ["acme", "\u200b", "\u0000", "\u200d\u200c", "\u200e\u202e", "\ufeff \t", "a\u200bb"]
+exclude = ["\u2060"]
+handles = ["@\u200b"]
+hashtags = ["#\u200d"]
+"##;
+        let Err(errs) = parse_str(text, "t.toml", &env) else {
+            panic!("invisible terms accepted");
+        };
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "brand[0].terms[1]",
+                "brand[0].terms[2]",
+                "brand[0].terms[3]",
+                "brand[0].terms[4]",
+                "brand[0].terms[5]",
+                "brand[0].exclude[0]",
+                "brand[0].handles[0]",
+                "brand[0].hashtags[0]",
+            ],
+            "{errs}"
+        );
+        assert!(
+            errs.to_string()
+                .contains("t.toml:4: brand[0].terms[1]: empty phrase"),
+            "{errs}"
+        );
+    }
+
+    #[test]
+    fn config_rejects_brand_patterns_longer_than_the_limit() {
+        let long = "a ".repeat(100_000);
+        let at_limit = "b".repeat(super::MAX_PATTERN_CHARS);
+        let over = "é".repeat(super::MAX_PATTERN_CHARS + 1);
+        let text = format!(
+            "[[brand]]\nid = \"acme\"\nterms = [\"acme\", \"{at_limit}\"]\n\
+             [[brand]]\nid = \"zenith\"\nterms = [\"{long}\"]\nexclude = [\"{over}\"]\n\
+             handles = [\"@{at_limit}\"]\nhashtags = [\"#{over}\"]\n"
+        );
+        let Err(errs) = parse_str(&text, "t.toml", &env) else {
+            panic!("patterns over the limit accepted");
+        };
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "brand[1].terms[0]",
+                "brand[1].exclude[0]",
+                "brand[1].handles[0]",
+                "brand[1].hashtags[0]",
+            ],
+            "{errs}"
+        );
+        let shown = errs.to_string();
+        assert!(
+            shown.contains(&format!(
+                "t.toml:6: brand[1].terms[0]: brand \"zenith\": a term of 200000 characters, \
+                 longer than {}",
+                super::MAX_PATTERN_CHARS
+            )),
+            "{shown}"
+        );
+        // The message names the pattern by its start, not by all of it.
+        assert!(shown.len() < 2_000, "{}", shown.len());
+    }
+
+    #[test]
     fn config_lists_every_error_together() {
         let text = r#"
 version = 3
@@ -842,6 +998,21 @@ type = "carrier-pigeon"
             cfg.sinks[0].options["routing_key"].as_str(),
             Some("secret-key")
         );
+    }
+
+    #[test]
+    fn config_errors_never_show_an_expanded_value() {
+        // A routing key put into the wrong key by mistake: the error names the key, not it.
+        let e = parse_str(
+            "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[[sink]]\nid = \"pd\"\ntype = \"pagerduty\"\nteams = [\"support\"]\nrouting_key = \"k\"\nmin_severity = \"${PD_KEY}\"\ntimeout = \"${PD_KEY}\"\n",
+            "t.toml",
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("sink[0].min_severity"), "{e}");
+        assert!(e.contains("sink[0].timeout"), "{e}");
+        assert!(!e.contains("secret-key") && !e.contains("secret"), "{e}");
     }
 
     #[test]
