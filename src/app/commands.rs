@@ -64,12 +64,23 @@ fn check_inputs<'a>(
 ) -> Result<(), UsageError> {
     for p in paths.into_iter().filter(|p| p.as_str() != "-") {
         match std::fs::metadata(p) {
-            Ok(m) if m.is_file() => {}
+            Ok(m) if m.is_file() || is_pipe(&m) => {}
             Ok(_) => return Err(UsageError(format!("{what} {p} is not a file"))),
             Err(e) => return Err(UsageError(format!("{what} {p}: {e}"))),
         }
     }
     Ok(())
+}
+
+/// Whether `m` is a named pipe: `replay <(zstdcat old.zst)` reads a stream as stdin is read.
+#[cfg(unix)]
+fn is_pipe(m: &std::fs::Metadata) -> bool {
+    std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type())
+}
+
+#[cfg(not(unix))]
+fn is_pipe(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// What `flashpoint replay` was asked to do: its flags, parsed by clap (the `replay`
@@ -868,6 +879,12 @@ pub fn print_summary(s: &ReplaySummary) {
             "{} dropped as event-time outliers (flashpoint_ingest_dropped_total, reasons \
              future_event_time and stale_event_time)",
             plural(e.outliers, "mention")
+        );
+    }
+    if e.duplicates > 0 {
+        eprintln!(
+            "{} dropped as duplicates (a source and id taken in already)",
+            plural(e.duplicates, "matched mention")
         );
     }
     if let Some(r) = &s.refine {

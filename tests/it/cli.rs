@@ -499,3 +499,62 @@ fn sentiment_output_is_identical_for_any_number_of_threads() {
         assert_eq!(labels[n - 1 - (n - 1) % texts.len()], "n");
     }
 }
+
+/// A named pipe is an input, as stdin is (`replay <(zstdcat old.zst)`); a directory is not.
+#[cfg(unix)]
+#[test]
+fn cli_replay_reads_a_named_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let fifo = dir.path().join("in.ndjson");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            writeln!(
+                f,
+                r#"{{"id":"1","source":"x","created_at":"2026-03-02T10:00:00Z","text":"brightline fixed it","author":{{"id":"a","handle":"@a"}}}}"#
+            )
+            .unwrap();
+        })
+    };
+    let out = flashpoint()
+        .args([
+            "replay",
+            "--config",
+            &format!("{root}/config/demo.toml"),
+            "--speed",
+            "max",
+            &fifo.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    if !writer.is_finished() {
+        // The replay never opened the pipe: open its reading end without blocking (O_NONBLOCK),
+        // so the writer is released and the assertion below, not a hang, reports it.
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(0o4000)
+            .open(&fifo);
+    }
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 decoded") && stderr.contains("1 matched"),
+        "{stderr}"
+    );
+    let out = flashpoint()
+        .args(["replay", "--config", &format!("{root}/config/demo.toml")])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a file"));
+}

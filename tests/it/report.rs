@@ -277,3 +277,36 @@ async fn report_json_csv_provenance_and_timezone() {
         );
     }
 }
+
+/// The JSON report's `input` accounts for every line: a mention sent twice is counted as a
+/// duplicate (it was dropped), not lost from the counts.
+#[tokio::test]
+async fn report_json_counts_duplicates_and_unmatched() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let line = |id: &str, text: &str| {
+        format!(
+            r#"{{"id":"{id}","source":"x","created_at":"2026-03-02T10:00:00Z","text":"{text}","author":{{"id":"a","handle":"@a"}}}}"#
+        )
+    };
+    let body = [
+        line("1", "brightline fixed the boiler"),
+        line("1", "brightline fixed the boiler"),
+        line("2", "nothing about any brand"),
+        line("3", "brightline again"),
+    ]
+    .join("\n");
+    let bytes: &'static [u8] = Box::leak(body.into_bytes().into_boxed_slice());
+    let mut opts = options(Speed::Max, None);
+    opts.report_json = Some(json.display().to_string());
+    replay(demo_config(), Input::Bytes(bytes), opts, None)
+        .await
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let input = &v["input"];
+    assert_eq!(input["decoded"], 4, "{input}");
+    assert_eq!(input["duplicates"], 1, "{input}");
+    assert_eq!(input["unmatched"], 1, "{input}");
+    assert_eq!(input["outliers"], 0, "{input}");
+}
