@@ -60,8 +60,9 @@
 //! confirmed (in a paced replay they show up that much later; the alert log is the same); the
 //! last mention of a replay is dropped when it comes more than `max_future_skew` after
 //! everything before it; a run at the very start, longer than half of [`START_SAMPLE`], wins
-//! the start rule; a run of poisoned records that spans
-//! `CONFIRM_SPAN_MS` or reaches [`CONFIRM_ANYWAY`] is taken, and once taken it is not
+//! the start rule; a run of `CONFIRM_MENTIONS` (64) poisoned records that spans
+//! `CONFIRM_SPAN_MS` before the stream's own mentions refute it, or one that reaches
+//! [`CONFIRM_ANYWAY`], is taken, and once taken it is not
 //! reconsidered when the stream comes back to the old timeline (the watermark never moves
 //! back; the mentions behind it are too late). One mention up to `max_future_skew` ahead of
 //! `R` is processed and moves the watermark that far, as before; mentions creeping ahead
@@ -139,8 +140,11 @@ pub const START_SAMPLE: usize = 16;
 /// How many median absolute deviations from the median make a start outlier.
 const OUTLIER_DEVIATIONS: i64 = 10;
 /// A jump is taken once this many mentions agree with it and they span [`CONFIRM_SPAN_MS`]
-/// of event time: a stream that moved on keeps moving.
-const CONFIRM_MENTIONS: usize = 16;
+/// of event time: a stream that moved on keeps moving. 16 (as before) let a run of 16 crafted
+/// records a minute apart take the watermark, and the rest of the replay was too late; with
+/// 64 the stream's own mentions after such a run refute it first, and a real gap costs only
+/// a longer hold (the alert log is the same).
+const CONFIRM_MENTIONS: usize = 64;
 /// See [`CONFIRM_MENTIONS`].
 const CONFIRM_SPAN_MS: i64 = 15 * 60_000;
 /// A jump is taken once this many mentions agree with it, whatever their span.
@@ -635,6 +639,29 @@ mod tests {
             pos("b0") < pos("b1") && pos("b28") < pos("b29"),
             "arrival order kept"
         );
+    }
+
+    #[test]
+    fn guard_refutes_sixteen_poisoned_records_spanning_a_quarter_hour() {
+        // 16 records a year ahead, a minute apart, in a row: as many as a jump once needed to
+        // be taken, so the whole replay after them was too late (26k demo mentions dropped).
+        // The stream's own mentions after them now refute them before they are enough.
+        let mut stream: Vec<Mention> = (0..300).map(|i| at(&format!("a{i}"), i)).collect();
+        let year = 365 * 1440;
+        let run: Vec<Mention> = (0..16).map(|i| at(&format!("far{i}"), year + i)).collect();
+        stream.splice(100..100, run);
+        let (done, dropped) = guarded(&stream);
+        let want: Vec<String> = (0..300).map(|i| format!("a{i}")).collect();
+        assert_eq!(done, want);
+        assert_eq!(dropped.len(), 16, "{dropped:?}");
+
+        // A real gap with as many mentions after it as that run and more: taken, in order.
+        let mut stream: Vec<Mention> = (0..100).map(|i| at(&format!("a{i}"), i)).collect();
+        stream.extend((0..200).map(|i| at(&format!("b{i}"), 1440 + i)));
+        let (done, dropped) = guarded(&stream);
+        assert!(dropped.is_empty(), "{dropped:?}");
+        let ids: Vec<String> = stream.iter().map(|m| m.id.clone()).collect();
+        assert_eq!(done, ids);
     }
 
     #[test]
