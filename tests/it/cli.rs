@@ -538,10 +538,11 @@ fn cli_replay_reads_a_named_pipe() {
         // The replay never opened the pipe: open its reading end without blocking (O_NONBLOCK),
         // so the writer is released and the assertion below, not a hang, reports it.
         use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::OpenOptions::new()
+        let released = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(0o4000)
             .open(&fifo);
+        drop(released);
     }
     writer.join().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
