@@ -134,8 +134,9 @@ pub enum Command {
         /// Random seed: the same seed and days give the same bytes.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Days of event time to generate.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+        /// Days of event time to generate (1 to 60).
+        #[arg(long, default_value_t = 4,
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::synth::MAX_DAYS)))]
         days: u32,
     },
 }

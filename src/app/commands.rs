@@ -710,6 +710,17 @@ pub fn sentiment_stream(
 
 /// `flashpoint synth`: writes the deterministic synthetic stream.
 pub fn synth(out: &std::path::Path, seed: u64, days: u32) -> anyhow::Result<()> {
+    use crate::synth::MAX_DAYS;
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(UsageError(format!("--days {days}: must be 1 to {MAX_DAYS}")).into());
+    }
+    if out.is_dir() {
+        return Err(UsageError(format!(
+            "--out {}: is a directory; give a file name (.ndjson, .ndjson.gz or .ndjson.zst)",
+            out.display()
+        ))
+        .into());
+    }
     let spec = crate::synth::SynthSpec {
         seed,
         days,

@@ -37,6 +37,23 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
+/// The longest stream `flashpoint synth` and the scenario suite generate, in days. The longest
+/// bundled scenario is 9 days and the demo 4. A day at the demo's rates is about 4,800
+/// mentions (about 3.4 MB held in memory while generating), so 60 days is about 290,000
+/// mentions and 200 MB; an unbounded `days` ran the process out of memory instead.
+pub const MAX_DAYS: u32 = 60;
+
+/// The largest background rate multiplier a scenario may set (`background.scale.<brand>`,
+/// `weekend`, `noise`); the bundled scenarios use at most 8.
+pub const MAX_RATE_MULTIPLIER: f64 = 20.0;
+
+/// The most a scenario's `days` times its peak background multiplier may be (the largest of
+/// 1, `noise` and the `scale` values, times `weekend` when that is above 1): twice
+/// [`MAX_DAYS`] days at the demo's rates, about 580,000 mentions and 400 MB at most, so that a
+/// short scenario may raise rates (6 days at 20x) without a long one multiplying its volume.
+/// The bundled scenarios need at most 27 (9 days, weekends at 3x).
+pub const MAX_DAY_RATE: f64 = 120.0;
+
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthSpec {
@@ -320,9 +337,17 @@ impl Builder {
         }
     }
 
-    /// Event time of day `day` (0-based), `hour`:`minute` UTC.
-    pub fn at(&self, day: i64, hour: i64, minute: i64) -> EventTime {
-        EventTime(self.g.start + day * DAY + hour * HOUR + minute * MINUTE)
+    /// Event time of day `day` (0-based), `hour`:`minute` UTC; `None` unless `day` is inside
+    /// the stream (`0..days`), `hour` is 0 to 23 and `minute` 0 to 59.
+    pub fn at(&self, day: i64, hour: i64, minute: i64) -> Option<EventTime> {
+        if !(0..24).contains(&hour) || !(0..60).contains(&minute) || day < 0 {
+            return None;
+        }
+        let at = day
+            .checked_mul(DAY)
+            .and_then(|d| d.checked_add(hour * HOUR + minute * MINUTE))
+            .and_then(|d| d.checked_add(self.g.start))?;
+        (at < self.g.end).then_some(EventTime(at))
     }
 
     /// Adds background chatter; see the module docs for what it holds.
@@ -877,11 +902,19 @@ pub fn write_archive_with(
     path: &Path,
     progress: &mut dyn FnMut(SynthProgress),
 ) -> io::Result<u64> {
+    if spec.days > MAX_DAYS {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("days {}: at most {MAX_DAYS}", spec.days),
+        ));
+    }
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    // Opened first: a path that cannot be written fails before minutes of generating.
+    let file = std::fs::File::create(path).map_err(named)?;
     let s = generate(spec);
     let mentions = s.mentions.len() as u64;
     progress(SynthProgress::Generated { mentions });
     let mut written = |n| progress(SynthProgress::Written { mentions: n });
-    let file = std::fs::File::create(path)?;
     let name = path.to_string_lossy();
     if name.ends_with(".zst") {
         let mut enc = zstd::Encoder::new(file, 19)?;
@@ -1001,5 +1034,61 @@ mod tests {
             ..SynthSpec::demo()
         });
         assert_eq!(short.scenarios.len(), 1, "only the day-one scenario fits");
+    }
+
+    #[test]
+    fn builder_at_is_inside_the_stream_or_none() {
+        let start = SynthSpec::demo().start;
+        let b = Builder::new(7, start, 2);
+        let ms = |d: i64, h: i64, m: i64| {
+            Some(EventTime(start.millis() + d * DAY + h * HOUR + m * MINUTE))
+        };
+        assert_eq!(b.at(0, 0, 0), ms(0, 0, 0));
+        assert_eq!(b.at(1, 23, 59), ms(1, 23, 59));
+        for (d, h, m) in [
+            (2, 0, 0),
+            (5, 16, 0),
+            (-1, 23, 59),
+            (-100_000, -5, -7),
+            (1, 24, 0),
+            (1, 25, 99),
+            (1, 12, 60),
+            (0, -1, 0),
+            (0, 0, -1),
+            (i64::MAX, 16, 0),
+            (i64::MIN, 16, 0),
+            (1, i64::MAX, 0),
+            (1, 0, i64::MIN),
+        ] {
+            assert_eq!(b.at(d, h, m), None, "day {d} {h}:{m}");
+        }
+    }
+
+    #[test]
+    fn write_archive_refuses_more_than_max_days_before_generating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.ndjson");
+        for days in [MAX_DAYS + 1, u32::MAX] {
+            let spec = SynthSpec {
+                days,
+                ..SynthSpec::demo()
+            };
+            let err = write_archive(&spec, &path).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains(&MAX_DAYS.to_string()), "{err}");
+            assert!(!path.try_exists().unwrap());
+        }
+    }
+
+    #[test]
+    fn write_archive_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [dir.path().to_path_buf(), dir.path().join("no/such.ndjson")] {
+            let err = write_archive(&small(), &path).unwrap_err();
+            assert!(
+                err.to_string().contains(&path.display().to_string()),
+                "{err}"
+            );
+        }
     }
 }
