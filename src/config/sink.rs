@@ -399,6 +399,11 @@ impl<'a> Options<'a, '_> {
         } else if s.contains(char::is_whitespace) {
             let key = self.key(k);
             (self.err)(key, "must not contain spaces (percent-encode them)".into());
+        } else if let Err(e) = reqwest::Url::parse(&s) {
+            // Caught here, not as every delivery's error (`http://[::1/…` has no closing
+            // bracket); the parser's message names the fault, not the value.
+            let key = self.key(k);
+            (self.err)(key, format!("is not a valid URL: {e}"));
         }
         Some(s.trim_end_matches('/').to_string())
     }
@@ -502,6 +507,32 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(!format!("{s:?}").contains("k2"));
+    }
+
+    #[test]
+    fn sink_url_that_does_not_parse_is_an_error_that_does_not_echo_it() {
+        for bad in [
+            "http://[::1/services/T0/B0/SECRETXYZ",
+            "https://host:99999/x",
+            "http://",
+        ] {
+            let (_, errs) = parse(
+                "slack",
+                &format!("teams = [\"support\"]\nwebhook_url = \"{bad}\"\n"),
+            );
+            let e: Vec<String> = errs.iter().map(|(k, r)| format!("{k}: {r}")).collect();
+            assert!(
+                e.iter()
+                    .any(|l| l.starts_with("sink[0].webhook_url: is not a valid URL")),
+                "{bad}: {e:?}"
+            );
+            assert!(!e.iter().any(|l| l.contains("SECRETXYZ")), "{e:?}");
+        }
+        let (_, errs) = parse(
+            "slack",
+            "teams = [\"support\"]\nwebhook_url = \"http://[::1]:8080/services/x\"\n",
+        );
+        assert!(errs.is_empty(), "{errs:?}");
     }
 
     #[test]
