@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench matcher`; `FP_BRANDS=N` for another number of brands. Above the DFA
 //! limit (4,000 brands here) `brand/match_text_automata_only` times the matcher without its
-//! hashed word index in the same run.
+//! hashed word index in the same run. The `brand_hostile` group times one 1 MiB line made of
+//! a brand's name, and one made of its exclude phrase.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
@@ -255,6 +256,32 @@ fn bench(c: &mut Criterion) {
                 n += attribution.brands.len();
             }
             n
+        })
+    });
+    group.finish();
+
+    // The worst lines a source can send: one 1 MiB token of a brand's name, a dot after each,
+    // and 1 MiB of its exclude phrase. Each occurrence once rescanned its token for a URL, and
+    // each term was compared with every exclude (minutes per line); now linear.
+    let term = &config.brands[0].terms[0];
+    let exclude = &config.brands[0].exclude[0];
+    let long: Vec<String> = [format!("{term}."), format!("{exclude} ")]
+        .iter()
+        .map(|unit| unit.repeat((1 << 20) / unit.len()))
+        .collect();
+    let mut group = c.benchmark_group("brand_hostile");
+    group.throughput(Throughput::Bytes(long[0].len() as u64));
+    group.sample_size(10);
+    group.bench_function("match_text_1mib_token", |b| {
+        b.iter(|| {
+            matcher.match_text(black_box(&long[0]), &mut out);
+            out.len()
+        })
+    });
+    group.bench_function("match_text_1mib_excludes", |b| {
+        b.iter(|| {
+            matcher.match_text(black_box(&long[1]), &mut out);
+            out.len()
         })
     });
     group.finish();
