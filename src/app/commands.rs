@@ -17,7 +17,7 @@ use crate::alert::Notifier;
 use crate::config;
 use crate::domain::codec::MAX_LINE_BYTES;
 use crate::domain::plural;
-use crate::ingest::archive::{read_line_bounded, Line};
+use crate::ingest::archive::{line_content, read_line_bounded, Line};
 use crate::telemetry::Metrics;
 
 /// An error in what the user asked for (a flag's value, an input that does not exist): the
@@ -623,13 +623,7 @@ pub fn sentiment_stream(
                 Ok(Line::Whole(0)) => break,
                 Ok(Line::Whole(_)) => {
                     number += 1;
-                    let mut text = bytes.as_slice();
-                    if let Some(rest) = text.strip_suffix(b"\n") {
-                        text = rest;
-                    }
-                    if let Some(rest) = text.strip_suffix(b"\r") {
-                        text = rest;
-                    }
+                    let text = line_content(&bytes);
                     chunk_bytes += text.len();
                     SentimentInput::Text(match std::str::from_utf8(text) {
                         Ok(t) => t.to_owned(),

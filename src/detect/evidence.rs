@@ -454,13 +454,8 @@ pub struct PackedPost {
 impl PackedPost {
     /// The post `m` as a page would show it ([`to_top_post`]).
     pub fn of(m: &Mention) -> PackedPost {
-        PackedPost::pack(
-            &truncated(&m.id, EVIDENCE_ID_CHARS),
-            &truncated(&m.text, EVIDENCE_TEXT_CHARS),
-            &truncated(&m.author.handle, EVIDENCE_ID_CHARS),
-            m.url.as_deref().filter(|u| u.len() <= EVIDENCE_URL_BYTES),
-            m.author.followers,
-        )
+        let s = Shown::of(m);
+        PackedPost::pack(&s.id, &s.text, &s.author, s.url, m.author.followers)
     }
 
     fn pack(id: &str, text: &str, author: &str, url: Option<&str>, followers: u64) -> PackedPost {
@@ -521,12 +516,33 @@ fn truncated(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 }
 
 pub fn to_top_post(m: &Mention) -> TopPost {
+    let s = Shown::of(m);
     TopPost {
-        id: truncate_chars(&m.id, EVIDENCE_ID_CHARS),
-        text: truncate_chars(&m.text, EVIDENCE_TEXT_CHARS),
-        author: truncate_chars(&m.author.handle, EVIDENCE_ID_CHARS),
+        id: s.id.into_owned(),
+        text: s.text.into_owned(),
+        author: s.author.into_owned(),
         followers: m.author.followers,
-        url: m.url.clone().filter(|u| u.len() <= EVIDENCE_URL_BYTES),
+        url: s.url.map(str::to_string),
+    }
+}
+
+/// The fields of `m` as evidence shows them, borrowed where nothing is cut: the one rule
+/// behind [`to_top_post`] and [`PackedPost::of`].
+struct Shown<'a> {
+    id: std::borrow::Cow<'a, str>,
+    text: std::borrow::Cow<'a, str>,
+    author: std::borrow::Cow<'a, str>,
+    url: Option<&'a str>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(m: &'a Mention) -> Shown<'a> {
+        Shown {
+            id: truncated(&m.id, EVIDENCE_ID_CHARS),
+            text: truncated(&m.text, EVIDENCE_TEXT_CHARS),
+            author: truncated(&m.author.handle, EVIDENCE_ID_CHARS),
+            url: m.url.as_deref().filter(|u| u.len() <= EVIDENCE_URL_BYTES),
+        }
     }
 }
 

@@ -275,11 +275,18 @@ pub(crate) enum Line {
     Oversize(usize),
 }
 
+/// A line read by [`read_line_bounded`] without its terminator: the newline, and a carriage
+/// return before it or before the end of the input.
+pub(crate) fn line_content(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 /// Reads one line into `buf` like [`BufRead::read_until`], but holds at most `max` bytes of
 /// it (terminator excluded: the newline and a carriage return just before it or before the
-/// end of the input, which the callers strip alike, so a CRLF line of `max` bytes is whole as
-/// its LF form is): the rest of a longer line is read past in the reader's own buffer and
-/// dropped.
+/// end of the input, which the callers strip with [`line_content`], so a CRLF line of `max`
+/// bytes is whole as its LF form is): the rest of a longer line is read past in the reader's
+/// own buffer and dropped.
 pub(crate) fn read_line_bounded(
     r: &mut dyn BufRead,
     buf: &mut Vec<u8>,
@@ -387,14 +394,7 @@ fn scan_lines(
             return scan;
         }
         scan.lines += 1;
-        let mut bytes = line.as_slice();
-        if let Some(rest) = bytes.strip_suffix(b"\n") {
-            bytes = rest;
-        }
-        if let Some(rest) = bytes.strip_suffix(b"\r") {
-            bytes = rest;
-        }
-        if !on_line(scan.lines, bytes) {
+        if !on_line(scan.lines, line_content(&line)) {
             return scan;
         }
     }

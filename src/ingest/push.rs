@@ -436,15 +436,12 @@ impl Rejections {
             Some((_, n)) => *n += 1,
             None => self.by_reason.push((e.reason, 1)),
         }
-        if self.listed.len() < MAX_LISTED_ERRORS {
-            self.listed.push(e);
-        } else if self.listed.last().is_some_and(|last| e.line < last.line) {
-            self.listed.pop();
-            self.listed.push(e);
-        } else {
-            return;
+        // Kept sorted by line: inserted in place, the last one dropped when over the cap.
+        let at = self.listed.partition_point(|x| x.line <= e.line);
+        if at < MAX_LISTED_ERRORS {
+            self.listed.insert(at, e);
+            self.listed.truncate(MAX_LISTED_ERRORS);
         }
-        self.listed.sort_by_key(|e| e.line);
     }
 
     fn decode_error(&mut self, line: usize, e: &crate::domain::codec::DecodeError) {

@@ -15,23 +15,18 @@
 //! The console pager prints [`one_line`] text. The HTML report (`replay --report`) escapes
 //! with its own `esc`; no sink sends HTML.
 
+/// `s` on one line for a terminal: no escape sequence reaches the terminal and no post can
+/// fake a line of its own.
+pub use crate::domain::alert::one_line;
+// Whether a character is removed from any text we send.
+use crate::domain::alert::is_unsafe_char as unsafe_char;
+
 /// Zero-width space: fences a formatting character so Slack sees no word boundary next to it.
 const ZWSP: char = '\u{200B}';
-
-/// Whether `c` is removed from any text we send ([`crate::domain::alert::is_unsafe_char`]).
-fn unsafe_char(c: char) -> bool {
-    crate::domain::alert::is_unsafe_char(c)
-}
 
 /// `s` without control characters (newline and tab kept) or bidi controls.
 pub fn plain(s: &str) -> String {
     s.chars().filter(|&c| !unsafe_char(c)).collect()
-}
-
-/// `s` on one line for a terminal ([`crate::domain::alert::one_line`]): no escape sequence reaches
-/// the terminal and no post can fake a line of its own.
-pub fn one_line(s: &str) -> String {
-    crate::domain::alert::one_line(s)
 }
 
 /// `s` (a value from the configuration: a team, an incident id) with only Slack's three
@@ -98,9 +93,8 @@ pub fn web_url(u: &str) -> Option<&str> {
     let lower: String = u.chars().take(8).collect::<String>().to_ascii_lowercase();
     let ok = (lower.starts_with("http://") && u.len() > 7)
         || (lower.starts_with("https://") && u.len() > 8);
-    let clean = !u
-        .chars()
-        .any(|c| c.is_whitespace() || unsafe_char(c) || c == '\u{2028}' || c == '\u{2029}');
+    // `is_whitespace` covers the line and paragraph separators (U+2028, U+2029) too.
+    let clean = !u.chars().any(|c| c.is_whitespace() || unsafe_char(c));
     (ok && clean).then_some(u)
 }
 
