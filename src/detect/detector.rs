@@ -651,7 +651,34 @@ impl Detector {
         st.last_mention_minute = st.last_mention_minute.max(m.created_at.minute_index());
         self.active.insert(b.0);
 
-        if let Some(inc) = st.incidents.iter_mut().find(|i| i.covers(cluster)) {
+        let risky = f64::from(scored.risk) >= d.single_post_risk
+            && m.kind != crate::domain::MentionKind::Repost;
+        // A story opened on one post follows its thread, not the cluster the post first
+        // joined: on a busy brand the chatter sharing the post's words pushes the post out of
+        // that cluster's memory of roots, and the later reactions start a cluster of their
+        // own, which the story would never see (its evidence frozen, it resolved while the
+        // thread was still doubling).
+        let story = (root != 0)
+            .then(|| {
+                st.incidents
+                    .iter()
+                    .position(|i| i.root == root && !i.resolved)
+            })
+            .flatten();
+        // A post alleging misconduct or danger on a thread of its own, in other words than
+        // another story's, is a story of its own even when the clusterer put it beside that
+        // story's posts for a word or two they share: a watch on "the driver waited while i
+        // grabbed my bag" must not swallow "the driver grabbed my friend's wrist" (nor the
+        // other way round). The same allegation in the same words still joins its story, and
+        // a volume or complaint incident still takes such a post in.
+        let in_its_words = |i: &Incident| {
+            let n = terms.iter().count();
+            let shared = terms.iter().filter(|t| i.terms.get(t) > 0).count();
+            2 * shared >= n
+        };
+        let takes = |i: &Incident| i.covers(cluster) && (!risky || i.root == 0 || in_its_words(i));
+        if let Some(k) = story.or_else(|| st.incidents.iter().position(takes)) {
+            let inc = &mut st.incidents[k];
             if belongs(inc, root, &scored, groups[CONDUCT_GROUP]) {
                 inc.evidence.add(m, &scored);
                 terms.iter().for_each(|t| inc.terms.add(t));
@@ -669,8 +696,6 @@ impl Detector {
                 terms.iter().for_each(|t| inc.terms.add(t));
             }
         }
-        let risky = f64::from(scored.risk) >= d.single_post_risk
-            && m.kind != crate::domain::MentionKind::Repost;
         if risky {
             let conduct = scored.category_scores[category_slot(Category::Conduct)];
             let safety = scored.category_scores[category_slot(Category::Safety)];

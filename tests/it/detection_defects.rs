@@ -1584,3 +1584,130 @@ fn a_praised_rise_is_not_graded_on_the_history_of_the_chatter_it_merged() {
     );
     assert!(s.pages().is_empty(), "{}", s.dump());
 }
+
+/// Replies to a story that doubles every `doubling_min` minutes, for `minutes` minutes, with
+/// `per_min` posts of `chatter` a minute beside it; returns the replies sent.
+fn reactions_beside_chatter(
+    s: &mut Stream,
+    root: &str,
+    doubling_min: f64,
+    minutes: i64,
+    per_min: i64,
+    chatter: &str,
+) -> i64 {
+    const REPLIES: [&str; 4] = [
+        "that is assault, report him to the police",
+        "this is terrifying, are you ok",
+        "how is this man still allowed to work",
+        "absolutely vile, never using them again",
+    ];
+    let mut replies = 0i64;
+    for k in 0..minutes {
+        let t = T0 + k * MINUTE;
+        let n = (0.5 * 2f64.powf(k as f64 / doubling_min)).round() as i64;
+        for j in 0..n.min(60) {
+            replies += 1;
+            s.post(
+                t + 1_000 + j * (50_000 / n.max(1)),
+                &format!("r{replies}"),
+                MentionKind::Reply,
+                Some(root),
+                REPLIES[replies as usize % REPLIES.len()],
+            );
+        }
+        s.chatter(t, t + MINUTE, per_min, chatter);
+    }
+    replies
+}
+
+/// A risky post's story follows its thread, not the cluster the post first joined. On a busy
+/// brand whose chatter shares the post's words ("acme engineer … boiler"), that chatter fills
+/// the cluster's memory of threads within a minute or two, and the story's later replies
+/// start a cluster of their own. The watch then saw none of them: its evidence froze at the
+/// first few replies, it never escalated, and it resolved while the thread was still doubling
+/// (found by an independent replay, 2026-12-06: "10 mentions in total" at resolve, against
+/// 6,900 in the thread).
+#[test]
+fn a_risky_posts_story_follows_its_thread_out_of_its_first_cluster() {
+    const CHATTER: &str = "acme engineer came to fix our boiler today, all good";
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0, 8, CHATTER);
+    let root = s.say(T0, RISKY);
+    let replies = reactions_beside_chatter(&mut s, &root, 6.0, 90, 8, CHATTER);
+    // The thread stops; the brand's chatter goes on.
+    s.chatter(T0 + 90 * MINUTE, T0 + 5 * HOUR, 8, CHATTER);
+    let story: Vec<&AlertRecord> = s
+        .alerts
+        .iter()
+        .filter(|a| at(a) >= T0 && a.category == Category::Conduct)
+        .collect();
+    let error = story
+        .iter()
+        .find(|a| a.action != Action::Resolve && a.severity >= Severity::Error)
+        .map(|a| (at(a) - T0) / MINUTE);
+    assert!(
+        error.is_some_and(|d| d <= 45),
+        "error {error:?} min after the root ({replies} replies):\n{}",
+        s.dump()
+    );
+    let watch = story.first().map(|a| a.incident.clone());
+    assert!(
+        story.iter().all(|a| Some(&a.incident) == watch.as_ref()),
+        "one incident tells the story:\n{}",
+        s.dump()
+    );
+    let resolve = story.iter().find(|a| a.action == Action::Resolve);
+    assert!(
+        resolve
+            .is_some_and(|a| at(a) > T0 + 90 * MINUTE && a.metrics.mentions * 2 >= replies as u64),
+        "resolved at the thread's end, counting its {replies} replies:\n{}",
+        s.dump()
+    );
+}
+
+/// A watch on a harmless post that the triage misreads ("the acme driver waited while i
+/// grabbed my bag, legend") does not swallow a real allegation in other words that the
+/// clusterer put beside it for the words they share: the real post opens its own watch at
+/// once and escalates on its own thread (found by an independent replay, 2026-12-06: the real
+/// post got no watch, and its page came 20 to 42 minutes later from the thread alone).
+#[test]
+fn a_watch_on_a_harmless_post_does_not_swallow_a_real_allegation() {
+    const CHATTER: &str = "acme driver got me to work on time";
+    let mut s = Stream::new(config());
+    s.chatter(T0 - 2 * DAY, T0 - 10 * MINUTE, 6, CHATTER);
+    s.say(
+        T0 - 10 * MINUTE,
+        "acme driver waited for me while i grabbed my bag, legend",
+    );
+    s.chatter(T0 - 10 * MINUTE, T0, 6, CHATTER);
+    let first_watch = s
+        .alerts
+        .iter()
+        .find(|a| at(a) >= T0 - 10 * MINUTE)
+        .map(|a| a.incident.clone());
+    let real = "the acme driver grabbed my friend's wrist and would not let her out of the car, \
+                she has bruises";
+    let root = s.say(T0, real);
+    reactions_beside_chatter(&mut s, &root, 6.0, 60, 6, CHATTER);
+    let watch = s.alerts.iter().find(|a| {
+        at(a) >= T0
+            && a.action == Action::Trigger
+            && a.top_posts.iter().any(|p| p.id == root)
+            && Some(&a.incident) != first_watch.as_ref()
+    });
+    assert!(
+        watch.is_some_and(|a| at(a) < T0 + 5 * MINUTE && a.teams.iter().any(|t| t == "field-ops")),
+        "the real allegation's own watch (the harmless one: {first_watch:?}):\n{}",
+        s.dump()
+    );
+    let error = s
+        .pages()
+        .into_iter()
+        .find(|a| a.severity >= Severity::Error && a.teams.iter().any(|t| t == "field-ops"))
+        .map(|a| (at(a) - T0) / MINUTE);
+    assert!(
+        error.is_some_and(|d| d <= 30),
+        "field-ops error {error:?} min after the real post:\n{}",
+        s.dump()
+    );
+}
