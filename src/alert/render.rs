@@ -8,7 +8,7 @@
 
 use crate::config::Config;
 use crate::domain::alert::{
-    one_line, truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS,
+    one_line, per_min, truncate_chars, Action, AlertMetrics, AlertRecord, MAX_SUMMARY_CHARS,
 };
 use crate::domain::incident::IncidentEvent;
 use crate::domain::Category;
@@ -47,12 +47,21 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
             mentions(n.mentions as f64),
             ev.headline
         ),
+        // The rate is the incident's own; the baseline is the brand's usual volume, which a
+        // story or a cluster is only part of (or a complaint stream's usual complaints): said
+        // so, or "1.3/min, baseline 8.7/min" reads as a story below normal beside a
+        // why-sentence that says it is growing.
         _ => format!(
-            "{}: {} ({:.1}/min, baseline {:.1}/min){}, {:.0}% negative{} — {}",
+            "{}: {} ({}; {} {}){}, {:.0}% negative{} — {}",
             brand.name,
             mentions(n.mentions as f64),
-            n.rate_per_min,
-            n.baseline_per_min,
+            per_min(n.rate_per_min),
+            if n.of_complaints {
+                "complaints usually"
+            } else {
+                "the brand's usual"
+            },
+            per_min(n.baseline_per_min),
             doubling,
             n.negative_share * 100.0,
             if n.bot_share >= 0.2 {
@@ -154,5 +163,48 @@ mod tests {
             "{:?}",
             a.summary
         );
+    }
+
+    /// The summary's rate is the incident's own and its baseline the brand's: said so, and a
+    /// quiet stream's rate shows its two significant decimals ("0.04/min", not "0.0/min"),
+    /// the numbers of the line's metrics (found by an independent replay, 2026-12-06: "37
+    /// mentions (1.3/min, baseline 8.7/min)" on a story doubling every 9 minutes).
+    #[test]
+    fn render_says_whose_rate_and_whose_baseline() {
+        let cfg = Config::with_brands(vec![BrandConfig {
+            id: "acme".into(),
+            terms: vec!["acme".into()],
+            ..BrandConfig::default()
+        }])
+        .unwrap();
+        let ev = IncidentEvent {
+            at: EventTime(60_000),
+            action: Action::Escalate,
+            incident: "acme-19700101-0001".into(),
+            brand: BrandIdx(0),
+            severity: Severity::Error,
+            category: Category::Conduct,
+            notified_teams: Vec::new(),
+            opened_at: EventTime(0),
+            why: String::new(),
+            watch: false,
+            headline: "the acme guy is drunk".into(),
+            top_posts: Vec::new(),
+            terms: Vec::new(),
+            numbers: IncidentNumbers {
+                mentions: 37,
+                rate_per_min: 1.3,
+                baseline_per_min: 0.04,
+                ..IncidentNumbers::default()
+            },
+        };
+        let a = render(&cfg, &ev);
+        assert!(
+            a.summary
+                .contains("37 mentions (1.3/min; the brand's usual 0.04/min)"),
+            "{:?}",
+            a.summary
+        );
+        assert_eq!(a.metrics.baseline_per_min, 0.04);
     }
 }

@@ -1695,6 +1695,7 @@ fn incident_event(
             unique_authors: ev.unique_authors(),
             reaction_rate_per_min: ev.share(ev.reactions) * s.rate_per_min,
             max_risk: s.max_risk,
+            of_complaints: s.group.is_some(),
         },
     }
 }

@@ -115,6 +115,16 @@ pub fn is_unsafe_char(c: char) -> bool {
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A rate per minute as alert text: one decimal from 1/min, two below it, so a quiet stream's
+/// "0.04/min" is not shown as "0.0/min" beside a why-sentence that says 0.04.
+pub fn per_min(x: f64) -> String {
+    if x >= 1.0 || x == 0.0 {
+        format!("{x:.1}/min")
+    } else {
+        format!("{x:.2}/min")
+    }
+}
+
 /// Whether `c` breaks a line in some reader: newline, carriage return, vertical tab, form feed,
 /// NEL, and the Unicode line and paragraph separators.
 fn breaks_line(c: char) -> bool {

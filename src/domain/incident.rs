@@ -26,6 +26,9 @@ pub struct IncidentNumbers {
     pub reaction_rate_per_min: f64,
     /// Highest single-post risk seen in the incident, 0..1.
     pub max_risk: f64,
+    /// The rate and baseline are a complaint stream's (its complaints against their usual
+    /// level), not the incident's mentions against the brand's usual volume.
+    pub of_complaints: bool,
 }
 
 /// One trigger, escalation or resolve of an incident, as `detect` decided it.

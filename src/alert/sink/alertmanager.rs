@@ -192,10 +192,10 @@ impl AlertmanagerSink {
         }
         let m = &alert.metrics;
         let mut evidence = format!(
-            "{} mentions, {:.1}/min (baseline {:.1}/min), {:.0}% negative, reach {}",
+            "{} mentions, {} (usually {}), {:.0}% negative, reach {}",
             m.mentions,
-            m.rate_per_min,
-            m.baseline_per_min,
+            crate::domain::alert::per_min(m.rate_per_min),
+            crate::domain::alert::per_min(m.baseline_per_min),
             m.negative_share * 100.0,
             m.reach
         );

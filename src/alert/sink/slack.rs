@@ -108,8 +108,10 @@ impl SlackSink {
             md(format!("*Severity*\n{}", alert.severity)),
             md(format!("*Category*\n{}", alert.category)),
             md(format!(
-                "*Mentions*\n{} ({:.1}/min, baseline {:.1}/min)",
-                m.mentions, m.rate_per_min, m.baseline_per_min
+                "*Mentions*\n{} ({}; usually {})",
+                m.mentions,
+                crate::domain::alert::per_min(m.rate_per_min),
+                crate::domain::alert::per_min(m.baseline_per_min)
             )),
             md(format!("*Negative*\n{:.0}%", m.negative_share * 100.0)),
             md(format!("*Reach*\n{}", m.reach)),
