@@ -5,6 +5,13 @@
 //! and skipped; a line longer than [`MAX_LINE_BYTES`] is read past without being held
 //! (`oversize`). Without `follow` the source ends at the end of the file; `flashpoint run` ends
 //! once every source has ended and no push route is configured.
+//!
+//! With `follow` the path is watched like `tail -F`: a file truncated under the reader is read
+//! again from its start, and a path that comes to name another file (rotation by rename, a
+//! replaced file, a swapped symlink) has the old file read to its end and the new one from its
+//! start; each switch is logged and counted (`file_truncated`, `file_replaced`). A file
+//! truncated and grown back past the read offset between two polls is not seen as truncated
+//! (as with `tail -F`).
 
 use std::time::Instant;
 
@@ -46,18 +53,136 @@ pub async fn run(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The identity of a file: device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(m: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        }
+    }
+}
+
+/// What the followed path shows at the end of what was read.
+#[derive(Debug, PartialEq, Eq)]
+enum PathState {
+    /// The open file, still as long as what was read (or longer): keep reading it.
+    Same,
+    /// The open file is shorter than what was read (`copytruncate`): read it again from the
+    /// start.
+    Truncated,
+    /// The path names another file now (rotated by rename, replaced, a symlink swapped): the
+    /// open one is read to its end, then the new one from its start.
+    Replaced,
+}
+
+/// Compares the path with the open file (`open`, read up to `offset`). A path that does not
+/// exist for now (between a rename and the new file's creation) keeps the open file.
+async fn path_state(path: &str, open: FileId, offset: u64) -> PathState {
+    match tokio::fs::metadata(path).await {
+        Ok(m) if FileId::of(&m) != open => PathState::Replaced,
+        Ok(m) if m.len() < offset => PathState::Truncated,
+        _ => PathState::Same,
+    }
+}
+
+/// Opens the followed file; the error names the path.
+async fn open_followed(path: &str) -> anyhow::Result<(BufReader<tokio::fs::File>, FileId)> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the followed file {path}: {e}"))?;
+    let meta = file
+        .metadata()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot stat the followed file {path}: {e}"))?;
+    Ok((BufReader::new(file), FileId::of(&meta)))
+}
+
+/// Tails the file like `tail -F`: a file truncated under it is read again from the start, and
+/// when the path comes to name another file (rotation by rename, a replaced file, a swapped
+/// symlink) the old one is read to its end and the new one from its start. Each switch is
+/// logged at warn and counted in `flashpoint_ingest_decode_errors_total`
+/// (`reason="file_truncated"|"file_replaced"`); a partial last line of the old file is decoded
+/// as a line of its own.
 async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
-    let file = tokio::fs::File::open(&cfg.path).await?;
-    let mut reader = BufReader::new(file);
+    let (mut reader, mut id) = open_followed(&cfg.path).await?;
+    // Bytes of the open file consumed so far.
+    let mut offset: u64 = 0;
     let mut line = Vec::new();
     // Inside a line longer than MAX_LINE_BYTES: read past it without holding it.
     let mut oversize = false;
     loop {
         let available = tokio::select! {
-            r = reader.fill_buf() => r?,
+            r = reader.fill_buf() => r.map_err(|e| anyhow::anyhow!("cannot read the followed file {}: {e}", cfg.path))?,
             _ = ctx.cancel.cancelled() => return Ok(()),
         };
         if available.is_empty() {
+            let state = path_state(&cfg.path, id, offset).await;
+            if state == PathState::Replaced
+                && !reader.fill_buf().await.map_or(true, <[u8]>::is_empty)
+            {
+                // Written to before the switch was seen: read the old file to its end first.
+                continue;
+            }
+            if state != PathState::Same {
+                let reopened = match state {
+                    PathState::Truncated => {
+                        use tokio::io::AsyncSeekExt;
+                        reader.seek(std::io::SeekFrom::Start(0)).await.map(|_| id)
+                    }
+                    _ => match open_followed(&cfg.path).await {
+                        Ok((r, new_id)) => {
+                            reader = r;
+                            Ok(new_id)
+                        }
+                        Err(e) => Err(std::io::Error::other(e.to_string())),
+                    },
+                };
+                match reopened {
+                    Ok(new_id) => {
+                        let reason = if state == PathState::Truncated {
+                            "file_truncated"
+                        } else {
+                            "file_replaced"
+                        };
+                        ctx.metrics
+                            .ingest_decode_errors_total
+                            .with_label_values(&[&ctx.id, reason])
+                            .inc();
+                        tracing::warn!(source = %ctx.id, path = %cfg.path, reason, read_bytes = offset, "followed file truncated or replaced: reading it from the start");
+                        id = new_id;
+                        offset = 0;
+                        // The old file's last line, without its newline.
+                        let rest = std::mem::take(&mut line);
+                        if std::mem::take(&mut oversize) {
+                            ctx.line();
+                            ctx.bad_input(
+                                "oversize",
+                                &format!(
+                                    "a line longer than {MAX_LINE_BYTES} bytes: skipped unread"
+                                ),
+                            );
+                        } else if !rest.is_empty() {
+                            ctx.line();
+                            if !emit_line(&ctx, &rest).await {
+                                return Ok(());
+                            }
+                        }
+                        continue;
+                    }
+                    // Gone again between the look and the open: look again after the interval.
+                    Err(e) => {
+                        tracing::warn!(source = %ctx.id, path = %cfg.path, error = %e, "cannot reopen the followed file")
+                    }
+                }
+            }
             // At the end for now: keep the partial line and look again after the interval.
             tokio::select! {
                 _ = tokio::time::sleep(cfg.poll_interval) => continue,
@@ -77,6 +202,7 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             }
         }
         reader.consume(used);
+        offset += used as u64;
         if !ends {
             continue;
         }
@@ -88,16 +214,22 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             );
             continue;
         }
-        let text = &line[..line.len() - 1];
-        match decode(text) {
-            Ok(m) => {
-                if !ctx.emit(m, Instant::now()).await {
-                    return Ok(());
-                }
-            }
-            Err(e) if e.reason() == "empty_line" => {}
-            Err(e) => ctx.bad_input(e.reason(), e.message()),
+        if !emit_line(&ctx, &line[..line.len() - 1]).await {
+            return Ok(());
         }
         line.clear();
+    }
+}
+
+/// Decodes one line (without its newline) and queues it; bad lines are counted. `false` when
+/// the source must stop.
+async fn emit_line(ctx: &SourceCtx, text: &[u8]) -> bool {
+    match decode(text) {
+        Ok(m) => ctx.emit(m, Instant::now()).await,
+        Err(e) if e.reason() == "empty_line" => true,
+        Err(e) => {
+            ctx.bad_input(e.reason(), e.message());
+            true
+        }
     }
 }

@@ -11,10 +11,13 @@
 //!   crash never skips mentions that were only queued. A missing file starts live; an empty or
 //!   garbled one is an error. A reconnect resumes from the cursor minus `cursor_safety`;
 //!   the replayed overlap is dropped by a bounded recent-id set, so nothing is lost or doubled.
+//!   Only an event inside the event-time bounds moves the cursor (a future one would skip
+//!   history on resume, a stale one rewind it), and the resume cursor saturates.
 //! * Reconnects back off exponentially with jitter ([`super::reconnect`]). Connecting (TCP,
 //!   TLS, handshake) must finish within `connect_timeout`; a ping goes out every
 //!   `ping_interval`, and a connection on which nothing arrives, not even a pong, for
-//!   `idle_timeout` is given up for a new one.
+//!   `idle_timeout` is given up for a new one (server pings do not count; see
+//!   [`super::ws_next`]). Only a frame that decodes resets the backoff.
 //! * Backpressure: while the pipeline queue is full the source stops reading the socket, so
 //!   the server (and TCP) buffer.
 //! * Bad input (non-JSON or binary frames, unknown event kinds, oversize or invalid UTF-8
@@ -27,7 +30,8 @@
 //! * Enrichment: Jetstream has no follower counts. With `appview_url`, authors are looked up via
 //!   [`Profiles`] (batched by 25): cached with a TTL, bounded, rate-limited,
 //!   and never awaited by the stream (a miss emits the mention at once with 0 followers and
-//!   queues the lookup).
+//!   queues the lookup). An answer is read to at most [`MAX_PROFILES_BODY`] bytes; a longer
+//!   or malformed one is counted (`appview_body_too_large`, `appview_invalid_json`) and skipped.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -49,6 +53,9 @@ pub const SOURCE: &str = "bluesky";
 const PROFILE_BATCH: usize = 25;
 /// Queued profile lookups; more are dropped (and retried on the author's next post).
 const PROFILE_QUEUE: usize = 4096;
+/// Most bytes of one `getProfiles` answer read (25 profiles are some 50 KiB): a longer body is
+/// refused as `appview_body_too_large`, not held.
+pub const MAX_PROFILES_BODY: usize = 1 << 20;
 
 /// The cursor of a frame that is otherwise skipped.
 #[derive(Deserialize)]
@@ -251,7 +258,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     let mut recent = SeenIds::new(cfg.dedup_capacity);
     let mut backoff = Backoff::new(&cfg.backoff);
     let profiles = cfg.appview_url.as_ref().map(|url| {
-        let (p, task) = Profiles::new(url, &cfg, ctx.cancel.clone());
+        let (p, task) = Profiles::for_source(url, &cfg, &ctx);
         tokio::spawn(task);
         p
     });
@@ -275,7 +282,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             }
         }
         first = false;
-        let url = subscribe_url(&cfg, cursor.map(|c| c - safety_us));
+        let url = subscribe_url(&cfg, cursor.map(|c| c.saturating_sub(safety_us)));
         let Some(mut ws) =
             super::ws_connect(url.as_str(), ws_cfg, &cfg.liveness, &ctx, "jetstream").await
         else {
@@ -316,7 +323,6 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
             };
             ctx.line();
-            backoff.reset();
             if frame.len() > cfg.max_message_bytes {
                 ctx.bad_input(
                     "oversize",
@@ -328,7 +334,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 );
                 // Past it for good: a resume from the cursor must not meet it again.
                 if let Ok(TimeOnly { time_us }) = serde_json::from_slice(frame) {
-                    if !ctx.is_future(EventTime(time_us.div_euclid(1000))) {
+                    if may_move_cursor(&ctx, time_us) {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
                         commit.read(ctx.progress.queued(), time_us);
                     }
@@ -337,9 +343,12 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             }
             match decode_event(frame) {
                 Ok(Decoded::Skip { time_us }) => {
+                    // Only a frame that decodes shows the server speaks Jetstream: a server
+                    // that sends one bad frame and hangs up is met with a growing backoff.
+                    backoff.reset();
                     // A time beyond the event-time bounds would make the persisted cursor skip
                     // everything up to it after a reconnect: it never becomes the cursor.
-                    if !ctx.is_future(EventTime(time_us.div_euclid(1000))) {
+                    if may_move_cursor(&ctx, time_us) {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
                         commit.read(ctx.progress.queued(), time_us);
                     }
@@ -348,7 +357,8 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                     mut mention,
                     time_us,
                 }) => {
-                    let future = ctx.is_future(mention.created_at);
+                    backoff.reset();
+                    let move_cursor = may_move_cursor(&ctx, time_us);
                     if recent.insert(&mention.id) {
                         if let Some(p) = &profiles {
                             p.enrich(&mut mention.author);
@@ -358,7 +368,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                             break;
                         }
                     }
-                    if !future {
+                    if move_cursor {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
                         commit.read(ctx.progress.queued(), time_us);
                         ctx.set_cursor_age(time_us);
@@ -377,6 +387,14 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     ctx.wait_for_engine().await;
     persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
     Ok(())
+}
+
+/// Whether an event at `time_us` may become the cursor: only one inside the event-time bounds.
+/// A future time would make a resume skip everything up to it; a stale one (`i64::MIN`, year 1)
+/// would send a resume back to the start of the server's history, and is dropped anyway.
+fn may_move_cursor(ctx: &SourceCtx, time_us: i64) -> bool {
+    let t = EventTime(time_us.div_euclid(1000));
+    ctx.bounds.is_none_or(|b| b.check(t).is_ok())
 }
 
 fn persist(cfg: &JetstreamConfig, ctx: &SourceCtx, cursor: Option<i64>) {
@@ -463,6 +481,34 @@ impl Profiles {
         Profiles,
         impl std::future::Future<Output = ()> + Send + 'static,
     ) {
+        Profiles::build(appview_url, cfg, cancel, None)
+    }
+
+    /// [`Profiles::new`] for the source of `ctx`: an AppView answer that cannot be used (a body
+    /// over [`MAX_PROFILES_BODY`], not the JSON expected) is counted in the source's
+    /// `flashpoint_ingest_decode_errors_total` (`appview_body_too_large`, `appview_invalid_json`)
+    /// and logged.
+    pub fn for_source(
+        appview_url: &str,
+        cfg: &JetstreamConfig,
+        ctx: &SourceCtx,
+    ) -> (
+        Profiles,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let counter = (Arc::clone(&ctx.metrics), Arc::clone(&ctx.id));
+        Profiles::build(appview_url, cfg, ctx.cancel.clone(), Some(counter))
+    }
+
+    fn build(
+        appview_url: &str,
+        cfg: &JetstreamConfig,
+        cancel: tokio_util::sync::CancellationToken,
+        counter: Option<(Arc<crate::telemetry::Metrics>, Arc<str>)>,
+    ) -> (
+        Profiles,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
         let cache = Arc::new(Mutex::new(Cache {
             entries: HashMap::new(),
             capacity: cfg.profile_cache,
@@ -476,6 +522,7 @@ impl Profiles {
                 .build()
                 .unwrap_or_default(),
             cache: Arc::clone(&cache),
+            counter,
         };
         let interval = cfg.profile_interval;
         let task = fetcher.run(rx, interval, cancel);
@@ -512,6 +559,8 @@ struct Fetcher {
     base: String,
     client: reqwest::Client,
     cache: Arc<Mutex<Cache>>,
+    /// Where unusable answers are counted: the metrics and the source id.
+    counter: Option<(Arc<crate::telemetry::Metrics>, Arc<str>)>,
 }
 
 impl Fetcher {
@@ -541,7 +590,7 @@ impl Fetcher {
             }
             if !batch.is_empty() {
                 if let Err(e) = self.fetch(&batch).await {
-                    tracing::debug!(error = %e, "getProfiles failed");
+                    self.failed(&e);
                 }
             }
             tokio::select! {
@@ -551,18 +600,44 @@ impl Fetcher {
         }
     }
 
-    async fn fetch(&self, dids: &[String]) -> anyhow::Result<()> {
+    /// A lookup failed: an answer that cannot be used is counted and logged at warn (the URL
+    /// left out: it may hold credentials); a transport or HTTP error only at debug (the
+    /// authors are looked up again on their next post).
+    fn failed(&self, e: &FetchError) {
+        match e {
+            FetchError::Http(e) => tracing::debug!(error = %e, "getProfiles failed"),
+            FetchError::Body(b) => {
+                let reason = match b {
+                    super::http_body::BodyError::TooLarge { .. } => "appview_body_too_large",
+                    super::http_body::BodyError::Json(_) => "appview_invalid_json",
+                    super::http_body::BodyError::Read(e) => {
+                        tracing::debug!(error = %e, "getProfiles failed");
+                        return;
+                    }
+                };
+                let source = self.counter.as_ref().map(|(m, id)| {
+                    m.ingest_decode_errors_total
+                        .with_label_values(&[id, reason])
+                        .inc();
+                    Arc::clone(id)
+                });
+                tracing::warn!(source = source.as_deref().unwrap_or(""), reason, error = %b, "getProfiles answer skipped");
+            }
+        }
+    }
+
+    async fn fetch(&self, dids: &[String]) -> Result<(), FetchError> {
         let url = format!("{}/xrpc/app.bsky.actor.getProfiles", self.base);
         let query: Vec<(&str, &str)> = dids.iter().map(|d| ("actors", d.as_str())).collect();
-        let resp: ProfilesResponse = self
+        let resp = self
             .client
             .get(url)
             .query(&query)
             .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| FetchError::Http(e.without_url()))?;
+        let resp: ProfilesResponse = super::http_body::json_capped(resp, MAX_PROFILES_BODY).await?;
         if let Ok(mut c) = self.cache.lock() {
             for p in resp.profiles {
                 let profile = Profile {
@@ -575,6 +650,15 @@ impl Fetcher {
         }
         Ok(())
     }
+}
+
+/// Why a `getProfiles` lookup brought nothing.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("{0}")]
+    Http(reqwest::Error),
+    #[error(transparent)]
+    Body(#[from] super::http_body::BodyError),
 }
 
 #[cfg(test)]

@@ -14,7 +14,16 @@
 //!   at a start from a persisted id) it first opens the stream (so new posts queue up on the socket), then pages
 //!   the REST timeline forward with `min_id` until it is caught up, then reads the stream. The
 //!   overlap between backfill and stream is dropped by the bounded recent-id set: nothing lost,
-//!   nothing doubled.
+//!   nothing doubled. A backfill is bounded: each page's body to [`MAX_PAGE_BODY`] bytes, all
+//!   its pages together to [`BACKFILL_DEADLINE`], and a stop interrupts it. One that fails
+//!   (counted as `backfill_timeout`, `backfill_too_large`, `backfill_invalid_json` or
+//!   `backfill_failed`) does not keep the stream unread: the stream is read, and the cursor
+//!   stays before the gap (stream statuses do not move it) so the next connect or start tries
+//!   the gap again.
+//! * Only a status that decodes (a plausible id, a valid date) and lies inside the event-time
+//!   bounds moves the cursor; a status with a malformed id is counted `invalid_id`.
+//! * Only an event that decodes resets the reconnect backoff: a server that sends one bad frame
+//!   and hangs up is met with growing delays.
 //! * Backpressure: while the pipeline queue is full the socket is not read.
 //! * Liveness: connecting must finish within `connect_timeout`, a ping goes out every
 //!   `ping_interval`, and a stream on which nothing arrives (not even a pong) for
@@ -22,12 +31,13 @@
 //!   (up to 16 times that) is skipped in-stream and counted `oversize`.
 
 use std::cmp::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::http_body::BodyError;
 use super::reconnect::Backoff;
 use super::{SeenIds, SourceCtx};
 use crate::config::source::MastodonConfig;
@@ -37,6 +47,17 @@ use crate::domain::{Author, EventTime, Mention, MentionKind};
 pub const SOURCE: &str = "mastodon";
 /// Statuses per REST page (the API's maximum).
 const PAGE: usize = 40;
+/// Most bytes of one REST timeline page read: 40 statuses, reblogs and accounts included, are
+/// well under it; a longer body is refused (`backfill_too_large`), not held.
+pub const MAX_PAGE_BODY: usize = 8 << 20;
+/// Timeout of one REST request.
+const REST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most time one backfill may take, all its pages together, before the stream is read anyway
+/// (`backfill_timeout`): a slow or dribbling REST endpoint must not keep the stream unread.
+pub const BACKFILL_DEADLINE: Duration = Duration::from_secs(20);
+/// Longest status id accepted: Mastodon's are decimal, at most 19 digits; other servers'
+/// (Pleroma, Akkoma) are alphanumeric flake ids of about 18.
+const MAX_ID_LEN: usize = 32;
 /// Streaming events the pipeline has no use for.
 const IGNORED_EVENTS: [&str; 8] = [
     "delete",
@@ -88,8 +109,17 @@ pub struct Account {
     pub created_at: Option<String>,
 }
 
+/// Whether `id` looks like a status id: 1 to [`MAX_ID_LEN`] ASCII letters or digits. Anything
+/// else (40 nines, an empty string, a URL) would poison the cursor that pages the backfill.
+fn valid_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Normalises a Status; the error is a stable bad-input reason.
 pub fn status_to_mention(s: Status) -> Result<Mention, &'static str> {
+    if !valid_id(&s.id) {
+        return Err("invalid_id");
+    }
     let created_at = EventTime::parse_rfc3339(&s.created_at).ok_or("invalid_timestamp")?;
     let (kind, parent_id, text) = match (&s.reblog, &s.in_reply_to_id) {
         (Some(r), _) => (MentionKind::Repost, Some(r.id.clone()), String::new()),
@@ -253,38 +283,60 @@ fn timeline_url(cfg: &MastodonConfig) -> String {
 }
 
 struct State {
+    /// The newest status id read in order: the next backfill's `min_id`.
     newest: Option<String>,
     recent: SeenIds,
     /// How far the engine has processed (what `cursor_file` may say).
     commit: super::CommitCursor<StatusId>,
+    /// A stretch before the stream is not backfilled yet (after a start from a cursor or a
+    /// reconnect, until a backfill finishes): statuses from the stream, newer than the gap,
+    /// then move neither `newest` nor the persisted cursor, so the gap is tried again.
+    gap_open: bool,
 }
 
 impl State {
-    /// Emits a status unless seen; `false` when the source must stop.
-    async fn take(&mut self, ctx: &SourceCtx, s: Status, received: Instant) -> bool {
-        let id = s.id.clone();
-        if self
-            .newest
-            .as_deref()
-            .is_none_or(|n| id_cmp(&id, n) == Ordering::Greater)
-        {
-            self.newest = Some(id.clone());
-        }
-        if !self.recent.insert(&id) {
+    /// Emits a status unless seen; `false` when the source must stop. Only a status that
+    /// decodes and lies inside the event-time bounds moves the cursor (a bad id or date
+    /// must not become the `min_id` of every later backfill), and one from the stream only
+    /// while no gap is open.
+    async fn take(
+        &mut self,
+        ctx: &SourceCtx,
+        s: Status,
+        received: Instant,
+        from_backfill: bool,
+    ) -> bool {
+        if !self.recent.insert(&s.id) {
             return true;
         }
-        let go_on = match status_to_mention(s) {
-            Ok(m) => {
-                ctx.set_cursor_age(m.created_at.millis().saturating_mul(1000));
-                ctx.emit(m, received).await
-            }
+        let id = s.id.clone();
+        let m = match status_to_mention(s) {
+            Ok(m) => m,
             Err(reason) => {
                 ctx.bad_input(reason, &id);
-                true
+                return true;
             }
         };
-        self.commit.read(ctx.progress.queued(), StatusId(id));
-        go_on
+        let in_bounds = ctx.bounds.is_none_or(|b| b.check(m.created_at).is_ok());
+        if in_bounds {
+            ctx.set_cursor_age(m.created_at.millis().saturating_mul(1000));
+        }
+        // Out-of-bounds event times are counted and skipped by `emit`.
+        if !ctx.emit(m, received).await {
+            // Not queued: the cursor must not pass it.
+            return false;
+        }
+        if in_bounds && (from_backfill || !self.gap_open) {
+            if self
+                .newest
+                .as_deref()
+                .is_none_or(|n| id_cmp(&id, n) == Ordering::Greater)
+            {
+                self.newest = Some(id.clone());
+            }
+            self.commit.read(ctx.progress.queued(), StatusId(id));
+        }
+        true
     }
 
     /// Persists the newest status id whose mentions the engine has processed, if configured.
@@ -299,9 +351,7 @@ impl State {
 
 /// Runs the source until `ctx.cancel` fires.
 pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
+    let client = reqwest::Client::builder().timeout(REST_TIMEOUT).build()?;
     // The newest status processed before the last stop: the first connect backfills from it.
     let newest = match cfg.cursor_file.as_deref() {
         Some(path) => super::load_cursor_file(path, "mastodon")?,
@@ -311,6 +361,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         commit: super::CommitCursor::new(newest.clone().map(StatusId)),
         newest,
         recent: SeenIds::new(cfg.dedup_capacity),
+        gap_open: false,
     };
     let mut last_persist = Instant::now();
     let mut backoff = Backoff::new(&cfg.backoff);
@@ -335,13 +386,15 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         };
         ctx.set_connected(true);
         if state.newest.is_some() {
+            state.gap_open = true;
             match backfill(&cfg, &ctx, &client, &mut state).await {
-                Ok(true) => {}
+                Ok(true) => state.gap_open = false,
                 Ok(false) => break,
                 Err(e) => {
-                    tracing::warn!(source = %ctx.id, error = %e, "mastodon backfill failed; reconnecting");
-                    ctx.set_connected(false);
-                    continue;
+                    // The stream is read all the same (REST trouble must not starve it); the
+                    // cursor stays at the gap, so the next connect (or start) backfills it.
+                    ctx.bad_input(e.reason(), &e.to_string());
+                    tracing::warn!(source = %ctx.id, error = %e, "mastodon backfill failed; reading the stream, the gap is tried again at the next connect");
                 }
             }
         }
@@ -366,7 +419,6 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
             };
             ctx.line();
-            backoff.reset();
             if text.len() > cfg.max_message_bytes {
                 ctx.bad_input(
                     "oversize",
@@ -386,7 +438,9 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
             };
             if msg.event != "update" {
-                if !IGNORED_EVENTS.contains(&msg.event.as_str()) {
+                if IGNORED_EVENTS.contains(&msg.event.as_str()) {
+                    backoff.reset();
+                } else {
                     ctx.bad_input("unknown_event", &msg.event);
                 }
                 continue;
@@ -398,7 +452,10 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                     continue;
                 }
             };
-            if !state.take(&ctx, status, received).await {
+            // Only an event that decodes shows the server speaks the streaming API: one that
+            // sends a bad frame and hangs up is met with a growing backoff.
+            backoff.reset();
+            if !state.take(&ctx, status, received, false).await {
                 break;
             }
             if last_persist.elapsed() >= super::CURSOR_PERSIST_EVERY {
@@ -414,31 +471,84 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Pages the REST timeline forward from the newest id seen; `Ok(false)` when cancelled.
+/// Why a backfill stopped short.
+#[derive(Debug, thiserror::Error)]
+enum BackfillError {
+    #[error("backfill not done within {0:?}")]
+    Deadline(Duration),
+    #[error("timeline request failed: {0}")]
+    Http(reqwest::Error),
+    #[error("timeline page: {0}")]
+    Body(#[from] BodyError),
+}
+
+impl BackfillError {
+    /// The stable bad-input `reason` label.
+    fn reason(&self) -> &'static str {
+        match self {
+            BackfillError::Deadline(_) => "backfill_timeout",
+            BackfillError::Http(_) => "backfill_failed",
+            BackfillError::Body(BodyError::TooLarge { .. }) => "backfill_too_large",
+            BackfillError::Body(BodyError::Json(_)) => "backfill_invalid_json",
+            BackfillError::Body(BodyError::Read(_)) => "backfill_failed",
+        }
+    }
+}
+
+/// Pages the REST timeline forward from the newest id seen, within [`BACKFILL_DEADLINE`];
+/// `Ok(false)` when cancelled (at once, even mid-request).
 async fn backfill(
     cfg: &MastodonConfig,
     ctx: &SourceCtx,
     client: &reqwest::Client,
     state: &mut State,
-) -> anyhow::Result<bool> {
+) -> Result<bool, BackfillError> {
+    tokio::select! {
+        r = tokio::time::timeout(BACKFILL_DEADLINE, backfill_pages(cfg, ctx, client, state)) => {
+            r.unwrap_or(Err(BackfillError::Deadline(BACKFILL_DEADLINE)))
+        }
+        _ = ctx.cancel.cancelled() => Ok(false),
+    }
+}
+
+async fn backfill_pages(
+    cfg: &MastodonConfig,
+    ctx: &SourceCtx,
+    client: &reqwest::Client,
+    state: &mut State,
+) -> Result<bool, BackfillError> {
     let url = timeline_url(cfg);
+    // Where the next page starts: the newest listed id, whether or not its status could be
+    // used (the persisted cursor moves only for those that could, see `State::take`).
+    let mut min_id = state.newest.clone();
     for _ in 0..cfg.backfill_pages {
-        let Some(min_id) = state.newest.clone() else {
+        let Some(from) = min_id.take() else {
             return Ok(true);
         };
         let mut req = client
             .get(&url)
-            .query(&[("min_id", min_id.as_str()), ("limit", "40")]);
+            .query(&[("min_id", from.as_str()), ("limit", "40")]);
         if let Some(t) = &cfg.token {
             req = req.bearer_auth(t.expose());
         }
-        let mut page: Vec<Status> = req.send().await?.error_for_status()?.json().await?;
+        let resp = req
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| BackfillError::Http(e.without_url()))?;
+        let mut page: Vec<Status> = super::http_body::json_capped(resp, MAX_PAGE_BODY).await?;
         let n = page.len();
         page.sort_by(|a, b| id_cmp(&a.id, &b.id));
+        min_id = page
+            .iter()
+            .map(|s| s.id.as_str())
+            .filter(|id| valid_id(id) && id_cmp(id, &from) == Ordering::Greater)
+            .max_by(|a, b| id_cmp(a, b))
+            .map(str::to_owned);
         let received = Instant::now();
         for s in page {
             ctx.line();
-            if !state.take(ctx, s, received).await {
+            if !state.take(ctx, s, received, true).await {
                 return Ok(false);
             }
         }

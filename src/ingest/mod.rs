@@ -26,6 +26,7 @@
 pub mod aggregates;
 pub mod archive;
 pub mod file;
+pub(crate) mod http_body;
 pub mod jetstream;
 #[cfg(feature = "kafka")]
 pub mod kafka_source;
@@ -46,7 +47,7 @@ use crate::config::source::{WsLiveness, OVERSIZE_READ_FACTOR};
 use crate::config::{PipelineConfig, SourceKind};
 use crate::domain::{EventTime, Mention};
 use crate::telemetry::Metrics;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A mention on its way to the engine, stamped with when its source received it (for the
@@ -576,16 +577,27 @@ impl SeenIds {
 pub(crate) type WsStream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Most bytes a WebSocket connection may hold unsent: a source only ever sends pings, pongs and
+/// a close (each at most 131 bytes), so this is thousands of them. A server that floods pings
+/// and never reads its socket fills it; pongs past it are not queued and the next ping of ours
+/// fails, which ends the connection (see [`ws_next`]). Unbounded (tungstenite's default), the
+/// unsent pongs grew by megabytes a second.
+pub(crate) const WS_MAX_WRITE_BUFFER: usize = 64 * 1024;
+
 /// The WebSocket limits of a source allowed `max_message_bytes` per frame: frames up to
 /// [`OVERSIZE_READ_FACTOR`] times that are read (and then skipped as `oversize` by the source),
-/// larger ones fail the connection.
+/// larger ones fail the connection; at most [`WS_MAX_WRITE_BUFFER`] bytes wait unsent.
 pub(crate) fn ws_config(
     max_message_bytes: usize,
 ) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     let hard = max_message_bytes.saturating_mul(OVERSIZE_READ_FACTOR);
+    // Control frames are written as soon as they are queued (`write_buffer_size` 0); tungstenite
+    // requires the maximum to lie above it.
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(hard))
         .max_frame_size(Some(hard))
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
 }
 
 /// Connects (TCP, TLS, WebSocket handshake) within `liveness.connect_timeout`; `None` when it
@@ -622,6 +634,8 @@ pub(crate) struct Liveness {
     ping: tokio::time::Interval,
     idle: Duration,
     deadline: tokio::time::Instant,
+    /// A ping of ours is out and no pong has answered it yet.
+    awaiting_pong: bool,
 }
 
 impl Liveness {
@@ -633,13 +647,25 @@ impl Liveness {
             ping,
             idle: cfg.idle_timeout,
             deadline: now + cfg.idle_timeout,
+            awaiting_pong: false,
         }
+    }
+
+    fn alive(&mut self) {
+        self.deadline = tokio::time::Instant::now() + self.idle;
     }
 }
 
-/// The next frame of `ws` (pongs and pings included), sending a ping every `ping_interval`.
-/// `None` when the source is cancelled or nothing at all arrived for `idle_timeout` (a dead
-/// or silent server: logged, the caller reconnects); otherwise what the stream yielded.
+/// The next data or close frame of `ws` (text, binary, close; an error or the end of the
+/// stream), sending a ping every `ping_interval`. Pings from the server are answered by
+/// tungstenite and are not returned.
+///
+/// `None` when the source is cancelled, when a ping of ours cannot be sent (the server does not
+/// read its socket: counted as `write_backlog`), or when for `idle_timeout` neither a data frame
+/// nor a pong answering one of our pings arrived (a dead, silent or ping-flooding server); each
+/// case is logged here, and the caller backs off and reconnects. Server pings never count as
+/// liveness: a server that floods them could otherwise hold the connection, and its unsent
+/// pongs, forever.
 pub(crate) async fn ws_next(
     ws: &mut WsStream,
     live: &mut Liveness,
@@ -651,22 +677,70 @@ pub(crate) async fn ws_next(
             biased;
             _ = ctx.cancel.cancelled() => return None,
             m = ws.next() => {
-                if matches!(m, Some(Ok(_))) {
-                    live.deadline = tokio::time::Instant::now() + live.idle;
+                match m {
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)))
+                        if tokio::time::Instant::now() >= live.deadline =>
+                    {
+                        // Checked here too: a flood of control frames keeps this branch ready,
+                        // so the timer branch below would never be polled.
+                        tracing::warn!(source = %ctx.id, idle = ?live.idle, "{what}: no data and no pong to our ping (only server pings); reconnecting");
+                        return None;
+                    }
+                    Some(Ok(Message::Pong(_) | Message::Ping(_) | Message::Frame(_))) => {
+                        if matches!(m, Some(Ok(Message::Pong(_))))
+                            && std::mem::take(&mut live.awaiting_pong)
+                        {
+                            live.alive();
+                        }
+                        // A flood of control frames keeps the timer branch from being polled:
+                        // our ping goes out on time all the same, and fails once the server has
+                        // left the pongs it is sent unread up to the write buffer's bound.
+                        let ping_due = live.ping.tick().now_or_never().is_some();
+                        if ping_due && !ws_ping(ws, live, ctx, what).await {
+                            return None;
+                        }
+                    }
+                    Some(Ok(_)) => {
+                        live.alive();
+                        return Some(m);
+                    }
+                    _ => return Some(m),
                 }
-                return Some(m);
             }
             _ = live.ping.tick() => {
-                let ping = ws.send(Message::Ping(Default::default()));
-                if !matches!(tokio::time::timeout_at(live.deadline, ping).await, Ok(Ok(()))) {
-                    tracing::warn!(source = %ctx.id, "{what}: cannot send a ping; reconnecting");
+                if !ws_ping(ws, live, ctx, what).await {
                     return None;
                 }
             }
             _ = tokio::time::sleep_until(live.deadline) => {
-                tracing::warn!(source = %ctx.id, idle = ?live.idle, "{what}: nothing received, not even a pong; reconnecting");
+                tracing::warn!(source = %ctx.id, idle = ?live.idle, "{what}: no data and no pong received; reconnecting");
                 return None;
             }
+        }
+    }
+}
+
+/// Sends a ping (waiting at most until the idle deadline); `false`, logged, when it cannot be
+/// sent: the connection is to be left. A full write buffer or a send still blocked at the
+/// deadline means the server does not read its socket, counted as `write_backlog`.
+async fn ws_ping(ws: &mut WsStream, live: &mut Liveness, ctx: &SourceCtx, what: &str) -> bool {
+    let ping = ws.send(Message::Ping(Default::default()));
+    match tokio::time::timeout_at(live.deadline, ping).await {
+        Ok(Ok(())) => {
+            live.awaiting_pong = true;
+            true
+        }
+        Ok(Err(tokio_tungstenite::tungstenite::Error::WriteBufferFull(_))) | Err(_) => {
+            ctx.bad_input(
+                "write_backlog",
+                "the server does not read what is sent to it (pongs, pings)",
+            );
+            tracing::warn!(source = %ctx.id, "{what}: cannot send a ping, the server does not read; reconnecting");
+            false
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(source = %ctx.id, error = %e, "{what}: cannot send a ping; reconnecting");
+            false
         }
     }
 }

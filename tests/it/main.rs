@@ -16,6 +16,7 @@ mod families;
 mod incident_api;
 mod ingest_durable;
 mod ingest_event_time;
+mod ingest_hostile;
 mod ingest_mastodon;
 mod ingest_push;
 mod ingest_run;
