@@ -180,6 +180,9 @@ pub struct Engine {
     refiner: Option<Refiner>,
     /// Event-time outlier guard in front of the watermark (replays; off unless enabled).
     guard: Option<OutlierGuard>,
+    /// The live service's wall clock at the batch being processed ([`Engine::set_live_now`]):
+    /// the watermark moves no further. `None` in replays, which have no clock.
+    live_now: Option<EventTime>,
     /// Detection split by brand over threads ([`Engine::shard`]); `detector` is unused then.
     shards: Option<Box<super::shard::Shards>>,
     /// Each mentioned brand's names prepared for [`crate::brand::naming`], by brand index.
@@ -250,6 +253,7 @@ impl Engine {
             aggregate_stats: AggregateStats::default(),
             refiner: None,
             guard: None,
+            live_now: None,
             shards: None,
             needles: vec![None; cfg.brands.len()],
             cfg,
@@ -379,6 +383,14 @@ impl Engine {
         }
     }
 
+    /// The live service's wall clock now: mentions dated later (within the sources'
+    /// `max_future_skew`) are processed, but move the watermark no further than `now`
+    /// ([`Watermark::observe_until`]). The live loop sets it before each batch; the engine
+    /// itself keeps no clock.
+    pub fn set_live_now(&mut self, now: EventTime) {
+        self.live_now = Some(now);
+    }
+
     /// The newest event time seen (not minus the allowed lateness).
     pub fn max_seen(&self) -> EventTime {
         self.watermark.max_seen()
@@ -397,7 +409,11 @@ impl Engine {
     /// Watermark admission and minute evaluation; `false` when the mention is too late.
     fn admit(&mut self, m: &Mention) -> bool {
         self.stats.received += 1;
-        match self.watermark.observe(m.created_at) {
+        let admit = match self.live_now {
+            Some(now) => self.watermark.observe_until(m.created_at, now),
+            None => self.watermark.observe(m.created_at),
+        };
+        match admit {
             Admit::TooLate => {
                 self.stats.too_late += 1;
                 self.count_dropped(m, "too_late");

@@ -374,6 +374,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         let mut stop_seen = false;
         // Spooled pushes not covered before this start go first, in spool order.
         if let Some((recovery, id)) = recovery {
+            engine.set_live_now(bounds.now());
             let mut n = 0u64;
             for rec in recovery {
                 let (pos, decoded) = rec.context("reading the push spool")?;
@@ -457,6 +458,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 .pipeline_queue_depth
                 .with_label_values(&["ingest"])
                 .set(queue.len() as f64);
+            // The watermark follows the wall clock at most: a mention dated ahead of it
+            // (within the sources' skew) is processed, but cuts no other source's lateness.
+            engine.set_live_now(bounds.now());
             let last = batch.len().saturating_sub(1);
             for (i, (ingested, prep)) in batch.into_iter().enumerate() {
                 let (mention, received) = (&ingested.mention, ingested.received);

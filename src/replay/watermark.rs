@@ -118,6 +118,22 @@ impl Watermark {
         }
     }
 
+    /// [`Watermark::observe`] for a live service whose wall clock reads `now`: a mention
+    /// dated after `now` (the sources let through up to `max_future_skew`, for senders whose
+    /// clocks run fast) is on time, but moves the newest time seen no further than `now`.
+    /// Otherwise one near-future record (a federated post, a pushed record, a fast clock)
+    /// would cut the allowed lateness of every other source to what is left of it: at five
+    /// minutes of skew and of lateness, honest mentions a second old were too late.
+    pub fn observe_until(&mut self, t: EventTime, now: EventTime) -> Admit {
+        if t <= now {
+            return self.observe(t);
+        }
+        if self.max_seen.is_none_or(|m| m < now) {
+            self.max_seen = Some(now);
+        }
+        Admit::OnTime
+    }
+
     /// Newest event time seen minus the allowed lateness ([`EventTime::MIN`] before any input).
     pub fn current(&self) -> EventTime {
         self.max_seen
