@@ -334,7 +334,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 );
                 // Past it for good: a resume from the cursor must not meet it again.
                 if let Ok(TimeOnly { time_us }) = serde_json::from_slice(frame) {
-                    if may_move_cursor(&ctx, time_us) {
+                    if let Some(time_us) = cursor_time(&ctx, time_us) {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
                         commit.read(ctx.progress.queued(), time_us);
                     }
@@ -348,7 +348,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                     backoff.reset();
                     // A time beyond the event-time bounds would make the persisted cursor skip
                     // everything up to it after a reconnect: it never becomes the cursor.
-                    if may_move_cursor(&ctx, time_us) {
+                    if let Some(time_us) = cursor_time(&ctx, time_us) {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
                         commit.read(ctx.progress.queued(), time_us);
                     }
@@ -358,7 +358,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                     time_us,
                 }) => {
                     backoff.reset();
-                    let move_cursor = may_move_cursor(&ctx, time_us);
+                    let move_cursor = cursor_time(&ctx, time_us);
                     if recent.insert(&mention.id) {
                         if let Some(p) = &profiles {
                             p.enrich(&mut mention.author);
@@ -368,7 +368,7 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                             break;
                         }
                     }
-                    if move_cursor {
+                    if let Some(time_us) = move_cursor {
                         cursor = Some(cursor.map_or(time_us, |c| c.max(time_us)));
                         commit.read(ctx.progress.queued(), time_us);
                         ctx.set_cursor_age(time_us);
@@ -389,12 +389,19 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether an event at `time_us` may become the cursor: only one inside the event-time bounds.
-/// A future time would make a resume skip everything up to it; a stale one (`i64::MIN`, year 1)
-/// would send a resume back to the start of the server's history, and is dropped anyway.
-fn may_move_cursor(ctx: &SourceCtx, time_us: i64) -> bool {
+/// The cursor an event at `time_us` may move to: none outside the event-time bounds, and
+/// never past the wall clock. A future time would make a resume skip everything up to it
+/// (even one inside the allowed skew: a resume minutes ahead loses those minutes, while one
+/// at the clock only meets events again, which are dropped as duplicates); a stale one
+/// (`i64::MIN`, year 1) would send a resume back to the start of the server's history, and is
+/// dropped anyway.
+fn cursor_time(ctx: &SourceCtx, time_us: i64) -> Option<i64> {
     let t = EventTime(time_us.div_euclid(1000));
-    ctx.bounds.is_none_or(|b| b.check(t).is_ok())
+    match ctx.bounds {
+        None => Some(time_us),
+        Some(b) if b.check(t).is_ok() => Some(time_us.min(b.now().millis().saturating_mul(1000))),
+        Some(_) => None,
+    }
 }
 
 fn persist(cfg: &JetstreamConfig, ctx: &SourceCtx, cursor: Option<i64>) {

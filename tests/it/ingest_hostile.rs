@@ -652,6 +652,48 @@ async fn ingest_hostile_jetstream_stale_events_do_not_become_the_cursor() {
     assert_eq!(persisted, fresh, "only the fresh event is the cursor");
 }
 
+/// An event dated ahead of the wall clock but inside the allowed skew is taken, but the cursor
+/// moves no further than the clock: a resume minutes ahead would skip those minutes (red team:
+/// a reconnect asked for a cursor 296 s in the future).
+#[tokio::test]
+async fn ingest_hostile_jetstream_cursor_never_passes_the_wall_clock() {
+    let cursors = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&cursors);
+    let ahead = now_us() + 240_000_000;
+    let (addr, n) = counting_server(move |tcp, i| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let Ok((ws, cursor)) = accept_jetstream(tcp).await else {
+                return;
+            };
+            seen.lock().unwrap().push(cursor);
+            let (mut tx, mut rx) = ws.split();
+            let frame = match i {
+                1 => post("ahead", ahead),
+                _ => post("fresh", now_us()),
+            };
+            let _sent = tx.send(Message::text(frame)).await;
+            if i < 2 {
+                return; // hang up: the source reconnects from its cursor
+            }
+            while let Some(Ok(_)) = rx.next().await {}
+        }
+    })
+    .await;
+    let cfg = jetstream_cfg(addr, "backoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n");
+    let mut s = start_jetstream(cfg, true);
+    let got = s.take(2, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(n.load(Ordering::SeqCst), 2);
+    let resumed = cursors.lock().unwrap()[1].expect("the reconnect resumes from a cursor");
+    assert!(
+        resumed <= now_us(),
+        "resumed {} s ahead of the clock",
+        (resumed - now_us()) / 1_000_000
+    );
+    s.stop().await;
+}
+
 // F9, F10: the followed file.
 
 fn line(id: &str) -> String {
