@@ -1,13 +1,20 @@
 //! Reliable delivery: [`Delivery`] is a [`Notifier`] the dispatcher hands every alert line.
 //! It routes the line ([`Router`]: escalation policy, flood control), **persists** one outbox
-//! entry per target sink (fsynced), then queues it to that sink's worker task.
+//! entry per target sink (fsynced), then queues it to that sink's worker task. Persisting
+//! happens in [`Notifier::persist`], which [`super::AlertOutput`] calls *before* it writes the
+//! line to the alert log; [`Notifier::notify`] (from the dispatcher's queue) then only hands
+//! the persisted entries to the workers. So every line in the alert log is in the outbox, and
+//! a kill -9 or a stop while lines wait in a memory queue loses none of them. A failed outbox
+//! write (disk full) is logged at `error`, counted in `flashpoint_sink_failed_total{reason=
+//! "outbox_write"}` and retried with backoff while the detector waits ([`PERSIST_BACKOFF`]).
 //!
 //! Each worker keeps one FIFO per incident and only ever attempts an incident's head, so
 //! trigger → escalate → resolve reach the receiver in order, while a stuck incident does not
 //! hold up the others. Outcomes:
 //! - 2xx: `delivered` is appended to the outbox;
 //! - retryable (429, 5xx, timeout): retried after `max(Retry-After, full-jitter backoff)` with
-//!   the bound doubling from `backoff_initial` to `backoff_max`; past `max_age` → dead letter;
+//!   the bound doubling from `backoff_initial` to `backoff_max`; a retry that would come after
+//!   the `max_age` deadline is made at the deadline instead, and only its failure dead-letters;
 //! - rejected (400, 401, 403, …): dead letter at once, never retried.
 //!
 //! Dead letters are logged at `error`, counted in `flashpoint_sink_dead_letters_total`, and
@@ -54,6 +61,13 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 pub const MAX_PANICS: u32 = 3;
 /// Backoff before a dead worker is restarted: doubling from the first to the second.
 const RESTART_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+/// Backoff while the outbox cannot be written (disk full): doubling from the first to the
+/// second, for as long as it takes.
+pub const PERSIST_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(5));
+/// The `reason` of `flashpoint_sink_failed_total` for a failed outbox write (one per sink the
+/// line was routed to, per try).
+pub const OUTBOX_WRITE: &str = "outbox_write";
 
 /// Retry timing.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +118,27 @@ pub struct Delivery {
     depth: Arc<HashMap<String, std::sync::atomic::AtomicI64>>,
     metrics: Arc<Metrics>,
     tasks: Mutex<JoinSet<()>>,
+    /// Lines persisted by [`Notifier::persist`] whose entries [`Notifier::notify`] has not
+    /// queued to the workers yet, in order (at most the dispatcher's queue and one more).
+    staged: Mutex<VecDeque<Staged>>,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+/// One line's persisted entries, waiting for the dispatcher to reach the line.
+struct Staged {
+    line: String,
+    entries: Vec<OutboxEntry>,
+}
+
+/// What tells two alert lines apart (the outbox [`super::outbox::identity`] less the sink).
+fn line_key(alert: &AlertRecord) -> String {
+    format!(
+        "{} {} {} {}",
+        alert.incident,
+        alert.action.as_str(),
+        alert.severity.as_str(),
+        alert.at
+    )
 }
 
 impl std::fmt::Debug for Delivery {
@@ -120,6 +155,9 @@ struct Job {
     attempts: u32,
     next_at: Instant,
     queued_at: Instant,
+    /// Scheduled at the `max_age` deadline (a retry would have come after it): whatever
+    /// this attempt's outcome, it is the last.
+    last_call: bool,
 }
 
 impl Delivery {
@@ -211,6 +249,8 @@ impl Delivery {
             depth,
             metrics: opts.metrics,
             tasks: Mutex::new(tasks),
+            staged: Mutex::new(VecDeque::new()),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -240,33 +280,121 @@ impl Delivery {
     /// Stops the workers now; pending entries stay in the outbox, whose directory is given
     /// up for the next owner.
     pub fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut t) = self.tasks.lock() {
             t.abort_all();
         }
         self.outbox.release();
     }
 
-    async fn accept(&self, alert: &AlertRecord) -> Result<(), NotifyError> {
+    /// The sinks `alert` goes to (escalation, flood control), each with its line. Routing
+    /// changes the router's state: call it once per line.
+    fn route(&self, alert: &AlertRecord) -> Result<Vec<(String, AlertRecord)>, NotifyError> {
         let routed = match self.router.lock() {
             Ok(mut r) => r.route(alert),
             Err(_) => return Err(error("routing state poisoned")),
         };
-        let routed: Vec<(&str, AlertRecord)> = routed
-            .iter()
+        Ok(routed
+            .into_iter()
             .filter(|(s, _)| self.workers.contains_key(s))
+            .collect())
+    }
+
+    /// Routes `alert` and persists its entries (fsynced), waiting while the outbox cannot be
+    /// written; the entries wait in `staged` until [`Delivery::deliver`] queues them.
+    async fn persist_line(&self, alert: &AlertRecord) -> Result<(), NotifyError> {
+        let routed = self.route(alert)?;
+        let entries = self.enqueue(alert, &routed).await?;
+        self.staged
+            .lock()
+            .map_err(|_| error("staging state poisoned"))?
+            .push_back(Staged {
+                line: line_key(alert),
+                entries,
+            });
+        Ok(())
+    }
+
+    /// Queues the entries [`Delivery::persist_line`] persisted for `alert` (and any staged
+    /// before it) to the workers; a line that was not persisted first is routed and
+    /// persisted now.
+    async fn deliver(&self, alert: &AlertRecord) -> Result<(), NotifyError> {
+        let key = line_key(alert);
+        let taken: Option<Vec<Staged>> = {
+            let mut staged = self
+                .staged
+                .lock()
+                .map_err(|_| error("staging state poisoned"))?;
+            staged
+                .iter()
+                .position(|s| s.line == key)
+                .map(|i| staged.drain(..=i).collect())
+        };
+        match taken {
+            Some(lines) => {
+                for l in lines {
+                    self.queue(l.entries).await?;
+                }
+                Ok(())
+            }
+            None => {
+                let routed = self.route(alert)?;
+                let entries = self.enqueue(alert, &routed).await?;
+                self.queue(entries).await
+            }
+        }
+    }
+
+    /// Persists `routed` (one fsync), counted as pending. A write that fails (disk full) is
+    /// never a dropped page: it is logged at `error`, counted in
+    /// `flashpoint_sink_failed_total{reason="outbox_write"}` and retried with backoff
+    /// ([`PERSIST_BACKOFF`]) while the caller waits (**Block**: the dispatcher and the
+    /// detector behind it). Fails only once [`Delivery::stop`] was called.
+    async fn enqueue(
+        &self,
+        alert: &AlertRecord,
+        routed: &[(String, AlertRecord)],
+    ) -> Result<Vec<OutboxEntry>, NotifyError> {
+        if routed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch: Vec<(&str, AlertRecord)> = routed
+            .iter()
             .map(|(s, a)| (s.as_str(), a.clone()))
             .collect();
-        if routed.is_empty() {
-            return Ok(());
+        let mut wait = PERSIST_BACKOFF.0;
+        let mut failures = 0u64;
+        let entries = loop {
+            if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(error(
+                    "delivery stopped before the notification was persisted",
+                ));
+            }
+            match self.outbox.enqueue(&batch) {
+                Ok(entries) => break entries,
+                Err(e) => {
+                    failures += 1;
+                    for (s, _) in routed {
+                        self.metrics
+                            .sink_failed_total
+                            .with_label_values(&[s, OUTBOX_WRITE])
+                            .inc();
+                    }
+                    tracing::error!(path = %self.outbox.path().display(), incident = %alert.incident,
+                        action = alert.action.as_str(), failures, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        error = %e, "cannot persist a notification to the outbox: holding alerts back and retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = wait.saturating_mul(2).min(PERSIST_BACKOFF.1);
+                }
+            }
+        };
+        if failures > 0 {
+            tracing::warn!(path = %self.outbox.path().display(), incident = %alert.incident, failures,
+                "the outbox is writable again: notification persisted");
         }
-        // Persist before anything is sent. A failure here fails the line loudly: the
-        // dispatcher logs it, and nothing was sent that the outbox does not know about.
-        let entries = self
-            .outbox
-            .enqueue(&routed)
-            .map_err(|e| error(&format!("cannot persist to the outbox: {e}")))?;
         self.pending.send_modify(|n| *n += entries.len());
-        for e in entries {
+        for e in &entries {
             if let Some(d) = self.depth.get(&e.sink) {
                 let v = d.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 self.metrics
@@ -274,11 +402,17 @@ impl Delivery {
                     .with_label_values(&[&e.sink])
                     .set(v as f64);
             }
+        }
+        Ok(entries)
+    }
+
+    /// Hands persisted entries to their sinks' workers, waiting while a queue is full.
+    async fn queue(&self, entries: Vec<OutboxEntry>) -> Result<(), NotifyError> {
+        for e in entries {
             let Some(tx) = self.workers.get(&e.sink) else {
                 continue;
             };
-            let job = Job::new(e);
-            if tx.send(job).await.is_err() {
+            if tx.send(Job::new(e)).await.is_err() {
                 return Err(error("delivery stopped"));
             }
         }
@@ -313,7 +447,10 @@ impl Notifier for Delivery {
         true
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
-        Box::pin(self.accept(alert))
+        Box::pin(self.deliver(alert))
+    }
+    fn persist<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
+        Box::pin(self.persist_line(alert))
     }
 }
 
@@ -332,6 +469,7 @@ impl Job {
             attempts: 0,
             next_at: now,
             queued_at: now,
+            last_call: false,
         }
     }
 }
@@ -569,7 +707,7 @@ impl Worker {
         let seq = job.entry.seq;
         // Too old to page (e.g. persisted long before a restart): never sent.
         let age = job.age();
-        if age > self.seed.policy.max_age {
+        if age > self.seed.policy.max_age && !job.last_call {
             let msg = format!(
                 "not sent: persisted {} s ago, beyond max_age ({} s)",
                 age.as_secs(),
@@ -618,14 +756,22 @@ impl Worker {
                     return;
                 }
                 job.attempts = job.attempts.saturating_add(1);
-                let delay = self
+                let mut delay = self
                     .seed
                     .policy
                     .delay(job.attempts, e.retry_after, &mut self.rng);
-                if job.age().saturating_add(delay) > self.seed.policy.max_age {
+                // A retry due after the max_age deadline (a long Retry-After, a late backoff)
+                // is brought forward to the deadline, for one last attempt; only a failure at
+                // the deadline gives the notification up.
+                let left = self.seed.policy.max_age.saturating_sub(job.age());
+                if job.last_call || left.is_zero() {
                     let msg = format!("gave up after {} attempts: {e}", job.attempts);
                     self.dead(incident, "max_age", &msg);
                     return;
+                }
+                if delay >= left {
+                    delay = left;
+                    job.last_call = true;
                 }
                 let now = Instant::now();
                 job.next_at = now
@@ -806,6 +952,58 @@ mod tests {
             .unwrap()
             .pending
             .is_empty());
+    }
+
+    /// Finding 2 (red team, disk full): a failed outbox write never drops the page. The
+    /// line waits (Block), the failure is counted, and once a write succeeds it is delivered,
+    /// once, both through `persist` (the alert-output path) and a direct `notify`.
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_outbox_write_is_retried_not_dropped() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Metrics::new(&["b"], 10));
+        let sink = panicky(0);
+        let d = start_with(Arc::clone(&sink), dir.path(), &metrics);
+        d.outbox.fail_writes_for_test(3);
+        let first = AlertRecord::sample("full1");
+        d.persist(&first).await.unwrap();
+        d.notify(&first).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(3600), d.drain())
+            .await
+            .unwrap();
+        d.outbox.fail_writes_for_test(2);
+        d.notify(&AlertRecord::sample("full2")).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(3600), d.drain())
+            .await
+            .expect("both pages go out once the outbox takes them");
+        assert_eq!(sink.accepted.load(SeqCst), 2, "each delivered once");
+        let failed = metrics
+            .sink_failed_total
+            .with_label_values(&["panicky", OUTBOX_WRITE])
+            .get();
+        assert_eq!(failed, 5, "every failed write is counted");
+        let snap = super::super::outbox::Outbox::read(dir.path()).unwrap();
+        assert!(snap.pending.is_empty() && snap.dead.is_empty());
+        assert_eq!(snap.delivered, 2);
+    }
+
+    /// A stopped delivery gives up on a write it cannot make (the caller fails, non-zero).
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_outbox_write_fails_once_delivery_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Metrics::new(&["b"], 10));
+        let d = start_with(panicky(0), dir.path(), &metrics);
+        d.outbox.fail_writes_for_test(u32::MAX);
+        let stopper = {
+            let d = Arc::clone(&d);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                d.stop();
+            })
+        };
+        let err = d.persist(&AlertRecord::sample("never")).await.unwrap_err();
+        assert!(err.to_string().contains("stopped"), "{err}");
+        stopper.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]

@@ -54,6 +54,14 @@ pub trait Notifier: Send + Sync {
     fn teams(&self) -> &[String];
     /// Delivers one alert.
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a>;
+    /// Makes the alert durable for this notifier *before* the line is written to the alert
+    /// log (called by [`super::AlertOutput`] in decision order; [`Notifier::notify`] follows
+    /// with the same line). The outbox-backed [`super::Delivery`] persists its notifications
+    /// here, so a line in the alert log is never one the outbox does not know. Waits (Block)
+    /// while the state cannot be written; an error means the line must not be logged.
+    fn persist<'a>(&'a self, _alert: &'a AlertRecord) -> NotifyFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
     /// Whether the alert is for this sink: one of its teams is named by the alert.
     fn wants(&self, alert: &AlertRecord) -> bool {
         let mine = self.teams();

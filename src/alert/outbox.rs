@@ -175,6 +175,9 @@ struct Inner {
     rejected: u64,
     /// Identities pending or delivered: an entry with one of them is not enqueued again.
     known: std::collections::HashSet<String>,
+    /// Fault injection: this many next writes fail as on a full disk.
+    #[cfg(test)]
+    fail_writes: u32,
 }
 
 fn now_ms() -> i64 {
@@ -333,10 +336,19 @@ impl Outbox {
     /// Fails with an [`OutboxLockedError`] (kind `WouldBlock`) while another process holds
     /// the directory.
     pub fn open(dir: &Path) -> io::Result<(Outbox, Snapshot)> {
-        fs::create_dir_all(dir)?;
-        let lock = lock_dir(dir)?;
+        // Every failure names the directory (a read-only or full state dir must say which).
+        let at = |e: io::Error| match e.kind() {
+            // Already names the directory and the holder.
+            io::ErrorKind::WouldBlock => e,
+            kind => io::Error::new(
+                kind,
+                format!("cannot open the outbox in {}: {e}", dir.display()),
+            ),
+        };
+        fs::create_dir_all(dir).map_err(at)?;
+        let lock = lock_dir(dir).map_err(at)?;
         let path = dir.join(LOG_FILE);
-        let (parsed, file) = compact_dir(dir)?;
+        let (parsed, file) = compact_dir(dir).map_err(at)?;
         Ok((
             Outbox {
                 dir: dir.to_path_buf(),
@@ -350,6 +362,8 @@ impl Outbox {
                     compact_every: DEFAULT_COMPACT_INTERVAL,
                     rejected: 0,
                     known: known_identities(&parsed.snap),
+                    #[cfg(test)]
+                    fail_writes: 0,
                 }),
                 lock: Mutex::new(Some(lock)),
             },
@@ -426,15 +440,23 @@ impl Outbox {
     /// Persists one alert for each sink (one fsync) and returns the entries, in `sinks` order.
     /// A sink's alert that is already pending or was delivered (same [`identity`]) is left
     /// out: a rerun of the same replay sends nothing twice.
+    ///
+    /// A failed write leaves nothing behind: the identities and sequence numbers it took are
+    /// given back, so the same call can be retried (a record the failed write did get into
+    /// the file is written again under the same sequence number, which reads as one entry).
     pub fn enqueue(&self, sinks: &[(&str, AlertRecord)]) -> io::Result<Vec<OutboxEntry>> {
         let mut inner = self.lock()?;
         let at = now_ms();
+        let first_seq = inner.next_seq;
         let mut out = Vec::with_capacity(sinks.len());
         let mut buf = Vec::new();
+        let mut taken = Vec::new();
         for (sink, alert) in sinks {
-            if !inner.known.insert(identity(sink, alert)) {
+            let key = identity(sink, alert);
+            if !inner.known.insert(key.clone()) {
                 continue;
             }
+            taken.push(key);
             let e = OutboxEntry {
                 seq: inner.next_seq,
                 sink: sink.to_string(),
@@ -442,10 +464,19 @@ impl Outbox {
                 alert: alert.clone(),
             };
             inner.next_seq += 1;
-            write_record(&mut buf, &Record::Enqueue(e.clone()))?;
             out.push(e);
         }
-        Self::write_locked(&mut inner, &buf)?;
+        let written = out
+            .iter()
+            .try_for_each(|e| write_record(&mut buf, &Record::Enqueue(e.clone())))
+            .and_then(|()| Self::write_locked(&mut inner, &buf));
+        if let Err(e) = written {
+            for key in &taken {
+                inner.known.remove(key);
+            }
+            inner.next_seq = first_seq;
+            return Err(e);
+        }
         Ok(out)
     }
 
@@ -484,6 +515,15 @@ impl Outbox {
     /// Appends `buf` and syncs it. After a failed write the next one starts a new line, so a
     /// torn record never swallows the record written after it.
     fn write_locked(inner: &mut Inner, buf: &[u8]) -> io::Result<()> {
+        #[cfg(test)]
+        if inner.fail_writes > 0 {
+            inner.fail_writes -= 1;
+            inner.torn = true;
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on device (injected)",
+            ));
+        }
         if inner.torn {
             inner.file.write_all(b"\n")?;
             inner.torn = false;
@@ -494,6 +534,14 @@ impl Outbox {
         }
         inner.appended = inner.appended.saturating_add(1);
         inner.file.sync_data()
+    }
+
+    /// Fault injection for tests: the next `n` writes fail as on a full disk.
+    #[cfg(test)]
+    pub(crate) fn fail_writes_for_test(&self, n: u32) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.fail_writes = n;
+        }
     }
 
     /// The log file's path.

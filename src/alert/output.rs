@@ -11,8 +11,9 @@
 //!   failure is returned, so the caller can keep the alert to be read again. Used by the
 //!   partitioned topology's alert role.
 //!
-//! Invariant: one owner writes the log in decision order, so a replay's alert log is
-//! byte-identical at any speed.
+//! Invariants: one owner writes the log in decision order, so a replay's alert log is
+//! byte-identical at any speed; a line is handed to [`Notifier::persist`] (the outbox) before
+//! it is written to the log, so the memory queues only ever carry work already on disk.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,6 +41,8 @@ pub struct AlertOutput {
     log: Option<AlertLog>,
     metrics: Option<Arc<Metrics>>,
     fanout: Fanout,
+    /// Every notifier, asked to [`Notifier::persist`] a line before it is logged.
+    persisting: Vec<Arc<dyn Notifier>>,
 }
 
 impl AlertOutput {
@@ -52,6 +55,7 @@ impl AlertOutput {
         notifiers: Vec<Arc<dyn Notifier>>,
     ) -> AlertOutput {
         let on_result_metrics = metrics.clone();
+        let persisting = notifiers.clone();
         let (dispatcher, task) = Dispatcher::spawn(
             notifiers,
             DISPATCH_CAPACITY,
@@ -68,6 +72,7 @@ impl AlertOutput {
             log,
             metrics,
             fanout: Fanout::Queue { dispatcher, task },
+            persisting,
         }
     }
 
@@ -80,6 +85,7 @@ impl AlertOutput {
         AlertOutput {
             log,
             metrics,
+            persisting: notifiers.clone(),
             fanout: Fanout::Direct(notifiers),
         }
     }
@@ -91,6 +97,14 @@ impl AlertOutput {
         alert: Arc<AlertRecord>,
         since: Option<Instant>,
     ) -> anyhow::Result<()> {
+        // Durable first (the outbox), logged second: a line in the alert log is never lost
+        // to a crash or a stop while it waits in a queue, as a restart does not decide a
+        // logged line again (`app::reconcile`).
+        for n in self.persisting.iter().filter(|n| n.wants(&alert)) {
+            if let Err(e) = n.persist(&alert).await {
+                anyhow::bail!("cannot persist the alert for delivery: {e}");
+            }
+        }
         if let Some(log) = self.log.as_mut() {
             log.append(&alert).context("writing the alert log")?;
         }

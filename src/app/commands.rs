@@ -312,17 +312,20 @@ pub fn replay(args: ReplayArgs) -> u8 {
             let mut delivered = None;
             if let Some(d) = delivery {
                 let left = finish_delivery(&d, cfg.delivery.drain_timeout.0).await;
-                delivered = Some((sent_total(&delivery_metrics), left));
+                delivered = Some(Delivered {
+                    sent: counter_total(&delivery_metrics.sink_sent_total),
+                    dead: counter_total(&delivery_metrics.sink_dead_letters_total),
+                    pending: left,
+                });
             }
             eprintln!("{}", outputs.result_line(s.alerts.len(), delivered));
-            if let Some((_, left)) = delivered {
-                if left > 0 {
-                    // Not a success: pages the analyst asked for have not arrived.
-                    anyhow::bail!(
-                        "replay --deliver: {} still pending (see `flashpoint outbox list`)",
-                        plural(left as u64, "notification")
-                    );
-                }
+            if let Some(d) = delivered.filter(|d| d.pending > 0 || d.dead > 0) {
+                // Not a success: pages the analyst asked for have not arrived.
+                anyhow::bail!(
+                    "replay --deliver: {} still pending, {} dead-lettered (see `flashpoint outbox list`)",
+                    plural(d.pending as u64, "notification"),
+                    d.dead
+                );
             }
             Ok(())
         })
@@ -371,8 +374,8 @@ struct Outputs {
 
 impl Outputs {
     /// `done: 12 alerts written to alerts.ndjson; report report.html; deliveries: 5 sent, 0
-    /// pending` (the parts that apply).
-    fn result_line(&self, alerts: usize, delivered: Option<(u64, usize)>) -> String {
+    /// dead-lettered, 0 pending` (the parts that apply).
+    fn result_line(&self, alerts: usize, delivered: Option<Delivered>) -> String {
         let alerts = plural(alerts as u64, "alert");
         let mut line = match self.alerts.as_deref() {
             Some("-") => format!("done: {alerts} written to stdout"),
@@ -389,20 +392,32 @@ impl Outputs {
             line.push_str(&format!("; CSV {c}"));
         }
         match delivered {
-            Some((sent, pending)) => {
-                line.push_str(&format!("; deliveries: {sent} sent, {pending} pending"))
-            }
+            Some(Delivered {
+                sent,
+                dead,
+                pending,
+            }) => line.push_str(&format!(
+                "; deliveries: {sent} sent, {dead} dead-lettered, {pending} pending"
+            )),
             None => line.push_str("; nothing delivered (no --deliver)"),
         }
         line
     }
 }
 
-/// Notifications the sinks accepted, summed over sinks.
-fn sent_total(m: &Metrics) -> u64 {
+/// What `replay --deliver` delivered by the end of its drain.
+#[derive(Debug, Clone, Copy)]
+struct Delivered {
+    sent: u64,
+    /// Given up on (a 4xx rejection, `max_age`): these pages never arrive.
+    dead: u64,
+    pending: usize,
+}
+
+/// A sink counter (`sink_sent_total`, `sink_dead_letters_total`) summed over sinks.
+fn counter_total(c: &prometheus::IntCounterVec) -> u64 {
     use prometheus::core::Collector;
-    m.sink_sent_total
-        .collect()
+    c.collect()
         .iter()
         .flat_map(|f| f.get_metric())
         .map(|c| c.get_counter().get_value() as u64)

@@ -385,7 +385,7 @@ impl Metrics {
                 IntCounterVec::new(
                     opts(
                         "sink_failed_total",
-                        "Failed delivery attempts by reason (rate_limited, server_error, timeout, connect, redirect, rejected, unauthorized, config, team_not_carried)."
+                        "Failed delivery attempts by reason (rate_limited, server_error, timeout, connect, redirect, rejected, unauthorized, config, team_not_carried, outbox_write: the outbox could not be written, retried)."
                     ),
                     &["sink", "reason"]
                 )

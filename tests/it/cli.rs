@@ -460,6 +460,51 @@ fn cli_replay_deliver_exits_1_when_notifications_stay_pending() {
     assert!(err.contains("pending"), "{err}");
 }
 
+/// `replay --deliver` whose pages a receiver refuses (400: dead-lettered at once) exits 1 and
+/// says how many were dead-lettered: they never arrive, as pending ones have not yet.
+#[test]
+fn cli_replay_deliver_exits_1_and_counts_dead_letters() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(200) {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 65536];
+            let _read = c.read(&mut buf);
+            let _sent = c.write_all(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cfg = dir.path().join("deliver.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[delivery]\noutbox_dir = {:?}\ndrain_timeout = \"5s\"\n\
+             [[sink]]\nid = \"hook\"\ntype = \"webhook\"\nteams = [\"field-ops\"]\n\
+             url = \"http://127.0.0.1:{port}/hook\"\nsecret = \"k\"\n",
+            flashpoint::app::demo::DEMO_CONFIG,
+            dir.path().join("outbox").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let out = flashpoint()
+        .args(["replay", "--deliver", "--config"])
+        .arg(&cfg)
+        .arg(format!("{root}/data/demo/sample.ndjson.zst"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("0 sent") && !err.contains(" 0 dead-lettered"),
+        "{err}"
+    );
+}
+
 /// Issue 20: `flashpoint sentiment` scores on every core; the output is the same bytes, in
 /// input order, whatever the number of threads (chunks cross worker boundaries here).
 #[test]

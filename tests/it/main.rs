@@ -10,6 +10,7 @@ mod config_examples;
 mod conventions;
 mod dashboards;
 mod delivery_state;
+mod delivery_hostile;
 mod detection;
 mod detection_defects;
 mod families;

@@ -267,17 +267,24 @@ async fn read_capped(mut resp: reqwest::Response, cap: usize) -> (String, bool) 
     (String::from_utf8_lossy(&buf).into_owned(), more)
 }
 
-/// `Retry-After` as delay-seconds (HTTP dates are rare from these receivers and ignored),
-/// capped at [`crate::alert::deliver::MAX_RETRY_AFTER`]: a receiver cannot park a page for
-/// longer, nor overflow the schedule with 2^64 - 1 seconds.
+/// `Retry-After` as delay-seconds or as an HTTP-date (RFC 7231 §7.1.3: IMF-fixdate, or the
+/// obsolete RFC 850 and asctime forms), capped at [`crate::alert::deliver::MAX_RETRY_AFTER`]: a
+/// receiver cannot park a page for longer, nor overflow the schedule with 2^64 - 1 seconds. A
+/// date in the past means now (zero); anything else is ignored (`None`).
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    retry_after_at(v, std::time::SystemTime::now())
+}
+
+/// [`parse_retry_after`] with the clock given (an HTTP-date is relative to `now`).
+fn retry_after_at(v: &str, now: std::time::SystemTime) -> Option<Duration> {
     let max = crate::alert::deliver::MAX_RETRY_AFTER;
     let v = v.trim();
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         // All digits: too many for a u64 is simply "very long".
         Some(v.parse::<u64>().map_or(max, Duration::from_secs).min(max))
     } else {
-        None
+        let at = httpdate::parse_http_date(v).ok()?;
+        Some(at.duration_since(now).unwrap_or(Duration::ZERO).min(max))
     }
 }
 
@@ -500,6 +507,38 @@ mod tests {
         assert_eq!(parse_retry_after("18446744073709551615"), max);
         assert_eq!(parse_retry_after("99999999999999999999999"), max);
         assert_eq!(parse_retry_after("-5"), None);
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        // An HTTP-date in the past: retry now.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn sink_retry_after_http_date_is_honoured_and_capped() {
+        let now = httpdate::parse_http_date("Tue, 03 Mar 2026 10:52:40 GMT").unwrap();
+        let at = |v| retry_after_at(v, now);
+        assert_eq!(
+            at("Tue, 03 Mar 2026 10:54:10 GMT"),
+            Some(Duration::from_secs(90))
+        );
+        // The obsolete forms a receiver may still send.
+        assert_eq!(
+            at("Tuesday, 03-Mar-26 10:54:10 GMT"),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            at("Tue Mar  3 10:54:10 2026"),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(at("Tue, 03 Mar 2026 10:52:40 GMT"), Some(Duration::ZERO));
+        assert_eq!(at("Mon, 02 Mar 2026 10:52:40 GMT"), Some(Duration::ZERO));
+        // Capped like the seconds form.
+        assert_eq!(
+            at("Wed, 04 Mar 2026 10:52:40 GMT"),
+            Some(crate::alert::deliver::MAX_RETRY_AFTER)
+        );
+        assert_eq!(at("Tue, 03 Mar 2026 25:00:00 GMT"), None);
+        assert_eq!(at("soon"), None);
     }
 }

@@ -9,10 +9,16 @@
 //! the event carries `client_url` (the incident in the incident API) and `links` to it and, with
 //! `[grafana] url`, to the brand dashboard.
 //!
+//! Several keys: each key's event is attempted whatever another key answered, and the sink
+//! remembers (in memory, per line, until the line is delivered or given up) which keys took
+//! theirs, so a retry goes only to the keys that have not: one team's 400 does not cost
+//! another team its page, nor does one key's 503 page another team again on every retry. A
+//! restart forgets it (at least once: the events carry the same `dedup_key`).
+//!
 //! Rate limit: a token bucket per routing key (`rate_limit_per_minute`, PagerDuty allows 120);
 //! when empty, the send waits for a token rather than draw a 429.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -38,6 +44,9 @@ pub struct PagerDutySink {
     min_severity: Severity,
     links: SinkContext,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Per line in delivery (see [`line_key`]): the team groups whose event is settled (2xx,
+    /// or rejected for good), so a retry skips them.
+    settled: Mutex<HashMap<String, HashSet<String>>>,
     redact: Vec<Secret>,
     client: reqwest::Client,
 }
@@ -102,6 +111,7 @@ impl PagerDutySink {
             min_severity,
             links: SinkContext::default(),
             buckets: Mutex::new(HashMap::new()),
+            settled: Mutex::new(HashMap::new()),
             redact: s.redact.clone(),
             client,
         }
@@ -247,6 +257,38 @@ impl PagerDutySink {
     fn carries(&self, team: &str) -> bool {
         self.teams.is_empty() || self.teams.iter().any(|t| t == team)
     }
+
+    fn is_settled(&self, line: &str, group: &str) -> bool {
+        self.settled
+            .lock()
+            .map(|m| m.get(line).is_some_and(|g| g.contains(group)))
+            .unwrap_or(false)
+    }
+
+    fn settle(&self, line: &str, group: &str) {
+        if let Ok(mut m) = self.settled.lock() {
+            m.entry(line.to_string())
+                .or_default()
+                .insert(group.to_string());
+        }
+    }
+
+    fn forget(&self, line: &str) {
+        if let Ok(mut m) = self.settled.lock() {
+            m.remove(line);
+        }
+    }
+}
+
+/// What tells two lines apart for [`PagerDutySink::settled`].
+fn line_key(alert: &AlertRecord) -> String {
+    format!(
+        "{} {} {} {}",
+        alert.dedup_key,
+        alert.action.as_str(),
+        alert.severity.as_str(),
+        alert.at
+    )
 }
 
 impl Notifier for PagerDutySink {
@@ -258,6 +300,9 @@ impl Notifier for PagerDutySink {
     }
     fn min_severity(&self) -> Severity {
         self.min_severity
+    }
+    fn abandoned(&self, alert: &AlertRecord) {
+        self.forget(&line_key(alert));
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
@@ -280,18 +325,46 @@ impl Notifier for PagerDutySink {
                     None => events.push((key, vec![team])),
                 }
             }
+            let line = line_key(alert);
+            // Every key's event is attempted; the first retryable failure (else the first
+            // for good) is the line's outcome.
+            let mut retry: Option<NotifyError> = None;
+            let mut rejected: Option<NotifyError> = None;
             for (key, teams) in events {
+                let group = teams.join(", ");
+                if self.is_settled(&line, &group) {
+                    continue;
+                }
                 let wait = self.reserve(key);
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
-                let body = self.event(alert, &teams.join(", "), key);
+                let body = self.event(alert, &group, key);
                 let req = self.client.post(&self.endpoint).json(&body);
                 let keys = self
                     .default_key
                     .iter()
                     .chain(self.keys.iter().map(|(_, k)| k));
-                send(&self.id, req, &secrets(keys, &self.redact)).await?;
+                match send(&self.id, req, &secrets(keys, &self.redact)).await {
+                    Ok(()) => self.settle(&line, &group),
+                    Err(mut e) => {
+                        e.message = format!("teams {group}: {}", e.message);
+                        if e.retryable() {
+                            retry.get_or_insert(e);
+                        } else {
+                            // Not retried: a later attempt of the line skips this key.
+                            self.settle(&line, &group);
+                            rejected.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+            if let Some(e) = retry {
+                return Err(e);
+            }
+            self.forget(&line);
+            if let Some(e) = rejected {
+                return Err(e);
             }
             if alert.teams.is_empty() {
                 missed.push(String::from("the line names no team"));
