@@ -28,7 +28,7 @@ fn risk(text: &str) -> f32 {
 #[test]
 fn classify_embedded_model_is_valid() {
     let m = model();
-    assert_eq!(m.version(), "2026.12.5");
+    assert_eq!(m.version(), "2026.12.6");
     assert!(m.phrase_count() > 300);
     assert_eq!(m.name(), "keyword");
 }
@@ -227,6 +227,33 @@ fn slang_praise_is_not_a_hazard_but_a_real_fire_is() {
         let c = m.classify(t);
         assert!(c.score(Category::Safety) > 0.5, "{t:?}: {c:?}");
         assert!(c.risk > 0.0, "{t:?}: {c:?}");
+    }
+}
+
+/// Everyday phrases that borrow a hazard's word ("i grabbed my bag", "hit the brakes",
+/// "drunk on happiness", "smoking hot", "locked eyes") are no allegation beside a staff noun:
+/// an independent replay of a ride-hailing brand found them opening about 14 misconduct
+/// watches a day (2026-12-06). The same verbs done *to* someone still are.
+#[test]
+fn everyday_phrases_with_a_hazards_word_are_no_allegation() {
+    for t in [
+        "driver waited for me while i grabbed my bag, legend",
+        "the driver hit the brakes just in time when a fox ran out, great reflexes",
+        "driver punched the address in wrong but fixed it fast",
+        "our driver was drunk on happiness, just became a grandpa",
+        "the tech was smoking hot ngl",
+        "driver locked eyes with me in the mirror and we both sang along",
+        "we grabbed a coffee while the engineer finished, lovely guy",
+    ] {
+        assert!(risk(t) < 0.6, "{t:?}: {:?}", model().classify(t));
+    }
+    for t in [
+        "the driver grabbed my friend's wrist and wouldn't let her out",
+        "the engineer was drunk and smelled of alcohol",
+        "the courier grabbed my arm at the door",
+        "the driver punched my husband",
+    ] {
+        assert!(risk(t) >= 0.6, "{t:?}: {:?}", model().classify(t));
     }
 }
 
