@@ -130,17 +130,6 @@ struct Staged {
     entries: Vec<OutboxEntry>,
 }
 
-/// What tells two alert lines apart (the outbox [`super::outbox::identity`] less the sink).
-fn line_key(alert: &AlertRecord) -> String {
-    format!(
-        "{} {} {} {}",
-        alert.incident,
-        alert.action.as_str(),
-        alert.severity.as_str(),
-        alert.at
-    )
-}
-
 impl std::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Delivery")
@@ -310,7 +299,7 @@ impl Delivery {
             .lock()
             .map_err(|_| error("staging state poisoned"))?
             .push_back(Staged {
-                line: line_key(alert),
+                line: alert.line_key(),
                 entries,
             });
         Ok(())
@@ -320,7 +309,7 @@ impl Delivery {
     /// before it) to the workers; a line that was not persisted first is routed and
     /// persisted now.
     async fn deliver(&self, alert: &AlertRecord) -> Result<(), NotifyError> {
-        let key = line_key(alert);
+        let key = alert.line_key();
         let taken: Option<Vec<Staged>> = {
             let mut staged = self
                 .staged

@@ -107,13 +107,7 @@ fn known_identities(snap: &Snapshot) -> std::collections::HashSet<String> {
 /// The identity of a notification: sink, incident, action, severity and the line's own time.
 /// Two entries with the same identity are the same page; the second is never sent.
 pub fn identity(sink: &str, alert: &AlertRecord) -> String {
-    format!(
-        "{sink} {} {} {} {}",
-        alert.incident,
-        alert.action.as_str(),
-        alert.severity.as_str(),
-        alert.at
-    )
+    format!("{sink} {}", alert.line_key())
 }
 
 /// What a log holds: pending entries in sequence order, and dead letters.

@@ -120,34 +120,55 @@ mod tests {
     use crate::domain::incident::{IncidentEvent, IncidentNumbers};
     use crate::domain::{BrandIdx, Category, EventTime, Severity};
 
+    fn acme() -> Config {
+        Config::with_brands(vec![BrandConfig {
+            id: "acme".into(),
+            terms: vec!["acme".into()],
+            ..BrandConfig::default()
+        }])
+        .unwrap()
+    }
+
+    fn event(
+        action: Action,
+        watch: bool,
+        headline: &str,
+        numbers: IncidentNumbers,
+    ) -> IncidentEvent {
+        IncidentEvent {
+            at: EventTime(60_000),
+            action,
+            incident: "acme-19700101-0001".into(),
+            brand: BrandIdx(0),
+            severity: if watch {
+                Severity::Info
+            } else {
+                Severity::Error
+            },
+            category: Category::Conduct,
+            notified_teams: Vec::new(),
+            opened_at: EventTime(0),
+            why: String::new(),
+            watch,
+            headline: headline.into(),
+            top_posts: Vec::new(),
+            terms: Vec::new(),
+            numbers,
+        }
+    }
+
     /// Contract §3: the summary is one line. A post quoted in it (a watch's headline) cannot
     /// fake a line of its own ("\n• false alarm, resolved") in PagerDuty's title, Slack or
     /// Alertmanager, nor carry escape sequences or a right-to-left override.
     #[test]
     fn render_quotes_a_post_on_one_line_without_controls() {
-        let cfg = Config::with_brands(vec![BrandConfig {
-            id: "acme".into(),
-            terms: vec!["acme".into()],
-            ..BrandConfig::default()
-        }])
-        .unwrap();
-        let ev = IncidentEvent {
-            at: EventTime(60_000),
-            action: Action::Trigger,
-            incident: "acme-19700101-0001".into(),
-            brand: BrandIdx(0),
-            severity: Severity::Info,
-            category: Category::Conduct,
-            notified_teams: Vec::new(),
-            opened_at: EventTime(0),
-            why: String::new(),
-            watch: true,
-            headline: "the acme guy is drunk\n2026-01-01T00:00:00Z ERROR fake\r\n• resolved\u{2028}\u{1b}[2J\u{202e}gpj\u{0}"
-                .into(),
-            top_posts: Vec::new(),
-            terms: Vec::new(),
-            numbers: IncidentNumbers::default(),
-        };
+        let cfg = acme();
+        let ev = event(
+            Action::Trigger,
+            true,
+            "the acme guy is drunk\n2026-01-01T00:00:00Z ERROR fake\r\n• resolved\u{2028}\u{1b}[2J\u{202e}gpj\u{0}",
+            IncidentNumbers::default(),
+        );
         let a = render(&cfg, &ev);
         assert!(
             !a.summary
@@ -171,33 +192,14 @@ mod tests {
     /// mentions (1.3/min, baseline 8.7/min)" on a story doubling every 9 minutes).
     #[test]
     fn render_says_whose_rate_and_whose_baseline() {
-        let cfg = Config::with_brands(vec![BrandConfig {
-            id: "acme".into(),
-            terms: vec!["acme".into()],
-            ..BrandConfig::default()
-        }])
-        .unwrap();
-        let ev = IncidentEvent {
-            at: EventTime(60_000),
-            action: Action::Escalate,
-            incident: "acme-19700101-0001".into(),
-            brand: BrandIdx(0),
-            severity: Severity::Error,
-            category: Category::Conduct,
-            notified_teams: Vec::new(),
-            opened_at: EventTime(0),
-            why: String::new(),
-            watch: false,
-            headline: "the acme guy is drunk".into(),
-            top_posts: Vec::new(),
-            terms: Vec::new(),
-            numbers: IncidentNumbers {
-                mentions: 37,
-                rate_per_min: 1.3,
-                baseline_per_min: 0.04,
-                ..IncidentNumbers::default()
-            },
+        let cfg = acme();
+        let numbers = IncidentNumbers {
+            mentions: 37,
+            rate_per_min: 1.3,
+            baseline_per_min: 0.04,
+            ..IncidentNumbers::default()
         };
+        let ev = event(Action::Escalate, false, "the acme guy is drunk", numbers);
         let a = render(&cfg, &ev);
         assert!(
             a.summary

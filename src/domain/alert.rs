@@ -93,6 +93,18 @@ impl AlertRecord {
         crate::domain::EventTime::parse_rfc3339(&self.at)
     }
 
+    /// What tells two alert lines apart: incident, action, severity and the line's own time
+    /// (the outbox's identity of a notification is this and its sink).
+    pub fn line_key(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.incident,
+            self.action.as_str(),
+            self.severity.as_str(),
+            self.at
+        )
+    }
+
     /// The dedup key sent to PagerDuty: `flashpoint/<brand>/<incident>`, cut to 255 chars.
     pub fn dedup_key_for(brand: &str, incident: &str) -> String {
         truncate_chars(

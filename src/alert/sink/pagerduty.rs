@@ -44,7 +44,7 @@ pub struct PagerDutySink {
     min_severity: Severity,
     links: SinkContext,
     buckets: Mutex<HashMap<String, Bucket>>,
-    /// Per line in delivery (see [`line_key`]): the team groups whose event is settled (2xx,
+    /// Per line in delivery (see [`AlertRecord::line_key`]): the team groups whose event is settled (2xx,
     /// or rejected for good), so a retry skips them.
     settled: Mutex<HashMap<String, HashSet<String>>>,
     redact: Vec<Secret>,
@@ -280,17 +280,6 @@ impl PagerDutySink {
     }
 }
 
-/// What tells two lines apart for [`PagerDutySink::settled`].
-fn line_key(alert: &AlertRecord) -> String {
-    format!(
-        "{} {} {} {}",
-        alert.dedup_key,
-        alert.action.as_str(),
-        alert.severity.as_str(),
-        alert.at
-    )
-}
-
 impl Notifier for PagerDutySink {
     fn id(&self) -> &str {
         &self.id
@@ -302,7 +291,7 @@ impl Notifier for PagerDutySink {
         self.min_severity
     }
     fn abandoned(&self, alert: &AlertRecord) {
-        self.forget(&line_key(alert));
+        self.forget(&alert.line_key());
     }
     fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
         Box::pin(async move {
@@ -325,7 +314,7 @@ impl Notifier for PagerDutySink {
                     None => events.push((key, vec![team])),
                 }
             }
-            let line = line_key(alert);
+            let line = alert.line_key();
             // Every key's event is attempted; the first retryable failure (else the first
             // for good) is the line's outcome.
             let mut retry: Option<NotifyError> = None;
