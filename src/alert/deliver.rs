@@ -277,24 +277,26 @@ impl Delivery {
         self.outbox.release();
     }
 
-    /// The sinks `alert` goes to (escalation, flood control), each with its line. Routing
-    /// changes the router's state: call it once per line.
-    fn route(&self, alert: &AlertRecord) -> Result<Vec<(String, AlertRecord)>, NotifyError> {
-        let routed = match self.router.lock() {
+    /// Routes `alert` to its sinks (escalation, flood control) and persists an entry for each
+    /// ([`Delivery::enqueue`]). Routing changes the router's state: call it once per line.
+    async fn route_and_enqueue(
+        &self,
+        alert: &AlertRecord,
+    ) -> Result<Vec<OutboxEntry>, NotifyError> {
+        let routed: Vec<(String, AlertRecord)> = match self.router.lock() {
             Ok(mut r) => r.route(alert),
             Err(_) => return Err(error("routing state poisoned")),
-        };
-        Ok(routed
-            .into_iter()
-            .filter(|(s, _)| self.workers.contains_key(s))
-            .collect())
+        }
+        .into_iter()
+        .filter(|(s, _)| self.workers.contains_key(s))
+        .collect();
+        self.enqueue(alert, &routed).await
     }
 
     /// Routes `alert` and persists its entries (fsynced), waiting while the outbox cannot be
     /// written; the entries wait in `staged` until [`Delivery::deliver`] queues them.
     async fn persist_line(&self, alert: &AlertRecord) -> Result<(), NotifyError> {
-        let routed = self.route(alert)?;
-        let entries = self.enqueue(alert, &routed).await?;
+        let entries = self.route_and_enqueue(alert).await?;
         self.staged
             .lock()
             .map_err(|_| error("staging state poisoned"))?
@@ -328,8 +330,7 @@ impl Delivery {
                 Ok(())
             }
             None => {
-                let routed = self.route(alert)?;
-                let entries = self.enqueue(alert, &routed).await?;
+                let entries = self.route_and_enqueue(alert).await?;
                 self.queue(entries).await
             }
         }

@@ -26,8 +26,8 @@
 //! produced so far are acknowledged, and commits the offsets after the files are durable. A
 //! worker that dies loses what it did since its last checkpoint; the partition's new owner
 //! loads the checkpoint, skips offsets below it and replays the rest, producing the same
-//! alert lines again, which the alerter drops by identity (dedup_key, action, severity, at)
-//! and receivers fold by dedup_key. A graceful revoke (rebalance, shutdown) checkpoints first.
+//! alert lines again, which the alerter drops by identity (incident, action, severity, at:
+//! `AlertRecord::line_key`) and receivers fold by dedup_key. A graceful revoke (rebalance, shutdown) checkpoints first.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -760,13 +760,7 @@ impl Alerter {
 
     /// The identity of a decision: the same line produced twice has the same one.
     pub fn identity(a: &AlertRecord) -> String {
-        format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
-            a.dedup_key,
-            a.action.as_str(),
-            a.severity.as_str(),
-            a.at
-        )
+        a.line_key()
     }
 
     /// Polls once; a new alert goes to `handle`, whose success stores the offset (an error
