@@ -426,22 +426,16 @@ critical = ["pd-support"]
     assert!(!err.contains("k-support"), "a key was echoed: {err}");
 }
 
-/// Issue 18: `replay --deliver` that leaves notifications pending exits 1, not 0.
-#[test]
-fn cli_replay_deliver_exits_1_when_notifications_stay_pending() {
-    // A port nobody listens on: every delivery fails with a connection error.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+/// `replay --deliver` of the demo sample to one webhook sink on 127.0.0.1:`port`, with
+/// `drain` as the drain timeout: the exit status and stderr.
+fn replay_deliver_demo_to(port: u16, drain: &str) -> (std::process::Output, String) {
     let dir = tempfile::tempdir().unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
     let cfg = dir.path().join("deliver.toml");
     std::fs::write(
         &cfg,
         format!(
-            "{}\n[delivery]\noutbox_dir = {:?}\ndrain_timeout = \"1s\"\n\
+            "{}\n[delivery]\noutbox_dir = {:?}\ndrain_timeout = \"{drain}\"\n\
              [[sink]]\nid = \"hook\"\ntype = \"webhook\"\nteams = [\"field-ops\"]\n\
              url = \"http://127.0.0.1:{port}/hook\"\nsecret = \"k\"\n",
             flashpoint::app::demo::DEMO_CONFIG,
@@ -455,7 +449,20 @@ fn cli_replay_deliver_exits_1_when_notifications_stay_pending() {
         .arg(format!("{root}/data/demo/sample.ndjson.zst"))
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, err)
+}
+
+/// Issue 18: `replay --deliver` that leaves notifications pending exits 1, not 0.
+#[test]
+fn cli_replay_deliver_exits_1_when_notifications_stay_pending() {
+    // A port nobody listens on: every delivery fails with a connection error.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (out, err) = replay_deliver_demo_to(port, "1s");
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("pending"), "{err}");
 }
@@ -477,27 +484,7 @@ fn cli_replay_deliver_exits_1_and_counts_dead_letters() {
             );
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let cfg = dir.path().join("deliver.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "{}\n[delivery]\noutbox_dir = {:?}\ndrain_timeout = \"5s\"\n\
-             [[sink]]\nid = \"hook\"\ntype = \"webhook\"\nteams = [\"field-ops\"]\n\
-             url = \"http://127.0.0.1:{port}/hook\"\nsecret = \"k\"\n",
-            flashpoint::app::demo::DEMO_CONFIG,
-            dir.path().join("outbox").display().to_string(),
-        ),
-    )
-    .unwrap();
-    let out = flashpoint()
-        .args(["replay", "--deliver", "--config"])
-        .arg(&cfg)
-        .arg(format!("{root}/data/demo/sample.ndjson.zst"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (out, err) = replay_deliver_demo_to(port, "5s");
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains("0 sent") && !err.contains(" 0 dead-lettered"),
