@@ -1041,6 +1041,64 @@ fn a_quiet_brands_complaints_jumping_tenfold_page_support_within_45_minutes() {
     );
 }
 
+/// The same jump as above with the complaints written in Spanish, Portuguese, French, German,
+/// Italian and Dutch, and the everyday talk too: the models read those languages as neutral,
+/// so before the lexicon's other languages (2026.12.7) the stream counted none of these
+/// complaints and nothing paged in three hours. Support is paged as fast as in English.
+#[test]
+fn a_quiet_brands_complaints_in_other_languages_page_support_like_english_ones() {
+    const COMPLAINTS: [&str; 6] = [
+        "acme no funciona otra vez, no puedo entrar",
+        "acme fora do ar de novo, não consigo acessar",
+        "acme ne marche plus, impossible de se connecter",
+        "acme funktioniert nicht, keine Verbindung",
+        "acme non funziona, non riesco ad accedere",
+        "acme werkt niet meer, kan niet inloggen",
+    ];
+    const EVERYDAY: [&str; 6] = [
+        "acme abre el domingo?",
+        "comprei na acme hoje",
+        "acme a un nouveau logo",
+        "acme hat heute lange offen",
+        "acme ha cambiato orario",
+        "acme heeft een nieuwe winkel",
+    ];
+    let mut s = Stream::new(config());
+    let onset = T0;
+    let mut t = T0 - 3 * DAY;
+    let mut k = 0usize;
+    while t < onset + 3 * HOUR {
+        let minute = (t - (T0 - 3 * DAY)) / MINUTE;
+        k += 1;
+        let complaint = if t < onset {
+            minute % 60 == 30
+        } else {
+            minute % 4 == 0
+        };
+        if complaint {
+            let text = format!("{} {k}", COMPLAINTS[k % COMPLAINTS.len()]);
+            s.say(t + 5_000, &text);
+        } else if minute % 3 == 0 {
+            s.say(t + 5_000, &format!("{} {k}", EVERYDAY[k % EVERYDAY.len()]));
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+    }
+    let page = s.first_page_to("support", onset);
+    assert!(
+        page.is_some_and(|d| (0..=45).contains(&d)),
+        "support paged {page:?} min after the complaints jumped:\n{}",
+        s.dump()
+    );
+    assert!(
+        s.pages()
+            .iter()
+            .all(|a| !a.teams.iter().any(|t| t == "field-ops")),
+        "an outage paged field-ops:\n{}",
+        s.dump()
+    );
+}
+
 /// The slow burn on a quiet brand: a post every three minutes, a complaint every two
 /// hours, then complaints rising exponentially (doubling every 18 minutes) to three times the
 /// brand's usual *total* rate at two hours (0.33 → 1/min), while the rest of its chatter goes

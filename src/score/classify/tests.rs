@@ -28,7 +28,7 @@ fn risk(text: &str) -> f32 {
 #[test]
 fn classify_embedded_model_is_valid() {
     let m = model();
-    assert_eq!(m.version(), "2026.12.6");
+    assert_eq!(m.version(), "2026.12.7");
     assert!(m.phrase_count() > 300);
     assert_eq!(m.name(), "keyword");
 }
@@ -254,6 +254,105 @@ fn everyday_phrases_with_a_hazards_word_are_no_allegation() {
         "the driver punched my husband",
     ] {
         assert!(risk(t) >= 0.6, "{t:?}: {:?}", model().classify(t));
+    }
+}
+
+/// Complaints in Spanish, Portuguese, French, German, Italian and Dutch name their failure in
+/// the lexicon's 2026.12.7 phrases, so a brand's complaint streams count them as English ones
+/// (written for the unit test, not taken from any replay).
+#[test]
+fn complaints_in_six_other_languages_are_complaints_of_their_kind() {
+    let outage = [
+        "la app de acme no funciona desde esta mañana",
+        "acme está caído otra vez, no puedo entrar",
+        "o app da acme está fora do ar de novo",
+        "acme não funciona, não consigo entrar na conta",
+        "acme ne marche plus depuis ce matin",
+        "encore une panne chez acme, impossible de se connecter",
+        "acme funktioniert nicht, schon wieder eine Störung",
+        "acme ist nicht erreichbar, kein Internet seit Stunden",
+        "acme non funziona da ieri sera",
+        "l'app di acme è fuori servizio",
+        "acme werkt niet, weer een storing",
+        "al uren geen internet bij acme",
+    ];
+    let billing = [
+        "acme me cobraron dos veces el mismo mes",
+        "cobrança indevida da acme de novo",
+        "acme m'a prélevé deux fois ce mois-ci",
+        "acme hat doppelt abgebucht",
+        "doppio addebito sulla carta da acme",
+        "acme heeft dubbel afgeschreven",
+    ];
+    let service = [
+        "llevo esperando tres días y nadie contesta en acme",
+        "ninguém atende na acme, pedido nunca chegou",
+        "colis acme toujours pas reçu, personne ne répond",
+        "acme paket nie angekommen, niemand antwortet",
+        "ordine acme mai arrivato, nessuno risponde",
+        "pakket van acme nooit aangekomen, geen reactie",
+    ];
+    for (cat, texts) in [
+        (Category::Outage, &outage[..]),
+        (Category::Billing, &billing[..]),
+        (Category::Service, &service[..]),
+    ] {
+        for t in texts {
+            let c = model().classify(t);
+            assert_eq!(c.top().map(|(c, _)| c), Some(cat), "{t:?} → {c:?}");
+            assert!(
+                crate::domain::scored::is_complaint(&c.scores),
+                "{t:?} is no complaint: {c:?}"
+            );
+        }
+    }
+}
+
+/// A staff noun beside a misconduct or danger word in those languages opens a watch, as in
+/// English; a danger with harm alone is the medium tier.
+#[test]
+fn allegations_in_other_languages_score_the_risk_of_english_ones() {
+    for t in [
+        "el técnico de acme llegó borracho a mi casa",
+        "o entregador da acme me ameaçou na porta",
+        "le technicien acme était ivre",
+        "der Techniker von acme war betrunken und hat mich bedroht",
+        "il tecnico di acme era ubriaco",
+        "de monteur van acme was dronken",
+        "el técnico dejó una fuga de gas",
+    ] {
+        assert!(risk(t) >= RISK_WATCH, "{t:?}: {:?}", model().classify(t));
+    }
+    for t in [
+        "huele a gas en todo el edificio",
+        "fuite de gaz dans la rue",
+    ] {
+        let r = risk(t);
+        assert!((RISK_MEDIUM..RISK_HIGH).contains(&r), "{t:?}: {r}");
+    }
+}
+
+/// Everyday talk and praise in those languages states no grievance: no complaint, no risk.
+#[test]
+fn everyday_talk_in_other_languages_states_no_grievance() {
+    for t in [
+        "me encanta el nuevo menú de acme",
+        "no sé si acme abre el domingo",
+        "gracias acme, el técnico fue muy amable",
+        "chegou rápido, adorei o pedido da acme",
+        "la livraison acme est arrivée, merci",
+        "le chauffeur acme était super sympa",
+        "ich liebe die neue acme app",
+        "der Fahrer von acme war sehr freundlich",
+        "il servizio di acme è ottimo",
+        "de app van acme werkt prima",
+        "ni idea de lo que pasa con acme, me da igual",
+    ] {
+        let c = model().classify(t);
+        assert!(
+            !crate::domain::scored::is_complaint(&c.scores) && c.risk < RISK_WATCH,
+            "{t:?}: {c:?}"
+        );
     }
 }
 
