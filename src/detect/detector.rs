@@ -1410,6 +1410,29 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         }),
         _ => None,
     };
+    let service_stream =
+        (group.is_none() && inc.root == 0 && group_of(inc.category) == Some(SERVICE_GROUP))
+            .then(|| {
+                let at = EventTime(minute * EventTime::MINUTE_MS);
+                [SERVICE_GROUP, OUTAGE_GROUP]
+                    .into_iter()
+                    .map(|g| {
+                        let gs = &st.groups[g];
+                        let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
+                        GroupSignal {
+                            rate_per_min: recent / 15.0,
+                            baseline_per_min: gs.usual_per_min(at),
+                            cusum: gs.cusum(),
+                            threshold: cusum_threshold(g),
+                            alarm: gs.alarmed(g) && gs.still_coming(recent, at),
+                        }
+                    })
+                    .max_by(|a, b| {
+                        (a.rate_per_min / a.baseline_per_min)
+                            .total_cmp(&(b.rate_per_min / b.baseline_per_min))
+                    })
+            })
+            .flatten();
     // A story opened on one post (a risky post's watch, or a thread recognised as a story)
     // grows at its thread's own pace, fitted on the thread's last half hour by the Poisson fit
     // that reads a sparse start (its evidence may also hold the brand's other chatter, taken
@@ -1437,6 +1460,7 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
         reach: ev.reach,
         max_risk: f64::from(ev.max_risk),
         group,
+        service_stream,
         usual_negative_share: st.usual_negative_share(),
         named: ev.named,
         plain_share: ev.plain as f64 / ev.named.max(1) as f64,
@@ -1578,7 +1602,9 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
             doubling
         );
     }
-    if let Some(g) = s.group {
+    // A brand-wide incident that its complaints made major says so: that is the signal that
+    // crossed, not the brand's volume.
+    if let Some(g) = s.group.or(s.service_stream.filter(|g| g.major())) {
         let which = if inc.scope == Scope::Group(OUTAGE_GROUP as u8) {
             "outage reports"
         } else {

@@ -9,7 +9,9 @@
 //!   complaints) and comes from several authors; or a risky conduct/safety post whose
 //!   reactions are building.
 //! - **error**: warning plus a large excess over baseline (rate ≥ 8× baseline and ≥ 40
-//!   mentions in the last hour), or a conduct/safety incident growing fast
+//!   mentions in the last hour), or a service failure whose complaint stream runs alarmed at
+//!   ≥ [`SERVICE_ERROR_RATIO`] times its usual level (≥ 2 a minute, ≥ 40 mentions in the
+//!   hour), or a conduct/safety incident growing fast
 //!   (≥ [`STORY_ERROR_REACTIONS`] mentions in the hour, doubling in ≤ 60 min, a story's
 //!   doubling fitted on its thread) that began with a risky post, that is a thread's story
 //!   about conduct or danger (`detect::threads`), or whose conduct/safety
@@ -44,6 +46,11 @@ pub struct Signals {
     pub max_risk: f64,
     /// For an incident on a category group's complaint stream: that stream's numbers.
     pub group: Option<GroupSignal>,
+    /// For a volume incident about a service failure (outage, billing, service; not a stream's
+    /// own incident): the brand's service or outage complaint stream at this minute, whichever
+    /// runs further above its usual level. An outage's brand-wide incident is graded on it
+    /// too, not only on the brand's whole volume ([`SERVICE_ERROR_RATIO`]).
+    pub service_stream: Option<GroupSignal>,
     /// The brand's usual share of negative mentions (learnt over about a day).
     pub usual_negative_share: f64,
     /// Mentions of the incident that name the brand in their own text, the share of them that
@@ -83,6 +90,26 @@ pub struct GroupSignal {
 /// How far above its baseline a conduct/safety complaint stream must run for its incident to
 /// escalate like a risky post's story ([`grade`]).
 pub const CONDUCT_STORY_RATIO: f64 = 10.0;
+
+/// How far above its usual level a service or outage complaint stream must run, alarmed, for
+/// its incident to escalate to error ([`grade`]), with at least [`SERVICE_ERROR_PER_MIN`]
+/// complaints a minute and 40 mentions in the incident's last hour. Twenty-fifth round of
+/// issue 16: a sharp outage on a busy brand (complaints 15x their usual rate) stayed at
+/// warning for as long as it lasted, because the brand's whole volume, where the complaints
+/// are a part of the chatter, rose only 2 to 3 times, short of the volume rule's 8.
+pub const SERVICE_ERROR_RATIO: f64 = 10.0;
+/// The complaints a minute (last 15 minutes) that rule needs: the volume rule's own floor.
+pub const SERVICE_ERROR_PER_MIN: f64 = 2.0;
+
+impl GroupSignal {
+    /// Whether this stream is alarmed at the scale of a major service failure
+    /// ([`SERVICE_ERROR_RATIO`], [`SERVICE_ERROR_PER_MIN`]).
+    pub fn major(&self) -> bool {
+        self.alarm
+            && self.rate_per_min >= SERVICE_ERROR_PER_MIN
+            && self.rate_per_min >= SERVICE_ERROR_RATIO * self.baseline_per_min.max(0.02)
+    }
+}
 
 /// Mentions in the last hour a risky story (or alleged conduct) needs, while doubling within
 /// the hour, to page at error: about three and a half doublings of one post, inside the
@@ -229,9 +256,15 @@ pub fn grade(category: Category, s: &Signals, cfg: &DetectConfig) -> Severity {
         && s.group.is_some_and(|g| {
             g.alarm && g.rate_per_min >= CONDUCT_STORY_RATIO * g.baseline_per_min.max(0.02)
         });
+    // A service failure whose complaints run at ten times their usual level is a major one,
+    // however much chatter the brand has beside them.
+    let major_failure = matches!(
+        category,
+        Category::Outage | Category::Billing | Category::Service
+    ) && s.group.or(s.service_stream).is_some_and(|g| g.major());
     let error = (s.ratio() >= 8.0 && s.mentions_60 >= 40.0 && s.rate_per_min >= 2.0)
         || ((risky || alleged) && s.mentions_60 >= STORY_ERROR_REACTIONS && fast)
-        || (alleged && s.mentions_60 >= 40.0);
+        || ((alleged || major_failure) && s.mentions_60 >= 40.0);
     if !error {
         return Severity::Warning;
     }
@@ -273,6 +306,7 @@ mod tests {
             reach: 10_000,
             max_risk: 0.0,
             group: None,
+            service_stream: None,
             usual_negative_share: 0.0,
             named: 50,
             plain_share: 0.2,
@@ -360,6 +394,64 @@ mod tests {
         // A service stream at the same level is not a conduct story.
         assert_eq!(
             grade(Category::Outage, &stream(0.8), &cfg),
+            Severity::Warning
+        );
+    }
+
+    #[test]
+    fn a_service_failure_whose_complaints_run_tenfold_escalates_to_error() {
+        let cfg = DetectConfig::default();
+        let stream = |rate: f64, usual: f64| GroupSignal {
+            rate_per_min: rate,
+            baseline_per_min: usual,
+            cusum: 30.0,
+            threshold: 14.36,
+            alarm: true,
+        };
+        // A brand-wide incident of a busy brand: its volume 1.7x, under the volume rule's 8x.
+        let brand_wide = |g: GroupSignal| Signals {
+            mentions_60: 900.0,
+            rate_per_min: 34.0,
+            baseline_per_min: 20.0,
+            negative_share: 0.6,
+            complaint_share: 0.5,
+            service_stream: Some(g),
+            ..base()
+        };
+        assert_eq!(
+            grade(Category::Outage, &brand_wide(stream(15.0, 1.0)), &cfg),
+            Severity::Error
+        );
+        // The stream's own incident, the same.
+        let own = Signals {
+            group: Some(stream(15.0, 1.0)),
+            service_stream: None,
+            ..brand_wide(stream(0.0, 1.0))
+        };
+        assert_eq!(grade(Category::Billing, &own, &cfg), Severity::Error);
+        // Five times the usual level, or ten times a trickle (0.5 a minute), or not alarmed:
+        // a warning, as before.
+        for g in [
+            stream(5.0, 1.0),
+            stream(0.5, 0.05),
+            GroupSignal {
+                alarm: false,
+                ..stream(15.0, 1.0)
+            },
+        ] {
+            assert_eq!(
+                grade(Category::Outage, &brand_wide(g), &cfg),
+                Severity::Warning,
+                "{g:?}"
+            );
+        }
+        // Praise is never more than info, and a conduct story is graded on its own rules.
+        assert_eq!(
+            grade(Category::Positive, &brand_wide(stream(15.0, 1.0)), &cfg),
+            Severity::Info
+        );
+        assert_eq!(
+            grade(Category::Conduct, &brand_wide(stream(15.0, 1.0)), &cfg),
             Severity::Warning
         );
     }

@@ -1099,6 +1099,69 @@ fn a_quiet_brands_complaints_in_other_languages_page_support_like_english_ones()
     );
 }
 
+/// A sharp outage on a busy brand: 20 mentions a minute, of which one is a complaint, then for
+/// two hours 15 outage reports a minute on top. The brand's whole volume rises only 1.7 times,
+/// short of the volume rule's 8 for error, while its complaints run at 15 times their usual
+/// level: the outage is paged at warning and escalates to error on its complaints, saying so
+/// (found by an evaluator's replays: a 20x complaint surge on the busiest brand stayed at
+/// warning for as long as it lasted). Support only, never field-ops.
+#[test]
+fn a_major_outage_on_a_busy_brand_escalates_on_its_complaints() {
+    const CHATTER: [&str; 4] = [
+        "acme shop is ok",
+        "picked up my order from acme",
+        "acme opening hours on sunday?",
+        "acme has a new logo",
+    ];
+    const REPORTS: [&str; 4] = [
+        "acme app is down, cannot log in",
+        "is acme down for everyone? nothing loads",
+        "acme website not working again",
+        "acme outage, payments failing",
+    ];
+    let mut s = Stream::new(config());
+    let onset = T0;
+    let mut t = T0 - 3 * DAY;
+    let mut k = 0usize;
+    while t < onset + 2 * HOUR {
+        for j in 0..20 {
+            k += 1;
+            let text = if j == 0 {
+                format!("{} {k}", REPORTS[k % REPORTS.len()])
+            } else {
+                format!("{} {k}", CHATTER[k % CHATTER.len()])
+            };
+            s.say(t + j * 2_900, &text);
+        }
+        if t >= onset {
+            for j in 0..15 {
+                k += 1;
+                let text = format!("{} {k}", REPORTS[k % REPORTS.len()]);
+                s.say(t + 1_000 + j * 3_900, &text);
+            }
+        }
+        s.post(t, "clock", MentionKind::Post, None, "nothing to see here");
+        t += MINUTE;
+    }
+    let warning = s.first_page_to("support", onset);
+    assert!(
+        warning.is_some_and(|d| (0..=15).contains(&d)),
+        "support paged {warning:?} min into the outage:\n{}",
+        s.dump()
+    );
+    let error = s
+        .pages()
+        .into_iter()
+        .find(|a| a.severity >= Severity::Error && at(a) >= onset);
+    assert!(
+        error.is_some_and(|a| (at(a) - onset) / MINUTE <= 30
+            && a.why.contains("x their usual")
+            && a.teams.iter().all(|t| t == "support")),
+        "the outage never reached error on its complaints:\n{}",
+        s.dump()
+    );
+}
+
 /// The slow burn on a quiet brand: a post every three minutes, a complaint every two
 /// hours, then complaints rising exponentially (doubling every 18 minutes) to three times the
 /// brand's usual *total* rate at two hours (0.33 → 1/min), while the rest of its chatter goes
