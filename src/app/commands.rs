@@ -521,9 +521,14 @@ const SENTIMENT_BAD_LINES_SHOWN: u64 = 10;
 /// One `flashpoint sentiment` output line.
 #[derive(serde::Serialize)]
 struct SentimentLine<'a> {
-    // Field order = the order of the keys the command has always written (sorted).
+    // Field order = sorted keys, as the command has always written them.
+    /// The category lexicon's best category for the text alone (`null` when no phrase of any
+    /// category matched): what the incident stage would count it as. Added 2026-12-06.
+    category: Option<&'static str>,
     complaint: f64,
     label: &'a str,
+    /// The risk triage's single-post risk, 0..1 (a watch opens from 0.6). Added 2026-12-06.
+    risk: f64,
     score: f64,
 }
 
@@ -554,6 +559,7 @@ pub fn sentiment_stream(
     let model: Arc<dyn crate::score::sentiment::SentimentModel> =
         Arc::from(crate::score::sentiment::model_by_name(model)?);
     let complaint = crate::score::sentiment::complaint::ComplaintModel::embedded()?;
+    let classifier = &crate::score::classify::KeywordClassifier::try_embedded()?;
     let workers = workers.max(1);
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut inputs = Vec::with_capacity(workers);
@@ -584,12 +590,15 @@ pub fn sentiment_stream(
                                 let Some((s, text)) = scores.next() else {
                                     break;
                                 };
+                                let class =
+                                    crate::score::classify::Classifier::classify(classifier, text);
+                                let round = |x: f32| (f64::from(x) * 10_000.0).round() / 10_000.0;
                                 let line = SentimentLine {
-                                    complaint: (f64::from(complaint.probability(text)) * 10_000.0)
-                                        .round()
-                                        / 10_000.0,
+                                    category: class.top().map(|(c, _)| c.as_str()),
+                                    complaint: round(complaint.probability(text)),
                                     label: s.label.as_str(),
-                                    score: (f64::from(s.score) * 10_000.0).round() / 10_000.0,
+                                    risk: round(class.risk),
+                                    score: round(s.score),
                                 };
                                 serde_json::to_writer(&mut buf, &line)
                             }
@@ -961,5 +970,38 @@ mod tests {
             assert_eq!(lines[4]["label"], "neutral", "exactly the limit is scored");
             assert_eq!(lines[5]["label"], "negative");
         }
+    }
+
+    /// Each line says what the incident stage would count the text as: its category and its
+    /// single-post risk, keys sorted as before.
+    #[test]
+    fn sentiment_lines_carry_the_category_and_the_risk() {
+        let lines = sentiment_lines(
+            b"the engineer was drunk and smelled of alcohol\nthe app is down again\na photo of the harbour at dawn\n",
+            2,
+        );
+        assert_eq!(lines[0]["category"], "conduct", "{}", lines[0]);
+        assert!(
+            lines[0]["risk"].as_f64().is_some_and(|r| r >= 0.6),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[1]["category"], "outage", "{}", lines[1]);
+        assert_eq!(lines[1]["risk"], 0.0);
+        assert!(lines[2]["category"].is_null(), "{}", lines[2]);
+        let mut out = Vec::new();
+        sentiment_stream("lexicon", 1, &b"the app is down\n"[..], &mut out).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        let at: Vec<usize> = [
+            "\"category\"",
+            "\"complaint\"",
+            "\"label\"",
+            "\"risk\"",
+            "\"score\"",
+        ]
+        .iter()
+        .map(|k| line.find(k).unwrap_or(usize::MAX))
+        .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "keys sorted: {line}");
     }
 }
