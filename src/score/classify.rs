@@ -15,6 +15,10 @@
 //!   ("gas bill" shadows "gas", "on hold" wins over "hold");
 //! - negation: a phrase with a cue word (`not`, `no`, `never`, `isn't`, `wasn't`, `didn't`, …)
 //!   among its `window` (2) preceding words is discarded (`not late`, `wasn't drunk`);
+//! - phrases in Chinese, Japanese or Korean script ([`is_cjk`]), languages that do not put
+//!   spaces between words, are compiled into a second leftmost-longest automaton that finds
+//!   them anywhere in the raw text, without the negation window (the negation is part of such
+//!   a phrase: "繋がらない"); it only runs on texts holding such characters;
 //! - each distinct phrase counts once; a category's score is `1 - exp(-Σ weights)`, in
 //!   `[0, 1)`; one strong phrase scores ≈ 0.63. [`Category::Other`] is never scored: it is the
 //!   residual the incident stage falls back to;
@@ -227,6 +231,12 @@ struct Levels {
 pub struct KeywordClassifier {
     version: Arc<str>,
     automaton: Option<AhoCorasick>,
+    /// The phrase id of each pattern of `automaton`.
+    word_ids: Arc<[usize]>,
+    /// The phrases written in Chinese, Japanese or Korean script, matched as substrings of the
+    /// text (those scripts do not separate words with spaces): `(automaton, phrase id of each
+    /// pattern)`. `None` when the lexicon has none.
+    cjk: Option<(AhoCorasick, Arc<[usize]>)>,
     phrases: Arc<[Phrase]>,
     cues: Arc<[Box<str>]>,
     window: usize,
@@ -283,6 +293,20 @@ impl Builder {
     }
 }
 
+/// Whether `c` is written in a script that does not put spaces between words (Chinese,
+/// Japanese kana, and Korean, whose particles join the word before them), so a phrase in it
+/// is matched as a substring.
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}'   // hiragana, katakana
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{AC00}'..='\u{D7AF}' // Hangul syllables
+        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+        | '\u{FF66}'..='\u{FF9F}' // halfwidth katakana
+    )
+}
+
 fn check_unit(problems: &mut Vec<String>, key: &str, v: f32) {
     if !(0.0..=1.0).contains(&v) {
         problems.push(format!("{key} = {v} must lie in [0, 1]"));
@@ -309,6 +333,8 @@ impl KeywordClassifier {
         KeywordClassifier {
             version: Arc::from("empty"),
             automaton: None,
+            word_ids: Arc::from(Vec::new()),
+            cjk: None,
             phrases: Arc::from(Vec::new()),
             cues: Arc::from(Vec::new()),
             window: 0,
@@ -456,13 +482,29 @@ impl KeywordClassifier {
         let mut patterns: Vec<(&str, usize)> =
             b.index.iter().map(|(p, &id)| (p.as_str(), id)).collect();
         patterns.sort_unstable_by_key(|&(_, id)| id);
+        // A phrase in a script without spaces between words is matched anywhere in the text,
+        // as written (normalised, without the padding).
+        let (cjk, words): (Vec<_>, Vec<_>) = patterns
+            .into_iter()
+            .partition(|(p, _)| p.chars().any(is_cjk));
+        let cjk = if cjk.is_empty() {
+            None
+        } else {
+            let ids: Vec<usize> = cjk.iter().map(|&(_, id)| id).collect();
+            let automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(cjk.iter().map(|&(_, id)| &*b.phrases[id].text))?;
+            Some((automaton, Arc::from(ids)))
+        };
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(patterns.iter().map(|&(p, _)| p))?;
+            .build(words.iter().map(|&(p, _)| p))?;
         Ok(KeywordClassifier {
             version: Arc::from(raw.version.trim()),
             automaton: Some(automaton),
+            word_ids: words.iter().map(|&(_, id)| id).collect(),
+            cjk,
             phrases: Arc::from(b.phrases),
             cues: Arc::from(cues),
             window: raw.negation.window,
@@ -501,7 +543,7 @@ impl Classifier for KeywordClassifier {
         self.classify_words(text, &Words::of(text))
     }
 
-    fn classify_words(&self, _text: &str, words: &Words) -> Classification {
+    fn classify_words(&self, text: &str, words: &Words) -> Classification {
         let Some(automaton) = &self.automaton else {
             return Classification::default();
         };
@@ -510,17 +552,12 @@ impl Classifier for KeywordClassifier {
         let mut seen: Vec<usize> = Vec::new();
         let mut sums = [0.0f32; 8];
         let (mut staff, mut hazard, mut harm, mut conduct) = (false, 0.0f32, 0u32, false);
-        for m in automaton.find_iter(canon.as_str()) {
-            let id = m.pattern().as_usize();
+        let mut take = |id: usize| {
             let Some(phrase) = self.phrases.get(id) else {
-                continue;
+                return;
             };
             if seen.contains(&id) {
-                continue;
-            }
-            let token = starts.binary_search(&m.start()).unwrap_or(0);
-            if self.negated(words, token) {
-                continue;
+                return;
             }
             seen.push(id);
             for (sum, w) in sums.iter_mut().zip(phrase.weights) {
@@ -530,6 +567,26 @@ impl Classifier for KeywordClassifier {
             hazard = hazard.max(phrase.hazard);
             harm += u32::from(phrase.harm);
             conduct |= phrase.weights[Category::Conduct as usize] > 0.0;
+        };
+        for m in automaton.find_iter(canon.as_str()) {
+            let Some(&id) = self.word_ids.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let token = starts.binary_search(&m.start()).unwrap_or(0);
+            if !self.negated(words, token) {
+                take(id);
+            }
+        }
+        // Chinese, Japanese and Korean phrases, anywhere in the text (no negation window: a
+        // negation in those languages is part of the phrase, "繋がらない").
+        if let Some((cjk, ids)) = &self.cjk {
+            if text.chars().any(is_cjk) {
+                for m in cjk.find_iter(text) {
+                    if let Some(&id) = ids.get(m.pattern().as_usize()) {
+                        take(id);
+                    }
+                }
+            }
         }
 
         let mut scores = [0.0f32; 8];

@@ -28,7 +28,7 @@ fn risk(text: &str) -> f32 {
 #[test]
 fn classify_embedded_model_is_valid() {
     let m = model();
-    assert_eq!(m.version(), "2026.12.7");
+    assert_eq!(m.version(), "2026.12.9");
     assert!(m.phrase_count() > 300);
     assert_eq!(m.name(), "keyword");
 }
@@ -320,6 +320,13 @@ fn allegations_in_other_languages_score_the_risk_of_english_ones() {
         "il tecnico di acme era ubriaco",
         "de monteur van acme was dronken",
         "el técnico dejó una fuga de gas",
+        // Harassment (2026.12.8).
+        "el repartidor de acme me manoseó en la puerta",
+        "o entregador da acme me assediou",
+        "le livreur acme m'a harcelée",
+        "der Fahrer von acme hat mich sexuell belästigt",
+        "il corriere di acme mi ha molestata",
+        "de bezorger van acme heeft me lastiggevallen",
     ] {
         assert!(risk(t) >= RISK_WATCH, "{t:?}: {:?}", model().classify(t));
     }
@@ -347,11 +354,70 @@ fn everyday_talk_in_other_languages_states_no_grievance() {
         "il servizio di acme è ottimo",
         "de app van acme werkt prima",
         "ni idea de lo que pasa con acme, me da igual",
+        // Drunk with joy, and drunk passengers beside a patient driver (2026.12.8).
+        "el conductor de acme estaba borracho de felicidad con el premio",
+        "le chauffeur acme était ivre de joie",
+        "de acme chauffeur blijft altijd geduldig met dronken passagiers",
+        "the acme driver is so patient with drunk passengers on saturdays",
     ] {
         let c = model().classify(t);
         assert!(
             !crate::domain::scored::is_complaint(&c.scores) && c.risk < RISK_WATCH,
             "{t:?}: {c:?}"
+        );
+    }
+}
+
+/// Chinese, Japanese and Korean do not put spaces between words: their phrases (2026.12.9)
+/// are found anywhere in the text, with the same weights and risk tiers as the others.
+#[test]
+fn chinese_japanese_and_korean_phrases_are_found_inside_unspaced_text() {
+    for (text, cat) in [
+        (
+            "acmeのアプリにログインできない、また通信障害？",
+            Category::Outage,
+        ),
+        ("acme又崩溃了，登录不了", Category::Outage),
+        ("acme 앱 또 먹통이네요", Category::Outage),
+        ("acmeから二重請求された", Category::Billing),
+        ("acme重复扣款，还不给退款", Category::Billing),
+        (
+            "荷物がずっと届かない、acmeから連絡がない",
+            Category::Service,
+        ),
+        ("acme 一直没到，客服不理", Category::Service),
+        ("acme 배송이 안 와요, 연락이 없어요", Category::Service),
+    ] {
+        let c = model().classify(text);
+        assert_eq!(c.top().map(|(c, _)| c), Some(cat), "{text:?} → {c:?}");
+        assert!(
+            crate::domain::scored::is_complaint(&c.scores),
+            "{text:?} is no complaint: {c:?}"
+        );
+    }
+    for text in [
+        "acmeの配達員が酔っ払っていた",
+        "acme的司机喝醉了还在开车",
+        "acme 택배기사님이 술 취한 상태였어요",
+    ] {
+        assert!(
+            risk(text) >= RISK_WATCH,
+            "{text:?}: {:?}",
+            model().classify(text)
+        );
+    }
+    // Praise, news and a longer word that holds a phrase's characters state no grievance.
+    for text in [
+        "acmeの新商品が爆発的人気",
+        "acme 障害者支援プログラムが始まった",
+        "acme最高、ありがとう",
+        "acme的新功能太好用了",
+        "acme 배송 빨라요 감사합니다",
+    ] {
+        let c = model().classify(text);
+        assert!(
+            !crate::domain::scored::is_complaint(&c.scores) && c.risk < RISK_WATCH,
+            "{text:?}: {c:?}"
         );
     }
 }
