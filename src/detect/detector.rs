@@ -83,9 +83,7 @@ use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 
 use super::cluster::Clusterer;
 use super::evidence::Evidence;
-use super::grade::{
-    choose_category, grade, persistence_minutes, risky_story, GroupSignal, Signals,
-};
+use super::grade::{choose_category, grade, persistence_minutes, risky_story, Signals};
 use super::lifecycle::{IdSequence, Incident, Scope};
 pub use super::streams::{
     cusum_threshold, CUSUM_RATIO, CUSUM_SLOW_RATIO, CUSUM_STEEP_RATIO, CUSUM_THRESHOLD,
@@ -383,6 +381,11 @@ impl BrandState {
 
     fn usual_plain_share(&self) -> f64 {
         (self.usual_plain / self.usual_named.max(1e-9)).clamp(0.0, 1.0)
+    }
+
+    /// Group `g`'s complaints in the 15 minutes through `minute`.
+    fn group_recent_15(&self, minute: i64, g: usize) -> f64 {
+        (minute - 14..=minute).map(|k| self.pane_group(k, g)).sum()
     }
 
     fn pane_group(&self, minute: i64, g: usize) -> f64 {
@@ -1017,7 +1020,7 @@ impl Detector {
         }
         // The statistic remembers; the incident needs complaints now (an alarm left over
         // from a story that has ended opens nothing).
-        let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
+        let recent = st.group_recent_15(minute, g);
         let start = EventTime(minute * EventTime::MINUTE_MS);
         if !st.groups[g].still_coming(recent, start) {
             return;
@@ -1396,43 +1399,26 @@ fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64)
     let since_first = (minute - ev.first_at.minute_index() + 1).clamp(0, 30) as usize;
     let counts = &counts[counts.len() - since_first..];
     let m15 = ev.recent(minute, 15) as f64;
+    let at = EventTime(minute * EventTime::MINUTE_MS);
     let group = match inc.scope {
-        Scope::Group(g) => st.groups.get(usize::from(g)).map(|gs| {
-            let at = EventTime(minute * EventTime::MINUTE_MS);
+        Scope::Group(g) => {
             let g = usize::from(g);
-            GroupSignal {
-                rate_per_min: m15 / 15.0,
-                baseline_per_min: gs.usual_per_min(at),
-                cusum: gs.cusum(),
-                threshold: cusum_threshold(g),
-                alarm: gs.alarmed(g) && gs.still_coming(m15, at),
-            }
-        }),
+            st.groups.get(g).map(|gs| gs.signal(g, m15, at))
+        }
         _ => None,
     };
     let service_stream =
-        (group.is_none() && inc.root == 0 && group_of(inc.category) == Some(SERVICE_GROUP))
-            .then(|| {
-                let at = EventTime(minute * EventTime::MINUTE_MS);
-                [SERVICE_GROUP, OUTAGE_GROUP]
-                    .into_iter()
-                    .map(|g| {
-                        let gs = &st.groups[g];
-                        let recent: f64 = (minute - 14..=minute).map(|k| st.pane_group(k, g)).sum();
-                        GroupSignal {
-                            rate_per_min: recent / 15.0,
-                            baseline_per_min: gs.usual_per_min(at),
-                            cusum: gs.cusum(),
-                            threshold: cusum_threshold(g),
-                            alarm: gs.alarmed(g) && gs.still_coming(recent, at),
-                        }
-                    })
-                    .max_by(|a, b| {
-                        (a.rate_per_min / a.baseline_per_min)
-                            .total_cmp(&(b.rate_per_min / b.baseline_per_min))
-                    })
-            })
-            .flatten();
+        if group.is_none() && inc.root == 0 && group_of(inc.category) == Some(SERVICE_GROUP) {
+            [SERVICE_GROUP, OUTAGE_GROUP]
+                .into_iter()
+                .map(|g| st.groups[g].signal(g, st.group_recent_15(minute, g), at))
+                .max_by(|a, b| {
+                    (a.rate_per_min / a.baseline_per_min)
+                        .total_cmp(&(b.rate_per_min / b.baseline_per_min))
+                })
+        } else {
+            None
+        };
     // A story opened on one post (a risky post's watch, or a thread recognised as a story)
     // grows at its thread's own pace, fitted on the thread's last half hour by the Poisson fit
     // that reads a sparse start (its evidence may also hold the brand's other chatter, taken

@@ -11,6 +11,7 @@
 
 use super::baseline::{SeasonalBaseline, COLD_START_FLOOR_PER_MIN, COLD_START_PRIOR_MINUTES};
 use super::evidence::Evidence;
+use super::grade::GroupSignal;
 use super::lifecycle::Incident;
 use super::window::{CONDUCT_GROUP, GROUPS};
 use crate::domain::scored::{
@@ -140,6 +141,19 @@ impl GroupStream {
     /// stream; an alarm opens an incident, or grades one, only while this holds.
     pub(super) fn still_coming(&self, recent: f64, at: EventTime) -> bool {
         recent >= GROUP_OPEN_MIN_RECENT.max(15.0 * CUSUM_SLOW_RATIO * self.usual_per_min(at))
+    }
+
+    /// This stream's (group `g`'s) numbers at `at` for grading, with `recent` complaints in
+    /// the last 15 minutes: its rate, usual level, statistic, and whether it is alarmed while
+    /// complaints still come.
+    pub(super) fn signal(&self, g: usize, recent: f64, at: EventTime) -> GroupSignal {
+        GroupSignal {
+            rate_per_min: recent / 15.0,
+            baseline_per_min: self.usual_per_min(at),
+            cusum: self.cusum(),
+            threshold: cusum_threshold(g),
+            alarm: self.alarmed(g) && self.still_coming(recent, at),
+        }
     }
 
     /// The complaints a minute the stream usually has at `at` (its seasonal baseline, never
