@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ingest_ws::accept_jetstream;
 
+/// Reconnect at once: a hostile server's tests see many connections in little time.
+const FAST_BACKOFF: &str = "backoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n";
 const LIVENESS: &str = "connect_timeout = \"2s\"\nping_interval = \"5s\"\nidle_timeout = \"15s\"\n";
 
 fn parse(text: &str) -> SourceKind {
@@ -41,7 +43,7 @@ fn jetstream_cfg(addr: SocketAddr, extra: &str) -> JetstreamConfig {
 
 fn mastodon_cfg(rest: SocketAddr, ws: SocketAddr, extra: &str) -> MastodonConfig {
     let SourceKind::Mastodon(m) = parse(&format!(
-        "id = \"fedi\"\ntype = \"mastodon\"\nurl = \"http://{rest}\"\nstreaming_url = \"ws://{ws}\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n{extra}"
+        "id = \"fedi\"\ntype = \"mastodon\"\nurl = \"http://{rest}\"\nstreaming_url = \"ws://{ws}\"\n{FAST_BACKOFF}{extra}"
     )) else {
         unreachable!()
     };
@@ -75,6 +77,14 @@ fn ctx_for(
         ));
     }
     (ctx, cancel, rx, metrics)
+}
+
+/// Jetstream at `addr`, reconnecting at once, with the liveness timeouts.
+fn start_fast_jetstream(addr: SocketAddr) -> Started {
+    start_jetstream(
+        jetstream_cfg(addr, &format!("{FAST_BACKOFF}{LIVENESS}")),
+        false,
+    )
 }
 
 fn start_jetstream(cfg: JetstreamConfig, bounds: bool) -> Started {
@@ -197,13 +207,7 @@ async fn ingest_hostile_ping_flood_without_data_is_left_after_the_idle_timeout()
         }
     })
     .await;
-    let s = start_jetstream(
-        jetstream_cfg(
-            addr,
-            &format!("backoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n{LIVENESS}"),
-        ),
-        false,
-    );
+    let s = start_fast_jetstream(addr);
     let conns = Arc::clone(&n);
     wait_until("a second connection", Duration::from_secs(60), || {
         conns.load(Ordering::SeqCst) >= 2
@@ -253,13 +257,7 @@ async fn ingest_hostile_unread_pongs_fill_a_bounded_buffer_and_end_the_connectio
             });
         }
     });
-    let s = start_jetstream(
-        jetstream_cfg(
-            addr,
-            &format!("backoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n{LIVENESS}"),
-        ),
-        false,
-    );
+    let s = start_fast_jetstream(addr);
     let c = Arc::clone(&conns);
     wait_until("a reconnect", Duration::from_secs(120), || {
         c.load(Ordering::SeqCst) >= 2
@@ -627,10 +625,7 @@ async fn ingest_hostile_jetstream_stale_events_do_not_become_the_cursor() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bsky.cursor").display().to_string();
-    let cfg = jetstream_cfg(
-        addr,
-        &format!("cursor_file = \"{path}\"\nbackoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n"),
-    );
+    let cfg = jetstream_cfg(addr, &format!("cursor_file = \"{path}\"\n{FAST_BACKOFF}"));
     let mut s = start_jetstream(cfg, true);
     let got = s.take(1, Duration::from_secs(30)).await;
     assert_eq!(got, ["at://did:plc:hostile/app.bsky.feed.post/fresh"]);
@@ -680,7 +675,7 @@ async fn ingest_hostile_jetstream_cursor_never_passes_the_wall_clock() {
         }
     })
     .await;
-    let cfg = jetstream_cfg(addr, "backoff_initial = \"1ms\"\nbackoff_max = \"5ms\"\n");
+    let cfg = jetstream_cfg(addr, FAST_BACKOFF);
     let mut s = start_jetstream(cfg, true);
     let got = s.take(2, Duration::from_secs(30)).await;
     assert_eq!(got.len(), 2, "{got:?}");
