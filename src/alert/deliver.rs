@@ -32,12 +32,16 @@
 //! (`worker_panic`) rather than crash it forever.
 //!
 //! Queues: the channel to each worker holds `queue_capacity` entries and its in-memory
-//! incident queues at most as many again; when both are full the producer waits (**Block**),
-//! which holds back the dispatcher and so the detector. Nothing is dropped: it is already on
-//! disk. Delivery is at least once; a crash between a 2xx and its `delivered` record repeats
+//! incident queues at most as many again. When a sink's channel is full the entry is not
+//! queued in memory at all (**Spill**): it is on disk already, the sink is marked spilled
+//! (`flashpoint_sink_queue_spilled_total`), and everything after it for that sink waits in
+//! the outbox too, until the worker has emptied half its queue and loads the oldest of them
+//! from the outbox ([`Worker::reload_spilled`]). So a receiver that hangs or refuses holds
+//! back only its own sink: the dispatcher, the detector and every other sink go on, and
+//! nothing is dropped. Delivery is at least once; a crash between a 2xx and its `delivered` record repeats
 //! one send, which PagerDuty and Alertmanager fold by dedup key / labels.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -113,6 +117,8 @@ pub struct Delivery {
     router: Mutex<Router>,
     outbox: Arc<Outbox>,
     workers: HashMap<String, mpsc::Sender<Job>>,
+    /// Per sink: true while its entries wait in the outbox instead of its channel.
+    spill: HashMap<String, Spill>,
     pending: watch::Sender<usize>,
     in_flight: watch::Sender<usize>,
     depth: Arc<HashMap<String, std::sync::atomic::AtomicI64>>,
@@ -123,6 +129,12 @@ pub struct Delivery {
     staged: Mutex<VecDeque<Staged>>,
     stopped: std::sync::atomic::AtomicBool,
 }
+
+/// A sink's spill mark: true from the first entry its full channel could not take until its
+/// worker has loaded every entry left in the outbox. The producer checks it and sends under
+/// the lock; the worker reads the outbox and clears it under the lock, so no entry is left
+/// on disk unnoticed.
+type Spill = Arc<Mutex<bool>>;
 
 /// One line's persisted entries, waiting for the dispatcher to reach the line.
 struct Staged {
@@ -178,6 +190,7 @@ impl Delivery {
         );
         let mut tasks = JoinSet::new();
         let mut workers = HashMap::new();
+        let mut spill = HashMap::new();
         let mut restored: HashMap<String, Vec<OutboxEntry>> = HashMap::new();
         for e in snap.pending {
             restored.entry(e.sink.clone()).or_default().push(e);
@@ -185,6 +198,7 @@ impl Delivery {
         for sink in &sinks {
             let (tx, rx) = mpsc::channel(capacity);
             let id = sink.id().to_string();
+            let spilled = Spill::default();
             let seed = Seed {
                 sink: Arc::clone(sink),
                 rx: Arc::new(tokio::sync::Mutex::new(rx)),
@@ -195,6 +209,7 @@ impl Delivery {
                 pending: pending.clone(),
                 in_flight: in_flight.clone(),
                 depth: Arc::clone(&depth),
+                spilled: Arc::clone(&spilled),
             };
             let entries = restored.remove(&id).unwrap_or_default();
             if !entries.is_empty() {
@@ -212,6 +227,7 @@ impl Delivery {
                 .sink_worker_restarts_total
                 .with_label_values(&[&id]);
             tasks.spawn(supervise(seed, entries));
+            spill.insert(id.clone(), spilled);
             workers.insert(id, tx);
         }
         for (sink, entries) in restored {
@@ -233,6 +249,7 @@ impl Delivery {
             router: Mutex::new(router),
             outbox,
             workers,
+            spill,
             pending,
             in_flight,
             depth,
@@ -396,15 +413,34 @@ impl Delivery {
         Ok(entries)
     }
 
-    /// Hands persisted entries to their sinks' workers, waiting while a queue is full.
+    /// Hands persisted entries to their sinks' workers without waiting: an entry whose
+    /// sink's channel is full, or whose sink is spilled already, stays in the outbox for the
+    /// worker to load (**Spill**; see the module docs).
     async fn queue(&self, entries: Vec<OutboxEntry>) -> Result<(), NotifyError> {
         for e in entries {
-            let Some(tx) = self.workers.get(&e.sink) else {
+            let (Some(tx), Some(spill)) = (self.workers.get(&e.sink), self.spill.get(&e.sink))
+            else {
                 continue;
             };
-            if tx.send(Job::new(e)).await.is_err() {
-                return Err(error("delivery stopped"));
+            let mut spilled = spill.lock().map_err(|_| error("queue state poisoned"))?;
+            let sink = e.sink.clone();
+            if !*spilled {
+                let seq = e.seq;
+                match tx.try_send(Job::new(e)) {
+                    Ok(()) => continue,
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        return Err(error("delivery stopped"));
+                    }
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        *spilled = true;
+                        tracing::warn!(sink = %sink, seq, "the sink's queue is full: its notifications wait in the outbox until it catches up");
+                    }
+                }
             }
+            self.metrics
+                .sink_queue_spilled_total
+                .with_label_values(&[&sink])
+                .inc();
         }
         Ok(())
     }
@@ -478,6 +514,7 @@ struct Seed {
     pending: watch::Sender<usize>,
     in_flight: watch::Sender<usize>,
     depth: Arc<HashMap<String, std::sync::atomic::AtomicI64>>,
+    spilled: Spill,
 }
 
 impl Seed {
@@ -658,6 +695,9 @@ impl Worker {
         // set) is re-posted before the receiver can time it out.
         let mut next_tick = interval.map(|_| Instant::now());
         loop {
+            if self.queued <= self.seed.capacity / 2 {
+                self.reload_spilled();
+            }
             if !open && self.queued == 0 {
                 break;
             }
@@ -686,6 +726,49 @@ impl Worker {
                     next_tick = interval.and_then(|i| Instant::now().checked_add(i));
                 }
             }
+        }
+    }
+
+    /// Loads the oldest entries the outbox holds for this sink and the worker does not, up to
+    /// its free room, while the sink is spilled; clears the mark once none is left there.
+    /// Channel jobs persisted before this read (sequence up to `upto`) are skipped from now
+    /// on: the ones still pending are held or on disk for the next load.
+    fn reload_spilled(&mut self) {
+        let spill = Arc::clone(&self.seed.spilled);
+        let Ok(mut spilled) = spill.lock() else {
+            return;
+        };
+        if !*spilled {
+            return;
+        }
+        let id = self.seed.sink.id().to_string();
+        let (list, upto) = match self.seed.outbox.pending_for(&id) {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::error!(sink = %id, error = %e, "cannot read the outbox for the notifications waiting there; will retry");
+                return;
+            }
+        };
+        let held: HashSet<u64> = self
+            .queues
+            .values()
+            .flatten()
+            .map(|j| j.entry.seq)
+            .collect();
+        let mut waiting: Vec<OutboxEntry> = list
+            .into_iter()
+            .filter(|e| !held.contains(&e.seq))
+            .collect();
+        waiting.sort_by_key(|e| e.seq);
+        let room = self.seed.capacity.saturating_sub(self.queued).max(1);
+        let left = waiting.len().saturating_sub(room);
+        for e in waiting.into_iter().take(room) {
+            self.push(e);
+        }
+        self.skip_upto = self.skip_upto.max(upto);
+        if left == 0 {
+            *spilled = false;
+            tracing::info!(sink = %id, "the sink caught up: its notifications are queued in memory again");
         }
     }
 

@@ -68,6 +68,9 @@ pub struct Metrics {
     pub source_reconnects_total: IntCounterVec,
     pub sink_sent_total: IntCounterVec,
     pub sink_retries_total: IntCounterVec,
+    /// Notifications left in the outbox, not queued in memory, because the sink's queue was
+    /// full (its worker loads them from the outbox as it catches up), by sink.
+    pub sink_queue_spilled_total: IntCounterVec,
     pub sink_failed_total: IntCounterVec,
     pub sink_dead_letters_total: IntCounterVec,
     pub sink_outbox_depth: GaugeVec,
@@ -380,6 +383,16 @@ impl Metrics {
                     &["sink"]
                 )
             ),
+            sink_queue_spilled_total: register!(
+                r,
+                IntCounterVec::new(
+                    opts(
+                        "sink_queue_spilled_total",
+                        "Notifications left in the outbox because the sink's queue was full; its worker loads them from there."
+                    ),
+                    &["sink"]
+                )
+            ),
             sink_failed_total: register!(
                 r,
                 IntCounterVec::new(
@@ -687,6 +700,7 @@ impl Metrics {
     pub fn init_sink(&self, sink: &str, failure_reasons: &[&str]) {
         self.sink_sent_total.with_label_values(&[sink]);
         self.sink_retries_total.with_label_values(&[sink]);
+        self.sink_queue_spilled_total.with_label_values(&[sink]);
         self.sink_dead_letters_total.with_label_values(&[sink]);
         self.sink_outbox_depth.with_label_values(&[sink]);
         self.sink_worker_restarts_total.with_label_values(&[sink]);

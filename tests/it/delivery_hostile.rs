@@ -337,3 +337,94 @@ async fn delivery_hostile_pagerduty_keys_are_delivered_independently() {
     assert!(snap.dead[0].error.contains("field-ops"), "{:?}", snap.dead);
     d.stop();
 }
+
+/// A slow client: one receiver refuses every notification (503) while another answers.
+/// The slow sink's queue (`queue_capacity = 1`) filled and the dispatcher waited on it, so
+/// the answering sink, PagerDuty in production, got nothing more until the slow one
+/// recovered (the "one stuck sink holds the others back" limit). Now a full queue leaves the
+/// line in the outbox (**Spill**): every `notify` returns, the answering sink gets all lines
+/// while the slow one has none, and once the slow receiver recovers it gets each line once
+/// from the outbox.
+#[tokio::test]
+async fn delivery_hostile_a_refusing_sink_holds_back_no_other_sink() {
+    let server = MockServer::start().await;
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
+    let slow = {
+        let (open, accepted) = (Arc::clone(&open), Arc::clone(&accepted));
+        Recorder::mount(&server, "/slow", move |b, _| {
+            if open.load(Ordering::SeqCst) {
+                let incident = b["incident"].as_str().unwrap_or_default().to_string();
+                accepted.lock().unwrap().push(incident);
+                ResponseTemplate::new(200)
+            } else {
+                ResponseTemplate::new(503)
+            }
+        })
+        .await
+    };
+    let fast = Recorder::mount(&server, "/fast", |_, _| ResponseTemplate::new(200)).await;
+    let state = tempfile::tempdir().unwrap();
+    let sink = |id: &str| {
+        format!(
+            "[[sink]]\nid = \"{id}\"\ntype = \"webhook\"\nteams = []\nurl = \"{}/{id}\"\n\
+             secret = \"s-0123456789\"\ntimeout = \"5s\"\n",
+            server.uri()
+        )
+    };
+    let text = format!(
+        "[[brand]]\nid = \"brightline\"\nterms = [\"brightline\"]\n\
+         [delivery]\nstate_dir = {:?}\nqueue_capacity = 1\n\
+         backoff_initial = \"5ms\"\nbackoff_max = \"20ms\"\n{}{}",
+        state.path().display().to_string(),
+        sink("slow"),
+        sink("fast")
+    );
+    let cfg = config::parse_str(&text, "t.toml", &|_| None).unwrap();
+    let metrics = Arc::new(Metrics::new(&["brightline"], 10));
+    let d = service::start_delivery(&cfg, Arc::clone(&metrics))
+        .unwrap()
+        .unwrap();
+    // Eight lines: below flood control's grouping, so each is its own notification.
+    let incidents: Vec<String> = (1..=8).map(|i| format!("s{i:02}")).collect();
+    for i in &incidents {
+        tokio::time::timeout(Duration::from_secs(10), d.notify(&line(i, &["support"])))
+            .await
+            .unwrap_or_else(|_| panic!("notify of {i} waited on the refusing sink's full queue"))
+            .unwrap();
+    }
+    // Everything but the slow sink's eight is delivered, while the slow receiver refuses.
+    tokio::time::timeout(Duration::from_secs(30), d.wait_pending(incidents.len()))
+        .await
+        .expect("the answering sink drains while the other refuses");
+    let to_fast: Vec<String> = fast
+        .bodies()
+        .iter()
+        .map(|b| b["incident"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        to_fast, incidents,
+        "the answering sink got every line, in order"
+    );
+    assert!(accepted.lock().unwrap().is_empty());
+    assert!(!slow.bodies().is_empty(), "the slow receiver was tried");
+    let spilled = metrics
+        .sink_queue_spilled_total
+        .with_label_values(&["slow"])
+        .get();
+    // At most one line in the worker's queue and one in the channel; the rest wait on disk.
+    assert!(
+        spilled >= 6,
+        "lines left in the outbox are counted: {spilled}"
+    );
+
+    // The slow receiver recovers: each line once, from the outbox.
+    open.store(true, Ordering::SeqCst);
+    tokio::time::timeout(Duration::from_secs(30), d.drain())
+        .await
+        .expect("the spilled lines drain once the receiver answers");
+    let mut got = accepted.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got, incidents, "each line delivered once");
+    d.stop();
+}
