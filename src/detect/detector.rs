@@ -1591,7 +1591,7 @@ fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: boo
     // A brand-wide incident that its complaints made major says so: that is the signal that
     // crossed, not the brand's volume.
     if let Some(g) = s.group.or(s.service_stream.filter(|g| g.major())) {
-        let which = if inc.scope == Scope::Group(OUTAGE_GROUP as u8) {
+        let which = if g.outage {
             "outage reports"
         } else {
             "complaints"

@@ -85,6 +85,9 @@ pub struct GroupSignal {
     /// come (at least three in the last 15 minutes, above the slow CUSUM's ratio of the
     /// baseline).
     pub alarm: bool,
+    /// The stream is the outage reports' (the brand's service cannot be reached at all),
+    /// not another complaint group's: the why-sentence names them so.
+    pub outage: bool,
 }
 
 /// How far above its baseline a conduct/safety complaint stream must run for its incident to
@@ -379,6 +382,7 @@ mod tests {
                 cusum: 20.0,
                 threshold: 13.67,
                 alarm: true,
+                outage: false,
             }),
             ..base()
         };
@@ -407,6 +411,7 @@ mod tests {
             cusum: 30.0,
             threshold: 14.36,
             alarm: true,
+            outage: false,
         };
         // A brand-wide incident of a busy brand: its volume 1.7x, under the volume rule's 8x.
         let brand_wide = |g: GroupSignal| Signals {
@@ -436,6 +441,7 @@ mod tests {
             stream(0.5, 0.05),
             GroupSignal {
                 alarm: false,
+                outage: false,
                 ..stream(15.0, 1.0)
             },
         ] {

@@ -153,6 +153,7 @@ impl GroupStream {
             cusum: self.cusum(),
             threshold: cusum_threshold(g),
             alarm: self.alarmed(g) && self.still_coming(recent, at),
+            outage: g == super::window::OUTAGE_GROUP,
         }
     }
 
