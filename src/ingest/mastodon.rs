@@ -17,9 +17,10 @@
 //!   nothing doubled. A backfill is bounded: each page's body to [`MAX_PAGE_BODY`] bytes, all
 //!   its pages together to [`BACKFILL_DEADLINE`], and a stop interrupts it. One that fails
 //!   (counted as `backfill_timeout`, `backfill_too_large`, `backfill_invalid_json` or
-//!   `backfill_failed`) does not keep the stream unread: the stream is read, and the cursor
-//!   stays before the gap (stream statuses do not move it) so the next connect or start tries
-//!   the gap again.
+//!   `backfill_failed`) does not keep the stream unread: the stream is read, the cursor stays
+//!   before the gap (stream statuses do not move it), and the gap is tried again after
+//!   [`BACKFILL_RETRY`] (30 s doubling to 10 min) while the connection lasts, at the next
+//!   connect, or at the next start.
 //! * Only a status that decodes (a plausible id, a valid date) and lies inside the event-time
 //!   bounds moves the cursor; a status with a malformed id is counted `invalid_id`.
 //! * Only an event that decodes resets the reconnect backoff: a server that sends one bad frame
@@ -55,6 +56,13 @@ const REST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most time one backfill may take, all its pages together, before the stream is read anyway
 /// (`backfill_timeout`): a slow or dribbling REST endpoint must not keep the stream unread.
 pub const BACKFILL_DEADLINE: Duration = Duration::from_secs(20);
+
+/// After a failed backfill the stream is read, and the gap is tried again after this delay,
+/// doubling up to the second, for as long as the connection lasts (a reconnect tries it at
+/// once): a connection that stays up for hours must not leave the gap, and the persisted
+/// cursor behind it, for its whole life.
+pub const BACKFILL_RETRY: (Duration, Duration) =
+    (Duration::from_secs(30), Duration::from_secs(600));
 /// Longest status id accepted: Mastodon's are decimal, at most 19 digits; other servers'
 /// (Pleroma, Akkoma) are alphanumeric flake ids of about 18.
 const MAX_ID_LEN: usize = 32;
@@ -385,22 +393,35 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             continue;
         };
         ctx.set_connected(true);
+        // When the gap is tried again while the stream is read, and the delay after that.
+        let mut retry: Option<(tokio::time::Instant, Duration)> = None;
         if state.newest.is_some() {
             state.gap_open = true;
-            match backfill(&cfg, &ctx, &client, &mut state).await {
-                Ok(true) => state.gap_open = false,
-                Ok(false) => break,
-                Err(e) => {
-                    // The stream is read all the same (REST trouble must not starve it); the
-                    // cursor stays at the gap, so the next connect (or start) backfills it.
-                    ctx.bad_input(e.reason(), &e.to_string());
-                    tracing::warn!(source = %ctx.id, error = %e, "mastodon backfill failed; reading the stream, the gap is tried again at the next connect");
-                }
+            match try_backfill(&cfg, &ctx, &client, &mut state, &mut retry).await {
+                Some(()) => {}
+                None => break,
             }
         }
         let mut live = super::Liveness::new(&cfg.liveness);
         loop {
-            let Some(msg) = super::ws_next(&mut ws, &mut live, &ctx, "mastodon").await else {
+            let next = match retry {
+                Some((at, _)) => tokio::select! {
+                    m = super::ws_next(&mut ws, &mut live, &ctx, "mastodon") => Some(m),
+                    () = tokio::time::sleep_until(at) => None,
+                },
+                None => Some(super::ws_next(&mut ws, &mut live, &ctx, "mastodon").await),
+            };
+            let Some(next) = next else {
+                // The gap again, while the connection stays up; the socket queues meanwhile.
+                if try_backfill(&cfg, &ctx, &client, &mut state, &mut retry)
+                    .await
+                    .is_none()
+                {
+                    break;
+                }
+                continue;
+            };
+            let Some(msg) = next else {
                 break;
             };
             let received = Instant::now();
@@ -469,6 +490,38 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     ctx.wait_for_engine().await;
     state.persist(&cfg, &ctx);
     Ok(())
+}
+
+/// Backfills the open gap. On success the gap closes and no retry is scheduled; on failure
+/// (counted by reason) the stream is read all the same, since REST trouble must not starve it,
+/// the cursor stays at the gap, and `retry` schedules the next try ([`BACKFILL_RETRY`]).
+/// `None` when the source must stop.
+async fn try_backfill(
+    cfg: &MastodonConfig,
+    ctx: &SourceCtx,
+    client: &reqwest::Client,
+    state: &mut State,
+    retry: &mut Option<(tokio::time::Instant, Duration)>,
+) -> Option<()> {
+    match backfill(cfg, ctx, client, state).await {
+        Ok(true) => {
+            state.gap_open = false;
+            if retry.take().is_some() {
+                tracing::info!(source = %ctx.id, "mastodon backfill caught up with the gap");
+            }
+            Some(())
+        }
+        Ok(false) => None,
+        Err(e) => {
+            ctx.bad_input(e.reason(), &e.to_string());
+            let delay = retry.map_or(BACKFILL_RETRY.0, |(_, d)| {
+                d.saturating_mul(2).min(BACKFILL_RETRY.1)
+            });
+            *retry = Some((tokio::time::Instant::now() + delay, delay));
+            tracing::warn!(source = %ctx.id, error = %e, retry_in_s = delay.as_secs(), "mastodon backfill failed; reading the stream and trying the gap again");
+            Some(())
+        }
+    }
 }
 
 /// Why a backfill stopped short.

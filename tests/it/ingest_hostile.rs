@@ -465,6 +465,57 @@ async fn ingest_hostile_mastodon_stop_interrupts_a_backfill() {
         .unwrap();
 }
 
+/// A backfill that fails once (500) while the stream stays up: the gap was tried again only at
+/// the next connect, so a connection that lasted hours left its gap unread, and the persisted
+/// cursor behind it, for hours. Now it is tried again on the same connection (after 30 s,
+/// doubling): the gap's status arrives, with no reconnect, and the cursor passes the gap.
+#[tokio::test(start_paused = true)]
+async fn ingest_hostile_mastodon_failed_backfill_is_retried_while_the_stream_stays_up() {
+    const GAP: &str = "110000000000000005";
+    let asked = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&asked);
+    let now = rfc3339_now();
+    let page = serde_json::json!([status(GAP, &now)]).to_string();
+    let app = axum::Router::new().fallback(move || {
+        let count = Arc::clone(&count);
+        let page = page.clone();
+        async move {
+            if count.fetch_add(1, Ordering::SeqCst) == 0 {
+                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, String::new())
+            } else {
+                (axum::http::StatusCode::OK, page)
+            }
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rest = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let frames = (1..=3)
+        .map(|i| update(&status(&format!("11000000000000001{i}"), &now)))
+        .collect();
+    let (ws, conns) = mastodon_stream(frames).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = cursor_file(&dir);
+    let cfg = mastodon_cfg(rest, ws, &format!("cursor_file = \"{path}\"\n{LIVENESS}"));
+    let mut s = start_mastodon(cfg, false);
+    assert_eq!(s.take(3, Duration::from_secs(20)).await.len(), 3);
+    assert_eq!(s.errors("fedi", "backfill_failed"), 1);
+    let gap = s.take(1, Duration::from_secs(120)).await;
+    assert_eq!(gap, [GAP], "the gap is backfilled on the same connection");
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        conns.load(Ordering::SeqCst),
+        1,
+        "no reconnect to retry the gap"
+    );
+    s.stop().await;
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().trim(),
+        GAP,
+        "the cursor passes the gap once it is read"
+    );
+}
+
 /// A REST endpoint that never answers: the backfill gives up at its deadline (counted), the
 /// stream is read, and the persisted cursor stays at the gap so the next start backfills it.
 #[tokio::test(start_paused = true)]
