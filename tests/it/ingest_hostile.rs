@@ -465,6 +465,27 @@ async fn ingest_hostile_mastodon_stop_interrupts_a_backfill() {
         .unwrap();
 }
 
+/// A Mastodon source with the cursor file at [`CURSOR`], its REST API served by `app` and its
+/// stream sending three statuses (`{prefix}1` to `{prefix}3`, dated `now`) on each connection.
+/// Returns the source, the stream's connection count, the cursor file's folder and path.
+async fn mastodon_with_rest(
+    app: axum::Router,
+    prefix: &str,
+    now: &str,
+) -> (Started, Arc<AtomicUsize>, tempfile::TempDir, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rest = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let frames = (1..=3)
+        .map(|i| update(&status(&format!("{prefix}{i}"), now)))
+        .collect();
+    let (ws, conns) = mastodon_stream(frames).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = cursor_file(&dir);
+    let cfg = mastodon_cfg(rest, ws, &format!("cursor_file = \"{path}\"\n{LIVENESS}"));
+    (start_mastodon(cfg, false), conns, dir, path)
+}
+
 /// A backfill that fails once (500) while the stream stays up: the gap was tried again only at
 /// the next connect, so a connection that lasted hours left its gap unread, and the persisted
 /// cursor behind it, for hours. Now it is tried again on the same connection (after 30 s,
@@ -487,17 +508,7 @@ async fn ingest_hostile_mastodon_failed_backfill_is_retried_while_the_stream_sta
             }
         }
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rest = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let frames = (1..=3)
-        .map(|i| update(&status(&format!("11000000000000001{i}"), &now)))
-        .collect();
-    let (ws, conns) = mastodon_stream(frames).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = cursor_file(&dir);
-    let cfg = mastodon_cfg(rest, ws, &format!("cursor_file = \"{path}\"\n{LIVENESS}"));
-    let mut s = start_mastodon(cfg, false);
+    let (mut s, conns, _dir, path) = mastodon_with_rest(app, "11000000000000001", &now).await;
     assert_eq!(s.take(3, Duration::from_secs(20)).await.len(), 3);
     assert_eq!(s.errors("fedi", "backfill_failed"), 1);
     let gap = s.take(1, Duration::from_secs(120)).await;
@@ -530,18 +541,8 @@ async fn ingest_hostile_mastodon_slow_backfill_does_not_starve_the_stream() {
             "[]"
         }
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rest = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let now = rfc3339_now();
-    let frames = (1..=3)
-        .map(|i| update(&status(&format!("11000000000000000{i}"), &now)))
-        .collect();
-    let (ws, conns) = mastodon_stream(frames).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = cursor_file(&dir);
-    let cfg = mastodon_cfg(rest, ws, &format!("cursor_file = \"{path}\"\n{LIVENESS}"));
-    let mut s = start_mastodon(cfg, false);
+    let (mut s, conns, _dir, path) =
+        mastodon_with_rest(app, "11000000000000000", &rfc3339_now()).await;
     let got = s.take(3, Duration::from_secs(300)).await;
     assert_eq!(
         got.len(),
