@@ -210,6 +210,7 @@ impl Delivery {
                 in_flight: in_flight.clone(),
                 depth: Arc::clone(&depth),
                 spilled: Arc::clone(&spilled),
+                unrecorded: Arc::default(),
             };
             let entries = restored.remove(&id).unwrap_or_default();
             if !entries.is_empty() {
@@ -515,9 +516,31 @@ struct Seed {
     in_flight: watch::Sender<usize>,
     depth: Arc<HashMap<String, std::sync::atomic::AtomicI64>>,
     spilled: Spill,
+    /// Entries settled in this process (delivered or dead) whose record could not be written
+    /// (disk full): still pending in the outbox file, so a load from it must leave them out
+    /// or they would be sent again and settled twice. A restart sends them once more (at
+    /// least once).
+    unrecorded: Arc<Mutex<HashSet<u64>>>,
 }
 
 impl Seed {
+    /// `seq` was settled but its record is not in the outbox ([`Seed::unrecorded`]).
+    fn unrecord(&self, seq: u64) {
+        if let Ok(mut u) = self.unrecorded.lock() {
+            u.insert(seq);
+        }
+    }
+
+    /// The sink's pending entries in the outbox, less those settled in this process whose
+    /// record failed, and the highest sequence number assigned when it was read.
+    fn pending_in_outbox(&self) -> std::io::Result<(Vec<OutboxEntry>, u64)> {
+        let (mut list, upto) = self.outbox.pending_for(self.sink.id())?;
+        if let Ok(u) = self.unrecorded.lock() {
+            list.retain(|e| !u.contains(&e.seq));
+        }
+        Ok((list, upto))
+    }
+
     /// One notification left the sink's queue (delivered or dead): counts and gauges follow.
     fn settled(&self) {
         let id = self.sink.id();
@@ -610,7 +633,7 @@ async fn supervise(seed: Seed, initial: Vec<OutboxEntry>) {
         let mut wait = restart_delay(restarts);
         loop {
             tokio::time::sleep(wait).await;
-            match seed.outbox.pending_for(&id) {
+            match seed.pending_in_outbox() {
                 Ok((list, upto)) => {
                     entries = list;
                     skip_upto = upto;
@@ -652,6 +675,9 @@ struct Worker {
     queues: BTreeMap<String, VecDeque<Job>>,
     queued: usize,
     rng: rand_chacha::ChaCha8Rng,
+    /// After a failed read of the outbox while spilled: when to read it again, and the
+    /// delay after that ([`PERSIST_BACKOFF`]). Nothing else may wake an empty worker.
+    reload_retry: Option<(Instant, Duration)>,
 }
 
 impl Worker {
@@ -663,6 +689,7 @@ impl Worker {
             queues: BTreeMap::new(),
             queued: 0,
             rng: rand_chacha::ChaCha8Rng::from_entropy(),
+            reload_retry: None,
         }
     }
 
@@ -695,7 +722,9 @@ impl Worker {
         // set) is re-posted before the receiver can time it out.
         let mut next_tick = interval.map(|_| Instant::now());
         loop {
-            if self.queued <= self.seed.capacity / 2 {
+            if self.queued <= self.seed.capacity / 2
+                && self.reload_retry.is_none_or(|(at, _)| at <= Instant::now())
+            {
                 self.reload_spilled();
             }
             if !open && self.queued == 0 {
@@ -716,6 +745,9 @@ impl Worker {
                         self.attempt(&incident).await;
                     }
                 }
+                // Wakes an idle worker to read the outbox again (at the loop's top).
+                _ = sleep_until_opt(self.reload_retry.map(|r| r.0)),
+                    if self.reload_retry.is_some() && self.queued <= self.seed.capacity / 2 => {}
                 _ = sleep_until_opt(next_tick), if next_tick.is_some() && open => {
                     self.seed.in_flight.send_modify(|n| *n += 1);
                     let res = self.seed.sink.tick().await;
@@ -742,10 +774,18 @@ impl Worker {
             return;
         }
         let id = self.seed.sink.id().to_string();
-        let (list, upto) = match self.seed.outbox.pending_for(&id) {
-            Ok(read) => read,
+        let (list, upto) = match self.seed.pending_in_outbox() {
+            Ok(read) => {
+                self.reload_retry = None;
+                read
+            }
             Err(e) => {
-                tracing::error!(sink = %id, error = %e, "cannot read the outbox for the notifications waiting there; will retry");
+                let wait = self.reload_retry.map_or(PERSIST_BACKOFF.0, |(_, w)| {
+                    w.saturating_mul(2).min(PERSIST_BACKOFF.1)
+                });
+                self.reload_retry = Some((Instant::now() + wait, wait));
+                tracing::error!(sink = %id, error = %e, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "cannot read the outbox for the notifications waiting there; will retry");
                 return;
             }
         };
@@ -804,6 +844,7 @@ impl Worker {
         match result {
             Ok(()) => {
                 if let Err(e) = self.seed.outbox.mark_delivered(seq) {
+                    self.seed.unrecord(seq);
                     tracing::error!(sink = %id, seq, error = %e, "cannot record a delivery in the outbox; it may repeat after a restart");
                 }
                 self.seed
@@ -864,6 +905,7 @@ impl Worker {
         let id = self.seed.sink.id().to_string();
         if let Some(job) = self.queues.get(incident).and_then(VecDeque::front) {
             if let Err(e) = self.seed.outbox.mark_dead(job.entry.seq, reason, error) {
+                self.seed.unrecord(job.entry.seq);
                 tracing::error!(sink = %id, seq = job.entry.seq, error = %e, "cannot record a dead letter in the outbox");
             }
             tracing::error!(sink = %id, incident, action = job.entry.alert.action.as_str(), seq = job.entry.seq, reason, error, "notification dead-lettered (see `flashpoint outbox list`)");
@@ -1077,6 +1119,70 @@ mod tests {
         let err = d.persist(&AlertRecord::sample("never")).await.unwrap_err();
         assert!(err.to_string().contains("stopped"), "{err}");
         stopper.await.unwrap();
+    }
+
+    /// A sink that accepts everything, yielding once per notification.
+    struct Accepting {
+        teams: Vec<String>,
+        accepted: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Notifier for Accepting {
+        fn id(&self) -> &str {
+            "accepting"
+        }
+        fn teams(&self) -> &[String] {
+            &self.teams
+        }
+        fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.accepted.lock().unwrap().push(alert.incident.clone());
+                Ok(())
+            })
+        }
+    }
+
+    /// Found in review: a delivery whose `delivered` record cannot be written (disk full) is
+    /// still pending in the outbox file; while the sink was spilled, its worker loaded it from
+    /// there again, sent it again and settled it twice, so `drain` returned early (sent
+    /// `i1, i1, i1, i2, i3`). Entries settled in this process are left out of such loads.
+    #[tokio::test(start_paused = true)]
+    async fn an_entry_whose_delivered_record_failed_is_not_loaded_again_while_spilled() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Arc::new(Accepting {
+            teams: vec!["support".into()],
+            accepted: std::sync::Mutex::default(),
+        });
+        let cfg = DeliveryConfig {
+            queue_capacity: 1,
+            ..DeliveryConfig::default()
+        };
+        let d = Delivery::start(
+            vec![Arc::clone(&sink) as Arc<dyn Notifier>],
+            DeliveryOptions {
+                outbox_dir: dir.path(),
+                delivery: &cfg,
+                escalation: &[],
+                flood: FloodControlConfig::default(),
+                metrics: Arc::new(Metrics::new(&["b"], 10)),
+            },
+        )
+        .unwrap();
+        for i in ["i1", "i2", "i3"] {
+            d.notify(&AlertRecord::sample(i)).await.unwrap();
+        }
+        // i2 and i3 wait in the outbox (a channel of one); the disk fills for two writes.
+        d.outbox.fail_writes_for_test(2);
+        tokio::time::timeout(Duration::from_secs(3600), d.drain())
+            .await
+            .unwrap();
+        assert_eq!(d.pending(), 0);
+        assert_eq!(
+            *sink.accepted.lock().unwrap(),
+            ["i1", "i2", "i3"],
+            "each sent once in this process"
+        );
     }
 
     #[tokio::test(start_paused = true)]

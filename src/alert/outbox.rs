@@ -416,13 +416,16 @@ impl Outbox {
     pub fn pending_for(&self, sink: &str) -> io::Result<(Vec<OutboxEntry>, u64)> {
         let inner = self.lock()?;
         let parsed = parse(&read_bytes(&self.path)?);
+        let upto = inner.next_seq.saturating_sub(1);
+        // A record of a failed write can be in the file under a sequence number that is given
+        // back and used again (see `enqueue`): it is not an entry until that number is taken.
         let pending = parsed
             .snap
             .pending
             .into_iter()
-            .filter(|e| e.sink == sink)
+            .filter(|e| e.sink == sink && e.seq <= upto)
             .collect();
-        Ok((pending, inner.next_seq.saturating_sub(1)))
+        Ok((pending, upto))
     }
 
     fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, Inner>> {

@@ -98,7 +98,8 @@ pub struct DeliveryConfig {
     /// the outbox and resume on the next start). `run` waits at most this, and never beyond
     /// its shutdown budget ([`SHUTDOWN_BUDGET`]).
     pub drain_timeout: HumanDuration,
-    /// Notifications held in memory per sink; beyond it, producers wait (Block).
+    /// Notifications a sink's channel holds (its worker holds as many again); beyond it they
+    /// wait in the outbox and the worker loads them as it catches up (Spill).
     pub queue_capacity: usize,
     /// How often the outbox log is compacted while running (delivered entries dropped):
     /// checked whenever a delivery or dead letter is recorded.

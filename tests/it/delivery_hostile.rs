@@ -428,3 +428,57 @@ async fn delivery_hostile_a_refusing_sink_holds_back_no_other_sink() {
     assert_eq!(got, incidents, "each line delivered once");
     d.stop();
 }
+
+/// Found in review: while a sink was spilled, a failed read of the outbox (here its log is
+/// briefly not a readable file) by an idle worker was never tried again: nothing else wakes
+/// it, so the spilled lines waited for a restart. The read is now retried with backoff.
+#[tokio::test]
+async fn delivery_hostile_a_failed_read_of_the_spilled_lines_is_retried() {
+    let server = MockServer::start().await;
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slow = {
+        let open = Arc::clone(&open);
+        Recorder::mount(&server, "/slow", move |_, _| {
+            if open.load(Ordering::SeqCst) {
+                ResponseTemplate::new(200)
+            } else {
+                ResponseTemplate::new(503)
+            }
+        })
+        .await
+    };
+    let state = tempfile::tempdir().unwrap();
+    let cfg = hook_config(
+        state.path(),
+        &format!("{}/slow", server.uri()),
+        "queue_capacity = 1\nbackoff_initial = \"5ms\"\nbackoff_max = \"20ms\"",
+    );
+    let d = service::start_delivery(&cfg, Arc::new(Metrics::new(&["brightline"], 10)))
+        .unwrap()
+        .unwrap();
+    for i in 1..=6 {
+        d.notify(&line(&format!("s{i:02}"), &["support"]))
+            .await
+            .unwrap();
+    }
+    // The sink is spilled and retries the one line it holds; wait until it was tried.
+    while slow.bodies().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    let log = state.path().join("outbox").join("outbox.ndjson");
+    let aside = state.path().join("outbox").join("aside.ndjson");
+    assert!(log.try_exists().unwrap(), "{}", log.display());
+    std::fs::rename(&log, &aside).unwrap();
+    std::fs::create_dir(&log).unwrap();
+    open.store(true, Ordering::SeqCst);
+    // The held line is delivered; the idle worker cannot read the outbox.
+    tokio::time::timeout(Duration::from_secs(10), d.wait_pending(5))
+        .await
+        .unwrap();
+    std::fs::remove_dir(&log).unwrap();
+    std::fs::rename(&aside, &log).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), d.drain())
+        .await
+        .expect("the spilled lines are read again and delivered");
+    d.stop();
+}
