@@ -10,8 +10,10 @@
 //! again from its start, and a path that comes to name another file (rotation by rename, a
 //! replaced file, a swapped symlink) has the old file read to its end and the new one from its
 //! start; each switch is logged and counted (`file_truncated`, `file_replaced`). A file
-//! truncated and grown back past the read offset between two polls is not seen as truncated
-//! (as with `tail -F`).
+//! truncated and written again past the read offset between two polls (which `tail -F` misses)
+//! is caught by comparing the last [`TAIL_BYTES`] bytes read with what the file holds there:
+//! a difference is a truncation. A rewrite that puts back the very same bytes there is not
+//! seen.
 
 use std::time::Instant;
 
@@ -21,6 +23,9 @@ use super::archive;
 use super::SourceCtx;
 use crate::config::source::FileConfig;
 use crate::domain::codec::{decode, MAX_LINE_BYTES};
+
+/// How many of the last bytes read a followed file is checked against at each poll.
+const TAIL_BYTES: usize = 64;
 
 /// Mentions per batch read from an archive.
 const BATCH: usize = 256;
@@ -83,13 +88,39 @@ enum PathState {
     Replaced,
 }
 
-/// Compares the path with the open file (`open`, read up to `offset`). A path that does not
-/// exist for now (between a rename and the new file's creation) keeps the open file.
-async fn path_state(path: &str, open: FileId, offset: u64) -> PathState {
+/// Compares the path with the open file (`open`, read up to `offset`, whose last bytes were
+/// `tail`). A path that does not exist for now (between a rename and the new file's creation)
+/// keeps the open file.
+async fn path_state(path: &str, open: FileId, offset: u64, tail: &[u8]) -> PathState {
     match tokio::fs::metadata(path).await {
         Ok(m) if FileId::of(&m) != open => PathState::Replaced,
         Ok(m) if m.len() < offset => PathState::Truncated,
+        Ok(_) if !holds_at(path, offset, tail).await => PathState::Truncated,
         _ => PathState::Same,
+    }
+}
+
+/// Whether the file at `path` holds `tail` just before `offset` (an unreadable file counts as
+/// holding it: the next poll looks again).
+async fn holds_at(path: &str, offset: u64, tail: &[u8]) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let Some(start) = offset.checked_sub(tail.len() as u64) else {
+        return true;
+    };
+    if tail.is_empty() {
+        return true;
+    }
+    let Ok(mut f) = tokio::fs::File::open(path).await else {
+        return true;
+    };
+    let mut buf = vec![0u8; tail.len()];
+    if f.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+        return true;
+    }
+    match f.read_exact(&mut buf).await {
+        Ok(_) => buf == tail,
+        // Shorter than `offset` since the size was read: a truncation the next look sees.
+        Err(_) => true,
     }
 }
 
@@ -118,13 +149,24 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     let mut line = Vec::new();
     // Inside a line longer than MAX_LINE_BYTES: read past it without holding it.
     let mut oversize = false;
+    // The last bytes consumed (at most TAIL_BYTES), ending at `offset`.
+    let mut tail: Vec<u8> = Vec::with_capacity(2 * TAIL_BYTES);
+    // Back from a poll's wait: look at the path before reading on, since a file rewritten
+    // meanwhile would otherwise be read from the old offset.
+    let mut polled = false;
     loop {
-        let available = tokio::select! {
-            r = reader.fill_buf() => r.map_err(|e| anyhow::anyhow!("cannot read the followed file {}: {e}", cfg.path))?,
-            _ = ctx.cancel.cancelled() => return Ok(()),
+        let rewritten = std::mem::take(&mut polled)
+            && path_state(&cfg.path, id, offset, &tail).await == PathState::Truncated;
+        let available: &[u8] = if rewritten {
+            &[]
+        } else {
+            tokio::select! {
+                r = reader.fill_buf() => r.map_err(|e| anyhow::anyhow!("cannot read the followed file {}: {e}", cfg.path))?,
+                _ = ctx.cancel.cancelled() => return Ok(()),
+            }
         };
         if available.is_empty() {
-            let state = path_state(&cfg.path, id, offset).await;
+            let state = path_state(&cfg.path, id, offset, &tail).await;
             if state == PathState::Replaced
                 && !reader.fill_buf().await.map_or(true, <[u8]>::is_empty)
             {
@@ -159,6 +201,7 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                         tracing::warn!(source = %ctx.id, path = %cfg.path, reason, read_bytes = offset, "followed file truncated or replaced: reading it from the start");
                         id = new_id;
                         offset = 0;
+                        tail.clear();
                         // The old file's last line, without its newline.
                         let rest = std::mem::take(&mut line);
                         if std::mem::take(&mut oversize) {
@@ -185,7 +228,10 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             }
             // At the end for now: keep the partial line and look again after the interval.
             tokio::select! {
-                _ = tokio::time::sleep(cfg.poll_interval) => continue,
+                _ = tokio::time::sleep(cfg.poll_interval) => {
+                    polled = true;
+                    continue;
+                }
                 _ = ctx.cancel.cancelled() => return Ok(()),
             }
         }
@@ -200,6 +246,11 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             } else {
                 line.extend_from_slice(&available[..used]);
             }
+        }
+        let read = &available[..used];
+        tail.extend_from_slice(&read[read.len().saturating_sub(TAIL_BYTES)..]);
+        if tail.len() > TAIL_BYTES {
+            tail.drain(..tail.len() - TAIL_BYTES);
         }
         reader.consume(used);
         offset += used as u64;

@@ -762,11 +762,15 @@ fn append(path: &std::path::Path, lines: &[&str]) {
 }
 
 fn start_follow(path: &std::path::Path) -> Started {
+    start_follow_every(path, Duration::from_millis(5))
+}
+
+fn start_follow_every(path: &std::path::Path, poll_interval: Duration) -> Started {
     let (ctx, cancel, rx, metrics) = ctx_for("tail", false);
     let cfg = FileConfig {
         path: path.display().to_string(),
         follow: true,
-        poll_interval: Duration::from_millis(5),
+        poll_interval,
     };
     let task = tokio::spawn(file::run(cfg, ctx));
     Started {
@@ -808,6 +812,35 @@ async fn ingest_hostile_followed_file_truncated_then_renamed_is_read_on() {
     assert_eq!(s.errors("tail", "file_replaced"), 1);
     append(&path, &["c3"]);
     assert_eq!(s.take(1, WAIT).await, ["c3"]);
+    s.stop().await;
+}
+
+/// A followed file truncated and written again past the read offset between two polls (as a
+/// `copytruncate` followed at once by a burst of writes can leave it): the size check saw a
+/// longer file and read on from the old offset, in the middle of a new line, so the new
+/// lines before it were lost and a broken one counted. The last bytes read are now compared
+/// with what the file holds there, and a difference is a truncation: read from the start.
+/// Paused time: the reader polls every hour, so the rewrite lands while it waits.
+#[tokio::test(start_paused = true)]
+async fn ingest_hostile_followed_file_rewritten_longer_between_polls_is_read_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.ndjson");
+    append(&path, &["a1", "a2", "a3"]);
+    let mut s = start_follow_every(&path, Duration::from_secs(3600));
+    assert_eq!(s.take(3, WAIT).await, ["a1", "a2", "a3"]);
+    // Virtual time moves only once the reader waits for its next poll.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rewritten: String = ["b01", "b02", "b03", "b04", "b05"]
+        .iter()
+        .map(|id| line(id))
+        .collect();
+    std::fs::write(&path, rewritten).unwrap();
+    assert_eq!(
+        s.take(5, Duration::from_secs(7200)).await,
+        ["b01", "b02", "b03", "b04", "b05"]
+    );
+    assert_eq!(s.errors("tail", "file_truncated"), 1);
+    assert_eq!(s.errors("tail", "invalid_json"), 0);
     s.stop().await;
 }
 
