@@ -172,6 +172,9 @@ struct Inner {
     /// Fault injection: this many next writes fail as on a full disk.
     #[cfg(test)]
     fail_writes: u32,
+    /// Fault injection: this many next reads of pending entries fail.
+    #[cfg(test)]
+    fail_reads: u32,
 }
 
 fn now_ms() -> i64 {
@@ -358,6 +361,8 @@ impl Outbox {
                     known: known_identities(&parsed.snap),
                     #[cfg(test)]
                     fail_writes: 0,
+                    #[cfg(test)]
+                    fail_reads: 0,
                 }),
                 lock: Mutex::new(Some(lock)),
             },
@@ -414,7 +419,13 @@ impl Outbox {
     /// queues), and the largest sequence number handed out so far: everything for `sink` up
     /// to it that is still pending is in the list.
     pub fn pending_for(&self, sink: &str) -> io::Result<(Vec<OutboxEntry>, u64)> {
-        let inner = self.lock()?;
+        #[allow(unused_mut)]
+        let mut inner = self.lock()?;
+        #[cfg(test)]
+        if inner.fail_reads > 0 {
+            inner.fail_reads -= 1;
+            return Err(io::Error::other("injected read failure"));
+        }
         let parsed = parse(&read_bytes(&self.path)?);
         let upto = inner.next_seq.saturating_sub(1);
         // A record of a failed write can be in the file under a sequence number that is given
@@ -531,6 +542,14 @@ impl Outbox {
         }
         inner.appended = inner.appended.saturating_add(1);
         inner.file.sync_data()
+    }
+
+    /// Fault injection for tests: the next `n` reads of pending entries fail.
+    #[cfg(test)]
+    pub(crate) fn fail_reads_for_test(&self, n: u32) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.fail_reads = n;
+        }
     }
 
     /// Fault injection for tests: the next `n` writes fail as on a full disk.

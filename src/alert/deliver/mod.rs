@@ -790,4 +790,88 @@ mod tests {
             1
         );
     }
+
+    /// A sink whose first trigger waits at a gate, then panics; everything else is accepted.
+    struct Gated {
+        teams: Vec<String>,
+        entered: tokio::sync::Notify,
+        gate: tokio::sync::Notify,
+        panicked: std::sync::atomic::AtomicBool,
+        accepted: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Notifier for Gated {
+        fn id(&self) -> &str {
+            "gated"
+        }
+        fn teams(&self) -> &[String] {
+            &self.teams
+        }
+        fn notify<'a>(&'a self, alert: &'a AlertRecord) -> NotifyFuture<'a> {
+            use std::sync::atomic::Ordering::SeqCst;
+            Box::pin(async move {
+                if alert.action == Action::Trigger && !self.panicked.swap(true, SeqCst) {
+                    self.entered.notify_one();
+                    self.gate.notified().await;
+                    panic!("injected fault while sending the trigger");
+                }
+                self.accepted.lock().unwrap().push(format!(
+                    "{} {}",
+                    alert.incident,
+                    alert.action.as_str()
+                ));
+                Ok(())
+            })
+        }
+    }
+
+    /// Found in review: a worker rebuilt after a panic, whose first read of the outbox failed,
+    /// took the resolve waiting in its channel and sent it before the trigger the dead worker
+    /// had held (sent `A resolve, A trigger`). A worker built spilled reads its channel only
+    /// after a load from the outbox.
+    #[tokio::test(start_paused = true)]
+    async fn a_restarted_worker_whose_first_load_fails_keeps_an_incidents_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Arc::new(Gated {
+            teams: vec!["support".into()],
+            entered: tokio::sync::Notify::new(),
+            gate: tokio::sync::Notify::new(),
+            panicked: std::sync::atomic::AtomicBool::new(false),
+            accepted: std::sync::Mutex::default(),
+        });
+        let cfg = DeliveryConfig {
+            queue_capacity: 1,
+            ..DeliveryConfig::default()
+        };
+        let d = Delivery::start(
+            vec![Arc::clone(&sink) as Arc<dyn Notifier>],
+            DeliveryOptions {
+                outbox_dir: dir.path(),
+                delivery: &cfg,
+                escalation: &[],
+                flood: FloodControlConfig::default(),
+                metrics: Arc::new(Metrics::new(&["b"], 10)),
+            },
+        )
+        .unwrap();
+        let t = AlertRecord::sample("A");
+        let mut r = AlertRecord::sample("A");
+        r.action = Action::Resolve;
+        d.notify(&t).await.unwrap();
+        // The worker holds the trigger, mid-send; the resolve waits in the channel.
+        sink.entered.notified().await;
+        d.notify(&r).await.unwrap();
+        assert_eq!(d.pending(), 2);
+        // The rebuilt worker's first load fails; then the trigger's send panics.
+        d.outbox.fail_reads_for_test(1);
+        sink.gate.notify_one();
+        tokio::time::timeout(Duration::from_secs(3600), d.drain())
+            .await
+            .unwrap();
+        assert_eq!(
+            *sink.accepted.lock().unwrap(),
+            ["A trigger", "A resolve"],
+            "one incident's lines in order"
+        );
+    }
 }

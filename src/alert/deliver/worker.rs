@@ -211,6 +211,10 @@ struct Worker {
     /// After a failed read of the outbox while spilled: when to read it again, and the
     /// delay after that ([`PERSIST_BACKOFF`]). Nothing else may wake an empty worker.
     reload_retry: Option<(Instant, Duration)>,
+    /// Built spilled (a start with a backlog, a restart): the channel is not read until a
+    /// load from the outbox has set `skip_upto`, or the channel could hand over a line newer
+    /// than older ones of its incident still on disk, or a copy of one already delivered.
+    load_first: bool,
 }
 
 impl Worker {
@@ -223,6 +227,7 @@ impl Worker {
             queued: 0,
             rng: rand_chacha::ChaCha8Rng::from_entropy(),
             reload_retry: None,
+            load_first: seed.spilled.lock().map_or(true, |s| *s),
         }
     }
 
@@ -264,7 +269,7 @@ impl Worker {
                 break;
             }
             let due = self.next_due();
-            let room = open && self.queued < self.seed.capacity;
+            let room = open && !self.load_first && self.queued < self.seed.capacity;
             tokio::select! {
                 biased;
                 msg = rx.recv(), if room => match msg {
@@ -304,12 +309,15 @@ impl Worker {
             return;
         };
         if !*spilled {
+            // Nothing waits in the outbox that the channel does not carry.
+            self.load_first = false;
             return;
         }
         let id = self.seed.sink.id().to_string();
         let (list, upto) = match self.seed.pending_in_outbox() {
             Ok(read) => {
                 self.reload_retry = None;
+                self.load_first = false;
                 read
             }
             Err(e) => {
