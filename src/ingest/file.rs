@@ -95,14 +95,15 @@ async fn path_state(path: &str, open: FileId, offset: u64, tail: &[u8]) -> PathS
     match tokio::fs::metadata(path).await {
         Ok(m) if FileId::of(&m) != open => PathState::Replaced,
         Ok(m) if m.len() < offset => PathState::Truncated,
-        Ok(_) if !holds_at(path, offset, tail).await => PathState::Truncated,
+        Ok(_) if !holds_at(path, open, offset, tail).await => PathState::Truncated,
         _ => PathState::Same,
     }
 }
 
-/// Whether the file at `path` holds `tail` just before `offset` (an unreadable file counts as
-/// holding it: the next poll looks again).
-async fn holds_at(path: &str, offset: u64, tail: &[u8]) -> bool {
+/// Whether the file at `path`, if it is still the open file (`open`), holds `tail` just before
+/// `offset`. Another file there (swapped since the look at its metadata) or an unreadable one
+/// counts as holding it: the next look sees the swap, or looks again.
+async fn holds_at(path: &str, open: FileId, offset: u64, tail: &[u8]) -> bool {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let Some(start) = offset.checked_sub(tail.len() as u64) else {
         return true;
@@ -113,6 +114,9 @@ async fn holds_at(path: &str, offset: u64, tail: &[u8]) -> bool {
     let Ok(mut f) = tokio::fs::File::open(path).await else {
         return true;
     };
+    if f.metadata().await.map_or(true, |m| FileId::of(&m) != open) {
+        return true;
+    }
     let mut buf = vec![0u8; tail.len()];
     if f.seek(std::io::SeekFrom::Start(start)).await.is_err() {
         return true;
@@ -155,9 +159,12 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     // meanwhile would otherwise be read from the old offset.
     let mut polled = false;
     loop {
-        let rewritten = std::mem::take(&mut polled)
-            && path_state(&cfg.path, id, offset, &tail).await == PathState::Truncated;
-        let available: &[u8] = if rewritten {
+        let looked = if std::mem::take(&mut polled) {
+            Some(path_state(&cfg.path, id, offset, &tail).await)
+        } else {
+            None
+        };
+        let available: &[u8] = if looked == Some(PathState::Truncated) {
             &[]
         } else {
             tokio::select! {
@@ -166,7 +173,11 @@ async fn follow(cfg: FileConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             }
         };
         if available.is_empty() {
-            let state = path_state(&cfg.path, id, offset, &tail).await;
+            // Just looked (back from a poll's wait): the same answer.
+            let state = match looked {
+                Some(state) => state,
+                None => path_state(&cfg.path, id, offset, &tail).await,
+            };
             if state == PathState::Replaced
                 && !reader.fill_buf().await.map_or(true, <[u8]>::is_empty)
             {
