@@ -83,6 +83,9 @@ impl ConsoleNotifier {
             category = alert.category,
             summary = clean(&alert.summary),
         );
+        if !alert.why.is_empty() {
+            s.push_str(&format!("         why: {}\n", clean(&alert.why)));
+        }
         if alert.action == Action::Trigger || verb == Verb::Page {
             if let Some(p) = alert.top_posts.first() {
                 let text: String = clean(&p.text).chars().take(140).collect();
@@ -139,11 +142,13 @@ mod tests {
             followers: 1,
             url: None,
         }];
+        a.why = "complaints at 3.0/min\u{1b}[2J, 12x their usual".into();
         let s = ConsoleNotifier::render(&a, false);
         assert!(!s.contains('\u{1b}'), "{s:?}");
         assert!(!s.contains('\u{7}') && !s.contains('\u{202E}'), "{s:?}");
         assert!(s.contains("gas kael next"), "{s:?}");
-        assert_eq!(s.lines().count(), 3, "one line per field: {s:?}");
+        assert!(s.contains("\n         why: complaints at 3.0/min"), "{s:?}");
+        assert_eq!(s.lines().count(), 4, "one line per field: {s:?}");
     }
 
     #[test]

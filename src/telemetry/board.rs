@@ -42,6 +42,8 @@ pub struct TimelineEntry {
     pub severity: Severity,
     pub teams: Vec<String>,
     pub summary: String,
+    /// Which signal crossed what, in one sentence (the alert line's `why`).
+    pub why: String,
     pub mentions: u64,
     pub rate_per_min: f64,
     pub baseline_per_min: f64,
@@ -65,6 +67,8 @@ pub struct IncidentView {
     pub updated_at: String,
     pub resolved_at: Option<String>,
     pub summary: String,
+    /// The last line's why-sentence.
+    pub why: String,
     pub metrics: AlertMetrics,
     pub top_posts: Vec<TopPost>,
     pub terms: Vec<String>,
@@ -166,6 +170,7 @@ impl IncidentBoard {
             severity: alert.severity,
             teams: alert.teams.clone(),
             summary: alert.summary.clone(),
+            why: alert.why.clone(),
             mentions: alert.metrics.mentions,
             rate_per_min: alert.metrics.rate_per_min,
             baseline_per_min: alert.metrics.baseline_per_min,
@@ -185,6 +190,7 @@ impl IncidentBoard {
                 updated_at: alert.at.clone(),
                 resolved_at: None,
                 summary: String::new(),
+                why: String::new(),
                 metrics: AlertMetrics::default(),
                 top_posts: Vec::new(),
                 terms: Vec::new(),
@@ -202,6 +208,7 @@ impl IncidentBoard {
         }
         view.updated_at = alert.at.clone();
         view.summary = alert.summary.clone();
+        view.why = alert.why.clone();
         view.metrics = alert.metrics.clone();
         if !alert.top_posts.is_empty() {
             view.top_posts = alert.top_posts.clone();
@@ -450,6 +457,33 @@ mod tests {
         assert_eq!(v.timeline.last().map(|e| e.action), Some(Action::Resolve));
         assert_eq!(v.peak_severity, Severity::Error);
         assert!(board.incident("acme-0").is_none());
+    }
+
+    #[test]
+    fn an_incident_carries_each_lines_why() {
+        let board = IncidentBoard::new(vec![("acme".into(), "Acme".into())], None, 2);
+        let mut first = alert(
+            "acme-9",
+            Action::Trigger,
+            Severity::Info,
+            "2026-03-01T00:00:00Z",
+        );
+        first.why = "a risky post's story has 3 posts in the last 60 min".into();
+        let mut then = alert(
+            "acme-9",
+            Action::Escalate,
+            Severity::Error,
+            "2026-03-01T00:09:00Z",
+        );
+        then.why = "complaints at 3.0/min, 12x their usual 0.25/min".into();
+        board.apply(&first);
+        board.apply(&then);
+        let v = board.incident("acme-9").unwrap();
+        assert_eq!(v.why, then.why, "the incident shows its last line's why");
+        let whys: Vec<&str> = v.timeline.iter().map(|e| e.why.as_str()).collect();
+        assert_eq!(whys, [first.why.as_str(), then.why.as_str()]);
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["why"], then.why.as_str());
     }
 
     #[test]

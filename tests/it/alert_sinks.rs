@@ -695,6 +695,8 @@ const HOSTILE: &str = "<!channel> <!here> <@U024BE7LH> <https://evil.example|see
 fn hostile_line() -> AlertRecord {
     let mut l = line("brightline-20260303-0001", Action::Trigger);
     l.summary = format!("Brightline Plumbing: 3 mentions in 60 min — {HOSTILE}");
+    // Written by the detector, never from post text; escaped all the same.
+    l.why = format!("complaints at 3.0/min, 12x their usual 0.25/min {HOSTILE}");
     l.top_posts = vec![
         TopPost {
             id: "m1".into(),
@@ -847,6 +849,10 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
         "the text is shown, escaped: {all}"
     );
     assert!(
+        all.contains("*Why:* complaints at 3.0/min, 12x their usual 0.25/min &lt;!channel&gt;"),
+        "the why-sentence follows the summary: {all}"
+    );
+    assert!(
         all.contains("<https://evil.example/x%3E%7C%3C!channel%3E|"),
         "the hostile URL is a link with its specials percent-encoded: {all}"
     );
@@ -855,6 +861,12 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
     let (_, pd) = body("/v2/enqueue");
     let summary = pd["payload"]["summary"].as_str().unwrap();
     assert!(summary.contains("<!channel> <!here>"), "{summary}");
+    let why = pd["payload"]["custom_details"]["why"].as_str().unwrap();
+    assert!(why.starts_with("complaints at 3.0/min, 12x"), "{why}");
+    assert!(
+        !why.contains('\u{202E}'),
+        "bidi override in the PagerDuty why"
+    );
     assert!(
         !summary.contains('\u{202E}'),
         "bidi override in the PagerDuty summary"
@@ -877,6 +889,11 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
         .as_str()
         .unwrap()
         .contains('\u{202E}'));
+    let why = am[0]["annotations"]["why"].as_str().unwrap();
+    assert!(
+        why.starts_with("complaints at 3.0/min") && !why.contains('\u{202E}'),
+        "{why}"
+    );
 
     // Webhook: the alert log line byte for byte, which parses back to the same record.
     let (raw, _) = body("/hook");

@@ -1,5 +1,6 @@
 //! Prometheus Alertmanager: `POST {url}/api/v2/alerts` with labels `alertname`, `brand`,
-//! `team`, `severity`, `category`, `incident` and annotations `summary`, `evidence`.
+//! `team`, `severity`, `category`, `incident` and annotations `summary`, `why` (which signal
+//! crossed what, in one sentence), `evidence`.
 //!
 //! Alertmanager resolves an alert it has not heard about for `resolve_timeout`, so active
 //! incidents are re-posted every `repost_interval` by [`Notifier::tick`] (and at once when the
@@ -222,6 +223,7 @@ impl AlertmanagerSink {
                     },
                     "annotations": {
                         "summary": text::plain(&alert.summary),
+                        "why": text::plain(&alert.why),
                         "evidence": evidence,
                         "dedup_key": alert.dedup_key,
                     },

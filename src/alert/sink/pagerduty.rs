@@ -238,6 +238,7 @@ impl PagerDutySink {
                 "group": group,
                 "class": alert.category,
                 "custom_details": {
+                    "why": text::plain(&alert.why),
                     "incident": alert.incident,
                     "action": alert.action.as_str(),
                     "teams": alert.teams,

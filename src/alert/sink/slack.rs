@@ -123,8 +123,14 @@ impl SlackSink {
         let mut blocks = vec![
             json!({"type": "header", "text": {"type": "plain_text", "text": header}}),
             json!({"type": "section", "text": md(text::mrkdwn(&alert.summary, SECTION_CHARS))}),
-            json!({"type": "section", "fields": fields}),
         ];
+        if !alert.why.is_empty() {
+            // The one sentence saying which signal crossed what: the first thing on-call reads
+            // after the summary.
+            let why = format!("*Why:* {}", text::mrkdwn(&alert.why, SECTION_CHARS - 8));
+            blocks.push(json!({"type": "section", "text": md(why)}));
+        }
+        blocks.push(json!({"type": "section", "fields": fields}));
         if alert.action != Action::Resolve && !alert.top_posts.is_empty() {
             // Whole lines only, so a cut never leaves half a link.
             let mut posts = String::from("*Top posts*");
