@@ -441,7 +441,6 @@ mod tests {
             stream(0.5, 0.05),
             GroupSignal {
                 alarm: false,
-                outage: false,
                 ..stream(15.0, 1.0)
             },
         ] {

@@ -397,9 +397,8 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         let mut retry: Option<(tokio::time::Instant, Duration)> = None;
         if state.newest.is_some() {
             state.gap_open = true;
-            match try_backfill(&cfg, &ctx, &client, &mut state, &mut retry).await {
-                Some(()) => {}
-                None => break,
+            if !try_backfill(&cfg, &ctx, &client, &mut state, &mut retry).await {
+                break;
             }
         }
         let mut live = super::Liveness::new(&cfg.liveness);
@@ -413,10 +412,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             };
             let Some(next) = next else {
                 // The gap again, while the connection stays up; the socket queues meanwhile.
-                if try_backfill(&cfg, &ctx, &client, &mut state, &mut retry)
-                    .await
-                    .is_none()
-                {
+                if !try_backfill(&cfg, &ctx, &client, &mut state, &mut retry).await {
                     break;
                 }
                 continue;
@@ -495,23 +491,23 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
 /// Backfills the open gap. On success the gap closes and no retry is scheduled; on failure
 /// (counted by reason) the stream is read all the same, since REST trouble must not starve it,
 /// the cursor stays at the gap, and `retry` schedules the next try ([`BACKFILL_RETRY`]).
-/// `None` when the source must stop.
+/// `false` when the source must stop.
 async fn try_backfill(
     cfg: &MastodonConfig,
     ctx: &SourceCtx,
     client: &reqwest::Client,
     state: &mut State,
     retry: &mut Option<(tokio::time::Instant, Duration)>,
-) -> Option<()> {
+) -> bool {
     match backfill(cfg, ctx, client, state).await {
         Ok(true) => {
             state.gap_open = false;
             if retry.take().is_some() {
                 tracing::info!(source = %ctx.id, "mastodon backfill caught up with the gap");
             }
-            Some(())
+            true
         }
-        Ok(false) => None,
+        Ok(false) => false,
         Err(e) => {
             ctx.bad_input(e.reason(), &e.to_string());
             let delay = retry.map_or(BACKFILL_RETRY.0, |(_, d)| {
@@ -519,7 +515,7 @@ async fn try_backfill(
             });
             *retry = Some((tokio::time::Instant::now() + delay, delay));
             tracing::warn!(source = %ctx.id, error = %e, retry_in_s = delay.as_secs(), "mastodon backfill failed; reading the stream and trying the gap again");
-            Some(())
+            true
         }
     }
 }

@@ -37,10 +37,11 @@
 //! queued in memory at all (**Spill**): it is on disk already, the sink is marked spilled
 //! (`flashpoint_sink_queue_spilled_total`), and everything after it for that sink waits in
 //! the outbox too, until the worker has emptied half its queue and loads the oldest of them
-//! from the outbox (`Worker::reload_spilled` in `worker.rs`). So a receiver that hangs or refuses holds
-//! back only its own sink: the dispatcher, the detector and every other sink go on, and
-//! nothing is dropped. Delivery is at least once; a crash between a 2xx and its `delivered` record repeats
-//! one send, which PagerDuty and Alertmanager fold by dedup key / labels.
+//! from the outbox (`Worker::reload_spilled` in `worker.rs`). So a receiver that hangs or
+//! refuses holds back only its own sink: the dispatcher, the detector and every other sink go
+//! on, and nothing is dropped. Delivery is at least once; a crash between a 2xx and its
+//! `delivered` record repeats one send, which PagerDuty and Alertmanager fold by dedup key /
+//! labels.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -184,17 +185,18 @@ impl Delivery {
         let mut tasks = JoinSet::new();
         let mut workers = HashMap::new();
         let mut spill = HashMap::new();
-        let mut restored: HashMap<String, Vec<OutboxEntry>> = HashMap::new();
-        for e in snap.pending {
-            restored.entry(e.sink.clone()).or_default().push(e);
+        // Pending entries per sink: the workers load them from the outbox themselves.
+        let mut restored: HashMap<String, usize> = HashMap::new();
+        for e in &snap.pending {
+            *restored.entry(e.sink.clone()).or_default() += 1;
         }
         for sink in &sinks {
             let (tx, rx) = mpsc::channel(capacity);
             let id = sink.id().to_string();
-            let entries = restored.remove(&id).unwrap_or_default();
+            let waiting = restored.remove(&id).unwrap_or_default();
             // What the outbox holds for the sink is loaded by its worker, as for lines that
             // spilled: at most its room at a time, never the whole backlog at once.
-            let spilled = Spill::new(Mutex::new(!entries.is_empty()));
+            let spilled = Spill::new(Mutex::new(waiting > 0));
             let seed = Seed {
                 sink: Arc::clone(sink),
                 rx: Arc::new(tokio::sync::Mutex::new(rx)),
@@ -208,16 +210,16 @@ impl Delivery {
                 spilled: Arc::clone(&spilled),
                 unrecorded: Arc::default(),
             };
-            if !entries.is_empty() {
-                pending.send_modify(|n| *n += entries.len());
+            if waiting > 0 {
+                pending.send_modify(|n| *n += waiting);
                 if let Some(dd) = depth.get(&id) {
-                    dd.store(entries.len() as i64, std::sync::atomic::Ordering::Relaxed);
+                    dd.store(waiting as i64, std::sync::atomic::Ordering::Relaxed);
                 }
                 opts.metrics
                     .sink_outbox_depth
                     .with_label_values(&[&id])
-                    .set(entries.len() as f64);
-                tracing::info!(sink = %id, pending = entries.len(), "resuming deliveries from the outbox");
+                    .set(waiting as f64);
+                tracing::info!(sink = %id, pending = waiting, "resuming deliveries from the outbox");
             }
             opts.metrics
                 .sink_worker_restarts_total
@@ -226,8 +228,8 @@ impl Delivery {
             spill.insert(id.clone(), spilled);
             workers.insert(id, tx);
         }
-        for (sink, entries) in restored {
-            tracing::warn!(sink = %sink, pending = entries.len(), "outbox holds notifications for a sink that is no longer configured; they stay pending");
+        for (sink, waiting) in restored {
+            tracing::warn!(sink = %sink, pending = waiting, "outbox holds notifications for a sink that is no longer configured; they stay pending");
         }
         let router = Router::new(
             sinks

@@ -260,9 +260,7 @@ impl Worker {
         // set) is re-posted before the receiver can time it out.
         let mut next_tick = interval.map(|_| Instant::now());
         loop {
-            if self.queued <= self.seed.capacity / 2
-                && self.reload_retry.is_none_or(|(at, _)| at <= Instant::now())
-            {
+            if self.may_load() && self.reload_retry.is_none_or(|(at, _)| at <= Instant::now()) {
                 self.reload_spilled();
             }
             if !open && self.queued == 0 {
@@ -285,7 +283,7 @@ impl Worker {
                 }
                 // Wakes an idle worker to read the outbox again (at the loop's top).
                 _ = sleep_until_opt(self.reload_retry.map(|r| r.0)),
-                    if self.reload_retry.is_some() && self.queued <= self.seed.capacity / 2 => {}
+                    if self.reload_retry.is_some() && self.may_load() => {}
                 _ = sleep_until_opt(next_tick), if next_tick.is_some() && open => {
                     self.seed.in_flight.send_modify(|n| *n += 1);
                     let res = self.seed.sink.tick().await;
@@ -297,6 +295,12 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Whether the queue is empty enough (at most half full) to load waiting entries from the
+    /// outbox.
+    fn may_load(&self) -> bool {
+        self.queued <= self.seed.capacity / 2
     }
 
     /// Loads the oldest entries the outbox holds for this sink and the worker does not, up to

@@ -127,7 +127,11 @@ impl SlackSink {
         if !alert.why.is_empty() {
             // The one sentence saying which signal crossed what: the first thing on-call reads
             // after the summary.
-            let why = format!("*Why:* {}", text::mrkdwn(&alert.why, SECTION_CHARS - 8));
+            const LEAD: &str = "*Why:* ";
+            let why = format!(
+                "{LEAD}{}",
+                text::mrkdwn(&alert.why, SECTION_CHARS - LEAD.len())
+            );
             blocks.push(json!({"type": "section", "text": md(why)}));
         }
         blocks.push(json!({"type": "section", "fields": fields}));
