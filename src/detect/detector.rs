@@ -70,21 +70,22 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use super::baseline::{SeasonalBaseline, COLD_START_FLOOR_PER_MIN, COLD_START_PRIOR_MINUTES};
-use super::virality::{growth, negbin_upper_tail, thread_growth, DuplicateTracker};
-use super::window::{
-    story_group, BrandWindow, Observation, CONDUCT_GROUP, GROUPS, OUTAGE_GROUP, SERVICE_GROUP,
-};
+use super::baseline::{SeasonalBaseline, COLD_START_FLOOR_PER_MIN};
+use super::virality::{growth, negbin_upper_tail};
+use super::window::{story_group, Observation, CONDUCT_GROUP, GROUPS, OUTAGE_GROUP, SERVICE_GROUP};
 use crate::config::{Config, DetectConfig, Profile};
 use crate::domain::alert::Action;
-use crate::domain::incident::{IncidentEvent, IncidentNumbers};
+use crate::domain::incident::IncidentEvent;
 use crate::domain::terms::TermList;
 use crate::domain::{BrandIdx, Category, EventTime, Mention, Severity};
 
-use super::cluster::Clusterer;
+use super::brand_state::{BrandState, ClusterEvidence, USUAL_STEP};
+pub use super::brand_state::{MAX_CLUSTERS, NAMING_WINDOW};
+pub use super::event::KeyTerms;
+use super::event::{incident_active, incident_event, incident_signals};
 use super::evidence::Evidence;
 use super::grade::{choose_category, grade, persistence_minutes, risky_story, Signals};
-use super::lifecycle::{IdSequence, Incident, Scope};
+use super::lifecycle::{Incident, Scope};
 pub use super::streams::{
     cusum_threshold, CUSUM_RATIO, CUSUM_SLOW_RATIO, CUSUM_STEEP_RATIO, CUSUM_THRESHOLD,
     GROUP_LEARN_LAG_MINUTES, SERVICE_CUSUM_THRESHOLD,
@@ -92,12 +93,9 @@ pub use super::streams::{
 use super::streams::{
     group_of, groups_of, tells_group, GroupStream, GROUP_FLOOR_PER_MIN, OUTAGE_SHARE_OF_RISE,
 };
-use super::threads::Threads;
 use crate::domain::scored::{category_slot, grievance_score, is_complaint, Naming, Scored};
 use crate::domain::SentimentLabel;
 
-/// Clusters per brand that keep evidence; the least recently active is dropped first.
-pub const MAX_CLUSTERS: usize = 16;
 /// Minutes without mentions after which a brand without incidents is no longer evaluated.
 const IDLE_MINUTES: i64 = 60;
 /// Minutes of missed evaluations replayed after a gap in the stream.
@@ -130,74 +128,6 @@ pub const GAP_MINUTES: i64 = 30;
 pub const GAP_EXPECTED_MENTIONS: f64 = 20.0;
 /// No-data gaps remembered (to skip them when an idle brand's baseline catches up).
 const MAX_GAPS: usize = 32;
-/// The usual negative share starts at this prior, worth this many mentions, and learns with
-/// this step per normal minute (memory about a day).
-const USUAL_NEGATIVE_PRIOR: f64 = 0.2;
-const USUAL_PRIOR_MENTIONS: f64 = 20.0;
-const USUAL_STEP: f64 = 1.0 / 1440.0;
-/// The usual share of mentions naming a brand only as an ordinary word starts at this prior
-/// (worth [`USUAL_PRIOR_MENTIONS`]) and learns minute by minute as the usual negative share
-/// does (memory about a day, [`USUAL_STEP`]). A memory counted in mentions would be an hour on
-/// a busy brand: an ordinary word trending over two hours would teach the brand that it is
-/// usually the word before the rise is significant enough to stop learning.
-const USUAL_PLAIN_PRIOR: f64 = 0.3;
-
-/// Minutes over which `NamingWindow` counts how a brand is named now.
-pub const NAMING_WINDOW: usize = 15;
-
-/// Per-minute counts of mentions naming a brand in their own text and of those naming it only
-/// as an ordinary word, over the last [`NAMING_WINDOW`] minutes.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct NamingWindow {
-    /// Newest minute counted; slot `m % NAMING_WINDOW` holds minute `m`.
-    head: i64,
-    named: [u32; NAMING_WINDOW],
-    plain: [u32; NAMING_WINDOW],
-}
-
-impl NamingWindow {
-    fn add(&mut self, minute: i64, naming: Naming) {
-        if naming == Naming::Thread {
-            return;
-        }
-        if minute > self.head {
-            let gap = (minute - self.head).min(NAMING_WINDOW as i64);
-            for k in 0..gap {
-                let slot = (minute - k).rem_euclid(NAMING_WINDOW as i64) as usize;
-                self.named[slot] = 0;
-                self.plain[slot] = 0;
-            }
-            self.head = minute;
-        } else if minute <= self.head - NAMING_WINDOW as i64 {
-            return;
-        }
-        let slot = minute.rem_euclid(NAMING_WINDOW as i64) as usize;
-        self.named[slot] += 1;
-        self.plain[slot] += u32::from(naming == Naming::Plain);
-    }
-
-    /// (named, plain) in `minute` alone; (0, 0) once it has left the window.
-    fn at(&self, minute: i64) -> (u32, u32) {
-        if minute > self.head || minute <= self.head - NAMING_WINDOW as i64 {
-            return (0, 0);
-        }
-        let slot = minute.rem_euclid(NAMING_WINDOW as i64) as usize;
-        (self.named[slot], self.plain[slot])
-    }
-
-    /// (named, plain) over the window ending at `minute`.
-    fn totals(&self, minute: i64) -> (u64, u64) {
-        let lo = minute - NAMING_WINDOW as i64 + 1;
-        let (mut named, mut plain) = (0u64, 0u64);
-        for m in lo.max(self.head - NAMING_WINDOW as i64 + 1)..=minute.min(self.head) {
-            let slot = m.rem_euclid(NAMING_WINDOW as i64) as usize;
-            named += u64::from(self.named[slot]);
-            plain += u64::from(self.plain[slot]);
-        }
-        (named, plain)
-    }
-}
-
 /// The most a brand's volume and complaint signals may grade while its baseline has
 /// `minutes` of history (cold start): in its first [`COLD_START_MINUTES`] the baseline is
 /// still mostly its prior, so a busy brand's ordinary traffic reads as a spike, and only an
@@ -242,13 +172,6 @@ fn belongs(inc: &Incident, root: u64, s: &Scored, conduct: bool) -> bool {
     }
 }
 
-/// Key terms of an evidence post's text for a brand, the brand's own words ignored: how an
-/// incident opened from a cluster's history seeds its terms. The wiring injects
-/// `score::terms`' extractor, so detect never runs per-mention text analysis itself.
-pub trait KeyTerms: Send + Sync {
-    fn key_terms(&self, brand: BrandIdx, text: &str) -> Vec<String>;
-}
-
 /// Per-brand gauges for the metrics exporter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrandGauges {
@@ -265,167 +188,6 @@ pub struct BrandGauges {
     /// Distinct authors over 60 minutes (a 64-bit sketch: exact-ish to ~30, capped at 266).
     pub unique_authors_60m: u32,
     pub doubling_time_s: Option<f64>,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ClusterEvidence {
-    id: u64,
-    evidence: Evidence,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct BrandState {
-    window: BrandWindow,
-    baseline: SeasonalBaseline,
-    baseline_through: Option<i64>,
-    duplicates: DuplicateTracker,
-    clusterer: Clusterer,
-    clusters: Vec<ClusterEvidence>,
-    spike_run: u32,
-    /// Consecutive minutes significant on raw counts but not after the bot discount.
-    raw_spike_run: u32,
-    p_value: f64,
-    /// No volume incident opens before this event time (cool-down after a resolve).
-    quiet_until: EventTime,
-    incidents: Vec<Incident>,
-    ids: IdSequence,
-    last_mention_minute: i64,
-    /// Consecutive minutes the brand's volume has been anomalous.
-    anomalous_run: u32,
-    /// Exponentially weighted negative and total mentions per minute (memory about a day):
-    /// their ratio is the brand's usual negative share.
-    usual_negative: f64,
-    usual_mentions: f64,
-    /// Exponentially weighted mentions naming the brand per minute, and those naming it only
-    /// as an ordinary word (memory about a day, learnt in minutes that are not anomalous).
-    usual_plain: f64,
-    usual_named: f64,
-    /// Mentions naming the brand, and those naming it only as an ordinary word, in each of
-    /// the last [`NAMING_WINDOW`] minutes: how the brand is named *now*.
-    naming_now: NamingWindow,
-    groups: [GroupStream; GROUPS],
-    /// The brand's busiest threads (a story told without a post the triage recognised).
-    threads: Threads,
-}
-
-impl BrandState {
-    fn new(cfg: &Config) -> BrandState {
-        BrandState {
-            window: BrandWindow::new(),
-            baseline: SeasonalBaseline::with_prior(
-                COLD_START_FLOOR_PER_MIN,
-                COLD_START_PRIOR_MINUTES,
-            ),
-            baseline_through: None,
-            duplicates: DuplicateTracker::new(),
-            clusterer: Clusterer::new(MAX_CLUSTERS * 2, cfg.detect.resolve_after.as_millis_i64()),
-            clusters: Vec::new(),
-            spike_run: 0,
-            raw_spike_run: 0,
-            p_value: 1.0,
-            quiet_until: EventTime::MIN,
-            incidents: Vec::new(),
-            ids: IdSequence::default(),
-            last_mention_minute: i64::MIN,
-            anomalous_run: 0,
-            usual_negative: USUAL_NEGATIVE_PRIOR * USUAL_PRIOR_MENTIONS,
-            usual_mentions: USUAL_PRIOR_MENTIONS,
-            usual_plain: USUAL_PLAIN_PRIOR * USUAL_PRIOR_MENTIONS,
-            usual_named: USUAL_PRIOR_MENTIONS,
-            naming_now: NamingWindow::default(),
-            groups: std::array::from_fn(|_| GroupStream::new()),
-            threads: Threads::default(),
-        }
-    }
-
-    /// Pins the clusters that open incidents own, so the clusterer keeps them.
-    fn pin_clusters(&mut self) {
-        let owned = self.incidents.iter().flat_map(|i| match &i.scope {
-            Scope::Clusters(c) => c.clone(),
-            _ => Vec::new(),
-        });
-        self.clusterer.pin(owned.collect::<Vec<_>>());
-    }
-
-    fn usual_negative_share(&self) -> f64 {
-        (self.usual_negative / self.usual_mentions.max(1e-9)).clamp(0.0, 1.0)
-    }
-
-    /// Whether the brand's conduct/safety complaints of the last hour are a side of a service
-    /// story (an outage or billing wave with at least twice as many complaints, alarming or
-    /// already an incident): people without power or money write "dangerous" and "disgusting"
-    /// too, and that story is support's; a post that alleges misconduct or danger by itself
-    /// still opens its own watch.
-    fn conduct_is_part_of_a_service_story(&self, minute: i64) -> bool {
-        let hour =
-            |g: usize| -> f64 { (minute - 59..=minute).map(|k| self.pane_group(k, g)).sum() };
-        let service_story = self.groups[SERVICE_GROUP].alarmed(SERVICE_GROUP)
-            || self.groups[OUTAGE_GROUP].alarmed(OUTAGE_GROUP)
-            || self.incidents.iter().any(|i| {
-                i.root == 0 && tells_group(i, SERVICE_GROUP) && i.severity >= Severity::Warning
-            });
-        service_story && hour(SERVICE_GROUP) >= 2.0 * hour(CONDUCT_GROUP)
-    }
-
-    /// Reactions in the `n` minutes through `minute` to the posts that open incidents were
-    /// opened on (a risky post's watch, a thread grown into a story): that story's, not the
-    /// brand's own volume.
-    fn story_reactions(&self, minute: i64, n: i64) -> f64 {
-        self.incidents
-            .iter()
-            .filter(|i| i.root != 0)
-            .filter_map(|i| self.threads.get(i.root))
-            .map(|t| f64::from(t.recent(minute, n)))
-            .sum()
-    }
-
-    fn usual_plain_share(&self) -> f64 {
-        (self.usual_plain / self.usual_named.max(1e-9)).clamp(0.0, 1.0)
-    }
-
-    /// Group `g`'s complaints in the 15 minutes through `minute`.
-    fn group_recent_15(&self, minute: i64, g: usize) -> f64 {
-        (minute - 14..=minute).map(|k| self.pane_group(k, g)).sum()
-    }
-
-    fn pane_group(&self, minute: i64, g: usize) -> f64 {
-        self.window
-            .pane(EventTime(minute * EventTime::MINUTE_MS))
-            .map(|p| f64::from(p.groups[g]))
-            .unwrap_or(0.0)
-    }
-
-    fn cluster_mut(&mut self, id: u64, at: EventTime) -> &mut Evidence {
-        if let Some(pos) = self.clusters.iter().position(|c| c.id == id) {
-            return &mut self.clusters[pos].evidence;
-        }
-        if self.clusters.len() >= MAX_CLUSTERS {
-            // Drop the least recently active cluster that no incident owns.
-            let victim = self
-                .clusters
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| !self.incidents.iter().any(|i| i.covers(c.id)))
-                .min_by_key(|(_, c)| (c.evidence.last_at, c.id))
-                .map(|(i, _)| i);
-            if let Some(i) = victim {
-                self.clusters.swap_remove(i);
-            }
-        }
-        self.clusters.push(ClusterEvidence {
-            id,
-            evidence: Evidence::new(at),
-        });
-        let last = self.clusters.len() - 1;
-        &mut self.clusters[last].evidence
-    }
-
-    fn pane_weighted(&self, minute: i64) -> f64 {
-        self.window
-            .pane(EventTime(minute * EventTime::MINUTE_MS))
-            .map(|p| f64::from(p.weighted))
-            .unwrap_or(0.0)
-    }
 }
 
 /// The detector's learned state, borrowed for a checkpoint.
@@ -1390,108 +1152,6 @@ fn profile_slot(p: Profile) -> usize {
     }
 }
 
-fn incident_signals(inc: &Incident, st: &BrandState, minute: i64, baseline: f64) -> Signals {
-    let ev = &inc.evidence;
-    let mut counts = Vec::with_capacity(30);
-    ev.minute_counts(minute, 30, &mut counts);
-    // The growth fit covers only minutes since the incident's first post: the empty minutes
-    // before a story existed would read as growth.
-    let since_first = (minute - ev.first_at.minute_index() + 1).clamp(0, 30) as usize;
-    let counts = &counts[counts.len() - since_first..];
-    let m15 = ev.recent(minute, 15) as f64;
-    let at = EventTime(minute * EventTime::MINUTE_MS);
-    let group = match inc.scope {
-        Scope::Group(g) => {
-            let g = usize::from(g);
-            st.groups.get(g).map(|gs| gs.signal(g, m15, at))
-        }
-        _ => None,
-    };
-    let service_stream =
-        if group.is_none() && inc.root == 0 && group_of(inc.category) == Some(SERVICE_GROUP) {
-            [SERVICE_GROUP, OUTAGE_GROUP]
-                .into_iter()
-                .map(|g| st.groups[g].signal(g, st.group_recent_15(minute, g), at))
-                .max_by(|a, b| {
-                    (a.rate_per_min / a.baseline_per_min)
-                        .total_cmp(&(b.rate_per_min / b.baseline_per_min))
-                })
-        } else {
-            None
-        };
-    // A story opened on one post (a risky post's watch, or a thread recognised as a story)
-    // grows at its thread's own pace, fitted on the thread's last half hour by the Poisson fit
-    // that reads a sparse start (its evidence may also hold the brand's other chatter, taken
-    // before the thread was recognised); a volume incident at its evidence's.
-    let thread = (inc.root != 0).then(|| st.threads.get(inc.root)).flatten();
-    let doubling_time_s = match thread {
-        Some(t) => t.doubling_time_s(minute),
-        None if inc.root != 0 => thread_growth(counts).doubling_time_s,
-        None => growth(counts).doubling_time_s,
-    };
-    Signals {
-        mentions_15: m15,
-        mentions_60: ev.recent(minute, 60) as f64,
-        rate_per_min: m15 / 15.0,
-        baseline_per_min: baseline,
-        p_value: st.p_value,
-        spike_run: st.spike_run,
-        doubling_time_s,
-        negative_share: ev.sentiment_share(ev.negative),
-        positive_share: ev.sentiment_share(ev.positive),
-        complaint_share: ev.sentiment_share(ev.complaints),
-        bot_share: ev.share(ev.bots),
-        duplicate_share: ev.share(ev.duplicates),
-        unique_authors: ev.unique_authors(),
-        reach: ev.reach,
-        max_risk: f64::from(ev.max_risk),
-        group,
-        service_stream,
-        usual_negative_share: st.usual_negative_share(),
-        named: ev.named,
-        plain_share: ev.plain as f64 / ev.named.max(1) as f64,
-        usual_plain_share: st.usual_plain_share(),
-        named_now: st.naming_now.totals(minute).0,
-        volume_ratio_now: st
-            .window
-            .view(EventTime(minute * EventTime::MINUTE_MS), 15)
-            .weighted
-            / (15.0 * baseline.max(0.05)),
-        plain_share_now: {
-            let (named, plain) = st.naming_now.totals(minute);
-            plain as f64 / named.max(1) as f64
-        },
-        story: inc.story,
-    }
-}
-
-/// Still active: a risky post's story while its own 15-minute volume stays above a small floor
-/// and above a fifth of its peak (judged on the story itself, not against the brand's whole
-/// rate); a volume cluster while it alone runs at 1.5x the brand's usual rate; a brand-wide incident while the brand's volume stays clearly above baseline; a
-/// complaint-stream incident while its CUSUM is raised or complaints run at twice their usual
-/// rate.
-fn incident_active(inc: &Incident, s: &Signals, brand_p: f64) -> bool {
-    match inc.scope {
-        // A story that began with a risky post: judged against its own peak.
-        Scope::Clusters(_) if inc.root != 0 => {
-            s.mentions_15 >= 3.0 && s.mentions_15 >= 0.2 * inc.peak_15
-        }
-        // A volume cluster: while it alone runs clearly above the brand's usual rate.
-        Scope::Clusters(_) => s.mentions_15 >= 3.0 && s.rate_per_min >= 1.5 * s.baseline_per_min,
-        Scope::Brand => brand_p < 1e-3,
-        // A complaint stream's story: while its complaints still come (three in 15 minutes)
-        // and either its CUSUM still holds half the alarm's evidence or they run at twice
-        // their usual rate. The CUSUM alone would hold a quiet stream's story open for hours
-        // after its last complaint: it falls by only `mu · (ratio − 1)` a minute.
-        Scope::Group(_) => {
-            s.mentions_15 >= 3.0
-                && s.group.is_some_and(|g| {
-                    g.cusum >= 0.5 * g.threshold || g.rate_per_min >= 2.0 * g.baseline_per_min
-                })
-        }
-    }
-}
-
 /// Opens `inc` (a volume or complaint-stream incident, graded already): caps it at warning
 /// during the brand's first day, gives it its id and emits its trigger.
 #[allow(clippy::too_many_arguments)]
@@ -1541,207 +1201,9 @@ fn trigger_graded(
     trigger(cfg, d, key_terms, events, st, inc, at, &signals);
 }
 
-/// One sentence saying which signal crossed what.
-fn why(inc: &Incident, action: Action, s: &Signals, d: &DetectConfig, watch: bool) -> String {
-    if action == Action::Resolve {
-        return String::from("no activity above its quiet threshold for the resolve period");
-    }
-    if watch {
-        return format!(
-            "one post alleges {} with risk {:.2} (threshold {:.2})",
-            if inc.category == Category::Safety {
-                "a danger to customers"
-            } else {
-                "staff misconduct"
-            },
-            s.max_risk,
-            d.single_post_risk
-        );
-    }
-    if s.ordinary_word() && !risky_story(inc.category, s.max_risk, d) {
-        let (share, whose) = if s.plain_share >= s.surge_plain_share() {
-            (s.plain_share, "its posts")
-        } else {
-            (s.surge_plain_share(), "the last 15 minutes' rise")
-        };
-        return format!(
-            "{:.0} % of {whose} name the brand only as an ordinary word (usually {:.0} %): \
-             the word is trending, not the brand",
-            100.0 * share,
-            100.0 * s.usual_plain_share
-        );
-    }
-    if inc.story {
-        let doubling = s
-            .doubling_time_s
-            .map(|t| format!(", doubling every {:.0} min", t / 60.0))
-            .unwrap_or_default();
-        return format!(
-            "one post's thread grew into a story about {} with {:.0} posts in the last 60 min, {} people in all{}",
-            if inc.category == Category::Safety {
-                "danger"
-            } else {
-                "conduct"
-            },
-            s.mentions_60,
-            s.unique_authors,
-            doubling
-        );
-    }
-    // A brand-wide incident that its complaints made major says so: that is the signal that
-    // crossed, not the brand's volume.
-    if let Some(g) = s.group.or(s.service_stream.filter(|g| g.major())) {
-        let which = if g.outage {
-            "outage reports"
-        } else {
-            "complaints"
-        };
-        return format!(
-            "{which} at {:.1}/min, {:.0}x their usual {:.2}/min (CUSUM {:.1}, threshold {:.1})",
-            g.rate_per_min,
-            g.rate_per_min / g.baseline_per_min.max(1e-9),
-            g.baseline_per_min,
-            g.cusum,
-            g.threshold
-        );
-    }
-    if inc.root != 0 && s.max_risk >= d.single_post_risk {
-        let doubling = s
-            .doubling_time_s
-            .map(|t| format!(", doubling every {:.0} min", t / 60.0))
-            .unwrap_or_default();
-        return format!(
-            "a risky post's story has {:.0} posts in the last 60 min, {} people in all{}",
-            s.mentions_60, s.unique_authors, doubling
-        );
-    }
-    if inc.category == Category::Spam {
-        return format!(
-            "{:.0} % of its posts come from bot-like accounts and {:.0} % are near-duplicates: \
-             noted as spam, not paged",
-            100.0 * s.bot_share,
-            100.0 * s.duplicate_share
-        );
-    }
-    // The brand's own (bot-discounted) volume against its baseline: the same quantities as
-    // the spike test whose p-value follows, not the incident's share of them.
-    let lasting = if s.spike_run > 0 {
-        format!(" for {} min", s.spike_run)
-    } else {
-        String::new()
-    };
-    format!(
-        "brand volume {:.1}x its usual rate{lasting} (p = {:.0e})",
-        s.volume_ratio_now, s.p_value
-    )
-}
-
-/// The event for `action` on `inc`; records the teams notified (routing table) and seeds the
-/// incident's terms from its evidence posts when it has none yet. `d` is the incident's
-/// brand's detection settings (its sensitivity profile applied).
-fn incident_event(
-    cfg: &Config,
-    d: &DetectConfig,
-    key_terms: &dyn KeyTerms,
-    inc: &mut Incident,
-    action: Action,
-    at: EventTime,
-    s: &Signals,
-) -> IncidentEvent {
-    if action != Action::Resolve {
-        for t in &cfg.routing.route(inc.category).teams {
-            if !inc.teams.contains(t) {
-                inc.teams.push(t.clone());
-            }
-        }
-    }
-    let ev = &inc.evidence;
-    let top_posts = ev.top_posts();
-    if inc.terms.is_empty() {
-        // Seed from the evidence posts (an incident opened from a cluster's history).
-        for p in &top_posts {
-            for t in key_terms.key_terms(inc.brand, &p.text) {
-                inc.terms.add(&t);
-            }
-        }
-    }
-    let terms: Vec<String> = inc.terms.top(5).into_iter().map(|(t, _)| t).collect();
-    let headline = ev
-        .risk_post()
-        .filter(|_| ev.max_risk > 0.0)
-        .map(|p| p.text.clone())
-        .or_else(|| (!terms.is_empty()).then(|| terms.join(", ")))
-        .unwrap_or_default();
-    let watch = action == Action::Trigger
-        && inc.severity == Severity::Info
-        && risky_story(inc.category, s.max_risk, d)
-        && s.mentions_60 < f64::from(d.min_mentions);
-    let why = why(inc, action, s, d, watch);
-    IncidentEvent {
-        at,
-        action,
-        incident: inc.id.clone(),
-        brand: inc.brand,
-        severity: inc.severity,
-        category: inc.category,
-        notified_teams: inc.teams.clone(),
-        // Time in no-data gaps is not part of an incident's duration.
-        opened_at: inc.opened_at.plus_ms(inc.paused_ms),
-        why,
-        watch,
-        headline,
-        top_posts,
-        terms,
-        numbers: IncidentNumbers {
-            mentions: ev.mentions,
-            mentions_60: s.mentions_60,
-            rate_per_min: s.rate_per_min,
-            // What the rate is compared with: a complaint stream's incident runs against the
-            // stream's usual complaints (as its why-sentence says), not the brand's whole volume.
-            baseline_per_min: s.group.map_or(s.baseline_per_min, |g| g.baseline_per_min),
-            doubling_time_s: s.doubling_time_s,
-            negative_share: s.negative_share,
-            positive_share: s.positive_share,
-            bot_share: s.bot_share,
-            reach: ev.reach,
-            unique_authors: ev.unique_authors(),
-            reaction_rate_per_min: ev.share(ev.reactions) * s.rate_per_min,
-            max_risk: s.max_risk,
-            of_complaints: s.group.is_some(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_naming_window_counts_the_last_fifteen_minutes_only() {
-        let mut w = NamingWindow::default();
-        w.add(100, Naming::Distinct);
-        w.add(100, Naming::Plain);
-        w.add(101, Naming::Plain);
-        w.add(101, Naming::Thread);
-        assert_eq!(w.totals(101), (3, 2));
-        // A late mention inside the window counts; one older than the window does not.
-        w.add(90, Naming::Plain);
-        w.add(80, Naming::Plain);
-        assert_eq!(w.totals(101), (4, 3));
-        // Minute 90 falls out of the window as it moves on; skipped minutes are empty.
-        assert_eq!(w.totals(106), (3, 2));
-        w.add(113, Naming::Distinct);
-        assert_eq!(w.totals(113), (4, 2));
-        assert_eq!(w.totals(116), (1, 0));
-        w.add(200, Naming::Distinct);
-        assert_eq!(w.totals(200), (1, 0));
-        // One minute alone: counted while in the window, empty once it has left or not come.
-        w.add(200, Naming::Plain);
-        assert_eq!(w.at(200), (2, 1));
-        assert_eq!(w.at(199), (0, 0));
-        assert_eq!(w.at(201), (0, 0));
-        assert_eq!(w.at(185), (0, 0));
-    }
 
     #[test]
     fn cold_start_caps_volume_pages_by_the_brands_history() {
