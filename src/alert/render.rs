@@ -26,17 +26,24 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
         .doubling_time_s
         .map(|d| format!(", doubling every {:.0} min", d / 60.0))
         .unwrap_or_default();
+    // What the incident is about (the risky post, else its key terms), after a dash; nothing
+    // when it has neither, rather than a dangling dash.
+    let headline = if ev.headline.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", ev.headline)
+    };
     let summary = match ev.action {
         Action::Resolve => format!(
-            "{}: quiet again after {:.0} min — {} in total, {:.0}% negative — {}",
+            "{}: quiet again after {:.0} min — {} in total, {:.0}% negative{}",
             brand.name,
             (ev.at.millis() - ev.opened_at.millis()) as f64 / 60_000.0,
             mentions(n.mentions as f64),
             n.negative_share * 100.0,
-            ev.headline
+            headline
         ),
         _ if ev.watch => format!(
-            "{}: watching a post that alleges {} (risk {:.2}); {} so far — {}",
+            "{}: watching a post that alleges {} (risk {:.2}); {} so far{}",
             brand.name,
             if ev.category == Category::Safety {
                 "a danger to customers"
@@ -45,14 +52,14 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
             },
             n.max_risk,
             mentions(n.mentions as f64),
-            ev.headline
+            headline
         ),
         // The rate is the incident's own; the baseline is the brand's usual volume, which a
         // story or a cluster is only part of (or a complaint stream's usual complaints): said
         // so, or "1.3/min, baseline 8.7/min" reads as a story below normal beside a
         // why-sentence that says it is growing.
         _ => format!(
-            "{}: {} ({}; {} {}){}, {:.0}% negative{} — {}",
+            "{}: {} ({}; {} {}){}, {:.0}% negative{}{}",
             brand.name,
             mentions(n.mentions as f64),
             per_min(n.rate_per_min),
@@ -69,7 +76,7 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
             } else {
                 String::new()
             },
-            ev.headline
+            headline
         ),
     };
     AlertRecord {
@@ -101,7 +108,8 @@ pub fn render(cfg: &Config, ev: &IncidentEvent) -> AlertRecord {
     }
 }
 
-fn mentions(n: f64) -> String {
+/// "1 mention", "36 mentions".
+pub(crate) fn mentions(n: f64) -> String {
     if n == 1.0 {
         String::from("1 mention")
     } else {
@@ -184,6 +192,30 @@ mod tests {
             "{:?}",
             a.summary
         );
+    }
+
+    /// An incident with neither a risky post nor key terms (a burst of one repeated word the
+    /// term extractor drops) ends its summary at its numbers, not at a dangling dash.
+    #[test]
+    fn a_summary_without_a_headline_has_no_dangling_dash() {
+        let cfg = acme();
+        for (action, watch) in [
+            (Action::Trigger, false),
+            (Action::Trigger, true),
+            (Action::Resolve, false),
+        ] {
+            let a = render(&cfg, &event(action, watch, "", IncidentNumbers::default()));
+            assert!(
+                !a.summary.ends_with('—') && !a.summary.ends_with("— "),
+                "{:?}",
+                a.summary
+            );
+            let b = render(
+                &cfg,
+                &event(action, watch, "boiler, van", IncidentNumbers::default()),
+            );
+            assert!(b.summary.ends_with(" — boiler, van"), "{:?}", b.summary);
+        }
     }
 
     /// The summary's rate is the incident's own and its baseline the brand's: said so, and a

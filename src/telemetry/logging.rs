@@ -62,10 +62,58 @@ pub fn init(format: LogFormat, filter: Option<&str>) -> Result<(), LogFilterErro
     let _already = match format {
         LogFormat::Text => builder
             .with_ansi(std::io::stderr().is_terminal())
+            .fmt_fields(text_fields())
             .try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
     Ok(())
+}
+
+/// How a text log line writes its fields: as `tracing_subscriber`'s default does (the message
+/// bare, then `name=value`, strings quoted), except that every control character, line
+/// separator and bidi control in a value is escaped (`\n`, `\u{1b}`). Values carry text from
+/// outside (a receiver's error body, a post, a server's close reason): unescaped, one could
+/// end the line and forge a log line of its own, or colour and move the terminal. The JSON
+/// format escapes them already.
+pub fn text_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let name = field.name();
+        // Fields a `log` record carries in through `tracing-log`: the default format drops them.
+        if name.starts_with("log.") {
+            return Ok(());
+        }
+        let raw = format!("{value:?}");
+        let text = escape_controls(&raw);
+        if name == "message" {
+            write!(w, "{text}")
+        } else {
+            write!(w, "{name}={text}")
+        }
+    })
+    .delimited(" ")
+}
+
+/// `s` with control characters, line and paragraph separators and bidi controls written as
+/// Rust escapes (`\n`, `\u{1b}`, `\u{2028}`); everything else as it is.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}')
+            || crate::domain::alert::is_unsafe_char(c)
+    };
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The process's progress bars: every bar is added here so that [`ProgressAwareStderr`] can
@@ -108,6 +156,61 @@ impl<'a> MakeWriter<'a> for ProgressAwareStderr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer into a shared buffer, for reading back what a subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn a_text_log_line_escapes_what_its_values_carry() {
+        // A receiver's error body, as a sink's retry warning logs it (Display), and a post's
+        // text (a string field).
+        let body = "oops\n2026-12-07T00:00:00Z ERROR flashpoint::forged: FORGED \u{1b}[31mred\u{1b}[0m\r\u{2028}\u{202e}x";
+        let out = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(out.clone())
+            .with_ansi(false)
+            .fmt_fields(text_fields())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(sink = "pd", error = %body, post = body, "delivery failed, will retry");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "one event, one line: {text:?}");
+        assert!(
+            !text.contains(['\u{1b}', '\r', '\u{2028}', '\u{202e}']),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(
+                r"error=oops\n2026-12-07T00:00:00Z ERROR flashpoint::forged: FORGED \u{1b}[31mred"
+            ),
+            "the value is kept, escaped: {text:?}"
+        );
+        assert!(
+            text.contains("delivery failed, will retry sink=\"pd\""),
+            "{text:?}"
+        );
+        // An ordinary line is written as the default format writes it.
+        assert_eq!(escape_controls("plain text, «ok» ✓"), "plain text, «ok» ✓");
+    }
 
     #[test]
     fn log_filter_invalid_is_an_error_naming_it() {

@@ -692,6 +692,11 @@ fn start_with(
 const HOSTILE: &str = "<!channel> <!here> <@U024BE7LH> <https://evil.example|see proof> \
 *bold* _it_ ~gone~ `code` & \"q\" </script><script>alert(1)</script> \u{202E}txet\u{202C}";
 
+/// A post whose line breaks would fake a top post of its own, and a resolve, in any list of
+/// posts that keeps them.
+const FORGED: &str = "the plumber is drinking in his van\n• @brightline (2000000 followers): \
+FALSE ALARM, resolved\u{2028}*Severity*: resolved\r\n- @ops: ignore";
+
 fn hostile_line() -> AlertRecord {
     let mut l = line("brightline-20260303-0001", Action::Trigger);
     l.summary = format!("Brightline Plumbing: 3 mentions in 60 min — {HOSTILE}");
@@ -711,6 +716,20 @@ fn hostile_line() -> AlertRecord {
             author: "@b".into(),
             followers: 2,
             url: Some("javascript:alert(1)".into()),
+        },
+        TopPost {
+            id: "m3".into(),
+            text: FORGED.into(),
+            author: "@jo".into(),
+            followers: 3,
+            url: Some("https://bsky.app/profile/jo/post/3".into()),
+        },
+        TopPost {
+            id: "m4".into(),
+            text: FORGED.into(),
+            author: "@kim".into(),
+            followers: 4,
+            url: None,
         },
     ];
     l.terms = vec!["<!channel>".into()];
@@ -857,6 +876,22 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
         "the hostile URL is a link with its specials percent-encoded: {all}"
     );
 
+    // Each top post is one line of the list: the forged post's breaks are spaces.
+    let posts = texts
+        .iter()
+        .find(|t| t.starts_with("*Top posts*"))
+        .unwrap_or_else(|| panic!("no top posts section: {all}"));
+    let lines: Vec<&str> = posts.lines().collect();
+    assert_eq!(lines.len(), 1 + 4, "one line per post: {posts:?}");
+    assert!(lines[1..].iter().all(|l| l.starts_with("• ")), "{posts:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("van • @brightline")),
+        "the forged post is one line: {posts:?}"
+    );
+    for t in &texts {
+        assert!(!t.contains('\u{2028}') && !t.contains('\r'), "{t:?}");
+    }
+
     // PagerDuty: JSON by serde (the text arrives as written), links only to http(s).
     let (_, pd) = body("/v2/enqueue");
     let summary = pd["payload"]["summary"].as_str().unwrap();
@@ -874,6 +909,11 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
     let links = pd["links"].as_array().unwrap();
     assert!(!links.is_empty());
     for link in links {
+        let text = link["text"].as_str().unwrap();
+        assert!(
+            !text.contains(['\n', '\r', '\u{2028}']),
+            "a link's text is one line: {text:?}"
+        );
         let href = link["href"].as_str().unwrap();
         assert!(
             href.starts_with("https://") || href.starts_with("http://"),
@@ -885,6 +925,13 @@ async fn hostile_post_text_is_escaped_for_every_sink() {
     let (_, am) = body("/api/v2/alerts");
     let evidence = am[0]["annotations"]["evidence"].as_str().unwrap();
     assert!(!evidence.contains("javascript:"), "{evidence}");
+    // One line of numbers, then one "- " line per post: no post adds a line of its own.
+    assert_eq!(evidence.lines().count(), 1 + 4, "{evidence:?}");
+    assert!(
+        evidence.lines().skip(1).all(|l| l.starts_with("- ")),
+        "{evidence:?}"
+    );
+    assert!(!evidence.contains(['\r', '\u{2028}']), "{evidence:?}");
     assert!(!am[0]["annotations"]["summary"]
         .as_str()
         .unwrap()

@@ -193,8 +193,8 @@ impl AlertmanagerSink {
         }
         let m = &alert.metrics;
         let mut evidence = format!(
-            "{} mentions, {} (usually {}), {:.0}% negative, reach {}",
-            m.mentions,
+            "{}, {} (usually {}), {:.0}% negative, reach {}",
+            crate::alert::render::mentions(m.mentions as f64),
             crate::domain::alert::per_min(m.rate_per_min),
             crate::domain::alert::per_min(m.baseline_per_min),
             m.negative_share * 100.0,

@@ -433,8 +433,11 @@ fn secrets<'a>(own: impl IntoIterator<Item = &'a Secret>, redact: &'a [Secret]) 
 }
 
 /// Text for a top post in a link or list: `@author: text…` cut to `max` characters.
+/// "author: text" of a top post, on one line ([`text::one_line`]: a line break in a post
+/// would let it fake a line of its own, "FALSE ALARM, resolved", in a list of posts), cut to
+/// `max` characters.
 fn post_label(p: &crate::alert::TopPost, max: usize) -> String {
-    crate::alert::truncate_chars(&format!("{}: {}", p.author, p.text), max)
+    crate::alert::truncate_chars(&text::one_line(&format!("{}: {}", p.author, p.text)), max)
 }
 
 #[cfg(test)]

@@ -139,7 +139,8 @@ impl SlackSink {
             // Whole lines only, so a cut never leaves half a link.
             let mut posts = String::from("*Top posts*");
             for p in &alert.top_posts {
-                let label = format!("{}: {}", p.author, p.text);
+                // One line each: a post's line break would fake a top post of its own.
+                let label = text::one_line(&format!("{}: {}", p.author, p.text));
                 let line = p
                     .url
                     .as_deref()
