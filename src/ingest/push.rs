@@ -150,6 +150,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 fn error(status: StatusCode, message: &str) -> Response {
     (
         status,
+        [(header::CONTENT_TYPE, "application/json")],
         format!("{{\"error\":{}}}\n", serde_json::json!(message)),
     )
         .into_response()
@@ -175,36 +176,70 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
         s.rejected("body_too_large");
         return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit");
     }
-    let bytes =
-        match tokio::time::timeout(s.body_read_timeout, axum::body::to_bytes(body, limit)).await {
-            Ok(Ok(b)) => b,
-            Ok(Err(_)) => {
-                s.rejected("body_too_large");
-                return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit");
-            }
-            Err(_) => {
-                s.rejected("body_timeout");
-                s.metrics
-                    .http_connections_closed_total
-                    .with_label_values(&["body_timeout"])
-                    .inc();
-                let mut r = error(StatusCode::REQUEST_TIMEOUT, "request body too slow");
-                // The rest of the body is never read: the connection cannot be reused.
-                r.headers_mut().insert(
-                    header::CONNECTION,
-                    header::HeaderValue::from_static("close"),
+    let bytes = match tokio::time::timeout(s.body_read_timeout, read_body(body, limit)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(BodyError::TooLarge)) => {
+            s.rejected("body_too_large");
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit");
+        }
+        Ok(Err(BodyError::Broken(why))) => {
+            // Cut off, malformed chunking, or stalled until the connection's idle timeout:
+            // the client should send the whole batch again, not split it (413) or drop it.
+            s.rejected("body_incomplete");
+            let mut r = error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "the request body ended before it was complete ({why}): send the batch again"
+                ),
+            );
+            r.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return r;
+        }
+        Err(_) => {
+            s.rejected("body_timeout");
+            s.metrics
+                .http_connections_closed_total
+                .with_label_values(&["body_timeout"])
+                .inc();
+            let mut r = error(StatusCode::REQUEST_TIMEOUT, "request body too slow");
+            // The rest of the body is never read: the connection cannot be reused.
+            r.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return r;
+        }
+    };
+    // Decoding and parsing a body of megabytes takes milliseconds to seconds of CPU: off the
+    // async workers, so the engine, the other sources and every other client keep running.
+    let inline = declared.is_some_and(|n| n <= INLINE_PARSE_BYTES)
+        && !headers.contains_key(header::CONTENT_ENCODING);
+    let work = move || decoded_body(&headers, bytes, limit).map(|b| parse_batch(&b));
+    let parsed = if inline {
+        work()
+    } else {
+        match tokio::task::spawn_blocking(work).await {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::error!(source = %s.id, error = %e, "parsing a push body failed");
+                s.rejected("internal");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the body could not be parsed",
                 );
-                return r;
             }
-        };
-    let bytes = match decoded_body(&headers, bytes, limit) {
-        Ok(b) => b,
+        }
+    };
+    let (good, mut errors, lines) = match parsed {
+        Ok(p) => p,
         Err((status, reason, message)) => {
             s.rejected(reason);
             return error(status, &message);
         }
     };
-    let (good, mut errors, lines) = parse_batch(&bytes);
     let m = &s.metrics;
     m.ingest_lines_total
         .with_label_values(&[&s.id])
@@ -351,6 +386,52 @@ async fn spooled(
         }
         Err(AppendError::Closed) => Some(SHUTTING_DOWN),
     }
+}
+
+/// Uncompressed bodies declared at most this long are parsed on the async worker; longer ones,
+/// compressed ones and chunked ones of unknown length on the blocking pool.
+const INLINE_PARSE_BYTES: usize = 64 * 1024;
+
+/// Why a request body could not be read whole.
+#[derive(Debug)]
+enum BodyError {
+    /// More than the limit arrived.
+    TooLarge,
+    /// The body ended early, was malformed (chunking), or the connection failed or timed out
+    /// while it was read: what the transport said.
+    Broken(String),
+}
+
+/// Reads `body` whole, refusing it as soon as more than `limit` bytes arrive. Unlike
+/// `axum::body::to_bytes`, whose one error stands for all of these, a body over the limit
+/// (413: split it) is told apart from one that broke off (400: send it again).
+async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, BodyError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Broken(transport_error(&e)))?;
+        if out.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.into())
+}
+
+/// The innermost cause of a body error, in words ("timed out", "unexpected end of file").
+fn transport_error(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    if inner
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    {
+        return String::from("no byte arrived within the idle timeout");
+    }
+    crate::domain::alert::one_line(&inner.to_string())
 }
 
 /// A refused body: the status, the `rejected_total` reason and the message.

@@ -432,6 +432,59 @@ async fn ingest_push_server_answers_a_slow_body_with_408() {
     assert!(rx.try_recv().is_err());
 }
 
+/// Sends a request head declaring `declared` body bytes, then `body`, then (`half_close`)
+/// closes the sending side, and returns everything the server answered until it closed.
+async fn push_broken_body(
+    addr: std::net::SocketAddr,
+    declared: usize,
+    body: &[u8],
+    half_close: bool,
+) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/mentions HTTP/1.1\r\nHost: flashpoint\r\nAuthorization: Bearer s3cret\r\nContent-Length: {declared}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    if half_close {
+        s.shutdown().await.unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(60), until_closed(&mut s))
+        .await
+        .expect("a broken body is waited for forever")
+}
+
+#[tokio::test(start_paused = true)]
+async fn ingest_push_server_answers_a_stalled_or_cut_off_body_with_400_not_413() {
+    // 413 tells a client its batch is too large to ever be taken (split it, or drop it); a
+    // body that broke off is a batch to send again, whole.
+    let (addr, metrics, mut rx) = serve_with(ServerLimits::default()).await;
+    let body = line("1", "hi");
+    // Half the body, then nothing: the connection's idle timeout (5 s) ends the read before
+    // the body timeout (10 s) would.
+    let t0 = tokio::time::Instant::now();
+    let stalled =
+        push_broken_body(addr, body.len(), &body.as_bytes()[..body.len() / 2], false).await;
+    assert!(stalled.starts_with("HTTP/1.1 400"), "{stalled}");
+    assert!(t0.elapsed() < Duration::from_secs(9), "{:?}", t0.elapsed());
+    assert!(stalled.contains("send the batch again"), "{stalled}");
+    assert!(
+        stalled
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "an error body is JSON and says so: {stalled}"
+    );
+    // Two bytes of a thousand, then the client closes its side.
+    let cut = push_broken_body(addr, 1000, b"[{", true).await;
+    assert!(cut.starts_with("HTTP/1.1 400"), "{cut}");
+    assert_eq!(rejected(&metrics, "body_incomplete"), "2");
+    assert!(
+        matches!(rejected(&metrics, "body_too_large").as_str(), "" | "0"),
+        "a broken body is not counted as too large"
+    );
+    assert!(rx.try_recv().is_err());
+}
+
 #[tokio::test(start_paused = true)]
 async fn ingest_push_server_caps_concurrent_connections() {
     let limits = ServerLimits {
