@@ -105,11 +105,53 @@ pub fn previous_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The temporary file a save of `path` writes first: `path` with `.tmp` appended, never a
+/// name `path` itself could have (`with_extension("tmp")` of `fp.tmp` is `fp.tmp`: the save
+/// would truncate the live checkpoint in place).
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// Where a checkpoint that was refused, or that the engine panicked on, is set aside: out of
+/// the way of the next start and of [`keep_previous`] (which would otherwise keep the refused
+/// file as the fallback, over the good one), and kept for a look.
+pub fn refused_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".refused");
+    PathBuf::from(name)
+}
+
+/// Moves the checkpoint at `path` to [`refused_path`]; a failure is logged.
+pub fn set_aside(path: &Path) {
+    let to = refused_path(path);
+    match std::fs::rename(path, &to) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), to = %to.display(), "checkpoint set aside")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "cannot set the checkpoint aside")
+        }
+    }
+}
+
+/// Fails when a checkpoint could not be written at `path` (its directory missing or not
+/// writable): a probe at start, so a path that can never be saved is an error then, not an
+/// error every interval and a lost state at the end.
+pub fn probe_writable(path: &Path) -> anyhow::Result<()> {
+    let tmp = temporary_path(path);
+    std::fs::File::create(&tmp)
+        .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;
+    std::fs::remove_file(&tmp).with_context(|| format!("cannot remove the probe {}", tmp.display()))
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file, fsync, the current file kept as
 /// [`previous_path`], rename, fsync of the directory (so the rename itself survives a power
 /// loss).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = temporary_path(path);
     {
         let mut f = std::fs::File::create(&tmp)
             .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;
@@ -177,6 +219,8 @@ pub struct Restored {
     pub rejected: Vec<String>,
     /// How many of the refused files failed their checksum or length check.
     pub damaged: u64,
+    /// Whether the newest file (`path` itself) was there and refused.
+    pub newest_refused: bool,
 }
 
 /// Restores `engine` from `path`, or when that file is unusable (damaged, undecodable, of
@@ -191,6 +235,7 @@ pub fn load_or_previous(
         from: None,
         rejected: Vec::new(),
         damaged: 0,
+        newest_refused: false,
     };
     for candidate in [path.to_path_buf(), previous_path(path)] {
         match load(engine, &candidate) {
@@ -204,6 +249,7 @@ pub fn load_or_previous(
                     out.damaged += 1;
                 }
                 out.rejected.push(format!("{e:#}"));
+                out.newest_refused |= candidate == path;
                 // A failed restore may have changed part of the state: start clean.
                 *engine = fresh()?;
             }
@@ -297,6 +343,18 @@ mod tests {
         write_atomic(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         assert_eq!(std::fs::read(previous_path(&path)).unwrap(), b"one");
-        assert!(!path.with_extension("tmp").try_exists().unwrap());
+        assert!(!temporary_path(&path).try_exists().unwrap());
+    }
+
+    /// A checkpoint named like a temporary file (`fp.tmp`) is not its own temporary file:
+    /// before, the save truncated the live file in place and kept that same file as `.prev`.
+    #[test]
+    fn a_checkpoint_named_tmp_still_keeps_its_previous_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fp.tmp");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read(previous_path(&path)).unwrap(), b"one");
     }
 }

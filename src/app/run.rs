@@ -127,6 +127,8 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     // can move the watermark, the archive or a checkpoint to the year 9999.
     let bounds = ingest::EventTimeBounds::from_config(&cfg.pipeline);
     let checkpoint = cfg.checkpoint.clone();
+    // The checkpoint the state came from: set aside if the engine panics on it.
+    let mut restored_from: Option<std::path::PathBuf> = None;
     if let Some(c) = &checkpoint {
         let path = std::path::Path::new(&c.path);
         // A damaged or unusable newest file falls back to the one it replaced, else fresh.
@@ -134,6 +136,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         for why in &restored.rejected {
             tracing::error!(error = %why, "checkpoint refused");
         }
+        if restored.newest_refused {
+            // Out of the way: the next save would otherwise keep it as the fallback, over the
+            // one just restored (or refused too).
+            super::checkpoint::set_aside(path);
+        }
+        super::checkpoint::probe_writable(path)?;
+        restored_from = restored.from.clone();
         let unusable = restored.rejected.len() as u64 - restored.damaged;
         for (reason, n) in [("damaged", restored.damaged), ("unusable", unusable)] {
             if n > 0 {
@@ -364,6 +373,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut alerts = 0u64;
         let mut archive_errors = 0u64;
+        let mut final_checkpoint_failed = false;
         // Ids archived within the allowed lateness (not persisted: after a restart, what the
         // sources send again may be archived a second time; a replay drops it as the engine
         // does).
@@ -522,7 +532,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     marks.checkpointed();
                     tracing::info!(path = %c.path, bytes = n, "saved the learned state")
                 }
-                Err(e) => tracing::error!(error = %format!("{e:#}"), "final checkpoint failed"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "final checkpoint failed");
+                    final_checkpoint_failed = true;
+                }
             }
         }
         engine_metrics
@@ -555,6 +568,11 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         marks.publish();
         output.inner.flush()?;
         output.inner.close().await?;
+        if final_checkpoint_failed {
+            anyhow::bail!(
+                "the final checkpoint failed (see the log): this run's learned state is not saved"
+            );
+        }
         anyhow::Ok(RunSummary {
             engine: engine.stats().clone(),
             archived,
@@ -577,7 +595,17 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     };
     let mut engine_task = engine_task;
     let summary = tokio::select! {
-        r = &mut engine_task => r.context("the engine task panicked")??,
+        r = &mut engine_task => match r {
+            Err(e) if e.is_panic() => {
+                // A state that panics the engine would panic it again at every start: the
+                // next one goes on from the checkpoint before it, or fresh.
+                if let Some(from) = &restored_from {
+                    super::checkpoint::set_aside(from);
+                }
+                return Err(anyhow::Error::new(e).context("the engine task panicked"));
+            }
+            r => r.context("the engine task panicked")??,
+        },
         _ = shutdown_then_deadline => {
             engine_task.abort();
             anyhow::bail!("shutdown did not finish within {deadline:?}");

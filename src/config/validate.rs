@@ -516,6 +516,34 @@ pub(super) fn validate(
         if a.flush_interval.0.is_zero() {
             err("archive.flush_interval".into(), "must be positive".into());
         }
+        // Zero would keep nothing: every completed segment deleted as soon as it is closed.
+        if a.retention_max_age.0.is_zero() {
+            err(
+                "archive.retention_max_age".into(),
+                "must be positive (0 would delete every segment as it closes)".into(),
+            );
+        }
+        if a.retention_max_bytes == 0 {
+            err(
+                "archive.retention_max_bytes".into(),
+                "must be positive (0 would delete every segment as it closes)".into(),
+            );
+        }
+    }
+    if raw
+        .alert_log
+        .as_ref()
+        .is_some_and(|a| a.path.trim().is_empty())
+    {
+        err("alert_log.path".into(), "must not be empty".into());
+    }
+    if let Some(c) = &raw.checkpoint {
+        if c.path.trim().is_empty() {
+            err("checkpoint.path".into(), "must not be empty".into());
+        }
+        if c.interval.0.is_zero() {
+            err("checkpoint.interval".into(), "must be positive".into());
+        }
     }
     for (i, s) in raw.sink.iter().enumerate() {
         if !s.options.contains_key("teams") && s.kind != "kafka" {
@@ -1126,6 +1154,37 @@ type = "carrier-pigeon"
         let errs = parse_str(&foreign, "t.toml", &env).unwrap_err();
         assert_eq!(errs.0.len(), 1, "{errs}");
         assert_eq!(errs.0[0].key, "escalation[0].error[0]");
+    }
+
+    /// Values that pass as TOML but would silently lose data or fail only at run time: an
+    /// archive retention of zero (every segment deleted as it closes), an empty alert-log or
+    /// checkpoint path (found by an attack on the CLI, 2026-12-07).
+    #[test]
+    fn zero_retention_and_empty_state_paths_are_errors() {
+        let text = r#"[[brand]]
+id = "a"
+terms = ["a"]
+[alert_log]
+path = ""
+[checkpoint]
+path = " "
+interval = "0s"
+[archive]
+dir = "arch"
+retention_max_age = "0s"
+retention_max_bytes = 0
+"#;
+        let errs = parse_str(text, "t.toml", &env).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "alert_log.path",
+            "checkpoint.path",
+            "checkpoint.interval",
+            "archive.retention_max_age",
+            "archive.retention_max_bytes",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {errs}");
+        }
     }
 
     /// Issue 18.7: one type error no longer hides the others; each error has its line;

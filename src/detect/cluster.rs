@@ -67,13 +67,43 @@ pub struct ClusterView {
     pub last_seen: EventTime,
 }
 
-/// A fixed-capacity set of recent values; the oldest is overwritten when full.
+/// A fixed-capacity set of recent values; the oldest is overwritten when full. Read back from
+/// a checkpoint only when `len <= N` and `next < N` (a file that passes its checksum may
+/// still hold other numbers: refused at load, not a panic at the next mention).
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawRing<N>")]
 struct Ring<const N: usize> {
     #[serde(with = "serde_big_array::BigArray")]
     items: [u64; N],
     len: u8,
     next: u8,
+}
+
+/// A [`Ring`] as a checkpoint holds it, before its bounds are checked.
+#[derive(serde::Deserialize)]
+struct RawRing<const N: usize> {
+    #[serde(with = "serde_big_array::BigArray")]
+    items: [u64; N],
+    len: u8,
+    next: u8,
+}
+
+impl<const N: usize> TryFrom<RawRing<N>> for Ring<N> {
+    type Error = String;
+
+    fn try_from(r: RawRing<N>) -> Result<Self, String> {
+        if usize::from(r.len) > N || usize::from(r.next) >= N {
+            return Err(format!(
+                "a ring of {N} holds {} values with its next slot at {}",
+                r.len, r.next
+            ));
+        }
+        Ok(Ring {
+            items: r.items,
+            len: r.len,
+            next: r.next,
+        })
+    }
 }
 
 impl<const N: usize> Ring<N> {
@@ -369,6 +399,27 @@ impl Clusterer {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_ring_read_back_out_of_its_bounds_is_refused() {
+        let mut r = Ring::<4>::new();
+        for v in 1..=6 {
+            r.push(v);
+        }
+        let text = serde_json::to_string(&r).unwrap();
+        let back: Ring<4> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.as_slice(), r.as_slice());
+        // A checkpoint whose checksum holds but whose ring says 255 values of 4.
+        for bad in [
+            text.replace("\"len\":4", "\"len\":255"),
+            text.replace("\"next\":2", "\"next\":4"),
+        ] {
+            assert_ne!(bad, text);
+            let e = serde_json::from_str::<Ring<4>>(&bad).unwrap_err();
+            assert!(e.to_string().contains("a ring of 4"), "{e}");
+        }
+    }
+
     use super::*;
 
     #[test]

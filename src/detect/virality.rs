@@ -346,12 +346,41 @@ pub const DUPLICATE_RING: usize = 128;
 
 /// Flags texts that nearly repeat one of the last [`DUPLICATE_RING`] texts (of at least
 /// [`MIN_DUPLICATE_WORDS`] words). Fixed size: a ring of SimHashes, oldest overwritten.
+/// Read back from a checkpoint only when `len` and `next` fit the ring.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawDuplicateTracker")]
 pub struct DuplicateTracker {
     #[serde(with = "serde_big_array::BigArray")]
     ring: [u64; DUPLICATE_RING],
     len: usize,
     next: usize,
+}
+
+/// A [`DuplicateTracker`] as a checkpoint holds it, before its bounds are checked.
+#[derive(serde::Deserialize)]
+struct RawDuplicateTracker {
+    #[serde(with = "serde_big_array::BigArray")]
+    ring: [u64; DUPLICATE_RING],
+    len: usize,
+    next: usize,
+}
+
+impl TryFrom<RawDuplicateTracker> for DuplicateTracker {
+    type Error = String;
+
+    fn try_from(r: RawDuplicateTracker) -> Result<Self, String> {
+        if r.len > DUPLICATE_RING || r.next >= DUPLICATE_RING {
+            return Err(format!(
+                "a duplicate ring of {DUPLICATE_RING} holds {} texts with its next slot at {}",
+                r.len, r.next
+            ));
+        }
+        Ok(DuplicateTracker {
+            ring: r.ring,
+            len: r.len,
+            next: r.next,
+        })
+    }
 }
 
 impl Default for DuplicateTracker {
@@ -389,6 +418,21 @@ impl DuplicateTracker {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_duplicate_ring_read_back_out_of_its_bounds_is_refused() {
+        let t = DuplicateTracker::new();
+        let text = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<DuplicateTracker>(&text).unwrap(), t);
+        for bad in [
+            text.replace("\"len\":0", "\"len\":129"),
+            text.replace("\"next\":0", "\"next\":128"),
+        ] {
+            assert_ne!(bad, text);
+            assert!(serde_json::from_str::<DuplicateTracker>(&bad).is_err());
+        }
+    }
+
     use super::*;
 
     fn obs(t: &mut DuplicateTracker, text: &str) -> bool {

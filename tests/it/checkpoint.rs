@@ -287,6 +287,18 @@ async fn checkpoint_run_refuses_a_flipped_bit_and_restores_the_previous_one() {
     );
     // The run's own final checkpoint is whole again.
     checkpoint::load(&mut engine(demo_config()), &ckpt).unwrap();
+    // ... and the fallback is still the good one: the refused file was set aside, not kept
+    // as the previous checkpoint over it.
+    checkpoint::load(
+        &mut engine(demo_config()),
+        &checkpoint::previous_path(&ckpt),
+    )
+    .expect("the previous checkpoint is whole");
+    assert_eq!(
+        std::fs::read(checkpoint::refused_path(&ckpt)).unwrap(),
+        bytes,
+        "the refused file is kept aside for a look"
+    );
 }
 
 /// A checkpoint written before checksums (a bare engine checkpoint) still loads.
@@ -302,4 +314,33 @@ fn checkpoint_without_a_checksum_still_loads() {
     let mut restored = engine(demo_config());
     assert!(flashpoint::app::checkpoint::load(&mut restored, &path).unwrap());
     assert_eq!(restored.stats().received, 500);
+}
+
+/// A checkpoint path that can never be written (its directory missing) stops `run` at
+/// start, as an unwritable alert log or archive does; before, it ran, logged a failure every
+/// interval, lost the state at the end and exited 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoint_run_refuses_a_path_it_cannot_write_at_start() {
+    use flashpoint::app::{run, RunOptions};
+    use flashpoint::telemetry::Metrics;
+    use tokio_util::sync::CancellationToken;
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    std::fs::write(&input, b"").unwrap();
+    let ckpt = dir.path().join("missing").join("state.ckpt");
+    let text = format!(
+        "{}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n[checkpoint]\npath = {:?}\n",
+        flashpoint::app::demo::DEMO_CONFIG,
+        input.display().to_string(),
+        ckpt.display().to_string(),
+    );
+    let cfg = Arc::new(flashpoint::config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    let mut o = RunOptions::new(Arc::new(Metrics::new(&[], 0)), CancellationToken::new());
+    o.console = Some(false);
+    let err = run(cfg, o).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("cannot write checkpoint"),
+        "{err:#}"
+    );
 }
