@@ -196,6 +196,21 @@ struct Parsed {
 /// writes the tag first), and inside a JSON string the quotes would be escaped.
 const RECORD_START: &[u8] = b"{\"op\":";
 
+/// The largest sequence number a record may carry (a double's exact integers, so any JSON
+/// reader sees the number that was written).
+const MAX_SEQ: u64 = 1 << 53;
+
+impl Record {
+    /// The entry's sequence number, for the records that carry one.
+    fn seq(&self) -> Option<u64> {
+        match self {
+            Record::Enqueue(e) => Some(e.seq),
+            Record::Delivered { seq } | Record::Dead { seq, .. } => Some(*seq),
+            Record::Sent { .. } => None,
+        }
+    }
+}
+
 fn parse_record(bytes: &[u8]) -> Option<Record> {
     let text = std::str::from_utf8(bytes).ok()?;
     serde_json::from_str(text).ok()
@@ -230,6 +245,15 @@ fn parse(bytes: &[u8]) -> Parsed {
                     }
                 }
             }
+        };
+        // No outbox assigns 2^53 sequence numbers: a larger one is damage (an edited or
+        // bit-flipped file). Kept, it would wrap the next number to 0 and strand its entry.
+        let record = match record {
+            Some(r) if r.seq().is_some_and(|seq| seq > MAX_SEQ) => {
+                rejected.push(line.to_vec());
+                None
+            }
+            r => r,
         };
         match record {
             Some(Record::Enqueue(e)) => {
@@ -707,6 +731,27 @@ mod tests {
         assert!(Outbox::read(dir.path()).is_ok());
         first.release();
         assert!(Outbox::open(dir.path()).is_ok());
+    }
+
+    /// A record whose sequence number no outbox reaches (an edited or damaged file) is set
+    /// aside as damaged: kept, `u64::MAX + 1` wrapped the next number to 0, the record was
+    /// never sent and the next entry waited behind it for a whole run.
+    #[test]
+    fn outbox_a_record_with_an_absurd_sequence_number_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = log_of(&[
+            enqueue_record(1, "a", "x"),
+            enqueue_record(u64::MAX, "b", "y"),
+            Record::Delivered { seq: u64::MAX - 1 },
+        ]);
+        std::fs::write(dir.path().join(LOG_FILE), &bytes).unwrap();
+        let (ob, snap) = Outbox::open(dir.path()).unwrap();
+        assert_eq!(snap.rejected, 2);
+        assert_eq!(snap.pending.len(), 1);
+        assert_eq!(snap.pending[0].alert.incident, "a");
+        let e = ob.enqueue(&[("pd", alert("c"))]).unwrap();
+        assert_eq!(e[0].seq, 2, "numbering goes on after the last real record");
+        assert_eq!(ob.pending_for("pd").unwrap().0.len(), 2);
     }
 
     #[test]
