@@ -468,16 +468,17 @@ impl ComplaintModel {
 
     /// `P(complaint / service failure)` of `text`.
     pub fn probability(&self, text: &str) -> f32 {
+        let text = super::model_text(text);
         if text.trim().is_empty() {
             return 0.0;
         }
-        let mut acc = 0i32;
+        let mut acc = 0i64;
         let mut n = 0u32;
         WORD.with(|w| {
             let word = &mut *w.borrow_mut();
             for_each_feature(text, word, |i| {
                 if let Some(&q) = self.sparse.get(bucket_of(i)) {
-                    acc += i32::from(q);
+                    acc += i64::from(q);
                 }
                 n += 1;
             });
@@ -869,6 +870,25 @@ pub fn select_and_train(
 
 #[cfg(test)]
 mod tests {
+
+    /// A post's length is not evidence: praise repeated to 40 KB read as a complaint (0.996),
+    /// and 130,000 emoji overflowed the sum to 1.0 (found by an attack on `flashpoint
+    /// sentiment`). The model reads the first `MODEL_TEXT_BYTES` of a text.
+    #[test]
+    fn a_long_repeated_text_is_read_as_its_first_part() {
+        let m = ComplaintModel::embedded().unwrap();
+        for (unit, times) in [("love it ", 60_000), ("\u{1F525}", 130_000)] {
+            let long = unit.repeat(times);
+            let head = super::super::model_text(&long);
+            assert!(head.len() <= super::super::MODEL_TEXT_BYTES && !head.is_empty());
+            assert_eq!(m.probability(&long), m.probability(head), "{unit:?}");
+            assert!(
+                m.probability(&long) < 0.5,
+                "{unit:?} x {times} read as a complaint"
+            );
+        }
+    }
+
     use super::*;
     use crate::score::sentiment::gold::GOLD_EVAL_DOMAIN;
 

@@ -251,17 +251,18 @@ impl LinearModel {
     /// Class probabilities and VADER's compound score of `text` (one of the model's dense
     /// features, so it comes for free).
     pub fn probabilities_and_compound(&self, text: &str) -> ([f32; CLASSES], f32) {
+        let text = super::model_text(text);
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
-            let mut acc = [0i32; CLASSES];
+            let mut acc = [0i64; CLASSES];
             let mut n = 0u32;
             let sparse = &self.sparse;
             for_each_feature(text, &mut s.word, |i| {
                 let b = i as usize * CLASSES;
                 if let Some(w) = sparse.get(b..b + CLASSES) {
-                    acc[0] += i32::from(w[0]);
-                    acc[1] += i32::from(w[1]);
-                    acc[2] += i32::from(w[2]);
+                    acc[0] += i64::from(w[0]);
+                    acc[1] += i64::from(w[1]);
+                    acc[2] += i64::from(w[2]);
                 }
                 n += 1;
             });

@@ -106,6 +106,25 @@ pub fn model_by_name(name: &str) -> Result<Box<dyn SentimentModel>, UnknownModel
     }
 }
 
+/// The most of a text, in bytes, that the trained n-gram models (`linear`, the complaint
+/// model) read: ten times a long post. Their evidence is a sum over features scaled by
+/// 1/sqrt(count), which grows with a repeated phrase: "love it" ten thousand times read as a
+/// complaint, and past a few hundred thousand features the sum overflowed. Posts are
+/// accepted up to 1 MiB; what follows the first [`MODEL_TEXT_BYTES`] is not read.
+pub const MODEL_TEXT_BYTES: usize = 4096;
+
+/// `text` cut to at most [`MODEL_TEXT_BYTES`], at a character boundary.
+pub fn model_text(text: &str) -> &str {
+    if text.len() <= MODEL_TEXT_BYTES {
+        return text;
+    }
+    let mut end = MODEL_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Twitter placeholders for the transformer models (`onnx`, `bert`), the rule their training
 /// script applies (`normalise` in `models/training/finetune_minilm.py`; keep them equal): a URL
 /// (`http://`, `https://` or `www.` and the non-blank run after it) becomes `http`, then an
