@@ -27,6 +27,7 @@ pub mod checkpoint;
 pub mod commands;
 pub mod demo;
 pub mod engine;
+pub mod idle_clock;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod prepare;

@@ -314,7 +314,11 @@ pub async fn replay(
             m.pipeline_mentions_processed_total.inc_by(n as u64);
             m.publish_latency();
             m.publish_sink_latency();
-            publish_lag(m, engine.watermark());
+            publish_lag(
+                m,
+                EventTime(chrono::Utc::now().timestamp_millis()),
+                engine.max_seen(),
+            );
         }
         if let Some(p) = &progress {
             let s = engine.stats();
@@ -374,14 +378,15 @@ pub async fn replay(
     Ok(summary)
 }
 
-/// Event-time lag: wall clock minus the watermark (in a replay of old data, days).
-fn publish_lag(m: &Metrics, watermark: EventTime) {
-    if watermark == EventTime::MIN {
+/// Event-time lag: the wall clock `now` minus the newest event time processed, `max_seen` (in
+/// a replay of old data, days; live, how far behind real time the pipeline reads). Not minus
+/// the watermark, which trails `max_seen` by the allowed lateness by design.
+pub(super) fn publish_lag(m: &Metrics, now: EventTime, max_seen: EventTime) {
+    if max_seen == EventTime::MIN {
         return;
     }
-    let now_ms = chrono::Utc::now().timestamp_millis();
     m.pipeline_event_time_lag_seconds
-        .set(now_ms.saturating_sub(watermark.millis()) as f64 / 1000.0);
+        .set(now.millis().saturating_sub(max_seen.millis()) as f64 / 1000.0);
 }
 
 /// The archive reader as a source: connected while reading, with its cursor's age.

@@ -80,6 +80,8 @@ pub struct RunOptions {
     pub console: Option<bool>,
     /// Incident board fed with every alert and served as `/api/*` on the listener.
     pub board: Option<Arc<crate::telemetry::IncidentBoard>>,
+    /// The wall clock (tests put a paused tokio clock here); `None`: the system's.
+    pub clock: Option<fn() -> crate::domain::EventTime>,
 }
 
 impl RunOptions {
@@ -94,6 +96,7 @@ impl RunOptions {
             incident_model: None,
             console: None,
             board: None,
+            clock: None,
         }
     }
 }
@@ -125,7 +128,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let mut engine = build_engine()?;
     // Every source refuses event times outside this window of the wall clock, so no record
     // can move the watermark, the archive or a checkpoint to the year 9999.
-    let bounds = ingest::EventTimeBounds::from_config(&cfg.pipeline);
+    let bounds = match opts.clock {
+        Some(clock) => ingest::EventTimeBounds::from_config(&cfg.pipeline).with_clock(clock),
+        None => ingest::EventTimeBounds::from_config(&cfg.pipeline),
+    };
     let checkpoint = cfg.checkpoint.clone();
     // The checkpoint the state came from: set aside if the engine panics on it.
     let mut restored_from: Option<std::path::PathBuf> = None;
@@ -366,6 +372,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         LiveQueue::prepared(rx, &engine.preparer(), workers)
             .context("spawning the preparing threads")?
     };
+    let lateness_ms = cfg.pipeline.allowed_lateness.as_millis_i64();
     let engine_task = tokio::spawn(async move {
         let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
             .map_err(|e| anyhow::anyhow!("latency histogram: {e}"))?;
@@ -382,6 +389,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
         let mut last_checkpoint = std::time::Instant::now();
         let mut aggregates_open = true;
         let mut stop_seen = false;
+        // While a live stream is idle its event time follows the wall clock for a while, so
+        // the minutes the lateness held back are decided without waiting for the next mention.
+        let mut idle = super::idle_clock::IdleClock::new(lateness_ms);
         // Spooled pushes not covered before this start go first, in spool order.
         if let Some((recovery, id)) = recovery {
             engine.set_live_now(bounds.now());
@@ -445,6 +455,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     }
                     marks.publish();
                     engine_metrics.publish_latency();
+                    let now = bounds.now();
+                    if let Some(t) = idle.target(now, engine.max_seen()) {
+                        engine.set_live_now(now);
+                        engine.advance_to(t);
+                        alerts += emit_alerts(&mut engine, None, &mut output).await?;
+                    }
+                    super::replay::publish_lag(&engine_metrics, now, engine.max_seen());
                     if !refining {
                         continue;
                     }
@@ -508,6 +525,9 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 let micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
                 latency.saturating_record(micros.max(1));
                 alerts += emit_alerts(&mut engine, Some(received), &mut output).await?;
+                if i == last {
+                    idle.on_batch(bounds.now(), engine.max_seen());
+                }
                 if let Some(c) = &checkpoint {
                     if last_checkpoint.elapsed() >= c.interval.0 {
                         last_checkpoint = std::time::Instant::now();

@@ -464,7 +464,7 @@ impl Metrics {
                 r,
                 Gauge::with_opts(opts(
                     "pipeline_event_time_lag_seconds",
-                    "Wall clock minus the event-time watermark, seconds (large in a replay of old data)."
+                    "Wall clock minus the newest event time processed, seconds (large in a replay of old data)."
                 ))
             ),
             sentiment_refined_total: register!(

@@ -425,3 +425,71 @@ async fn ingest_run_a_stop_makes_the_jetstream_cursor_durable_at_once() {
         "the stop left the cursor at {c}, before the last event at {newest_wanted}"
     );
 }
+
+/// The test's wall clock: a fixed instant plus the paused tokio clock's elapsed time.
+static CLOCK_BASE: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+
+/// 2026-03-02T10:00:00Z, then on with tokio's (paused) time.
+fn paused_wall_clock() -> flashpoint::domain::EventTime {
+    let start = CLOCK_BASE.get_or_init(tokio::time::Instant::now);
+    let elapsed = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+    flashpoint::domain::EventTime(1_772_445_600_000 + elapsed)
+}
+
+/// A burst pushed into a quiet live stream pages without waiting for another mention: event
+/// time follows the wall clock while the live stream is idle (`app::idle_clock`). Before, the
+/// minutes the allowed lateness held back were decided only when an unrelated mention came,
+/// however late (found by an attack on the live service: 8.5 minutes, and never without one).
+#[tokio::test(start_paused = true)]
+async fn ingest_run_a_burst_in_a_quiet_live_stream_pages_without_another_mention() {
+    CLOCK_BASE.get_or_init(tokio::time::Instant::now);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("alerts.ndjson");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let text = format!(
+        "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[server]\nlisten = \"127.0.0.1:0\"\n[alert_log]\npath = {:?}\n\
+         [[source]]\nid = \"push\"\ntype = \"http\"\nack = \"queued\"\n",
+        log.display().to_string(),
+    );
+    let cfg = Arc::new(config::parse_str(&text, "run.toml", &|_| None).unwrap());
+    let metrics = Arc::new(Metrics::new(&["acme"], 10));
+    let shutdown = CancellationToken::new();
+    let mut opts = quiet(RunOptions::new(Arc::clone(&metrics), shutdown.clone()));
+    opts.listener = Some(listener);
+    opts.clock = Some(paused_wall_clock);
+    let running = tokio::spawn(run(cfg, opts));
+
+    // 200 outage reports within a few seconds of "now", then nothing at all.
+    let now = chrono::DateTime::from_timestamp_millis(paused_wall_clock().millis()).unwrap();
+    let body: String = (0..200)
+        .map(|i| {
+            let at = (now - chrono::Duration::milliseconds(i * 10))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            crate::ingest_push::line_at(
+                &format!("p{i}"),
+                "acme app is down again, cannot log in",
+                &at,
+            ) + "\n"
+        })
+        .collect();
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/mentions"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Twenty quiet minutes of the injected clock: no source sends anything.
+    tokio::time::sleep(Duration::from_secs(20 * 60)).await;
+    let lines = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        lines.contains("\"action\":\"trigger\"") && lines.contains("\"brand\":\"acme\""),
+        "the burst opened no incident while the stream stayed quiet: {lines:?}"
+    );
+    // The event-time lag shows how long the stream has been silent, past the idle cap.
+    let lag = metrics.pipeline_event_time_lag_seconds.get();
+    assert!((9.0 * 60.0..=11.0 * 60.0).contains(&lag), "lag {lag}");
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
