@@ -732,6 +732,13 @@ pub fn synth(out: &std::path::Path, seed: u64, days: u32) -> anyhow::Result<()> 
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(UsageError(format!("--days {days}: must be 1 to {MAX_DAYS}")).into());
     }
+    // `replay -` reads stdin; a file named "-" written here would be read back as stdin.
+    if out.as_os_str() == "-" {
+        return Err(UsageError(String::from(
+            "--out -: synth writes a file whose name sets its format; give a file name (.ndjson, .ndjson.gz or .ndjson.zst)",
+        ))
+        .into());
+    }
     if out.is_dir() {
         return Err(UsageError(format!(
             "--out {}: is a directory; give a file name (.ndjson, .ndjson.gz or .ndjson.zst)",

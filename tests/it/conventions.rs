@@ -96,6 +96,7 @@ fn conventions_usage_and_configuration_errors_exit_2() {
         (vec!["eval", "scenarios", "--profile", "loud"], "loud"),
         (vec!["eval", "scenarios", "--dir", missing], "nonexistent"),
         (vec!["synth", "--out", "x.ndjson", "--days", "0"], "0"),
+        (vec!["synth", "--out", "-", "--days", "1"], "--out -"),
         (
             vec!["replay", "--config", &demo, "--brand", "nobody", "-"],
             "nobody",
