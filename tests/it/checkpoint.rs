@@ -267,13 +267,7 @@ async fn checkpoint_run_refuses_a_flipped_bit_and_restores_the_previous_one() {
         flashpoint::domain::codec::encode(m, &mut buf);
     }
     std::fs::write(&input, buf).unwrap();
-    let text = format!(
-        "{}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n[checkpoint]\npath = {:?}\n",
-        flashpoint::app::demo::DEMO_CONFIG,
-        input.display().to_string(),
-        ckpt.display().to_string(),
-    );
-    let cfg = Arc::new(flashpoint::config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    let cfg = demo_reading_with_checkpoint(&input, &ckpt);
     let metrics = Arc::new(Metrics::new(&[], 0));
     let mut o = RunOptions::new(Arc::clone(&metrics), CancellationToken::new());
     o.console = Some(false);
@@ -329,13 +323,7 @@ async fn checkpoint_run_refuses_a_path_it_cannot_write_at_start() {
     let input = dir.path().join("in.ndjson");
     std::fs::write(&input, b"").unwrap();
     let ckpt = dir.path().join("missing").join("state.ckpt");
-    let text = format!(
-        "{}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n[checkpoint]\npath = {:?}\n",
-        flashpoint::app::demo::DEMO_CONFIG,
-        input.display().to_string(),
-        ckpt.display().to_string(),
-    );
-    let cfg = Arc::new(flashpoint::config::parse_str(&text, "live.toml", &|_| None).unwrap());
+    let cfg = demo_reading_with_checkpoint(&input, &ckpt);
     let mut o = RunOptions::new(Arc::new(Metrics::new(&[], 0)), CancellationToken::new());
     o.console = Some(false);
     let err = run(cfg, o).await.unwrap_err();
@@ -343,4 +331,18 @@ async fn checkpoint_run_refuses_a_path_it_cannot_write_at_start() {
         format!("{err:#}").contains("cannot write checkpoint"),
         "{err:#}"
     );
+}
+
+/// The demo configuration with a `file` source reading `input` and a checkpoint at `ckpt`.
+fn demo_reading_with_checkpoint(
+    input: &std::path::Path,
+    ckpt: &std::path::Path,
+) -> Arc<flashpoint::config::Config> {
+    let text = format!(
+        "{}\n[[source]]\nid = \"backlog\"\ntype = \"file\"\npath = {:?}\n[checkpoint]\npath = {:?}\n",
+        flashpoint::app::demo::DEMO_CONFIG,
+        input.display().to_string(),
+        ckpt.display().to_string(),
+    );
+    Arc::new(flashpoint::config::parse_str(&text, "live.toml", &|_| None).unwrap())
 }

@@ -205,14 +205,7 @@ async fn push_and_stop(
     opts.listener = Some(listener);
     opts.console = Some(false);
     let running = tokio::spawn(run(cfg, opts));
-    let r = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/mentions"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: serde_json::Value = r.json().await.unwrap();
+    let v = crate::support::push_mentions(addr, body).await;
     tokio::time::timeout(Duration::from_secs(30), async {
         while metrics.pipeline_mentions_processed_total.get() < processed {
             tokio::task::yield_now().await;

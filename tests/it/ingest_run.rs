@@ -473,13 +473,7 @@ async fn ingest_run_a_burst_in_a_quiet_live_stream_pages_without_another_mention
             ) + "\n"
         })
         .collect();
-    let r = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/mentions"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    crate::support::push_mentions(addr, body).await;
     // Twenty quiet minutes of the injected clock: no source sends anything.
     tokio::time::sleep(Duration::from_secs(20 * 60)).await;
     let lines = std::fs::read_to_string(&log).unwrap_or_default();

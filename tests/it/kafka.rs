@@ -379,14 +379,7 @@ async fn kafka_ingest_role_takes_durable_pushes_into_the_mentions_topic() {
         line("p2", "nothing about any brand"),
         line("p3", "northwind internet is down")
     );
-    let r = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/mentions"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: serde_json::Value = r.json().await.unwrap();
+    let v = crate::support::push_mentions(addr, body).await;
     assert_eq!(
         (v["accepted"].as_u64(), v["rejected"].as_u64()),
         (Some(3), Some(1))

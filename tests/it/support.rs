@@ -190,3 +190,16 @@ pub fn log_capture() -> Capture {
         })
         .clone()
 }
+
+/// Pushes `body` to the push route of a run listening on `addr` (no token), asserts 200 and
+/// returns the route's JSON answer.
+pub async fn push_mentions(addr: std::net::SocketAddr, body: String) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/mentions"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
