@@ -117,10 +117,15 @@ pub struct Account {
     pub created_at: Option<String>,
 }
 
-/// Whether `id` looks like a status id: 1 to [`MAX_ID_LEN`] ASCII letters or digits. Anything
-/// else (40 nines, an empty string, a URL) would poison the cursor that pages the backfill.
+/// Whether `id` looks like a status id: 1 to [`MAX_ID_LEN`] ASCII letters or digits, and when
+/// all digits, a bigint as Mastodon stores them (at most `i64::MAX`, no leading zero). Anything
+/// else (40 or 32 nines, an empty string, a URL) would poison the cursor that pages the
+/// backfill: ids are ordered by length first, so one long id outranks every real one.
 fn valid_id(id: &str) -> bool {
-    (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && (!id.bytes().all(|b| b.is_ascii_digit())
+            || id.parse::<i64>().is_ok_and(|n| n.to_string() == id))
 }
 
 /// Normalises a Status; the error is a stable bad-input reason.
@@ -585,18 +590,29 @@ async fn backfill_pages(
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|e| BackfillError::Http(e.without_url()))?;
-        let mut page: Vec<Status> = super::http_body::json_capped(resp, MAX_PAGE_BODY).await?;
-        let n = page.len();
-        page.sort_by(|a, b| id_cmp(&a.id, &b.id));
-        min_id = page
+        // Each status on its own: one of the wrong shape (an account of null) is counted and
+        // skipped, as on the stream; failing the page would fail it at every try, for as long
+        // as the instance lists that status after the cursor.
+        let items: Vec<serde_json::Value> =
+            super::http_body::json_capped(resp, MAX_PAGE_BODY).await?;
+        let n = items.len();
+        min_id = items
             .iter()
-            .map(|s| s.id.as_str())
+            .filter_map(|v| v.get("id").and_then(serde_json::Value::as_str))
             .filter(|id| valid_id(id) && id_cmp(id, &from) == Ordering::Greater)
             .max_by(|a, b| id_cmp(a, b))
             .map(str::to_owned);
+        let mut page: Vec<Status> = Vec::with_capacity(n);
+        for v in items {
+            ctx.line();
+            match serde_json::from_value::<Status>(v) {
+                Ok(s) => page.push(s),
+                Err(e) => ctx.bad_input("invalid_payload", &e.to_string()),
+            }
+        }
+        page.sort_by(|a, b| id_cmp(&a.id, &b.id));
         let received = Instant::now();
         for s in page {
-            ctx.line();
             if !state.take(ctx, s, received, true).await {
                 return Ok(false);
             }

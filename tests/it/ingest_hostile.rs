@@ -527,6 +527,39 @@ async fn ingest_hostile_mastodon_failed_backfill_is_retried_while_the_stream_sta
     );
 }
 
+/// A backfill page holding one status of the wrong shape (`"account": null`) beside a good
+/// one: before, the whole page failed to parse, at every try, for as long as the instance
+/// listed that status after the cursor, and the cursor stayed before the gap (found by an
+/// attack, 2026-12-07). Now the bad status is counted and skipped and the good one read.
+#[tokio::test(start_paused = true)]
+async fn ingest_hostile_mastodon_a_bad_status_in_a_backfill_page_skips_only_itself() {
+    const BAD: &str = "110000000000000004";
+    const GAP: &str = "110000000000000005";
+    let now = rfc3339_now();
+    let mut bad = status(BAD, &now);
+    bad["account"] = serde_json::Value::Null;
+    let page = serde_json::json!([bad, status(GAP, &now)]).to_string();
+    let app = axum::Router::new().fallback(move || {
+        let page = page.clone();
+        async move { (axum::http::StatusCode::OK, page) }
+    });
+    let (mut s, _conns, _dir, path) = mastodon_with_rest(app, "11000000000000001", &now).await;
+    let got = s.take(4, Duration::from_secs(60)).await;
+    assert!(
+        got.iter().any(|id| id == GAP),
+        "the gap's good status is read: {got:?}"
+    );
+    assert!(!got.iter().any(|id| id == BAD), "{got:?}");
+    assert_eq!(s.errors("fedi", "invalid_payload"), 1);
+    assert_eq!(s.errors("fedi", "backfill_invalid_json"), 0);
+    s.stop().await;
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().trim(),
+        "110000000000000013",
+        "the cursor passes the gap and follows the stream"
+    );
+}
+
 /// A REST endpoint that never answers: the backfill gives up at its deadline (counted), the
 /// stream is read, and the persisted cursor stays at the gap so the next start backfills it.
 #[tokio::test(start_paused = true)]
@@ -570,15 +603,21 @@ async fn ingest_hostile_mastodon_slow_backfill_does_not_starve_the_stream() {
     );
 }
 
-/// A status with an id that is no status id (40 nines) and a bad date, and one with a
-/// plausible id but a date 56 years old: both are counted, and neither becomes the cursor.
+/// Statuses with ids that are no status ids (40 nines with a bad date; 32 nines or a leading
+/// zero with a current date), and one with a plausible id but a date 56 years old: each is
+/// counted, and none becomes the cursor.
 #[tokio::test]
 async fn ingest_hostile_mastodon_bad_statuses_do_not_move_the_cursor() {
     let now = rfc3339_now();
     let good = "110000000000000007";
     let frames = vec![
         update(&status(&"9".repeat(40), "not a date")),
-        update(&status("9999999999999999999", "1970-01-01T00:00:00Z")),
+        update(&status("999999999999999999", "1970-01-01T00:00:00Z")),
+        // Current, and alphanumeric within 32 characters, but past any bigint id: as the
+        // cursor it outranked every real id, so every backfill asked for what comes after it
+        // and got nothing (found by an attack, 2026-12-07).
+        update(&status(&"9".repeat(32), &now)),
+        update(&status(&format!("0{good}"), &now)),
         update(&status(good, &now)),
     ];
     let (ws, _n) = mastodon_stream(frames).await;
@@ -591,7 +630,7 @@ async fn ingest_hostile_mastodon_bad_statuses_do_not_move_the_cursor() {
     );
     let mut s = start_mastodon(cfg, true);
     assert_eq!(s.take(1, Duration::from_secs(30)).await, [good]);
-    assert_eq!(s.errors("fedi", "invalid_id"), 1);
+    assert_eq!(s.errors("fedi", "invalid_id"), 3);
     assert_eq!(
         s.metrics
             .ingest_dropped_total
