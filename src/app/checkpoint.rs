@@ -137,10 +137,15 @@ pub fn set_aside(path: &Path) {
     }
 }
 
-/// Fails when a checkpoint could not be written at `path` (its directory missing or not
-/// writable): a probe at start, so a path that can never be saved is an error then, not an
-/// error every interval and a lost state at the end.
+/// Fails when a checkpoint could not be written at `path` (its directory cannot be created or
+/// is not writable): a probe at start, so a path that can never be saved is an error then, not
+/// an error every interval and a lost state at the end. Creates the directory, as the archive
+/// and the spool create theirs (`state/fp.ckpt` beside `state/archive` works on a first start).
 pub fn probe_writable(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the checkpoint directory {}", dir.display()))?;
+    }
     let tmp = temporary_path(path);
     std::fs::File::create(&tmp)
         .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;

@@ -53,14 +53,15 @@ impl IdleClock {
     }
 
     /// On a tick at wall clock `now`: the event time to move the engine to (the newest at the
-    /// last batch plus the wall time since, at most the cap), when that is past `max_seen`.
+    /// last batch plus the wall time since, at most the cap, never past `now`), when that is
+    /// past `max_seen`.
     pub fn target(&self, now: EventTime, max_seen: EventTime) -> Option<EventTime> {
         let (at, newest) = self.last?;
         let idle = now
             .millis()
             .saturating_sub(at.millis())
             .clamp(0, self.cap_ms);
-        let t = newest.plus_ms(idle);
+        let t = newest.plus_ms(idle).min(now);
         (t > max_seen).then_some(t)
     }
 }
@@ -94,6 +95,20 @@ mod tests {
         );
         // Already there: nothing to do.
         assert_eq!(c.target(much_later, t0.plus_ms(10 * MIN)), None);
+    }
+
+    #[test]
+    fn an_idle_stream_never_runs_ahead_of_the_wall_clock() {
+        let mut c = IdleClock::new(5 * MIN);
+        let now = EventTime(1_000 * MIN);
+        // The newest mention is dated a minute ahead (within the sources' skew, or the clock
+        // stepped back): event time waits for the wall clock instead of running on from it.
+        c.on_batch(now, now.plus_ms(MIN));
+        assert_eq!(c.target(now.plus_ms(30_000), now.plus_ms(MIN)), None);
+        assert_eq!(
+            c.target(now.plus_ms(3 * MIN), now.plus_ms(MIN)),
+            Some(now.plus_ms(3 * MIN))
+        );
     }
 
     #[test]

@@ -169,6 +169,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     .with_label_values(&["future"])
                     .inc();
                 engine = build_engine()?;
+                restored_from = None;
             }
             Some(from) if from != path => tracing::warn!(path = %from.display(),
                 "restored the learned state from the previous checkpoint"),
@@ -363,6 +364,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     };
     let coverage = spool.as_ref().map(Spool::coverage);
     let mut marks = Durability::new(checkpoint.is_some(), archive.is_some(), coverage);
+    let saved_by_this_run = Arc::clone(&marks.saved);
     let stopping = shutdown.clone();
     // Matching and text features ahead of the engine, in the queue's order (`LiveQueue`).
     let workers = cfg.pipeline.prepare_workers;
@@ -421,6 +423,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
             if n > 0 {
                 tracing::warn!(source = %id, mentions = n,
                     "push spool: re-fed mentions acknowledged before the last stop");
+                idle.on_batch(bounds.now(), engine.data_max());
             }
         }
         loop {
@@ -458,10 +461,10 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                     let now = bounds.now();
                     if let Some(t) = idle.target(now, engine.max_seen()) {
                         engine.set_live_now(now);
-                        engine.advance_to(t);
+                        engine.advance_idle(t);
                         alerts += emit_alerts(&mut engine, None, &mut output).await?;
                     }
-                    super::replay::publish_lag(&engine_metrics, now, engine.max_seen());
+                    super::replay::publish_lag(&engine_metrics, now, engine.data_max());
                     if !refining {
                         continue;
                     }
@@ -526,7 +529,7 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
                 latency.saturating_record(micros.max(1));
                 alerts += emit_alerts(&mut engine, Some(received), &mut output).await?;
                 if i == last {
-                    idle.on_batch(bounds.now(), engine.max_seen());
+                    idle.on_batch(bounds.now(), engine.data_max());
                 }
                 if let Some(c) = &checkpoint {
                     if last_checkpoint.elapsed() >= c.interval.0 {
@@ -617,10 +620,13 @@ pub async fn run(cfg: Arc<Config>, opts: RunOptions) -> anyhow::Result<RunSummar
     let summary = tokio::select! {
         r = &mut engine_task => match r {
             Err(e) if e.is_panic() => {
-                // A state that panics the engine would panic it again at every start: the
-                // next one goes on from the checkpoint before it, or fresh.
+                // A restored state that panics the engine before this run saved one of its
+                // own would panic it again at every start: the next one goes on from the
+                // checkpoint before it, or fresh. A panic later is this run's, not the file's.
                 if let Some(from) = &restored_from {
-                    super::checkpoint::set_aside(from);
+                    if !saved_by_this_run.load(Ordering::Acquire) {
+                        super::checkpoint::set_aside(from);
+                    }
                 }
                 return Err(anyhow::Error::new(e).context("the engine task panicked"));
             }
@@ -788,6 +794,8 @@ struct Durability {
     /// Processed cursor-source mentions not yet told, as runs `(first, last, source)` of
     /// consecutive sequence numbers from one source (one run while a single source feeds).
     held: std::collections::VecDeque<(u64, u64, Arc<Progress>)>,
+    /// Set once this run has saved a checkpoint of its own (read when the engine panics).
+    saved: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Durability {
@@ -798,6 +806,7 @@ impl Durability {
             cursors: Watermarks::new(needs_checkpoint, needs_archive),
             seq: 0,
             held: std::collections::VecDeque::new(),
+            saved: Arc::default(),
         }
     }
 
@@ -826,6 +835,7 @@ impl Durability {
     fn checkpointed(&mut self) {
         self.spool.checkpointed();
         self.cursors.checkpointed();
+        self.saved.store(true, Ordering::Release);
     }
 
     /// Tells the spool and the cursor sources how far a crash can no longer lose anything.

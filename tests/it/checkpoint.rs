@@ -310,9 +310,10 @@ fn checkpoint_without_a_checksum_still_loads() {
     assert_eq!(restored.stats().received, 500);
 }
 
-/// A checkpoint path that can never be written (its directory missing) stops `run` at
-/// start, as an unwritable alert log or archive does; before, it ran, logged a failure every
-/// interval, lost the state at the end and exited 0.
+/// A checkpoint path that can never be written (its directory cannot be created: a file is
+/// in the way) stops `run` at start, as an unwritable alert log or archive does; before, it
+/// ran, logged a failure every interval, lost the state at the end and exited 0. A missing
+/// directory is created, as the archive's is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoint_run_refuses_a_path_it_cannot_write_at_start() {
     use flashpoint::app::{run, RunOptions};
@@ -322,15 +323,24 @@ async fn checkpoint_run_refuses_a_path_it_cannot_write_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.ndjson");
     std::fs::write(&input, b"").unwrap();
-    let ckpt = dir.path().join("missing").join("state.ckpt");
+    std::fs::write(dir.path().join("state"), b"a file").unwrap();
+    let ckpt = dir.path().join("state").join("fp.ckpt");
     let cfg = demo_reading_with_checkpoint(&input, &ckpt);
     let mut o = RunOptions::new(Arc::new(Metrics::new(&[], 0)), CancellationToken::new());
     o.console = Some(false);
     let err = run(cfg, o).await.unwrap_err();
     assert!(
-        format!("{err:#}").contains("cannot write checkpoint"),
+        format!("{err:#}").contains("cannot create the checkpoint directory"),
         "{err:#}"
     );
+    // A directory that is only missing is created on a first start.
+    let fresh = dir.path().join("new").join("fp.ckpt");
+    let mut o = RunOptions::new(Arc::new(Metrics::new(&[], 0)), CancellationToken::new());
+    o.console = Some(false);
+    run(demo_reading_with_checkpoint(&input, &fresh), o)
+        .await
+        .unwrap();
+    assert!(fresh.try_exists().unwrap(), "the final checkpoint is saved");
 }
 
 /// The demo configuration with a `file` source reading `input` and a checkpoint at `ckpt`.

@@ -481,9 +481,10 @@ async fn ingest_run_a_burst_in_a_quiet_live_stream_pages_without_another_mention
         lines.contains("\"action\":\"trigger\"") && lines.contains("\"brand\":\"acme\""),
         "the burst opened no incident while the stream stayed quiet: {lines:?}"
     );
-    // The event-time lag shows how long the stream has been silent, past the idle cap.
+    // The event-time lag shows how long the stream has been silent (the newest mention's
+    // age), whatever the idle clock decided meanwhile.
     let lag = metrics.pipeline_event_time_lag_seconds.get();
-    assert!((9.0 * 60.0..=11.0 * 60.0).contains(&lag), "lag {lag}");
+    assert!((19.0 * 60.0..=21.0 * 60.0).contains(&lag), "lag {lag}");
     shutdown.cancel();
     running.await.unwrap().unwrap();
 }
