@@ -196,9 +196,10 @@ struct Parsed {
 /// writes the tag first), and inside a JSON string the quotes would be escaped.
 const RECORD_START: &[u8] = b"{\"op\":";
 
-/// The largest sequence number a record may carry (a double's exact integers, so any JSON
-/// reader sees the number that was written).
-const MAX_SEQ: u64 = 1 << 53;
+/// Sequence numbers from here on are damage: no outbox assigns 2^52 of them, and every number
+/// it can assign after the largest sound one stays below 2^53, a double's exact integers, so
+/// any JSON reader sees the number that was written.
+const MAX_SEQ: u64 = 1 << 52;
 
 impl Record {
     /// The entry's sequence number, for the records that carry one.
@@ -246,10 +247,10 @@ fn parse(bytes: &[u8]) -> Parsed {
                 }
             }
         };
-        // No outbox assigns 2^53 sequence numbers: a larger one is damage (an edited or
+        // No outbox assigns 2^52 sequence numbers: a larger one is damage (an edited or
         // bit-flipped file). Kept, it would wrap the next number to 0 and strand its entry.
         let record = match record {
-            Some(r) if r.seq().is_some_and(|seq| seq > MAX_SEQ) => {
+            Some(r) if r.seq().is_some_and(|seq| seq >= MAX_SEQ) => {
                 rejected.push(line.to_vec());
                 None
             }

@@ -76,22 +76,65 @@ pub fn init(format: LogFormat, filter: Option<&str>) -> Result<(), LogFilterErro
 /// end the line and forge a log line of its own, or colour and move the terminal. The JSON
 /// format escapes them already.
 pub fn text_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
-    use tracing_subscriber::field::MakeExt;
-    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+    EscapedFields
+}
+
+/// [`text_fields`]' formatter.
+struct EscapedFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for EscapedFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut v = EscapingVisitor {
+            writer: &mut writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut v);
+        v.result
+    }
+}
+
+/// Writes each field as the default format does, escaped, a space between two written fields.
+struct EscapingVisitor<'a, 'w> {
+    writer: &'a mut tracing_subscriber::fmt::format::Writer<'w>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl EscapingVisitor<'_, '_> {
+    fn write(&mut self, field: &tracing::field::Field, raw: &str) {
         let name = field.name();
         // Fields a `log` record carries in through `tracing-log`: the default format drops them.
-        if name.starts_with("log.") {
-            return Ok(());
+        if self.result.is_err() || name.starts_with("log.") {
+            return;
         }
-        let raw = format!("{value:?}");
-        let text = escape_controls(&raw);
-        if name == "message" {
-            write!(w, "{text}")
+        let sep = if self.first { "" } else { " " };
+        self.first = false;
+        let text = escape_controls(raw);
+        self.result = if name == "message" {
+            write!(self.writer, "{sep}{text}")
         } else {
-            write!(w, "{name}={text}")
+            write!(self.writer, "{sep}{name}={text}")
+        };
+    }
+}
+
+impl tracing::field::Visit for EscapingVisitor<'_, '_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.write(field, value);
+        } else {
+            self.write(field, &format!("{value:?}"));
         }
-    })
-    .delimited(" ")
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.write(field, &format!("{value:?}"));
+    }
 }
 
 /// `s` with control characters, line and paragraph separators and bidi controls written as
@@ -208,6 +251,22 @@ mod tests {
             text.contains("delivery failed, will retry sink=\"pd\""),
             "{text:?}"
         );
+        // Fields of a `log` record are dropped without leaving their separators behind.
+        out.0.lock().unwrap().clear();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(out.clone())
+            .with_ansi(false)
+            .fmt_fields(text_fields())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                log.target = "reqwest::connect",
+                log.line = 12u32,
+                "starting new connection"
+            );
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(text.ends_with("starting new connection\n"), "{text:?}");
         // An ordinary line is written as the default format writes it.
         assert_eq!(escape_controls("plain text, «ok» ✓"), "plain text, «ok» ✓");
     }

@@ -103,8 +103,11 @@ fn conventions_usage_and_configuration_errors_exit_2() {
         ),
     ];
     for (args, names) in cases {
+        // In an empty directory: a regression that writes a file (`synth --out -` once wrote
+        // one named "-") writes it there, not into the repository.
         let out = flashpoint()
             .args(&args)
+            .current_dir(dir.path())
             .stdin(Stdio::null())
             .output()
             .unwrap();
