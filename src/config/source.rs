@@ -354,6 +354,7 @@ impl SourceConfig {
                     "zstd_dictionary",
                 ]);
                 let mut o = Options::new(&c.options, &known);
+                let compress = o.boolean("compress", false);
                 let cfg = JetstreamConfig {
                     url: o.url("url", &["ws", "wss"]),
                     collections: o.strings("collections").unwrap_or_else(|| {
@@ -376,9 +377,11 @@ impl SourceConfig {
                     profile_ttl: o.duration("profile_ttl", Duration::from_secs(3600)),
                     profile_cache: o.positive("profile_cache", 100_000),
                     profile_interval: o.duration("profile_interval", Duration::from_millis(200)),
-                    zstd_dictionary: o.string("zstd_dictionary"),
+                    // The dictionary is read only when compression is asked for: with
+                    // `compress = false` the frames are asked for plain.
+                    zstd_dictionary: o.string("zstd_dictionary").filter(|_| compress),
                 };
-                if o.boolean("compress", false) && cfg.zstd_dictionary.is_none() {
+                if compress && cfg.zstd_dictionary.is_none() {
                     o.errors.push((
                         "zstd_dictionary".into(),
                         "compress = true needs the path of Jetstream's zstd dictionary".into(),

@@ -1156,6 +1156,24 @@ type = "carrier-pigeon"
         assert_eq!(errs.0[0].key, "escalation[0].error[0]");
     }
 
+    /// `compress = false` (the default) asks Jetstream for plain frames even when a dictionary
+    /// path is configured; before, the dictionary alone turned compression on.
+    #[test]
+    fn jetstream_compression_follows_compress_not_the_dictionary() {
+        for (compress, want) in [("false", false), ("true", true)] {
+            let text = format!(
+                "[[brand]]\nid = \"a\"\nterms = [\"a\"]\n[[source]]\nid = \"bsky\"\ntype = \"jetstream\"\nurl = \"ws://127.0.0.1:1/subscribe\"\ncompress = {compress}\nzstd_dictionary = \"dict\"\n"
+            );
+            let cfg = parse_str(&text, "t.toml", &env).unwrap();
+            match &cfg.sources[0].kind {
+                crate::config::source::SourceKind::Jetstream(j) => {
+                    assert_eq!(j.zstd_dictionary.is_some(), want, "compress = {compress}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     /// Values that pass as TOML but would silently lose data or fail only at run time: an
     /// archive retention of zero (every segment deleted as it closes), an empty alert-log or
     /// checkpoint path (found by an attack on the CLI, 2026-12-07).

@@ -93,6 +93,10 @@ enum PathState {
 /// keeps the open file.
 async fn path_state(path: &str, open: FileId, offset: u64, tail: &[u8]) -> PathState {
     match tokio::fs::metadata(path).await {
+        // A directory or a FIFO where the file was (a mistake, or a swap half done) is no file
+        // to read: keep the open one, as for a missing path, and look again. Opening a FIFO
+        // would block the source, and reading a directory would fail the run.
+        Ok(m) if !m.is_file() => PathState::Same,
         Ok(m) if FileId::of(&m) != open => PathState::Replaced,
         Ok(m) if m.len() < offset => PathState::Truncated,
         Ok(_) if !holds_at(path, open, offset, tail).await => PathState::Truncated,
@@ -130,6 +134,12 @@ async fn holds_at(path: &str, open: FileId, offset: u64, tail: &[u8]) -> bool {
 
 /// Opens the followed file; the error names the path.
 async fn open_followed(path: &str) -> anyhow::Result<(BufReader<tokio::fs::File>, FileId)> {
+    let kind = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot stat the followed file {path}: {e}"))?;
+    if !kind.is_file() {
+        anyhow::bail!("the followed path {path} is not a regular file");
+    }
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the followed file {path}: {e}"))?;

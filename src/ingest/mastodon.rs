@@ -176,9 +176,17 @@ pub fn html_to_text(html: &str) -> String {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
         if rest.starts_with('<') {
-            let Some(end) = rest.find('>') else {
-                rest = "";
-                break;
+            // A `<` that opens no tag ("I <3 it" from an instance that does not escape it: a
+            // tag starts with a letter, `/` or `!`) is text, as a browser reads it; so is one
+            // never closed. Read as a tag, it took the rest of the status with it.
+            let opens_tag = rest[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
+            let Some(end) = rest.find('>').filter(|_| opens_tag) else {
+                out.push('<');
+                rest = &rest[1..];
+                continue;
             };
             let tag = rest[1..end].trim().to_ascii_lowercase();
             let name = tag
@@ -634,6 +642,19 @@ mod tests {
         assert_eq!(
             html_to_text("<p>Hi <a href=\"x\"><span>@bob</span></a> &amp; co&#39;s &lt;3</p><p>line<br />two &#x1F600; &bogus; 5 &lt 6</p>"),
             "Hi @bob & co's <3\nline\ntwo 😀 &bogus; 5 &lt 6"
+        );
+    }
+
+    #[test]
+    fn mastodon_a_lone_angle_bracket_is_text() {
+        assert_eq!(
+            html_to_text("<p>I <3 brightline, and it is down</p>"),
+            "I <3 brightline, and it is down"
+        );
+        assert_eq!(html_to_text("a < b"), "a < b");
+        assert_eq!(
+            html_to_text("x <b>bold</b> <br/>y <span"),
+            "x bold \ny <span"
         );
     }
 

@@ -902,6 +902,27 @@ async fn ingest_hostile_followed_symlink_swapped_is_read_on() {
     s.stop().await;
 }
 
+/// The followed path replaced by a directory (a mistake, or a swap half done): reading it
+/// failed the source, and with it the whole run (found by an attack, 2026-12-07). It is now
+/// waited out like a missing path, and the file that comes back is read.
+#[tokio::test(start_paused = true)]
+async fn ingest_hostile_followed_file_replaced_by_a_directory_is_waited_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.ndjson");
+    append(&path, &["a1"]);
+    let mut s = start_follow_every(&path, Duration::from_secs(60));
+    assert_eq!(s.take(1, WAIT).await, ["a1"]);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    // Five polls while a directory is there.
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert!(!s.task.is_finished(), "the source stopped on a directory");
+    std::fs::remove_dir(&path).unwrap();
+    append(&path, &["b1"]);
+    assert_eq!(s.take(1, Duration::from_secs(600)).await, ["b1"]);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn ingest_hostile_followed_file_missing_at_start_names_the_path() {
     let dir = tempfile::tempdir().unwrap();
