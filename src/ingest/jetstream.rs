@@ -290,10 +290,26 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         };
         ctx.set_connected(true);
         tracing::info!(source = %ctx.id, cursor = ?cursor, "jetstream connected");
-        let mut last_persist = Instant::now();
+        let mut next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+        let mut persisted = None;
         let mut live = super::Liveness::new(&cfg.liveness);
         loop {
-            let Some(msg) = super::ws_next(&mut ws, &mut live, &ctx, "jetstream").await else {
+            // The cursor is persisted every second while frames come, and a second after the
+            // last one when they stop: a burst followed by silence must not leave its resume
+            // point unwritten until the next frame, which a crash would lose.
+            let msg = tokio::select! {
+                m = super::ws_next(&mut ws, &mut live, &ctx, "jetstream") => m,
+                () = tokio::time::sleep_until(next_persist), if cfg.cursor_file.is_some() => {
+                    let c = commit.committed(ctx.progress.processed());
+                    if c != persisted {
+                        persist(&cfg, &ctx, c);
+                        persisted = c;
+                    }
+                    next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+                    continue;
+                }
+            };
+            let Some(msg) = msg else {
                 break;
             };
             let received = Instant::now();
@@ -376,9 +392,10 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
                 Err(reason) => ctx.bad_input(reason, &String::from_utf8_lossy(frame)),
             }
-            if last_persist.elapsed() >= super::CURSOR_PERSIST_EVERY {
-                persist(&cfg, &ctx, commit.committed(ctx.progress.processed()));
-                last_persist = Instant::now();
+            if tokio::time::Instant::now() >= next_persist {
+                persisted = commit.committed(ctx.progress.processed());
+                persist(&cfg, &ctx, persisted);
+                next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
             }
         }
         ctx.set_connected(false);

@@ -384,7 +384,8 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         recent: SeenIds::new(cfg.dedup_capacity),
         gap_open: false,
     };
-    let mut last_persist = Instant::now();
+    let mut next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+    let mut persisted = None;
     let mut backoff = Backoff::new(&cfg.backoff);
     let ws_cfg = super::ws_config(cfg.max_message_bytes);
     let mut first = true;
@@ -416,12 +417,21 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         }
         let mut live = super::Liveness::new(&cfg.liveness);
         loop {
-            let next = match retry {
-                Some((at, _)) => tokio::select! {
-                    m = super::ws_next(&mut ws, &mut live, &ctx, "mastodon") => Some(m),
-                    () = tokio::time::sleep_until(at) => None,
-                },
-                None => Some(super::ws_next(&mut ws, &mut live, &ctx, "mastodon").await),
+            let retry_at = retry.map_or_else(tokio::time::Instant::now, |(at, _)| at);
+            let next = tokio::select! {
+                m = super::ws_next(&mut ws, &mut live, &ctx, "mastodon") => Some(m),
+                () = tokio::time::sleep_until(retry_at), if retry.is_some() => None,
+                // The cursor a second after the last status too: a burst followed by a quiet
+                // stream must not leave its resume point unwritten until the next status.
+                () = tokio::time::sleep_until(next_persist), if cfg.cursor_file.is_some() => {
+                    let c = state.commit.committed(ctx.progress.processed());
+                    if c != persisted {
+                        state.persist(&cfg, &ctx);
+                        persisted = c;
+                    }
+                    next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+                    continue;
+                }
             };
             let Some(next) = next else {
                 // The gap again, while the connection stays up; the socket queues meanwhile.
@@ -488,9 +498,10 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             if !state.take(&ctx, status, received, false).await {
                 break;
             }
-            if last_persist.elapsed() >= super::CURSOR_PERSIST_EVERY {
+            if tokio::time::Instant::now() >= next_persist {
+                persisted = state.commit.committed(ctx.progress.processed());
                 state.persist(&cfg, &ctx);
-                last_persist = Instant::now();
+                next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
             }
         }
         ctx.set_connected(false);

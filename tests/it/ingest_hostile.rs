@@ -738,6 +738,44 @@ async fn ingest_hostile_jetstream_stale_events_do_not_become_the_cursor() {
     assert_eq!(persisted, fresh, "only the fresh event is the cursor");
 }
 
+/// A burst, then silence on an open connection: the cursor was written only when a frame
+/// came after the persist interval, so a crash during the silence lost the resume point (a
+/// first start then resumed live, skipping what came meanwhile; found by an attack,
+/// 2026-12-07). It is now written a second after the last frame. Paused time.
+#[tokio::test(start_paused = true)]
+async fn ingest_hostile_jetstream_cursor_is_written_after_a_burst_goes_quiet() {
+    let at = now_us() - 1_000_000;
+    let (addr, _n) = counting_server(move |tcp, _| async move {
+        let Ok((ws, _)) = accept_jetstream(tcp).await else {
+            return;
+        };
+        let (mut tx, mut rx) = ws.split();
+        for i in 0..5 {
+            let _sent = tx.send(Message::text(post(&format!("b{i}"), at + i))).await;
+        }
+        // Silent from here, and answering nothing: the connection stays open.
+        while let Some(Ok(_)) = rx.next().await {}
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bsky.cursor");
+    let cfg = jetstream_cfg(
+        addr,
+        &format!("cursor_file = \"{}\"\n{LIVENESS}", path.display()),
+    );
+    let mut s = start_jetstream(cfg, false);
+    assert_eq!(s.take(5, Duration::from_secs(10)).await.len(), 5);
+    // Two seconds of silence, well inside the connection's idle timeout.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        written.trim(),
+        (at + 4).to_string(),
+        "the burst's cursor is on disk"
+    );
+    s.stop().await;
+}
+
 /// An event dated ahead of the wall clock but inside the allowed skew is taken, but the cursor
 /// moves no further than the clock: a resume minutes ahead would skip those minutes (red team:
 /// a reconnect asked for a cursor 296 s in the future).
