@@ -221,21 +221,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_text_log_line_escapes_what_its_values_carry() {
-        // A receiver's error body, as a sink's retry warning logs it (Display), and a post's
-        // text (a string field).
-        let body = "oops\n2026-12-07T00:00:00Z ERROR flashpoint::forged: FORGED \u{1b}[31mred\u{1b}[0m\r\u{2028}\u{202e}x";
+    /// What the text format with [`text_fields`] writes for the events `log` emits.
+    fn text_log(log: impl FnOnce()) -> String {
         let out = Captured::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(out.clone())
             .with_ansi(false)
             .fmt_fields(text_fields())
             .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(subscriber, log);
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_text_log_line_escapes_what_its_values_carry() {
+        // A receiver's error body, as a sink's retry warning logs it (Display), and a post's
+        // text (a string field).
+        let body = "oops\n2026-12-07T00:00:00Z ERROR flashpoint::forged: FORGED \u{1b}[31mred\u{1b}[0m\r\u{2028}\u{202e}x";
+        let text = text_log(|| {
             tracing::warn!(sink = "pd", error = %body, post = body, "delivery failed, will retry");
         });
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert_eq!(text.lines().count(), 1, "one event, one line: {text:?}");
         assert!(
             !text.contains(['\u{1b}', '\r', '\u{2028}', '\u{202e}']),
@@ -252,20 +258,13 @@ mod tests {
             "{text:?}"
         );
         // Fields of a `log` record are dropped without leaving their separators behind.
-        out.0.lock().unwrap().clear();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(out.clone())
-            .with_ansi(false)
-            .fmt_fields(text_fields())
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        let text = text_log(|| {
             tracing::info!(
                 log.target = "reqwest::connect",
                 log.line = 12u32,
                 "starting new connection"
             );
         });
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert!(text.ends_with("starting new connection\n"), "{text:?}");
         // An ordinary line is written as the default format writes it.
         assert_eq!(escape_controls("plain text, «ok» ✓"), "plain text, «ok» ✓");
