@@ -274,6 +274,12 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
     };
     let mut inflated = Vec::with_capacity(cfg.max_message_bytes);
     let mut first = true;
+    // A frame that fails the connection itself (not UTF-8, past 16x the size limit, a protocol
+    // error) cannot be read to learn its time, so a resume from the cursor meets it again:
+    // `stuck` counts such failures at one cursor, `stuck_at`; from the second, the resume
+    // skips ahead of the cursor, 1 ms doubling, until the frame is behind it.
+    let mut stuck: u32 = 0;
+    let mut stuck_at: Option<i64> = None;
     while !ctx.cancel.is_cancelled() {
         if !first {
             ctx.reconnected();
@@ -282,7 +288,19 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             }
         }
         first = false;
-        let url = subscribe_url(&cfg, cursor.map(|c| c.saturating_sub(safety_us)));
+        let resume = match (cursor, stuck) {
+            (Some(c), n) if n >= 2 => {
+                let skip_us = 1_000_i64 << (n - 2).min(26);
+                ctx.bad_input(
+                    "skipped_past_bad_frame",
+                    &format!("resuming {skip_us} µs past the cursor {c}: a frame there fails the connection at every resume"),
+                );
+                Some(c.saturating_add(skip_us))
+            }
+            (c, _) => c.map(|c| c.saturating_sub(safety_us)),
+        };
+        let resumed_from = cursor;
+        let url = subscribe_url(&cfg, resume);
         let Some(mut ws) =
             super::ws_connect(url.as_str(), ws_cfg, &cfg.liveness, &ctx, "jetstream").await
         else {
@@ -335,6 +353,14 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
                     super::ws_read_failed(&ctx, e, "jetstream");
+                    use tokio_tungstenite::tungstenite::Error;
+                    if matches!(e, Error::Utf8(_) | Error::Capacity(_) | Error::Protocol(_)) {
+                        if cursor.is_some() && cursor == stuck_at {
+                            stuck += 1;
+                        } else {
+                            (stuck, stuck_at) = (1, cursor);
+                        }
+                    }
                     break;
                 }
             };
@@ -359,9 +385,12 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             }
             match decode_event(frame) {
                 Ok(Decoded::Skip { time_us }) => {
-                    // Only a frame that decodes shows the server speaks Jetstream: a server
-                    // that sends one bad frame and hangs up is met with a growing backoff.
-                    backoff.reset();
+                    // Only a frame that decodes, and is new, shows the server speaks Jetstream
+                    // and the stream moves: a server that sends one bad frame and hangs up, or
+                    // the same good one each time, is met with a growing backoff.
+                    if resumed_from.is_none_or(|c| time_us > c) {
+                        backoff.reset();
+                    }
                     // A time beyond the event-time bounds would make the persisted cursor skip
                     // everything up to it after a reconnect: it never becomes the cursor.
                     if let Some(time_us) = cursor_time(&ctx, time_us) {
@@ -373,7 +402,9 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                     mut mention,
                     time_us,
                 }) => {
-                    backoff.reset();
+                    if resumed_from.is_none_or(|c| time_us > c) {
+                        backoff.reset();
+                    }
                     let move_cursor = cursor_time(&ctx, time_us);
                     if recent.insert(&mention.id) {
                         if let Some(p) = &profiles {

@@ -738,6 +738,57 @@ async fn ingest_hostile_jetstream_stale_events_do_not_become_the_cursor() {
     assert_eq!(persisted, fresh, "only the fresh event is the cursor");
 }
 
+/// A resumable server whose sixth event is a text frame that is not UTF-8: the frame fails the
+/// connection itself, so it cannot be read for its time, and each resume from the cursor met
+/// it again, at 3 reconnects a second, for good (the events after it never came; found by an
+/// attack, 2026-12-07). From the second failure at one cursor the resume now skips ahead of
+/// it, 1 ms doubling, until the frame is behind: the events after it are read.
+#[tokio::test]
+async fn ingest_hostile_jetstream_a_frame_that_fails_every_resume_is_skipped() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    let t0 = now_us() - 60_000_000;
+    let at = move |i: i64| t0 + i * 1_000_000;
+    let (addr, n) = counting_server(move |tcp, _| async move {
+        let Ok((ws, cursor)) = accept_jetstream(tcp).await else {
+            return;
+        };
+        let (mut tx, mut rx) = ws.split();
+        for i in 0..10 {
+            if cursor.is_some_and(|c| at(i) <= c) {
+                continue;
+            }
+            let msg = if i == 5 {
+                let mut bytes = post("bad", at(i)).into_bytes();
+                bytes.extend_from_slice(b"\xff\xfe");
+                Message::Frame(Frame::message(bytes, OpCode::Data(Data::Text), true))
+            } else {
+                Message::text(post(&format!("e{i}"), at(i)))
+            };
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+        }
+        while let Some(Ok(_)) = rx.next().await {}
+    })
+    .await;
+    let mut s = start_jetstream(jetstream_cfg(addr, FAST_BACKOFF), false);
+    let got = s.take(9, Duration::from_secs(30)).await;
+    let want: Vec<String> = (0..10)
+        .filter(|&i| i != 5)
+        .map(|i| format!("at://did:plc:hostile/app.bsky.feed.post/e{i}"))
+        .collect();
+    assert_eq!(got, want);
+    assert!(s.errors("bsky", "invalid_utf8") >= 2);
+    assert!(s.errors("bsky", "skipped_past_bad_frame") >= 1);
+    assert!(
+        n.load(Ordering::SeqCst) < 30,
+        "{} connections",
+        n.load(Ordering::SeqCst)
+    );
+    s.stop().await;
+}
+
 /// A burst, then silence on an open connection: the cursor was written only when a frame
 /// came after the persist interval, so a crash during the silence lost the resume point (a
 /// first start then resumed live, skipping what came meanwhile; found by an attack,
