@@ -308,22 +308,15 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         };
         ctx.set_connected(true);
         tracing::info!(source = %ctx.id, cursor = ?cursor, "jetstream connected");
-        let mut next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
-        let mut persisted = None;
+        let mut pace = super::CursorPace::new();
         let mut live = super::Liveness::new(&cfg.liveness);
         loop {
-            // The cursor is persisted every second while frames come, and a second after the
-            // last one when they stop: a burst followed by silence must not leave its resume
-            // point unwritten until the next frame, which a crash would lose.
             let msg = tokio::select! {
                 m = super::ws_next(&mut ws, &mut live, &ctx, "jetstream") => m,
-                () = tokio::time::sleep_until(next_persist), if cfg.cursor_file.is_some() => {
+                // Quiet since the last write: the cursor is written all the same.
+                () = tokio::time::sleep_until(pace.due()), if cfg.cursor_file.is_some() => {
                     let c = commit.committed(ctx.progress.processed());
-                    if c != persisted {
-                        persist(&cfg, &ctx, c);
-                        persisted = c;
-                    }
-                    next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+                    pace.write(c, |c| persist(&cfg, &ctx, *c));
                     continue;
                 }
             };
@@ -423,10 +416,10 @@ pub async fn run(cfg: JetstreamConfig, ctx: SourceCtx) -> anyhow::Result<()> {
                 }
                 Err(reason) => ctx.bad_input(reason, &String::from_utf8_lossy(frame)),
             }
-            if tokio::time::Instant::now() >= next_persist {
-                persisted = commit.committed(ctx.progress.processed());
-                persist(&cfg, &ctx, persisted);
-                next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+            if pace.is_due() {
+                pace.write(commit.committed(ctx.progress.processed()), |c| {
+                    persist(&cfg, &ctx, *c)
+                });
             }
         }
         ctx.set_connected(false);
@@ -452,11 +445,11 @@ fn cursor_time(ctx: &SourceCtx, time_us: i64) -> Option<i64> {
     }
 }
 
-fn persist(cfg: &JetstreamConfig, ctx: &SourceCtx, cursor: Option<i64>) {
+fn persist(cfg: &JetstreamConfig, ctx: &SourceCtx, cursor: Option<i64>) -> bool {
     ctx.persist_cursor(
         cfg.cursor_file.as_deref(),
         cursor.map(|c| c.to_string()).as_deref(),
-    );
+    )
 }
 
 /// An author's profile as the AppView reports it.

@@ -363,11 +363,13 @@ impl State {
     /// Persists the newest status id whose mentions the engine has processed, if configured.
     fn persist(&mut self, cfg: &MastodonConfig, ctx: &SourceCtx) {
         let id = self.commit.committed(ctx.progress.processed());
-        ctx.persist_cursor(
-            cfg.cursor_file.as_deref(),
-            id.as_ref().map(|i| i.0.as_str()),
-        );
+        persist(cfg, ctx, id.as_ref());
     }
+}
+
+/// Writes `id` to the cursor file, if the source has one; `false` when the write failed.
+fn persist(cfg: &MastodonConfig, ctx: &SourceCtx, id: Option<&StatusId>) -> bool {
+    ctx.persist_cursor(cfg.cursor_file.as_deref(), id.map(|i| i.0.as_str()))
 }
 
 /// Runs the source until `ctx.cancel` fires.
@@ -384,8 +386,7 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
         recent: SeenIds::new(cfg.dedup_capacity),
         gap_open: false,
     };
-    let mut next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
-    let mut persisted = None;
+    let mut pace = super::CursorPace::new();
     let mut backoff = Backoff::new(&cfg.backoff);
     let ws_cfg = super::ws_config(cfg.max_message_bytes);
     let mut first = true;
@@ -421,15 +422,11 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             let next = tokio::select! {
                 m = super::ws_next(&mut ws, &mut live, &ctx, "mastodon") => Some(m),
                 () = tokio::time::sleep_until(retry_at), if retry.is_some() => None,
-                // The cursor a second after the last status too: a burst followed by a quiet
-                // stream must not leave its resume point unwritten until the next status.
-                () = tokio::time::sleep_until(next_persist), if cfg.cursor_file.is_some() => {
-                    let c = state.commit.committed(ctx.progress.processed());
-                    if c != persisted {
-                        state.persist(&cfg, &ctx);
-                        persisted = c;
-                    }
-                    next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+                // Quiet since the last write: the cursor is written all the same.
+                () = tokio::time::sleep_until(pace.due()), if cfg.cursor_file.is_some() => {
+                    pace.write(state.commit.committed(ctx.progress.processed()), |c| {
+                        persist(&cfg, &ctx, c.as_ref())
+                    });
                     continue;
                 }
             };
@@ -498,10 +495,10 @@ pub async fn run(cfg: MastodonConfig, ctx: SourceCtx) -> anyhow::Result<()> {
             if !state.take(&ctx, status, received, false).await {
                 break;
             }
-            if tokio::time::Instant::now() >= next_persist {
-                persisted = state.commit.committed(ctx.progress.processed());
-                state.persist(&cfg, &ctx);
-                next_persist = tokio::time::Instant::now() + super::CURSOR_PERSIST_EVERY;
+            if pace.is_due() {
+                pace.write(state.commit.committed(ctx.progress.processed()), |c| {
+                    persist(&cfg, &ctx, c.as_ref())
+                });
             }
         }
         ctx.set_connected(false);

@@ -353,6 +353,52 @@ pub struct SourceCtx {
 
 /// How often a source with a cursor file persists it.
 pub const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
+/// When a connected source writes its cursor file: every [`CURSOR_PERSIST_EVERY`] while
+/// frames come, and that long after the last one when they stop (the source waits for
+/// [`CursorPace::due`] beside its socket), so a burst followed by a quiet stream does not leave
+/// its resume point unwritten until the next frame, which a crash would lose. A cursor equal to
+/// the one written last is not written again.
+#[derive(Debug)]
+pub struct CursorPace<T> {
+    next: tokio::time::Instant,
+    written: T,
+}
+
+impl<T: Default + PartialEq> CursorPace<T> {
+    /// A pace whose first write is due a period from now.
+    pub fn new() -> Self {
+        CursorPace {
+            next: tokio::time::Instant::now() + CURSOR_PERSIST_EVERY,
+            written: T::default(),
+        }
+    }
+
+    /// When the next write is due.
+    pub fn due(&self) -> tokio::time::Instant {
+        self.next
+    }
+
+    /// Whether the next write is due now.
+    pub fn is_due(&self) -> bool {
+        tokio::time::Instant::now() >= self.next
+    }
+
+    /// Writes `cursor` with `write` (`false`: it failed, and the next write tries again)
+    /// unless it was the last written; the next write is due a period from now.
+    pub fn write(&mut self, cursor: T, write: impl FnOnce(&T) -> bool) {
+        if cursor != self.written && write(&cursor) {
+            self.written = cursor;
+        }
+        self.next = tokio::time::Instant::now() + CURSOR_PERSIST_EVERY;
+    }
+}
+
+impl<T: Default + PartialEq> Default for CursorPace<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// How long a stopping source waits for the engine to process what it queued before its last
 /// cursor write.
 pub const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
@@ -360,12 +406,17 @@ pub const SHUTDOWN_CURSOR_WAIT: Duration = Duration::from_secs(3);
 impl SourceCtx {
     /// Writes `cursor` to the cursor file at `path` ([`store_cursor_file`]) when both are
     /// given; a failed write is logged and the source goes on (the next write retries).
-    pub fn persist_cursor(&self, path: Option<&str>, cursor: Option<&str>) {
+    /// `false` when a write failed.
+    pub fn persist_cursor(&self, path: Option<&str>, cursor: Option<&str>) -> bool {
         let (Some(path), Some(cursor)) = (path, cursor) else {
-            return;
+            return true;
         };
-        if let Err(e) = store_cursor_file(path, cursor) {
-            tracing::warn!(source = %self.id, path = %path, error = %e, "cannot persist cursor");
+        match store_cursor_file(path, cursor) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(source = %self.id, path = %path, error = %e, "cannot persist cursor");
+                false
+            }
         }
     }
 
