@@ -98,29 +98,30 @@ pub fn save(engine: &Engine, path: &Path) -> anyhow::Result<usize> {
     Ok(bytes.len())
 }
 
+/// `path` with `suffix` appended to its whole name (`fp.tmp` + `.prev` = `fp.tmp.prev`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// Where the checkpoint that `path` replaced is kept.
 pub fn previous_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(".prev");
-    PathBuf::from(name)
+    with_suffix(path, ".prev")
 }
 
 /// The temporary file a save of `path` writes first: `path` with `.tmp` appended, never a
 /// name `path` itself could have (`with_extension("tmp")` of `fp.tmp` is `fp.tmp`: the save
 /// would truncate the live checkpoint in place).
 pub fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(".tmp");
-    PathBuf::from(name)
+    with_suffix(path, ".tmp")
 }
 
 /// Where a checkpoint that was refused, or that the engine panicked on, is set aside: out of
 /// the way of the next start and of [`keep_previous`] (which would otherwise keep the refused
 /// file as the fallback, over the good one), and kept for a look.
 pub fn refused_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(".refused");
-    PathBuf::from(name)
+    with_suffix(path, ".refused")
 }
 
 /// Moves the checkpoint at `path` to [`refused_path`]; a failure is logged.

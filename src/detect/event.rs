@@ -163,11 +163,12 @@ pub(super) fn why(
             100.0 * s.usual_plain_share
         );
     }
-    if inc.story {
-        let doubling = s
-            .doubling_time_s
+    let doubling = || {
+        s.doubling_time_s
             .map(|t| format!(", doubling every {:.0} min", t / 60.0))
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    if inc.story {
         return format!(
             "one post's thread grew into a story about {} with {:.0} posts in the last 60 min, {} people in all{}",
             if inc.category == Category::Safety {
@@ -177,7 +178,7 @@ pub(super) fn why(
             },
             s.mentions_60,
             s.unique_authors,
-            doubling
+            doubling()
         );
     }
     // A brand-wide incident that its complaints made major says so: that is the signal that
@@ -198,13 +199,11 @@ pub(super) fn why(
         );
     }
     if inc.root != 0 && s.max_risk >= d.single_post_risk {
-        let doubling = s
-            .doubling_time_s
-            .map(|t| format!(", doubling every {:.0} min", t / 60.0))
-            .unwrap_or_default();
         return format!(
             "a risky post's story has {:.0} posts in the last 60 min, {} people in all{}",
-            s.mentions_60, s.unique_authors, doubling
+            s.mentions_60,
+            s.unique_authors,
+            doubling()
         );
     }
     if inc.category == Category::Spam {

@@ -162,6 +162,16 @@ fn error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// `r` with `Connection: close`: the rest of its request's body is never read, so the
+/// connection cannot be reused.
+fn closing(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
+}
+
 async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Response {
     let received = Instant::now();
     if !authorised(&s.cfg, &headers) {
@@ -192,17 +202,12 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
             // Cut off, malformed chunking, or stalled until the connection's idle timeout:
             // the client should send the whole batch again, not split it (413) or drop it.
             s.rejected("body_incomplete");
-            let mut r = error(
+            return closing(error(
                 StatusCode::BAD_REQUEST,
                 &format!(
                     "the request body ended before it was complete ({why}): send the batch again"
                 ),
-            );
-            r.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
-            );
-            return r;
+            ));
         }
         Err(_) => {
             s.rejected("body_timeout");
@@ -210,13 +215,7 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Body) -> Res
                 .http_connections_closed_total
                 .with_label_values(&["body_timeout"])
                 .inc();
-            let mut r = error(StatusCode::REQUEST_TIMEOUT, "request body too slow");
-            // The rest of the body is never read: the connection cannot be reused.
-            r.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
-            );
-            return r;
+            return closing(error(StatusCode::REQUEST_TIMEOUT, "request body too slow"));
         }
     };
     // Decoding and parsing a body of megabytes takes milliseconds to seconds of CPU: off the
